@@ -1,0 +1,223 @@
+"""The data contract: which tables the workbench reads and what they hold.
+
+Every table is a pandas DataFrame. Ids are strings, timestamps are
+timezone-aware UTC, extra columns are kept and ignored. :func:`validate`
+normalises one table to that shape or raises :class:`DataContractError`
+naming the table, column, number of bad rows and a few example ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .errors import DataContractError
+
+__all__ = ["CONTRACTS", "CHANNELS", "CONSENT_STATUSES", "TableContract", "validate", "to_utc"]
+
+CHANNELS = ("email", "sms")
+CONSENT_STATUSES = ("subscribed", "unsubscribed")
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """What one table must and may hold."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    key: str | None = None  # unique id column, if any
+    ids: tuple[str, ...] = ()  # columns held as strings
+    timestamps: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    required_table: bool = False
+
+    @property
+    def example_column(self) -> str:
+        return self.key or "customer_id"
+
+
+CONTRACTS: dict[str, TableContract] = {
+    "customers": TableContract(
+        name="customers",
+        required=("customer_id",),
+        optional=(
+            "email", "phone", "first_name", "country", "region", "timezone",
+            "created_at", "loyalty_tier", "preferred_channel",
+        ),
+        key="customer_id",
+        ids=("customer_id",),
+        timestamps=("created_at",),
+    ),
+    "orders": TableContract(
+        name="orders",
+        required=("order_id", "customer_id", "ordered_at", "amount"),
+        optional=("currency", "status"),
+        key="order_id",
+        ids=("order_id", "customer_id"),
+        timestamps=("ordered_at",),
+        numeric=("amount",),
+        required_table=True,
+    ),
+    "events": TableContract(
+        name="events",
+        required=("customer_id", "occurred_at", "event"),
+        optional=("product_id", "url", "properties"),
+        ids=("customer_id",),
+        timestamps=("occurred_at",),
+    ),
+    "consents": TableContract(
+        name="consents",
+        required=("customer_id", "channel", "status", "recorded_at"),
+        optional=("source", "keyword"),
+        ids=("customer_id",),
+        timestamps=("recorded_at",),
+        enums={"channel": CHANNELS, "status": CONSENT_STATUSES},
+    ),
+    "messages": TableContract(
+        name="messages",
+        required=("message_id", "customer_id", "channel", "sent_at"),
+        optional=(
+            "journey_id", "step_id", "variant", "delivered_at", "opened_at", "clicked_at",
+            "converted_at", "revenue", "unsubscribed_at", "bounced",
+        ),
+        key="message_id",
+        ids=("message_id", "customer_id"),
+        timestamps=(
+            "sent_at", "delivered_at", "opened_at", "clicked_at", "converted_at", "unsubscribed_at",
+        ),
+        numeric=("revenue",),
+        enums={"channel": CHANNELS},
+    ),
+}
+
+
+def to_utc(values: pd.Series) -> pd.Series:
+    """Parse a column to timezone-aware UTC; naive values are taken as UTC.
+
+    Unparseable values become ``NaT``; the caller decides whether that is an
+    error (see :func:`validate`).
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        out = values.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        out = values.dt.tz_localize("UTC")
+    else:
+        text = values.astype("string").str.strip()
+        out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+        retry = out.isna() & text.notna() & (text != "")
+        if retry.any():
+            out = out.copy()
+            out[retry] = pd.to_datetime(text[retry], utc=True, errors="coerce", format="mixed")
+    return out.astype("datetime64[us, UTC]")
+
+
+def _examples(df: pd.DataFrame, mask: pd.Series, column: str) -> list[str]:
+    if column in df.columns:
+        return df.loc[mask, column].astype("string").fillna("<missing>").head(5).tolist()
+    return [f"row {i}" for i in df.index[mask][:5]]
+
+
+def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd.DataFrame:
+    """Check one table against its contract and return it normalised.
+
+    Ids become strings, timestamps UTC, numeric columns floats, channel and
+    status lower case. Raises :class:`DataContractError` for a missing required
+    column, an empty required table, missing ids, an unparseable timestamp, a
+    non-numeric amount, a duplicate key, or an unknown channel or status.
+    The input frame is never modified.
+    """
+    contract = CONTRACTS[name]
+    must_have_rows = contract.required_table if required is None else required
+    missing = [c for c in contract.required if c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns[:12])) or "none"
+        raise DataContractError(
+            name, missing[0],
+            f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
+            f"(columns found: {have})",
+            remedy="rename the source column with column_map={'" + name + "': {'<source name>': '"
+            + missing[0] + "'}} or add the column",
+        )
+    if must_have_rows and len(df) == 0:
+        raise DataContractError(name, None, "the table is empty", remedy=f"provide at least one row of {name}")
+    out = df.copy()
+    ex_col = contract.example_column
+
+    for col in contract.ids:
+        if col not in out.columns:
+            continue
+        text = out[col].astype("string").str.strip()
+        bad = text.isna() | (text == "")
+        if bad.any():
+            raise DataContractError(
+                name, col, f"{col} is empty", count=int(bad.sum()),
+                examples=[f"row {i}" for i in out.index[bad][:5]],
+                id_column="position",
+                remedy=f"drop or fill the rows without {col} before loading",
+            )
+        out[col] = text
+
+    for col in contract.timestamps:
+        if col not in out.columns:
+            continue
+        original = out[col]
+        parsed = to_utc(original)
+        given = original.notna() & (original.astype("string").str.strip() != "")
+        bad = parsed.isna() & given.fillna(False)
+        if col in contract.required:
+            bad = bad | ~given.fillna(False)
+        if bad.any():
+            raise DataContractError(
+                name, col, "timestamp cannot be parsed", count=int(bad.sum()),
+                examples=_examples(out, bad, ex_col), id_column=ex_col,
+                remedy="use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC",
+            )
+        out[col] = parsed
+
+    for col in contract.numeric:
+        if col not in out.columns:
+            continue
+        original = out[col]
+        parsed = pd.to_numeric(original, errors="coerce").astype("float64")
+        given = original.notna()
+        if original.dtype == object or pd.api.types.is_string_dtype(original.dtype):
+            given = given & (original.astype("string").str.strip() != "")
+        bad = parsed.isna() & given.fillna(False)
+        if col in contract.required:
+            bad = bad | ~given.fillna(False)
+        if bad.any():
+            raise DataContractError(
+                name, col, "value is not a number", count=int(bad.sum()),
+                examples=_examples(out, bad, ex_col), id_column=ex_col,
+                remedy="write amounts as plain numbers with a dot for decimals (12.50), no currency sign",
+            )
+        out[col] = parsed
+
+    for col, allowed in contract.enums.items():
+        if col not in out.columns:
+            continue
+        norm = out[col].astype("string").str.strip().str.lower()
+        bad = ~norm.isin(allowed)
+        if bad.any():
+            seen = ", ".join(sorted(norm[bad].fillna("<missing>").unique().tolist())[:5])
+            raise DataContractError(
+                name, col, f"unknown {col} ({seen}); allowed: {', '.join(allowed)}",
+                count=int(bad.sum()), examples=_examples(out, bad, ex_col), id_column=ex_col,
+                remedy=f"map the values to {' or '.join(allowed)} before loading",
+            )
+        out[col] = norm
+
+    if contract.key and contract.key in out.columns:
+        dup = out[contract.key].duplicated(keep=False)
+        if dup.any():
+            raise DataContractError(
+                name, contract.key, f"duplicate {contract.key}",
+                count=int(dup.sum()),
+                examples=out.loc[dup, contract.key].drop_duplicates().head(5).tolist(),
+                id_column=contract.key,
+                remedy=f"each {contract.key} must appear once; drop or merge the duplicates",
+            )
+    return out

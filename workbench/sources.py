@@ -1,0 +1,465 @@
+"""The I/O edge: read tables into a :class:`Dataset`, adapt real datasets, write outputs atomically.
+
+Nothing else in the package reads or writes files. Reading never modifies the
+input folder; writing goes to a temporary file in the target folder that is
+renamed into place, so a crash never leaves half a file, and a run writes into
+a new folder so that nothing a user had is overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .contracts import CONTRACTS, validate
+from .errors import DataContractError, WorkbenchError
+
+__all__ = [
+    "Dataset",
+    "QUALITY_COLUMNS",
+    "atomic_write",
+    "derive_customers",
+    "file_sha256",
+    "from_frames",
+    "load_dataset",
+    "load_hillstrom",
+    "load_online_retail",
+    "new_run_dir",
+    "quality_checks",
+    "write_dataset",
+    "write_table",
+]
+
+TABLES = ("customers", "orders", "events", "consents", "messages")
+QUALITY_COLUMNS = ["table", "column", "check", "rows", "share", "examples", "action"]
+_EXTENSIONS = (".parquet", ".csv", ".csv.gz")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The five tables of the data contract, validated and in UTC.
+
+    ``orders`` is always present; the others may be ``None`` when the source
+    has no such table. ``quality`` lists data-quality findings that did not stop
+    loading (invalid emails or phones, rows an adapter set aside), one row per
+    check with the number of rows concerned and what was done about them.
+    """
+
+    orders: pd.DataFrame
+    customers: pd.DataFrame
+    events: pd.DataFrame | None = None
+    consents: pd.DataFrame | None = None
+    messages: pd.DataFrame | None = None
+    quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_COLUMNS))
+    source: str = ""
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables that are present, by name."""
+        return {n: getattr(self, n) for n in TABLES if getattr(self, n) is not None}
+
+    def with_tables(self, **tables: pd.DataFrame | None) -> Dataset:
+        """A copy with some tables replaced (the dataset itself is immutable)."""
+        return replace(self, **tables)
+
+    def summary(self) -> pd.DataFrame:
+        """Rows per table and the time span each covers."""
+        rows = []
+        for name in TABLES:
+            df = getattr(self, name)
+            ts = next((c for c in CONTRACTS[name].timestamps if df is not None and c in df.columns), None)
+            rows.append({
+                "table": name,
+                "rows": 0 if df is None else len(df),
+                "present": df is not None,
+                "first": None if df is None or ts is None or df.empty else df[ts].min(),
+                "last": None if df is None or ts is None or df.empty else df[ts].max(),
+            })
+        return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _find_table(folder: Path, name: str) -> Path | None:
+    for ext in _EXTENSIONS:
+        candidate = folder / f"{name}{ext}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    try:
+        if path.name.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
+    except (OSError, ValueError) as exc:
+        raise DataContractError(
+            path.name.split(".")[0], None, f"cannot read {path}: {exc}",
+            remedy="check that the file is a readable CSV (UTF-8, header row) or Parquet file",
+        ) from exc
+
+
+def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        return {t: con.execute(f'select * from "{t}"').df() for t in TABLES if t in present}
+
+
+def _column_map_for(column_map: Mapping[str, object] | None, table: str) -> dict[str, str]:
+    if not column_map:
+        return {}
+    if any(isinstance(v, Mapping) for v in column_map.values()):
+        return dict(column_map.get(table, {}) or {})  # type: ignore[arg-type]
+    return {str(k): str(v) for k, v in column_map.items()}
+
+
+def load_dataset(
+    path: str | os.PathLike[str],
+    *,
+    column_map: Mapping[str, object] | None = None,
+    tables: tuple[str, ...] = TABLES,
+) -> Dataset:
+    """Read and validate a dataset from a folder or a DuckDB file.
+
+    Parameters
+    ----------
+    path
+        A folder holding ``orders`` and any of ``customers``, ``events``,
+        ``consents``, ``messages`` as ``.csv``, ``.csv.gz`` or ``.parquet``;
+        or a ``.duckdb`` file with tables of those names.
+    column_map
+        Renames applied before validation: either one mapping for every table
+        (``{"CustomerID": "customer_id"}``) or one per table
+        (``{"orders": {"InvoiceNo": "order_id"}}``).
+    tables
+        Which tables to read (``orders`` is always read).
+
+    Examples
+    --------
+    >>> ds = load_dataset("data/sample")            # doctest: +SKIP
+    >>> ds.orders.columns[:4].tolist()              # doctest: +SKIP
+    ['order_id', 'customer_id', 'ordered_at', 'amount']
+    """
+    root = Path(path)
+    if not root.exists():
+        raise WorkbenchError(f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file")
+    if root.is_file() and root.suffix in {".duckdb", ".db"}:
+        raw = _read_duckdb(root)
+    elif root.is_dir():
+        raw = {}
+        for name in TABLES:
+            if name not in tables and name != "orders":
+                continue
+            found = _find_table(root, name)
+            if found is not None:
+                raw[name] = _read_file(found)
+    else:
+        raise WorkbenchError(f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv")
+    if "orders" not in raw:
+        raise DataContractError(
+            "orders", None, f"no orders table in {root}",
+            remedy="add orders.csv, orders.csv.gz or orders.parquet (order_id, customer_id, ordered_at, amount)",
+        )
+    renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in raw.items()}
+    return from_frames(**renamed, source=str(root))
+
+
+def from_frames(
+    orders: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    consents: pd.DataFrame | None = None,
+    messages: pd.DataFrame | None = None,
+    *,
+    quality: pd.DataFrame | None = None,
+    source: str = "",
+) -> Dataset:
+    """Validate in-memory tables and build a :class:`Dataset` (customers derived from orders when absent)."""
+    v_orders = validate("orders", orders)
+    v_customers = derive_customers(v_orders) if customers is None else validate("customers", customers)
+    known = set(v_customers["customer_id"])
+    missing_ids = v_orders.loc[~v_orders["customer_id"].isin(known), "customer_id"].unique()
+    found_quality = [] if quality is None else [quality]
+    if len(missing_ids):
+        extra = derive_customers(v_orders[v_orders["customer_id"].isin(set(missing_ids))])
+        v_customers = pd.concat([v_customers, extra], ignore_index=True)
+        found_quality.append(_quality_row(
+            "orders", "customer_id", "customer not in customers table", len(missing_ids), len(known),
+            missing_ids[:5], "added to customers with only an id",
+        ))
+    dataset = Dataset(
+        orders=v_orders,
+        customers=v_customers,
+        events=None if events is None else validate("events", events),
+        consents=None if consents is None else validate("consents", consents),
+        messages=None if messages is None else validate("messages", messages),
+        source=source,
+    )
+    checks = quality_checks(dataset)
+    all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
+    return replace(dataset, quality=all_quality[QUALITY_COLUMNS])
+
+
+def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
+    """One customer row per id seen in orders, created at the first order."""
+    first = orders.groupby("customer_id", sort=True)["ordered_at"].min()
+    return pd.DataFrame({"customer_id": first.index.astype("string"), "created_at": first.to_numpy()})
+
+
+# ---------------------------------------------------------------- data quality
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def _quality_row(table, column, check, rows, total, examples, action) -> pd.DataFrame:  # noqa: ANN001
+    return pd.DataFrame([{
+        "table": table, "column": column, "check": check, "rows": int(rows),
+        "share": (rows / total) if total else 0.0,
+        "examples": ", ".join(map(str, list(examples)[:5])), "action": action,
+    }])
+
+
+def _phone_validity(phones: pd.Series) -> pd.Series:
+    import phonenumbers
+
+    def valid(text: str) -> bool:
+        try:
+            return phonenumbers.is_valid_number(phonenumbers.parse(text, None))
+        except phonenumbers.NumberParseException:
+            return False
+
+    unique = phones.dropna().unique()
+    verdict = {p: valid(str(p)) for p in unique}
+    return phones.map(verdict)
+
+
+def quality_checks(dataset: Dataset) -> pd.DataFrame:
+    """Checks that are counted, not fatal: invalid emails and phone numbers, returns, orphan rows.
+
+    Returns one row per check (``table``, ``column``, ``check``, ``rows``,
+    ``share``, ``examples``, ``action``); a check that finds nothing is
+    still listed with ``rows`` 0 so the report shows it was run.
+    """
+    frames = []
+    c = dataset.customers
+    n = len(c)
+    if "email" in c.columns:
+        email = c["email"].astype("string")
+        given = email.notna() & (email.str.strip() != "")
+        bad = given & ~email.fillna("").str.match(_EMAIL.pattern)
+        frames.append(_quality_row("customers", "email", "invalid email address", bad.sum(), n,
+                                   c.loc[bad, "customer_id"].head(5), "email not used for sends"))
+        frames.append(_quality_row("customers", "email", "no email address", (~given).sum(), n,
+                                   c.loc[~given, "customer_id"].head(5), "email not reachable"))
+    if "phone" in c.columns:
+        phone = c["phone"].astype("string")
+        given = phone.notna() & (phone.str.strip() != "")
+        ok = _phone_validity(phone.where(given)).fillna(False).astype(bool)
+        bad = given & ~ok
+        frames.append(_quality_row("customers", "phone", "invalid phone number (E.164)", bad.sum(), n,
+                                   c.loc[bad, "customer_id"].head(5), "SMS not used for this customer"))
+        frames.append(_quality_row("customers", "phone", "no phone number", (~given).sum(), n,
+                                   c.loc[~given, "customer_id"].head(5), "SMS not reachable"))
+    o = dataset.orders
+    negative = o["amount"] < 0
+    if "status" in o.columns:
+        negative = negative | o["status"].astype("string").str.lower().isin(["cancelled", "canceled", "returned", "refunded"]).fillna(False)
+    frames.append(_quality_row("orders", "amount", "cancellations and returns", negative.sum(), len(o),
+                               o.loc[negative, "order_id"].head(5), "excluded from purchase counts and revenue"))
+    known = set(c["customer_id"])
+    for name in ("events", "consents", "messages"):
+        df = getattr(dataset, name)
+        if df is None:
+            continue
+        orphan = ~df["customer_id"].isin(known)
+        frames.append(_quality_row(name, "customer_id", "customer not in customers table", orphan.sum(), len(df),
+                                   df.loc[orphan, "customer_id"].head(5), "ignored in profiles"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUALITY_COLUMNS)
+
+
+# ---------------------------------------------------------------- real datasets
+
+_NON_PRODUCT = re.compile(r"^(POST|DOT|M|C2|D|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST.*|gift_\d+_\d+)$", re.IGNORECASE)
+
+
+def load_online_retail(path: str | os.PathLike[str]) -> Dataset:
+    """Map the UCI Online Retail invoice lines onto the data contract.
+
+    One order per invoice (``amount`` = sum of quantity × unit price over its
+    product lines), in the customer's country. What does not fit the contract is
+    handled explicitly and counted in ``dataset.quality``:
+
+    - rows without a CustomerID: set aside (no customer to profile);
+    - exact duplicate rows: dropped once each;
+    - non-product stock codes (postage, fees, manual adjustments, vouchers):
+      left out of order amounts;
+    - lines with a zero unit price: kept (they add nothing to the amount);
+    - cancellations (``C`` invoices): kept as orders with a negative amount and
+      status ``cancelled``, so that profiles can exclude them;
+    - bad-debt adjustments (``A`` invoices): set aside.
+    """
+    raw = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str, "Country": str})
+    total = len(raw)
+    quality = []
+
+    def note(check: str, mask: pd.Series, action: str, column: str) -> None:
+        quality.append(_quality_row("orders", column, check, int(mask.sum()), total,
+                                    raw.loc[mask, "InvoiceNo"].drop_duplicates().head(5), action))
+
+    no_customer = raw["CustomerID"].isna()
+    note("no CustomerID", no_customer, "set aside: no customer to profile", "customer_id")
+    duplicate = raw.duplicated(keep="first") & ~no_customer
+    note("exact duplicate line", duplicate, "dropped (kept once)", "order_id")
+    adjust = raw["InvoiceNo"].str.startswith("A") & ~no_customer & ~duplicate
+    note("bad-debt adjustment invoice (A…)", adjust, "set aside", "order_id")
+    stock = raw["StockCode"].astype("string").str.strip()
+    non_product = stock.str.match(_NON_PRODUCT.pattern, case=False).fillna(False) & ~no_customer & ~duplicate & ~adjust
+    note("non-product stock code (postage, fees, vouchers, manual)", non_product,
+         "left out of order amounts", "amount")
+    cancel = raw["InvoiceNo"].str.startswith("C") & ~no_customer & ~duplicate & ~adjust & ~non_product
+    note("cancellation invoice (C…)", cancel, "kept as a cancelled order with a negative amount", "status")
+    keep = raw[~no_customer & ~duplicate & ~adjust & ~non_product].copy()
+    keep["line_amount"] = keep["Quantity"] * keep["UnitPrice"]
+    keep["customer_id"] = keep["CustomerID"].str.replace(r"\.0$", "", regex=True)
+    orders = (
+        keep.groupby("InvoiceNo", sort=False)
+        .agg(customer_id=("customer_id", "first"), ordered_at=("InvoiceDate", "first"),
+             amount=("line_amount", "sum"), country=("Country", "first"))
+        .reset_index()
+        .rename(columns={"InvoiceNo": "order_id"})
+    )
+    orders["amount"] = orders["amount"].round(2)
+    orders["currency"] = "GBP"
+    orders["status"] = orders["order_id"].str.startswith("C").map({True: "cancelled", False: "placed"})
+    country = (
+        keep.groupby("customer_id")["Country"].agg(lambda s: s.mode().iat[0]).rename("country_name")
+    )
+    customers = derive_customers(validate("orders", orders[["order_id", "customer_id", "ordered_at", "amount"]]))
+    customers = customers.merge(country, left_on="customer_id", right_index=True, how="left")
+    customers["country"] = customers["country_name"].map(_UCI_COUNTRIES).astype("string")
+    customers = customers.drop(columns="country_name")
+    return from_frames(orders, customers, quality=pd.concat(quality, ignore_index=True), source=str(path))
+
+
+_UCI_COUNTRIES = {
+    "United Kingdom": "GB", "France": "FR", "Australia": "AU", "Netherlands": "NL", "Germany": "DE",
+    "Norway": "NO", "EIRE": "IE", "Switzerland": "CH", "Spain": "ES", "Poland": "PL", "Portugal": "PT",
+    "Italy": "IT", "Belgium": "BE", "Lithuania": "LT", "Japan": "JP", "Iceland": "IS",
+    "Channel Islands": "JE", "Denmark": "DK", "Cyprus": "CY", "Sweden": "SE", "Austria": "AT",
+    "Israel": "IL", "Finland": "FI", "Bahrain": "BH", "Greece": "GR", "Hong Kong": "HK",
+    "Singapore": "SG", "Lebanon": "LB", "United Arab Emirates": "AE", "Saudi Arabia": "SA",
+    "Czech Republic": "CZ", "Canada": "CA", "Brazil": "BR", "USA": "US", "European Community": None,
+    "Malta": "MT", "RSA": "ZA", "Unspecified": None,
+}
+
+
+HILLSTROM_ARMS = {"Mens E-Mail": "mens", "Womens E-Mail": "womens", "No E-Mail": "control"}
+
+
+def load_hillstrom(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read Kevin Hillstrom's e-mail experiment: one row per customer, one campaign.
+
+    Adds ``customer_id`` (row number, as the file has none) and ``arm``
+    (``mens``, ``womens``, ``control``); keeps ``segment`` as published.
+    ``visit`` and ``conversion`` are 0/1 ints, ``spend`` a float.
+    """
+    df = pd.read_csv(path)
+    expected = {"recency", "history", "segment", "visit", "conversion", "spend"}
+    missing = sorted(expected - set(df.columns))
+    if missing:
+        raise DataContractError("hillstrom", missing[0], f"columns {', '.join(missing)} missing",
+                                remedy="pass the MineThatData e-mail challenge CSV")
+    unknown = ~df["segment"].isin(HILLSTROM_ARMS)
+    if unknown.any():
+        raise DataContractError("hillstrom", "segment", "unknown arm", count=int(unknown.sum()),
+                                examples=df.loc[unknown, "segment"].unique()[:5], id_column="segment",
+                                remedy="arms must be 'Mens E-Mail', 'Womens E-Mail' or 'No E-Mail'")
+    out = df.copy()
+    out.insert(0, "customer_id", [f"H{i:05d}" for i in range(1, len(df) + 1)])
+    out["arm"] = out["segment"].map(HILLSTROM_ARMS)
+    for col in ("visit", "conversion", "mens", "womens", "newbie"):
+        if col in out.columns:
+            out[col] = out[col].astype("int64")
+    out["spend"] = out["spend"].astype("float64")
+    return out
+
+
+# ---------------------------------------------------------------- writing
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp_path)`` and move the result to ``path`` in one step.
+
+    The temporary file sits in the target folder (same file system), so the
+    final rename is atomic: readers see the old file or the whole new one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a DataFrame as CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``), atomically."""
+    target = Path(path)
+    name = target.name
+    if name.endswith(".parquet"):
+        return atomic_write(target, lambda p: df.to_parquet(p, index=False))
+    if name.endswith(".csv.gz"):
+        return atomic_write(target, lambda p: df.to_csv(p, index=False, compression={"method": "gzip", "mtime": 0}))
+    if name.endswith(".csv"):
+        return atomic_write(target, lambda p: df.to_csv(p, index=False))
+    raise WorkbenchError(f"cannot write {target}: use a .csv, .csv.gz or .parquet file name")
+
+
+def write_dataset(dataset: Dataset, folder: str | os.PathLike[str], *, fmt: str = "csv.gz") -> list[Path]:
+    """Write every present table of a dataset into ``folder`` as ``<table>.<fmt>``."""
+    out = Path(folder)
+    return [write_table(df, out / f"{name}.{fmt}") for name, df in dataset.tables().items()]
+
+
+def new_run_dir(root: str | os.PathLike[str], *, prefix: str = "") -> Path:
+    """Create a fresh, empty folder ``root/<run-id>`` (UTC time plus a random suffix)."""
+    base = Path(root)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    while True:
+        run = base / f"{prefix}{stamp}-{secrets.token_hex(3)}"
+        try:
+            run.mkdir()
+            return run
+        except FileExistsError:  # pragma: no cover - 16M suffixes a second
+            continue
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+

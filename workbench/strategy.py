@@ -1,0 +1,222 @@
+"""The strategy file: brand facts, segments, contact policy and journeys in one YAML file.
+
+Configuration is data: a papermill parameter can point a notebook at another
+strategy, and a diff of the file is a diff of the strategy. The file is
+validated by the pydantic models below; :func:`strategy_json_schema` publishes
+their JSON Schema (committed as ``workbench/schemas/strategy.schema.json``) so
+editors can check the YAML while it is typed. Errors name the file, the YAML
+line and the field, and say how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+
+from .errors import StrategyError
+
+__all__ = [
+    "Brand",
+    "LifecycleThresholds",
+    "SegmentDefinition",
+    "Strategy",
+    "load_strategy",
+    "parse_strategy",
+    "strategy_json_schema",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Brand(_Model):
+    """Facts every message needs; templates read them, never hard-code them."""
+
+    name: str = Field(description="Brand name as customers know it; SMS bodies start with it.")
+    postal_address: str = Field(description="Valid physical postal address (CAN-SPAM), shown in every email footer.")
+    sms_program_name: str = Field(description="SMS program name for the first message (CTIA).")
+    website_url: HttpUrl
+    unsubscribe_url: HttpUrl = Field(description="One-click unsubscribe endpoint (RFC 8058), https.")
+    preferences_url: HttpUrl
+    support_url: HttpUrl | None = None
+    from_name: str | None = None
+    from_email: str | None = None
+    reply_to: str | None = None
+    sms_frequency: str = Field("up to 4 msgs/month", description="Stated message frequency for the SMS program.")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    locale: str = "en_US"
+    tracking_params: dict[str, str] = Field(
+        default_factory=lambda: {"utm_source": "workbench", "utm_medium": "{channel}"},
+        description="Query parameters added to tracked links; {channel}, {moment} and {variant} are filled in.",
+    )
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _https(cls, value: HttpUrl) -> HttpUrl:
+        if value.scheme != "https":
+            msg = "the one-click unsubscribe URL must use https (RFC 8058)"
+            raise ValueError(msg)
+        return value
+
+
+class LifecycleThresholds(_Model):
+    """Days since the last order that separate lifecycle stages (see ``segments.lifecycle_stage``)."""
+
+    new_days: int = Field(30, gt=0, description="A first order within this many days: new.")
+    active_days: int = Field(90, gt=0, description="Last order within this many days: active.")
+    at_risk_days: int = Field(180, gt=0, description="Last order within this many days: at risk.")
+    lapsed_days: int = Field(365, gt=0, description="Last order within this many days: lapsed; older: churned.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleThresholds:
+        values = [self.active_days, self.at_risk_days, self.lapsed_days]
+        if values != sorted(values) or len(set(values)) != len(values):
+            msg = "thresholds must grow: active_days < at_risk_days < lapsed_days"
+            raise ValueError(msg)
+        return self
+
+
+class SegmentDefinition(_Model):
+    """A named audience: a SQL boolean expression over profile columns (DuckDB dialect)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case id used by journeys and exports.")
+    rule: str = Field(description="SQL boolean expression over profile columns, e.g. `can_sms and cart_adds_7d > 0`.")
+    description: str = ""
+
+
+class Strategy(_Model):
+    """A whole cross-channel strategy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    name: str
+    brand: Brand
+    lifecycle: LifecycleThresholds = LifecycleThresholds()
+    segments: list[SegmentDefinition] = Field(default_factory=list)
+    policy: dict[str, Any] = Field(default_factory=dict, description="Contact policy (caps, spacing, quiet hours).")
+    journeys: list[dict[str, Any]] = Field(default_factory=list, description="Journeys: a blueprint with parameters, or a graph.")
+
+    @field_validator("segments")
+    @classmethod
+    def _unique_segments(cls, value: list[SegmentDefinition]) -> list[SegmentDefinition]:
+        seen: set[str] = set()
+        for seg in value:
+            if seg.name in seen:
+                msg = f"segment name {seg.name!r} is used twice; names must be unique"
+                raise ValueError(msg)
+            seen.add(seg.name)
+        return value
+
+    def segment(self, name: str) -> SegmentDefinition:
+        """The segment called ``name``."""
+        for seg in self.segments:
+            if seg.name == name:
+                return seg
+        known = ", ".join(s.name for s in self.segments) or "none"
+        raise StrategyError(f"no segment {name!r} in strategy {self.name!r} (segments: {known})")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _line_index(text: str) -> dict[tuple[object, ...], int]:
+    """Map each YAML path (keys and list indices) to its 1-based line."""
+    lines: dict[tuple[object, ...], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node, path: tuple[object, ...]) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                lines[(*path, key.value)] = key.start_mark.line + 1
+                walk(value, (*path, key.value))
+                lines[(*path, key.value)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _line_for(lines: dict[tuple[object, ...], int], loc: tuple[object, ...]) -> int | None:
+    path = tuple(loc)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+_REMEDIES = {
+    "missing": "add the field",
+    "extra_forbidden": "remove it or check its spelling against workbench/schemas/strategy.schema.json",
+    "url_parsing": "write a full URL such as https://example.com/path",
+    "url_scheme": "write a full URL such as https://example.com/path",
+    "string_pattern_mismatch": "use lower-case letters, digits and underscores (snake_case)",
+    "greater_than": "use a positive number",
+}
+
+
+def parse_strategy(text: str, *, source: str = "<strategy>") -> Strategy:
+    """Validate strategy YAML text; errors carry the YAML line and a remedy."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source} line {mark.line + 1}" if mark else source
+        raise StrategyError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}). "
+                            "Fix: check indentation and quoting on that line") from exc
+    if not isinstance(data, dict):
+        raise StrategyError(f"{source}: a strategy is a YAML mapping with name, brand, segments, policy and journeys")
+    try:
+        return Strategy.model_validate(data)
+    except ValidationError as exc:
+        lines = _line_index(text)
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_for(lines, loc)
+            field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+            remedy = _REMEDIES.get(err["type"], "see workbench/schemas/strategy.schema.json")
+            where = f"line {line}" if line else "top level"
+            problems.append(f"  {where}, {field or '<root>'}: {err['msg']}. Fix: {remedy}")
+        count = len(problems)
+        raise StrategyError(
+            f"{source}: {count} problem{'s' if count != 1 else ''} in the strategy\n" + "\n".join(problems)
+        ) from None
+
+
+def load_strategy(path: str | os.PathLike[str]) -> Strategy:
+    """Read and validate a strategy YAML file."""
+    p = Path(path)
+    if not p.exists():
+        raise StrategyError(f"strategy file {p} does not exist. Fix: pass a path such as data/strategy.yaml")
+    return parse_strategy(p.read_text(encoding="utf-8"), source=str(p))
+
+
+def strategy_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the strategy file (draft 2020-12)."""
+    schema = Strategy.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Retention workbench strategy"
+    return schema
+
+
+def dump_json_schema(path: str | os.PathLike[str]) -> Path:
+    """Write the strategy JSON Schema (used to refresh the committed copy)."""
+    from .sources import atomic_write
+
+    text = json.dumps(strategy_json_schema(), indent=2, sort_keys=True) + "\n"
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))

@@ -1,0 +1,137 @@
+"""Where a customer is in time: stated zone, else the phone number's zones, else the country's.
+
+A phone number can map to several IANA zones (US area codes that span two
+zones, toll-free numbers, Australian mobiles): every zone is kept so that a
+quiet-hour check can require the time to be allowed in all of them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
+
+import pandas as pd
+
+__all__ = ["COUNTRY_ZONES", "REGION_ZONES", "phone_zones", "resolve_timezones", "is_valid_zone"]
+
+# The zone holding most of each country's population (a fallback only).
+COUNTRY_ZONES = {
+    "US": "America/New_York", "CA": "America/Toronto", "GB": "Europe/London", "IE": "Europe/Dublin",
+    "FR": "Europe/Paris", "DE": "Europe/Berlin", "ES": "Europe/Madrid", "IT": "Europe/Rome",
+    "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "PT": "Europe/Lisbon", "CH": "Europe/Zurich",
+    "AT": "Europe/Vienna", "DK": "Europe/Copenhagen", "SE": "Europe/Stockholm", "NO": "Europe/Oslo",
+    "FI": "Europe/Helsinki", "PL": "Europe/Warsaw", "CZ": "Europe/Prague", "GR": "Europe/Athens",
+    "CY": "Asia/Nicosia", "MT": "Europe/Malta", "LT": "Europe/Vilnius", "IS": "Atlantic/Reykjavik",
+    "JE": "Europe/Jersey", "AU": "Australia/Sydney", "NZ": "Pacific/Auckland", "JP": "Asia/Tokyo",
+    "SG": "Asia/Singapore", "HK": "Asia/Hong_Kong", "IL": "Asia/Jerusalem", "AE": "Asia/Dubai",
+    "SA": "Asia/Riyadh", "BH": "Asia/Bahrain", "LB": "Asia/Beirut", "BR": "America/Sao_Paulo",
+    "ZA": "Africa/Johannesburg", "MX": "America/Mexico_City", "IN": "Asia/Kolkata",
+}
+
+# US states and Canadian provinces: the zone of most of their population.
+REGION_ZONES = {
+    ("US", "AL"): "America/Chicago", ("US", "AK"): "America/Anchorage", ("US", "AZ"): "America/Phoenix",
+    ("US", "AR"): "America/Chicago", ("US", "CA"): "America/Los_Angeles", ("US", "CO"): "America/Denver",
+    ("US", "CT"): "America/New_York", ("US", "DE"): "America/New_York", ("US", "DC"): "America/New_York",
+    ("US", "FL"): "America/New_York", ("US", "GA"): "America/New_York", ("US", "HI"): "Pacific/Honolulu",
+    ("US", "ID"): "America/Boise", ("US", "IL"): "America/Chicago", ("US", "IN"): "America/Indiana/Indianapolis",
+    ("US", "IA"): "America/Chicago", ("US", "KS"): "America/Chicago", ("US", "KY"): "America/New_York",
+    ("US", "LA"): "America/Chicago", ("US", "ME"): "America/New_York", ("US", "MD"): "America/New_York",
+    ("US", "MA"): "America/New_York", ("US", "MI"): "America/Detroit", ("US", "MN"): "America/Chicago",
+    ("US", "MS"): "America/Chicago", ("US", "MO"): "America/Chicago", ("US", "MT"): "America/Denver",
+    ("US", "NE"): "America/Chicago", ("US", "NV"): "America/Los_Angeles", ("US", "NH"): "America/New_York",
+    ("US", "NJ"): "America/New_York", ("US", "NM"): "America/Denver", ("US", "NY"): "America/New_York",
+    ("US", "NC"): "America/New_York", ("US", "ND"): "America/Chicago", ("US", "OH"): "America/New_York",
+    ("US", "OK"): "America/Chicago", ("US", "OR"): "America/Los_Angeles", ("US", "PA"): "America/New_York",
+    ("US", "RI"): "America/New_York", ("US", "SC"): "America/New_York", ("US", "SD"): "America/Chicago",
+    ("US", "TN"): "America/Chicago", ("US", "TX"): "America/Chicago", ("US", "UT"): "America/Denver",
+    ("US", "VT"): "America/New_York", ("US", "VA"): "America/New_York", ("US", "WA"): "America/Los_Angeles",
+    ("US", "WV"): "America/New_York", ("US", "WI"): "America/Chicago", ("US", "WY"): "America/Denver",
+    ("CA", "ON"): "America/Toronto", ("CA", "QC"): "America/Toronto", ("CA", "BC"): "America/Vancouver",
+    ("CA", "AB"): "America/Edmonton", ("CA", "MB"): "America/Winnipeg", ("CA", "SK"): "America/Regina",
+    ("CA", "NS"): "America/Halifax", ("CA", "NB"): "America/Moncton", ("CA", "NL"): "America/St_Johns",
+    ("AU", "NSW"): "Australia/Sydney", ("AU", "VIC"): "Australia/Melbourne", ("AU", "QLD"): "Australia/Brisbane",
+    ("AU", "WA"): "Australia/Perth", ("AU", "SA"): "Australia/Adelaide", ("AU", "TAS"): "Australia/Hobart",
+}
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_valid_zone(name: object) -> bool:
+    """True for an IANA zone name this machine knows."""
+    return isinstance(name, str) and name in _zones()
+
+
+@lru_cache(maxsize=200_000)
+def _zones_for_prefix(number: str) -> tuple[str, ...]:
+    import phonenumbers
+    from phonenumbers import timezone as pn_tz
+
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    if not phonenumbers.is_valid_number(parsed):
+        return ()
+    zones = tuple(z for z in pn_tz.time_zones_for_number(parsed) if is_valid_zone(z))
+    return zones
+
+
+def phone_zones(phone: object) -> tuple[str, ...]:
+    """All IANA zones a phone number (E.164) may be in; empty when unknown or invalid."""
+    if not isinstance(phone, str) or not phone.strip():
+        return ()
+    return _zones_for_prefix(phone.strip())
+
+
+def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's time zone and where it came from.
+
+    Returns ``customer_id``, ``timezone`` (one IANA zone), ``timezones`` (all
+    candidate zones joined by ``|``: several when a phone number spans zones and
+    no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
+    ``region``, ``country`` or ``default``; the default is UTC).
+    """
+    n = len(customers)
+    stated = customers["timezone"] if "timezone" in customers.columns else pd.Series([None] * n, index=customers.index)
+    phone = customers["phone"] if "phone" in customers.columns else pd.Series([None] * n, index=customers.index)
+    country = (customers["country"] if "country" in customers.columns else pd.Series([None] * n, index=customers.index))
+    region = (customers["region"] if "region" in customers.columns else pd.Series([None] * n, index=customers.index))
+    zone, zones, source = [], [], []
+    for st, ph, co, rg in zip(stated.tolist(), phone.tolist(), country.tolist(), region.tolist(), strict=True):
+        if is_valid_zone(st):
+            zone.append(st)
+            zones.append(st)
+            source.append("stated")
+            continue
+        from_phone = phone_zones(ph)
+        if from_phone:
+            zone.append(from_phone[0])
+            zones.append("|".join(from_phone))
+            source.append("phone")
+            continue
+        co_key = co.upper() if isinstance(co, str) else None
+        rg_key = rg.upper() if isinstance(rg, str) else None
+        if (co_key, rg_key) in REGION_ZONES:
+            z, s = REGION_ZONES[(co_key, rg_key)], "region"
+        elif co_key in COUNTRY_ZONES:
+            z, s = COUNTRY_ZONES[co_key], "country"
+        else:
+            z, s = "UTC", "default"
+        zone.append(z)
+        zones.append(z)
+        source.append(s)
+    return pd.DataFrame({
+        "customer_id": customers["customer_id"].to_numpy(),
+        "timezone": pd.array(zone, dtype="string"),
+        "timezones": pd.array(zones, dtype="string"),
+        "timezone_source": pd.array(source, dtype="string"),
+    })
+
+
+def zone(name: str) -> ZoneInfo:
+    """A ZoneInfo for a name (cached by the standard library)."""
+    return ZoneInfo(name)
