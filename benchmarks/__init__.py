@@ -1,0 +1,1 @@
+"""Benchmarks of the workbench against the peers named in its issues (`make bench`)."""

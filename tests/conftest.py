@@ -1,0 +1,115 @@
+"""Shared fixtures: the committed sample data, a small synthetic dataset, and a headless browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLE = ROOT / "data" / "sample"
+STRATEGY = ROOT / "data" / "strategy.yaml"
+AS_OF = "2026-10-31"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared folder with the real datasets and schemas (present in CI)."""
+    if not SHARED.exists():
+        pytest.fail(f"{SHARED} is missing: the real-data tests need ../shared beside the project")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_dataset():
+    from workbench.sources import load_dataset
+
+    return load_dataset(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def strategy():
+    from workbench.strategy import load_strategy
+
+    return load_strategy(STRATEGY)
+
+
+@pytest.fixture(scope="session")
+def sample_profiles(sample_dataset):
+    from workbench.profiles import build_profiles
+
+    return build_profiles(sample_dataset, as_of=AS_OF)
+
+
+@pytest.fixture(scope="session")
+def assigned(sample_profiles, strategy):
+    from workbench.segments import assign
+
+    return assign(sample_profiles, strategy)
+
+
+@pytest.fixture(scope="session")
+def small_dataset():
+    from workbench.synth import synthesize
+
+    return synthesize(300, seed=11)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests keep screenshots and other artifacts for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium is not installed: run `make browser` (apt-get install chromium) or set CHROMIUM")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright, with no network beyond file:// pages."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=chromium_path(),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page whose every http(s) request is blocked, collecting console errors in ``page.errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    blocked: list[str] = []
+
+    def block(route):
+        blocked.append(route.request.url)
+        route.abort()
+
+    page.route("http://**/*", block)
+    page.route("https://**/*", block)
+    page.errors = []  # type: ignore[attr-defined]
+    page.blocked = blocked  # type: ignore[attr-defined]
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    yield page
+    context.close()
