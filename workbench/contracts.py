@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import DataContractError
 
-__all__ = ["CONTRACTS", "CHANNELS", "CONSENT_STATUSES", "TableContract", "validate", "to_utc"]
+__all__ = ["CHANNELS", "CONSENT_STATUSES", "CONTRACTS", "TableContract", "to_utc", "validate"]
 
 CHANNELS = ("email", "sms")
 CONSENT_STATUSES = ("subscribed", "unsubscribed")
@@ -44,8 +44,15 @@ CONTRACTS: dict[str, TableContract] = {
         name="customers",
         required=("customer_id",),
         optional=(
-            "email", "phone", "first_name", "country", "region", "timezone",
-            "created_at", "loyalty_tier", "preferred_channel",
+            "email",
+            "phone",
+            "first_name",
+            "country",
+            "region",
+            "timezone",
+            "created_at",
+            "loyalty_tier",
+            "preferred_channel",
         ),
         key="customer_id",
         ids=("customer_id",),
@@ -80,13 +87,26 @@ CONTRACTS: dict[str, TableContract] = {
         name="messages",
         required=("message_id", "customer_id", "channel", "sent_at"),
         optional=(
-            "journey_id", "step_id", "variant", "delivered_at", "opened_at", "clicked_at",
-            "converted_at", "revenue", "unsubscribed_at", "bounced",
+            "journey_id",
+            "step_id",
+            "variant",
+            "delivered_at",
+            "opened_at",
+            "clicked_at",
+            "converted_at",
+            "revenue",
+            "unsubscribed_at",
+            "bounced",
         ),
         key="message_id",
         ids=("message_id", "customer_id"),
         timestamps=(
-            "sent_at", "delivered_at", "opened_at", "clicked_at", "converted_at", "unsubscribed_at",
+            "sent_at",
+            "delivered_at",
+            "opened_at",
+            "clicked_at",
+            "converted_at",
+            "unsubscribed_at",
         ),
         numeric=("revenue",),
         enums={"channel": CHANNELS},
@@ -135,11 +155,14 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
     if missing:
         have = ", ".join(map(str, df.columns[:12])) or "none"
         raise DataContractError(
-            name, missing[0],
-            f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing "
-            f"(columns found: {have})",
-            remedy="rename the source column with column_map={'" + name + "': {'<source name>': '"
-            + missing[0] + "'}} or add the column",
+            name,
+            missing[0],
+            f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing (columns found: {have})",
+            remedy="rename the source column with column_map={'"
+            + name
+            + "': {'<source name>': '"
+            + missing[0]
+            + "'}} or add the column",
         )
     if must_have_rows and len(df) == 0:
         raise DataContractError(name, None, "the table is empty", remedy=f"provide at least one row of {name}")
@@ -153,7 +176,10 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
         bad = text.isna() | (text == "")
         if bad.any():
             raise DataContractError(
-                name, col, f"{col} is empty", count=int(bad.sum()),
+                name,
+                col,
+                f"{col} is empty",
+                count=int(bad.sum()),
                 examples=[f"row {i}" for i in out.index[bad][:5]],
                 id_column="position",
                 remedy=f"drop or fill the rows without {col} before loading",
@@ -171,8 +197,12 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
             bad = bad | ~given.fillna(False)
         if bad.any():
             raise DataContractError(
-                name, col, "timestamp cannot be parsed", count=int(bad.sum()),
-                examples=_examples(out, bad, ex_col), id_column=ex_col,
+                name,
+                col,
+                "timestamp cannot be parsed",
+                count=int(bad.sum()),
+                examples=_examples(out, bad, ex_col),
+                id_column=ex_col,
                 remedy="use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC",
             )
         out[col] = parsed
@@ -190,8 +220,12 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
             bad = bad | ~given.fillna(False)
         if bad.any():
             raise DataContractError(
-                name, col, "value is not a number", count=int(bad.sum()),
-                examples=_examples(out, bad, ex_col), id_column=ex_col,
+                name,
+                col,
+                "value is not a number",
+                count=int(bad.sum()),
+                examples=_examples(out, bad, ex_col),
+                id_column=ex_col,
                 remedy="write amounts as plain numbers with a dot for decimals (12.50), no currency sign",
             )
         out[col] = parsed
@@ -204,8 +238,12 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
         if bad.any():
             seen = ", ".join(sorted(norm[bad].fillna("<missing>").unique().tolist())[:5])
             raise DataContractError(
-                name, col, f"unknown {col} ({seen}); allowed: {', '.join(allowed)}",
-                count=int(bad.sum()), examples=_examples(out, bad, ex_col), id_column=ex_col,
+                name,
+                col,
+                f"unknown {col} ({seen}); allowed: {', '.join(allowed)}",
+                count=int(bad.sum()),
+                examples=_examples(out, bad, ex_col),
+                id_column=ex_col,
                 remedy=f"map the values to {' or '.join(allowed)} before loading",
             )
         out[col] = norm
@@ -214,7 +252,9 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
         dup = out[contract.key].duplicated(keep=False)
         if dup.any():
             raise DataContractError(
-                name, contract.key, f"duplicate {contract.key}",
+                name,
+                contract.key,
+                f"duplicate {contract.key}",
                 count=int(dup.sum()),
                 examples=out.loc[dup, contract.key].drop_duplicates().head(5).tolist(),
                 id_column=contract.key,

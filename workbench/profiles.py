@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .errors import WorkbenchError
@@ -39,22 +40,60 @@ CANCELLED_STATUSES = ("cancelled", "canceled", "returned", "refunded", "void")
 US_PER_DAY = 86_400_000_000
 
 ORDER_COLUMNS = [
-    "frequency", "recency", "T", "monetary_value",
-    "orders_total", "revenue_total", "avg_order_value", "cancellations",
-    "first_order_at", "last_order_at", "days_since_last_order",
-    "orders_30d", "orders_90d", "orders_365d", "revenue_30d", "revenue_90d", "revenue_365d",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "orders_total",
+    "revenue_total",
+    "avg_order_value",
+    "cancellations",
+    "first_order_at",
+    "last_order_at",
+    "days_since_last_order",
+    "orders_30d",
+    "orders_90d",
+    "orders_365d",
+    "revenue_30d",
+    "revenue_90d",
+    "revenue_365d",
 ]
 
 PROFILE_COLUMNS = [
-    "customer_id", *ORDER_COLUMNS, "tenure_days",
-    "email_sends", "email_opens", "email_clicks", "email_last_engaged_at",
-    "sms_sends", "sms_clicks", "sms_last_engaged_at",
-    "site_visits_7d", "site_visits_30d", "product_views_7d", "product_views_30d",
-    "cart_adds_7d", "cart_adds_30d", "checkouts_30d", "support_tickets_30d",
-    "last_viewed_product", "last_cart_at", "last_event_at",
-    "email_consent", "sms_consent", "email_consent_at", "sms_consent_at",
-    "has_valid_email", "has_valid_phone", "can_email", "can_sms",
-    "timezone", "timezones", "timezone_source", "preferred_channel", "preferred_channel_source",
+    "customer_id",
+    *ORDER_COLUMNS,
+    "tenure_days",
+    "email_sends",
+    "email_opens",
+    "email_clicks",
+    "email_last_engaged_at",
+    "sms_sends",
+    "sms_clicks",
+    "sms_last_engaged_at",
+    "site_visits_7d",
+    "site_visits_30d",
+    "product_views_7d",
+    "product_views_30d",
+    "cart_adds_7d",
+    "cart_adds_30d",
+    "checkouts_30d",
+    "support_tickets_30d",
+    "last_viewed_product",
+    "last_cart_at",
+    "last_event_at",
+    "email_consent",
+    "sms_consent",
+    "email_consent_at",
+    "sms_consent_at",
+    "has_valid_email",
+    "has_valid_phone",
+    "can_email",
+    "can_sms",
+    "timezone",
+    "timezones",
+    "timezone_source",
+    "preferred_channel",
+    "preferred_channel_source",
 ]
 
 
@@ -84,10 +123,7 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
 
 def order_summary_sql(orders: str = "orders", *, as_of_us: int) -> str:
     """The SQL for the order-derived profile columns over a table or view named ``orders``."""
-    status = (
-        "coalesce(lower(cast(status as varchar)), '') in ("
-        + ", ".join(f"'{s}'" for s in CANCELLED_STATUSES) + ")"
-    )
+    status = "coalesce(lower(cast(status as varchar)), '') in (" + ", ".join(f"'{s}'" for s in CANCELLED_STATUSES) + ")"
     as_of_day = as_of_us // US_PER_DAY
     return f"""
 with o as (
@@ -104,15 +140,14 @@ days as (
     from o where not cancelled
     group by customer_id, day
 ),
-ranked as (
-    select *, row_number() over (partition by customer_id order by day) as k from days
-),
 purchases as (
     select customer_id,
            count(*) - 1 as frequency,
            max(day) - min(day) as recency,
            {as_of_day} - min(day) as "T",
-           coalesce(avg(day_amount) filter (where k > 1), 0) as monetary_value,
+           -- mean over repeat days: everything but the first purchase day
+           case when count(*) > 1 then (sum(day_amount) - arg_min(day_amount, day)) / (count(*) - 1) else 0 end
+               as monetary_value,
            sum(n_orders) as orders_total,
            sum(day_amount) as revenue_total,
            min(first_us) as first_us, max(last_us) as last_us,
@@ -122,7 +157,7 @@ purchases as (
            sum(day_amount) filter (where day > {as_of_day - 30}) as revenue_30d,
            sum(day_amount) filter (where day > {as_of_day - 90}) as revenue_90d,
            sum(day_amount) filter (where day > {as_of_day - 365}) as revenue_365d
-    from ranked group by customer_id
+    from days group by customer_id
 ),
 cancels as (
     select customer_id, count(*) as cancellations from o where cancelled group by customer_id
@@ -242,18 +277,29 @@ from latest group by customer_id
 """
 
 _EMPTY = {
-    "messages": pd.DataFrame({
-        "customer_id": pd.Series(dtype="string"), "channel": pd.Series(dtype="string"),
-        **{c: pd.Series(dtype="datetime64[us, UTC]") for c in ("sent_at", "opened_at", "clicked_at")},
-    }),
-    "events": pd.DataFrame({
-        "customer_id": pd.Series(dtype="string"), "event": pd.Series(dtype="string"),
-        "product_id": pd.Series(dtype="string"), "occurred_at": pd.Series(dtype="datetime64[us, UTC]"),
-    }),
-    "consents": pd.DataFrame({
-        "customer_id": pd.Series(dtype="string"), "channel": pd.Series(dtype="string"),
-        "status": pd.Series(dtype="string"), "recorded_at": pd.Series(dtype="datetime64[us, UTC]"),
-    }),
+    "messages": pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="string"),
+            "channel": pd.Series(dtype="string"),
+            **{c: pd.Series(dtype="datetime64[us, UTC]") for c in ("sent_at", "opened_at", "clicked_at")},
+        }
+    ),
+    "events": pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="string"),
+            "event": pd.Series(dtype="string"),
+            "product_id": pd.Series(dtype="string"),
+            "occurred_at": pd.Series(dtype="datetime64[us, UTC]"),
+        }
+    ),
+    "consents": pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="string"),
+            "channel": pd.Series(dtype="string"),
+            "status": pd.Series(dtype="string"),
+            "recorded_at": pd.Series(dtype="datetime64[us, UTC]"),
+        }
+    ),
 }
 
 
@@ -264,9 +310,76 @@ def _table(dataset: Dataset, name: str, columns: list[str]) -> pd.DataFrame:
     out = df[[c for c in columns if c in df.columns]]
     for col in columns:
         if col not in out.columns:
-            out = out.assign(**{col: _EMPTY[name][col]}) if len(out) == 0 else out.assign(
-                **{col: pd.Series(pd.NA, index=out.index, dtype=_EMPTY[name][col].dtype)})
+            out = (
+                out.assign(**{col: _EMPTY[name][col]})
+                if len(out) == 0
+                else out.assign(**{col: pd.Series(pd.NA, index=out.index, dtype=_EMPTY[name][col].dtype)})
+            )
     return out
+
+
+_COUNT_COLUMNS = (
+    "email_sends",
+    "email_opens",
+    "email_clicks",
+    "sms_sends",
+    "sms_clicks",
+    "site_visits_7d",
+    "site_visits_30d",
+    "product_views_7d",
+    "product_views_30d",
+    "cart_adds_7d",
+    "cart_adds_30d",
+    "checkouts_30d",
+    "support_tickets_30d",
+)
+
+
+def _profile_sql(as_of_us: int) -> str:
+    def source(column: str) -> str:
+        return "e" if column.startswith(("email", "sms")) else "ev"
+
+    counts = ",\n       ".join(f"coalesce({source(c)}.{c}, 0)::bigint as {c}" for c in _COUNT_COLUMNS)
+    zero = ",\n       ".join(
+        f'coalesce(o."{c}", 0) as "{c}"'
+        for c in (
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+            "orders_total",
+            "revenue_total",
+            "avg_order_value",
+            "cancellations",
+            "orders_30d",
+            "orders_90d",
+            "orders_365d",
+            "revenue_30d",
+            "revenue_90d",
+            "revenue_365d",
+        )
+    )
+    return f"""
+with o as ({order_summary_sql("orders_in", as_of_us=as_of_us)}),
+e as ({_ENGAGEMENT_SQL}),
+ev as ({_EVENTS_SQL}),
+k as ({_CONSENT_SQL})
+select c._pos,
+       {zero},
+       o.first_order_at, o.last_order_at, o.days_since_last_order,
+       {counts},
+       e.email_last_engaged_at, e.sms_last_engaged_at,
+       ev.last_viewed_product, ev.last_cart_at, ev.last_event_at,
+       coalesce(k.email_consent, 'unknown') as email_consent,
+       coalesce(k.sms_consent, 'unknown') as sms_consent,
+       k.email_consent_at, k.sms_consent_at
+from customers_in c
+left join o on o.customer_id = c.customer_id
+left join e on e.customer_id = c.customer_id
+left join ev on ev.customer_id = c.customer_id
+left join k on k.customer_id = c.customer_id
+order by c._pos
+"""
 
 
 def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
@@ -283,66 +396,51 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``PROFILE_COLUMNS`` plus the customer attributes (``email``,
-        ``phone``, ``first_name``, ``country``, ``region``, ``loyalty_tier``,
-        ``created_at`` when present), sorted by ``customer_id``. Customers
-        with no order have ``frequency`` 0 and missing order dates; consent is
-        ``subscribed``, ``unsubscribed`` or ``unknown`` (no ledger row yet),
-        and ``can_email`` / ``can_sms`` are true only with consent and a valid
-        address.
+        The customer attributes present (``email``, ``phone``,
+        ``first_name``, ``country``, ``region``, ``loyalty_tier``,
+        ``created_at``) followed by ``PROFILE_COLUMNS``, one row per customer in
+        the order of ``dataset.customers``. Customers with no order have
+        ``frequency`` 0 and missing order dates; consent is ``subscribed``,
+        ``unsubscribed`` or ``unknown`` (no ledger row yet), and ``can_email``
+        / ``can_sms`` are true only with consent and a valid address.
     """
     ts = resolve_as_of(as_of)
-    as_of_us = _epoch_us(ts)
     customers = dataset.customers
+    ids = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy(), "_pos": np.arange(len(customers))})
     with _connect() as con:
+        con.register("customers_in", ids)
         con.register("orders_in", _order_view(dataset.orders))
-        con.register("messages", _table(dataset, "messages", ["customer_id", "channel", "sent_at", "opened_at", "clicked_at"]))
+        con.register(
+            "messages", _table(dataset, "messages", ["customer_id", "channel", "sent_at", "opened_at", "clicked_at"])
+        )
         con.register("events", _table(dataset, "events", ["customer_id", "event", "product_id", "occurred_at"]))
         con.register("consents", _table(dataset, "consents", ["customer_id", "channel", "status", "recorded_at"]))
-        params = {"as_of": ts.to_pydatetime()}
-        orders = con.execute(order_summary_sql("orders_in", as_of_us=as_of_us)).df()
-        engagement = con.execute(_ENGAGEMENT_SQL, params).df()
-        events = con.execute(_EVENTS_SQL, params).df()
-        consent = con.execute(_CONSENT_SQL, params).df()
+        computed = con.execute(_profile_sql(_epoch_us(ts)), {"as_of": ts.to_pydatetime()}).df()
 
-    attrs = [c for c in ("email", "phone", "first_name", "country", "region", "loyalty_tier",
-                         "created_at", "preferred_channel") if c in customers.columns]
-    base = customers[["customer_id", *attrs]].rename(columns={"preferred_channel": "stated_channel"})
-    out = base.merge(orders, on="customer_id", how="left")
-    out = out.merge(engagement, on="customer_id", how="left")
-    out = out.merge(events, on="customer_id", how="left")
-    out = out.merge(consent, on="customer_id", how="left")
-    out = _fix_timestamps(out)
-
-    counts = [c for c in out.columns if c.endswith(("_sends", "_opens", "_clicks", "_7d", "_30d", "_90d", "_365d"))
-              or c in ("frequency", "recency", "T", "monetary_value", "orders_total", "revenue_total",
-                       "avg_order_value", "cancellations")]
-    for col in counts:
-        out[col] = out[col].fillna(0)
-    for col in ("orders_30d", "orders_90d", "orders_365d", "orders_total", "cancellations", "email_sends",
-                "email_opens", "email_clicks", "sms_sends", "sms_clicks", "site_visits_7d", "site_visits_30d",
-                "product_views_7d", "product_views_30d", "cart_adds_7d", "cart_adds_30d", "checkouts_30d",
-                "support_tickets_30d"):
-        out[col] = out[col].astype("int64")
+    attrs = [
+        c
+        for c in ("email", "phone", "first_name", "country", "region", "loyalty_tier", "created_at")
+        if c in customers.columns
+    ]
+    out = customers[["customer_id", *attrs]].reset_index(drop=True)
+    computed = _fix_timestamps(computed.drop(columns="_pos"))
+    out = pd.concat([out, computed], axis=1)
     started = out["created_at"] if "created_at" in out.columns else out["first_order_at"]
     started = started.where(started.notna() & (started <= ts), out["first_order_at"])
     out["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
     for ch in ("email", "sms"):
-        out[f"{ch}_consent"] = out[f"{ch}_consent"].astype("string").fillna("unknown")
+        out[f"{ch}_consent"] = out[f"{ch}_consent"].astype("string")
     out["has_valid_email"] = _valid_emails(out)
     out["has_valid_phone"] = _valid_phones(out)
     out["can_email"] = (out["email_consent"] == "subscribed") & out["has_valid_email"]
     out["can_sms"] = (out["sms_consent"] == "subscribed") & out["has_valid_phone"]
-    zones = resolve_timezones(out)
-    out = out.merge(zones, on="customer_id", how="left")
-    out["preferred_channel"], out["preferred_channel_source"] = _preferred_channel(out)
-    out["last_viewed_product"] = out["last_viewed_product"].astype("string")
+    zones = resolve_timezones(customers)
     for col in ("timezone", "timezones", "timezone_source"):
-        out[col] = out[col].astype("string")
-    ordered = [c for c in ["customer_id", *attrs] if c != "preferred_channel"] + [
-        c for c in PROFILE_COLUMNS if c != "customer_id"
-    ]
-    return out[ordered].sort_values("customer_id", ignore_index=True)
+        out[col] = zones[col].to_numpy()
+    stated = customers["preferred_channel"].to_numpy() if "preferred_channel" in customers.columns else None
+    out["preferred_channel"], out["preferred_channel_source"] = _preferred_channel(out, stated)
+    out["last_viewed_product"] = out["last_viewed_product"].astype("string")
+    return out[["customer_id", *attrs, *PROFILE_COLUMNS[1:]]]
 
 
 def _valid_emails(df: pd.DataFrame) -> pd.Series:
@@ -354,9 +452,9 @@ def _valid_emails(df: pd.DataFrame) -> pd.Series:
 def _valid_phones(df: pd.DataFrame) -> pd.Series:
     if "phone" not in df.columns:
         return pd.Series(False, index=df.index)
-    from .timezones import phone_zones
-
     import phonenumbers
+
+    from .timezones import phone_zones
 
     def ok(value: object) -> bool:
         if not isinstance(value, str) or not value.startswith("+"):
@@ -372,7 +470,7 @@ def _valid_phones(df: pd.DataFrame) -> pd.Series:
     return df["phone"].map(unique).fillna(False).astype(bool)
 
 
-def _preferred_channel(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+def _preferred_channel(df: pd.DataFrame, stated_values: object = None) -> tuple[pd.Series, pd.Series]:
     """Stated preference, else the reachable channel with the better click rate, else the reachable one."""
     email_rate = df["email_clicks"] / df["email_sends"].where(df["email_sends"] >= 3)
     sms_rate = df["sms_clicks"] / df["sms_sends"].where(df["sms_sends"] >= 3)
@@ -383,8 +481,8 @@ def _preferred_channel(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     inferred = inferred.mask(sms_better, "sms")
     source = pd.Series("inferred", index=df.index, dtype="string")
     source = source.mask(~(df["can_email"] | df["can_sms"]), "unreachable")
-    if "stated_channel" in df.columns:
-        stated = df["stated_channel"].astype("string").str.lower()
+    if stated_values is not None:
+        stated = pd.Series(stated_values, index=df.index).astype("string").str.lower()
         use = stated.isin(["email", "sms"]).fillna(False)
         inferred = inferred.mask(use, stated)
         source = source.mask(use, "stated")

@@ -97,7 +97,9 @@ def rfm_scores(profiles: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def rfm_segments(profiles: pd.DataFrame, *, rules: Sequence[tuple[str, tuple[int, int], tuple[int, int]]] = RFM_SEGMENT_RULES) -> pd.DataFrame:
+def rfm_segments(
+    profiles: pd.DataFrame, *, rules: Sequence[tuple[str, tuple[int, int], tuple[int, int]]] = RFM_SEGMENT_RULES
+) -> pd.DataFrame:
     """Add ``rfm_segment`` from ``r_score`` and ``fm_score`` by the first matching rule.
 
     Customers without a purchase are ``prospects``. Scores are computed first
@@ -129,8 +131,13 @@ def lifecycle_stage(profiles: pd.DataFrame, *, thresholds: LifecycleThresholds |
     since_first = profiles["T"].astype("float64").to_numpy()
     bought = (profiles["orders_total"] > 0).to_numpy(dtype=bool)
     stage = np.select(
-        [~bought, since_first <= t.new_days, since_last <= t.active_days,
-         since_last <= t.at_risk_days, since_last <= t.lapsed_days],
+        [
+            ~bought,
+            since_first <= t.new_days,
+            since_last <= t.active_days,
+            since_last <= t.at_risk_days,
+            since_last <= t.lapsed_days,
+        ],
         ["prospect", "new", "active", "at_risk", "lapsed"],
         default="churned",
     )
@@ -149,7 +156,9 @@ def intent(profiles: pd.DataFrame, *, high_intent_visits: int = 3, high_intent_v
     - ``browse_abandoner``: viewed a product in the last 7 days without
       ordering in that time.
     """
-    _require(profiles, ["cart_adds_7d", "product_views_7d", "site_visits_7d", "last_cart_at", "last_order_at"], "intent")
+    _require(
+        profiles, ["cart_adds_7d", "product_views_7d", "site_visits_7d", "last_cart_at", "last_order_at"], "intent"
+    )
     last_cart = profiles["last_cart_at"]
     last_order = profiles["last_order_at"]
     recent_cart = profiles["cart_adds_7d"] > 0
@@ -180,7 +189,8 @@ def _unknown_column(message: str, columns: Sequence[str]) -> str:
     import re
 
     found = re.search(r'column "?([A-Za-z_][A-Za-z0-9_]*)"? not found', message, re.IGNORECASE) or re.search(
-        r'"([A-Za-z_][A-Za-z0-9_]*)"', message)
+        r'"([A-Za-z_][A-Za-z0-9_]*)"', message
+    )
     if not found:
         return ""
     name = found.group(1)
@@ -261,17 +271,28 @@ def segment_sizes(assigned: pd.DataFrame) -> pd.DataFrame:
     for name in segment_columns(assigned):
         mask = assigned[f"segment_{name}"]
         rows.append(("rule", name, mask))
-    for kind, col, order in (("rfm", "rfm_segment", RFM_SEGMENTS), ("lifecycle", "lifecycle_stage", LIFECYCLE_STAGES),
-                             ("intent", "intent", INTENTS), ("reach", "channel_reach", CHANNEL_REACH)):
+    for kind, col, order in (
+        ("rfm", "rfm_segment", RFM_SEGMENTS),
+        ("lifecycle", "lifecycle_stage", LIFECYCLE_STAGES),
+        ("intent", "intent", INTENTS),
+        ("reach", "channel_reach", CHANNEL_REACH),
+    ):
         if col in assigned.columns:
             for value in order:
                 rows.append((kind, value, assigned[col] == value))
-    return pd.DataFrame([{
-        "kind": kind, "segment": name, "customers": int(mask.sum()),
-        "share": float(mask.sum() / n) if n else 0.0,
-        "emailable": int((mask & assigned["can_email"]).sum()),
-        "smsable": int((mask & assigned["can_sms"]).sum()),
-    } for kind, name, mask in rows])
+    return pd.DataFrame(
+        [
+            {
+                "kind": kind,
+                "segment": name,
+                "customers": int(mask.sum()),
+                "share": float(mask.sum() / n) if n else 0.0,
+                "emailable": int((mask & assigned["can_email"]).sum()),
+                "smsable": int((mask & assigned["can_sms"]).sum()),
+            }
+            for kind, name, mask in rows
+        ]
+    )
 
 
 def overlap_matrix(assigned: pd.DataFrame, segments: Sequence[str] | None = None) -> pd.DataFrame:
@@ -279,7 +300,9 @@ def overlap_matrix(assigned: pd.DataFrame, segments: Sequence[str] | None = None
     names = list(segments) if segments is not None else segment_columns(assigned)
     missing = [s for s in names if f"segment_{s}" not in assigned.columns]
     if missing:
-        raise StrategyError(f"no segment {', '.join(missing)} in the assigned profiles (have: {', '.join(segment_columns(assigned))})")
+        raise StrategyError(
+            f"no segment {', '.join(missing)} in the assigned profiles (have: {', '.join(segment_columns(assigned))})"
+        )
     m = assigned[[f"segment_{s}" for s in names]].to_numpy(dtype=np.int64)
     return pd.DataFrame(m.T @ m, index=pd.Index(names, name="segment"), columns=names)
 
@@ -294,7 +317,25 @@ def audience(assigned: pd.DataFrame, segment: str) -> pd.DataFrame:
                 mask = assigned[col] == segment
                 break
         else:
-            raise StrategyError(f"no segment {segment!r}. Known rule segments: {', '.join(segment_columns(assigned)) or 'none'}")
-    cols = [c for c in ("customer_id", "email", "phone", "email_consent", "sms_consent", "can_email", "can_sms",
-                        "timezone", "preferred_channel", "lifecycle_stage", "rfm_segment", "intent") if c in assigned.columns]
+            raise StrategyError(
+                f"no segment {segment!r}. Known rule segments: {', '.join(segment_columns(assigned)) or 'none'}"
+            )
+    cols = [
+        c
+        for c in (
+            "customer_id",
+            "email",
+            "phone",
+            "email_consent",
+            "sms_consent",
+            "can_email",
+            "can_sms",
+            "timezone",
+            "preferred_channel",
+            "lifecycle_stage",
+            "rfm_segment",
+            "intent",
+        )
+        if c in assigned.columns
+    ]
     return assigned.loc[mask, cols].reset_index(drop=True)

@@ -8,6 +8,7 @@ a new folder so that nothing a user had is overwritten.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -15,7 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -24,8 +25,8 @@ from .contracts import CONTRACTS, validate
 from .errors import DataContractError, WorkbenchError
 
 __all__ = [
-    "Dataset",
     "QUALITY_COLUMNS",
+    "Dataset",
     "atomic_write",
     "derive_customers",
     "file_sha256",
@@ -76,13 +77,15 @@ class Dataset:
         for name in TABLES:
             df = getattr(self, name)
             ts = next((c for c in CONTRACTS[name].timestamps if df is not None and c in df.columns), None)
-            rows.append({
-                "table": name,
-                "rows": 0 if df is None else len(df),
-                "present": df is not None,
-                "first": None if df is None or ts is None or df.empty else df[ts].min(),
-                "last": None if df is None or ts is None or df.empty else df[ts].max(),
-            })
+            rows.append(
+                {
+                    "table": name,
+                    "rows": 0 if df is None else len(df),
+                    "present": df is not None,
+                    "first": None if df is None or ts is None or df.empty else df[ts].min(),
+                    "last": None if df is None or ts is None or df.empty else df[ts].max(),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -104,7 +107,9 @@ def _read_file(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
     except (OSError, ValueError) as exc:
         raise DataContractError(
-            path.name.split(".")[0], None, f"cannot read {path}: {exc}",
+            path.name.split(".")[0],
+            None,
+            f"cannot read {path}: {exc}",
             remedy="check that the file is a readable CSV (UTF-8, header row) or Parquet file",
         ) from exc
 
@@ -169,7 +174,9 @@ def load_dataset(
         raise WorkbenchError(f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv")
     if "orders" not in raw:
         raise DataContractError(
-            "orders", None, f"no orders table in {root}",
+            "orders",
+            None,
+            f"no orders table in {root}",
             remedy="add orders.csv, orders.csv.gz or orders.parquet (order_id, customer_id, ordered_at, amount)",
         )
     renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in raw.items()}
@@ -195,10 +202,17 @@ def from_frames(
     if len(missing_ids):
         extra = derive_customers(v_orders[v_orders["customer_id"].isin(set(missing_ids))])
         v_customers = pd.concat([v_customers, extra], ignore_index=True)
-        found_quality.append(_quality_row(
-            "orders", "customer_id", "customer not in customers table", len(missing_ids), len(known),
-            missing_ids[:5], "added to customers with only an id",
-        ))
+        found_quality.append(
+            _quality_row(
+                "orders",
+                "customer_id",
+                "customer not in customers table",
+                len(missing_ids),
+                len(known),
+                missing_ids[:5],
+                "added to customers with only an id",
+            )
+        )
     dataset = Dataset(
         orders=v_orders,
         customers=v_customers,
@@ -223,12 +237,20 @@ def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
-def _quality_row(table, column, check, rows, total, examples, action) -> pd.DataFrame:  # noqa: ANN001
-    return pd.DataFrame([{
-        "table": table, "column": column, "check": check, "rows": int(rows),
-        "share": (rows / total) if total else 0.0,
-        "examples": ", ".join(map(str, list(examples)[:5])), "action": action,
-    }])
+def _quality_row(table, column, check, rows, total, examples, action) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "table": table,
+                "column": column,
+                "check": check,
+                "rows": int(rows),
+                "share": (rows / total) if total else 0.0,
+                "examples": ", ".join(map(str, list(examples)[:5])),
+                "action": action,
+            }
+        ]
+    )
 
 
 def _phone_validity(phones: pd.Series) -> pd.Series:
@@ -259,39 +281,97 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
         email = c["email"].astype("string")
         given = email.notna() & (email.str.strip() != "")
         bad = given & ~email.fillna("").str.match(_EMAIL.pattern)
-        frames.append(_quality_row("customers", "email", "invalid email address", bad.sum(), n,
-                                   c.loc[bad, "customer_id"].head(5), "email not used for sends"))
-        frames.append(_quality_row("customers", "email", "no email address", (~given).sum(), n,
-                                   c.loc[~given, "customer_id"].head(5), "email not reachable"))
+        frames.append(
+            _quality_row(
+                "customers",
+                "email",
+                "invalid email address",
+                bad.sum(),
+                n,
+                c.loc[bad, "customer_id"].head(5),
+                "email not used for sends",
+            )
+        )
+        frames.append(
+            _quality_row(
+                "customers",
+                "email",
+                "no email address",
+                (~given).sum(),
+                n,
+                c.loc[~given, "customer_id"].head(5),
+                "email not reachable",
+            )
+        )
     if "phone" in c.columns:
         phone = c["phone"].astype("string")
         given = phone.notna() & (phone.str.strip() != "")
         ok = _phone_validity(phone.where(given)).fillna(False).astype(bool)
         bad = given & ~ok
-        frames.append(_quality_row("customers", "phone", "invalid phone number (E.164)", bad.sum(), n,
-                                   c.loc[bad, "customer_id"].head(5), "SMS not used for this customer"))
-        frames.append(_quality_row("customers", "phone", "no phone number", (~given).sum(), n,
-                                   c.loc[~given, "customer_id"].head(5), "SMS not reachable"))
+        frames.append(
+            _quality_row(
+                "customers",
+                "phone",
+                "invalid phone number (E.164)",
+                bad.sum(),
+                n,
+                c.loc[bad, "customer_id"].head(5),
+                "SMS not used for this customer",
+            )
+        )
+        frames.append(
+            _quality_row(
+                "customers",
+                "phone",
+                "no phone number",
+                (~given).sum(),
+                n,
+                c.loc[~given, "customer_id"].head(5),
+                "SMS not reachable",
+            )
+        )
     o = dataset.orders
     negative = o["amount"] < 0
     if "status" in o.columns:
-        negative = negative | o["status"].astype("string").str.lower().isin(["cancelled", "canceled", "returned", "refunded"]).fillna(False)
-    frames.append(_quality_row("orders", "amount", "cancellations and returns", negative.sum(), len(o),
-                               o.loc[negative, "order_id"].head(5), "excluded from purchase counts and revenue"))
+        negative = negative | o["status"].astype("string").str.lower().isin(
+            ["cancelled", "canceled", "returned", "refunded"]
+        ).fillna(False)
+    frames.append(
+        _quality_row(
+            "orders",
+            "amount",
+            "cancellations and returns",
+            negative.sum(),
+            len(o),
+            o.loc[negative, "order_id"].head(5),
+            "excluded from purchase counts and revenue",
+        )
+    )
     known = set(c["customer_id"])
     for name in ("events", "consents", "messages"):
         df = getattr(dataset, name)
         if df is None:
             continue
         orphan = ~df["customer_id"].isin(known)
-        frames.append(_quality_row(name, "customer_id", "customer not in customers table", orphan.sum(), len(df),
-                                   df.loc[orphan, "customer_id"].head(5), "ignored in profiles"))
+        frames.append(
+            _quality_row(
+                name,
+                "customer_id",
+                "customer not in customers table",
+                orphan.sum(),
+                len(df),
+                df.loc[orphan, "customer_id"].head(5),
+                "ignored in profiles",
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUALITY_COLUMNS)
 
 
 # ---------------------------------------------------------------- real datasets
 
-_NON_PRODUCT = re.compile(r"^(POST|DOT|M|C2|D|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST.*|gift_\d+_\d+)$", re.IGNORECASE)
+_NON_PRODUCT = re.compile(
+    r"^(POST|DOT|M|C2|D|S|B|CRUK|PADS|BANK CHARGES|AMAZONFEE|ADJUST.*|gift_\d+_\d+)$", re.IGNORECASE
+)
 
 
 def load_online_retail(path: str | os.PathLike[str]) -> Dataset:
@@ -315,8 +395,17 @@ def load_online_retail(path: str | os.PathLike[str]) -> Dataset:
     quality = []
 
     def note(check: str, mask: pd.Series, action: str, column: str) -> None:
-        quality.append(_quality_row("orders", column, check, int(mask.sum()), total,
-                                    raw.loc[mask, "InvoiceNo"].drop_duplicates().head(5), action))
+        quality.append(
+            _quality_row(
+                "orders",
+                column,
+                check,
+                int(mask.sum()),
+                total,
+                raw.loc[mask, "InvoiceNo"].drop_duplicates().head(5),
+                action,
+            )
+        )
 
     no_customer = raw["CustomerID"].isna()
     note("no CustomerID", no_customer, "set aside: no customer to profile", "customer_id")
@@ -326,8 +415,7 @@ def load_online_retail(path: str | os.PathLike[str]) -> Dataset:
     note("bad-debt adjustment invoice (A…)", adjust, "set aside", "order_id")
     stock = raw["StockCode"].astype("string").str.strip()
     non_product = stock.str.match(_NON_PRODUCT.pattern, case=False).fillna(False) & ~no_customer & ~duplicate & ~adjust
-    note("non-product stock code (postage, fees, vouchers, manual)", non_product,
-         "left out of order amounts", "amount")
+    note("non-product stock code (postage, fees, vouchers, manual)", non_product, "left out of order amounts", "amount")
     cancel = raw["InvoiceNo"].str.startswith("C") & ~no_customer & ~duplicate & ~adjust & ~non_product
     note("cancellation invoice (C…)", cancel, "kept as a cancelled order with a negative amount", "status")
     keep = raw[~no_customer & ~duplicate & ~adjust & ~non_product].copy()
@@ -335,17 +423,19 @@ def load_online_retail(path: str | os.PathLike[str]) -> Dataset:
     keep["customer_id"] = keep["CustomerID"].str.replace(r"\.0$", "", regex=True)
     orders = (
         keep.groupby("InvoiceNo", sort=False)
-        .agg(customer_id=("customer_id", "first"), ordered_at=("InvoiceDate", "first"),
-             amount=("line_amount", "sum"), country=("Country", "first"))
+        .agg(
+            customer_id=("customer_id", "first"),
+            ordered_at=("InvoiceDate", "first"),
+            amount=("line_amount", "sum"),
+            country=("Country", "first"),
+        )
         .reset_index()
         .rename(columns={"InvoiceNo": "order_id"})
     )
     orders["amount"] = orders["amount"].round(2)
     orders["currency"] = "GBP"
     orders["status"] = orders["order_id"].str.startswith("C").map({True: "cancelled", False: "placed"})
-    country = (
-        keep.groupby("customer_id")["Country"].agg(lambda s: s.mode().iat[0]).rename("country_name")
-    )
+    country = keep.groupby("customer_id")["Country"].agg(lambda s: s.mode().iat[0]).rename("country_name")
     customers = derive_customers(validate("orders", orders[["order_id", "customer_id", "ordered_at", "amount"]]))
     customers = customers.merge(country, left_on="customer_id", right_index=True, how="left")
     customers["country"] = customers["country_name"].map(_UCI_COUNTRIES).astype("string")
@@ -354,14 +444,44 @@ def load_online_retail(path: str | os.PathLike[str]) -> Dataset:
 
 
 _UCI_COUNTRIES = {
-    "United Kingdom": "GB", "France": "FR", "Australia": "AU", "Netherlands": "NL", "Germany": "DE",
-    "Norway": "NO", "EIRE": "IE", "Switzerland": "CH", "Spain": "ES", "Poland": "PL", "Portugal": "PT",
-    "Italy": "IT", "Belgium": "BE", "Lithuania": "LT", "Japan": "JP", "Iceland": "IS",
-    "Channel Islands": "JE", "Denmark": "DK", "Cyprus": "CY", "Sweden": "SE", "Austria": "AT",
-    "Israel": "IL", "Finland": "FI", "Bahrain": "BH", "Greece": "GR", "Hong Kong": "HK",
-    "Singapore": "SG", "Lebanon": "LB", "United Arab Emirates": "AE", "Saudi Arabia": "SA",
-    "Czech Republic": "CZ", "Canada": "CA", "Brazil": "BR", "USA": "US", "European Community": None,
-    "Malta": "MT", "RSA": "ZA", "Unspecified": None,
+    "United Kingdom": "GB",
+    "France": "FR",
+    "Australia": "AU",
+    "Netherlands": "NL",
+    "Germany": "DE",
+    "Norway": "NO",
+    "EIRE": "IE",
+    "Switzerland": "CH",
+    "Spain": "ES",
+    "Poland": "PL",
+    "Portugal": "PT",
+    "Italy": "IT",
+    "Belgium": "BE",
+    "Lithuania": "LT",
+    "Japan": "JP",
+    "Iceland": "IS",
+    "Channel Islands": "JE",
+    "Denmark": "DK",
+    "Cyprus": "CY",
+    "Sweden": "SE",
+    "Austria": "AT",
+    "Israel": "IL",
+    "Finland": "FI",
+    "Bahrain": "BH",
+    "Greece": "GR",
+    "Hong Kong": "HK",
+    "Singapore": "SG",
+    "Lebanon": "LB",
+    "United Arab Emirates": "AE",
+    "Saudi Arabia": "SA",
+    "Czech Republic": "CZ",
+    "Canada": "CA",
+    "Brazil": "BR",
+    "USA": "US",
+    "European Community": None,
+    "Malta": "MT",
+    "RSA": "ZA",
+    "Unspecified": None,
 }
 
 
@@ -379,13 +499,23 @@ def load_hillstrom(path: str | os.PathLike[str]) -> pd.DataFrame:
     expected = {"recency", "history", "segment", "visit", "conversion", "spend"}
     missing = sorted(expected - set(df.columns))
     if missing:
-        raise DataContractError("hillstrom", missing[0], f"columns {', '.join(missing)} missing",
-                                remedy="pass the MineThatData e-mail challenge CSV")
+        raise DataContractError(
+            "hillstrom",
+            missing[0],
+            f"columns {', '.join(missing)} missing",
+            remedy="pass the MineThatData e-mail challenge CSV",
+        )
     unknown = ~df["segment"].isin(HILLSTROM_ARMS)
     if unknown.any():
-        raise DataContractError("hillstrom", "segment", "unknown arm", count=int(unknown.sum()),
-                                examples=df.loc[unknown, "segment"].unique()[:5], id_column="segment",
-                                remedy="arms must be 'Mens E-Mail', 'Womens E-Mail' or 'No E-Mail'")
+        raise DataContractError(
+            "hillstrom",
+            "segment",
+            "unknown arm",
+            count=int(unknown.sum()),
+            examples=df.loc[unknown, "segment"].unique()[:5],
+            id_column="segment",
+            remedy="arms must be 'Mens E-Mail', 'Womens E-Mail' or 'No E-Mail'",
+        )
     out = df.copy()
     out.insert(0, "customer_id", [f"H{i:05d}" for i in range(1, len(df) + 1)])
     out["arm"] = out["segment"].map(HILLSTROM_ARMS)
@@ -429,7 +559,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     if name.endswith(".parquet"):
         return atomic_write(target, lambda p: df.to_parquet(p, index=False))
     if name.endswith(".csv.gz"):
-        return atomic_write(target, lambda p: df.to_csv(p, index=False, compression={"method": "gzip", "mtime": 0}))
+        # gzip without a name or time in its header, so the same table always gives the same bytes
+        return atomic_write(target, lambda p: p.write_bytes(gzip.compress(df.to_csv(index=False).encode(), mtime=0)))
     if name.endswith(".csv"):
         return atomic_write(target, lambda p: df.to_csv(p, index=False))
     raise WorkbenchError(f"cannot write {target}: use a .csv, .csv.gz or .parquet file name")
@@ -445,7 +576,7 @@ def new_run_dir(root: str | os.PathLike[str], *, prefix: str = "") -> Path:
     """Create a fresh, empty folder ``root/<run-id>`` (UTC time plus a random suffix)."""
     base = Path(root)
     base.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     while True:
         run = base / f"{prefix}{stamp}-{secrets.token_hex(3)}"
         try:
@@ -462,4 +593,3 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-

@@ -23,26 +23,73 @@ DEFAULT_END = "2026-10-31"
 # (country, share, region weights or None, phone prefixes by region)
 _US_STATES = {
     # state: (weight, area codes)
-    "CA": (14, ["415", "213"]), "TX": (11, ["512", "713", "915"]), "FL": (10, ["305", "407", "850"]),
-    "NY": (10, ["212", "718"]), "WA": (6, ["206"]), "OK": (4, ["405"]), "MD": (4, ["410"]),
-    "CT": (4, ["203"]), "IL": (7, ["312"]), "AZ": (5, ["602"]), "CO": (5, ["303"]), "GA": (6, ["404"]),
-    "ID": (2, ["208"]), "SD": (2, ["605"]), "ND": (2, ["701"]), "NE": (2, ["402"]),
+    "CA": (14, ["415", "213"]),
+    "TX": (11, ["512", "713", "915"]),
+    "FL": (10, ["305", "407", "850"]),
+    "NY": (10, ["212", "718"]),
+    "WA": (6, ["206"]),
+    "OK": (4, ["405"]),
+    "MD": (4, ["410"]),
+    "CT": (4, ["203"]),
+    "IL": (7, ["312"]),
+    "AZ": (5, ["602"]),
+    "CO": (5, ["303"]),
+    "GA": (6, ["404"]),
+    "ID": (2, ["208"]),
+    "SD": (2, ["605"]),
+    "ND": (2, ["701"]),
+    "NE": (2, ["402"]),
 }
 _CA_PROVINCES = {"ON": (5, ["416"]), "BC": (3, ["604"]), "QC": (3, ["514"])}
 _COUNTRIES = [("US", 0.55), ("CA", 0.10), ("GB", 0.15), ("FR", 0.07), ("AU", 0.08), ("DE", 0.05)]
 _MOBILE = {"GB": ("+447400", 6), "FR": ("+33612", 6), "AU": ("+61412", 6), "DE": ("+49151", 8)}
 _STATED_ZONES = {
     "US": ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Phoenix"],
-    "CA": ["America/Toronto", "America/Vancouver"], "GB": ["Europe/London"], "FR": ["Europe/Paris"],
-    "AU": ["Australia/Sydney", "Australia/Perth", "Australia/Brisbane"], "DE": ["Europe/Berlin"],
+    "CA": ["America/Toronto", "America/Vancouver"],
+    "GB": ["Europe/London"],
+    "FR": ["Europe/Paris"],
+    "AU": ["Australia/Sydney", "Australia/Perth", "Australia/Brisbane"],
+    "DE": ["Europe/Berlin"],
 }
 _AU_REGIONS = ["NSW", "VIC", "QLD", "WA"]
-_FIRST_NAMES = np.array([
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Mateo", "Sophia", "Lucas", "Mia", "Ethan", "Chloé", "Zoë",
-    "José", "Björn", "Amélie", "François", "Siobhan", "Aoife", "Nguyễn", "Priya", "Aarav", "Fatima",
-    "Ольга", "Дмитрий", "李娜", "王伟", "محمد", "Yuki", "Søren", "Maximilian-Alexander", "Anne-Marie",
-    "Oluwaseun", "Wolfgang", "Marguerite",
-])
+_FIRST_NAMES = np.array(
+    [
+        "Olivia",
+        "Liam",
+        "Emma",
+        "Noah",
+        "Ava",
+        "Mateo",
+        "Sophia",
+        "Lucas",
+        "Mia",
+        "Ethan",
+        "Chloé",
+        "Zoë",
+        "José",
+        "Björn",
+        "Amélie",
+        "François",
+        "Siobhan",
+        "Aoife",
+        "Nguyễn",
+        "Priya",
+        "Aarav",
+        "Fatima",
+        "Ольга",
+        "Дмитрий",
+        "李娜",
+        "王伟",
+        "محمد",
+        "Yuki",
+        "Søren",
+        "Maximilian-Alexander",
+        "Anne-Marie",
+        "Oluwaseun",
+        "Wolfgang",
+        "Marguerite",
+    ]
+)
 _PRODUCTS = np.array([f"SKU-{i:04d}" for i in range(1, 241)])
 _EMAIL_DOMAINS = np.array(["example.com", "mail.example.org", "inbox.example.net", "example.co.uk"])
 _JOURNEYS = [
@@ -64,13 +111,20 @@ def _choice(rng: np.random.Generator, values: list[str], weights: list[float], s
 
 
 def _digits(rng: np.random.Generator, size: int, width: int, first_min: int = 2) -> np.ndarray:
+    if size == 0:
+        return np.array([], dtype=str)
     first = rng.integers(first_min, 10, size=size)
     rest = rng.integers(0, 10 ** (width - 1), size=size)
     return np.char.add(first.astype(str), np.char.zfill(rest.astype(str), width - 1))
 
 
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """``prefix`` followed by 1..n zero-padded to ``width`` digits."""
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+
+
 def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    ids = np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+    ids = _ids("C", n, 7)
     country = _choice(rng, [c for c, _ in _COUNTRIES], [w for _, w in _COUNTRIES], n)
     region = np.full(n, None, dtype=object)
     phone = np.full(n, None, dtype=object)
@@ -120,21 +174,31 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.
         "has_email": ~no_email,
         "has_phone": has_phone,
     }
-    customers = pd.DataFrame({
-        "customer_id": ids, "email": email, "phone": phone, "first_name": first_name,
-        "country": country, "region": region, "timezone": zone,
-        "created_at": created, "preferred_channel": preferred,
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "email": email,
+            "phone": phone,
+            "first_name": first_name,
+            "country": country,
+            "region": region,
+            "timezone": zone,
+            "created_at": created,
+            "preferred_channel": preferred,
+        }
+    )
     return customers, traits
 
 
-def _orders(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray],
-            end: pd.Timestamp) -> pd.DataFrame:
+def _orders(
+    rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp
+) -> pd.DataFrame:
     n = len(customers)
     created = traits["created"]
     active_until = np.minimum(created + (traits["lifetime_days"] * 86_400e9).astype(np.int64), end.value)
     span_days = np.maximum((active_until - created) / 86_400e9, 0)
     buyer = rng.random(n) < 0.8
+    buyer[0] = True  # every dataset has at least one order
     counts = np.where(buyer, 1 + rng.poisson(traits["purchase_rate"] * span_days), 0)
     total = int(counts.sum())
     owner = np.repeat(np.arange(n), counts)
@@ -148,50 +212,91 @@ def _orders(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str,
     returned = (u >= 0.04) & (u < 0.06)
     status[returned] = "returned"
     amount = np.where(returned, -amount, amount)
-    order_id = np.char.add("O", np.char.zfill(np.arange(1, total + 1).astype(str), 9))
-    orders = pd.DataFrame({
-        "order_id": order_id,
-        "customer_id": customers["customer_id"].to_numpy()[owner],
-        "ordered_at": pd.to_datetime(ts, utc=True, unit="ns"),
-        "amount": amount, "currency": "USD", "status": status,
-    })
+    order_id = _ids("O", total, 9)
+    orders = pd.DataFrame(
+        {
+            "order_id": order_id,
+            "customer_id": customers["customer_id"].to_numpy()[owner],
+            "ordered_at": pd.to_datetime(ts, utc=True, unit="ns"),
+            "amount": amount,
+            "currency": "USD",
+            "status": status,
+        }
+    )
     return orders.sort_values("ordered_at", ignore_index=True)
 
 
-def _consents(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray],
-              end: pd.Timestamp) -> pd.DataFrame:
+def _consents(
+    rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp
+) -> pd.DataFrame:
     n = len(customers)
     ids = customers["customer_id"].to_numpy()
     created = traits["created"]
     frames = []
     plans = (
         ("email", traits["has_email"] & (rng.random(n) < 0.88), 0.14, 0.25, "signup_form", "unsubscribe_link", None),
-        ("sms", traits["has_phone"] & (rng.random(n) < 0.35 + 0.4 * traits["sms_affinity"]), 0.12, 0.3,
-         "checkout_keyword", "reply", "STOP"),
+        (
+            "sms",
+            traits["has_phone"] & (rng.random(n) < 0.35 + 0.4 * traits["sms_affinity"]),
+            0.12,
+            0.3,
+            "checkout_keyword",
+            "reply",
+            "STOP",
+        ),
     )
     for channel, opted, p_out, p_back, src_in, src_out, kw_out in plans:
         k = int(opted.sum())
         first = created[opted] + rng.integers(0, 3 * 86_400, size=k) * 1_000_000_000
-        rows = [pd.DataFrame({"customer_id": ids[opted], "channel": channel, "status": "subscribed",
-                              "recorded_at": first, "source": src_in,
-                              "keyword": "START" if channel == "sms" else None})]
+        rows = [
+            pd.DataFrame(
+                {
+                    "customer_id": ids[opted],
+                    "channel": channel,
+                    "status": "subscribed",
+                    "recorded_at": first,
+                    "source": src_in,
+                    "keyword": "START" if channel == "sms" else None,
+                }
+            )
+        ]
         out = rng.random(k) < p_out
         out_at = first[out] + ((end.value - first[out]) * rng.random(int(out.sum()))).astype(np.int64)
-        rows.append(pd.DataFrame({"customer_id": ids[opted][out], "channel": channel, "status": "unsubscribed",
-                                  "recorded_at": out_at, "source": src_out, "keyword": kw_out}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids[opted][out],
+                    "channel": channel,
+                    "status": "unsubscribed",
+                    "recorded_at": out_at,
+                    "source": src_out,
+                    "keyword": kw_out,
+                }
+            )
+        )
         back = rng.random(int(out.sum())) < p_back
         back_at = out_at[back] + ((end.value - out_at[back]) * rng.random(int(back.sum()))).astype(np.int64)
-        rows.append(pd.DataFrame({"customer_id": ids[opted][out][back], "channel": channel, "status": "subscribed",
-                                  "recorded_at": back_at, "source": "resubscribe",
-                                  "keyword": "UNSTOP" if channel == "sms" else None}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids[opted][out][back],
+                    "channel": channel,
+                    "status": "subscribed",
+                    "recorded_at": back_at,
+                    "source": "resubscribe",
+                    "keyword": "UNSTOP" if channel == "sms" else None,
+                }
+            )
+        )
         frames.extend(rows)
     ledger = pd.concat(frames, ignore_index=True)
     ledger["recorded_at"] = pd.to_datetime(ledger["recorded_at"].astype("int64"), utc=True)
     return ledger.sort_values(["recorded_at", "customer_id"], ignore_index=True)
 
 
-def _events(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray],
-            end: pd.Timestamp, days: int) -> pd.DataFrame:
+def _events(
+    rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp, days: int
+) -> pd.DataFrame:
     n = len(customers)
     alive = (traits["created"] + traits["lifetime_days"] * 86_400e9) > (end.value - 60 * 86_400e9)
     intensity = traits["engagement"] * np.where(alive, 1.0, 0.15)
@@ -211,19 +316,31 @@ def _events(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str,
     product = rng.choice(_PRODUCTS, size=m)
     frames = []
     for offset, (name, mask) in enumerate(kinds):
-        frames.append(pd.DataFrame({
-            "customer_id": customers["customer_id"].to_numpy()[owner[mask]],
-            "occurred_at": ts[mask] + offset * 20_000_000_000,
-            "event": name,
-            "product_id": np.where(name in ("product_view", "add_to_cart", "checkout_started"), product[mask], None),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": customers["customer_id"].to_numpy()[owner[mask]],
+                    "occurred_at": ts[mask] + offset * 20_000_000_000,
+                    "event": name,
+                    "product_id": np.where(
+                        name in ("product_view", "add_to_cart", "checkout_started"), product[mask], None
+                    ),
+                }
+            )
+        )
     events = pd.concat(frames, ignore_index=True)
     events["occurred_at"] = pd.to_datetime(np.minimum(events["occurred_at"].to_numpy(), end.value), utc=True)
     return events.sort_values("occurred_at", ignore_index=True)
 
 
-def _messages(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray],
-              consents: pd.DataFrame, end: pd.Timestamp, days: int) -> pd.DataFrame:
+def _messages(
+    rng: np.random.Generator,
+    customers: pd.DataFrame,
+    traits: dict[str, np.ndarray],
+    consents: pd.DataFrame,
+    end: pd.Timestamp,
+    days: int,
+) -> pd.DataFrame:
     """Sends only while the customer was subscribed on that channel (as a compliant sender would)."""
     n = len(customers)
     ids = customers["customer_id"].to_numpy()
@@ -268,17 +385,27 @@ def _messages(rng: np.random.Generator, customers: pd.DataFrame, traits: dict[st
         def ts(values: np.ndarray, mask: np.ndarray) -> pd.Series:
             return pd.Series(pd.to_datetime(np.where(mask, np.minimum(values, end.value), 0), utc=True)).where(mask)
 
-        frames.append(pd.DataFrame({
-            "customer_id": ids[owner], "channel": channel,
-            "journey_id": journey, "step_id": step, "variant": variant,
-            "sent_at": pd.to_datetime(sent, utc=True),
-            "delivered_at": ts(sent + 5 * sec, delivered),
-            "opened_at": ts(open_at, opened), "clicked_at": ts(click_at, clicked),
-            "converted_at": ts(conv_at, converted), "revenue": revenue,
-            "unsubscribed_at": ts(click_at, unsub), "bounced": bounced,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids[owner],
+                    "channel": channel,
+                    "journey_id": journey,
+                    "step_id": step,
+                    "variant": variant,
+                    "sent_at": pd.to_datetime(sent, utc=True),
+                    "delivered_at": ts(sent + 5 * sec, delivered),
+                    "opened_at": ts(open_at, opened),
+                    "clicked_at": ts(click_at, clicked),
+                    "converted_at": ts(conv_at, converted),
+                    "revenue": revenue,
+                    "unsubscribed_at": ts(click_at, unsub),
+                    "bounced": bounced,
+                }
+            )
+        )
     messages = pd.concat(frames, ignore_index=True).sort_values("sent_at", ignore_index=True)
-    messages.insert(0, "message_id", np.char.add("M", np.char.zfill(np.arange(1, len(messages) + 1).astype(str), 10)))
+    messages.insert(0, "message_id", _ids("M", len(messages), 10))
     return messages
 
 
@@ -286,8 +413,9 @@ def _subscribed_at(ledger: pd.DataFrame, index: pd.Series, owner: np.ndarray, wh
     """Whether each (customer, time) pair falls while the latest ledger row said subscribed."""
     if ledger.empty or len(owner) == 0:
         return np.zeros(len(owner), dtype=bool)
-    led = ledger.assign(pos=index.reindex(ledger["customer_id"]).to_numpy(),
-                        t=ledger["recorded_at"].dt.as_unit("ns").astype("int64"))
+    led = ledger.assign(
+        pos=index.reindex(ledger["customer_id"]).to_numpy(), t=ledger["recorded_at"].dt.as_unit("ns").astype("int64")
+    )
     led = led.sort_values(["t"])
     probe = pd.DataFrame({"pos": owner, "t": when, "order": np.arange(len(owner))}).sort_values("t")
     merged = pd.merge_asof(probe, led[["pos", "t", "status"]], on="t", by="pos", direction="backward")
@@ -297,8 +425,9 @@ def _subscribed_at(ledger: pd.DataFrame, index: pd.Series, owner: np.ndarray, wh
     return out
 
 
-def synthesize(customers: int = 5000, *, seed: int = 7, end: str = DEFAULT_END,
-               event_days: int = 45, message_days: int = 180) -> Dataset:
+def synthesize(
+    customers: int = 5000, *, seed: int = 7, end: str = DEFAULT_END, event_days: int = 45, message_days: int = 180
+) -> Dataset:
     """Build a synthetic dataset of ``customers`` customers ending at ``end`` (UTC), reproducibly from ``seed``.
 
     Examples
@@ -315,7 +444,10 @@ def synthesize(customers: int = 5000, *, seed: int = 7, end: str = DEFAULT_END,
     events = _events(rng, cust, traits, end_ts, event_days)
     messages = _messages(rng, cust, traits, consents, end_ts, message_days)
     spend = orders[orders["status"] == "placed"].groupby("customer_id")["amount"].sum()
-    tier = pd.cut(spend.reindex(cust["customer_id"]).fillna(0).to_numpy(), [-np.inf, 150, 600, 1500, np.inf],
-                  labels=["none", "silver", "gold", "platinum"]).astype(str)
+    tier = pd.cut(
+        spend.reindex(cust["customer_id"]).fillna(0).to_numpy(),
+        [-np.inf, 150, 600, 1500, np.inf],
+        labels=["none", "silver", "gold", "platinum"],
+    ).astype(str)
     cust["loyalty_tier"] = tier
     return from_frames(orders, cust, events, consents, messages, source=f"synth(customers={customers}, seed={seed})")

@@ -12,46 +12,119 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pandas as pd
 
-__all__ = ["COUNTRY_ZONES", "REGION_ZONES", "phone_zones", "resolve_timezones", "is_valid_zone"]
+__all__ = ["COUNTRY_ZONES", "REGION_ZONES", "is_valid_zone", "phone_zones", "resolve_timezones"]
 
 # The zone holding most of each country's population (a fallback only).
 COUNTRY_ZONES = {
-    "US": "America/New_York", "CA": "America/Toronto", "GB": "Europe/London", "IE": "Europe/Dublin",
-    "FR": "Europe/Paris", "DE": "Europe/Berlin", "ES": "Europe/Madrid", "IT": "Europe/Rome",
-    "NL": "Europe/Amsterdam", "BE": "Europe/Brussels", "PT": "Europe/Lisbon", "CH": "Europe/Zurich",
-    "AT": "Europe/Vienna", "DK": "Europe/Copenhagen", "SE": "Europe/Stockholm", "NO": "Europe/Oslo",
-    "FI": "Europe/Helsinki", "PL": "Europe/Warsaw", "CZ": "Europe/Prague", "GR": "Europe/Athens",
-    "CY": "Asia/Nicosia", "MT": "Europe/Malta", "LT": "Europe/Vilnius", "IS": "Atlantic/Reykjavik",
-    "JE": "Europe/Jersey", "AU": "Australia/Sydney", "NZ": "Pacific/Auckland", "JP": "Asia/Tokyo",
-    "SG": "Asia/Singapore", "HK": "Asia/Hong_Kong", "IL": "Asia/Jerusalem", "AE": "Asia/Dubai",
-    "SA": "Asia/Riyadh", "BH": "Asia/Bahrain", "LB": "Asia/Beirut", "BR": "America/Sao_Paulo",
-    "ZA": "Africa/Johannesburg", "MX": "America/Mexico_City", "IN": "Asia/Kolkata",
+    "US": "America/New_York",
+    "CA": "America/Toronto",
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "FR": "Europe/Paris",
+    "DE": "Europe/Berlin",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+    "NL": "Europe/Amsterdam",
+    "BE": "Europe/Brussels",
+    "PT": "Europe/Lisbon",
+    "CH": "Europe/Zurich",
+    "AT": "Europe/Vienna",
+    "DK": "Europe/Copenhagen",
+    "SE": "Europe/Stockholm",
+    "NO": "Europe/Oslo",
+    "FI": "Europe/Helsinki",
+    "PL": "Europe/Warsaw",
+    "CZ": "Europe/Prague",
+    "GR": "Europe/Athens",
+    "CY": "Asia/Nicosia",
+    "MT": "Europe/Malta",
+    "LT": "Europe/Vilnius",
+    "IS": "Atlantic/Reykjavik",
+    "JE": "Europe/Jersey",
+    "AU": "Australia/Sydney",
+    "NZ": "Pacific/Auckland",
+    "JP": "Asia/Tokyo",
+    "SG": "Asia/Singapore",
+    "HK": "Asia/Hong_Kong",
+    "IL": "Asia/Jerusalem",
+    "AE": "Asia/Dubai",
+    "SA": "Asia/Riyadh",
+    "BH": "Asia/Bahrain",
+    "LB": "Asia/Beirut",
+    "BR": "America/Sao_Paulo",
+    "ZA": "Africa/Johannesburg",
+    "MX": "America/Mexico_City",
+    "IN": "Asia/Kolkata",
 }
 
 # US states and Canadian provinces: the zone of most of their population.
 REGION_ZONES = {
-    ("US", "AL"): "America/Chicago", ("US", "AK"): "America/Anchorage", ("US", "AZ"): "America/Phoenix",
-    ("US", "AR"): "America/Chicago", ("US", "CA"): "America/Los_Angeles", ("US", "CO"): "America/Denver",
-    ("US", "CT"): "America/New_York", ("US", "DE"): "America/New_York", ("US", "DC"): "America/New_York",
-    ("US", "FL"): "America/New_York", ("US", "GA"): "America/New_York", ("US", "HI"): "Pacific/Honolulu",
-    ("US", "ID"): "America/Boise", ("US", "IL"): "America/Chicago", ("US", "IN"): "America/Indiana/Indianapolis",
-    ("US", "IA"): "America/Chicago", ("US", "KS"): "America/Chicago", ("US", "KY"): "America/New_York",
-    ("US", "LA"): "America/Chicago", ("US", "ME"): "America/New_York", ("US", "MD"): "America/New_York",
-    ("US", "MA"): "America/New_York", ("US", "MI"): "America/Detroit", ("US", "MN"): "America/Chicago",
-    ("US", "MS"): "America/Chicago", ("US", "MO"): "America/Chicago", ("US", "MT"): "America/Denver",
-    ("US", "NE"): "America/Chicago", ("US", "NV"): "America/Los_Angeles", ("US", "NH"): "America/New_York",
-    ("US", "NJ"): "America/New_York", ("US", "NM"): "America/Denver", ("US", "NY"): "America/New_York",
-    ("US", "NC"): "America/New_York", ("US", "ND"): "America/Chicago", ("US", "OH"): "America/New_York",
-    ("US", "OK"): "America/Chicago", ("US", "OR"): "America/Los_Angeles", ("US", "PA"): "America/New_York",
-    ("US", "RI"): "America/New_York", ("US", "SC"): "America/New_York", ("US", "SD"): "America/Chicago",
-    ("US", "TN"): "America/Chicago", ("US", "TX"): "America/Chicago", ("US", "UT"): "America/Denver",
-    ("US", "VT"): "America/New_York", ("US", "VA"): "America/New_York", ("US", "WA"): "America/Los_Angeles",
-    ("US", "WV"): "America/New_York", ("US", "WI"): "America/Chicago", ("US", "WY"): "America/Denver",
-    ("CA", "ON"): "America/Toronto", ("CA", "QC"): "America/Toronto", ("CA", "BC"): "America/Vancouver",
-    ("CA", "AB"): "America/Edmonton", ("CA", "MB"): "America/Winnipeg", ("CA", "SK"): "America/Regina",
-    ("CA", "NS"): "America/Halifax", ("CA", "NB"): "America/Moncton", ("CA", "NL"): "America/St_Johns",
-    ("AU", "NSW"): "Australia/Sydney", ("AU", "VIC"): "Australia/Melbourne", ("AU", "QLD"): "Australia/Brisbane",
-    ("AU", "WA"): "Australia/Perth", ("AU", "SA"): "Australia/Adelaide", ("AU", "TAS"): "Australia/Hobart",
+    ("US", "AL"): "America/Chicago",
+    ("US", "AK"): "America/Anchorage",
+    ("US", "AZ"): "America/Phoenix",
+    ("US", "AR"): "America/Chicago",
+    ("US", "CA"): "America/Los_Angeles",
+    ("US", "CO"): "America/Denver",
+    ("US", "CT"): "America/New_York",
+    ("US", "DE"): "America/New_York",
+    ("US", "DC"): "America/New_York",
+    ("US", "FL"): "America/New_York",
+    ("US", "GA"): "America/New_York",
+    ("US", "HI"): "Pacific/Honolulu",
+    ("US", "ID"): "America/Boise",
+    ("US", "IL"): "America/Chicago",
+    ("US", "IN"): "America/Indiana/Indianapolis",
+    ("US", "IA"): "America/Chicago",
+    ("US", "KS"): "America/Chicago",
+    ("US", "KY"): "America/New_York",
+    ("US", "LA"): "America/Chicago",
+    ("US", "ME"): "America/New_York",
+    ("US", "MD"): "America/New_York",
+    ("US", "MA"): "America/New_York",
+    ("US", "MI"): "America/Detroit",
+    ("US", "MN"): "America/Chicago",
+    ("US", "MS"): "America/Chicago",
+    ("US", "MO"): "America/Chicago",
+    ("US", "MT"): "America/Denver",
+    ("US", "NE"): "America/Chicago",
+    ("US", "NV"): "America/Los_Angeles",
+    ("US", "NH"): "America/New_York",
+    ("US", "NJ"): "America/New_York",
+    ("US", "NM"): "America/Denver",
+    ("US", "NY"): "America/New_York",
+    ("US", "NC"): "America/New_York",
+    ("US", "ND"): "America/Chicago",
+    ("US", "OH"): "America/New_York",
+    ("US", "OK"): "America/Chicago",
+    ("US", "OR"): "America/Los_Angeles",
+    ("US", "PA"): "America/New_York",
+    ("US", "RI"): "America/New_York",
+    ("US", "SC"): "America/New_York",
+    ("US", "SD"): "America/Chicago",
+    ("US", "TN"): "America/Chicago",
+    ("US", "TX"): "America/Chicago",
+    ("US", "UT"): "America/Denver",
+    ("US", "VT"): "America/New_York",
+    ("US", "VA"): "America/New_York",
+    ("US", "WA"): "America/Los_Angeles",
+    ("US", "WV"): "America/New_York",
+    ("US", "WI"): "America/Chicago",
+    ("US", "WY"): "America/Denver",
+    ("CA", "ON"): "America/Toronto",
+    ("CA", "QC"): "America/Toronto",
+    ("CA", "BC"): "America/Vancouver",
+    ("CA", "AB"): "America/Edmonton",
+    ("CA", "MB"): "America/Winnipeg",
+    ("CA", "SK"): "America/Regina",
+    ("CA", "NS"): "America/Halifax",
+    ("CA", "NB"): "America/Moncton",
+    ("CA", "NL"): "America/St_Johns",
+    ("AU", "NSW"): "Australia/Sydney",
+    ("AU", "VIC"): "Australia/Melbourne",
+    ("AU", "QLD"): "Australia/Brisbane",
+    ("AU", "WA"): "Australia/Perth",
+    ("AU", "SA"): "Australia/Adelaide",
+    ("AU", "TAS"): "Australia/Hobart",
 }
 
 
@@ -93,43 +166,48 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
     Returns ``customer_id``, ``timezone`` (one IANA zone), ``timezones`` (all
     candidate zones joined by ``|``: several when a phone number spans zones and
     no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
-    ``region``, ``country`` or ``default``; the default is UTC).
+    ``region``, ``country`` or ``default``; the default is UTC). Vectorised:
+    each distinct phone number is looked up once.
     """
     n = len(customers)
-    stated = customers["timezone"] if "timezone" in customers.columns else pd.Series([None] * n, index=customers.index)
-    phone = customers["phone"] if "phone" in customers.columns else pd.Series([None] * n, index=customers.index)
-    country = (customers["country"] if "country" in customers.columns else pd.Series([None] * n, index=customers.index))
-    region = (customers["region"] if "region" in customers.columns else pd.Series([None] * n, index=customers.index))
-    zone, zones, source = [], [], []
-    for st, ph, co, rg in zip(stated.tolist(), phone.tolist(), country.tolist(), region.tolist(), strict=True):
-        if is_valid_zone(st):
-            zone.append(st)
-            zones.append(st)
-            source.append("stated")
-            continue
-        from_phone = phone_zones(ph)
-        if from_phone:
-            zone.append(from_phone[0])
-            zones.append("|".join(from_phone))
-            source.append("phone")
-            continue
-        co_key = co.upper() if isinstance(co, str) else None
-        rg_key = rg.upper() if isinstance(rg, str) else None
-        if (co_key, rg_key) in REGION_ZONES:
-            z, s = REGION_ZONES[(co_key, rg_key)], "region"
-        elif co_key in COUNTRY_ZONES:
-            z, s = COUNTRY_ZONES[co_key], "country"
-        else:
-            z, s = "UTC", "default"
-        zone.append(z)
-        zones.append(z)
-        source.append(s)
-    return pd.DataFrame({
-        "customer_id": customers["customer_id"].to_numpy(),
-        "timezone": pd.array(zone, dtype="string"),
-        "timezones": pd.array(zones, dtype="string"),
-        "timezone_source": pd.array(source, dtype="string"),
-    })
+
+    def column(name: str) -> pd.Series:
+        if name in customers.columns:
+            return customers[name].astype("string").reset_index(drop=True)
+        return pd.Series(pd.NA, index=range(n), dtype="string")
+
+    stated, phone = column("timezone"), column("phone")
+    country, region = column("country").str.upper(), column("region").str.upper()
+    zone = pd.Series("UTC", index=range(n), dtype="string")
+    zones = pd.Series("UTC", index=range(n), dtype="string")
+    source = pd.Series("default", index=range(n), dtype="string")
+
+    by_country = country.map(COUNTRY_ZONES).astype("string")
+    use = by_country.notna()
+    zone, zones, source = zone.mask(use, by_country), zones.mask(use, by_country), source.mask(use, "country")
+
+    region_map = {f"{c}|{r}": z for (c, r), z in REGION_ZONES.items()}
+    by_region = (country + "|" + region).map(region_map).astype("string")
+    use = by_region.notna()
+    zone, zones, source = zone.mask(use, by_region), zones.mask(use, by_region), source.mask(use, "region")
+
+    distinct = phone.dropna().unique()
+    found = {p: phone_zones(p) for p in distinct}
+    all_zones = phone.map({p: "|".join(z) for p, z in found.items() if z}).astype("string")
+    first_zone = phone.map({p: z[0] for p, z in found.items() if z}).astype("string")
+    use = first_zone.notna()
+    zone, zones, source = zone.mask(use, first_zone), zones.mask(use, all_zones), source.mask(use, "phone")
+
+    use = stated.isin(_zones()).fillna(False).astype(bool)
+    zone, zones, source = zone.mask(use, stated), zones.mask(use, stated), source.mask(use, "stated")
+    return pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(),
+            "timezone": zone.to_numpy(),
+            "timezones": zones.to_numpy(),
+            "timezone_source": source.to_numpy(),
+        }
+    ).astype({"timezone": "string", "timezones": "string", "timezone_source": "string"})
 
 
 def zone(name: str) -> ZoneInfo:

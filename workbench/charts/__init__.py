@@ -6,3 +6,5 @@ from the package. One submodule per area; everything public is re-exported here.
 """
 
 from __future__ import annotations
+
+from .audience import *  # noqa: F403

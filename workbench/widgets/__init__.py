@@ -5,3 +5,5 @@ comes from a tested function elsewhere in the package.
 """
 
 from __future__ import annotations
+
+from .audience import *  # noqa: F403

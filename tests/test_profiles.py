@@ -1,0 +1,226 @@
+"""Unified profiles: lifetimes' definitions exactly, windows, consent at as_of, time zones, preferred channel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lifetimes.utils import summary_data_from_transaction_data
+
+from workbench.profiles import PROFILE_COLUMNS, build_profiles, order_summary, resolve_as_of
+from workbench.sources import from_frames
+
+UTC = "UTC"
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz=UTC)
+
+
+def orders_frame(rows: list[tuple[str, str, str, float]], status: list[str] | None = None) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"], utc=True)
+    if status is not None:
+        df["status"] = status
+    return df
+
+
+def test_as_of_date_means_end_of_day():
+    assert resolve_as_of("2024-03-31") == ts("2024-03-31 23:59:59.999999")
+    assert resolve_as_of(pd.Timestamp("2024-03-31 12:00")) == ts("2024-03-31 12:00")
+    assert resolve_as_of("2024-03-31T12:00:00+02:00") == ts("2024-03-31 10:00")
+
+
+def test_order_summary_hand_built():
+    orders = orders_frame(
+        [
+            ("1", "a", "2024-01-01 09:00", 10.0),
+            ("2", "a", "2024-01-01 18:00", 5.0),  # same day as 1: merged into one purchase day
+            ("3", "a", "2024-01-11 10:00", 20.0),
+            ("4", "a", "2024-01-21 10:00", 40.0),
+            ("5", "a", "2024-01-25 10:00", 99.0),  # cancelled: not a purchase
+            ("6", "b", "2024-01-31 23:00", 8.0),  # on the as_of day: counts
+            ("7", "c", "2024-02-01 00:30", 8.0),  # after as_of: ignored
+            ("8", "d", "2024-01-15 10:00", -12.0),  # a return only
+        ],
+        status=["placed", "placed", "placed", "placed", "cancelled", "placed", "placed", "returned"],
+    )
+    got = order_summary(orders, as_of="2024-01-31").set_index("customer_id")
+    expected = pd.DataFrame(
+        {
+            "frequency": [2.0, 0.0, 0.0],
+            "recency": [20.0, 0.0, 0.0],
+            "T": [30.0, 0.0, 0.0],
+            "monetary_value": [30.0, 0.0, 0.0],
+            "orders_total": [4, 1, 0],
+            "revenue_total": [75.0, 8.0, 0.0],
+            "cancellations": [1, 0, 1],
+            "days_since_last_order": [10.0, 0.0, np.nan],
+            "orders_30d": [2, 1, 0],
+            "revenue_30d": [60.0, 8.0, 0.0],  # days Jan 2..31
+        },
+        index=pd.Index(["a", "b", "d"], name="customer_id"),
+    )
+    pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
+    assert got.loc["a", "avg_order_value"] == pytest.approx(75.0 / 4)
+    assert got.loc["a", "first_order_at"] == ts("2024-01-01 09:00")
+    assert "c" not in got.index
+
+
+@st.composite
+def transactions(draw):
+    n = draw(st.integers(1, 40))
+    customers = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=n, max_size=n))
+    minutes = draw(st.lists(st.integers(0, 60 * 24 * 90), min_size=n, max_size=n))
+    amounts = draw(st.lists(st.floats(0, 500, allow_nan=False).map(lambda x: round(x, 2)), min_size=n, max_size=n))
+    start = ts("2024-01-01")
+    return pd.DataFrame(
+        {
+            "order_id": [str(i) for i in range(n)],
+            "customer_id": customers,
+            "ordered_at": [start + pd.Timedelta(minutes=m) for m in minutes],
+            "amount": amounts,
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(transactions(), st.integers(0, 120))
+def test_order_summary_equals_lifetimes(tx, end_offset):
+    as_of = (ts("2024-01-01") + pd.Timedelta(days=end_offset)).strftime("%Y-%m-%d")
+    ref_tx = tx.assign(ordered_at=tx["ordered_at"].dt.tz_localize(None))
+    ref_tx = ref_tx[ref_tx["ordered_at"] <= pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)]
+    got = order_summary(tx, as_of=as_of).set_index("customer_id")
+    if ref_tx.empty:
+        assert got.empty or (got["orders_total"] == 0).all()
+        return
+    ref = summary_data_from_transaction_data(
+        ref_tx, "customer_id", "ordered_at", monetary_value_col="amount", observation_period_end=as_of, freq="D"
+    )
+    got = got.loc[ref.index]
+    for col in ("frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_allclose(got[col].to_numpy(), ref[col].to_numpy(), rtol=1e-9, atol=1e-9, err_msg=col)
+
+
+def _dataset():
+    orders = orders_frame([("1", "a", "2024-03-01", 30.0), ("2", "b", "2024-03-20", 50.0)])
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "email": ["a@example.com", "b@example.com", "bad@", "d@example.com", None],
+            "phone": ["+12085550123", "+14155550123", None, "+447400123456", "+33612345678"],
+            "country": ["US", "US", "CA", "GB", "FR"],
+            "region": [None, "CA", "BC", None, None],
+            "timezone": [None, "America/Denver", None, None, "Mars/Olympus"],
+            "preferred_channel": [None, None, None, "sms", None],
+        }
+    )
+    consents = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "d", "d"],
+            "channel": ["email", "email", "sms", "email", "sms", "sms", "email"],
+            "status": [
+                "subscribed",
+                "unsubscribed",
+                "subscribed",
+                "subscribed",
+                "subscribed",
+                "subscribed",
+                "subscribed",
+            ],
+            "recorded_at": pd.to_datetime(
+                ["2024-01-01", "2024-03-10", "2024-01-01", "2024-01-01", "2024-04-15", "2024-01-01", "2024-01-01"],
+                utc=True,
+            ),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "b"],
+            "event": ["site_visit", "product_view", "product_view", "add_to_cart", "site_visit", "support_ticket"],
+            "product_id": [None, "P1", "P2", "P2", None, None],
+            "occurred_at": pd.to_datetime(
+                [
+                    "2024-03-30 00:00",
+                    "2024-03-29 00:00",
+                    "2024-03-30 10:00",
+                    "2024-03-30 11:00",
+                    "2024-03-05 00:00",
+                    "2024-04-02 00:00",
+                ],
+                utc=True,
+            ),
+        }
+    )
+    messages = pd.DataFrame(
+        {
+            "message_id": [f"m{i}" for i in range(8)],
+            "customer_id": ["d"] * 8,
+            "channel": ["email"] * 4 + ["sms"] * 4,
+            "sent_at": pd.to_datetime(["2024-03-01"] * 8, utc=True),
+            "opened_at": pd.to_datetime(["2024-03-02", None, None, None, None, None, None, None], utc=True),
+            "clicked_at": pd.to_datetime([None, None, None, None, "2024-03-02", "2024-03-03", None, None], utc=True),
+        }
+    )
+    return from_frames(orders, customers, events, consents, messages)
+
+
+def test_build_profiles_hand_built():
+    p = build_profiles(_dataset(), as_of="2024-03-31").set_index("customer_id")
+    assert list(p.reset_index().columns[-len(PROFILE_COLUMNS) + 1 :]) == PROFILE_COLUMNS[1:]
+    # consent: the latest ledger row at as_of wins; rows after as_of are ignored
+    assert p.loc["a", "email_consent"] == "unsubscribed" and p.loc["a", "sms_consent"] == "subscribed"
+    assert p.loc["b", "sms_consent"] == "unknown" and p.loc["c", "email_consent"] == "unknown"
+    assert not p.loc["a", "can_email"] and p.loc["a", "can_sms"]
+    assert not p.loc["c", "can_email"]  # invalid email and no consent
+    # behaviour windows and last viewed product
+    assert p.loc["a", ["site_visits_7d", "product_views_7d", "cart_adds_7d"]].tolist() == [1, 2, 1]
+    assert p.loc["a", "last_viewed_product"] == "P2"
+    assert p.loc["b", "site_visits_7d"] == 0 and p.loc["b", "site_visits_30d"] == 1
+    assert p.loc["b", "support_tickets_30d"] == 0  # the ticket is after as_of
+    # engagement per channel
+    assert p.loc["d", ["email_sends", "email_opens", "sms_sends", "sms_clicks"]].tolist() == [4, 1, 4, 2]
+    # time zones: stated, else phone (all zones kept), else region, else country; an unknown stated zone is ignored
+    assert p.loc["b", ["timezone", "timezone_source"]].tolist() == ["America/Denver", "stated"]
+    assert p.loc["a", "timezone_source"] == "phone"
+    assert set(p.loc["a", "timezones"].split("|")) == {"America/Boise", "America/Los_Angeles"}
+    assert p.loc["c", ["timezone", "timezone_source"]].tolist() == ["America/Vancouver", "region"]
+    assert p.loc["e", ["timezone", "timezone_source"]].tolist() == ["Europe/Paris", "phone"]
+    # preferred channel: stated, else the only reachable one, else none
+    assert p.loc["d", ["preferred_channel", "preferred_channel_source"]].tolist() == ["sms", "stated"]
+    assert p.loc["a", "preferred_channel"] == "sms"
+    assert p.loc["c", ["preferred_channel", "preferred_channel_source"]].tolist() == ["none", "unreachable"]
+    # customers without orders still have a profile
+    assert p.loc["c", "orders_total"] == 0 and pd.isna(p.loc["c", "last_order_at"])
+
+
+def test_preferred_channel_inferred_from_clicks():
+    ds = _dataset()
+    consents = pd.concat(
+        [
+            ds.consents,
+            pd.DataFrame(
+                {"customer_id": ["d"], "channel": ["sms"], "status": ["subscribed"], "recorded_at": [ts("2024-01-02")]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    customers = ds.customers.assign(preferred_channel=None)
+    p = build_profiles(from_frames(ds.orders, customers, ds.events, consents, ds.messages), as_of="2024-03-31")
+    row = p.set_index("customer_id").loc["d"]
+    assert (row["preferred_channel"], row["preferred_channel_source"]) == ("sms", "inferred")  # 2/4 sms vs 0/4 email
+
+
+def test_build_profiles_does_not_modify_input(sample_dataset):
+    before = sample_dataset.orders.copy()
+    build_profiles(sample_dataset, as_of="2026-10-31")
+    pd.testing.assert_frame_equal(sample_dataset.orders, before)
+
+
+def test_sample_profiles_one_row_per_customer(sample_dataset, sample_profiles):
+    assert len(sample_profiles) == len(sample_dataset.customers)
+    assert sample_profiles["customer_id"].is_unique
+    assert set(sample_profiles["timezone_source"]) >= {"phone", "region", "country"}
+    assert (sample_profiles["timezones"].str.contains("|", regex=False)).any()

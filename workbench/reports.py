@@ -1,0 +1,461 @@
+"""Runs: parameterised notebooks through papermill, HTML reports, the run index and manifest, the pipeline.
+
+Everything a run writes goes into a new folder ``out/<run-id>/`` so nothing a
+user had is overwritten: executed notebooks (``notebooks/``), their HTML
+reports (``<name>.html`` without code for stakeholders, ``<name>.code.html``
+with code for analysts), the outputs the notebooks write (``audiences/``,
+``journeys/``, ``exports/``, ``send_plan.parquet`` ...), an ``index.html``
+linking them and a ``manifest.json`` (inputs with sha256, parameters, package
+versions, timings) from which the run can be reproduced.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import RunError
+from .sources import atomic_write, file_sha256, new_run_dir, write_table
+
+__all__ = [
+    "NOTEBOOKS_DIR",
+    "PIPELINE",
+    "NotebookRun",
+    "notebook_parameters",
+    "pipeline",
+    "run",
+    "run_notebook",
+    "to_html",
+    "write_audiences",
+    "write_index",
+    "write_manifest",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = Path(os.environ.get("WORKBENCH_NOTEBOOKS", ROOT / "notebooks"))
+
+# The pipeline's notebooks in order; ``per_journey`` notebooks run once per journey of the strategy.
+PIPELINE: tuple[tuple[str, bool], ...] = (
+    ("01_explore_audiences", False),
+    ("02_preview_messages", False),
+    ("03_plan_cadence", False),
+    ("04_generate_journeys", True),
+    ("05_measure_results", False),
+)
+
+_VERSIONED = (
+    "workbench",
+    "pandas",
+    "numpy",
+    "duckdb",
+    "pyarrow",
+    "altair",
+    "vl-convert-python",
+    "jinja2",
+    "papermill",
+    "nbconvert",
+    "pydantic",
+    "phonenumbers",
+    "statsmodels",
+    "ipywidgets",
+)
+
+
+@dataclass
+class NotebookRun:
+    """What happened to one notebook of a run."""
+
+    name: str
+    notebook: str
+    status: str = "pending"  # ok | failed
+    seconds: float = 0.0
+    parameters: dict[str, Any] = field(default_factory=dict)
+    executed: str | None = None
+    html: str | None = None
+    code_html: str | None = None
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- one notebook
+
+
+def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares (name -> default, type and help), as papermill reads them."""
+    import papermill as pm
+
+    return dict(pm.inspect_notebook(str(notebook)))
+
+
+def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *, include_code: bool) -> Path:
+    """Convert an executed notebook to a self-contained HTML report (charts as inline SVG, no CDN scripts)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    exporter = HTMLExporter(
+        template_name="lab", exclude_input=not include_code, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    exporter.mathjax_url = ""
+    exporter.require_js_url = ""
+    exporter.widget_renderer_url = ""
+    body, _ = exporter.from_notebook_node(nb)
+    body = _strip_remote_scripts(body)
+    return atomic_write(target, lambda p: p.write_text(body, encoding="utf-8"))
+
+
+def _strip_remote_scripts(body: str) -> str:
+    """Drop ``<script src=http...>`` tags (MathJax, require.js, widget manager): reports open offline."""
+    import re
+
+    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+
+
+def run_notebook(
+    notebook: str | os.PathLike[str],
+    run_dir: str | os.PathLike[str],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    name: str | None = None,
+    raise_on_error: bool = True,
+) -> NotebookRun:
+    """Execute one notebook with papermill into ``run_dir`` and write its HTML reports.
+
+    Only the parameters the notebook declares are passed (others are noted in
+    the result). A failing cell raises :class:`RunError` naming the notebook,
+    the cell number and the error; the partly executed notebook and its HTML are
+    still written so the failure can be read in context.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    source = Path(notebook).resolve()
+    if not source.exists():
+        raise RunError(f"notebook {source} does not exist. Fix: pass a path under notebooks/")
+    out = Path(run_dir)
+    label = name or source.stem
+    executed = out / "notebooks" / f"{label}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    declared = notebook_parameters(source)
+    given = dict(parameters or {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown and any(k not in _COMMON for k in unknown):
+        wrong = [k for k in unknown if k not in _COMMON]
+        raise RunError(
+            f"{source.name}: unknown parameter{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}. "
+            f"Fix: use one of {', '.join(declared) or 'none'}"
+        )
+    passed = {k: v for k, v in given.items() if k in declared}
+    result = NotebookRun(name=label, notebook=str(source), parameters=passed, executed=str(executed.relative_to(out)))
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(executed),
+            parameters=passed,
+            cwd=str(source.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
+        result.status = "ok"
+    except PapermillExecutionError as exc:
+        result.status = "failed"
+        first_line = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+        result.error = f"cell {exc.exec_count} (#{exc.cell_index + 1}) raised {exc.ename}: {first_line}"
+    except Exception as exc:  # kernel could not start, notebook unreadable
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+    result.seconds = round(time.perf_counter() - started, 2)
+    if executed.exists():
+        to_html(executed, out / f"{label}.html", include_code=False)
+        to_html(executed, out / f"{label}.code.html", include_code=True)
+        result.html = f"{label}.html"
+        result.code_html = f"{label}.code.html"
+    if result.status == "failed" and raise_on_error:
+        raise RunError(f"{source.name}: {result.error}. The executed notebook is {executed}")
+    return result
+
+
+_COMMON = {"data_path", "strategy_path", "output_dir", "as_of"}
+
+
+# ---------------------------------------------------------------- outputs of a run
+
+
+def write_audiences(assigned: pd.DataFrame, output_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Write one CSV per rule-based segment (customer ids with consent per channel) under ``audiences/``.
+
+    Also writes ``audiences/segment_sizes.csv``. Returns one row per file
+    written: ``file`` (path) and ``rows``.
+    """
+    from .segments import audience, segment_columns, segment_sizes
+
+    folder = Path(output_dir) / "audiences"
+    tables = {"segment_sizes": segment_sizes(assigned)}
+    tables.update({name: audience(assigned, name) for name in segment_columns(assigned)})
+    rows = [{"file": str(write_table(df, folder / f"{name}.csv")), "rows": len(df)} for name, df in tables.items()]
+    return pd.DataFrame(rows)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in _VERSIONED:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _inputs(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        elif p.exists():
+            files.append(p)
+    return [{"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": file_sha256(f)} for f in files]
+
+
+def write_manifest(
+    run_dir: Path,
+    *,
+    runs: Sequence[NotebookRun],
+    inputs: Sequence[Path],
+    parameters: Mapping[str, Any],
+    command: Sequence[str],
+    seconds: float,
+) -> Path:
+    """Write ``manifest.json``: inputs with sha256, parameters, versions, timings, outputs."""
+    outputs = sorted(
+        str(f.relative_to(run_dir))
+        for f in run_dir.rglob("*")
+        if f.is_file() and f.name != "manifest.json" and not f.name.startswith(".")
+    )
+    manifest = {
+        "run_id": run_dir.name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": list(command),
+        "parameters": dict(parameters),
+        "inputs": _inputs(list(inputs)),
+        "versions": _versions(),
+        "seconds": round(seconds, 2),
+        "notebooks": [asdict(r) for r in runs],
+        "outputs": outputs,
+    }
+    text = json.dumps(manifest, indent=2, default=str) + "\n"
+    return atomic_write(run_dir / "manifest.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font: 15px/1.5 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 2rem auto;
+       max-width: 960px; padding: 0 1rem; color: #1f2933; }}
+h1 {{ font-size: 1.6rem; margin-bottom: .2rem; }} .meta {{ color: #52606d; margin-top: 0; }}
+table {{ border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }}
+th, td {{ text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #e4e7eb; vertical-align: top; }}
+th {{ background: #f5f7fa; font-weight: 600; }}
+.ok {{ color: #18794e; font-weight: 600; }} .failed {{ color: #b42318; font-weight: 600; }}
+code {{ font-size: .85em; background: #f5f7fa; padding: .1rem .3rem; border-radius: 3px; }}
+a {{ color: #1d4ed8; }}
+</style></head><body>
+<h1>{title}</h1>
+<p class="meta">Run <code>{run_id}</code> · {created} · {seconds:.1f} s · <a href="manifest.json">manifest.json</a></p>
+<h2>Reports</h2>
+<table><thead><tr><th>report</th><th>status</th><th>time</th><th>links</th></tr></thead><tbody>
+{rows}
+</tbody></table>
+<h2>Outputs</h2>
+<table><thead><tr><th>folder</th><th>files</th></tr></thead><tbody>
+{outputs}
+</tbody></table>
+</body></html>
+"""
+
+
+def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, seconds: float) -> Path:
+    """Write ``index.html`` linking every report and output of the run."""
+    rows = []
+    for r in runs:
+        links = []
+        if r.html:
+            links.append(f'<a href="{html.escape(r.html)}">report</a>')
+        if r.code_html:
+            links.append(f'<a href="{html.escape(r.code_html)}">with code</a>')
+        if r.executed:
+            links.append(f'<a href="{html.escape(r.executed)}">notebook</a>')
+        status = f'<span class="{r.status}">{r.status}</span>'
+        if r.error:
+            status += f"<br><small>{html.escape(r.error)}</small>"
+        rows.append(
+            f"<tr><td>{html.escape(r.name)}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
+            f"<td>{' · '.join(links)}</td></tr>"
+        )
+    groups: dict[str, list[str]] = {}
+    for f in sorted(run_dir.rglob("*")):
+        rel = f.relative_to(run_dir)
+        if not f.is_file() or f.name.startswith(".") or rel.parts[0] == "notebooks" or len(rel.parts) == 1:
+            continue
+        groups.setdefault(str(rel.parent), []).append(str(rel))
+    for f in sorted(run_dir.iterdir()):
+        if f.is_file() and f.suffix in {".csv", ".parquet", ".json"} and f.name != "manifest.json":
+            groups.setdefault(".", []).append(f.name)
+    outputs = (
+        "\n".join(
+            f"<tr><td>{html.escape(folder)}</td><td>"
+            + ", ".join(f'<a href="{html.escape(p)}">{html.escape(Path(p).name)}</a>' for p in files[:40])
+            + (f" … and {len(files) - 40} more" if len(files) > 40 else "")
+            + "</td></tr>"
+            for folder, files in sorted(groups.items())
+        )
+        or "<tr><td colspan=2>none</td></tr>"
+    )
+    page = _INDEX.format(
+        title=html.escape(title),
+        run_id=html.escape(run_dir.name),
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        seconds=seconds,
+        rows="\n".join(rows),
+        outputs=outputs,
+    )
+    return atomic_write(run_dir / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _progress(total: int, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="notebook", file=sys.stderr, disable=total == 0 or None)
+
+
+def run(
+    notebook: str | os.PathLike[str],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    out: str | os.PathLike[str] = "out",
+    command: Sequence[str] = (),
+) -> Path:
+    """Run one notebook into a new run folder under ``out`` with its HTML, index and manifest.
+
+    ``output_dir`` defaults to the run folder. Returns the run folder; raises
+    :class:`RunError` (after writing the index) when a cell fails.
+    """
+    started = time.perf_counter()
+    run_dir = new_run_dir(out)
+    params = dict(parameters or {})
+    declared = notebook_parameters(notebook)
+    if "output_dir" in declared:
+        params.setdefault("output_dir", str(run_dir))
+    with _progress(1, "notebooks") as bar:
+        result = run_notebook(notebook, run_dir, parameters=params, raise_on_error=False)
+        bar.update(1)
+    seconds = time.perf_counter() - started
+    inputs = [Path(notebook)] + [
+        Path(v) for k, v in params.items() if k.endswith("_path") and isinstance(v, str) and Path(v).exists()
+    ]
+    write_index(run_dir, [result], title=f"Workbench run: {Path(notebook).stem}", seconds=seconds)
+    write_manifest(run_dir, runs=[result], inputs=inputs, parameters=params, command=command, seconds=seconds)
+    if result.status != "ok":
+        raise RunError(f"{Path(notebook).name}: {result.error}. See {run_dir / 'index.html'}")
+    return run_dir
+
+
+def _last_order_day(data_path: Path) -> str:
+    from .sources import load_dataset
+
+    dataset = load_dataset(data_path)
+    return dataset.orders["ordered_at"].max().strftime("%Y-%m-%d")
+
+
+def pipeline(
+    *,
+    strategy: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str] = "out",
+    as_of: str | None = None,
+    notebooks: Sequence[str] | None = None,
+    workers: int = 2,
+    command: Sequence[str] = (),
+) -> Path:
+    """Run the strategy's notebooks on a dataset into a new run folder and return it.
+
+    The data and strategy are validated first, so a contract error stops the
+    run before any notebook starts. ``as_of`` defaults to the day of the last
+    order in the data (never the clock), so a rerun on the same data gives the
+    same reports. Independent notebooks run side by side (``workers``);
+    journey notebooks run once per journey of the strategy. A failed notebook
+    does not stop the others; the run raises :class:`RunError` at the end,
+    after the index and manifest are written.
+    """
+    from .strategy import load_strategy
+
+    started = time.perf_counter()
+    strategy_path = Path(strategy).resolve()
+    data_path = Path(data).resolve()
+    loaded = load_strategy(strategy_path)
+    as_of = as_of or _last_order_day(data_path)
+    run_dir = new_run_dir(out)
+    common = {
+        "data_path": str(data_path),
+        "strategy_path": str(strategy_path),
+        "output_dir": str(run_dir),
+        "as_of": as_of,
+    }
+    jobs: list[tuple[Path, str, dict[str, Any]]] = []
+    for stem, per_journey in PIPELINE:
+        if notebooks is not None and stem not in notebooks:
+            continue
+        path = NOTEBOOKS_DIR / f"{stem}.ipynb"
+        if not path.exists():
+            continue
+        if per_journey:
+            for journey_id in _journey_ids(loaded):
+                jobs.append((path, f"{stem}__{journey_id}", {**common, "journey_id": journey_id}))
+        else:
+            jobs.append((path, stem, dict(common)))
+    results: dict[str, NotebookRun] = {}
+    with _progress(len(jobs), "notebooks") as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {
+            pool.submit(run_notebook, path, run_dir, parameters=params, name=name, raise_on_error=False): name
+            for path, name, params in jobs
+        }
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            bar.update(1)
+    ordered = [results[name] for _, name, _ in jobs]
+    seconds = time.perf_counter() - started
+    write_index(run_dir, ordered, title=f"{loaded.name}", seconds=seconds)
+    write_manifest(
+        run_dir, runs=ordered, inputs=[data_path, strategy_path], parameters=common, command=command, seconds=seconds
+    )
+    failed = [r for r in ordered if r.status != "ok"]
+    if failed:
+        lines = "; ".join(f"{r.name}: {r.error}" for r in failed)
+        raise RunError(f"{len(failed)} of {len(ordered)} notebooks failed ({lines}). See {run_dir / 'index.html'}")
+    return run_dir
+
+
+def _journey_ids(strategy: Any) -> list[str]:
+    ids = []
+    for j in strategy.journeys:
+        jid = getattr(j, "id", None) or (j.get("id") if isinstance(j, Mapping) else None)
+        if jid:
+            ids.append(str(jid))
+    return ids
