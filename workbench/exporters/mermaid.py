@@ -1,0 +1,99 @@
+"""Mermaid flowchart of a journey, for documentation (plain text; renders in GitHub and most doc tools)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..journeys.diff import _condition, _delay
+from ..journeys.model import links
+from .registry import ExportContext, ExportResult, register
+
+__all__ = ["export_mermaid", "to_mermaid"]
+
+_LINK_LABEL = {"on_true": "yes", "on_false": "no", "on_event": "event", "on_timeout": "timeout"}
+
+
+def _text(value: str) -> str:
+    return value.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def _trigger(j: Any) -> str:
+    t = j.trigger
+    if t.type == "event":
+        label = f"Event: {t.event}"
+    elif t.type == "segment":
+        label = f"Enters segment: {t.segment}"
+    else:
+        label = f"{t.offset_days:+d} days from {t.property} at {t.at.time}"
+    if j.audience:
+        label += f"<br/>audience: {j.audience}"
+    if j.goal is not None:
+        label += f"<br/>exits on {j.goal.event}"
+    return label
+
+
+def _id(node_id: str) -> str:
+    # "end" and other words are reserved by Mermaid: prefix every id.
+    return "n_" + node_id.replace("-", "_")
+
+
+def _shape(node: Any) -> str:
+    nid = _id(node.id)
+    if node.type == "send_email":
+        return f'{nid}[/"Email: {_text(node.template)} ({_text(node.variant)})"/]'
+    if node.type == "send_sms":
+        return f'{nid}[/"SMS: {_text(node.template)} ({_text(node.variant)})"/]'
+    if node.type == "delay":
+        return f'{nid}(["{_text(_delay(node))}"])'
+    if node.type == "wait_for_event":
+        return f'{nid}{{{{"Wait for {_text(node.event)}<br/>up to {node.timeout}"}}}}'
+    if node.type == "condition_split":
+        return f'{nid}{{"{_text(_condition(node.condition))}?"}}'
+    if node.type == "random_split":
+        return f'{nid}{{"Random split"}}'
+    return f'{nid}(("{_text(node.name or "End")}"))'
+
+
+def to_mermaid(journey: Any) -> str:
+    """The journey as a Mermaid ``flowchart TD`` (send nodes as parallelograms, splits as diamonds).
+
+    Examples
+    --------
+    >>> from workbench.journeys import welcome
+    >>> to_mermaid(welcome()).splitlines()[0]
+    'flowchart TD'
+    """
+    lines = ["flowchart TD", f'  trigger(["{_text(_trigger(journey))}"])', f"  trigger --> {_id(journey.entry)}"]
+    for node in journey.nodes:
+        lines.append(f"  {_shape(node)}")
+    for node in journey.nodes:
+        for label, target in links(node):
+            if target is None:
+                continue
+            if node.type == "random_split":
+                share = next(b.share for b in node.branches if b.name == label)
+                text = f"{label} {share:g}%"
+            else:
+                text = _LINK_LABEL.get(label, "")
+            a, b = _id(node.id), _id(target)
+            lines.append(f"  {a} -->|{_text(text)}| {b}" if text else f"  {a} --> {b}")
+    lines.append("  classDef email fill:#e8f0fe,stroke:#1a73e8")
+    lines.append("  classDef sms fill:#e6f4ea,stroke:#188038")
+    for cls, channel in (("email", "email"), ("sms", "sms")):
+        ids = [_id(n.id) for n in journey.nodes if getattr(n, "channel", None) == channel]
+        if ids:
+            lines.append(f"  class {','.join(ids)} {cls}")
+    return "\n".join(lines) + "\n"
+
+
+@register("mermaid")
+def export_mermaid(journeys: Sequence[Any], context: ExportContext) -> ExportResult:
+    """``<journey>.mmd`` per journey."""
+    result = ExportResult("mermaid")
+    for j in journeys:
+        result.files[f"{j.id}.mmd"] = to_mermaid(j)
+        result.note(
+            j.id, "journey", "mapped", f"diagram of {len(j.nodes)} nodes; goal and re-entry in the trigger label"
+        )
+    return result
