@@ -1,0 +1,627 @@
+"""``simulate``: every customer through every active journey at once, under the contact policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import WorkbenchError
+from ..policy import ContactPolicy, TimeWindow, weekly_mask
+from ..timezones import is_valid_zone
+from .calendar import MaskSet, ZoneTable, to_minutes
+from .engagement import engagement_from_profiles, engagement_tier, outcome_rates
+from .kernel import STATUSES, ConsentLedger, CustomerContext, Rules, run_kernel
+from .traverse import TraversalInput, compile_journey, membership, order_stream, traverse
+
+__all__ = ["PLAN_COLUMNS", "apply_policy", "resolve_journeys", "resolve_start", "simulate"]
+
+PLAN_COLUMNS = [
+    "customer_id",
+    "journey_id",
+    "step_id",
+    "channel",
+    "template",
+    "variant",
+    "transactional",
+    "entry",
+    "planned_at",
+    "scheduled_at",
+    "local_time",
+    "timezone",
+    "status",
+    "reason",
+    "blocked_by",
+    "opened",
+    "clicked",
+    "engagement_tier",
+]
+_CH = {"email": 0, "sms": 1}
+
+
+def resolve_start(start: object) -> pd.Timestamp:
+    """The first moment of the horizon in UTC: a date means 00:00 UTC that day; a naive time is read as UTC."""
+    if start is None:
+        raise WorkbenchError(
+            "start is required (a date such as 2026-11-01). Fix: pass start=; the plan never uses the clock"
+        )
+    try:
+        ts = pd.Timestamp(start)
+    except (ValueError, TypeError) as exc:
+        raise WorkbenchError(f"start {start!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def resolve_journeys(journeys: object) -> list[Any]:
+    """Journey objects from a strategy, a list of journeys, or the strategy's ``journeys`` entries.
+
+    An entry may be a :class:`~workbench.journeys.model.Journey`, a graph
+    mapping (``nodes``, ``entry`` ...), or a blueprint reference
+    (``blueprint`` and optional ``params`` / ``id``). Entries marked
+    ``active: false`` (or ``status`` other than active/live) are skipped.
+    """
+    from ..journeys.model import Journey
+
+    items = getattr(journeys, "journeys", journeys)
+    if items is None:
+        return []
+    build = _strategy_builder(journeys) if hasattr(journeys, "journeys") else None
+    if build is not None:
+        return [j for j in build if _active(j)]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, Journey):
+            out.append(item)
+            continue
+        data = item.model_dump() if hasattr(item, "model_dump") else dict(item)
+        if not _active(data):
+            continue
+        if "graph" in data or ("blueprint" in data and "params" in data and hasattr(item, "model_dump")):
+            from ..journeys.spec import build_journey
+
+            out.append(build_journey(item))
+        elif "nodes" in data:
+            out.append(Journey.model_validate({k: v for k, v in data.items() if k not in ("active", "status")}))
+        elif "blueprint" in data:
+            from ..journeys.blueprints import blueprint
+
+            params = dict(data.get("params") or {})
+            jid = data.get("id") or data.get("journey_id")
+            out.append(blueprint(data["blueprint"], params, **({"journey_id": jid} if jid else {})))
+        else:
+            raise WorkbenchError(
+                f"journey entry {data!r} is neither a graph nor a blueprint. "
+                "Fix: give `blueprint:` with `params:`, or `nodes:` and `entry:`"
+            )
+    return out
+
+
+def _strategy_builder(strategy: object) -> list[Any] | None:
+    try:
+        from .. import journeys as jmod
+    except ImportError:  # pragma: no cover - the package always exists
+        return None
+    for name in ("strategy_journeys", "build_journeys", "journeys_from_strategy", "resolve_journeys"):
+        fn = getattr(jmod, name, None)
+        if callable(fn):
+            return list(fn(strategy))
+    return None
+
+
+def _active(item: object) -> bool:
+    get = item.get if isinstance(item, Mapping) else (lambda k, d=None: getattr(item, k, d))
+    if get("active", True) is False or get("enabled", True) is False:
+        return False
+    status = get("status", None)
+    return status is None or str(status).lower() in ("active", "live", "on")
+
+
+def _column(df: pd.DataFrame, name: str, default: object) -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([default] * len(df), index=df.index, dtype=object)
+
+
+def _addresses(audience: pd.DataFrame) -> np.ndarray:
+    out = np.zeros((len(audience), 2), dtype=bool)
+    for k, ch in enumerate(("email", "sms")):
+        valid = "has_valid_email" if ch == "email" else "has_valid_phone"
+        if valid in audience.columns:
+            out[:, k] = audience[valid].fillna(False).to_numpy(dtype=bool)
+        elif f"can_{ch}" in audience.columns:
+            out[:, k] = audience[f"can_{ch}"].fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def _consent_before(audience: pd.DataFrame) -> np.ndarray:
+    out = np.zeros((len(audience), 2), dtype=bool)
+    for k, ch in enumerate(("email", "sms")):
+        if f"{ch}_consent" in audience.columns:
+            out[:, k] = (audience[f"{ch}_consent"].astype("string") == "subscribed").fillna(False).to_numpy(dtype=bool)
+        elif f"can_{ch}" in audience.columns:
+            out[:, k] = audience[f"can_{ch}"].fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+class _Prepared:
+    """Everything about the audience that does not depend on the chunk."""
+
+    def __init__(
+        self,
+        audience: pd.DataFrame,
+        policy: ContactPolicy,
+        *,
+        start: int,
+        end: int,
+        consents: pd.DataFrame | None,
+        engagement_as_of: pd.Timestamp,
+    ) -> None:
+        n = len(audience)
+        self.n = n
+        self.ids = audience["customer_id"].astype("string").to_numpy()
+        primary = _column(audience, "timezone", "UTC").astype("string").fillna("UTC")
+        zones_text = _column(audience, "timezones", None).astype("string").fillna(primary)
+        zones_text = zones_text.where(zones_text.str.len() > 0, primary)
+        codes, uniques = pd.factorize(zones_text.to_numpy(dtype=object))
+        lists = [[z for z in str(u).split("|") if is_valid_zone(z)] or ["UTC"] for u in uniques]
+        p_codes, p_uniques = pd.factorize(primary.to_numpy(dtype=object))
+        p_names = [z if is_valid_zone(z) else "UTC" for z in p_uniques]
+        all_zones = sorted({z for zs in lists for z in zs} | set(p_names) | {"UTC"})
+        margin = policy.max_defer_minutes + 14 * 1440
+        self.zt = ZoneTable(all_zones, start - 2 * 1440, end + margin)
+        width = max((len(z) for z in lists), default=1)
+        mat = np.array(
+            [[self.zt.index[z] for z in (zs + [zs[0]] * (width - len(zs)))] for zs in lists] or [[0]], dtype=np.int64
+        )
+        self.zones = mat[codes] if n else np.zeros((0, width), dtype=np.int64)
+        self.zone1 = (
+            np.array([self.zt.index[z] for z in p_names] or [0], dtype=np.int64)[p_codes]
+            if n
+            else np.zeros(0, dtype=np.int64)
+        )
+        self.timezone_names = np.array(p_names, dtype=object)
+        self.timezone_code = p_codes
+        # quiet hours and preferred hours per (country, region) and channel
+        self.ms = MaskSet()
+        country = _column(audience, "country", None).astype("string").str.upper().fillna("")
+        region = _column(audience, "region", None).astype("string").str.upper().fillna("")
+        cr_codes, cr_uniques = pd.factorize((country + "|" + region).to_numpy(dtype=object))
+        quiet = np.zeros((max(len(cr_uniques), 1), 2), dtype=np.int64)
+        window = np.zeros_like(quiet)
+        self.quiet_rule = []
+        for i, key in enumerate(cr_uniques):
+            co, rg = str(key).split("|", 1)
+            names = []
+            for ch, k in _CH.items():
+                rule = policy.rule_for(co or None, rg or None, ch)
+                names.append(rule.name if rule else "")
+                qmask = weekly_mask(rule)
+                quiet[i, k] = self.ms.add(qmask)
+                pref: list[TimeWindow] | None = policy.preferred_hours.get(ch)
+                window[i, k] = self.ms.add(qmask & weekly_mask(pref) if pref else qmask)
+            self.quiet_rule.append(names)
+        self.quiet = quiet[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
+        self.window = window[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
+        self.addr = _addresses(audience)
+        # engagement and adaptive cadence
+        if "engagement_score" in audience.columns:
+            score = pd.to_numeric(audience["engagement_score"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        else:
+            ad = policy.adaptive
+            score = engagement_from_profiles(
+                audience, as_of=engagement_as_of, weights=ad.weights, half_life_days=ad.half_life_days
+            )
+        self.tier = engagement_tier(score, policy.adaptive)
+        ad = policy.adaptive
+        factor = {
+            "engaged": ad.engaged_delay_factor,
+            "steady": 1.0,
+            "fading": ad.fading_delay_factor,
+            "dormant": ad.dormant_delay_factor,
+        }
+        self.delay_factor = np.array([factor[t] for t in ("engaged", "steady", "fading", "dormant")])
+        tier_code = pd.Categorical(self.tier, categories=["engaged", "steady", "fading", "dormant"]).codes
+        self.tier_code = tier_code.astype(np.int8)
+        self.paused = np.zeros((n, 2), dtype=bool)
+        if ad.enabled:
+            dormant = self.tier_code == 3
+            for ch in ad.pause_when_dormant:
+                self.paused[:, _CH[ch]] = dormant
+        # frequency preference
+        self.freq_max = np.zeros(n, dtype=np.int64)
+        self.freq_window = np.zeros(n, dtype=np.int64)
+        if policy.frequency_column in audience.columns:
+            pref = audience[policy.frequency_column].astype("string").str.lower()
+            for value, cap in policy.frequency_preferences.items():
+                hit = (pref == value.lower()).fillna(False).to_numpy(dtype=bool)
+                self.freq_max[hit] = cap.max
+                self.freq_window[hit] = cap.window_minutes
+        # consent ledger
+        self.before = _consent_before(audience) if consents is None else np.zeros((n, 2), dtype=bool)
+        self.ledger = None
+        if consents is not None:
+            index = pd.Index(self.ids)
+            pos = index.get_indexer(consents["customer_id"].astype("string").to_numpy())
+            ch = consents["channel"].astype("string").str.lower().map(_CH)
+            ok = (pos >= 0) & ch.notna().to_numpy()
+            when = pd.to_datetime(consents["recorded_at"], utc=True).dt.as_unit("s").astype("int64").to_numpy() // 60
+            sub = (consents["status"].astype("string").str.lower() == "subscribed").fillna(False).to_numpy()
+            g = pos[ok].astype(np.int64)
+            k = ch.to_numpy()[ok].astype(np.int64)
+            t = np.clip(when[ok], 0, None)
+            s = sub[ok]
+            order = np.lexsort((t, k, g))
+            self.ledger = (g[order], k[order], t[order], s[order])
+        self.rates = outcome_rates(audience)
+        self.cust_hash = (
+            pd.util.hash_array(self.ids.astype(object)).astype(np.uint64) if n else np.zeros(0, dtype=np.uint64)
+        )
+
+    def ledger_for(self, lo: int, hi: int) -> ConsentLedger:
+        before = self.before[lo:hi]
+        if self.ledger is None:
+            return ConsentLedger.constant(before)
+        g, k, t, s = self.ledger
+        a, b = np.searchsorted(g, [lo, hi])
+        return ConsentLedger(key=(g[a:b] - lo) * 2 + k[a:b], time=t[a:b], subscribed=s[a:b], before=before)
+
+
+def simulate(
+    audience: pd.DataFrame,
+    journeys: object,
+    policy: ContactPolicy | Mapping[str, Any] | None = None,
+    *,
+    start: object,
+    days: int,
+    seed: int,
+    consents: pd.DataFrame | None = None,
+    chunk_size: int = 50_000,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The send plan: every customer through every active journey at once, under the contact policy.
+
+    Parameters
+    ----------
+    audience
+        Profiles with segments (``segments.assign``): ``customer_id``,
+        ``timezone``/``timezones``, ``country``/``region``, consent and
+        address columns, engagement counts, and the ``segment_<name>``
+        columns the journeys use. An ``engagement_score`` column (see
+        :func:`~workbench.cadence.engagement_score`) is used when present.
+    journeys
+        Journeys (:class:`~workbench.journeys.model.Journey`), a strategy, or
+        the strategy's journey entries; see :func:`resolve_journeys`.
+    policy
+        The contact policy (default: :class:`~workbench.policy.ContactPolicy`).
+    start, days
+        The horizon: ``days`` days from ``start`` (a date is 00:00 UTC).
+    seed
+        Seed of every draw: the same inputs and seed give the same plan.
+    consents
+        The consent ledger (the latest row at or before a send counts, so
+        changes during the horizon apply). Without it, the audience's
+        ``email_consent`` / ``sms_consent`` hold for the whole horizon.
+    chunk_size
+        Customers per chunk (each chunk is independent; DESIGN principle 6).
+    progress
+        Show a progress bar over chunks.
+
+    Returns
+    -------
+    DataFrame
+        One row per planned touch (:data:`PLAN_COLUMNS`): ``status`` is
+        ``kept``, ``deferred`` (kept at a later time) or ``suppressed``;
+        ``reason`` names the rule (empty when kept on time); ``scheduled_at``
+        is UTC and ``local_time`` the wall-clock time in ``timezone``.
+    """
+    if not isinstance(policy, ContactPolicy):
+        policy = ContactPolicy.model_validate(dict(policy or {}))
+    if "customer_id" not in audience.columns:
+        raise WorkbenchError(
+            "simulate needs an audience with customer_id. Fix: pass segments.assign(profiles, strategy)"
+        )
+    if int(days) <= 0:
+        raise WorkbenchError(f"days must be positive, got {days}. Fix: pass days=90 for a quarter")
+    start_ts = resolve_start(start)
+    t_start = to_minutes(start_ts)
+    t_end = t_start + int(days) * 1440
+    items = resolve_journeys(journeys)
+    compiled = [compile_journey(j, i) for i, j in enumerate(items)]
+    audience = audience.reset_index(drop=True)
+    prep = _Prepared(audience, policy, start=t_start, end=t_end, consents=consents, engagement_as_of=start_ts)
+    rules = Rules(policy)
+    node_rows: list[tuple[int, str, str, str, str, bool]] = []
+    node_codes: dict[tuple[int, str], int] = {}
+    for cj in compiled:
+        for node in cj.order:
+            if node.type in ("send_email", "send_sms"):
+                node_codes[(cj.index, node.id)] = len(node_rows)
+                node_rows.append(
+                    (cj.index, node.id, node.channel, node.template, node.variant, bool(node.transactional))
+                )
+    parts: list[tuple[np.ndarray, ...]] = []
+    stats: list[dict[str, Any]] = []
+    chunks = range(0, max(prep.n, 1), max(int(chunk_size), 1))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=prep.n, unit="customers", desc="simulate", leave=False)
+    for lo in chunks:
+        hi = min(lo + chunk_size, prep.n)
+        if hi <= lo:
+            break
+        parts.append(
+            _run_chunk(
+                audience.iloc[lo:hi],
+                prep,
+                lo,
+                hi,
+                compiled,
+                node_codes,
+                node_rows,
+                rules,
+                t_start,
+                t_end,
+                int(seed),
+                stats,
+            )
+        )
+        if bar is not None:
+            bar.update(hi - lo)
+    if bar is not None:
+        bar.close()
+    plan = _assemble(parts, prep, node_rows, [cj.journey.id for cj in compiled], rules)
+    plan.attrs["journey_stats"] = _journey_stats(stats, [cj.journey.id for cj in compiled])
+    plan.attrs["horizon"] = {"start": start_ts.isoformat(), "days": int(days), "seed": int(seed)}
+    return plan
+
+
+def _run_chunk(
+    chunk: pd.DataFrame,
+    prep: _Prepared,
+    lo: int,
+    hi: int,
+    compiled: list[Any],
+    node_codes: dict[tuple[int, str], int],
+    node_rows: list[tuple[Any, ...]],
+    rules: Rules,
+    t_start: int,
+    t_end: int,
+    seed: int,
+    stats: list[dict[str, Any]],
+) -> tuple[np.ndarray, ...]:
+    ctx = CustomerContext(
+        zones=prep.zones[lo:hi],
+        quiet_mask=prep.quiet[lo:hi],
+        window_mask=prep.window[lo:hi],
+        addr_ok=prep.addr[lo:hi],
+        paused=prep.paused[lo:hi],
+        freq_max=prep.freq_max[lo:hi],
+        freq_window=prep.freq_window[lo:hi],
+        consent=prep.ledger_for(lo, hi),
+    )
+    chunk = chunk.reset_index(drop=True)
+    inp = TraversalInput(
+        audience=chunk,
+        cust_hash=prep.cust_hash[lo:hi],
+        rates=prep.rates.iloc[lo:hi].reset_index(drop=True),
+        delay_factor=prep.delay_factor[prep.tier_code[lo:hi]],
+        zone1=prep.zone1[lo:hi],
+        ctx=ctx,
+        rules=rules,
+        zt=prep.zt,
+        ms=prep.ms,
+        start=t_start,
+        end=t_end,
+        seed=seed,
+        member=membership(chunk),
+    )
+    inp.orders_cust, inp.orders_t = order_stream(inp)
+    touches = traverse(compiled, inp, node_codes)
+    stats.extend(touches.stats)
+    if not touches.cust:
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(11))
+    cust = np.concatenate(touches.cust).astype(np.int64)
+    t = np.concatenate(touches.t).astype(np.int64)
+    journey = np.concatenate(touches.journey).astype(np.int64)
+    node = np.concatenate(touches.node).astype(np.int64)
+    entry = np.concatenate(touches.entry).astype(np.int64)
+    opened = np.concatenate(touches.opened).astype(np.int64)
+    clicked = np.concatenate(touches.clicked).astype(np.int64)
+    order = np.lexsort((node, journey, t, cust))
+    cust, t, journey, node, entry = cust[order], t[order], journey[order], node[order], entry[order]
+    opened, clicked = opened[order], clicked[order]
+    node_ch = np.array([_CH[r[2]] for r in node_rows], dtype=np.int64)
+    node_tr = np.array([r[5] for r in node_rows], dtype=bool)
+    sched, status, reason, blocked = run_kernel(
+        cust, t, node_ch[node], journey, node_tr[node], ctx, rules, prep.zt, prep.ms, n_journeys=len(compiled)
+    )
+    return (
+        cust + lo,
+        t,
+        journey,
+        node,
+        entry,
+        sched,
+        status.astype(np.int64),
+        reason.astype(np.int64),
+        blocked.astype(np.int64),
+        opened,
+        clicked,
+    )
+
+
+def _assemble(
+    parts: list[tuple[np.ndarray, ...]],
+    prep: _Prepared,
+    node_rows: list[tuple[Any, ...]],
+    journey_ids: list[str],
+    rules: Rules,
+) -> pd.DataFrame:
+    cols = [
+        np.concatenate([p[i] for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        for i in range(11)
+    ]
+    cust, planned, journey, node, entry, sched, status, reason, blocked, opened, clicked = cols
+    went = status != 2
+    steps = np.array([r[1] for r in node_rows] or [""], dtype=object)
+    chans = np.array([_CH[r[2]] for r in node_rows] or [0], dtype=np.int64)
+    templates = np.array([r[3] for r in node_rows] or [""], dtype=object)
+    variants = np.array([r[4] for r in node_rows] or [""], dtype=object)
+    trans = np.array([r[5] for r in node_rows] or [False], dtype=bool)
+    local = prep.zt.local(sched, prep.zone1[cust]) if len(cust) else np.zeros(0, dtype=np.int64)
+
+    def labels(values: np.ndarray) -> pd.Categorical:
+        cats = list(dict.fromkeys(values.tolist()))
+        codes = pd.Index(cats).get_indexer(values[node]) if len(node) else np.zeros(0, dtype=np.int64)
+        return pd.Categorical.from_codes(codes, categories=cats)
+
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(prep.ids[cust], dtype="string"),
+            "journey_id": pd.Categorical.from_codes(journey, categories=journey_ids or []),
+            "step_id": labels(steps),
+            "channel": pd.Categorical.from_codes(chans[node], categories=["email", "sms"]),
+            "template": labels(templates),
+            "variant": labels(variants),
+            "transactional": trans[node],
+            "entry": entry.astype(np.int32),
+            "planned_at": pd.to_datetime(planned * 60, unit="s", utc=True).as_unit("us"),
+            "scheduled_at": pd.to_datetime(sched * 60, unit="s", utc=True).as_unit("us"),
+            "local_time": pd.to_datetime(local * 60, unit="s").as_unit("us"),
+            "timezone": pd.Categorical.from_codes(prep.timezone_code[cust], categories=list(prep.timezone_names)),
+            "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+            "reason": pd.Categorical.from_codes(reason, categories=rules.reasons.names),
+            "blocked_by": pd.Categorical.from_codes(blocked, categories=journey_ids or []),
+            "opened": (opened > 0) & went,
+            "clicked": (clicked > 0) & went,
+            "engagement_tier": pd.Categorical.from_codes(
+                prep.tier_code[cust], categories=["engaged", "steady", "fading", "dormant"]
+            ),
+        }
+    )
+
+
+def _unique_labels(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _journey_stats(stats: list[dict[str, Any]], journey_ids: list[str]) -> list[dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for s in stats:
+        row = out.setdefault(
+            s["journey"],
+            {"journey_id": journey_ids[s["journey"]], "entries": 0, "customers": 0, "goal_exits": 0, "holdout": 0},
+        )
+        for k in ("entries", "customers", "goal_exits", "holdout"):
+            row[k] += int(s[k])
+    return [out[k] for k in sorted(out)]
+
+
+def apply_policy(
+    touches: pd.DataFrame,
+    customers: pd.DataFrame,
+    policy: ContactPolicy | Mapping[str, Any] | None = None,
+    *,
+    consents: pd.DataFrame | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """The kernel alone: decide each candidate touch under the policy (no journeys, no draws).
+
+    Parameters
+    ----------
+    touches
+        ``customer_id``, ``journey_id``, ``channel`` (email/sms) and
+        ``planned_at`` (tz-aware); optional ``step_id`` and ``transactional``.
+    customers
+        One row per customer, as for :func:`simulate` (zones, country,
+        region, consent and address columns, optional ``engagement_score``
+        and frequency preference).
+    consents
+        The consent ledger; without it the customers' consent columns hold.
+
+    Returns
+    -------
+    DataFrame
+        The touches with ``scheduled_at``, ``local_time``, ``timezone``,
+        ``status``, ``reason`` and ``blocked_by`` added, in the input order.
+    """
+    if not isinstance(policy, ContactPolicy):
+        policy = ContactPolicy.model_validate(dict(policy or {}))
+    missing = [c for c in ("customer_id", "journey_id", "channel", "planned_at") if c not in touches.columns]
+    if missing:
+        raise WorkbenchError(
+            f"apply_policy: touches lack {', '.join(missing)}. "
+            "Fix: give customer_id, journey_id, channel and planned_at (UTC)"
+        )
+    customers = customers.reset_index(drop=True)
+    planned = pd.to_datetime(touches["planned_at"], utc=True).dt.as_unit("s").astype("int64").to_numpy() // 60
+    if len(planned) == 0:
+        return touches.assign(
+            scheduled_at=touches["planned_at"], status=pd.Series(dtype="string"), reason=pd.Series(dtype="string")
+        )
+    t0, t1 = int(planned.min()), int(planned.max())
+    prep = _Prepared(
+        customers,
+        policy,
+        start=t0,
+        end=t1 + 1,
+        consents=consents,
+        engagement_as_of=pd.Timestamp(t0 * 60, unit="s", tz="UTC"),
+    )
+    cust = pd.Index(prep.ids).get_indexer(touches["customer_id"].astype("string").to_numpy())
+    if (cust < 0).any():
+        bad = touches["customer_id"].to_numpy()[cust < 0]
+        raise WorkbenchError(
+            f"apply_policy: {int((cust < 0).sum())} touches for customers not in customers "
+            f"(e.g. {', '.join(map(str, bad[:5]))}). Fix: pass every customer of the touches"
+        )
+    ch = touches["channel"].astype("string").str.lower().map(_CH)
+    if ch.isna().any():
+        raise WorkbenchError("apply_policy: channel must be email or sms. Fix: correct the channel column")
+    journey_codes, journey_ids = pd.factorize(touches["journey_id"].astype("string").to_numpy())
+    trans = (
+        touches["transactional"].fillna(False).to_numpy(dtype=bool)
+        if "transactional" in touches.columns
+        else np.zeros(len(touches), dtype=bool)
+    )
+    order = np.lexsort((np.arange(len(touches)), planned, cust))
+    rules = Rules(policy)
+    ctx = CustomerContext(
+        zones=prep.zones,
+        quiet_mask=prep.quiet,
+        window_mask=prep.window,
+        addr_ok=prep.addr,
+        paused=prep.paused,
+        freq_max=prep.freq_max,
+        freq_window=prep.freq_window,
+        consent=prep.ledger_for(0, prep.n),
+    )
+    sched, status, reason, blocked = run_kernel(
+        cust[order].astype(np.int64),
+        planned[order],
+        ch.to_numpy()[order].astype(np.int64),
+        journey_codes[order].astype(np.int64),
+        trans[order],
+        ctx,
+        rules,
+        prep.zt,
+        prep.ms,
+        n_journeys=len(journey_ids),
+    )
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    sched, status, reason, blocked = sched[inv], status[inv], reason[inv], blocked[inv]
+    local = prep.zt.local(sched, prep.zone1[cust])
+    ids = [str(j) for j in journey_ids]
+    return touches.assign(
+        scheduled_at=pd.to_datetime(sched * 60, unit="s", utc=True).as_unit("us"),
+        local_time=pd.to_datetime(local * 60, unit="s").as_unit("us"),
+        timezone=prep.timezone_names[prep.timezone_code[cust]],
+        status=pd.Categorical.from_codes(status.astype(np.int64), categories=list(STATUSES)),
+        reason=np.array(rules.reasons.names, dtype=object)[reason],
+        blocked_by=np.array([*ids, None], dtype=object)[np.where(blocked >= 0, blocked, len(ids))],
+    )
