@@ -1,0 +1,275 @@
+"""The experiment readout: one pure function from loaded data to every table the results report shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..errors import WorkbenchError
+from .attribution import attribute
+from .experiments import compare_arms, lift_by_segment
+from .metrics import DEFAULT_BY, health_alerts, message_outcomes, metric_definitions, summarise_outcomes
+from .settings import MeasurementSettings
+
+__all__ = ["READOUT_DATASETS", "READOUT_DEFAULTS", "Readout", "experiment_readout", "readout_loader"]
+
+READOUT_DATASETS = ("sample", "hillstrom")
+
+# kind of data -> (arm column, control, metrics, segment column)
+READOUT_DEFAULTS = {
+    "experiment": ("arm", "control", ("visit", "conversion", "spend"), "zip_code"),
+    "messages": ("variant", "A", ("click", "conversion", "revenue"), "loyalty_tier"),
+}
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Everything the results report shows. Tables of a part that does not apply are empty.
+
+    ``results`` is the experiment table written as ``experiment_results.csv``;
+    ``by_segment`` the same comparison within each segment; ``metrics``,
+    ``channel_summary``, ``segment_metrics``, ``alerts`` and ``attribution``
+    exist only for a message history (the journeys' own sends).
+    """
+
+    kind: str
+    arm: str
+    control: str
+    metrics_compared: tuple[str, ...]
+    segment: str | None
+    results: pd.DataFrame
+    by_segment: pd.DataFrame
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    channel_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segment_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    health_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    attribution: pd.DataFrame = field(default_factory=pd.DataFrame)
+    definitions: pd.DataFrame = field(default_factory=metric_definitions)
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> pd.DataFrame:
+        """The treated arms only, with lift, interval and adjusted p-value (for a quick read)."""
+        keep = [
+            c
+            for c in self.results.columns
+            if c
+            in {
+                "journey_id",
+                "step_id",
+                "arm",
+                "metric",
+                "n",
+                "rate",
+                "mean",
+                "control_value",
+                "lift_vs_control",
+                "ci_low",
+                "ci_high",
+                "relative_lift",
+                "p_adjusted",
+                "significant",
+            }
+        ]
+        return self.results.loc[self.results["test"] != "control", keep].reset_index(drop=True)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables a run writes, by file name (``experiment_results.csv`` first); empty parts are left out."""
+        named = {
+            "experiment_results.csv": self.results,
+            "lift_by_segment.csv": self.by_segment,
+            "channel_metrics.csv": self.metrics,
+            "health_alerts.csv": self.health_checks,
+            "attribution.csv": self.attribution,
+        }
+        return {name: df for name, df in named.items() if name == "experiment_results.csv" or not df.empty}
+
+    def notes_markdown(self) -> str:
+        """The notes as a Markdown list (for ``IPython.display.Markdown``)."""
+        return "\n".join(f"- {n}" for n in self.notes)
+
+
+def readout_loader(dataset: str) -> Callable[[str], object]:
+    """The function of :mod:`workbench.sources` that reads ``dataset`` (``sample`` or ``hillstrom``).
+
+    ``sample`` (or any folder of tables) is read by ``load_dataset``; ``hillstrom``
+    by ``load_hillstrom`` (the e-mail experiment CSV).
+    """
+    from .. import sources
+
+    loaders = {"sample": sources.load_dataset, "hillstrom": sources.load_hillstrom}
+    if dataset not in loaders:
+        raise WorkbenchError(f"unknown dataset {dataset!r}. Fix: use one of {', '.join(READOUT_DATASETS)}")
+    return loaders[dataset]
+
+
+def experiment_readout(
+    data: object,
+    *,
+    control: str | None = None,
+    metrics: Sequence[str] | None = None,
+    segment: str | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    mean_test: str = "welch",
+    seed: int = 0,
+    settings: MeasurementSettings | None = None,
+    exclude_machine_opens: bool = False,
+) -> Readout:
+    """Build the results readout from a unit-level experiment or from a dataset's message history.
+
+    Parameters
+    ----------
+    data
+        Either a DataFrame with one row per unit, an ``arm`` column and outcome
+        columns (e.g. :func:`workbench.sources.load_hillstrom`), or a
+        :class:`workbench.sources.Dataset` with a messages table (variants of
+        each journey step are compared, one delivered message per unit).
+    control, metrics, segment
+        Control arm, outcomes to compare and the column for lift by segment;
+        defaults in :data:`READOUT_DEFAULTS` (``control``; visit, conversion,
+        spend; zip_code for an experiment table, ``A``; click, conversion,
+        revenue; the customers' loyalty_tier for messages). Pass ``segment=""``
+        to skip lift by segment.
+    alpha, correction, mean_test, seed
+        As in :func:`workbench.measure.compare_arms`.
+    settings
+        Attribution windows and health thresholds (default :class:`MeasurementSettings`).
+    """
+    cfg = settings or MeasurementSettings()
+    options = {"alpha": alpha, "correction": correction, "mean_test": mean_test, "seed": seed}
+    if isinstance(data, pd.DataFrame):
+        arm, default_control, default_metrics, default_segment = READOUT_DEFAULTS["experiment"]
+        if arm not in data.columns:
+            raise WorkbenchError(
+                "an experiment table needs an 'arm' column (one row per unit). "
+                "Fix: load it with workbench.sources.load_hillstrom or add the column"
+            )
+        ctrl = control or default_control
+        wanted = list(metrics or [m for m in default_metrics if m in data.columns])
+        if not wanted:
+            raise WorkbenchError("no metrics to compare. Fix: pass metrics=[...] naming outcome columns")
+        seg = default_segment if segment is None else segment
+        seg = seg if seg and seg in data.columns else None
+        results = compare_arms(data, arm=arm, control=ctrl, metrics=wanted, **options)  # type: ignore[arg-type]
+        by_segment = (
+            lift_by_segment(data, segment=seg, arm=arm, control=ctrl, metrics=wanted, **options)
+            if seg
+            else pd.DataFrame()
+        )
+        notes = (
+            f"{len(data):,} units; arms {', '.join(sorted(data[arm].astype(str).unique()))}; control '{ctrl}'.",
+            "Lift is the absolute difference arm − control with its "
+            f"{1 - alpha:.0%} interval; relative lift is arm ÷ control − 1.",
+            f"Rates: two-proportion score test and interval (statsmodels). Means: {mean_test}.",
+            f"p-values adjusted with {correction} across the arms of each metric; by segment, across segments "
+            "and arms of each metric.",
+        )
+        return Readout(
+            kind="experiment",
+            arm=arm,
+            control=ctrl,
+            metrics_compared=tuple(wanted),
+            segment=seg,
+            results=results,
+            by_segment=by_segment,
+            notes=notes,
+        )
+    messages = getattr(data, "messages", None)
+    if messages is None:
+        raise WorkbenchError(
+            "the dataset has no messages table: nothing to measure. "
+            "Fix: add messages.csv (message_id, customer_id, channel, sent_at ...) to the data folder"
+        )
+    arm, default_control, default_metrics, default_segment = READOUT_DEFAULTS["messages"]
+    customers = getattr(data, "customers", None)
+    seg = default_segment if segment is None else segment
+    segments = None
+    if seg and customers is not None and seg in customers.columns:
+        segments = pd.DataFrame(
+            {"customer_id": customers["customer_id"], "segment": customers[seg].astype("string").fillna("(none)")}
+        )
+    else:
+        seg = None
+    outcomes = message_outcomes(
+        messages,
+        data.orders,
+        getattr(data, "events", None),
+        settings=cfg,
+        segments=segments,
+        exclude_machine_opens=exclude_machine_opens,
+    )
+    by = [k for k in DEFAULT_BY if k in outcomes.columns]
+    metrics_long = summarise_outcomes(outcomes, by=by)
+    channel_summary = summarise_outcomes(outcomes, by=["channel"])
+    segment_metrics = summarise_outcomes(outcomes, by=["channel", "segment"]) if seg else pd.DataFrame()
+    step_keys = [k for k in ("journey_id", "step_id", "channel") if k in outcomes.columns]
+    checks = health_alerts(summarise_outcomes(outcomes, by=step_keys), thresholds=cfg.health, all_checks=True)
+    alerts = checks[checks["level"].isin(["warning", "critical"])].reset_index(drop=True)
+    attribution = attribute(
+        messages,
+        data.orders,
+        by=[k for k in ("journey_id", "channel") if k in messages.columns],
+        settings=cfg,
+        exclude_machine_opens=exclude_machine_opens,
+    )
+    if arm not in outcomes.columns:
+        raise WorkbenchError(
+            "messages have no 'variant' column, so there are no arms to compare. "
+            "Fix: add variant (A, B, ...) to messages"
+        )
+    units = outcomes[outcomes["delivered"] == 1]
+    exp_by = [k for k in ("journey_id", "step_id") if k in units.columns]
+    arms_per = units.groupby(exp_by)[arm].transform("nunique") if exp_by else units[arm].nunique()
+    units = units[arms_per > 1]
+    ctrl = control or default_control
+    wanted = list(metrics or default_metrics)
+    if units.empty:
+        results = pd.DataFrame()
+        by_segment = pd.DataFrame()
+    else:
+        results = compare_arms(units, arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)  # type: ignore[arg-type]
+        by_segment = (
+            lift_by_segment(units, segment="segment", arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)
+            if seg
+            else pd.DataFrame()
+        )  # type: ignore[arg-type]
+        if seg and not by_segment.empty:
+            by_segment["segment_by"] = seg
+    w = cfg.attribution_windows
+    notes = (
+        f"{len(messages):,} messages ({(messages['channel'] == 'email').sum():,} email, "
+        f"{(messages['channel'] == 'sms').sum():,} SMS); conversions from {outcomes.attrs['conversion_source']}.",
+        f"Attribution windows: email open {w.email_open_hours:g} h, email click {w.email_click_hours:g} h, "
+        f"SMS click {w.sms_click_hours:g} h, SMS delivery {w.sms_delivery_hours:g} h; last touch wins in the metrics.",
+        "Denominators: open rate ÷ delivered emails; click, conversion, revenue per recipient and unsubscribe "
+        "rate ÷ delivered messages (one recipient per delivered message); bounce rate ÷ sent.",
+        "Opens are "
+        + (
+            "human only (machine opens excluded)."
+            if exclude_machine_opens
+            else "all opens (machine opens included, see machine_open_share)."
+        ),
+        f"Experiments: variants of each journey step against '{ctrl}', one delivered message per unit "
+        f"(a customer can appear several times); p-values adjusted with {correction}.",
+        f"Health: {len(checks)} checks, {int((checks['level'] == 'critical').sum())} critical, "
+        f"{int((checks['level'] == 'warning').sum())} warnings.",
+    )
+    return Readout(
+        kind="messages",
+        arm=arm,
+        control=ctrl,
+        metrics_compared=tuple(wanted),
+        segment=seg,
+        results=results,
+        by_segment=by_segment,
+        metrics=metrics_long,
+        channel_summary=channel_summary,
+        segment_metrics=segment_metrics,
+        alerts=alerts,
+        health_checks=checks,
+        attribution=attribution,
+        notes=notes,
+    )
