@@ -1,0 +1,169 @@
+"""The template library: one folder per moment under ``templates/``, each with a manifest.
+
+A moment folder holds ``manifest.yaml`` and, per variant (``A`` is the default),
+``email_subject[.B].txt.j2``, ``email_preheader[.B].txt.j2``, ``email.html.j2`` (or ``email.B.html.j2``),
+``email.txt.j2`` and ``sms.txt.j2``. A file without a variant suffix serves every variant that has no
+file of its own. Every email extends ``templates/_base/email.html.j2`` (responsive layout and the
+compliance footer). Brand facts come from the strategy file, never from a template.
+
+The manifest says what the moment is for and who owns it::
+
+    objective: Turn a browse into a purchase of the last viewed product
+    primary_cta: View product
+    required_variables: [first_name, last_viewed_product]
+    default_offer: null
+    owner: lifecycle-team
+    version: 3
+    approval: approved
+    variants: [A, B]
+    channels: [email, sms]
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import TemplateError
+
+__all__ = [
+    "MOMENTS",
+    "TemplateManifest",
+    "default_templates_dir",
+    "load_library",
+    "load_manifest",
+]
+
+#: The moments of the journey blueprints, in lifecycle order.
+MOMENTS: tuple[str, ...] = (
+    "welcome",
+    "activation",
+    "post_purchase_confirmation",
+    "shipping_update",
+    "review_request",
+    "browse_abandonment",
+    "cart_abandonment",
+    "replenishment",
+    "proactive_support",
+    "win_back",
+)
+
+
+class TemplateManifest(BaseModel):
+    """What a moment's paired message is for, what it needs, and who approved it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    moment: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Moment id (= the template folder name).")
+    objective: str = Field(min_length=1, description="The one objective of this touch.")
+    primary_cta: str = Field(min_length=1, description="Label of the single call to action.")
+    required_variables: list[str] = Field(
+        default_factory=list, description="Profile columns the templates read (fallbacks exist for optional ones)."
+    )
+    default_offer: str | None = Field(None, description="Offer code or description used unless a promotion is set.")
+    owner: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    approval: Literal["draft", "approved"] = "draft"
+    variants: list[str] = Field(default_factory=lambda: ["A"], min_length=1)
+    channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email", "sms"], min_length=1)
+    landing_path: str = Field(
+        "/", description="Path on the brand website both channels link to; may contain {product_id}."
+    )
+    fallback_landing_path: str | None = Field(
+        None, description="Landing path when landing_path needs a product and the customer has none."
+    )
+    sms_program_start: bool = Field(
+        False, description="The SMS is the first message of the SMS program (CTIA disclosures required)."
+    )
+    transactional: bool = Field(False, description="Transactional (not marketing) message, e.g. a shipping update.")
+    description: str = ""
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value: list[str]) -> list[str]:
+        if value[0] != "A":
+            msg = "the first variant must be 'A' (the default)"
+            raise ValueError(msg)
+        if len(set(value)) != len(value):
+            msg = "variant names must be unique"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def approved(self) -> bool:
+        """Whether the template may ship (``approval == "approved"``)."""
+        return self.approval == "approved"
+
+
+def default_templates_dir() -> Path:
+    """The template folder: ``$WORKBENCH_TEMPLATES`` if set, else the repository's ``templates/``."""
+    env = os.environ.get("WORKBENCH_TEMPLATES")
+    if env:
+        return Path(env)
+    import workbench
+
+    return Path(workbench.__file__).resolve().parents[1] / "templates"
+
+
+def load_manifest(folder: str | os.PathLike[str]) -> TemplateManifest:
+    """Read and validate ``<folder>/manifest.yaml``; the moment id is the folder name.
+
+    Raises
+    ------
+    TemplateError
+        The manifest is missing, not YAML, or breaks the manifest model (naming the field and a fix).
+    """
+    folder = Path(folder)
+    path = folder / "manifest.yaml"
+    if not path.exists():
+        raise TemplateError(f"{path} is missing. Fix: add a manifest with objective, primary_cta, owner and version")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path}: not valid YAML ({exc}). Fix: check indentation and quoting") from exc
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path}: a manifest is a YAML mapping. Fix: write `objective: ...` lines")
+    data.setdefault("moment", folder.name)
+    if data["moment"] != folder.name:
+        raise TemplateError(
+            f"{path}: moment {data['moment']!r} differs from its folder {folder.name!r}. "
+            "Fix: remove the moment field or rename the folder"
+        )
+    try:
+        return TemplateManifest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())
+        raise TemplateError(f"{path}: {problems}. Fix: see workbench.messages.library.TemplateManifest") from None
+
+
+def load_library(templates_dir: str | os.PathLike[str] | None = None) -> dict[str, TemplateManifest]:
+    """Every moment's manifest, keyed by moment id, in lifecycle order (other moments after, by name).
+
+    Parameters
+    ----------
+    templates_dir
+        Folder holding one sub-folder per moment; default :func:`default_templates_dir`.
+        Folders starting with ``_`` or ``.`` (the shared base layout) are not moments.
+
+    Returns
+    -------
+    dict of str to TemplateManifest
+
+    Raises
+    ------
+    TemplateError
+        The folder does not exist or a manifest is invalid.
+    """
+    root = Path(templates_dir) if templates_dir is not None else default_templates_dir()
+    if not root.is_dir():
+        raise TemplateError(
+            f"template folder {root} does not exist. Fix: pass templates_dir or set WORKBENCH_TEMPLATES"
+        )
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
+    order = {m: i for i, m in enumerate(MOMENTS)}
+    folders.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
+    return {p.name: load_manifest(p) for p in folders}

@@ -1,0 +1,871 @@
+"""Lint paired messages: compliance, deliverability and pairing rules, run over real customers.
+
+Every rule has an id, a severity (``error`` blocks export, ``warning`` needs a look), a message and
+a suggested fix. The rules run on *rendered* pairs for a sample of real profiles (long names,
+non-Latin names, missing optional fields), for every moment and every variant, so a template that
+only breaks for some customers is caught. :func:`lint_library` returns one row per rule, moment,
+variant and template, with how many sampled customers it fired for and a few of their ids.
+
+Rules (see :data:`RULES`):
+
+- SMS: first message of the program carries the CTIA disclosures; opt-out wording; brand
+  identification; segments over the policy limit; non-GSM characters (with GSM look-alikes);
+  leftover placeholders; non-https links.
+- Email: unsubscribe link and postal address in the body (CAN-SPAM); one-click unsubscribe headers
+  (RFC 8058); subject and preheader length; HTML over Gmail's clipping size; images without alt text.
+- Pair: the SMS repeating the email, the two pointing to different offers or landing pages, more than
+  one call to action.
+- Template: unapproved (draft) manifests, required variables missing from the profiles, render errors.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import pandas as pd
+import regex
+
+from ..errors import TemplateError
+from ..strategy import Brand, Strategy
+from .library import TemplateManifest
+from .render import PairedMessage, Renderer, customer_context
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "RULES",
+    "Finding",
+    "Rule",
+    "lint_audience",
+    "lint_exit_code",
+    "lint_library",
+    "lint_manifest",
+    "lint_pair",
+    "lint_sample",
+    "run_lint",
+]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A lint rule: id, severity, channel, what it checks and how to fix a finding."""
+
+    id: str
+    severity: Severity
+    channel: str
+    title: str
+    fix: str
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "sms-first-message",
+            "error",
+            "sms",
+            "The first SMS of a program lacks a CTIA disclosure",
+            "Name the brand and program, the frequency, 'Msg & data rates may apply', HELP and 'Reply STOP to opt out'",
+        ),
+        Rule(
+            "sms-opt-out",
+            "warning",
+            "sms",
+            "A marketing SMS has no opt-out wording",
+            "End with 'Reply STOP to opt out' (required in the first message, good practice after)",
+        ),
+        Rule(
+            "sms-brand",
+            "error",
+            "sms",
+            "The SMS does not identify the brand",
+            "Start the SMS with '{{ brand.name }}: '",
+        ),
+        Rule(
+            "sms-segments",
+            "error",
+            "sms",
+            "The SMS is longer than the policy's segment limit",
+            "Shorten the copy or the link, or raise max_sms_segments in the contact policy",
+        ),
+        Rule(
+            "sms-non-gsm",
+            "warning",
+            "sms",
+            "Characters outside GSM-7 force UCS-2 (70 chars a segment)",
+            "Replace them with the suggested GSM look-alikes",
+        ),
+        Rule(
+            "sms-placeholder",
+            "error",
+            "sms",
+            "A placeholder or a missing value was left in the SMS",
+            "Fill the variable or give it a fallback (`| default(...)`, `{% if %}`)",
+        ),
+        Rule(
+            "sms-insecure-link",
+            "error",
+            "sms",
+            "The SMS links to a non-https URL",
+            "Use https links (the `track` filter builds them from the brand website URL)",
+        ),
+        Rule(
+            "email-unsubscribe",
+            "error",
+            "email",
+            "The email has no visible unsubscribe link (CAN-SPAM)",
+            "Extend _base/email.html.j2 (its footer links {{ unsubscribe_link }}) and include "
+            "_base/footer.txt.j2 in the text body",
+        ),
+        Rule(
+            "email-postal-address",
+            "error",
+            "email",
+            "The email lacks the brand's postal address (CAN-SPAM)",
+            "Keep the footer of _base/email.html.j2 and _base/footer.txt.j2 ({{ brand.postal_address }})",
+        ),
+        Rule(
+            "email-one-click",
+            "error",
+            "email",
+            "One-click unsubscribe headers are missing or invalid (RFC 8058)",
+            "Declare 'List-Unsubscribe: <https://...>' and 'List-Unsubscribe-Post: List-Unsubscribe=One-Click' "
+            "in _base/headers.txt.j2",
+        ),
+        Rule(
+            "email-subject-length",
+            "warning",
+            "email",
+            "The subject is empty or too long for a phone",
+            "Keep subjects between 1 and 50 characters (30-50 show fully on most phones)",
+        ),
+        Rule(
+            "email-preheader-length",
+            "warning",
+            "email",
+            "The preheader is empty or over 90 characters",
+            "Write a preheader of 1-90 characters that adds to the subject",
+        ),
+        Rule(
+            "email-clipping",
+            "error",
+            "email",
+            "The HTML is over Gmail's clipping size (102 KB)",
+            "Cut content or markup; a clipped email hides its unsubscribe footer",
+        ),
+        Rule(
+            "email-img-alt",
+            "warning",
+            "email",
+            "An image has no alt text",
+            'Add alt="..." describing the image (alt="" for decoration)',
+        ),
+        Rule(
+            "email-placeholder",
+            "error",
+            "email",
+            "A placeholder or a missing value was left in the email",
+            "Fill the variable or give it a fallback (`| default(...)`, `{% if %}`)",
+        ),
+        Rule(
+            "email-insecure-link",
+            "error",
+            "email",
+            "The email links to a non-https URL",
+            "Use https links (the `track` filter builds them)",
+        ),
+        Rule(
+            "pair-repeats",
+            "warning",
+            "pair",
+            "The SMS repeats the email instead of complementing it",
+            "Give the SMS one timely action in its own words; leave context and details to the email",
+        ),
+        Rule(
+            "pair-offer-mismatch",
+            "error",
+            "pair",
+            "The email and the SMS promote different offers",
+            "Use {{ offer }} in both templates",
+        ),
+        Rule(
+            "pair-landing-mismatch",
+            "error",
+            "pair",
+            "The email and the SMS point to different landing pages",
+            "Link both to {{ landing | track }}",
+        ),
+        Rule(
+            "pair-multiple-cta",
+            "warning",
+            "pair",
+            "More than one call to action in a message",
+            "Keep one primary button (data-cta) in the email and one link in the SMS",
+        ),
+        Rule(
+            "template-unapproved",
+            "warning",
+            "template",
+            "The template is a draft (not approved)",
+            "Review it and set approval: approved in its manifest.yaml",
+        ),
+        Rule(
+            "template-variables",
+            "error",
+            "template",
+            "A required variable is not a profile column",
+            "Add the column to the profiles or remove it from required_variables",
+        ),
+        Rule(
+            "template-render",
+            "error",
+            "template",
+            "The template fails to render for some customers",
+            "Fix the template at the named line, or give the variable a fallback",
+        ),
+    )
+}
+
+FINDING_COLUMNS = [
+    "rule",
+    "severity",
+    "channel",
+    "moment",
+    "variant",
+    "template",
+    "message",
+    "fix",
+    "customers",
+    "example_ids",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule firing for one pair (or one manifest)."""
+
+    rule: str
+    moment: str
+    variant: str
+    message: str
+    template: str = ""
+    customer_id: str = ""
+    severity_override: str | None = None
+
+    @property
+    def severity(self) -> str:
+        """``error`` or ``warning`` (the rule's, unless this finding overrides it)."""
+        return self.severity_override or RULES[self.rule].severity
+
+    def to_dict(self) -> dict[str, object]:
+        """A plain row (with the rule's channel and fix)."""
+        rule = RULES[self.rule]
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "channel": rule.channel,
+            "moment": self.moment,
+            "variant": self.variant,
+            "template": self.template,
+            "message": self.message,
+            "fix": rule.fix,
+            "customer_id": self.customer_id,
+        }
+
+
+# ---------------------------------------------------------------- helpers
+
+_PLACEHOLDER = re.compile(
+    r"\{\{|\}\}|\{%|%\}|\{#|#\}|\*\|[A-Z_]+\|\*|%%[A-Za-z_]+%%|\[\[[^\]]*\]\]|\{[a-z_]+\}"
+    r"|<NA>|\bNaT\b|\bnan\b|\bNone\b|\bundefined\b"
+)
+_URL = re.compile(r"\b(?:https?://)[^\s<>\"']+", re.IGNORECASE)
+_HTTP = re.compile(r"\bhttp://", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_ANCHOR = re.compile(r"<a\b[^>]*>", re.IGNORECASE)
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"([A-Za-z_:][-\w:.]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)")
+_CODE = re.compile(r"(?i:\bcode)\b:?\s+([A-Z][A-Z0-9]{3,})\b")
+_WORD = regex.compile(r"[\p{L}\p{N}']+")
+_STOP_WORDING = re.compile(r"\b(?:reply|text|txt|send)\b[^.!?\n]{0,40}?\b(?:STOP|END|QUIT|CANCEL|UNSUBSCRIBE)\b", re.I)
+_RATES = re.compile(r"\bmsg\s*(?:&|and)\s*data\s+rates\s+may\s+apply\b", re.I)
+_HELP = re.compile(r"\bHELP\b")
+_STYLE_OR_HEAD = re.compile(r"<(style|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_BOILERPLATE = re.compile(
+    r"reply\s+stop\s+to\s+opt\s+out|reply\s+help\s+for\s+help|\b(?:hi|hello|hey|dear)\s+[^,.!?\n]{0,40}[,.!?]", re.I
+)
+_CLIP_BYTES = 102 * 1024
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    return {k.lower(): v.strip("\"'") for k, v in _ATTR.findall(tag)}
+
+
+def _url_key(url: str) -> tuple[str, str]:
+    parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
+    return parts.netloc.lower(), parts.path.rstrip("/") or "/"
+
+
+def _visible_text(html: str) -> str:
+    return html_lib.unescape(_TAG.sub(" ", _STYLE_OR_HEAD.sub(" ", html)))
+
+
+def _trigrams(text: str) -> set[tuple[str, str, str]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}  # type: ignore[misc]
+
+
+def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
+    """Share of the SMS's word trigrams that also appear in the email (0 = fresh words, 1 = copied).
+
+    Links, the brand prefix, greetings ("Hi Ana,") and the STOP/HELP boilerplate are ignored.
+    """
+    cleaned = _BOILERPLATE.sub(" ", _URL.sub(" ", sms))
+    if brand_name:
+        cleaned = cleaned.replace(brand_name + ":", " ")
+    grams = _trigrams(cleaned)
+    if not grams:
+        return 0.0
+    return len(grams & _trigrams(_BOILERPLATE.sub(" ", _URL.sub(" ", email_text)))) / len(grams)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def lint_manifest(manifest: TemplateManifest, *, profile_columns: Iterable[str] | None = None) -> list[Finding]:
+    """Template-level findings: unapproved manifests and required variables missing from the profiles."""
+    out: list[Finding] = []
+    where = f"{manifest.moment}/manifest.yaml"
+    if manifest.approval != "approved":
+        out.append(
+            Finding(
+                "template-unapproved",
+                manifest.moment,
+                "*",
+                f"{where} is {manifest.approval} (version {manifest.version}, owner {manifest.owner})",
+                where,
+            )
+        )
+    if profile_columns is not None:
+        columns = set(profile_columns)
+        missing = [v for v in manifest.required_variables if v not in columns]
+        if missing:
+            out.append(
+                Finding(
+                    "template-variables",
+                    manifest.moment,
+                    "*",
+                    f"{where} requires {', '.join(missing)}, not in the profiles",
+                    where,
+                )
+            )
+    return out
+
+
+def lint_pair(
+    pair: PairedMessage,
+    *,
+    brand: Brand,
+    max_sms_segments: int = 2,
+    similarity_threshold: float = 0.5,
+    max_subject: int = 50,
+    max_preheader: int = 90,
+    clip_bytes: int = _CLIP_BYTES,
+) -> list[Finding]:
+    """Every SMS, email and pair rule on one rendered pair.
+
+    Parameters
+    ----------
+    pair
+        A rendered pair (:func:`~workbench.messages.render.render_pair`).
+    brand
+        The strategy's brand (name, postal address, program name, unsubscribe URL).
+    max_sms_segments
+        The contact policy's SMS segment limit (DOMAIN.md: providers recommend <= 2, i.e. 320 chars).
+    similarity_threshold
+        Share of SMS word trigrams found in the email above which the SMS "repeats" the email.
+    max_subject, max_preheader
+        Length limits (DOMAIN.md section 3: 30-50 characters for subjects, about 90 for preheaders).
+    clip_bytes
+        Gmail's clipping size for HTML bodies.
+
+    Returns
+    -------
+    list of Finding
+    """
+    out: list[Finding] = []
+    m, v, cid, tpl = pair.moment, pair.variant, pair.customer_id, pair.templates
+    manifest = pair.manifest
+
+    def add(rule: str, message: str, part: str, severity: str | None = None) -> None:
+        out.append(Finding(rule, m, v, message, tpl.get(part, ""), cid, severity))
+
+    unsubscribe = str(brand.unsubscribe_url).rstrip("/")
+    email_cta: list[tuple[str, str]] = []
+    email_visible = ""
+    if pair.html:
+        html = pair.html
+        anchors = [_attrs(a) for a in _ANCHOR.findall(html)]
+        hrefs = [html_lib.unescape(a.get("href", "")) for a in anchors]
+        if not any(h.startswith(unsubscribe) for h in hrefs) or unsubscribe not in pair.text:
+            where = "HTML body" if not any(h.startswith(unsubscribe) for h in hrefs) else "text body"
+            add("email-unsubscribe", f"no link to {unsubscribe} in the {where}", "html")
+        email_visible = _visible_text(html)
+        if brand.postal_address not in email_visible or brand.postal_address not in pair.text:
+            where = "HTML body" if brand.postal_address not in email_visible else "text body"
+            add("email-postal-address", f"the postal address {brand.postal_address!r} is not in the {where}", "html")
+        lu = pair.headers.get("List-Unsubscribe", "")
+        post = pair.headers.get("List-Unsubscribe-Post", "")
+        problems = []
+        if not re.search(r"<https://[^>]+>", lu):
+            problems.append("List-Unsubscribe with an https URI")
+        if post.replace(" ", "") != "List-Unsubscribe=One-Click":
+            problems.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        if problems:
+            add("email-one-click", "missing " + " and ".join(problems), "headers")
+        if not pair.subject or len(pair.subject) > max_subject:
+            add(
+                "email-subject-length",
+                f"subject has {len(pair.subject)} characters (limit {max_subject}): {pair.subject!r}",
+                "subject",
+            )
+        if not pair.preheader or len(pair.preheader) > max_preheader:
+            add(
+                "email-preheader-length",
+                f"preheader has {len(pair.preheader)} characters (limit {max_preheader})",
+                "preheader",
+            )
+        size = pair.html_bytes
+        if size > clip_bytes:
+            add("email-clipping", f"HTML is {size / 1024:.0f} KB; Gmail clips above {clip_bytes / 1024:.0f} KB", "html")
+        for tag in _IMG.findall(html):
+            if "alt" not in _attrs(tag):
+                src = _attrs(tag).get("src", "?")
+                add("email-img-alt", f"<img src={src!r}> has no alt attribute", "html")
+        for part, body in (
+            ("subject", pair.subject),
+            ("preheader", pair.preheader),
+            ("html", email_visible),
+            ("text", pair.text),
+        ):
+            hit = _PLACEHOLDER.search(body)
+            if hit:
+                add("email-placeholder", f"{hit.group(0)!r} left in the {part}", part)
+                break
+        if any(_HTTP.match(h) for h in hrefs) or _HTTP.search(pair.text):
+            add("email-insecure-link", "the email links to an http:// URL", "html")
+        ctas = {_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a}
+        email_cta = sorted(ctas)
+        if len(ctas) > 1:
+            add(
+                "pair-multiple-cta",
+                f"the email has {len(ctas)} primary calls to action (data-cta) to different pages",
+                "html",
+            )
+
+    if pair.sms is not None:
+        sms = pair.sms
+        a = pair.sms_analysis
+        first = manifest.sms_program_start
+        if first:
+            missing = []
+            if brand.sms_program_name.lower() not in sms.lower():
+                missing.append(f"program name ({brand.sms_program_name})")
+            if not _RATES.search(sms):
+                missing.append("'Msg & data rates may apply'")
+            if brand.sms_frequency.lower() not in sms.lower() and not re.search(r"recurring|msgs?/", sms, re.I):
+                missing.append(f"frequency ({brand.sms_frequency})")
+            if not _HELP.search(sms):
+                missing.append("HELP instructions")
+            if missing:
+                add("sms-first-message", "first message of the program lacks " + ", ".join(missing), "sms")
+        if not _STOP_WORDING.search(sms):
+            if first:
+                add(
+                    "sms-opt-out",
+                    "the first message of the program has no opt-out wording (Reply STOP)",
+                    "sms",
+                    "error",
+                )
+            elif not manifest.transactional:
+                add("sms-opt-out", "no opt-out wording (Reply STOP to opt out)", "sms")
+        if brand.name.lower() not in sms.lower():
+            add("sms-brand", f"the SMS does not name the brand {brand.name!r}", "sms")
+        if a is not None and a.segments > max_sms_segments:
+            add(
+                "sms-segments",
+                f"{a.segments} segments ({a.units} {'septets' if a.encoding == 'GSM-7' else 'units'}, "
+                f"{a.encoding}); the limit is {max_sms_segments}",
+                "sms",
+            )
+        if a is not None and a.non_gsm:
+            chars = ", ".join(
+                f"{c!r} -> {a.replacements[c]!r}" if c in a.replacements else f"{c!r} (no GSM look-alike)"
+                for c in a.non_gsm
+            )
+            add("sms-non-gsm", f"UCS-2 because of {chars}", "sms")
+        hit = _PLACEHOLDER.search(sms)
+        if hit:
+            add("sms-placeholder", f"{hit.group(0)!r} left in the SMS", "sms")
+        if _HTTP.search(sms):
+            add("sms-insecure-link", "the SMS links to an http:// URL", "sms")
+        urls = {_url_key(u) for u in _URL.findall(sms)}
+        if len(urls) > 1:
+            add("pair-multiple-cta", f"the SMS has {len(urls)} links to different pages", "sms")
+        if pair.html:
+            if email_cta and urls and not urls <= set(email_cta):
+                sms_paths = ", ".join(sorted(h + p for h, p in urls))
+                email_paths = ", ".join(h + p for h, p in email_cta)
+                add(
+                    "pair-landing-mismatch",
+                    f"SMS links to {sms_paths}, the email's call to action to {email_paths}",
+                    "sms",
+                )
+            sms_codes = set(_CODE.findall(sms))
+            email_codes = set(_CODE.findall(email_visible)) | set(_CODE.findall(pair.text))
+            if sms_codes and email_codes and sms_codes != email_codes:
+                add(
+                    "pair-offer-mismatch",
+                    f"SMS offers {', '.join(sorted(sms_codes))}, the email {', '.join(sorted(email_codes))}",
+                    "sms",
+                )
+            score = similarity(sms, pair.text, brand_name=brand.name)
+            if score >= similarity_threshold:
+                add(
+                    "pair-repeats",
+                    f"{score:.0%} of the SMS's phrases are copied from the email "
+                    f"(threshold {similarity_threshold:.0%})",
+                    "sms",
+                )
+    return out
+
+
+# ---------------------------------------------------------------- samples and tables
+
+
+_NON_LATIN = regex.compile(r"[^\p{Latin}\p{Zs}'\-.]")
+
+
+def lint_sample(profiles: pd.DataFrame, *, n: int = 24, seed: int = 0) -> pd.DataFrame:
+    """Real customers that stress templates: long and non-Latin names, missing optional fields, each tier.
+
+    Parameters
+    ----------
+    profiles
+        Profiles (one row per customer).
+    n
+        Customers to return (edge cases first, then a seeded random fill).
+    seed
+        Seed of the random fill.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A subset of ``profiles`` rows, edge cases first.
+    """
+    if profiles.empty:
+        return profiles
+    picks: list[Any] = []
+
+    def take(mask: pd.Series | None, k: int, *, order: pd.Series | None = None) -> None:
+        rows = profiles if mask is None else profiles[mask.fillna(False).astype(bool)]
+        if order is not None:
+            rows = rows.loc[order.loc[rows.index].sort_values(ascending=False, kind="stable").index]
+        for idx in rows.index[: k * 3]:
+            if idx not in picks and k > 0:
+                picks.append(idx)
+                k -= 1
+
+    names = profiles["first_name"] if "first_name" in profiles else pd.Series(pd.NA, index=profiles.index)
+    text = names.astype("string")
+    take(text.notna(), 2, order=text.str.len().fillna(0))
+    take(text.map(lambda s: bool(_NON_LATIN.search(s)) if isinstance(s, str) else False).astype(bool), 3)
+    take(text.isna() | (text.str.strip() == ""), 2)
+    for column in ("last_viewed_product", "last_order_at", "timezone", "loyalty_tier"):
+        if column in profiles:
+            take(profiles[column].isna(), 1)
+            take(profiles[column].notna(), 1)
+    if "loyalty_tier" in profiles:
+        for tier in profiles["loyalty_tier"].dropna().unique():
+            take(profiles["loyalty_tier"] == tier, 1)
+    if "orders_total" in profiles:
+        take(profiles["orders_total"] == 0, 1)
+        take(profiles["orders_total"] > 3, 1)
+    picks = picks[:n]
+    rest = profiles.index.difference(pd.Index(picks))
+    fill = max(n - len(picks), 0)
+    if fill and len(rest):
+        picks += list(profiles.loc[rest].sample(min(fill, len(rest)), random_state=seed).index)
+    return profiles.loc[picks]
+
+
+def _aggregate(rows: Sequence[Finding], *, examples: int = 3) -> pd.DataFrame:
+    groups: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+    for f in rows:
+        key = (f.rule, f.moment, f.variant, f.template, f.severity)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {**f.to_dict(), "customers": 0, "ids": []}
+        if f.customer_id:
+            g["customers"] += 1
+            if len(g["ids"]) < examples:
+                g["ids"].append(f.customer_id)
+    records = []
+    for g in groups.values():
+        g["example_ids"] = ", ".join(g.pop("ids"))
+        g.pop("customer_id", None)
+        records.append(g)
+    df = pd.DataFrame(records, columns=FINDING_COLUMNS)
+    if df.empty:
+        return df.astype({"customers": "int64"})
+    order = {"error": 0, "warning": 1}
+    df = df.sort_values(
+        ["severity", "moment", "variant", "rule"],
+        key=lambda s: s.map(order) if s.name == "severity" else s,
+        kind="stable",
+    )
+    return df.reset_index(drop=True)
+
+
+def lint_library(
+    profiles: pd.DataFrame,
+    *,
+    strategy: Strategy,
+    templates_dir: str | os.PathLike[str] | None = None,
+    moments: Sequence[str] | None = None,
+    sample_customers: int = 24,
+    seed: int = 0,
+    promotion: str | None = None,
+    max_sms_segments: int = 2,
+    similarity_threshold: float = 0.5,
+    renderer: Renderer | None = None,
+) -> pd.DataFrame:
+    """Lint every template and variant of the library, rendered for a sample of real customers.
+
+    Parameters
+    ----------
+    profiles
+        Profiles to sample from (see :func:`lint_sample`); all of them when there are fewer.
+    strategy
+        Brand facts and (later) the contact policy.
+    templates_dir
+        The library to lint (default: the repository's ``templates/``).
+    moments
+        Moments to lint (default: all).
+    sample_customers, seed
+        Size and seed of the customer sample.
+    promotion
+        A current promotion code to render with (default: each manifest's ``default_offer``).
+    max_sms_segments, similarity_threshold
+        Limits of the SMS and pair rules (see :func:`lint_pair`).
+    renderer
+        A prepared renderer (else one is built for ``strategy`` and ``templates_dir``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``rule, severity, channel, moment, variant, template, message, fix, customers,
+        example_ids``: one row per rule, moment, variant and template (errors first). Empty when clean.
+    """
+    renderer = renderer or Renderer(strategy, templates_dir=templates_dir)
+    sample = lint_sample(profiles, n=sample_customers, seed=seed)
+    records = [customer_context(r) for r in sample.to_dict("records")]
+    findings: list[Finding] = []
+    wanted = list(moments) if moments is not None else list(renderer.library)
+    for moment in wanted:
+        manifest = renderer.manifest(moment)
+        findings += lint_manifest(manifest, profile_columns=profiles.columns)
+        for variant in manifest.variants:
+            for customer in records:
+                try:
+                    pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
+                except TemplateError as exc:
+                    findings.append(
+                        Finding(
+                            "template-render",
+                            moment,
+                            variant,
+                            str(exc),
+                            getattr(exc, "template", ""),
+                            str(customer.get("customer_id", "")),
+                        )
+                    )
+                    continue
+                findings += lint_pair(
+                    pair,
+                    brand=strategy.brand,
+                    max_sms_segments=max_sms_segments,
+                    similarity_threshold=similarity_threshold,
+                )
+    return _aggregate(findings)
+
+
+def lint_exit_code(findings: pd.DataFrame) -> int:
+    """1 when any finding is an error (export must stop), else 0."""
+    return int(bool((findings["severity"] == "error").any())) if len(findings) else 0
+
+
+# ---------------------------------------------------------------- bulk (chunked, multi-process)
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(strategy_json: str, templates_dir: str | None, options: Mapping[str, Any]) -> None:
+    strategy = Strategy.model_validate_json(strategy_json)
+    _WORKER["renderer"] = Renderer(strategy, templates_dir=templates_dir)
+    _WORKER["strategy"] = strategy
+    _WORKER["options"] = dict(options)
+
+
+def _lint_chunk(
+    chunk: pd.DataFrame, moments: Sequence[str], variant: str | None, promotion: str | None
+) -> tuple[int, list[Finding]]:
+    renderer: Renderer = _WORKER["renderer"]
+    brand = _WORKER["strategy"].brand
+    options = _WORKER["options"]
+    findings: list[Finding] = []
+    rendered = 0
+    for customer in (customer_context(r) for r in chunk.to_dict("records")):
+        for moment in moments:
+            try:
+                pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
+            except TemplateError as exc:
+                findings.append(
+                    Finding(
+                        "template-render",
+                        moment,
+                        variant or "A",
+                        str(exc),
+                        getattr(exc, "template", ""),
+                        str(customer.get("customer_id", "")),
+                    )
+                )
+                continue
+            rendered += 1
+            findings += lint_pair(pair, brand=brand, **options)
+    return rendered, findings
+
+
+def lint_audience(
+    profiles: pd.DataFrame,
+    *,
+    strategy: Strategy,
+    moments: Sequence[str] | None = None,
+    variant: str | None = None,
+    promotion: str | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    chunk_size: int = 2000,
+    workers: int = 1,
+    progress: bool = False,
+    max_sms_segments: int = 2,
+    similarity_threshold: float = 0.5,
+) -> pd.DataFrame:
+    """Render, analyse and lint every customer of an audience, chunk by chunk (memory flat in its size).
+
+    Each chunk of ``chunk_size`` profiles is rendered for each moment, its SMS analysed and every pair
+    linted; only findings leave the chunk, so bodies never accumulate. ``workers > 1`` spreads chunks
+    over processes (templates compile once per process). ``progress=True`` shows a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The aggregated findings (same columns as :func:`lint_library`); ``attrs["rendered"]`` holds the
+        number of pairs rendered.
+    """
+    from tqdm.auto import tqdm
+
+    folder = str(templates_dir) if templates_dir is not None else None
+    options = {"max_sms_segments": max_sms_segments, "similarity_threshold": similarity_threshold}
+    strategy_json = strategy.model_dump_json()
+    if moments is None:
+        from .library import load_library
+
+        moments = list(load_library(templates_dir))
+    moments = list(moments)
+    total = len(profiles)
+    starts = range(0, total, chunk_size)
+    findings: list[Finding] = []
+    rendered = 0
+    with tqdm(total=total, disable=not progress, desc="render + lint", unit="customer") as bar:
+        if workers <= 1:
+            _init_worker(strategy_json, folder, options)
+            for start in starts:
+                chunk = profiles.iloc[start : start + chunk_size]
+                n, f = _lint_chunk(chunk, moments, variant, promotion)
+                rendered += n
+                findings += f
+                bar.update(len(chunk))
+        else:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+
+            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+            with cf.ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker, initargs=(strategy_json, folder, options)
+            ) as pool:
+                pending: dict[cf.Future[tuple[int, list[Finding]]], int] = {}
+                it = iter(starts)
+                for start in it:
+                    chunk = profiles.iloc[start : start + chunk_size]
+                    pending[pool.submit(_lint_chunk, chunk, moments, variant, promotion)] = len(chunk)
+                    if len(pending) >= 2 * workers:
+                        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                        for fut in done:
+                            n, f = fut.result()
+                            rendered += n
+                            findings += f
+                            bar.update(pending.pop(fut))
+                for fut in cf.as_completed(list(pending)):
+                    n, f = fut.result()
+                    rendered += n
+                    findings += f
+                    bar.update(pending.pop(fut))
+    out = _aggregate(findings)
+    out.attrs["rendered"] = rendered
+    return out
+
+
+# ---------------------------------------------------------------- edge: the `workbench lint` command
+
+
+def run_lint(
+    strategy_path: str | os.PathLike[str],
+    data_path: str | os.PathLike[str],
+    *,
+    as_of: str | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    sample_customers: int = 24,
+    max_sms_segments: int = 2,
+) -> pd.DataFrame:
+    """Load a strategy and a dataset, build profiles and lint the library (``workbench lint``).
+
+    ``as_of`` defaults to the day of the latest order or event in the data (never the clock).
+    """
+    from ..profiles import build_profiles
+    from ..segments import assign
+    from ..sources import load_dataset
+    from ..strategy import load_strategy
+
+    strategy = load_strategy(strategy_path)
+    dataset = load_dataset(Path(data_path))
+    if as_of is None:
+        stamps = [dataset.orders["ordered_at"].max()] if dataset.orders is not None and len(dataset.orders) else []
+        if getattr(dataset, "events", None) is not None and len(dataset.events):
+            stamps.append(dataset.events["occurred_at"].max())
+        as_of = str(max(stamps).date()) if stamps else None
+    profiles = assign(build_profiles(dataset, as_of=as_of), strategy)
+    return lint_library(
+        profiles,
+        strategy=strategy,
+        templates_dir=templates_dir,
+        sample_customers=sample_customers,
+        max_sms_segments=max_sms_segments,
+    )

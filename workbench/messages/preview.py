@@ -1,0 +1,409 @@
+"""Side-by-side preview of a paired message: the email at desktop and mobile widths, the SMS as phone bubbles.
+
+The preview is one self-contained HTML document (no script, no web font, no network): the email sits
+in sandboxed iframes (``sandbox=""``: no script, no navigation, no same-origin access), the SMS in a
+phone with its encoding and segment counter, and the lint findings under both. In a notebook a
+:class:`Preview` displays inline; :func:`write_preview` and :func:`write_gallery` write files (the
+only functions here that touch the disk, through :func:`workbench.sources.atomic_write`).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..strategy import Strategy
+from .library import TemplateManifest
+from .lint import FINDING_COLUMNS, _aggregate, lint_library, lint_manifest, lint_pair, lint_sample
+from .render import PairedMessage, Renderer, get_renderer
+
+__all__ = [
+    "Preview",
+    "library_table",
+    "preview",
+    "preview_html",
+    "write_gallery",
+    "write_preview",
+]
+
+_esc = html_lib.escape
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+_CSS = """
+*{box-sizing:border-box}
+body{margin:0;background:#f4f5f7;color:#1f2933;
+  font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
+header.top{padding:16px 24px;background:#102a43;color:#fff}
+header.top h1{margin:0 0 4px 0;font-size:20px;font-weight:650}
+header.top p{margin:0;color:#bcccdc;font-size:13px}
+.chip{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:10px;background:#243b53;
+  color:#d9e2ec;font-size:12px}
+.chip.draft{background:#f0b429;color:#3b2a00}
+.chip.approved{background:#3ebd93;color:#01382a}
+main.panes{display:flex;flex-wrap:wrap;gap:20px;padding:20px 24px;align-items:flex-start}
+.pane{background:#fff;border:1px solid #d9e2ec;border-radius:10px;padding:16px}
+.pane h2{margin:0 0 10px 0;font-size:16px;color:#102a43}
+.email-pane{flex:1 1 600px;min-width:0}
+.sms-pane{flex:0 1 320px;min-width:0}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0 0 12px 0;font-size:13px}
+dl.meta dt{color:#627d98}
+dl.meta dd{margin:0;overflow-wrap:anywhere}
+.frames{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+figure{margin:0;max-width:100%}
+figcaption{font-size:12px;color:#627d98;margin-bottom:4px}
+.frame-box{overflow:hidden;border:1px solid #d9e2ec;border-radius:6px;background:#eef1f4;--s:1}
+.frame-box.desktop{--s:.7;width:calc(640px * var(--s));height:calc(1100px * var(--s))}
+.frame-box.mobile{width:calc(375px * var(--s));height:calc(1100px * var(--s))}
+.frame-box iframe{transform:scale(var(--s));transform-origin:0 0}
+iframe{display:block;border:0;background:#fff}
+iframe.desktop{width:640px;height:1100px}
+iframe.mobile{width:375px;height:1100px}
+.phone{width:100%;max-width:330px;margin:0 auto;border:10px solid #1f2933;border-radius:34px;
+  background:#fff;overflow:hidden}
+.phone .bar{padding:10px 14px;border-bottom:1px solid #e4e7eb;text-align:center;font-size:13px;
+  font-weight:650;color:#334e68;background:#f7f9fb}
+.phone .thread{padding:14px 12px 18px 12px;min-height:260px}
+.bubble{max-width:88%;padding:9px 12px;margin:0 0 6px 0;border-radius:16px 16px 16px 4px;
+  background:#e4e7eb;color:#102a43;white-space:pre-wrap;overflow-wrap:anywhere;font-size:14px}
+.bubble .link{color:#0b5563;text-decoration:underline;word-break:break-all}
+.bubble mark{background:#ffe3e3;color:#a61b1b;border-radius:3px}
+.counter{margin:12px 0 0 0;font-size:13px}
+.counter b{font-variant-numeric:tabular-nums}
+.seg{display:inline-block;padding:1px 7px;margin:2px 4px 0 0;border-radius:8px;background:#e6f6ff;
+  color:#035388;font-size:12px}
+.enc{display:inline-block;padding:1px 7px;border-radius:8px;font-size:12px;font-weight:650}
+.enc.gsm{background:#e3f9e5;color:#0e5814}
+.enc.ucs{background:#fff3c4;color:#8d2b0b}
+.warn{margin:8px 0 0 0;font-size:13px;color:#8d2b0b}
+section.findings{margin:0 24px 28px 24px;background:#fff;border:1px solid #d9e2ec;border-radius:10px;
+  padding:16px;overflow-x:auto}
+section.findings h2{margin:0 0 10px 0;font-size:16px;color:#102a43}
+table.lint{border-collapse:collapse;width:100%;font-size:13px}
+table.lint th,table.lint td{text-align:left;padding:6px 8px;border-bottom:1px solid #e4e7eb;
+  vertical-align:top}
+table.lint th{color:#627d98;font-weight:600}
+.sev{display:inline-block;padding:1px 8px;border-radius:8px;font-size:12px;font-weight:650}
+.sev.error{background:#ffe3e3;color:#a61b1b}
+.sev.warning{background:#fff3c4;color:#8d2b0b}
+.ok{color:#0e5814;margin:0}
+@media (max-width:720px){
+ header.top{padding:12px 14px}
+ main.panes{padding:12px;gap:12px}
+ .pane{padding:12px}
+ .email-pane,.sms-pane{flex:1 1 100%}
+ .frame-box.desktop{--s:.5}
+ .frame-box.mobile{--s:.8}
+ .frames{gap:10px}
+ section.findings{margin:0 12px 20px 12px}
+}
+"""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A rendered pair with its lint findings, shown inline in a notebook and savable as HTML."""
+
+    pair: PairedMessage
+    findings: pd.DataFrame
+    html: str
+
+    def _repr_html_(self) -> str:
+        doc = _esc(self.html, quote=True)
+        return (
+            f'<iframe sandbox="" srcdoc="{doc}" title="paired message preview" '
+            'style="width:100%;height:1250px;border:1px solid #d9e2ec;border-radius:8px"></iframe>'
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the standalone preview (see :func:`write_preview`)."""
+        return write_preview(self, path)
+
+
+def _sms_bubble(text: str, non_gsm: Sequence[str]) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        out.append(_mark(text[pos : m.start()], non_gsm))
+        out.append(f'<span class="link">{_esc(m.group(0))}</span>')
+        pos = m.end()
+    out.append(_mark(text[pos:], non_gsm))
+    return "".join(out)
+
+
+def _mark(text: str, non_gsm: Sequence[str]) -> str:
+    if not non_gsm:
+        return _esc(text)
+    chars = set(non_gsm)
+    return "".join(f"<mark>{_esc(c)}</mark>" if c in chars else _esc(c) for c in text)
+
+
+def _findings_table(findings: pd.DataFrame) -> str:
+    if findings is None or findings.empty:
+        return '<p class="ok">No findings: this pair passes every rule.</p>'
+    rows = []
+    for r in findings.itertuples(index=False):
+        rows.append(
+            f'<tr><td><span class="sev {_esc(str(r.severity))}">{_esc(str(r.severity))}</span></td>'
+            f"<td><code>{_esc(str(r.rule))}</code></td><td>{_esc(str(r.channel))}</td>"
+            f"<td>{_esc(str(r.message))}</td><td>{_esc(str(r.fix))}</td></tr>"
+        )
+    return (
+        '<table class="lint"><thead><tr><th>Severity</th><th>Rule</th><th>Channel</th><th>Finding</th>'
+        "<th>Suggested fix</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def preview_html(
+    pair: PairedMessage, *, findings: pd.DataFrame | None = None, brand_name: str = "", customer_label: str = ""
+) -> str:
+    """The standalone preview document of one pair (no script, no network).
+
+    Parameters
+    ----------
+    pair
+        The rendered pair.
+    findings
+        Lint findings of this pair (columns of :data:`~workbench.messages.lint.FINDING_COLUMNS`).
+    brand_name
+        Shown as the SMS sender.
+    customer_label
+        How to name the customer in the heading (default: the customer id).
+
+    Returns
+    -------
+    str
+    """
+    m = pair.manifest
+    title = f"{m.moment.replace('_', ' ').capitalize()} · variant {pair.variant}"
+    who = customer_label or pair.customer_id
+    chips = (
+        f'<span class="chip {m.approval}">{_esc(m.approval)}</span>'
+        f'<span class="chip">v{m.version}</span><span class="chip">{_esc(m.owner)}</span>'
+        + ('<span class="chip">transactional</span>' if m.transactional else "")
+    )
+    email = ""
+    if pair.html:
+        doc = _esc(pair.html, quote=True)
+        headers = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in pair.headers.items())
+        email = f"""
+<section class="pane email-pane" aria-label="Email">
+<h2>Email</h2>
+<dl class="meta"><dt>Subject</dt><dd>{_esc(pair.subject)} <small>({len(pair.subject)} chars)</small></dd>
+<dt>Preheader</dt><dd>{_esc(pair.preheader)} <small>({len(pair.preheader)} chars)</small></dd>
+{headers}<dt>Size</dt><dd>{pair.html_bytes / 1024:.1f} KB HTML</dd></dl>
+<div class="frames">
+<figure><figcaption>Desktop (640 px, shown smaller)</figcaption><div class="frame-box desktop">
+<iframe class="desktop" sandbox="" title="email at desktop width" srcdoc="{doc}"></iframe></div></figure>
+<figure><figcaption>Mobile (375 px)</figcaption><div class="frame-box mobile">
+<iframe class="mobile" sandbox="" title="email at mobile width" srcdoc="{doc}"></iframe></div></figure>
+</div>
+</section>"""
+    sms = ""
+    if pair.sms is not None and pair.sms_analysis is not None:
+        a = pair.sms_analysis
+        enc_class = "gsm" if a.encoding == "GSM-7" else "ucs"
+        unit = "septets" if a.encoding == "GSM-7" else "UTF-16 units"
+        limit = a.single_limit if a.segments <= 1 else a.part_limit * a.segments
+        segs = "".join(f'<span class="seg">part {i + 1}: {u} {unit}</span>' for i, u in enumerate(a.part_units))
+        bubbles = f'<div class="bubble">{_sms_bubble(a.text, a.non_gsm)}</div>'
+        warn = ""
+        if a.non_gsm:
+            sugg = ", ".join(f"{_esc(c)} → {_esc(a.replacements.get(c, '?'))}" for c in a.non_gsm)
+            warn = f'<p class="warn">Forces UCS-2: {sugg}</p>'
+        sms = f"""
+<section class="pane sms-pane" aria-label="SMS">
+<h2>SMS</h2>
+<div class="phone"><div class="bar">{_esc(brand_name or "SMS")}</div>
+<div class="thread">{bubbles}</div></div>
+<p class="counter"><span class="enc {enc_class}">{a.encoding}</span> <b>{a.units}</b> {unit} of {limit} ·
+<b>{a.segments}</b> segment{"s" if a.segments != 1 else ""} · {a.characters} characters</p>
+<div>{segs}</div>{warn}
+</section>"""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(title)} · {_esc(who)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<header class="top"><h1>{_esc(title)}</h1>
+<p>Customer {_esc(who)} · {chips} · objective: {_esc(m.objective)}</p></header>
+<main class="panes">{email}{sms}
+</main>
+<section class="findings" aria-label="Lint findings"><h2>Lint findings</h2>{_findings_table(findings)}</section>
+</body>
+</html>
+"""
+
+
+def preview(
+    moment: str,
+    customer: Mapping[str, Any],
+    *,
+    strategy: Strategy,
+    variant: str | None = None,
+    promotion: str | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    max_sms_segments: int = 2,
+    renderer: Renderer | None = None,
+) -> Preview:
+    """Render one customer's pair for a moment, lint it and build its side-by-side preview.
+
+    Returns
+    -------
+    Preview
+        ``.pair``, ``.findings`` (DataFrame) and ``.html``; displays inline in a notebook.
+    """
+    renderer = renderer or get_renderer(strategy, templates_dir=templates_dir)
+    pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion)
+    found = lint_manifest(pair.manifest) + lint_pair(pair, brand=strategy.brand, max_sms_segments=max_sms_segments)
+    findings = _aggregate(found)
+    name = customer.get("first_name") if hasattr(customer, "get") else None
+    label = pair.customer_id + (f" ({name})" if isinstance(name, str) and name.strip() else "")
+    doc = preview_html(pair, findings=findings, brand_name=strategy.brand.name, customer_label=label)
+    return Preview(pair=pair, findings=findings, html=doc)
+
+
+def write_preview(item: Preview, path: str | os.PathLike[str]) -> Path:
+    """Write a preview as a standalone HTML file (atomically)."""
+    from ..sources import atomic_write
+
+    text = item.html
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def library_table(library: Mapping[str, TemplateManifest]) -> pd.DataFrame:
+    """One row per template: moment, objective, call to action, offer, owner, version, approval, variants."""
+    rows = [
+        {
+            "moment": m.moment,
+            "objective": m.objective,
+            "primary_cta": m.primary_cta,
+            "default_offer": m.default_offer,
+            "owner": m.owner,
+            "version": m.version,
+            "approval": m.approval,
+            "variants": ",".join(m.variants),
+            "channels": ",".join(m.channels),
+        }
+        for m in library.values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _gallery_index(rows: list[dict[str, Any]], templates: pd.DataFrame, lint: pd.DataFrame) -> str:
+    cards = []
+    for r in rows:
+        cards.append(
+            f'<tr><td><a href="{_esc(r["file"])}">{_esc(r["moment"])}</a></td><td>{_esc(r["variant"])}</td>'
+            f"<td>{_esc(r['customer_id'])}</td><td>{_esc(r['subject'])}</td>"
+            f"<td>{_esc(r['encoding'] or '')} · {r['segments']}</td><td>{r['findings']}</td>"
+            f'<td><span class="chip {_esc(r["approval"])}">{_esc(r["approval"])}</span></td></tr>'
+        )
+    drafts = templates[templates["approval"] != "approved"]["moment"].tolist() if len(templates) else []
+    state = (
+        f"Contains draft templates: {', '.join(drafts)}" if drafts else "Every template in this gallery is approved."
+    )
+    errors = int((lint["severity"] == "error").sum()) if len(lint) else 0
+    warnings = int((lint["severity"] == "warning").sum()) if len(lint) else 0
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Paired message previews</title><style>{_CSS}
+table.lint td a{{color:#0b5563}}</style></head>
+<body><header class="top"><h1>Paired message previews</h1>
+<p>{len(rows)} previews · lint: {errors} error rows, {warnings} warning rows · {_esc(state)}</p></header>
+<section class="findings" style="margin-top:20px"><h2>Previews</h2>
+<table class="lint"><thead><tr><th>Moment</th><th>Variant</th><th>Customer</th><th>Subject</th><th>SMS</th>
+<th>Findings</th><th>Approval</th></tr></thead><tbody>{"".join(cards)}</tbody></table></section>
+<section class="findings"><h2>Library lint (sampled customers)</h2>{_findings_table(lint)}</section>
+</body></html>
+"""
+
+
+def write_gallery(
+    profiles: pd.DataFrame,
+    *,
+    strategy: Strategy,
+    output_dir: str | os.PathLike[str],
+    moments: Sequence[str] | None = None,
+    sample_customers: int = 3,
+    seed: int = 0,
+    templates_dir: str | os.PathLike[str] | None = None,
+    lint_customers: int = 24,
+    max_sms_segments: int = 2,
+) -> pd.DataFrame:
+    """Write a preview gallery, the lint table and the template list under ``output_dir``.
+
+    Files: ``previews/<moment>__<variant>__<customer_id>.html`` (one per moment, variant and sampled
+    customer), ``index.html`` (links, subjects, SMS segments, findings and approval state),
+    ``lint.csv`` (:func:`~workbench.messages.lint.lint_library` on ``lint_customers`` customers) and
+    ``templates.csv`` (version and approval of each template the gallery contains).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per preview written: moment, variant, customer_id, subject, encoding, segments,
+        findings, approval, file; ``attrs["lint"]`` holds the lint table.
+    """
+    from ..sources import atomic_write, write_table
+
+    out = Path(output_dir)
+    renderer = Renderer(strategy, templates_dir=templates_dir)
+    wanted = list(moments) if moments else list(renderer.library)
+    for moment in wanted:
+        renderer.manifest(moment)
+    customers = lint_sample(profiles, n=sample_customers, seed=seed)
+    rows: list[dict[str, Any]] = []
+    for moment in wanted:
+        for variant in renderer.manifest(moment).variants:
+            for customer in customers.to_dict("records"):
+                item = preview(
+                    moment,
+                    customer,
+                    strategy=strategy,
+                    variant=variant,
+                    renderer=renderer,
+                    max_sms_segments=max_sms_segments,
+                )
+                name = f"{moment}__{variant}__{item.pair.customer_id}.html"
+                write_preview(item, out / "previews" / name)
+                a = item.pair.sms_analysis
+                rows.append(
+                    {
+                        "moment": moment,
+                        "variant": variant,
+                        "customer_id": item.pair.customer_id,
+                        "subject": item.pair.subject,
+                        "encoding": a.encoding if a else None,
+                        "segments": a.segments if a else 0,
+                        "findings": len(item.findings),
+                        "approval": item.pair.manifest.approval,
+                        "file": f"previews/{name}",
+                    }
+                )
+    lint = lint_library(
+        profiles,
+        strategy=strategy,
+        moments=wanted,
+        sample_customers=lint_customers,
+        seed=seed,
+        max_sms_segments=max_sms_segments,
+        renderer=renderer,
+    )
+    templates = library_table({m: renderer.manifest(m) for m in wanted})
+    write_table(lint.reindex(columns=FINDING_COLUMNS), out / "lint.csv")
+    write_table(templates, out / "templates.csv")
+    index = _gallery_index(rows, templates, lint)
+    atomic_write(out / "index.html", lambda p: p.write_text(index, encoding="utf-8"))
+    gallery = pd.DataFrame(rows)
+    gallery.attrs["lint"] = lint
+    return gallery

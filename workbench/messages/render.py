@@ -1,0 +1,911 @@
+"""Render paired messages: one sandboxed Jinja environment, profile-driven context, filters.
+
+Templates live in the template library (see :mod:`workbench.messages.library`). The environment is a
+:class:`jinja2.sandbox.SandboxedEnvironment` with :class:`jinja2.StrictUndefined` (a missing variable
+fails instead of printing nothing) and HTML autoescape for ``*.html.j2`` files only: subject,
+preheader, text and SMS bodies are plain text and are not HTML-escaped. Templates are compiled once
+per renderer and reused for every customer.
+
+Filters available to templates:
+
+``money(amount, currency=None)``
+    ``12.5 | money`` -> ``$12.50`` in the brand currency.
+``local_date(ts, style="medium")``
+    A timestamp in the recipient's own time zone (``customer.timezone``): short ``Oct 2``,
+    medium ``Oct 2, 2026``, long ``Friday, October 2``.
+``first_name(name, fallback="there")``
+    The first name, or the fallback when it is missing, blank or too long; in an SMS, a name
+    that cannot be written in GSM-7 falls back too, so a name never doubles the SMS cost.
+``track(path)``
+    An absolute https link on the brand website with the strategy's tracking parameters
+    (``{channel}``, ``{moment}`` and ``{variant}`` filled in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+import jinja2.meta
+from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context, select_autoescape
+from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from ..errors import TemplateError
+from ..strategy import Brand, Strategy
+from .library import TemplateManifest, default_templates_dir, load_library
+from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
+
+__all__ = [
+    "PART_FILES",
+    "PairedMessage",
+    "Renderer",
+    "brand_context",
+    "customer_context",
+    "get_renderer",
+    "iter_pairs",
+    "render_pair",
+]
+
+#: Template file names of each part of a pair, per moment folder (``name.<variant>.ext`` overrides).
+PART_FILES: dict[str, str] = {
+    "subject": "subject.txt.j2",
+    "preheader": "preheader.txt.j2",
+    "html": "email.html.j2",
+    "text": "email.txt.j2",
+    "sms": "sms.txt.j2",
+}
+#: The shared header template declaring the one-click unsubscribe headers (RFC 8058).
+HEADERS_FILE = "_base/headers.txt.j2"
+
+_CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "GBP": "£", "EUR": "€", "JPY": "¥"}
+_ZERO_DECIMAL = {"JPY", "KRW"}
+_MAX_NAME = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PairedMessage:
+    """One customer's email and SMS for one moment and variant.
+
+    Attributes
+    ----------
+    moment, variant, customer_id : str
+    subject, preheader, html, text : str
+        The email: subject line, hidden preheader, HTML body (CSS inlined) and plain-text body.
+    sms : str or None
+        The SMS body (``None`` when the moment has no SMS).
+    sms_analysis : SmsAnalysis or None
+        Encoding, units and segments of the SMS.
+    headers : dict of str to str
+        Email headers the template library declares (``List-Unsubscribe``, ``List-Unsubscribe-Post``).
+    offer : str or None
+        The offer code the pair promotes.
+    landing_path : str
+        The landing page both channels should link to.
+    manifest : TemplateManifest
+    templates : dict of str to str
+        Template file used for each part (for lint messages).
+    """
+
+    moment: str
+    variant: str
+    customer_id: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    sms: str | None
+    sms_analysis: SmsAnalysis | None
+    headers: dict[str, str]
+    offer: str | None
+    landing_path: str
+    manifest: TemplateManifest
+    templates: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def html_bytes(self) -> int:
+        """Size of the HTML body in bytes (UTF-8), as Gmail counts it before clipping."""
+        return len(self.html.encode("utf-8"))
+
+    def summary(self) -> dict[str, object]:
+        """A one-row summary without the bodies (for audience tables)."""
+        a = self.sms_analysis
+        return {
+            "customer_id": self.customer_id,
+            "moment": self.moment,
+            "variant": self.variant,
+            "subject": self.subject,
+            "preheader": self.preheader,
+            "sms": self.sms,
+            "sms_encoding": a.encoding if a else None,
+            "sms_units": a.units if a else 0,
+            "sms_segments": a.segments if a else 0,
+            "html_bytes": self.html_bytes,
+            "offer": self.offer,
+            "approval": self.manifest.approval,
+            "template_version": self.manifest.version,
+        }
+
+
+# ---------------------------------------------------------------- context
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    try:
+        import pandas as pd
+
+        return value is pd.NA or value is pd.NaT
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def customer_context(customer: Mapping[str, Any]) -> dict[str, Any]:
+    """A profile row as a plain dict for templates: missing values (NaN, NA, NaT) become ``None``.
+
+    Parameters
+    ----------
+    customer
+        A profile row: a mapping or a :class:`pandas.Series` from ``build_profiles``.
+    """
+    items = customer.items() if hasattr(customer, "items") else dict(customer).items()
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out[str(key)] = None if _is_missing(value) else value
+    if out.get("customer_id") is not None:
+        out["customer_id"] = str(out["customer_id"])
+    return out
+
+
+def brand_context(brand: Brand) -> dict[str, Any]:
+    """The brand facts as plain strings for templates (URLs without a trailing slash)."""
+    data = brand.model_dump(mode="json")
+    for key in ("website_url", "unsubscribe_url", "preferences_url", "support_url"):
+        if data.get(key):
+            data[key] = str(data[key]).rstrip("/")
+    return data
+
+
+# ---------------------------------------------------------------- filters
+
+
+def money(amount: object, currency: str | None = None, *, default_currency: str = "USD") -> str:
+    """Format an amount with its currency symbol: ``1234.5`` -> ``$1,234.50``; missing -> ``""``."""
+    if _is_missing(amount):
+        return ""
+    code = (currency or default_currency).upper()
+    value = float(amount)  # type: ignore[arg-type]
+    digits = 0 if code in _ZERO_DECIMAL else 2
+    sign = "-" if value < 0 else ""
+    number = f"{abs(value):,.{digits}f}"
+    symbol = _CURRENCY_SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
+
+
+_ZONES: dict[str, ZoneInfo] = {}
+
+
+def _zone(name: object) -> ZoneInfo:
+    key = str(name) if name else "UTC"
+    zone = _ZONES.get(key)
+    if zone is None:
+        try:
+            zone = ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        _ZONES[key] = zone
+    return zone
+
+
+def local_date(value: object, timezone: object = None, style: str = "medium") -> str:
+    """A date in the recipient's zone: ``short`` (Oct 2), ``medium`` (Oct 2, 2026), ``long`` (Friday, October 2)."""
+    if _is_missing(value):
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        day = when.astimezone(_zone(timezone))
+    elif isinstance(value, dt.date):
+        day = value  # type: ignore[assignment]
+    else:
+        msg = f"local_date expects a timestamp, got {type(value).__name__}"
+        raise TypeError(msg)
+    if style == "short":
+        return f"{day:%b} {day.day}"
+    if style == "long":
+        return f"{day:%A, %B} {day.day}"
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def clean_first_name(value: object, fallback: str = "there", *, gsm: bool = False) -> str:
+    """The first name to greet with, or ``fallback`` when it is missing, blank or over 30 characters.
+
+    With ``gsm=True`` (an SMS) look-alike replacements are applied and a name that still needs UCS-2
+    (e.g. a name in Chinese or Cyrillic script) falls back too, so a name never doubles the SMS cost.
+    """
+    if _is_missing(value):
+        return fallback
+    name = " ".join(str(value).split())
+    if not name or len(name) > _MAX_NAME:
+        return fallback
+    if gsm:
+        name = gsm_safe(name)
+        if not is_gsm(name):
+            return fallback
+    return name
+
+
+# ---------------------------------------------------------------- errors
+
+
+_UNDEFINED_PATTERNS = (
+    re.compile(r"'([^']+)' is undefined"),
+    re.compile(r"has no attribute '([^']+)'"),
+    re.compile(r"has no element '?([^']+)'?"),
+)
+
+
+def _template_error(exc: Exception, files: Mapping[str, str], fallback: str) -> TemplateError:
+    """Turn a Jinja error into a TemplateError naming the template, the line and the variable."""
+    template, line = fallback, None
+    if isinstance(exc, TemplateSyntaxError) and exc.lineno:
+        template = exc.name or exc.filename or fallback
+        line = exc.lineno
+    tb = exc.__traceback__
+    while tb is not None:
+        name = files.get(tb.tb_frame.f_code.co_filename)
+        if name is not None:
+            template, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{template} line {line}" if line else template
+    text = str(exc)
+    if isinstance(exc, SecurityError):
+        return TemplateError(
+            f"{where}: refused by the sandbox ({text}). Fix: templates may only read the message context "
+            "(customer, brand, offer, product, links) and the workbench filters, not Python internals"
+        )
+    if isinstance(exc, UndefinedError):
+        variable = None
+        for pattern in _UNDEFINED_PATTERNS:
+            m = pattern.search(text)
+            if m:
+                variable = m.group(1)
+                break
+        variable = variable or text
+        source_line = _source_line(files, template, line)
+        if source_line:
+            m = re.search(r"([A-Za-z_][\w.]*)\.\s*" + re.escape(variable) + r"\b", source_line)
+            if m:
+                variable = f"{m.group(1)}.{variable}"
+        err = TemplateError(
+            f"{where}: variable {variable!r} is undefined. Fix: add it to the profile (and to the manifest's "
+            "required_variables), or give a fallback such as `{{ x | default('') }}` / `{% if x %}`"
+        )
+        err.template, err.line, err.variable = template, line, variable  # type: ignore[attr-defined]
+        return err
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateError(f"{where}: template syntax error: {exc.message}. Fix: correct the Jinja syntax")
+    return TemplateError(f"{where}: {type(exc).__name__}: {text}. Fix: check the template and the profile values")
+
+
+def _source_line(files: Mapping[str, str], template: str, line: int | None) -> str | None:
+    if not line:
+        return None
+    for path, name in files.items():
+        if name == template:
+            try:
+                return Path(path).read_text(encoding="utf-8").splitlines()[line - 1]
+            except (OSError, IndexError):
+                return None
+    return None
+
+
+# ---------------------------------------------------------------- environment
+
+
+class _RecordingLoader(jinja2.FileSystemLoader):
+    """A file loader that remembers which file each template came from (for error lines)."""
+
+    def __init__(self, searchpath: str | os.PathLike[str]) -> None:
+        super().__init__(searchpath)
+        self.files: dict[str, str] = {}
+
+    def get_source(self, environment: jinja2.Environment, template: str):  # type: ignore[override]
+        source, filename, uptodate = super().get_source(environment, template)
+        if filename:
+            self.files[filename] = template
+        return source, filename, uptodate
+
+
+class _Outputs(threading.local):
+    """Per-thread list collecting the value of every ``{{ ... }}`` output while it is set (see ``_CssPlan``)."""
+
+    values: list[str] | None = None
+
+
+def build_environment(
+    templates_dir: str | os.PathLike[str],
+    brand: Brand,
+    *,
+    sandboxed: bool = True,
+    outputs: _Outputs | None = None,
+) -> jinja2.Environment:
+    """The Jinja environment of the library: sandboxed, StrictUndefined, HTML autoescape, workbench filters.
+
+    ``sandboxed=False`` gives the bare environment the benchmark uses as its floor (same templates,
+    same filters, no sandbox). With ``outputs``, every ``{{ ... }}`` output can be recorded: while
+    ``outputs.values`` is a list, each output text (escaped exactly as Jinja would write it) is
+    appended to it and a numbered marker is written in its place.
+    """
+    cls = SandboxedEnvironment if sandboxed else jinja2.Environment
+    env = cls(
+        loader=_RecordingLoader(templates_dir),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    brand_ctx = brand_context(brand)
+    currency = brand.currency
+    params = dict(brand.tracking_params)
+    link_cache: dict[tuple[str, str, str, str], str] = {}
+
+    @pass_context
+    def _money(ctx: jinja2.runtime.Context, amount: object, currency_code: str | None = None) -> str:
+        return money(amount, currency_code, default_currency=currency)
+
+    @pass_context
+    def _local_date(ctx: jinja2.runtime.Context, value: object, style: str = "medium") -> str:
+        customer = ctx.get("customer") or {}
+        return local_date(value, customer.get("timezone"), style)
+
+    @pass_context
+    def _first_name(ctx: jinja2.runtime.Context, value: object, fallback: str = "there") -> str:
+        return clean_first_name(value, fallback, gsm=ctx.get("channel") == "sms")
+
+    @pass_context
+    def _track(ctx: jinja2.runtime.Context, target: object) -> str:
+        channel, moment, variant = str(ctx.get("channel")), str(ctx.get("moment")), str(ctx.get("variant"))
+        key = (str(target), channel, moment, variant)
+        url = link_cache.get(key)
+        if url is None:
+            url = tracked_url(
+                str(target),
+                website_url=brand_ctx["website_url"],
+                params=params,
+                channel=channel,
+                moment=moment,
+                variant=variant,
+            )
+            link_cache[key] = url
+        return url
+
+    env.filters.update(money=_money, local_date=_local_date, first_name=_first_name, track=_track)
+    if outputs is not None:
+
+        @pass_eval_context
+        def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
+            values = outputs.values
+            if values is None:
+                return value
+            values.append(str(escape(value) if eval_ctx.autoescape else value))
+            return Markup(f"{_SLOT_OPEN}{len(values) - 1}{_SLOT_CLOSE}")
+
+        env.finalize = _finalize
+    return env
+
+
+def tracked_url(
+    target: str, *, website_url: str, params: Mapping[str, str], channel: str, moment: str, variant: str
+) -> str:
+    """An absolute link to ``target`` (a path on the website, or a full URL) with tracking parameters."""
+    url = target if "://" in target else website_url.rstrip("/") + "/" + target.lstrip("/")
+    query = {k: str(v).format(channel=channel, moment=moment, variant=variant) for k, v in params.items()}
+    if not query:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(query)
+
+
+# ---------------------------------------------------------------- CSS inlining, once per layout
+
+_SLOT_OPEN, _SLOT_CLOSE = "\ue000", "\ue001"
+_PROBE_OPEN, _PROBE_CLOSE = "\ue002", "\ue003"
+_SLOT = re.compile(f"{_SLOT_OPEN}(\\d+){_SLOT_CLOSE}")
+_PROBE = re.compile(f"{_PROBE_OPEN}(\\d+){_PROBE_CLOSE}")
+# Output text (as Jinja escapes it) the inliner's parser reads as plain characters: no markup, no carriage
+# return or NUL, no marker characters, and only the entities markupsafe writes.
+_UNSAFE_VALUE = re.compile(f"[<\\r\\x00{_SLOT_OPEN}-{_PROBE_CLOSE}]|&(?!(?:amp|lt|gt|#34|#39);)")
+_HTML_SPACE = " \t\n\f\r"
+# A value probing every character whose serialization depends on where it lands (text or attribute).
+_PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x"
+_SERIALIZED_TAIL = {"text": "\"'&lt;&gt;&amp;&nbsp;x", "attr": "&quot;'<>&amp;&nbsp;x"}
+# Template constructs that can transform an output after it is written (block captures, macros, filters
+# over blocks, super()/self/caller); a layout using them is inlined per message.
+_OPAQUE_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock, nodes.Import, nodes.FromImport)
+_OPAQUE_NAMES = frozenset({"super", "self", "caller", "varargs", "kwargs"})
+_CSS_ATTRS = frozenset({"class", "id", "style"})
+_MAX_SKELETONS = 256
+
+
+def _unescape_markup(value: str) -> str:
+    """Undo markupsafe's escaping (the only entities :data:`_UNSAFE_VALUE` lets through)."""
+    if "&" not in value:
+        return value
+    return (
+        value.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#34;", '"')
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+    )
+
+
+def _serialize(value: str, where: str) -> str:
+    """A value (markupsafe-escaped) as the inliner's HTML serializer writes it in a text node or an attribute."""
+    if "&" not in value and "\xa0" not in value and (where == "text" or '"' not in value):
+        return value
+    raw = _unescape_markup(value).replace("&", "&amp;").replace("\xa0", "&nbsp;")
+    if where == "text":
+        return raw.replace("<", "&lt;").replace(">", "&gt;")
+    return raw.replace('"', "&quot;")
+
+
+def _fill(skeleton: str, values: list[str]) -> str:
+    """The rendered HTML: the skeleton with each output marker replaced by its value."""
+    return _SLOT.sub(lambda m: values[int(m.group(1))], skeleton)
+
+
+class _CssPlan:
+    """CSS inlining done once per layout instead of once per message.
+
+    The HTML of a message is rendered with each ``{{ ... }}`` output replaced by a numbered marker (the
+    *skeleton*); it depends only on which branches the template took, so few skeletons exist per
+    template. Each skeleton is inlined once, cut at its markers and checked with probe values (every
+    marker must come back, in a text node or an attribute, with the expected serialization, never in
+    a ``class``/``id``/``style`` attribute). A message is then its inlined skeleton with the values
+    written in as the inliner would write them, byte for byte the same as inlining the whole message.
+    Values the fast path cannot vouch for (markup, blank values, carriage returns) and skeletons that
+    fail the check are inlined the ordinary way.
+    """
+
+    def __init__(self, inliner: Any) -> None:
+        self.inliner = inliner
+        self.skeletons: dict[str, tuple[list[str], list[tuple[int, str]], bool] | None] = {}
+
+    def inline(self, skeleton: str, values: list[str]) -> str:
+        entry = self.skeletons.get(skeleton)
+        if entry is None and skeleton not in self.skeletons:
+            if len(self.skeletons) >= _MAX_SKELETONS:
+                self.skeletons.clear()
+            entry = self.skeletons[skeleton] = self._plan(skeleton, len(values))
+        if entry is not None and _UNSAFE_VALUE.search("".join(values)) is None:
+            segments, slots, padded_ok = entry
+            out = [segments[0]]
+            for (index, where), segment in zip(slots, segments[1:], strict=True):
+                value = values[index]
+                stripped = value.strip(_HTML_SPACE)
+                if not stripped or (value[0] == "\n") or (not padded_ok and len(stripped) != len(value)):
+                    break
+                out.append(_serialize(value, where))
+                out.append(segment)
+            else:
+                return "".join(out)
+        return self.inliner.inline(_fill(skeleton, values))
+
+    def _stitch(self, segments: list[str], slots: list[tuple[int, str]], values: list[str]) -> str:
+        out = [segments[0]]
+        for (index, where), segment in zip(slots, segments[1:], strict=True):
+            out.append(_serialize(values[index], where))
+            out.append(segment)
+        return "".join(out)
+
+    def _plan(self, skeleton: str, count: int) -> tuple[list[str], list[tuple[int, str]], bool] | None:
+        inlined = self.inliner.inline(skeleton)
+        pieces = _SLOT.split(inlined)
+        segments = pieces[0::2]
+        indices = [int(i) for i in pieces[1::2]]
+        if any(i >= count for i in indices):
+            return None
+        probes = [f"{_PROBE_OPEN}{i}{_PROBE_CLOSE}{_PROBE_TAIL}" for i in range(count)]
+        probed = self.inliner.inline(_fill(skeleton, probes))
+        found = {int(m.group(1)): m.end() for m in _PROBE.finditer(probed)}
+        slots: list[tuple[int, str]] = []
+        for index in indices:
+            end = found.get(index)
+            if end is None:
+                return None
+            where = next((k for k, tail in _SERIALIZED_TAIL.items() if probed.startswith(tail, end)), None)
+            if where is None:
+                return None
+            slots.append((index, where))
+        for match, (_, where) in zip(_SLOT.finditer(inlined), slots, strict=True):
+            if where == "attr":
+                head = inlined[: match.start()]
+                name = re.search(r"([^\s\"'>/=]+)=$", head[: head.rfind('"')])
+                tag = re.search(r"<([A-Za-z][\w-]*)[^<]*$", head)
+                if name is None or tag is None or name.group(1).lower() in _CSS_ATTRS:
+                    return None
+                if tag.group(1).lower() in ("link", "base", "style"):
+                    return None
+        styles = " ".join(re.findall(r"<style\b[^>]*>(.*?)</style>", skeleton, re.S | re.I))
+        if "[" in styles or ":lang" in styles or ":dir" in styles:
+            return None
+        if self._stitch(segments, slots, probes) != probed:
+            return None
+        padded = [f" \n{p} " for p in probes]
+        padded_ok = self._stitch(segments, slots, padded) == self.inliner.inline(_fill(skeleton, padded))
+        return segments, slots, padded_ok
+
+
+def _plain_outputs(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> bool:
+    """Whether a template and everything it extends or includes write their outputs untransformed."""
+    seen = set() if seen is None else seen
+    if name in seen:
+        return True
+    seen.add(name)
+    try:
+        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        tree = env.parse(source)
+    except (TemplateNotFound, TemplateSyntaxError):
+        return False
+    if any(True for _ in tree.find_all(_OPAQUE_NODES)):
+        return False
+    if any(n.name in _OPAQUE_NAMES for n in tree.find_all(nodes.Name)):
+        return False
+    children = list(jinja2.meta.find_referenced_templates(tree))
+    return all(child is not None and _plain_outputs(env, child, seen) for child in children)
+
+
+# ---------------------------------------------------------------- renderer
+
+
+class Renderer:
+    """Renders the pairs of one template library for one strategy; templates are compiled once.
+
+    Parameters
+    ----------
+    strategy
+        The strategy whose ``brand`` supplies every brand fact.
+    templates_dir
+        The template library; default :func:`~workbench.messages.library.default_templates_dir`.
+    inline_css
+        Inline the layout's CSS into ``style`` attributes (email clients drop ``<style>``).
+    catalog
+        Optional product facts by product id (``name``, ``price``, ``url``) for the product blocks.
+    sandboxed
+        Use the sandboxed environment (always, except for the benchmark floor).
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        *,
+        templates_dir: str | os.PathLike[str] | None = None,
+        inline_css: bool = True,
+        catalog: Mapping[str, Mapping[str, Any]] | None = None,
+        sandboxed: bool = True,
+    ) -> None:
+        self.strategy = strategy
+        self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
+        self.library = load_library(self.templates_dir)
+        self._outputs = _Outputs() if inline_css else None
+        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed, outputs=self._outputs)
+        self.brand = brand_context(strategy.brand)
+        self.catalog = dict(catalog or {})
+        self._inliner = None
+        self._css: _CssPlan | None = None
+        if inline_css:
+            import css_inline
+
+            self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+            self._css = _CssPlan(self._inliner)
+        self._parts: dict[tuple[str, str], dict[str, jinja2.Template]] = {}
+        self._plain: dict[str, bool] = {}
+
+    # -- templates
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Loaded template files: absolute path -> template name."""
+        return self.env.loader.files  # type: ignore[union-attr]
+
+    def manifest(self, moment: str) -> TemplateManifest:
+        """The manifest of ``moment`` (a TemplateError lists the moments when it is unknown)."""
+        try:
+            return self.library[moment]
+        except KeyError:
+            known = ", ".join(self.library) or "none"
+            raise TemplateError(
+                f"no moment {moment!r} in {self.templates_dir} (moments: {known}). Fix: use one of those or add "
+                f"a folder {moment}/ with a manifest.yaml"
+            ) from None
+
+    def _template_name(self, moment: str, part: str, variant: str) -> str | None:
+        stem, _, ext = PART_FILES[part].partition(".")
+        for name in (f"{moment}/{stem}.{variant}.{ext}", f"{moment}/{stem}.{ext}"):
+            if (self.templates_dir / name).exists():
+                return name
+        return None
+
+    def templates(self, moment: str, variant: str) -> dict[str, jinja2.Template]:
+        """The compiled templates of a moment and variant, by part (``subject``, ``html``, ``sms``...)."""
+        key = (moment, variant)
+        found = self._parts.get(key)
+        if found is not None:
+            return found
+        manifest = self.manifest(moment)
+        if variant not in manifest.variants:
+            raise TemplateError(
+                f"{moment}/manifest.yaml has no variant {variant!r} (variants: {', '.join(manifest.variants)}). "
+                "Fix: pick one of those or add it to the manifest"
+            )
+        parts: dict[str, jinja2.Template] = {}
+        for part in PART_FILES:
+            if part == "sms" and "sms" not in manifest.channels:
+                continue
+            if part != "sms" and "email" not in manifest.channels:
+                continue
+            name = self._template_name(moment, part, variant)
+            if name is None:
+                raise TemplateError(
+                    f"{moment}/{PART_FILES[part]} is missing. Fix: add it (every {'/'.join(manifest.channels)} "
+                    "moment needs a subject, preheader, HTML, text and SMS template for its channels)"
+                )
+            parts[part] = self._compile(name)
+        if "email" in manifest.channels and (self.templates_dir / HEADERS_FILE).exists():
+            parts["headers"] = self._compile(HEADERS_FILE)
+        self._parts[key] = parts
+        return parts
+
+    def _compile(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except TemplateNotFound as exc:
+            raise TemplateError(f"template {name} not found in {self.templates_dir}. Fix: add the file") from exc
+        except TemplateSyntaxError as exc:
+            raise _template_error(exc, self.files, name) from None
+
+    # -- context
+
+    def context(
+        self,
+        moment: str,
+        customer: Mapping[str, Any],
+        *,
+        variant: str = "A",
+        promotion: str | None = None,
+        clean: bool = False,
+    ) -> dict[str, Any]:
+        """The variables a template sees for one customer (see the module docstring for the filters).
+
+        ``clean=True`` says ``customer`` already went through :func:`customer_context` (bulk paths).
+        """
+        manifest = self.manifest(moment)
+        cust = customer if clean else customer_context(customer)
+        product_id = cust.get("last_viewed_product")
+        product = None
+        if product_id is not None:
+            facts = self.catalog.get(str(product_id), {})
+            product = {
+                "id": str(product_id),
+                "name": str(facts.get("name") or f"item {product_id}"),
+                "price": facts.get("price"),
+                "path": str(facts.get("url") or f"/products/{product_id}"),
+            }
+        landing = manifest.landing_path
+        if "{product_id}" in landing:
+            landing = landing.format(product_id=product_id) if product else (manifest.fallback_landing_path or "/")
+        cid = str(cust.get("customer_id") or "")
+        query = urlencode({"c": cid}) if cid else ""
+        return {
+            "customer": cust,
+            "brand": self.brand,
+            "moment": moment,
+            "variant": variant,
+            "channel": "email",
+            "manifest": {"objective": manifest.objective, "cta": manifest.primary_cta},
+            "cta": manifest.primary_cta,
+            "offer": promotion if promotion is not None else manifest.default_offer,
+            "product": product,
+            "landing": landing,
+            "unsubscribe_link": self.brand["unsubscribe_url"] + ("?" + query if query else ""),
+            "preferences_link": self.brand["preferences_url"] + ("?" + query if query else ""),
+        }
+
+    # -- rendering
+
+    def _render(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
+        try:
+            return template.render(ctx)
+        except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
+            raise _template_error(exc, self.files, template.name or "<template>") from None
+        except TemplateError:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise _template_error(exc, self.files, template.name or "<template>") from None
+
+    def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
+        """The HTML body with the layout's CSS inlined (see :class:`_CssPlan`)."""
+        if self._inliner is None:
+            return self._render(template, ctx)
+        name = template.name or ""
+        plain = self._plain.get(name)
+        if plain is None:
+            plain = self._plain[name] = bool(name) and _plain_outputs(self.env, name)
+        if not plain or self._outputs is None or self._css is None:
+            return self._inliner.inline(self._render(template, ctx))
+        values: list[str] = []
+        self._outputs.values = values
+        try:
+            skeleton = self._render(template, ctx)
+        finally:
+            self._outputs.values = None
+        return self._css.inline(skeleton, values)
+
+    def render_pair(
+        self,
+        moment: str,
+        customer: Mapping[str, Any],
+        *,
+        variant: str | None = None,
+        promotion: str | None = None,
+        clean: bool = False,
+    ) -> PairedMessage:
+        """Render the email and the SMS of ``moment`` for one customer (see :func:`render_pair`)."""
+        manifest = self.manifest(moment)
+        variant = variant or manifest.variants[0]
+        parts = self.templates(moment, variant)
+        ctx = self.context(moment, customer, variant=variant, promotion=promotion, clean=clean)
+        subject = preheader = html = text = ""
+        headers: dict[str, str] = {}
+        if "html" in parts:
+            subject = " ".join(self._render(parts["subject"], ctx).split())
+            preheader = " ".join(self._render(parts["preheader"], ctx).split())
+            ctx["subject"], ctx["preheader"] = subject, preheader
+            html = self._render_html(parts["html"], ctx)
+            text = self._render(parts["text"], ctx).strip() + "\n"
+            if "headers" in parts:
+                headers = _parse_headers(self._render(parts["headers"], ctx))
+        sms = analysis = None
+        if "sms" in parts:
+            ctx["channel"] = "sms"
+            sms = _tidy_sms(self._render(parts["sms"], ctx))
+            analysis = analyze_sms(sms)
+        return PairedMessage(
+            moment=moment,
+            variant=variant,
+            customer_id=str(ctx["customer"].get("customer_id") or ""),
+            subject=subject,
+            preheader=preheader,
+            html=html,
+            text=text,
+            sms=sms,
+            sms_analysis=analysis,
+            headers=headers,
+            offer=ctx["offer"],
+            landing_path=ctx["landing"],
+            manifest=manifest,
+            templates={part: t.name or "" for part, t in parts.items()},
+        )
+
+
+def _tidy_sms(text: str) -> str:
+    """Collapse runs of spaces and blank lines the template logic leaves behind."""
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _parse_headers(text: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            headers[name.strip()] = value.strip()
+    return headers
+
+
+_RENDERERS: dict[tuple[int, str], tuple[Strategy, Renderer]] = {}
+
+
+def get_renderer(strategy: Strategy, *, templates_dir: str | os.PathLike[str] | None = None) -> Renderer:
+    """A renderer for this strategy and library, built once and reused (templates compile once)."""
+    folder = str(Path(templates_dir) if templates_dir is not None else default_templates_dir())
+    key = (id(strategy), folder)
+    hit = _RENDERERS.get(key)
+    if hit is not None and hit[0] is strategy:
+        return hit[1]
+    renderer = Renderer(strategy, templates_dir=folder)
+    if len(_RENDERERS) > 16:
+        _RENDERERS.clear()
+    _RENDERERS[key] = (strategy, renderer)
+    return renderer
+
+
+def render_pair(
+    moment: str,
+    customer: Mapping[str, Any],
+    *,
+    strategy: Strategy,
+    variant: str | None = None,
+    promotion: str | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+) -> PairedMessage:
+    """Render the email and the SMS of one moment for one customer.
+
+    Parameters
+    ----------
+    moment
+        Moment id (a folder of the template library), e.g. ``"cart_abandonment"``.
+    customer
+        A profile row (mapping or Series) from ``build_profiles`` / ``segments.assign``.
+    strategy
+        Brand facts come from ``strategy.brand``.
+    variant
+        Template variant; default the manifest's first (``"A"``).
+    promotion
+        Offer code of the current promotion; default the manifest's ``default_offer``.
+    templates_dir
+        Another template library (default: the repository's ``templates/``).
+
+    Returns
+    -------
+    PairedMessage
+
+    Raises
+    ------
+    TemplateError
+        Unknown moment or variant, a missing variable (naming template, line and variable), or a
+        template refused by the sandbox.
+    """
+    renderer = get_renderer(strategy, templates_dir=templates_dir)
+    return renderer.render_pair(moment, customer, variant=variant, promotion=promotion)
+
+
+def iter_pairs(
+    profiles: Any,
+    moment: str,
+    *,
+    strategy: Strategy,
+    variant: str | None = None,
+    promotion: str | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    chunk_size: int = 2000,
+    progress: bool = False,
+) -> Iterator[list[PairedMessage]]:
+    """Render an audience chunk by chunk: yields one list of pairs per chunk of ``chunk_size`` profiles.
+
+    Memory stays flat in the audience size as long as the caller does not keep every chunk.
+    ``progress=True`` shows a progress bar (tqdm) over the customers.
+    """
+    from tqdm.auto import tqdm
+
+    renderer = get_renderer(strategy, templates_dir=templates_dir)
+    total = len(profiles)
+    with tqdm(total=total, disable=not progress, desc=f"render {moment}", unit="customer") as bar:
+        for start in range(0, total, chunk_size):
+            chunk = profiles.iloc[start : start + chunk_size]
+            records = [customer_context(r) for r in chunk.to_dict("records")]
+            yield [renderer.render_pair(moment, r, variant=variant, promotion=promotion, clean=True) for r in records]
+            bar.update(len(records))
