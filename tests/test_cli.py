@@ -88,3 +88,31 @@ def test_console_script_is_installed():
     assert done.returncode == 0
     for command in ("synth", "profiles", "run", "pipeline", "validate"):
         assert command in done.stdout
+
+
+def test_export_diff_lint_simulate(tmp_path, capsys):
+    strategy = str(ROOT / "data" / "strategy.yaml")
+    data = str(ROOT / "data" / "sample")
+    out = tmp_path / "exports"
+    assert main(["export", "--strategy", strategy, "--target", "klaviyo,dittofeed", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["dittofeed", "klaviyo"]
+    assert (out / "klaviyo" / "report.json").exists()
+    assert main(["export", "--strategy", strategy, "--target", "klaviyo", "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+    changed = tmp_path / "changed.yaml"
+    text = (ROOT / "data" / "strategy.yaml").read_text()
+    changed.write_text(text.replace("holdout_percent: 10", "holdout_percent: 20", 1))
+    assert main(["diff", strategy, strategy]) == 0
+    assert "no differences" in capsys.readouterr().out
+    assert main(["diff", strategy, str(changed)]) == 0
+    said = capsys.readouterr().out
+    assert ("holdout" in said or "split" in said or "share" in said) and "no differences" not in said
+
+    assert main(["lint", "--strategy", strategy, "--data", data, "--sample", "4"]) == 0
+    plan = tmp_path / "plan.parquet"
+    assert main(["simulate", "--strategy", strategy, "--data", data, "--start", "2026-11-02", "--days", "7",
+                 "--out", str(plan)]) == 0
+    df = pd.read_parquet(plan)
+    assert {"customer_id", "journey_id", "status", "reason", "scheduled_at"} <= set(df.columns)
+    assert set(df["status"]) <= {"kept", "deferred", "suppressed"}

@@ -107,11 +107,81 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from .journeys import validate_file
     from .strategy import load_strategy
 
+    problems = validate_file(args.file)
+    if problems:
+        print(f"{args.file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 2
     strategy = load_strategy(args.file)
     print(f"{args.file}: valid ({len(strategy.segments)} segments, {len(strategy.journeys)} journeys)")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .exporters import export_strategy
+    from .sources import load_dataset
+    from .strategy import load_strategy
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.force:
+        raise WorkbenchError(f"{out} is not empty. Fix: choose a new folder, or pass --force to replace its files")
+    strategy = load_strategy(args.strategy)
+    dataset = load_dataset(args.data) if args.data else None
+    result = export_strategy(strategy, targets=args.target, out_dir=out, dataset=dataset, as_of=args.as_of)
+    for target, info in result.items():
+        if isinstance(info, dict) and "files" in info:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(info.get("summary", {}).items()))
+            print(f"{target}: {len(info['files'])} files" + (f" ({counts})" if counts else ""))
+    print(f"wrote {out}")
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .journeys import diff_files
+
+    lines = diff_files(args.old, args.new)
+    print("\n".join(lines) if lines else "no differences")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .cadence import simulate_command
+
+    out = Path(args.out)
+    _refuse_overwrite(out, args.force)
+    overrides = yaml.safe_load(args.policy) if args.policy else None
+    if overrides is not None and not isinstance(overrides, dict):
+        raise WorkbenchError("--policy takes a YAML mapping, e.g. \"{caps: {sms: {max: 1, per: 7d}}}\"")
+    written = simulate_command(args.strategy, args.data, args.start, args.days, args.seed, out, as_of=args.as_of,
+                               policy_overrides=overrides)
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .messages import lint_exit_code, run_lint
+    from .strategy import load_strategy
+
+    limit = args.max_sms_segments or load_strategy(args.strategy).policy.max_sms_segments
+    findings = run_lint(args.strategy, args.data, as_of=args.as_of, templates_dir=args.templates,
+                        sample_customers=args.sample, max_sms_segments=limit)
+    if args.out:
+        from .sources import write_table
+
+        write_table(findings, args.out)
+    if findings.empty:
+        print("no findings: every template and variant is clean for the sampled customers")
+    else:
+        with pd.option_context("display.max_rows", 200, "display.max_colwidth", 80, "display.width", 200):
+            print(findings[["severity", "rule", "moment", "variant", "channel", "message", "customers"]].to_string())
+    return lint_exit_code(findings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,9 +234,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="notebooks run side by side (default 2)")
     p.set_defaults(handler=_pipeline)
 
-    p = sub.add_parser("validate", help="check a strategy file")
+    p = sub.add_parser("validate", help="check a strategy file (or a canonical journey file)")
     p.add_argument("file")
     p.set_defaults(handler=_validate)
+
+    p = sub.add_parser("export", help="export the strategy's journeys to execution tools")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--target", default="all",
+                   help="canonical, yaml, klaviyo, dittofeed, mermaid, audience, templates, or all (comma-separated)")
+    p.add_argument("--out", required=True, help="folder for the request bodies and reports (new or empty)")
+    p.add_argument("--data", default=None, help="dataset for the audience and template companions")
+    p.add_argument("--as-of", default=None, help="profile date for the companions (default: last order day)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.set_defaults(handler=_export)
+
+    p = sub.add_parser("diff", help="describe the changes between two strategy or journey files")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.set_defaults(handler=_diff)
+
+    p = sub.add_parser("simulate", help="replay the audience through every journey under the contact policy")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--start", required=True, help="first day of the plan, YYYY-MM-DD")
+    p.add_argument("--days", type=int, default=90)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--as-of", default=None, help="profile date (default: the day before --start)")
+    p.add_argument("--policy", default=None, help="policy overrides as YAML, e.g. '{max_defer: 2d}'")
+    p.add_argument("--out", required=True, help="send plan file (.parquet); summaries are written beside it")
+    p.add_argument("--force", action="store_true", help="replace an existing plan file")
+    p.set_defaults(handler=_simulate)
+
+    p = sub.add_parser("lint", help="lint every template and variant over a sample of real customers")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--as-of", default=None)
+    p.add_argument("--templates", default=None, help="template folder (default: the repository's templates/)")
+    p.add_argument("--sample", type=int, default=24, help="customers sampled per moment (default 24)")
+    p.add_argument("--max-sms-segments", type=int, default=None, help="default: the strategy's policy")
+    p.add_argument("--out", default=None, help="also write the findings (.csv or .parquet)")
+    p.set_defaults(handler=_lint)
     return parser
 
 

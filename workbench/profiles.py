@@ -121,35 +121,41 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def order_summary_sql(orders: str = "orders", *, as_of_us: int) -> str:
-    """The SQL for the order-derived profile columns over a table or view named ``orders``."""
-    status = "coalesce(lower(cast(status as varchar)), '') in (" + ", ".join(f"'{s}'" for s in CANCELLED_STATUSES) + ")"
+def order_summary_sql(orders: str = "orders", *, as_of_us: int, has_status: bool = True) -> str:
+    """The SQL for the order-derived profile columns over a table or view named ``orders``.
+
+    One scan of the orders: a first aggregation by customer and UTC day keeps
+    purchases and cancellations apart with filtered aggregates, a second by
+    customer derives every column. Without a ``status`` column, a cancellation
+    is a negative amount.
+    """
+    cancelled = "amount < 0"
+    if has_status:
+        statuses = ", ".join(f"'{s}'" for s in CANCELLED_STATUSES)
+        cancelled = f"(amount < 0 or coalesce(lower(cast(status as varchar)), '') in ({statuses}))"
     as_of_day = as_of_us // US_PER_DAY
     return f"""
-with o as (
-    select customer_id, amount,
-           epoch_us(ordered_at) as ts_us,
+with days as (
+    select customer_id,
            epoch_us(ordered_at) // {US_PER_DAY} as day,
-           (amount < 0 or {status}) as cancelled
+           sum(amount) filter (where not {cancelled}) as day_amount,
+           count(*) filter (where not {cancelled}) as n_orders,
+           count(*) filter (where {cancelled}) as n_cancelled,
+           min(epoch_us(ordered_at)) filter (where not {cancelled}) as first_us,
+           max(epoch_us(ordered_at)) filter (where not {cancelled}) as last_us
     from {orders}
     where epoch_us(ordered_at) <= {as_of_us}
+    group by all
 ),
-days as (
-    select customer_id, day, sum(amount) as day_amount, count(*) as n_orders,
-           min(ts_us) as first_us, max(ts_us) as last_us
-    from o where not cancelled
-    group by customer_id, day
-),
-purchases as (
+summary as (
     select customer_id,
-           count(*) - 1 as frequency,
-           max(day) - min(day) as recency,
-           {as_of_day} - min(day) as "T",
-           -- mean over repeat days: everything but the first purchase day
-           case when count(*) > 1 then (sum(day_amount) - arg_min(day_amount, day)) / (count(*) - 1) else 0 end
-               as monetary_value,
-           sum(n_orders) as orders_total,
+           count(*) filter (where n_orders > 0) as n_days,
+           max(day) filter (where n_orders > 0) as last_day,
+           min(day) filter (where n_orders > 0) as first_day,
            sum(day_amount) as revenue_total,
+           arg_min(day_amount, day) filter (where n_orders > 0) as first_day_amount,
+           sum(n_orders) as orders_total,
+           sum(n_cancelled) as cancellations,
            min(first_us) as first_us, max(last_us) as last_us,
            sum(n_orders) filter (where day > {as_of_day - 30}) as orders_30d,
            sum(n_orders) filter (where day > {as_of_day - 90}) as orders_90d,
@@ -158,29 +164,28 @@ purchases as (
            sum(day_amount) filter (where day > {as_of_day - 90}) as revenue_90d,
            sum(day_amount) filter (where day > {as_of_day - 365}) as revenue_365d
     from days group by customer_id
-),
-cancels as (
-    select customer_id, count(*) as cancellations from o where cancelled group by customer_id
 )
-select coalesce(p.customer_id, c.customer_id) as customer_id,
-       coalesce(p.frequency, 0)::double as frequency,
-       coalesce(p.recency, 0)::double as recency,
-       coalesce(p."T", 0)::double as "T",
-       coalesce(p.monetary_value, 0)::double as monetary_value,
-       coalesce(p.orders_total, 0)::bigint as orders_total,
-       coalesce(p.revenue_total, 0)::double as revenue_total,
-       case when p.orders_total > 0 then p.revenue_total / p.orders_total else 0 end::double as avg_order_value,
-       coalesce(c.cancellations, 0)::bigint as cancellations,
-       make_timestamp(p.first_us) as first_order_at,
-       make_timestamp(p.last_us) as last_order_at,
-       ({as_of_day} - p.last_us // {US_PER_DAY})::double as days_since_last_order,
-       coalesce(p.orders_30d, 0)::bigint as orders_30d,
-       coalesce(p.orders_90d, 0)::bigint as orders_90d,
-       coalesce(p.orders_365d, 0)::bigint as orders_365d,
-       coalesce(p.revenue_30d, 0)::double as revenue_30d,
-       coalesce(p.revenue_90d, 0)::double as revenue_90d,
-       coalesce(p.revenue_365d, 0)::double as revenue_365d
-from purchases p full outer join cancels c on p.customer_id = c.customer_id
+select customer_id,
+       greatest(n_days - 1, 0)::double as frequency,
+       coalesce(last_day - first_day, 0)::double as recency,
+       coalesce({as_of_day} - first_day, 0)::double as "T",
+       -- mean over repeat days: every purchase day but the first
+       (case when n_days > 1 then (revenue_total - first_day_amount) / (n_days - 1) else 0 end)::double
+           as monetary_value,
+       orders_total::bigint as orders_total,
+       coalesce(revenue_total, 0)::double as revenue_total,
+       (case when orders_total > 0 then revenue_total / orders_total else 0 end)::double as avg_order_value,
+       cancellations::bigint as cancellations,
+       make_timestamp(first_us) as first_order_at,
+       make_timestamp(last_us) as last_order_at,
+       ({as_of_day} - last_day)::double as days_since_last_order,
+       coalesce(orders_30d, 0)::bigint as orders_30d,
+       coalesce(orders_90d, 0)::bigint as orders_90d,
+       coalesce(orders_365d, 0)::bigint as orders_365d,
+       coalesce(revenue_30d, 0)::double as revenue_30d,
+       coalesce(revenue_90d, 0)::double as revenue_90d,
+       coalesce(revenue_365d, 0)::double as revenue_365d
+from summary
 """
 
 
@@ -206,16 +211,14 @@ def order_summary(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
     ts = resolve_as_of(as_of)
     with _connect() as con:
         con.register("orders_in", _order_view(orders))
-        out = con.execute(order_summary_sql("orders_in", as_of_us=_epoch_us(ts))).df()
+        sql = order_summary_sql("orders_in", as_of_us=_epoch_us(ts), has_status="status" in orders.columns)
+        out = con.execute(sql).df()
     return _fix_timestamps(out.sort_values("customer_id", ignore_index=True))
 
 
 def _order_view(orders: pd.DataFrame) -> pd.DataFrame:
     cols = ["customer_id", "ordered_at", "amount"] + (["status"] if "status" in orders.columns else [])
-    view = orders[cols]
-    if "status" not in view.columns:
-        view = view.assign(status=pd.Series(pd.NA, index=view.index, dtype="string"))
-    return view
+    return orders[cols]
 
 
 def _epoch_us(ts: pd.Timestamp) -> int:
@@ -335,7 +338,7 @@ _COUNT_COLUMNS = (
 )
 
 
-def _profile_sql(as_of_us: int) -> str:
+def _profile_sql(as_of_us: int, *, has_status: bool) -> str:
     def source(column: str) -> str:
         return "e" if column.startswith(("email", "sms")) else "ev"
 
@@ -360,7 +363,7 @@ def _profile_sql(as_of_us: int) -> str:
         )
     )
     return f"""
-with o as ({order_summary_sql("orders_in", as_of_us=as_of_us)}),
+with o as ({order_summary_sql("orders_in", as_of_us=as_of_us, has_status=has_status)}),
 e as ({_ENGAGEMENT_SQL}),
 ev as ({_EVENTS_SQL}),
 k as ({_CONSENT_SQL})
@@ -415,7 +418,8 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
         )
         con.register("events", _table(dataset, "events", ["customer_id", "event", "product_id", "occurred_at"]))
         con.register("consents", _table(dataset, "consents", ["customer_id", "channel", "status", "recorded_at"]))
-        computed = con.execute(_profile_sql(_epoch_us(ts)), {"as_of": ts.to_pydatetime()}).df()
+        sql = _profile_sql(_epoch_us(ts), has_status="status" in dataset.orders.columns)
+        computed = con.execute(sql, {"as_of": ts.to_pydatetime()}).df()
 
     attrs = [
         c

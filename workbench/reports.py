@@ -47,13 +47,13 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = Path(os.environ.get("WORKBENCH_NOTEBOOKS", ROOT / "notebooks"))
 
-# The pipeline's notebooks in order; ``per_journey`` notebooks run once per journey of the strategy.
-PIPELINE: tuple[tuple[str, bool], ...] = (
-    ("01_explore_audiences", False),
-    ("02_preview_messages", False),
-    ("03_plan_cadence", False),
-    ("04_generate_journeys", True),
-    ("05_measure_results", False),
+# The pipeline's notebooks in order: (stem, runs once per journey, sub-folder of the run for its outputs).
+PIPELINE: tuple[tuple[str, bool, str], ...] = (
+    ("01_explore_audiences", False, ""),
+    ("02_preview_messages", False, "messages"),
+    ("03_plan_cadence", False, ""),
+    ("04_generate_journeys", True, ""),
+    ("05_measure_results", False, "measure"),
 )
 
 _VERSIONED = (
@@ -419,17 +419,18 @@ def pipeline(
         "as_of": as_of,
     }
     jobs: list[tuple[Path, str, dict[str, Any]]] = []
-    for stem, per_journey in PIPELINE:
+    for stem, per_journey, folder in PIPELINE:
         if notebooks is not None and stem not in notebooks:
             continue
         path = NOTEBOOKS_DIR / f"{stem}.ipynb"
         if not path.exists():
             continue
+        params = {**common, "output_dir": str(run_dir / folder) if folder else str(run_dir)}
         if per_journey:
             for journey_id in _journey_ids(loaded):
-                jobs.append((path, f"{stem}__{journey_id}", {**common, "journey_id": journey_id}))
+                jobs.append((path, f"{stem}__{journey_id}", {**params, "journey_id": journey_id}))
         else:
-            jobs.append((path, stem, dict(common)))
+            jobs.append((path, stem, params))
     results: dict[str, NotebookRun] = {}
     with _progress(len(jobs), "notebooks") as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {

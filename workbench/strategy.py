@@ -19,6 +19,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from .errors import StrategyError
+from .journeys.spec import JourneySpecs
+from .measure.settings import MeasurementSettings
+from .policy import ContactPolicy
 
 __all__ = [
     "Brand",
@@ -100,8 +103,17 @@ class Strategy(_Model):
     brand: Brand
     lifecycle: LifecycleThresholds = LifecycleThresholds()
     segments: list[SegmentDefinition] = Field(default_factory=list)
-    policy: dict[str, Any] = Field(default_factory=dict, description="Contact policy (caps, spacing, quiet hours).")
-    journeys: list[dict[str, Any]] = Field(default_factory=list, description="Journeys: a blueprint with parameters, or a graph.")
+    policy: ContactPolicy = Field(
+        default_factory=ContactPolicy,
+        description="Contact policy: caps, spacing, quiet hours, preferred hours, adaptive cadence (workbench.policy).",
+    )
+    measurement: MeasurementSettings = Field(
+        default_factory=MeasurementSettings,
+        description="Attribution windows and health-alert thresholds (workbench.measure).",
+    )
+    journeys: JourneySpecs = Field(
+        default_factory=list, description="Journeys: a blueprint with parameters, or a graph (workbench.journeys)."
+    )
 
     @field_validator("segments")
     @classmethod
@@ -176,8 +188,9 @@ def parse_strategy(text: str, *, source: str = "<strategy>") -> Strategy:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source} line {mark.line + 1}" if mark else source
-        raise StrategyError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}). "
-                            "Fix: check indentation and quoting on that line") from exc
+        raise StrategyError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix: check indentation and quoting on that line"
+        ) from exc
     if not isinstance(data, dict):
         raise StrategyError(f"{source}: a strategy is a YAML mapping with name, brand, segments, policy and journeys")
     try:
