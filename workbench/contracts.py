@@ -186,49 +186,42 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
             )
         out[col] = text
 
-    for col in contract.timestamps:
-        if col not in out.columns:
-            continue
-        original = out[col]
-        parsed = to_utc(original)
-        given = original.notna() & (original.astype("string").str.strip() != "")
-        bad = parsed.isna() & given.fillna(False)
-        if col in contract.required:
-            bad = bad | ~given.fillna(False)
-        if bad.any():
-            raise DataContractError(
-                name,
-                col,
-                "timestamp cannot be parsed",
-                count=int(bad.sum()),
-                examples=_examples(out, bad, ex_col),
-                id_column=ex_col,
-                remedy="use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC",
-            )
-        out[col] = parsed
-
-    for col in contract.numeric:
-        if col not in out.columns:
-            continue
-        original = out[col]
-        parsed = pd.to_numeric(original, errors="coerce").astype("float64")
-        given = original.notna()
-        if original.dtype == object or pd.api.types.is_string_dtype(original.dtype):
-            given = given & (original.astype("string").str.strip() != "")
-        bad = parsed.isna() & given.fillna(False)
-        if col in contract.required:
-            bad = bad | ~given.fillna(False)
-        if bad.any():
-            raise DataContractError(
-                name,
-                col,
-                "value is not a number",
-                count=int(bad.sum()),
-                examples=_examples(out, bad, ex_col),
-                id_column=ex_col,
-                remedy="write amounts as plain numbers with a dot for decimals (12.50), no currency sign",
-            )
-        out[col] = parsed
+    parsers = (
+        (
+            contract.timestamps,
+            to_utc,
+            "timestamp cannot be parsed",
+            "use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC",
+        ),
+        (
+            contract.numeric,
+            lambda v: pd.to_numeric(v, errors="coerce").astype("float64"),
+            "value is not a number",
+            "write amounts as plain numbers with a dot for decimals (12.50), no currency sign",
+        ),
+    )
+    for columns, parse, problem, remedy in parsers:
+        for col in columns:
+            if col not in out.columns:
+                continue
+            original = out[col]
+            parsed = parse(original)
+            given = original.notna()
+            if original.dtype == object or pd.api.types.is_string_dtype(original.dtype):
+                given = given & (original.astype("string").str.strip() != "")
+            given = given.fillna(False).astype(bool)
+            bad = (parsed.isna() & given) | (~given if col in contract.required else False)
+            if bad.any():
+                raise DataContractError(
+                    name,
+                    col,
+                    problem,
+                    count=int(bad.sum()),
+                    examples=_examples(out, bad, ex_col),
+                    id_column=ex_col,
+                    remedy=remedy,
+                )
+            out[col] = parsed
 
     for col, allowed in contract.enums.items():
         if col not in out.columns:

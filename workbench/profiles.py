@@ -345,22 +345,8 @@ def _profile_sql(as_of_us: int, *, has_status: bool) -> str:
     counts = ",\n       ".join(f"coalesce({source(c)}.{c}, 0)::bigint as {c}" for c in _COUNT_COLUMNS)
     zero = ",\n       ".join(
         f'coalesce(o."{c}", 0) as "{c}"'
-        for c in (
-            "frequency",
-            "recency",
-            "T",
-            "monetary_value",
-            "orders_total",
-            "revenue_total",
-            "avg_order_value",
-            "cancellations",
-            "orders_30d",
-            "orders_90d",
-            "orders_365d",
-            "revenue_30d",
-            "revenue_90d",
-            "revenue_365d",
-        )
+        for c in ORDER_COLUMNS
+        if not c.endswith("_order_at") and c != "days_since_last_order"
     )
     return f"""
 with o as ({order_summary_sql("orders_in", as_of_us=as_of_us, has_status=has_status)}),
@@ -448,30 +434,30 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
 
 
 def _valid_emails(df: pd.DataFrame) -> pd.Series:
-    if "email" not in df.columns:
+    if "email" not in df.columns or df["email"].isna().all():
         return pd.Series(False, index=df.index)
     return df["email"].astype("string").str.match(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$").fillna(False).astype(bool)
 
 
 def _valid_phones(df: pd.DataFrame) -> pd.Series:
-    if "phone" not in df.columns:
+    if "phone" not in df.columns or df["phone"].isna().all():
         return pd.Series(False, index=df.index)
     import phonenumbers
 
-    from .timezones import phone_zones
+    from .timezones import map_distinct, phone_zones
 
-    def ok(value: object) -> bool:
-        if not isinstance(value, str) or not value.startswith("+"):
-            return False
+    def ok(value: str) -> str | None:
+        if not value.startswith("+"):
+            return None
         if phone_zones(value):
-            return True
+            return "y"
         try:
-            return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+            return "y" if phonenumbers.is_valid_number(phonenumbers.parse(value, None)) else None
         except phonenumbers.NumberParseException:
-            return False
+            return None
 
-    unique = {v: ok(v) for v in df["phone"].dropna().unique()}
-    return df["phone"].map(unique).fillna(False).astype(bool)
+    verdict = map_distinct(df["phone"].astype("string").reset_index(drop=True), ok)
+    return pd.Series(verdict.notna().to_numpy(), index=df.index)
 
 
 def _preferred_channel(df: pd.DataFrame, stated_values: object = None) -> tuple[pd.Series, pd.Series]:

@@ -169,6 +169,8 @@ def run_notebook(
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
+            # the kernel's own start-up and shutdown chatter is not the user's concern
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
         result.status = "ok"
     except PapermillExecutionError as exc:

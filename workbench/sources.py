@@ -36,8 +36,10 @@ __all__ = [
     "load_online_retail",
     "new_run_dir",
     "quality_checks",
+    "files_table",
     "write_dataset",
     "write_table",
+    "write_text",
 ]
 
 TABLES = ("customers", "orders", "events", "consents", "messages")
@@ -566,6 +568,17 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     raise WorkbenchError(f"cannot write {target}: use a .csv, .csv.gz or .parquet file name")
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a text file (UTF-8), atomically."""
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def files_table(paths: list[Path] | list[str]) -> pd.DataFrame:
+    """What a notebook wrote: one row per file with its size, for display."""
+    rows = [{"file": str(p), "bytes": Path(p).stat().st_size} for p in paths]
+    return pd.DataFrame(rows, columns=["file", "bytes"])
+
+
 def write_dataset(dataset: Dataset, folder: str | os.PathLike[str], *, fmt: str = "csv.gz") -> list[Path]:
     """Write every present table of a dataset into ``folder`` as ``<table>.<fmt>``."""
     out = Path(folder)
@@ -573,8 +586,8 @@ def write_dataset(dataset: Dataset, folder: str | os.PathLike[str], *, fmt: str 
 
 
 def new_run_dir(root: str | os.PathLike[str], *, prefix: str = "") -> Path:
-    """Create a fresh, empty folder ``root/<run-id>`` (UTC time plus a random suffix)."""
-    base = Path(root)
+    """Create a fresh, empty folder ``root/<run-id>`` (UTC time plus a random suffix); returns its absolute path."""
+    base = Path(root).resolve()
     base.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     while True:

@@ -7,9 +7,11 @@ quiet-hour check can require the time to be allowed in all of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["COUNTRY_ZONES", "REGION_ZONES", "is_valid_zone", "phone_zones", "resolve_timezones"]
@@ -160,54 +162,56 @@ def phone_zones(phone: object) -> tuple[str, ...]:
     return _zones_for_prefix(phone.strip())
 
 
+def map_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
+    """Apply ``lookup`` once per distinct value (a million customers share few countries or prefixes)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([lookup(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="string")
+
+
 def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
     """Each customer's time zone and where it came from.
 
     Returns ``customer_id``, ``timezone`` (one IANA zone), ``timezones`` (all
     candidate zones joined by ``|``: several when a phone number spans zones and
     no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
-    ``region``, ``country`` or ``default``; the default is UTC). Vectorised:
-    each distinct phone number is looked up once.
+    ``region``, ``country`` or ``default``; the default is UTC). Each distinct
+    value is looked up once.
     """
     n = len(customers)
-
-    def column(name: str) -> pd.Series:
-        if name in customers.columns:
-            return customers[name].astype("string").reset_index(drop=True)
-        return pd.Series(pd.NA, index=range(n), dtype="string")
-
-    stated, phone = column("timezone"), column("phone")
-    country, region = column("country").str.upper(), column("region").str.upper()
     zone = pd.Series("UTC", index=range(n), dtype="string")
-    zones = pd.Series("UTC", index=range(n), dtype="string")
+    zones = zone.copy()
     source = pd.Series("default", index=range(n), dtype="string")
 
-    by_country = country.map(COUNTRY_ZONES).astype("string")
-    use = by_country.notna()
-    zone, zones, source = zone.mask(use, by_country), zones.mask(use, by_country), source.mask(use, "country")
+    def column(name: str) -> pd.Series | None:
+        if name not in customers.columns or customers[name].isna().all():
+            return None
+        return customers[name].astype("string").reset_index(drop=True)
 
-    region_map = {f"{c}|{r}": z for (c, r), z in REGION_ZONES.items()}
-    by_region = (country + "|" + region).map(region_map).astype("string")
-    use = by_region.notna()
-    zone, zones, source = zone.mask(use, by_region), zones.mask(use, by_region), source.mask(use, "region")
+    def apply(found: pd.Series, all_found: pd.Series, label: str) -> None:
+        nonlocal zone, zones, source
+        use = found.notna()
+        zone, zones, source = zone.mask(use, found), zones.mask(use, all_found), source.mask(use, label)
 
-    distinct = phone.dropna().unique()
-    found = {p: phone_zones(p) for p in distinct}
-    all_zones = phone.map({p: "|".join(z) for p, z in found.items() if z}).astype("string")
-    first_zone = phone.map({p: z[0] for p, z in found.items() if z}).astype("string")
-    use = first_zone.notna()
-    zone, zones, source = zone.mask(use, first_zone), zones.mask(use, all_zones), source.mask(use, "phone")
-
-    use = stated.isin(_zones()).fillna(False).astype(bool)
-    zone, zones, source = zone.mask(use, stated), zones.mask(use, stated), source.mask(use, "stated")
-    return pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"].to_numpy(),
-            "timezone": zone.to_numpy(),
-            "timezones": zones.to_numpy(),
-            "timezone_source": source.to_numpy(),
-        }
-    ).astype({"timezone": "string", "timezones": "string", "timezone_source": "string"})
+    country, region, phone, stated = column("country"), column("region"), column("phone"), column("timezone")
+    if country is not None:
+        by_country = map_distinct(country.str.upper(), COUNTRY_ZONES.get)
+        apply(by_country, by_country, "country")
+        if region is not None:
+            key = country.str.upper() + "|" + region.str.upper()
+            table = {f"{c}|{r}": z for (c, r), z in REGION_ZONES.items()}
+            by_region = map_distinct(key, table.get)
+            apply(by_region, by_region, "region")
+    if phone is not None:
+        all_zones = map_distinct(phone, lambda p: "|".join(phone_zones(p)) or None)
+        apply(all_zones.str.split("|").str[0], all_zones, "phone")
+    if stated is not None:
+        valid = map_distinct(stated, lambda z: z if is_valid_zone(z) else None)
+        apply(valid, valid, "stated")
+    return pd.DataFrame({
+        "customer_id": customers["customer_id"].to_numpy(),
+        "timezone": zone.to_numpy(), "timezones": zones.to_numpy(), "timezone_source": source.to_numpy(),
+    }).astype({"timezone": "string", "timezones": "string", "timezone_source": "string"})
 
 
 def zone(name: str) -> ZoneInfo:
