@@ -38,7 +38,7 @@ test-fast: $(STAMP)
 
 ## lab: JupyterLab on the notebooks
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 ## bench: speed and memory against the peers named in the issues
 bench: $(STAMP)

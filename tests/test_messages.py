@@ -178,3 +178,48 @@ def test_iter_pairs_runs_chunk_by_chunk(sample_profiles, strategy):
     chunks = list(iter_pairs(sample_profiles.head(25), "shipping_update", strategy=strategy, chunk_size=10))
     assert [len(c) for c in chunks] == [10, 10, 5]
     assert chunks[2][-1].customer_id == sample_profiles.iloc[24]["customer_id"]
+
+
+ODD_NAMES = ["<b>Bo</b>", 'O\'Brien & "Co"', " Ana ", "\u00a0Bo\u00a0", "\nX", "a\rb", "", "   ", "Ольга", "&amp;"]
+
+
+def test_css_inlined_once_per_layout_matches_inlining_each_message(sample_profiles, strategy):
+    renderer = Renderer(strategy)
+    rows = sample_profiles.head(20).to_dict("records")
+    rows += [dict(rows[0], first_name=name) for name in ODD_NAMES]
+    for moment, manifest in renderer.library.items():
+        for variant in manifest.variants:
+            parts = renderer.templates(moment, variant)
+            for row in rows:
+                pair = renderer.render_pair(moment, row, variant=variant)
+                ctx = renderer.context(moment, row, variant=variant)
+                ctx["subject"], ctx["preheader"] = pair.subject, pair.preheader
+                assert pair.html == renderer._inliner.inline(parts["html"].render(ctx)), (moment, variant, row)
+
+
+def test_layout_with_a_block_filter_is_inlined_per_message(tmp_path, root, sample_profiles, strategy):
+    html = (root / "templates" / "win_back" / "email.html.j2").read_text()
+    html = html.replace("{% block content %}", "{% block content %}{% filter upper %}{{ brand.name }}{% endfilter %}")
+    lib = write_library(tmp_path, root, "win_back", email__html__j2=html)
+    pair = render_pair("win_back", customer(sample_profiles), strategy=strategy, templates_dir=lib)
+    assert strategy.brand.name.upper() in pair.html and 'style="' in pair.html
+
+
+def test_customer_columns_cover_what_templates_read(tmp_path, root, strategy):
+    renderer = Renderer(strategy)
+    columns = renderer.customer_columns(["cart_abandonment"])
+    assert {"customer_id", "first_name", "timezone", "last_viewed_product"} <= columns
+    assert "orders_total" in renderer.customer_columns(list(renderer.library))
+    lib = write_library(tmp_path, root, "win_back", sms__txt__j2="{{ brand.name }}: {{ customer | length }}\n")
+    assert Renderer(strategy, templates_dir=lib).customer_columns(["win_back"]) is None
+
+
+def test_lint_audience_one_or_two_workers_agree(sample_profiles, strategy):
+    from workbench.messages import lint_audience
+
+    profiles = sample_profiles.head(60).copy()
+    profiles.loc[profiles.index[:10], "first_name"] = ODD_NAMES
+    one = lint_audience(profiles, strategy=strategy, moments=["cart_abandonment", "win_back"], chunk_size=25)
+    two = lint_audience(profiles, strategy=strategy, moments=["cart_abandonment", "win_back"], chunk_size=25, workers=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert one.attrs["rendered"] == two.attrs["rendered"] == 120

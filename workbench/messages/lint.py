@@ -283,26 +283,46 @@ class Finding:
 
 # ---------------------------------------------------------------- helpers
 
+# Every alternative starts with one of the characters of the leading look-ahead, which lets the engine
+# skip other positions quickly; every match contains one of _PLACEHOLDER_HINTS.
 _PLACEHOLDER = re.compile(
+    r"(?=[{}#%*\[<Nnu])(?:"
     r"\{\{|\}\}|\{%|%\}|\{#|#\}|\*\|[A-Z_]+\|\*|%%[A-Za-z_]+%%|\[\[[^\]]*\]\]|\{[a-z_]+\}"
-    r"|<NA>|\bNaT\b|\bnan\b|\bNone\b|\bundefined\b"
+    r"|<NA>|\bNaT\b|\bnan\b|\bNone\b|\bundefined\b)"
 )
-_URL = re.compile(r"\b(?:https?://)[^\s<>\"']+", re.IGNORECASE)
-_HTTP = re.compile(r"\bhttp://", re.IGNORECASE)
+_PLACEHOLDER_HINTS = ("{", "}", "%}", "#}", "*|", "%%", "[[", "<NA>", "NaT", "nan", "None", "undefined")
+# The look-aheads below name the first character of every match (so the engine skips other positions).
+_URL = re.compile(r"(?=[hH])\b(?:https?://)[^\s<>\"']+", re.IGNORECASE)
+_HTTP = re.compile(r"(?=[hH])\bhttp://", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _ANCHOR = re.compile(r"<a\b[^>]*>", re.IGNORECASE)
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"([A-Za-z_:][-\w:.]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)")
-_CODE = re.compile(r"(?i:\bcode)\b:?\s+([A-Z][A-Z0-9]{3,})\b")
+_CODE = re.compile(r"(?=[cC])(?i:\bcode)\b:?\s+([A-Z][A-Z0-9]{3,})\b")
 _WORD = regex.compile(r"[\p{L}\p{N}']+")
 _STOP_WORDING = re.compile(r"\b(?:reply|text|txt|send)\b[^.!?\n]{0,40}?\b(?:STOP|END|QUIT|CANCEL|UNSUBSCRIBE)\b", re.I)
 _RATES = re.compile(r"\bmsg\s*(?:&|and)\s*data\s+rates\s+may\s+apply\b", re.I)
 _HELP = re.compile(r"\bHELP\b")
 _STYLE_OR_HEAD = re.compile(r"<(style|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
 _BOILERPLATE = re.compile(
-    r"reply\s+stop\s+to\s+opt\s+out|reply\s+help\s+for\s+help|\b(?:hi|hello|hey|dear)\s+[^,.!?\n]{0,40}[,.!?]", re.I
+    r"(?=[rhd])(?:reply\s+stop\s+to\s+opt\s+out|reply\s+help\s+for\s+help"
+    r"|\b(?:hi|hello|hey|dear)\s+[^,.!?\n]{0,40}[,.!?])",
+    re.I,
 )
+_ASCII_WORD = re.compile(r"[A-Za-z0-9']+")
+_ONE_CLICK_URI = re.compile(r"<https://[^>]+>")
+_RECURRING = re.compile(r"recurring|msgs?/", re.I)
 _CLIP_BYTES = 102 * 1024
+_EMAIL_GRAMS: dict[str, set[tuple[str, ...]]] = {}
+_MAX_EMAIL_GRAMS = 512
+
+
+def _find_placeholder(text: str) -> re.Match[str] | None:
+    """``_PLACEHOLDER.search(text)``, skipped when none of the substrings a match needs is present."""
+    for hint in _PLACEHOLDER_HINTS:
+        if hint in text:
+            return _PLACEHOLDER.search(text)
+    return None
 
 
 def _attrs(tag: str) -> dict[str, str]:
@@ -318,9 +338,10 @@ def _visible_text(html: str) -> str:
     return html_lib.unescape(_TAG.sub(" ", _STYLE_OR_HEAD.sub(" ", html)))
 
 
-def _trigrams(text: str) -> set[tuple[str, str, str]]:
-    words = _WORD.findall(text.lower())
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}  # type: ignore[misc]
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    lowered = text.lower()
+    words = (_ASCII_WORD if lowered.isascii() else _WORD).findall(lowered)
+    return set(zip(words, words[1:], words[2:], strict=False))
 
 
 def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
@@ -334,7 +355,13 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
     grams = _trigrams(cleaned)
     if not grams:
         return 0.0
-    return len(grams & _trigrams(_BOILERPLATE.sub(" ", _URL.sub(" ", email_text)))) / len(grams)
+    email = _BOILERPLATE.sub(" ", _URL.sub(" ", email_text))
+    email_grams = _EMAIL_GRAMS.get(email)
+    if email_grams is None:
+        if len(_EMAIL_GRAMS) >= _MAX_EMAIL_GRAMS:
+            _EMAIL_GRAMS.clear()
+        email_grams = _EMAIL_GRAMS[email] = _trigrams(email)
+    return len(grams & email_grams) / len(grams)
 
 
 # ---------------------------------------------------------------- rules
@@ -425,7 +452,7 @@ def lint_pair(
         lu = pair.headers.get("List-Unsubscribe", "")
         post = pair.headers.get("List-Unsubscribe-Post", "")
         problems = []
-        if not re.search(r"<https://[^>]+>", lu):
+        if not _ONE_CLICK_URI.search(lu):
             problems.append("List-Unsubscribe with an https URI")
         if post.replace(" ", "") != "List-Unsubscribe=One-Click":
             problems.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
@@ -456,7 +483,7 @@ def lint_pair(
             ("html", email_visible),
             ("text", pair.text),
         ):
-            hit = _PLACEHOLDER.search(body)
+            hit = _find_placeholder(body)
             if hit:
                 add("email-placeholder", f"{hit.group(0)!r} left in the {part}", part)
                 break
@@ -481,7 +508,7 @@ def lint_pair(
                 missing.append(f"program name ({brand.sms_program_name})")
             if not _RATES.search(sms):
                 missing.append("'Msg & data rates may apply'")
-            if brand.sms_frequency.lower() not in sms.lower() and not re.search(r"recurring|msgs?/", sms, re.I):
+            if brand.sms_frequency.lower() not in sms.lower() and not _RECURRING.search(sms):
                 missing.append(f"frequency ({brand.sms_frequency})")
             if not _HELP.search(sms):
                 missing.append("HELP instructions")
@@ -512,7 +539,7 @@ def lint_pair(
                 for c in a.non_gsm
             )
             add("sms-non-gsm", f"UCS-2 because of {chars}", "sms")
-        hit = _PLACEHOLDER.search(sms)
+        hit = _find_placeholder(sms)
         if hit:
             add("sms-placeholder", f"{hit.group(0)!r} left in the SMS", "sms")
         if _HTTP.search(sms):
@@ -607,8 +634,13 @@ def lint_sample(profiles: pd.DataFrame, *, n: int = 24, seed: int = 0) -> pd.Dat
     return profiles.loc[picks]
 
 
-def _aggregate(rows: Sequence[Finding], *, examples: int = 3) -> pd.DataFrame:
-    groups: dict[tuple[str, str, str, str, str], dict[str, Any]] = {}
+_Groups = dict[tuple[str, str, str, str, str], dict[str, Any]]
+_EXAMPLES = 3
+
+
+def _group(rows: Iterable[Finding], *, examples: int = _EXAMPLES) -> _Groups:
+    """Findings grouped by rule, moment, variant, template and severity (first finding's row, count, ids)."""
+    groups: _Groups = {}
     for f in rows:
         key = (f.rule, f.moment, f.variant, f.template, f.severity)
         g = groups.get(key)
@@ -618,6 +650,25 @@ def _aggregate(rows: Sequence[Finding], *, examples: int = 3) -> pd.DataFrame:
             g["customers"] += 1
             if len(g["ids"]) < examples:
                 g["ids"].append(f.customer_id)
+    return groups
+
+
+def _merge(into: _Groups, groups: _Groups, *, examples: int = _EXAMPLES) -> None:
+    """Add the groups of a later chunk: the same groups as grouping both chunks' findings in order."""
+    for key, g in groups.items():
+        have = into.get(key)
+        if have is None:
+            into[key] = g
+            continue
+        have["customers"] += g["customers"]
+        have["ids"].extend(g["ids"][: max(examples - len(have["ids"]), 0)])
+
+
+def _aggregate(rows: Sequence[Finding], *, examples: int = _EXAMPLES) -> pd.DataFrame:
+    return _frame(_group(rows, examples=examples))
+
+
+def _frame(groups: _Groups) -> pd.DataFrame:
     records = []
     for g in groups.values():
         g["example_ids"] = ", ".join(g.pop("ids"))
@@ -716,6 +767,7 @@ def lint_exit_code(findings: pd.DataFrame) -> int:
 # ---------------------------------------------------------------- bulk (chunked, multi-process)
 
 _WORKER: dict[str, Any] = {}
+_POOL: dict[str, Any] = {}
 
 
 def _init_worker(strategy_json: str, templates_dir: str | None, options: Mapping[str, Any]) -> None:
@@ -723,17 +775,25 @@ def _init_worker(strategy_json: str, templates_dir: str | None, options: Mapping
     _WORKER["renderer"] = Renderer(strategy, templates_dir=templates_dir)
     _WORKER["strategy"] = strategy
     _WORKER["options"] = dict(options)
+    _WORKER["key"] = (strategy_json, templates_dir, tuple(sorted(options.items())))
+
+
+def _ensure_worker(strategy_json: str, templates_dir: str | None, options: Mapping[str, Any]) -> None:
+    """Set up this process's renderer unless it already serves the same strategy, library and options."""
+    if _WORKER.get("key") != (strategy_json, templates_dir, tuple(sorted(options.items()))):
+        _init_worker(strategy_json, templates_dir, options)
 
 
 def _lint_chunk(
     chunk: pd.DataFrame, moments: Sequence[str], variant: str | None, promotion: str | None
-) -> tuple[int, list[Finding]]:
+) -> tuple[int, _Groups]:
+    """Render, analyse and lint one chunk of profiles; returns the pairs rendered and the grouped findings."""
     renderer: Renderer = _WORKER["renderer"]
     brand = _WORKER["strategy"].brand
     options = _WORKER["options"]
     findings: list[Finding] = []
     rendered = 0
-    for customer in (customer_context(r) for r in chunk.to_dict("records")):
+    for customer in [customer_context(r) for r in chunk.to_dict("records")]:
         for moment in moments:
             try:
                 pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
@@ -751,7 +811,32 @@ def _lint_chunk(
                 continue
             rendered += 1
             findings += lint_pair(pair, brand=brand, **options)
-    return rendered, findings
+    return rendered, _group(findings)
+
+
+def _shutdown_pool() -> None:
+    pool = _POOL.pop("pool", None)
+    _POOL.clear()
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(workers: int, initargs: tuple[Any, ...]) -> Any:
+    """A process pool of ``workers`` processes whose renderers are ready, kept warm between calls."""
+    import atexit
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    key = (workers, initargs)
+    if _POOL.get("key") == key:
+        return _POOL["pool"]
+    _shutdown_pool()
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=initargs)
+    if not _POOL.get("atexit"):
+        atexit.register(_shutdown_pool)
+    _POOL.update(pool=pool, key=key, atexit=True)
+    return pool
 
 
 def lint_audience(
@@ -771,8 +856,10 @@ def lint_audience(
     """Render, analyse and lint every customer of an audience, chunk by chunk (memory flat in its size).
 
     Each chunk of ``chunk_size`` profiles is rendered for each moment, its SMS analysed and every pair
-    linted; only findings leave the chunk, so bodies never accumulate. ``workers > 1`` spreads chunks
-    over processes (templates compile once per process). ``progress=True`` shows a progress bar.
+    linted; only grouped findings leave the chunk, so bodies and findings never accumulate. Chunks
+    carry only the profile columns the templates read. ``workers > 1`` spreads chunks over processes
+    (templates compile once per process; the pool stays warm for the next call with the same
+    strategy and library). ``progress=True`` shows a progress bar.
 
     Returns
     -------
@@ -790,45 +877,46 @@ def lint_audience(
 
         moments = list(load_library(templates_dir))
     moments = list(moments)
+    _ensure_worker(strategy_json, folder, options)
+    used = _WORKER["renderer"].customer_columns(moments, variant)
+    keep = [i for i, c in enumerate(profiles.columns) if used is None or c in used]
     total = len(profiles)
     starts = range(0, total, chunk_size)
-    findings: list[Finding] = []
+    groups: _Groups = {}
     rendered = 0
     with tqdm(total=total, disable=not progress, desc="render + lint", unit="customer") as bar:
         if workers <= 1:
-            _init_worker(strategy_json, folder, options)
             for start in starts:
-                chunk = profiles.iloc[start : start + chunk_size]
-                n, f = _lint_chunk(chunk, moments, variant, promotion)
+                chunk = profiles.iloc[start : start + chunk_size, keep]
+                n, g = _lint_chunk(chunk, moments, variant, promotion)
                 rendered += n
-                findings += f
+                _merge(groups, g)
                 bar.update(len(chunk))
         else:
             import concurrent.futures as cf
-            import multiprocessing as mp
 
-            ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-            with cf.ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker, initargs=(strategy_json, folder, options)
-            ) as pool:
-                pending: dict[cf.Future[tuple[int, list[Finding]]], int] = {}
-                it = iter(starts)
-                for start in it:
-                    chunk = profiles.iloc[start : start + chunk_size]
-                    pending[pool.submit(_lint_chunk, chunk, moments, variant, promotion)] = len(chunk)
-                    if len(pending) >= 2 * workers:
-                        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                        for fut in done:
-                            n, f = fut.result()
-                            rendered += n
-                            findings += f
-                            bar.update(pending.pop(fut))
-                for fut in cf.as_completed(list(pending)):
-                    n, f = fut.result()
+            pool = _pool(workers, (strategy_json, folder, options))
+            try:
+                # Results are merged in chunk order (the same findings and examples as one process).
+                pending: list[tuple[cf.Future[tuple[int, _Groups]], int]] = []
+                for start in starts:
+                    chunk = profiles.iloc[start : start + chunk_size, keep]
+                    pending.append((pool.submit(_lint_chunk, chunk, moments, variant, promotion), len(chunk)))
+                    while len(pending) > 2 * workers or (pending and pending[0][0].done()):
+                        fut, size = pending.pop(0)
+                        n, g = fut.result()
+                        rendered += n
+                        _merge(groups, g)
+                        bar.update(size)
+                for fut, size in pending:
+                    n, g = fut.result()
                     rendered += n
-                    findings += f
-                    bar.update(pending.pop(fut))
-    out = _aggregate(findings)
+                    _merge(groups, g)
+                    bar.update(size)
+            except BaseException:
+                _shutdown_pool()
+                raise
+    out = _frame(groups)
     out.attrs["rendered"] = rendered
     return out
 

@@ -28,7 +28,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -339,18 +339,12 @@ class _Outputs(threading.local):
 
 
 def build_environment(
-    templates_dir: str | os.PathLike[str],
-    brand: Brand,
-    *,
-    sandboxed: bool = True,
-    outputs: _Outputs | None = None,
+    templates_dir: str | os.PathLike[str], brand: Brand, *, sandboxed: bool = True
 ) -> jinja2.Environment:
     """The Jinja environment of the library: sandboxed, StrictUndefined, HTML autoescape, workbench filters.
 
     ``sandboxed=False`` gives the bare environment the benchmark uses as its floor (same templates,
-    same filters, no sandbox). With ``outputs``, every ``{{ ... }}`` output can be recorded: while
-    ``outputs.values`` is a list, each output text (escaped exactly as Jinja would write it) is
-    appended to it and a numbered marker is written in its place.
+    same filters, no sandbox).
     """
     cls = SandboxedEnvironment if sandboxed else jinja2.Environment
     env = cls(
@@ -399,18 +393,30 @@ def build_environment(
         return url
 
     env.filters.update(money=_money, local_date=_local_date, first_name=_first_name, track=_track)
-    if outputs is not None:
-
-        @pass_eval_context
-        def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
-            values = outputs.values
-            if values is None:
-                return value
-            values.append(str(escape(value) if eval_ctx.autoescape else value))
-            return Markup(f"{_SLOT_OPEN}{len(values) - 1}{_SLOT_CLOSE}")
-
-        env.finalize = _finalize
     return env
+
+
+_SLOT_MARKUP = [Markup(f"\ue000{i}\ue001") for i in range(256)]
+
+
+def recording_environment(env: jinja2.Environment, outputs: _Outputs) -> jinja2.Environment:
+    """An overlay of ``env`` (same loader, filters and sandbox; its own template cache) that can record outputs.
+
+    While ``outputs.values`` is a list, each ``{{ ... }}`` output text (escaped exactly as Jinja would
+    write it) is appended to it and a numbered marker is written in its place; otherwise outputs are
+    written unchanged.
+    """
+
+    @pass_eval_context
+    def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
+        values = outputs.values
+        if values is None:
+            return value
+        values.append(str(escape(value)) if eval_ctx.autoescape else str(value))
+        index = len(values) - 1
+        return _SLOT_MARKUP[index] if index < len(_SLOT_MARKUP) else Markup(f"\ue000{index}\ue001")
+
+    return env.overlay(finalize=_finalize, cache_size=-1)
 
 
 def tracked_url(
@@ -430,13 +436,15 @@ _SLOT_OPEN, _SLOT_CLOSE = "\ue000", "\ue001"
 _PROBE_OPEN, _PROBE_CLOSE = "\ue002", "\ue003"
 _SLOT = re.compile(f"{_SLOT_OPEN}(\\d+){_SLOT_CLOSE}")
 _PROBE = re.compile(f"{_PROBE_OPEN}(\\d+){_PROBE_CLOSE}")
-# Output text (as Jinja escapes it) the inliner's parser reads as plain characters: no markup, no carriage
-# return or NUL, no marker characters, and only the entities markupsafe writes.
-_UNSAFE_VALUE = re.compile(f"[<\\r\\x00{_SLOT_OPEN}-{_PROBE_CLOSE}]|&(?!(?:amp|lt|gt|#34|#39);)")
+# Output text (as Jinja escapes it) the inliner's parser reads as plain characters wherever it lands: no
+# markup or raw quotes (only a value marked safe can have them), no carriage return or NUL, no marker
+# characters, and only the entities markupsafe writes.
+_UNSAFE_VALUE = re.compile(f"[<>\"'\\r\\x00{_SLOT_OPEN}-{_PROBE_CLOSE}]|&(?!(?:amp|lt|gt|#34|#39);)")
 _HTML_SPACE = " \t\n\f\r"
 # A value probing every character whose serialization depends on where it lands (text or attribute).
-_PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x"
-_SERIALIZED_TAIL = {"text": "\"'&lt;&gt;&amp;&nbsp;x", "attr": "&quot;'<>&amp;&nbsp;x"}
+# Inner spaces check that the value stays in one piece (an unquoted attribute would split).
+_PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x y"
+_SERIALIZED_TAIL = {"text": "\"'&lt;&gt;&amp;&nbsp;x y", "attr": "&quot;'<>&amp;&nbsp;x y"}
 # Template constructs that can transform an output after it is written (block captures, macros, filters
 # over blocks, super()/self/caller); a layout using them is inlined per message.
 _OPAQUE_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock, nodes.Import, nodes.FromImport)
@@ -555,6 +563,39 @@ class _CssPlan:
         return segments, slots, padded_ok
 
 
+def _customer_fields(env: jinja2.Environment, name: str, columns: set[str], seen: set[str]) -> bool:
+    """Add the ``customer`` fields a template (and what it extends or includes) reads; False if not knowable."""
+    if name in seen:
+        return True
+    seen.add(name)
+    try:
+        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        tree = env.parse(source)
+    except (TemplateNotFound, TemplateSyntaxError):
+        return False
+
+    def is_customer(node: nodes.Node) -> bool:
+        return isinstance(node, nodes.Name) and node.name == "customer"
+
+    uses = sum(1 for n in tree.find_all(nodes.Name) if n.name == "customer")
+    called = {id(c.node) for c in tree.find_all(nodes.Call)}
+    fields = 0
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if not is_customer(node.node) or id(node) in called:
+            continue
+        if isinstance(node, nodes.Getattr):
+            columns.add(node.attr)
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            columns.add(node.arg.value)
+        else:
+            continue
+        fields += 1
+    if fields != uses:
+        return False
+    children = list(jinja2.meta.find_referenced_templates(tree))
+    return all(child is not None and _customer_fields(env, child, columns, seen) for child in children)
+
+
 def _plain_outputs(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> bool:
     """Whether a template and everything it extends or includes write their outputs untransformed."""
     seen = set() if seen is None else seen
@@ -606,8 +647,9 @@ class Renderer:
         self.strategy = strategy
         self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
         self.library = load_library(self.templates_dir)
+        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed)
         self._outputs = _Outputs() if inline_css else None
-        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed, outputs=self._outputs)
+        self._html_env = recording_environment(self.env, self._outputs) if self._outputs is not None else self.env
         self.brand = brand_context(strategy.brand)
         self.catalog = dict(catalog or {})
         self._inliner = None
@@ -669,19 +711,39 @@ class Renderer:
                     f"{moment}/{PART_FILES[part]} is missing. Fix: add it (every {'/'.join(manifest.channels)} "
                     "moment needs a subject, preheader, HTML, text and SMS template for its channels)"
                 )
-            parts[part] = self._compile(name)
+            parts[part] = self._compile(name, self._html_env if part == "html" else self.env)
         if "email" in manifest.channels and (self.templates_dir / HEADERS_FILE).exists():
             parts["headers"] = self._compile(HEADERS_FILE)
         self._parts[key] = parts
         return parts
 
-    def _compile(self, name: str) -> jinja2.Template:
+    def _compile(self, name: str, env: jinja2.Environment | None = None) -> jinja2.Template:
         try:
-            return self.env.get_template(name)
+            return (env or self.env).get_template(name)
         except TemplateNotFound as exc:
             raise TemplateError(f"template {name} not found in {self.templates_dir}. Fix: add the file") from exc
         except TemplateSyntaxError as exc:
             raise _template_error(exc, self.files, name) from None
+
+    def customer_columns(self, moments: Iterable[str], variant: str | None = None) -> set[str] | None:
+        """The profile columns the templates of ``moments`` can read, or ``None`` when that is not known.
+
+        Collected from ``customer.x`` / ``customer["x"]`` in every template a pair uses (through
+        extends and includes), plus the columns the context and the filters read. ``None`` (use every
+        column) when a template uses ``customer`` any other way (passes it on, loops over it, calls a
+        method) or a template cannot be resolved.
+        """
+        columns = {"customer_id", "last_viewed_product", "timezone"}
+        seen: set[str] = set()
+        try:
+            for moment in moments:
+                manifest = self.manifest(moment)
+                for template in self.templates(moment, variant or manifest.variants[0]).values():
+                    if not _customer_fields(self.env, template.name or "", columns, seen):
+                        return None
+        except TemplateError:
+            return None
+        return columns
 
     # -- context
 

@@ -216,6 +216,8 @@ def gsm_safe(text: str) -> str:
 
 def _units(text: str, encoding: str) -> int:
     if encoding == "GSM-7":
+        if GSM_EXTENSION.isdisjoint(text):
+            return len(text)
         return len(text) + sum(1 for c in text if c in GSM_EXTENSION)
     return len(text.encode("utf-16-le")) // 2
 
@@ -259,7 +261,7 @@ def analyze_sms(text: str) -> SmsAnalysis:
     if not isinstance(text, str):
         msg = f"an SMS body is text, got {type(text).__name__}. Fix: pass the rendered SMS string"
         raise TypeError(msg)
-    non_gsm = tuple(dict.fromkeys(c for c in text if c not in _GSM_ALL))
+    non_gsm = () if _GSM_ALL.issuperset(text) else tuple(dict.fromkeys(c for c in text if c not in _GSM_ALL))
     encoding = "UCS-2" if non_gsm else "GSM-7"
     units = _units(text, encoding)
     single, capacity = LIMITS[encoding]
@@ -273,7 +275,7 @@ def analyze_sms(text: str) -> SmsAnalysis:
     else:
         parts = _split(text, encoding, capacity)
     characters = len(text) if encoding == "GSM-7" and "\r" not in text else len(_GRAPHEME.findall(text))
-    replacements = {c: GSM_REPLACEMENTS[c] for c in non_gsm if c in GSM_REPLACEMENTS}
+    replacements = {c: GSM_REPLACEMENTS[c] for c in non_gsm if c in GSM_REPLACEMENTS} if non_gsm else {}
     return SmsAnalysis(
         text=text,
         encoding=encoding,
