@@ -120,3 +120,27 @@ def offline_page(browser):
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def execute_notebook():
+    """Run ``notebooks/<stem>.ipynb`` through papermill on the sample data; returns the executed notebook's path.
+
+    ``data_path`` and ``strategy_path`` default to the committed sample and strategy; the notebook
+    runs from the notebooks folder, as the pipeline runs it.
+    """
+    import papermill as pm
+
+    def run(stem: str, executed: Path, **parameters: object) -> Path:
+        params = {"data_path": str(SAMPLE), "strategy_path": str(STRATEGY), **parameters}
+        pm.execute_notebook(
+            str(ROOT / "notebooks" / f"{stem}.ipynb"),
+            str(executed),
+            parameters=params,
+            cwd=str(ROOT / "notebooks"),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+        return executed
+
+    return run

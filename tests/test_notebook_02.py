@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -12,36 +11,23 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "02_preview_messages.ipynb"
 
 
-def test_notebook_is_thin_stripped_and_documents_its_parameters():
+def test_notebook_documents_its_parameters():
     import papermill
 
     params = papermill.inspect_notebook(str(NOTEBOOK))
     assert {"data_path", "strategy_path", "output_dir", "moments", "sample_customers", "as_of"} <= set(params)
     assert all(p["help"] for p in params.values())
-    nb = json.loads(NOTEBOOK.read_text())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert sum("parameters" in c.get("metadata", {}).get("tags", []) for c in code) == 1
-    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
-    assert not any("def " in "".join(c["source"]) or "class " in "".join(c["source"]) for c in code)
 
 
 @pytest.mark.slow
-def test_notebook_writes_gallery_and_lint(tmp_path):
-    import papermill
-
+def test_notebook_writes_gallery_and_lint(tmp_path, execute_notebook):
     out = tmp_path / "messages"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / "executed.ipynb"),
-        cwd=str(ROOT / "notebooks"),
-        progress_bar=False,
-        parameters={
-            "data_path": str(ROOT / "data" / "sample"),
-            "strategy_path": str(ROOT / "data" / "strategy.yaml"),
-            "output_dir": str(out),
-            "moments": ["cart_abandonment", "welcome"],
-            "sample_customers": 2,
-        },
+    execute_notebook(
+        "02_preview_messages",
+        tmp_path / "executed.ipynb",
+        output_dir=str(out),
+        moments=["cart_abandonment", "welcome"],
+        sample_customers=2,
     )
     previews = sorted(p.name for p in (out / "previews").glob("*.html"))
     assert len(previews) == 8  # 2 moments x 2 variants x 2 customers

@@ -23,23 +23,15 @@ def test_parameters_are_the_standard_ones():
 
 
 @pytest.mark.slow
-def test_notebook_builds_validates_and_writes_configs(tmp_path):
-    import papermill
-
+def test_notebook_builds_validates_and_writes_configs(tmp_path, execute_notebook):
     out = tmp_path / "run"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / "executed.ipynb"),
-        cwd=str(ROOT / "notebooks"),
-        progress_bar=False,
-        parameters={
-            "data_path": str(ROOT / "data" / "sample"),
-            "strategy_path": str(ROOT / "data" / "strategy.yaml"),
-            "output_dir": str(out),
-            "journey_id": "cart_recovery",
-            "blueprint_params": {"first_delay": "2h", "holdout_percent": 5},
-            "targets": ["klaviyo", "dittofeed", "mermaid", "audience"],
-        },
+    execute_notebook(
+        "04_generate_journeys",
+        tmp_path / "executed.ipynb",
+        output_dir=str(out),
+        journey_id="cart_recovery",
+        blueprint_params={"first_delay": "2h", "holdout_percent": 5},
+        targets=["klaviyo", "dittofeed", "mermaid", "audience"],
     )
     canonical = json.loads((out / "journeys" / "cart_recovery.json").read_text())
     split = next(n for n in canonical["journey"]["nodes"] if n["id"] == "holdout_split")

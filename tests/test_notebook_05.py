@@ -15,19 +15,9 @@ NOTEBOOK = ROOT / "notebooks" / "05_measure_results.ipynb"
 RESULT_COLUMNS = ["arm", "metric", "n", "rate", "mean", "lift_vs_control", "ci_low", "ci_high", "p_value", "p_adjusted"]
 
 
-def execute(tmp_path: Path, **parameters: object) -> Path:
-    import papermill as pm
-
+def execute(run, tmp_path: Path, **parameters: object) -> Path:
     out = tmp_path / "out"
-    out.mkdir()
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(tmp_path / "executed.ipynb"),
-        cwd=str(tmp_path),
-        kernel_name="python3",
-        parameters={"strategy_path": str(ROOT / "data" / "strategy.yaml"), "output_dir": str(out), **parameters},
-        progress_bar=False,
-    )
+    run("05_measure_results", tmp_path / "executed.ipynb", output_dir=str(out), **parameters)
     return out
 
 
@@ -52,9 +42,9 @@ def test_notebook_declares_the_parameters():
 
 @pytest.mark.slow
 @pytest.mark.real
-def test_hillstrom_readout(tmp_path, shared):
+def test_hillstrom_readout(tmp_path, shared, execute_notebook):
     path = shared / "data" / "real" / "hillstrom_email" / "hillstrom.csv.gz"
-    out = execute(tmp_path, dataset="hillstrom", data_path=str(path), correction="bh")
+    out = execute(execute_notebook, tmp_path, dataset="hillstrom", data_path=str(path), correction="bh")
     res = pd.read_csv(out / "experiment_results.csv")
     assert set(RESULT_COLUMNS) <= set(res.columns)
     assert set(res["arm"]) == {"mens", "womens", "control"}
@@ -99,8 +89,8 @@ def test_hillstrom_readout(tmp_path, shared):
 
 
 @pytest.mark.slow
-def test_sample_readout_reports_channels_and_attribution(tmp_path):
-    out = execute(tmp_path, dataset="sample", data_path=str(ROOT / "data" / "sample"))
+def test_sample_readout_reports_channels_and_attribution(tmp_path, execute_notebook):
+    out = execute(execute_notebook, tmp_path, dataset="sample", data_path=str(ROOT / "data" / "sample"))
     res = pd.read_csv(out / "experiment_results.csv")
     assert set(RESULT_COLUMNS) <= set(res.columns)
     assert {"journey_id", "step_id"} <= set(res.columns)

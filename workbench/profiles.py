@@ -279,6 +279,12 @@ select customer_id,
 from latest group by customer_id
 """
 
+_PART_INPUTS = {
+    "messages": ["customer_id", "channel", "sent_at", "opened_at", "clicked_at"],
+    "events": ["customer_id", "event", "product_id", "occurred_at"],
+    "consents": ["customer_id", "channel", "status", "recorded_at"],
+}
+
 _EMPTY = {
     "messages": pd.DataFrame(
         {
@@ -338,37 +344,98 @@ _COUNT_COLUMNS = (
 )
 
 
-def _profile_sql(as_of_us: int, *, has_status: bool) -> str:
-    def source(column: str) -> str:
-        return "e" if column.startswith(("email", "sms")) else "ev"
+_PARTS = {
+    # table: (alias, SQL, its columns with the value they take for a customer it has no row for)
+    "messages": (
+        "e",
+        _ENGAGEMENT_SQL,
+        {
+            "email_sends": 0,
+            "email_opens": 0,
+            "email_clicks": 0,
+            "sms_sends": 0,
+            "sms_clicks": 0,
+            "email_last_engaged_at": None,
+            "sms_last_engaged_at": None,
+        },
+    ),
+    "events": (
+        "ev",
+        _EVENTS_SQL,
+        {
+            "site_visits_7d": 0,
+            "site_visits_30d": 0,
+            "product_views_7d": 0,
+            "product_views_30d": 0,
+            "cart_adds_7d": 0,
+            "cart_adds_30d": 0,
+            "checkouts_30d": 0,
+            "support_tickets_30d": 0,
+            "last_viewed_product": None,
+            "last_cart_at": None,
+            "last_event_at": None,
+        },
+    ),
+    "consents": (
+        "k",
+        _CONSENT_SQL,
+        {
+            "email_consent": "unknown",
+            "sms_consent": "unknown",
+            "email_consent_at": None,
+            "sms_consent_at": None,
+        },
+    ),
+}
 
-    counts = ",\n       ".join(f"coalesce({source(c)}.{c}, 0)::bigint as {c}" for c in _COUNT_COLUMNS)
+
+def _profile_sql(as_of_us: int, *, has_status: bool, tables: set[str]) -> str:
+    """One statement: the order summary and each present table's part, joined onto every customer."""
     zero = ",\n       ".join(
         f'coalesce(o."{c}", 0) as "{c}"'
         for c in ORDER_COLUMNS
         if not c.endswith("_order_at") and c != "days_since_last_order"
     )
-    return f"""
-with o as ({order_summary_sql("orders_in", as_of_us=as_of_us, has_status=has_status)}),
-e as ({_ENGAGEMENT_SQL}),
-ev as ({_EVENTS_SQL}),
-k as ({_CONSENT_SQL})
-select c._pos,
-       {zero},
-       o.first_order_at, o.last_order_at, o.days_since_last_order,
-       {counts},
-       e.email_last_engaged_at, e.sms_last_engaged_at,
-       ev.last_viewed_product, ev.last_cart_at, ev.last_event_at,
-       coalesce(k.email_consent, 'unknown') as email_consent,
-       coalesce(k.sms_consent, 'unknown') as sms_consent,
-       k.email_consent_at, k.sms_consent_at
-from customers_in c
-left join o on o.customer_id = c.customer_id
-left join e on e.customer_id = c.customer_id
-left join ev on ev.customer_id = c.customer_id
-left join k on k.customer_id = c.customer_id
-order by c._pos
-"""
+    ctes = [f"o as ({order_summary_sql('orders_in', as_of_us=as_of_us, has_status=has_status)})"]
+    columns = [zero, "o.first_order_at, o.last_order_at, o.days_since_last_order"]
+    joins = ["left join o on o.customer_id = c.customer_id"]
+    for table, (alias, sql, defaults) in _PARTS.items():
+        if table not in tables:
+            continue
+        ctes.append(f"{alias} as ({sql})")
+        joins.append(f"left join {alias} on {alias}.customer_id = c.customer_id")
+        for column, default in defaults.items():
+            if default is None:
+                columns.append(f"{alias}.{column}")
+            elif isinstance(default, str):
+                columns.append(f"coalesce({alias}.{column}, '{default}') as {column}")
+            else:
+                columns.append(f"coalesce({alias}.{column}, 0)::bigint as {column}")
+    return (
+        "with "
+        + ",\n".join(ctes)
+        + "\nselect c._pos,\n       "
+        + ",\n       ".join(columns)
+        + "\nfrom customers_in c\n"
+        + "\n".join(joins)
+        + "\norder by c._pos\n"
+    )
+
+
+def _absent_columns(n: int, tables: set[str]) -> dict[str, object]:
+    """Columns of the tables a dataset does not have, as their no-row values."""
+    out: dict[str, object] = {}
+    for table, (_, _, defaults) in _PARTS.items():
+        if table in tables:
+            continue
+        for column, default in defaults.items():
+            if default is None and column.endswith("_at"):
+                out[column] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+            elif default is None or isinstance(default, str):
+                out[column] = pd.Series(pd.NA if default is None else default, index=range(n), dtype="string")
+            else:
+                out[column] = np.zeros(n, dtype=np.int64)
+    return out
 
 
 def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
@@ -399,13 +466,12 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     with _connect() as con:
         con.register("customers_in", ids)
         con.register("orders_in", _order_view(dataset.orders))
-        con.register(
-            "messages", _table(dataset, "messages", ["customer_id", "channel", "sent_at", "opened_at", "clicked_at"])
-        )
-        con.register("events", _table(dataset, "events", ["customer_id", "event", "product_id", "occurred_at"]))
-        con.register("consents", _table(dataset, "consents", ["customer_id", "channel", "status", "recorded_at"]))
-        sql = _profile_sql(_epoch_us(ts), has_status="status" in dataset.orders.columns)
-        computed = con.execute(sql, {"as_of": ts.to_pydatetime()}).df()
+        tables = {name for name in _PARTS if getattr(dataset, name) is not None}
+        for name in sorted(tables):
+            con.register(name, _table(dataset, name, _PART_INPUTS[name]))
+        sql = _profile_sql(_epoch_us(ts), has_status="status" in dataset.orders.columns, tables=tables)
+        computed = con.execute(sql, {"as_of": ts.to_pydatetime()} if tables else None).df()
+    computed = computed.assign(**_absent_columns(len(computed), tables))
 
     attrs = [
         c
