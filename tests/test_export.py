@@ -275,3 +275,24 @@ def test_yaml_export_is_plain_yaml(strategy):
     result = export_journeys(build_journeys(strategy)[:1], targets=["yaml"])["yaml"]
     (text,) = result.files.values()
     assert Journey.model_validate(yaml.safe_load(text)["journey"]).id == "welcome_series"
+
+
+def test_every_report_says_which_templates_it_contains_and_flags_drafts(strategy, tmp_path):
+    from workbench.exporters import export_strategy
+    from workbench.messages import load_library
+
+    library = load_library()
+    result = export_strategy(strategy, targets="klaviyo,dittofeed", out_dir=tmp_path / "a", library=library)
+    report = json.loads((tmp_path / "a" / "klaviyo" / "report.json").read_text())
+    used = {(t["template"], t["variant"], t["channel"]) for t in report["templates"]}
+    assert ("cart_abandonment", "A", "email") in used and ("cart_abandonment", "A", "sms") in used
+    assert all(t["approval"] == "approved" and t["version"] >= 1 and t["owner"] for t in report["templates"])
+    assert report["unapproved_templates"] == [] and result["journeys"]
+
+    draft = {
+        k: (v.model_copy(update={"approval": "draft"}) if k == "cart_abandonment" else v) for k, v in library.items()
+    }
+    export_strategy(strategy, targets="dittofeed", out_dir=tmp_path / "b", library=draft)
+    report = json.loads((tmp_path / "b" / "dittofeed" / "report.json").read_text())
+    assert {"cart_abandonment/A"} <= set(report["unapproved_templates"])
+    assert all(t["template"] == "cart_abandonment" for t in report["templates"] if t["approval"] == "draft")

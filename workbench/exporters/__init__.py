@@ -31,6 +31,7 @@ from .registry import (
     placeholder_id,
     register,
     resolve_targets,
+    templates_contained,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "placeholder_id",
     "register",
     "resolve_targets",
+    "templates_contained",
     "to_dittofeed",
     "to_klaviyo",
     "to_mermaid",

@@ -26,6 +26,7 @@ __all__ = [
     "placeholder_id",
     "register",
     "resolve_targets",
+    "templates_contained",
 ]
 
 Status = Literal["mapped", "emulated", "not_carried", "to_create", "missing", "written"]
@@ -68,6 +69,7 @@ class ExportResult:
     target: str
     files: dict[str, Any] = field(default_factory=dict)
     report: list[ReportItem] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
 
     def note(self, journey: str, feature: str, status: Status, detail: str, node: str | None = None) -> None:
         """Add a report line."""
@@ -83,6 +85,10 @@ class ExportResult:
             "files": sorted(self.files),
             "summary": counts,
             "statuses": {k: v for k, v in STATUSES.items() if k in counts},
+            "templates": self.templates,
+            "unapproved_templates": [
+                f"{t['template']}/{t['variant']}" for t in self.templates if t.get("approval") != "approved"
+            ],
             "items": [i.as_dict() for i in self.report],
         }
 
@@ -149,4 +155,35 @@ def export_journeys(
 ) -> dict[str, ExportResult]:
     """Run the exporters of ``targets`` over ``journeys`` (pure: nothing is written)."""
     ctx = context or ExportContext()
-    return {name: EXPORTERS[name](journeys, ctx) for name in resolve_targets(targets)}
+    contained = templates_contained(journeys, ctx.library)
+    results = {name: EXPORTERS[name](journeys, ctx) for name in resolve_targets(targets)}
+    for result in results.values():
+        result.templates = contained
+    return results
+
+
+def templates_contained(journeys: Sequence[Any], library: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every template and variant the journeys send, with owner, version and approval state from the library.
+
+    An export says which templates it contains and whether each is approved,
+    so a draft is not launched by accident; a template the library does not know
+    has approval ``unknown``.
+    """
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for journey in journeys:
+        for channel, template, variant in journey.templates():
+            key = (template, variant, channel)
+            if key in rows:
+                rows[key]["journeys"].append(journey.id)
+                continue
+            manifest = (library or {}).get(template)
+            rows[key] = {
+                "template": template,
+                "variant": variant,
+                "channel": channel,
+                "owner": getattr(manifest, "owner", None),
+                "version": getattr(manifest, "version", None),
+                "approval": getattr(manifest, "approval", "unknown"),
+                "journeys": [journey.id],
+            }
+    return list(rows.values())
