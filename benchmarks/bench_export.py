@@ -25,5 +25,14 @@ def subject(inputs) -> None:
 
 def run(quick: bool) -> str:
     row = measure("benchmarks.bench_export:setup", "benchmarks.bench_export:subject", 1, repeat=1 if quick else 3)
-    return table([{"what": "sample strategy, all targets", "median_s": f"{row['median_s']:.2f}", "target_s": "5",
-                   "peak_mb": f"{row['peak_mb']:.0f}"}], ["what", "median_s", "target_s", "peak_mb"])
+    return table(
+        [
+            {
+                "what": "sample strategy, all targets",
+                "median_s": f"{row['median_s']:.2f}",
+                "target_s": "5",
+                "peak_mb": f"{row['peak_mb']:.0f}",
+            }
+        ],
+        ["what", "median_s", "target_s", "peak_mb"],
+    )

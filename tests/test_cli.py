@@ -111,8 +111,24 @@ def test_export_diff_lint_simulate(tmp_path, capsys):
 
     assert main(["lint", "--strategy", strategy, "--data", data, "--sample", "4"]) == 0
     plan = tmp_path / "plan.parquet"
-    assert main(["simulate", "--strategy", strategy, "--data", data, "--start", "2026-11-02", "--days", "7",
-                 "--out", str(plan)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--strategy",
+                strategy,
+                "--data",
+                data,
+                "--start",
+                "2026-11-02",
+                "--days",
+                "7",
+                "--out",
+                str(plan),
+            ]
+        )
+        == 0
+    )
     df = pd.read_parquet(plan)
     assert {"customer_id", "journey_id", "status", "reason", "scheduled_at"} <= set(df.columns)
     assert set(df["status"]) <= {"kept", "deferred", "suppressed"}

@@ -28,17 +28,35 @@ def lab(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("lab")
     pm.execute_notebook(
-        str(ROOT / "notebooks" / "01_explore_audiences.ipynb"), str(folder / "explore.ipynb"), prepare_only=True,
-        parameters={"interactive": True, "data_path": str(ROOT / "data" / "sample"),
-                    "strategy_path": str(ROOT / "data" / "strategy.yaml"), "output_dir": str(folder / "out")},
+        str(ROOT / "notebooks" / "01_explore_audiences.ipynb"),
+        str(folder / "explore.ipynb"),
+        prepare_only=True,
+        parameters={
+            "interactive": True,
+            "data_path": str(ROOT / "data" / "sample"),
+            "strategy_path": str(ROOT / "data" / "strategy.yaml"),
+            "output_dir": str(folder / "out"),
+        },
     )
     port, token = _free_port(), "workbench-test"
     jupyter = Path(sys.executable).with_name("jupyter")
     proc = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"},
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={folder}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -62,8 +80,9 @@ def test_explorer_in_jupyterlab(lab, browser, assigned, artifacts):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(lab)
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')", timeout=60_000
+    )
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # the kernel is ready
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".widget-slider", timeout=180_000)

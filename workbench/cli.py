@@ -155,9 +155,10 @@ def _simulate(args: argparse.Namespace) -> int:
     _refuse_overwrite(out, args.force)
     overrides = yaml.safe_load(args.policy) if args.policy else None
     if overrides is not None and not isinstance(overrides, dict):
-        raise WorkbenchError("--policy takes a YAML mapping, e.g. \"{caps: {sms: {max: 1, per: 7d}}}\"")
-    written = simulate_command(args.strategy, args.data, args.start, args.days, args.seed, out, as_of=args.as_of,
-                               policy_overrides=overrides)
+        raise WorkbenchError('--policy takes a YAML mapping, e.g. "{caps: {sms: {max: 1, per: 7d}}}"')
+    written = simulate_command(
+        args.strategy, args.data, args.start, args.days, args.seed, out, as_of=args.as_of, policy_overrides=overrides
+    )
     for name, path in written.items():
         print(f"{name}: {path}")
     return 0
@@ -170,8 +171,14 @@ def _lint(args: argparse.Namespace) -> int:
     from .strategy import load_strategy
 
     limit = args.max_sms_segments or load_strategy(args.strategy).policy.max_sms_segments
-    findings = run_lint(args.strategy, args.data, as_of=args.as_of, templates_dir=args.templates,
-                        sample_customers=args.sample, max_sms_segments=limit)
+    findings = run_lint(
+        args.strategy,
+        args.data,
+        as_of=args.as_of,
+        templates_dir=args.templates,
+        sample_customers=args.sample,
+        max_sms_segments=limit,
+    )
     if args.out:
         from .sources import write_table
 
@@ -240,8 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export the strategy's journeys to execution tools")
     p.add_argument("--strategy", required=True)
-    p.add_argument("--target", default="all",
-                   help="canonical, yaml, klaviyo, dittofeed, mermaid, audience, templates, or all (comma-separated)")
+    p.add_argument(
+        "--target",
+        default="all",
+        help="canonical, yaml, klaviyo, dittofeed, mermaid, audience, templates, or all (comma-separated)",
+    )
     p.add_argument("--out", required=True, help="folder for the request bodies and reports (new or empty)")
     p.add_argument("--data", default=None, help="dataset for the audience and template companions")
     p.add_argument("--as-of", default=None, help="profile date for the companions (default: last order day)")

@@ -192,6 +192,7 @@ from summary
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("set timezone = 'UTC'")
+    con.execute("set enable_progress_bar = false")  # functions print nothing
     return con
 
 
@@ -492,7 +493,7 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     out["can_sms"] = (out["sms_consent"] == "subscribed") & out["has_valid_phone"]
     zones = resolve_timezones(customers)
     for col in ("timezone", "timezones", "timezone_source"):
-        out[col] = zones[col].to_numpy()
+        out[col] = zones[col].array  # same row order as out; .array keeps the Arrow strings as they are
     stated = customers["preferred_channel"].to_numpy() if "preferred_channel" in customers.columns else None
     out["preferred_channel"], out["preferred_channel_source"] = _preferred_channel(out, stated)
     out["last_viewed_product"] = out["last_viewed_product"].astype("string")

@@ -208,6 +208,7 @@ def evaluate_rules(profiles: pd.DataFrame, definitions: Sequence[SegmentDefiniti
     if not definitions:
         return out
     con = duckdb.connect(":memory:")
+    con.execute("set enable_progress_bar = false")
     try:
         con.register("profiles", profiles)
         for seg in definitions:

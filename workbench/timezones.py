@@ -208,10 +208,14 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
     if stated is not None:
         valid = map_distinct(stated, lambda z: z if is_valid_zone(z) else None)
         apply(valid, valid, "stated")
-    return pd.DataFrame({
-        "customer_id": customers["customer_id"].to_numpy(),
-        "timezone": zone.to_numpy(), "timezones": zones.to_numpy(), "timezone_source": source.to_numpy(),
-    }).astype({"timezone": "string", "timezones": "string", "timezone_source": "string"})
+    return pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].reset_index(drop=True),
+            "timezone": zone,
+            "timezones": zones,
+            "timezone_source": source,
+        }
+    )
 
 
 def zone(name: str) -> ZoneInfo:

@@ -8,5 +8,5 @@ from the package. One submodule per area; everything public is re-exported here.
 from __future__ import annotations
 
 from .audience import *  # noqa: F403
-from .measure import *  # noqa: F403
 from .cadence import *  # noqa: F403
+from .measure import *  # noqa: F403

@@ -108,6 +108,7 @@ def _pairs(prep: Prepared, orders: pd.DataFrame, windows: AttributionWindows) ->
     )
     o = pd.DataFrame({"oi": np.arange(len(orders), dtype=np.int64), "ci": o_ci, "at_us": as_us(orders["ordered_at"])})
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     try:
         con.register("t", t)
         con.register("o", o)

@@ -93,6 +93,7 @@ def _visits(prep: Prepared, events: pd.DataFrame, window_hours: float) -> np.nda
     e = e[e["ci"] >= 0]
     width = int(window_hours * US_PER_HOUR)
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     try:
         con.register("t", t)
         con.register("e", e)
