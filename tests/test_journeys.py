@@ -23,6 +23,7 @@ from workbench.journeys import (
     validate_journey,
 )
 from workbench.journeys.spec import BlueprintName
+from workbench.messages.library import MOMENTS
 
 
 def manifest(variants=("A",), required=("first_name",), channels=("email", "sms")):
@@ -33,21 +34,7 @@ LIBRARY = {
     "win_back": manifest(("A", "B")),
     "cart_abandonment": manifest(("A", "B"), ("first_name", "last_viewed_product")),
 }
-FULL_LIBRARY = {
-    m: manifest(("A", "B"))
-    for m in (
-        "welcome",
-        "activation",
-        "post_purchase_confirmation",
-        "shipping_update",
-        "review_request",
-        "browse_abandonment",
-        "cart_abandonment",
-        "replenishment",
-        "proactive_support",
-        "win_back",
-    )
-}
+FULL_LIBRARY = {m: manifest(("A", "B")) for m in MOMENTS}
 
 
 def graph(nodes, entry="email", **extra):

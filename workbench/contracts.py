@@ -17,6 +17,8 @@ from .errors import DataContractError
 __all__ = ["CHANNELS", "CONSENT_STATUSES", "CONTRACTS", "TableContract", "to_utc", "validate"]
 
 CHANNELS = ("email", "sms")
+#: An address a sender can use: something@domain.tld (a syntax check, not a deliverability check).
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 CONSENT_STATUSES = ("subscribed", "unsubscribed")
 
 
@@ -254,3 +256,29 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
                 remedy=f"each {contract.key} must appear once; drop or merge the duplicates",
             )
     return out
+
+
+def valid_emails(values: pd.Series) -> pd.Series:
+    """True where the value is a usable email address (:data:`EMAIL_PATTERN`); missing is False."""
+    return values.astype("string").str.match(EMAIL_PATTERN).fillna(False).astype(bool)
+
+
+def valid_phones(values: pd.Series) -> pd.Series:
+    """True where the value is a valid E.164 number (phonenumbers); missing is False.
+
+    Each distinct number is parsed once.
+    """
+    import phonenumbers
+
+    from .timezones import map_distinct
+
+    def check(text: str) -> str | None:
+        if not text.startswith("+"):
+            return None
+        try:
+            return "valid" if phonenumbers.is_valid_number(phonenumbers.parse(text, None)) else None
+        except phonenumbers.NumberParseException:
+            return None
+
+    verdict = map_distinct(values.astype("string").reset_index(drop=True), check)
+    return pd.Series(verdict.notna().to_numpy(), index=values.index)

@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .contracts import valid_emails, valid_phones
 from .errors import WorkbenchError
 from .sources import Dataset
 from .timezones import resolve_timezones
@@ -315,8 +316,6 @@ _EMPTY = {
 
 def _table(dataset: Dataset, name: str, columns: list[str]) -> pd.DataFrame:
     df = getattr(dataset, name)
-    if df is None:
-        return _EMPTY[name]
     out = df[[c for c in columns if c in df.columns]]
     for col in columns:
         if col not in out.columns:
@@ -487,8 +486,9 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     out["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
     for ch in ("email", "sms"):
         out[f"{ch}_consent"] = out[f"{ch}_consent"].astype("string")
-    out["has_valid_email"] = _valid_emails(out)
-    out["has_valid_phone"] = _valid_phones(out)
+    for column, check in (("email", valid_emails), ("phone", valid_phones)):
+        present = column in out.columns and out[column].notna().any()
+        out[f"has_valid_{column}"] = check(out[column]) if present else False
     out["can_email"] = (out["email_consent"] == "subscribed") & out["has_valid_email"]
     out["can_sms"] = (out["sms_consent"] == "subscribed") & out["has_valid_phone"]
     zones = resolve_timezones(customers)
@@ -498,33 +498,6 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     out["preferred_channel"], out["preferred_channel_source"] = _preferred_channel(out, stated)
     out["last_viewed_product"] = out["last_viewed_product"].astype("string")
     return out[["customer_id", *attrs, *PROFILE_COLUMNS[1:]]]
-
-
-def _valid_emails(df: pd.DataFrame) -> pd.Series:
-    if "email" not in df.columns or df["email"].isna().all():
-        return pd.Series(False, index=df.index)
-    return df["email"].astype("string").str.match(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$").fillna(False).astype(bool)
-
-
-def _valid_phones(df: pd.DataFrame) -> pd.Series:
-    if "phone" not in df.columns or df["phone"].isna().all():
-        return pd.Series(False, index=df.index)
-    import phonenumbers
-
-    from .timezones import map_distinct, phone_zones
-
-    def ok(value: str) -> str | None:
-        if not value.startswith("+"):
-            return None
-        if phone_zones(value):
-            return "y"
-        try:
-            return "y" if phonenumbers.is_valid_number(phonenumbers.parse(value, None)) else None
-        except phonenumbers.NumberParseException:
-            return None
-
-    verdict = map_distinct(df["phone"].astype("string").reset_index(drop=True), ok)
-    return pd.Series(verdict.notna().to_numpy(), index=df.index)
 
 
 def _preferred_channel(df: pd.DataFrame, stated_values: object = None) -> tuple[pd.Series, pd.Series]:

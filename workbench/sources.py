@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .contracts import CONTRACTS, validate
+from .contracts import CONTRACTS, valid_emails, valid_phones, validate
 from .errors import DataContractError, WorkbenchError
 
 __all__ = [
@@ -236,8 +236,6 @@ def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- data quality
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-
 
 def _quality_row(table, column, check, rows, total, examples, action) -> pd.DataFrame:
     return pd.DataFrame(
@@ -255,20 +253,6 @@ def _quality_row(table, column, check, rows, total, examples, action) -> pd.Data
     )
 
 
-def _phone_validity(phones: pd.Series) -> pd.Series:
-    import phonenumbers
-
-    def valid(text: str) -> bool:
-        try:
-            return phonenumbers.is_valid_number(phonenumbers.parse(text, None))
-        except phonenumbers.NumberParseException:
-            return False
-
-    unique = phones.dropna().unique()
-    verdict = {p: valid(str(p)) for p in unique}
-    return phones.map(verdict)
-
-
 def quality_checks(dataset: Dataset) -> pd.DataFrame:
     """Checks that are counted, not fatal: invalid emails and phone numbers, returns, orphan rows.
 
@@ -282,7 +266,7 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
     if "email" in c.columns:
         email = c["email"].astype("string")
         given = email.notna() & (email.str.strip() != "")
-        bad = given & ~email.fillna("").str.match(_EMAIL.pattern)
+        bad = given & ~valid_emails(email)
         frames.append(
             _quality_row(
                 "customers",
@@ -308,7 +292,7 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
     if "phone" in c.columns:
         phone = c["phone"].astype("string")
         given = phone.notna() & (phone.str.strip() != "")
-        ok = _phone_validity(phone.where(given)).fillna(False).astype(bool)
+        ok = valid_phones(phone)
         bad = given & ~ok
         frames.append(
             _quality_row(
