@@ -3,6 +3,11 @@
 Targets (issue 2): at 10M transactions at least 8x faster than lifetimes'
 ``summary_data_from_transaction_data``, within 1.5x of the floor's time and
 within 1.5x of its peak memory.
+
+``build_profiles`` groups by the dataset's integer customer keys, which loading
+computes once while it checks that every order's customer exists; their cost
+is shown on its own row ("customer keys") so that nothing is hidden in the
+setup.
 """
 
 from __future__ import annotations
@@ -84,13 +89,20 @@ def run(quick: bool = False) -> str:
     for n in sizes:
         wb = measure("benchmarks.bench_profiles:setup_dataset", "benchmarks.bench_profiles:workbench_profiles", n, 3)
         fl = measure("benchmarks.bench_profiles:setup_dataset", "benchmarks.bench_profiles:_floor_of_dataset", n, 3)
+        keys = measure("benchmarks.bench_profiles:setup_dataset", "benchmarks.bench_profiles:customer_keys", n, 3)
         lt = measure(
             "benchmarks.bench_profiles:setup_naive",
             "benchmarks.bench_profiles:lifetimes_summary",
             n,
             1 if n >= 10_000_000 else 3,
         )
-        for name, m in (("build_profiles", wb), ("lifetimes", lt), ("duckdb GROUP BY (floor)", fl)):
+        subjects = (
+            ("build_profiles", wb),
+            ("lifetimes", lt),
+            ("duckdb GROUP BY (floor)", fl),
+            ("customer keys (at load)", keys),
+        )
+        for name, m in subjects:
             rows.append(
                 {
                     "transactions": f"{n:,}",
@@ -99,11 +111,21 @@ def run(quick: bool = False) -> str:
                     "peak_mb": f"{m['peak_mb']:.0f}",
                     "time vs floor": f"{m['median_s'] / fl['median_s']:.2f}x",
                     "memory vs floor": f"{m['peak_mb'] / max(fl['peak_mb'], 1):.2f}x",
-                    "speedup vs lifetimes": f"{lt['median_s'] / m['median_s']:.1f}x",
+                    "speedup vs lifetimes": "" if m is keys else f"{lt['median_s'] / m['median_s']:.1f}x",
                 }
             )
-    targets = "targets at 10M: speedup vs lifetimes >= 8x; time vs floor <= 1.5x; memory vs floor <= 1.5x"
+    targets = (
+        "targets at 10M: speedup vs lifetimes >= 8x; time vs floor <= 1.5x; memory vs floor <= 1.5x\n"
+        "customer keys: computed once by loading (from_frames / load_dataset) and reused by every build_profiles"
+    )
     return table(rows, list(rows[0])) + "\n" + targets
+
+
+def customer_keys(dataset) -> object:
+    """What loading spends on the customer keys of the orders (the cached ones are not reused here)."""
+    from workbench.sources import customer_positions
+
+    return customer_positions(dataset.orders["customer_id"], dataset.customers["customer_id"])
 
 
 def _floor_of_dataset(dataset) -> pd.DataFrame:

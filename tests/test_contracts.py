@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from workbench.errors import DataContractError
+from workbench.errors import DataContractError, WorkbenchError
 from workbench.sources import load_dataset
 
 
@@ -173,3 +173,23 @@ def test_orders_for_unknown_customers_are_added_and_reported(tmp_path):
     assert set(ds.customers["customer_id"]) == {"c1", "c2", "c3"}
     row = ds.quality[(ds.quality["table"] == "orders") & (ds.quality["check"] == "customer not in customers table")]
     assert row["rows"].item() == 1 and row["examples"].item() == "c3"
+    # every order has the position of its customer, the added ones included
+    keys = ds.customer_keys("orders")
+    assert ds.customers["customer_id"].to_numpy()[keys].tolist() == ds.orders["customer_id"].tolist()
+
+
+def test_customer_keys_are_kept_only_while_their_tables_are(tmp_path):
+    events = pd.DataFrame(
+        {"customer_id": ["c2", "ghost"], "event": ["site_visit", "site_visit"], "occurred_at": ["2024-01-01"] * 2}
+    )
+    ds = load_dataset(_write(tmp_path, orders=_orders(), events=events))
+    assert ds.customer_keys("events").tolist() == [1, -1]  # ghost is not a customer
+    assert ds.customer_keys("events") is ds.customer_keys("events")  # computed once
+    # replacing another table keeps the keys; replacing customers recomputes them
+    same = ds.with_tables(events=ds.events.iloc[:1])
+    assert same.customer_keys("orders") is ds.customer_keys("orders")
+    assert same.customer_keys("events").tolist() == [1]
+    reordered = ds.with_tables(customers=ds.customers.iloc[::-1].reset_index(drop=True))
+    assert reordered.customer_keys("orders").tolist() == [2, 2, 1, 0]
+    with pytest.raises(WorkbenchError, match="no consents table"):
+        ds.customer_keys("consents")

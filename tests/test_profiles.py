@@ -224,3 +224,112 @@ def test_sample_profiles_one_row_per_customer(sample_dataset, sample_profiles):
     assert sample_profiles["customer_id"].is_unique
     assert set(sample_profiles["timezone_source"]) >= {"phone", "region", "country"}
     assert (sample_profiles["timezones"].str.contains("|", regex=False)).any()
+
+
+@st.composite
+def order_books(draw):
+    """An as_of day, customers in a shuffled order (one never orders) and orders around the window edges.
+
+    Orders are drawn as days before the as_of day (the edges of the 30/90/365-day windows often, some after
+    as_of) and a minute of that day, with cancellations, returns and negative amounts.
+    """
+    as_of_day = ts("2025-06-30")
+    ids = draw(st.permutations(["a", "b", "c", "d", "e", "f"]))
+    edges = st.sampled_from([0, 1, 29, 30, 31, 89, 90, 91, 364, 365, 366])
+    n = draw(st.integers(1, 40))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(ids[:5]),
+                st.one_of(edges, st.integers(-3, 600)),  # days before the as_of day
+                st.integers(0, 24 * 60 - 1),  # minute of the day
+                st.floats(-100, 500, allow_nan=False).map(lambda x: round(x, 2)),
+                st.sampled_from(["placed", "placed", "placed", "Cancelled", "refunded", None]),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    when = [as_of_day - pd.Timedelta(days=r[1]) + pd.Timedelta(minutes=r[2]) for r in rows]
+    orders = pd.DataFrame(
+        {
+            "order_id": [str(i) for i in range(n)],
+            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
+            "ordered_at": pd.Series(when, dtype="datetime64[us, UTC]"),
+            "amount": pd.Series([r[3] for r in rows], dtype="float64"),
+            "status": pd.Series([r[4] for r in rows], dtype="string"),
+        }
+    )
+    return orders, pd.DataFrame({"customer_id": list(ids)}), resolve_as_of(as_of_day.date())
+
+
+def reference_order_columns(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The non-lifetimes order columns, computed row by row in pandas."""
+    o = orders[orders["ordered_at"] <= as_of]
+    cancelled = (o["amount"] < 0) | o["status"].str.lower().isin(["cancelled", "refunded"]).fillna(False)
+    bought = o[~cancelled]
+    day = (as_of.normalize() - bought["ordered_at"].dt.floor("D")).dt.days  # 0 on the as_of day
+    out = pd.DataFrame(
+        {
+            "orders_total": bought.groupby("customer_id").size(),
+            "revenue_total": bought.groupby("customer_id")["amount"].sum(),
+            "cancellations": o[cancelled].groupby("customer_id").size(),
+            "first_order_at": bought.groupby("customer_id")["ordered_at"].min(),
+            "last_order_at": bought.groupby("customer_id")["ordered_at"].max(),
+        }
+    )
+    for days in (30, 90, 365):
+        recent = bought[day < days]
+        out[f"orders_{days}d"] = recent.groupby("customer_id").size()
+        out[f"revenue_{days}d"] = recent.groupby("customer_id")["amount"].sum()
+    counts = [c for c in out.columns if not c.endswith("_at")]
+    out[counts] = out[counts].fillna(0)
+    out["days_since_last_order"] = (as_of.normalize() - out["last_order_at"].dt.floor("D")).dt.days.astype(float)
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order_books())
+def test_profile_order_columns_equal_a_row_by_row_reference(book):
+    orders, customers, as_of = book
+    dataset = from_frames(orders, customers)
+    p = build_profiles(dataset, as_of=as_of)
+    # one row per customer, in the customers table's order, whatever the order of the customer keys
+    assert p["customer_id"].tolist() == customers["customer_id"].tolist()
+    ref = reference_order_columns(orders, as_of).reindex(p["customer_id"])
+    got = p.set_index("customer_id")
+    for col in ("orders_total", "cancellations", "orders_30d", "orders_90d", "orders_365d"):
+        assert got[col].tolist() == ref[col].fillna(0).astype(int).tolist(), col
+    for col in ("revenue_total", "revenue_30d", "revenue_90d", "revenue_365d", "days_since_last_order"):
+        want = ref[col].to_numpy(dtype=float)
+        want = want if col == "days_since_last_order" else np.nan_to_num(want)
+        np.testing.assert_allclose(got[col].to_numpy(dtype=float), want, rtol=1e-9, atol=1e-9, err_msg=col)
+    for col in ("first_order_at", "last_order_at"):
+        assert got[col].equals(ref[col].astype("datetime64[us, UTC]")), col
+    # the string-keyed summary (the SQL a warehouse would run) agrees with the integer-keyed one
+    summary = order_summary(orders, as_of=as_of).set_index("customer_id")
+    pd.testing.assert_frame_equal(
+        summary, got.loc[summary.index, summary.columns], check_dtype=False, check_index_type=False, rtol=1e-12
+    )
+
+
+def test_rows_of_customers_missing_from_the_customers_table_are_ignored():
+    """A Dataset built directly (not through loading) may hold rows of unknown customers."""
+    from workbench.sources import Dataset
+
+    orders = orders_frame([("1", "a", "2024-03-01", 30.0), ("2", "ghost", "2024-03-02", 99.0)])
+    events = pd.DataFrame(
+        {
+            "customer_id": pd.Series(["ghost", "b"], dtype="string"),
+            "event": ["site_visit", "site_visit"],
+            "product_id": [None, None],
+            "occurred_at": pd.to_datetime(["2024-03-20", "2024-03-21"], utc=True),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": pd.Series(["b", "a"], dtype="string")})
+    dataset = Dataset(orders=orders, customers=customers, events=events)
+    assert dataset.customer_keys("orders").tolist() == [1, -1]
+    p = build_profiles(dataset, as_of="2024-03-31").set_index("customer_id")
+    assert p.index.tolist() == ["b", "a"]
+    assert p["orders_total"].tolist() == [0, 1] and p["revenue_total"].tolist() == [0.0, 30.0]
+    assert p["site_visits_30d"].tolist() == [1, 0]

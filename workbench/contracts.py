@@ -14,12 +14,14 @@ import pandas as pd
 
 from .errors import DataContractError
 
-__all__ = ["CHANNELS", "CONSENT_STATUSES", "CONTRACTS", "TableContract", "to_utc", "validate"]
+__all__ = ["CANCELLED_STATUSES", "CHANNELS", "CONSENT_STATUSES", "CONTRACTS", "TableContract", "to_utc", "validate"]
 
 CHANNELS = ("email", "sms")
 #: An address a sender can use: something@domain.tld (a syntax check, not a deliverability check).
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 CONSENT_STATUSES = ("subscribed", "unsubscribed")
+#: Order statuses that make an order a cancellation or return (so is a negative amount), case-insensitive.
+CANCELLED_STATUSES = ("cancelled", "canceled", "returned", "refunded", "void")
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import datetime as dt
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .contracts import valid_emails, valid_phones
+from .contracts import CANCELLED_STATUSES, valid_emails, valid_phones
 from .errors import WorkbenchError
 from .sources import Dataset
 from .timezones import resolve_timezones
@@ -37,7 +38,6 @@ __all__ = [
     "resolve_as_of",
 ]
 
-CANCELLED_STATUSES = ("cancelled", "canceled", "returned", "refunded", "void")
 US_PER_DAY = 86_400_000_000
 
 ORDER_COLUMNS = [
@@ -122,78 +122,115 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def order_summary_sql(orders: str = "orders", *, as_of_us: int, has_status: bool = True) -> str:
-    """The SQL for the order-derived profile columns over a table or view named ``orders``.
+def _cancelled_sql(has_status: bool) -> str:
+    """A boolean SQL expression over an order row: is it a cancellation or return?"""
+    if not has_status:
+        return "amount < 0"
+    statuses = ", ".join(f"'{s}'" for s in CANCELLED_STATUSES)
+    return f"(amount < 0 or coalesce(lower(cast(status as varchar)), '') in ({statuses}))"
 
-    One scan of the orders: a first aggregation by customer and UTC day keeps
-    purchases and cancellations apart with filtered aggregates, a second by
-    customer derives every column. Without a ``status`` column, a cancellation
-    is a negative amount.
+
+def order_summary_sql(
+    orders: str = "orders", *, as_of_us: int, has_status: bool = True, key: str = "customer_id"
+) -> str:
+    """The SQL for the order-derived profile columns, one row per ``key`` with an order at ``as_of``.
+
+    Three aggregations over the orders, joined on the key. ``totals`` groups
+    the order rows by customer: orders, revenue, cancellations, first and
+    last order. ``purchase_days`` merges each customer's purchases per UTC
+    day, and ``lifetimes`` counts those days and takes the first day's
+    amount; with the first and last order from ``totals`` that gives
+    lifetimes' four columns. ``recent`` reads only the last 365 days for the
+    30/90/365-day windows. Only what needs the per-day merge goes through the
+    per-day table, the largest intermediate result. Without a ``status``
+    column, a cancellation is a negative amount. ``key`` is the customer
+    column (``customer_id``, or the integer customer keys of a
+    :class:`~workbench.sources.Dataset`).
     """
-    cancelled = "amount < 0"
-    if has_status:
-        statuses = ", ".join(f"'{s}'" for s in CANCELLED_STATUSES)
-        cancelled = f"(amount < 0 or coalesce(lower(cast(status as varchar)), '') in ({statuses}))"
+    cancelled = _cancelled_sql(has_status)
     as_of_day = as_of_us // US_PER_DAY
+
+    def since(days: int) -> int:  # first microsecond of the window's first day ("day > as_of_day - days")
+        return (as_of_day - days + 1) * US_PER_DAY
+
+    recent = ",\n           ".join(
+        f"count(*) filter (where us >= {since(d)}) as orders_{d}d,\n"
+        f"           sum(amount) filter (where us >= {since(d)}) as revenue_{d}d"
+        for d in (30, 90)
+    )
     return f"""
-with days as (
-    select customer_id,
-           epoch_us(ordered_at) // {US_PER_DAY} as day,
-           sum(amount) filter (where not {cancelled}) as day_amount,
-           count(*) filter (where not {cancelled}) as n_orders,
-           count(*) filter (where {cancelled}) as n_cancelled,
-           min(epoch_us(ordered_at)) filter (where not {cancelled}) as first_us,
-           max(epoch_us(ordered_at)) filter (where not {cancelled}) as last_us
+with purchase_days as (
+    select {key}, epoch_us(ordered_at) // {US_PER_DAY} as day, sum(amount) as day_amount
     from {orders}
-    where epoch_us(ordered_at) <= {as_of_us}
+    where epoch_us(ordered_at) <= {as_of_us} and not {cancelled}
     group by all
 ),
-summary as (
-    select customer_id,
-           count(*) filter (where n_orders > 0) as n_days,
-           max(day) filter (where n_orders > 0) as last_day,
-           min(day) filter (where n_orders > 0) as first_day,
-           sum(day_amount) as revenue_total,
-           arg_min(day_amount, day) filter (where n_orders > 0) as first_day_amount,
-           sum(n_orders) as orders_total,
-           sum(n_cancelled) as cancellations,
-           min(first_us) as first_us, max(last_us) as last_us,
-           sum(n_orders) filter (where day > {as_of_day - 30}) as orders_30d,
-           sum(n_orders) filter (where day > {as_of_day - 90}) as orders_90d,
-           sum(n_orders) filter (where day > {as_of_day - 365}) as orders_365d,
-           sum(day_amount) filter (where day > {as_of_day - 30}) as revenue_30d,
-           sum(day_amount) filter (where day > {as_of_day - 90}) as revenue_90d,
-           sum(day_amount) filter (where day > {as_of_day - 365}) as revenue_365d
-    from days group by customer_id
+lifetimes as (
+    select {key}, count(*) as n_days, arg_min(day_amount, day) as first_day_amount
+    from purchase_days
+    group by {key}
+),
+totals as (
+    select {key},
+           count(*) filter (where not cancelled) as orders_total,
+           sum(amount) filter (where not cancelled) as revenue_total,
+           count(*) filter (where cancelled) as cancellations,
+           min(us) filter (where not cancelled) as first_us,
+           max(us) filter (where not cancelled) as last_us
+    from (
+        select {key}, epoch_us(ordered_at) as us, amount, {cancelled} as cancelled
+        from {orders}
+        where epoch_us(ordered_at) <= {as_of_us}
+    )
+    group by {key}
+),
+recent as (
+    select {key},
+           count(*) as orders_365d,
+           sum(amount) as revenue_365d,
+           {recent}
+    from (
+        select {key}, epoch_us(ordered_at) as us, amount
+        from {orders}
+        where epoch_us(ordered_at) between {since(365)} and {as_of_us} and not {cancelled}
+    )
+    group by {key}
 )
-select customer_id,
-       greatest(n_days - 1, 0)::double as frequency,
-       coalesce(last_day - first_day, 0)::double as recency,
-       coalesce({as_of_day} - first_day, 0)::double as "T",
+select t.{key},
+       coalesce(l.n_days - 1, 0)::double as frequency,
+       coalesce(t.last_us // {US_PER_DAY} - t.first_us // {US_PER_DAY}, 0)::double as recency,
+       coalesce({as_of_day} - t.first_us // {US_PER_DAY}, 0)::double as "T",
        -- mean over repeat days: every purchase day but the first
-       (case when n_days > 1 then (revenue_total - first_day_amount) / (n_days - 1) else 0 end)::double
+       (case when l.n_days > 1 then (t.revenue_total - l.first_day_amount) / (l.n_days - 1) else 0 end)::double
            as monetary_value,
-       orders_total::bigint as orders_total,
-       coalesce(revenue_total, 0)::double as revenue_total,
-       (case when orders_total > 0 then revenue_total / orders_total else 0 end)::double as avg_order_value,
-       cancellations::bigint as cancellations,
-       make_timestamp(first_us) as first_order_at,
-       make_timestamp(last_us) as last_order_at,
-       ({as_of_day} - last_day)::double as days_since_last_order,
-       coalesce(orders_30d, 0)::bigint as orders_30d,
-       coalesce(orders_90d, 0)::bigint as orders_90d,
-       coalesce(orders_365d, 0)::bigint as orders_365d,
-       coalesce(revenue_30d, 0)::double as revenue_30d,
-       coalesce(revenue_90d, 0)::double as revenue_90d,
-       coalesce(revenue_365d, 0)::double as revenue_365d
-from summary
+       t.orders_total::bigint as orders_total,
+       coalesce(t.revenue_total, 0)::double as revenue_total,
+       (case when t.orders_total > 0 then t.revenue_total / t.orders_total else 0 end)::double as avg_order_value,
+       t.cancellations::bigint as cancellations,
+       make_timestamp(t.first_us) as first_order_at,
+       make_timestamp(t.last_us) as last_order_at,
+       ({as_of_day} - t.last_us // {US_PER_DAY})::double as days_since_last_order,
+       coalesce(r.orders_30d, 0)::bigint as orders_30d,
+       coalesce(r.orders_90d, 0)::bigint as orders_90d,
+       coalesce(r.orders_365d, 0)::bigint as orders_365d,
+       coalesce(r.revenue_30d, 0)::double as revenue_30d,
+       coalesce(r.revenue_90d, 0)::double as revenue_90d,
+       coalesce(r.revenue_365d, 0)::double as revenue_365d
+from totals t
+left join lifetimes l on l.{key} = t.{key}
+left join recent r on r.{key} = t.{key}
 """
+
+
+#: Group by customer with a perfect hash up to 2**20 customer keys (DuckDB's default stops at 2**12).
+_PERFECT_HASH_BITS = 20
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("set timezone = 'UTC'")
     con.execute("set enable_progress_bar = false")  # functions print nothing
+    con.execute(f"set perfect_ht_threshold = {_PERFECT_HASH_BITS}")
     return con
 
 
@@ -239,8 +276,10 @@ def _fix_timestamps(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# The other tables' parts, each grouped by {key}; $as_of is the profile moment.
+
 _ENGAGEMENT_SQL = """
-select customer_id,
+select {key},
     count(*) filter (where channel = 'email') as email_sends,
     count(opened_at) filter (where channel = 'email' and opened_at <= $as_of) as email_opens,
     count(clicked_at) filter (where channel = 'email' and clicked_at <= $as_of) as email_clicks,
@@ -249,11 +288,11 @@ select customer_id,
     count(*) filter (where channel = 'sms') as sms_sends,
     count(clicked_at) filter (where channel = 'sms' and clicked_at <= $as_of) as sms_clicks,
     max(clicked_at) filter (where channel = 'sms' and clicked_at <= $as_of) as sms_last_engaged_at
-from messages where sent_at <= $as_of group by customer_id
+from messages where sent_at <= $as_of group by {key}
 """
 
 _EVENTS_SQL = """
-select customer_id,
+select {key},
     count(*) filter (where event = 'site_visit' and occurred_at > $as_of - interval 7 day) as site_visits_7d,
     count(*) filter (where event = 'site_visit' and occurred_at > $as_of - interval 30 day) as site_visits_30d,
     count(*) filter (where event = 'product_view' and occurred_at > $as_of - interval 7 day) as product_views_7d,
@@ -265,20 +304,20 @@ select customer_id,
     arg_max(cast(product_id as varchar), occurred_at) filter (where event = 'product_view') as last_viewed_product,
     max(occurred_at) filter (where event in ('add_to_cart', 'checkout_started')) as last_cart_at,
     max(occurred_at) as last_event_at
-from events where occurred_at <= $as_of group by customer_id
+from events where occurred_at <= $as_of group by {key}
 """
 
 _CONSENT_SQL = """
 with latest as (
-    select customer_id, channel, arg_max(status, recorded_at) as status, max(recorded_at) as recorded
-    from consents where recorded_at <= $as_of group by customer_id, channel
+    select {key}, channel, arg_max(status, recorded_at) as status, max(recorded_at) as recorded
+    from consents where recorded_at <= $as_of group by {key}, channel
 )
-select customer_id,
+select {key},
     max(status) filter (where channel = 'email') as email_consent,
     max(status) filter (where channel = 'sms') as sms_consent,
     max(recorded) filter (where channel = 'email') as email_consent_at,
     max(recorded) filter (where channel = 'sms') as sms_consent_at
-from latest group by customer_id
+from latest group by {key}
 """
 
 _PART_INPUTS = {
@@ -327,27 +366,19 @@ def _table(dataset: Dataset, name: str, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-_COUNT_COLUMNS = (
-    "email_sends",
-    "email_opens",
-    "email_clicks",
-    "sms_sends",
-    "sms_clicks",
-    "site_visits_7d",
-    "site_visits_30d",
-    "product_views_7d",
-    "product_views_30d",
-    "cart_adds_7d",
-    "cart_adds_30d",
-    "checkouts_30d",
-    "support_tickets_30d",
-)
+#: Each column with the value it takes for a customer its table has no row for
+#: (None: missing; NaN: a missing number).
+_ORDER_DEFAULTS: dict[str, object] = {
+    **{c: 0.0 for c in ("frequency", "recency", "T", "monetary_value", "revenue_total", "avg_order_value")},
+    **{c: 0 for c in ("orders_total", "cancellations", "orders_30d", "orders_90d", "orders_365d")},
+    **{c: 0.0 for c in ("revenue_30d", "revenue_90d", "revenue_365d")},
+    "first_order_at": None,
+    "last_order_at": None,
+    "days_since_last_order": float("nan"),
+}
 
-
-_PARTS = {
-    # table: (alias, SQL, its columns with the value they take for a customer it has no row for)
+_PARTS: dict[str, tuple[str, dict[str, object]]] = {
     "messages": (
-        "e",
         _ENGAGEMENT_SQL,
         {
             "email_sends": 0,
@@ -360,7 +391,6 @@ _PARTS = {
         },
     ),
     "events": (
-        "ev",
         _EVENTS_SQL,
         {
             "site_visits_7d": 0,
@@ -377,7 +407,6 @@ _PARTS = {
         },
     ),
     "consents": (
-        "k",
         _CONSENT_SQL,
         {
             "email_consent": "unknown",
@@ -388,54 +417,60 @@ _PARTS = {
     ),
 }
 
-
-def _profile_sql(as_of_us: int, *, has_status: bool, tables: set[str]) -> str:
-    """One statement: the order summary and each present table's part, joined onto every customer."""
-    zero = ",\n       ".join(
-        f'coalesce(o."{c}", 0) as "{c}"'
-        for c in ORDER_COLUMNS
-        if not c.endswith("_order_at") and c != "days_since_last_order"
-    )
-    ctes = [f"o as ({order_summary_sql('orders_in', as_of_us=as_of_us, has_status=has_status)})"]
-    columns = [zero, "o.first_order_at, o.last_order_at, o.days_since_last_order"]
-    joins = ["left join o on o.customer_id = c.customer_id"]
-    for table, (alias, sql, defaults) in _PARTS.items():
-        if table not in tables:
-            continue
-        ctes.append(f"{alias} as ({sql})")
-        joins.append(f"left join {alias} on {alias}.customer_id = c.customer_id")
-        for column, default in defaults.items():
-            if default is None:
-                columns.append(f"{alias}.{column}")
-            elif isinstance(default, str):
-                columns.append(f"coalesce({alias}.{column}, '{default}') as {column}")
-            else:
-                columns.append(f"coalesce({alias}.{column}, 0)::bigint as {column}")
-    return (
-        "with "
-        + ",\n".join(ctes)
-        + "\nselect c._pos,\n       "
-        + ",\n       ".join(columns)
-        + "\nfrom customers_in c\n"
-        + "\n".join(joins)
-        + "\norder by c._pos\n"
-    )
+_KEY = "customer_key"  # the integer customer keys of the dataset (positions in dataset.customers)
 
 
-def _absent_columns(n: int, tables: set[str]) -> dict[str, object]:
-    """Columns of the tables a dataset does not have, as their no-row values."""
-    out: dict[str, object] = {}
-    for table, (_, _, defaults) in _PARTS.items():
-        if table in tables:
-            continue
-        for column, default in defaults.items():
-            if default is None and column.endswith("_at"):
-                out[column] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-            elif default is None or isinstance(default, str):
-                out[column] = pd.Series(pd.NA if default is None else default, index=range(n), dtype="string")
-            else:
-                out[column] = np.zeros(n, dtype=np.int64)
-    return out
+def _keyed(dataset: Dataset, name: str, frame: pd.DataFrame) -> pa.Table:
+    """``frame`` (rows of the dataset's table ``name``) with the customer key in place of the customer id."""
+    columns = {_KEY: dataset.customer_keys(name)}
+    columns.update({c: frame[c].array for c in frame.columns if c != "customer_id"})
+    return pa.table(columns)
+
+
+def _load(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Copy ``table`` into DuckDB: unlike a registered view, a table has statistics, and the known
+    range of the customer keys lets DuckDB group by customer with a perfect hash (an array indexed
+    by key) instead of a hash table."""
+    con.register("incoming", table)
+    con.execute(f"create table {name} as from incoming")
+    con.unregister("incoming")
+
+
+def _arrow_type(column: str, default: object) -> pa.DataType:
+    if isinstance(default, str) or (default is None and not column.endswith("_at")):
+        return pa.large_string()
+    if default is None:
+        return pa.timestamp("us", tz="UTC")
+    return pa.int64() if isinstance(default, int) else pa.float64()
+
+
+def _column(values: pa.ChunkedArray | None, n: int, column: str, default: object) -> object:
+    """One profile column for pandas: ``values`` with the default where a customer has none."""
+    kind = _arrow_type(column, default)
+    values = pa.chunked_array([pa.nulls(n, kind)]) if values is None else values.cast(kind)
+    if pa.types.is_timestamp(kind):
+        return pd.Series(values.to_pandas().array)
+    if pa.types.is_large_string(kind):
+        return pd.arrays.ArrowStringArray(values if default is None else values.fill_null(default))
+    if default == default:  # not NaN: fill, so counts stay integers
+        values = values.fill_null(default)
+    return values.to_numpy()
+
+
+def _spread(part: pa.Table | None, n: int, defaults: dict[str, object]) -> dict[str, object]:
+    """A part's columns with one row per customer, in the order of ``customers`` (by the key column).
+
+    ``part`` is None for a table the dataset does not have: every customer
+    gets the default. Rows of customers not in ``customers`` (key -1) are dropped.
+    """
+    if part is None:
+        return {c: _column(None, n, c, d) for c, d in defaults.items()}
+    keys = part.column(_KEY).to_numpy()
+    index = np.full(n, -1, dtype=np.int64)
+    known = keys >= 0
+    index[keys[known]] = np.flatnonzero(known)
+    placed = part.take(pa.array(index, mask=index < 0))
+    return {c: _column(placed.column(c), n, c, d) for c, d in defaults.items()}
 
 
 def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
@@ -459,61 +494,84 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
         ``frequency`` 0 and missing order dates; consent is ``subscribed``,
         ``unsubscribed`` or ``unknown`` (no ledger row yet), and ``can_email``
         / ``can_sms`` are true only with consent and a valid address.
+
+    Notes
+    -----
+    Each table's part is one SQL query grouped by the dataset's integer
+    customer keys (:meth:`~workbench.sources.Dataset.customer_keys`); the
+    parts are placed by key, so no query joins onto the customers.
     """
     ts = resolve_as_of(as_of)
     customers = dataset.customers
-    ids = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy(), "_pos": np.arange(len(customers))})
+    n = len(customers)
+    params = {"as_of": ts.to_pydatetime()}
+    computed: dict[str, object] = {}
     with _connect() as con:
-        con.register("customers_in", ids)
-        con.register("orders_in", _order_view(dataset.orders))
-        tables = {name for name in _PARTS if getattr(dataset, name) is not None}
-        for name in sorted(tables):
-            con.register(name, _table(dataset, name, _PART_INPUTS[name]))
-        sql = _profile_sql(_epoch_us(ts), has_status="status" in dataset.orders.columns, tables=tables)
-        computed = con.execute(sql, {"as_of": ts.to_pydatetime()} if tables else None).df()
-    computed = computed.assign(**_absent_columns(len(computed), tables))
+        orders = _order_view(dataset.orders)
+        _load(con, "orders_in", _keyed(dataset, "orders", orders))
+        sql = order_summary_sql("orders_in", as_of_us=_epoch_us(ts), has_status="status" in orders.columns, key=_KEY)
+        computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
+        for name, (part_sql, defaults) in _PARTS.items():
+            part = None
+            if getattr(dataset, name) is not None:
+                _load(con, name, _keyed(dataset, name, _table(dataset, name, _PART_INPUTS[name])))
+                part = con.sql(part_sql.format(key=_KEY), params=params).to_arrow_table()
+            computed.update(_spread(part, n, defaults))
 
     attrs = [
         c
         for c in ("email", "phone", "first_name", "country", "region", "loyalty_tier", "created_at")
         if c in customers.columns
     ]
-    out = customers[["customer_id", *attrs]].reset_index(drop=True)
-    computed = _fix_timestamps(computed.drop(columns="_pos"))
-    out = pd.concat([out, computed], axis=1)
-    started = out["created_at"] if "created_at" in out.columns else out["first_order_at"]
-    started = started.where(started.notna() & (started <= ts), out["first_order_at"])
-    out["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
-    for ch in ("email", "sms"):
-        out[f"{ch}_consent"] = out[f"{ch}_consent"].astype("string")
+    columns: dict[str, object] = {"customer_id": customers["customer_id"].array}
+    columns.update({c: customers[c].array for c in attrs})
+    columns.update(computed)
+    first_order = computed["first_order_at"]
+    started = pd.Series(customers["created_at"].array) if "created_at" in customers.columns else first_order
+    started = started.where(started.notna() & (started <= ts), first_order)
+    columns["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3).to_numpy()
     for column, check in (("email", valid_emails), ("phone", valid_phones)):
-        present = column in out.columns and out[column].notna().any()
-        out[f"has_valid_{column}"] = check(out[column]) if present else False
-    out["can_email"] = (out["email_consent"] == "subscribed") & out["has_valid_email"]
-    out["can_sms"] = (out["sms_consent"] == "subscribed") & out["has_valid_phone"]
+        present = column in customers.columns and customers[column].notna().any()
+        columns[f"has_valid_{column}"] = check(customers[column]).to_numpy() if present else np.zeros(n, dtype=bool)
+    for channel, address in (("email", "email"), ("sms", "phone")):
+        subscribed = pd.Series(computed[f"{channel}_consent"]) == "subscribed"
+        columns[f"can_{channel}"] = subscribed.to_numpy(dtype=bool, na_value=False) & columns[f"has_valid_{address}"]
     zones = resolve_timezones(customers)
     for col in ("timezone", "timezones", "timezone_source"):
-        out[col] = zones[col].array  # same row order as out; .array keeps the Arrow strings as they are
-    stated = customers["preferred_channel"].to_numpy() if "preferred_channel" in customers.columns else None
-    out["preferred_channel"], out["preferred_channel_source"] = _preferred_channel(out, stated)
-    out["last_viewed_product"] = out["last_viewed_product"].astype("string")
-    return out[["customer_id", *attrs, *PROFILE_COLUMNS[1:]]]
+        columns[col] = zones[col].array  # same row order as customers; .array keeps the Arrow strings as they are
+    stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
+    columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
+    return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *PROFILE_COLUMNS[1:]]}, copy=False)
 
 
-def _preferred_channel(df: pd.DataFrame, stated_values: object = None) -> tuple[pd.Series, pd.Series]:
-    """Stated preference, else the reachable channel with the better click rate, else the reachable one."""
-    email_rate = df["email_clicks"] / df["email_sends"].where(df["email_sends"] >= 3)
-    sms_rate = df["sms_clicks"] / df["sms_sends"].where(df["sms_sends"] >= 3)
-    inferred = pd.Series("none", index=df.index, dtype="string")
-    inferred = inferred.mask(df["can_sms"], "sms").mask(df["can_email"], "email")
-    both = df["can_email"] & df["can_sms"]
-    sms_better = both & (sms_rate.fillna(-1) > email_rate.fillna(-1))
-    inferred = inferred.mask(sms_better, "sms")
-    source = pd.Series("inferred", index=df.index, dtype="string")
-    source = source.mask(~(df["can_email"] | df["can_sms"]), "unreachable")
-    if stated_values is not None:
-        stated = pd.Series(stated_values, index=df.index).astype("string").str.lower()
-        use = stated.isin(["email", "sms"]).fillna(False)
-        inferred = inferred.mask(use, stated)
-        source = source.mask(use, "stated")
-    return inferred, source
+_CHANNEL_CHOICES = pa.array(["none", "email", "sms"])
+_CHANNEL_SOURCES = pa.array(["inferred", "unreachable", "stated"])
+
+
+def _preferred_channel(columns: dict[str, object], stated: pd.Series | None = None) -> tuple[object, object]:
+    """Stated preference, else the reachable channel with the better click rate, else the reachable one.
+
+    A click rate counts from three sends; with both channels reachable and no
+    better SMS rate, email is chosen. Returns the channel and its source
+    (``stated``, ``inferred`` or ``unreachable``) as string arrays.
+    """
+
+    def click_rate(channel: str) -> np.ndarray:
+        sends = np.asarray(columns[f"{channel}_sends"], dtype=float)
+        enough = sends >= 3
+        return np.where(enough, np.asarray(columns[f"{channel}_clicks"]) / np.where(enough, sends, 1), -1.0)
+
+    can_email, can_sms = np.asarray(columns["can_email"]), np.asarray(columns["can_sms"])
+    choice = np.where(can_email, 1, np.where(can_sms, 2, 0))
+    choice[can_email & can_sms & (click_rate("sms") > click_rate("email"))] = 2
+    source = np.where(can_email | can_sms, 0, 1)
+    if stated is not None:
+        said = pd.Series(stated.array).astype("string").str.lower()
+        for code, channel in ((1, "email"), (2, "sms")):
+            chosen = (said == channel).to_numpy(dtype=bool, na_value=False)
+            choice[chosen] = code
+            source[chosen] = 2
+    return (
+        pd.arrays.ArrowStringArray(_CHANNEL_CHOICES.take(choice)),
+        pd.arrays.ArrowStringArray(_CHANNEL_SOURCES.take(source)),
+    )

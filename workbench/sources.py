@@ -19,15 +19,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .contracts import CONTRACTS, valid_emails, valid_phones, validate
+from .contracts import CANCELLED_STATUSES, CONTRACTS, valid_emails, valid_phones, validate
 from .errors import DataContractError, WorkbenchError
 
 __all__ = [
     "QUALITY_COLUMNS",
     "Dataset",
     "atomic_write",
+    "customer_positions",
     "derive_customers",
     "file_sha256",
     "files_table",
@@ -55,6 +59,9 @@ class Dataset:
     has no such table. ``quality`` lists data-quality findings that did not stop
     loading (invalid emails or phones, rows an adapter set aside), one row per
     check with the number of rows concerned and what was done about them.
+
+    Treat the tables as read-only: the customer keys of each table are
+    computed once and kept; make changed tables with :meth:`with_tables`.
     """
 
     orders: pd.DataFrame
@@ -64,6 +71,23 @@ class Dataset:
     messages: pd.DataFrame | None = None
     quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_COLUMNS))
     source: str = ""
+    # customer positions per table, computed once (a copy made with replace() starts empty)
+    _keys: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def customer_keys(self, table: str) -> np.ndarray:
+        """For each row of ``table``, the position of its customer in ``customers`` (-1 if not there).
+
+        These integer keys are what profiles group and join on: computed once
+        per dataset (loading computes them for ``orders`` while checking that
+        every order's customer exists), so repeated profile runs, for example
+        at several ``as_of`` dates, do not hash the string ids again.
+        """
+        if table not in self._keys:
+            frame = getattr(self, table)
+            if frame is None:
+                raise WorkbenchError(f"the dataset has no {table} table")
+            self._keys[table] = customer_positions(frame["customer_id"], self.customers["customer_id"])
+        return self._keys[table]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables that are present, by name."""
@@ -71,7 +95,10 @@ class Dataset:
 
     def with_tables(self, **tables: pd.DataFrame | None) -> Dataset:
         """A copy with some tables replaced (the dataset itself is immutable)."""
-        return replace(self, **tables)
+        out = replace(self, **tables)
+        if "customers" not in tables:
+            out._keys.update({name: keys for name, keys in self._keys.items() if name not in tables})
+        return out
 
     def summary(self) -> pd.DataFrame:
         """Rows per table and the time span each covers."""
@@ -185,6 +212,17 @@ def load_dataset(
     return from_frames(**renamed, source=str(root))
 
 
+def customer_positions(ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
+    """Position of each id in ``customer_ids`` (unique), -1 where it is not there, as int32."""
+    found = pc.index_in(_arrow_strings(ids), value_set=_arrow_strings(customer_ids))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+
+
+def _arrow_strings(series: pd.Series) -> pa.Array:
+    array = pa.array(series.astype("string").array)  # no copy when the ids are already Arrow strings
+    return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
+
+
 def from_frames(
     orders: pd.DataFrame,
     customers: pd.DataFrame | None = None,
@@ -198,19 +236,21 @@ def from_frames(
     """Validate in-memory tables and build a :class:`Dataset` (customers derived from orders when absent)."""
     v_orders = validate("orders", orders)
     v_customers = derive_customers(v_orders) if customers is None else validate("customers", customers)
-    known = set(v_customers["customer_id"])
-    missing_ids = v_orders.loc[~v_orders["customer_id"].isin(known), "customer_id"].unique()
+    keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
     found_quality = [] if quality is None else [quality]
-    if len(missing_ids):
-        extra = derive_customers(v_orders[v_orders["customer_id"].isin(set(missing_ids))])
-        v_customers = pd.concat([v_customers, extra], ignore_index=True)
+    if (keys < 0).any():
+        unknown = v_orders[keys < 0]
+        missing_ids = unknown["customer_id"].unique()
+        known = len(v_customers)
+        v_customers = pd.concat([v_customers, derive_customers(unknown)], ignore_index=True)
+        keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
         found_quality.append(
             _quality_row(
                 "orders",
                 "customer_id",
                 "customer not in customers table",
                 len(missing_ids),
-                len(known),
+                known,
                 missing_ids[:5],
                 "added to customers with only an id",
             )
@@ -223,9 +263,12 @@ def from_frames(
         messages=None if messages is None else validate("messages", messages),
         source=source,
     )
+    dataset._keys["orders"] = keys
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
-    return replace(dataset, quality=all_quality[QUALITY_COLUMNS])
+    out = replace(dataset, quality=all_quality[QUALITY_COLUMNS])
+    out._keys.update(dataset._keys)  # same tables, same keys
+    return out
 
 
 def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
@@ -319,9 +362,7 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
     o = dataset.orders
     negative = o["amount"] < 0
     if "status" in o.columns:
-        negative = negative | o["status"].astype("string").str.lower().isin(
-            ["cancelled", "canceled", "returned", "refunded"]
-        ).fillna(False)
+        negative = negative | o["status"].astype("string").str.lower().isin(CANCELLED_STATUSES).fillna(False)
     frames.append(
         _quality_row(
             "orders",
@@ -333,12 +374,11 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
             "excluded from purchase counts and revenue",
         )
     )
-    known = set(c["customer_id"])
     for name in ("events", "consents", "messages"):
         df = getattr(dataset, name)
         if df is None:
             continue
-        orphan = ~df["customer_id"].isin(known)
+        orphan = dataset.customer_keys(name) < 0
         frames.append(
             _quality_row(
                 name,
