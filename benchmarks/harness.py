@@ -2,12 +2,14 @@
 
 Each measurement runs ``python -m benchmarks.harness MODULE:SETUP MODULE:SUBJECT SIZE REPEAT`` in a new
 interpreter: ``SETUP(size)`` builds the inputs (not timed), then ``SUBJECT(inputs)`` runs ``REPEAT``
-times. Peak memory is the process's maximum resident set size after the runs minus the resident size
-after setup, so it counts everything the subject allocates (Arrow, DuckDB and NumPy buffers included).
+times. Peak memory is the process's maximum resident set size during the runs minus the resident size
+after setup, so it counts everything the subject allocates (Arrow, DuckDB and NumPy buffers included)
+and nothing the setup did: the kernel's high-water mark is reset after setup (``/proc/self/clear_refs``).
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -41,16 +43,36 @@ def measure(setup: str, subject: str, size: int, repeat: int = 3, timeout: float
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _reset_peak() -> None:
+    """Start the resident-size high-water mark afresh, so that the setup's peak is not counted."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        print("warning: cannot reset the peak resident size; peaks include the setup's", file=sys.stderr)
+
+
+def _peak_mb() -> float:
+    """The resident-size high-water mark (VmHWM) in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(setup: str, subject: str, size: int, repeat: int) -> None:
     inputs = _load(setup)(size)
     fn = _load(subject)
+    gc.collect()
+    _reset_peak()
     base = _rss_mb()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn(inputs)
         times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     print(json.dumps({"median_s": statistics.median(times), "min_s": min(times), "peak_mb": max(peak - base, 0.0)}))
 
 
