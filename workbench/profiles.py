@@ -12,6 +12,14 @@ The SQL uses integer day numbers (``epoch_us(ts) // 86400000000``) rather than
 ``date_trunc`` on a TIMESTAMPTZ, which goes through the time-zone library and
 is several times slower, and it is plain enough for SQLGlot to translate to a
 warehouse dialect when profiles are pushed down.
+
+``build_profiles`` runs one query per table, grouped by the dataset's integer
+customer keys (positions in ``customers``, see
+:meth:`~workbench.sources.Dataset.customer_keys`) rather than the string ids,
+and places each result by key, so no query joins onto the customers. The
+inputs are copied into DuckDB tables first: a table's statistics give the key
+range, and DuckDB then groups by customer into an array indexed by key (a
+perfect hash) instead of a hash table.
 """
 
 from __future__ import annotations
