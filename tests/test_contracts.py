@@ -129,6 +129,24 @@ def test_customers_derived_from_orders(tmp_path):
     assert ds.customers.set_index("customer_id").loc["c1", "created_at"] == pd.Timestamp("2024-01-01 10:00", tz="UTC")
 
 
+def test_derived_customers_sorted_by_id_with_every_order_keyed(tmp_path):
+    ids = ["zoë", "Z9", "élan", "a", "zoë", "a", "Z9", "10", "9"]
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(len(ids))],
+            "customer_id": ids,
+            "ordered_at": pd.date_range("2024-01-01", periods=len(ids), freq="D", tz="UTC")[::-1],
+            "amount": 1.0,
+        }
+    )
+    ds = load_dataset(_write(tmp_path, orders=orders))
+    assert ds.customers["customer_id"].tolist() == sorted(set(ids))  # code point order, as Python sorts
+    first = orders.groupby("customer_id")["ordered_at"].min()
+    assert ds.customers.set_index("customer_id")["created_at"].to_dict() == first.to_dict()
+    keys = ds.customer_keys("orders")
+    assert ds.customers["customer_id"].to_numpy()[keys].tolist() == ids
+
+
 def test_column_map_flat_and_per_table(tmp_path):
     raw = _orders().rename(columns={"order_id": "InvoiceNo", "amount": "Total"})
     folder = _write(tmp_path / "a", orders=raw)

@@ -235,8 +235,11 @@ def from_frames(
 ) -> Dataset:
     """Validate in-memory tables and build a :class:`Dataset` (customers derived from orders when absent)."""
     v_orders = validate("orders", orders)
-    v_customers = derive_customers(v_orders) if customers is None else validate("customers", customers)
-    keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
+    if customers is None:
+        v_customers, keys = _derive_customers(v_orders)
+    else:
+        v_customers = validate("customers", customers)
+        keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
     found_quality = [] if quality is None else [quality]
     if (keys < 0).any():
         unknown = v_orders[keys < 0]
@@ -272,9 +275,27 @@ def from_frames(
 
 
 def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
-    """One customer row per id seen in orders, created at the first order."""
-    first = orders.groupby("customer_id", sort=True)["ordered_at"].min()
-    return pd.DataFrame({"customer_id": first.index.astype("string"), "created_at": first.to_numpy()})
+    """One customer row per id seen in orders (sorted by id), created at the first order."""
+    return _derive_customers(orders)[0]
+
+
+def _derive_customers(orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`derive_customers` and the position of each order's customer in it (Arrow hashing, no groupby)."""
+    encoded = pc.dictionary_encode(_arrow_strings(orders["customer_id"]))
+    by_id = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(by_id), dtype=np.int32)
+    rank[by_id] = np.arange(len(by_id), dtype=np.int32)
+    keys = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    when = np.asarray(orders["ordered_at"].dt.tz_convert(None), dtype="datetime64[us]").view(np.int64)
+    first = np.full(len(by_id), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, keys, when)
+    customers = pd.DataFrame(
+        {
+            "customer_id": pd.arrays.ArrowStringArray(encoded.dictionary.take(pa.array(by_id))),
+            "created_at": pd.Series(first.view("datetime64[us]")).dt.tz_localize("UTC"),
+        }
+    )
+    return customers, keys
 
 
 # ---------------------------------------------------------------- data quality
