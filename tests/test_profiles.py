@@ -333,3 +333,36 @@ def test_rows_of_customers_missing_from_the_customers_table_are_ignored():
     assert p.index.tolist() == ["b", "a"]
     assert p["orders_total"].tolist() == [0, 1] and p["revenue_total"].tolist() == [0.0, 30.0]
     assert p["site_visits_30d"].tolist() == [1, 0]
+
+
+def test_profiles_can_be_edited_without_touching_the_dataset(sample_dataset):
+    """Every column accepts a new value, and editing never writes through to the dataset or what it caches."""
+    customers = sample_dataset.customers.copy(deep=True)
+    reference = build_profiles(sample_dataset, as_of="2026-10-31")
+    edited = build_profiles(sample_dataset, as_of="2026-10-31")
+    for column in edited.columns:
+        edited.loc[0, column] = edited.loc[1, column]  # raised "read-only" for columns viewed from Arrow
+    assert edited.iloc[0].equals(reference.iloc[1].rename(0))
+    pd.testing.assert_frame_equal(sample_dataset.customers, customers)
+    pd.testing.assert_frame_equal(build_profiles(sample_dataset, as_of="2026-10-31"), reference)
+
+
+def test_contacts_and_zones_are_checked_once_per_dataset(monkeypatch):
+    """Loading checked every email and phone; profiles at any as_of reuse those answers and the time zones."""
+    import workbench.sources as sources
+
+    dataset = _dataset()
+    first = build_profiles(dataset, as_of="2024-03-31")
+
+    def parse_again(*_args, **_kwargs):
+        raise AssertionError("phone numbers parsed again")
+
+    monkeypatch.setattr(sources, "valid_phones", parse_again)
+    monkeypatch.setattr(sources, "resolve_timezones", parse_again)
+    later = build_profiles(dataset, as_of="2024-04-30")
+    cols = ["has_valid_email", "has_valid_phone", "timezone", "timezones", "timezone_source"]
+    pd.testing.assert_frame_equal(later[cols], first[cols])
+    # new customers are checked anew
+    changed = dataset.with_tables(customers=dataset.customers.assign(phone=None))
+    with pytest.raises(AssertionError, match="parsed again"):
+        build_profiles(changed, as_of="2024-04-30")

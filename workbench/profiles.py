@@ -31,10 +31,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contracts import CANCELLED_STATUSES, valid_emails, valid_phones
+from .contracts import CANCELLED_STATUSES
 from .errors import WorkbenchError
 from .sources import Dataset
-from .timezones import resolve_timezones
 
 __all__ = [
     "CANCELLED_STATUSES",
@@ -462,7 +461,8 @@ def _column(values: pa.ChunkedArray | None, n: int, column: str, default: object
         return pd.arrays.ArrowStringArray(values if default is None else values.fill_null(default))
     if default == default:  # not NaN: fill, so counts stay integers
         values = values.fill_null(default)
-    return values.to_numpy()
+    array = values.to_numpy()
+    return array if array.flags.writeable else array.copy()  # a zero-copy view of Arrow memory is read-only
 
 
 def _spread(part: pa.Table | None, n: int, defaults: dict[str, object]) -> dict[str, object]:
@@ -531,22 +531,22 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
         for c in ("email", "phone", "first_name", "country", "region", "loyalty_tier", "created_at")
         if c in customers.columns
     ]
-    columns: dict[str, object] = {"customer_id": customers["customer_id"].array}
-    columns.update({c: customers[c].array for c in attrs})
+    # Series (not raw arrays) of what the dataset holds, so that editing the profiles copies rather than
+    # writes through to dataset.customers or its cached values
+    columns: dict[str, object] = {c: customers[c].reset_index(drop=True) for c in ["customer_id", *attrs]}
     columns.update(computed)
     first_order = computed["first_order_at"]
-    started = pd.Series(customers["created_at"].array) if "created_at" in customers.columns else first_order
+    started = columns.get("created_at", first_order)
     started = started.where(started.notna() & (started <= ts), first_order)
-    columns["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3).to_numpy()
-    for column, check in (("email", valid_emails), ("phone", valid_phones)):
-        present = column in customers.columns and customers[column].notna().any()
-        columns[f"has_valid_{column}"] = check(customers[column]).to_numpy() if present else np.zeros(n, dtype=bool)
+    columns["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
+    valid = dataset.contact_validity()
+    columns["has_valid_email"], columns["has_valid_phone"] = valid["email"].copy(), valid["phone"].copy()
     for channel, address in (("email", "email"), ("sms", "phone")):
         subscribed = pd.Series(computed[f"{channel}_consent"]) == "subscribed"
         columns[f"can_{channel}"] = subscribed.to_numpy(dtype=bool, na_value=False) & columns[f"has_valid_{address}"]
-    zones = resolve_timezones(customers)
+    zones = dataset.timezones()
     for col in ("timezone", "timezones", "timezone_source"):
-        columns[col] = zones[col].array  # same row order as customers; .array keeps the Arrow strings as they are
+        columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
     columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
     return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *PROFILE_COLUMNS[1:]]}, copy=False)

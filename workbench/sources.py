@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from .contracts import CANCELLED_STATUSES, CONTRACTS, valid_emails, valid_phones, validate
 from .errors import DataContractError, WorkbenchError
+from .timezones import resolve_timezones
 
 __all__ = [
     "QUALITY_COLUMNS",
@@ -60,8 +61,9 @@ class Dataset:
     loading (invalid emails or phones, rows an adapter set aside), one row per
     check with the number of rows concerned and what was done about them.
 
-    Treat the tables as read-only: the customer keys of each table are
-    computed once and kept; make changed tables with :meth:`with_tables`.
+    Treat the tables as read-only: what is derived from them (customer keys,
+    contact validity, time zones) is computed once and kept; make changed
+    tables with :meth:`with_tables`.
     """
 
     orders: pd.DataFrame
@@ -71,8 +73,15 @@ class Dataset:
     messages: pd.DataFrame | None = None
     quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_COLUMNS))
     source: str = ""
-    # customer positions per table, computed once (a copy made with replace() starts empty)
-    _keys: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # values derived from the tables: name -> (the tables they come from, value); a replace() copy starts empty
+    _derived: dict[str, tuple[tuple[str, ...], object]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def _memo(self, name: str, tables: tuple[str, ...], compute: Callable[[], object]) -> object:
+        if name not in self._derived:
+            self._derived[name] = (tables, compute())
+        return self._derived[name][1]
 
     def customer_keys(self, table: str) -> np.ndarray:
         """For each row of ``table``, the position of its customer in ``customers`` (-1 if not there).
@@ -82,12 +91,28 @@ class Dataset:
         every order's customer exists), so repeated profile runs, for example
         at several ``as_of`` dates, do not hash the string ids again.
         """
-        if table not in self._keys:
-            frame = getattr(self, table)
-            if frame is None:
-                raise WorkbenchError(f"the dataset has no {table} table")
-            self._keys[table] = customer_positions(frame["customer_id"], self.customers["customer_id"])
-        return self._keys[table]
+        frame = getattr(self, table)
+        if frame is None:
+            raise WorkbenchError(f"the dataset has no {table} table")
+        return self._memo(
+            f"keys:{table}",
+            ("customers", table),
+            lambda: customer_positions(frame["customer_id"], self.customers["customer_id"]),
+        )
+
+    def contact_validity(self) -> dict[str, np.ndarray]:
+        """Per customer (in the order of ``customers``): is the ``email`` usable, is the ``phone`` valid E.164?
+
+        Checked once per dataset (parsing phone numbers is the costly part):
+        loading counts the invalid ones in ``quality`` and profiles reuse the
+        same answers for ``has_valid_email`` and ``has_valid_phone``. A
+        missing column means no valid address.
+        """
+        return self._memo("contacts", ("customers",), lambda: _contact_validity(self.customers))
+
+    def timezones(self) -> pd.DataFrame:
+        """Each customer's time zone (:func:`~workbench.timezones.resolve_timezones`), resolved once per dataset."""
+        return self._memo("timezones", ("customers",), lambda: resolve_timezones(self.customers))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables that are present, by name."""
@@ -96,8 +121,7 @@ class Dataset:
     def with_tables(self, **tables: pd.DataFrame | None) -> Dataset:
         """A copy with some tables replaced (the dataset itself is immutable)."""
         out = replace(self, **tables)
-        if "customers" not in tables:
-            out._keys.update({name: keys for name, keys in self._keys.items() if name not in tables})
+        out._derived.update({k: v for k, v in self._derived.items() if not set(v[0]) & set(tables)})
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -266,11 +290,19 @@ def from_frames(
         messages=None if messages is None else validate("messages", messages),
         source=source,
     )
-    dataset._keys["orders"] = keys
+    dataset._memo("keys:orders", ("customers", "orders"), lambda: keys)
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     out = replace(dataset, quality=all_quality[QUALITY_COLUMNS])
-    out._keys.update(dataset._keys)  # same tables, same keys
+    out._derived.update(dataset._derived)  # same tables, same derived values
+    return out
+
+
+def _contact_validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {}
+    for column, check in (("email", valid_emails), ("phone", valid_phones)):
+        present = column in customers.columns and customers[column].notna().any()
+        out[column] = check(customers[column]).to_numpy(dtype=bool) if present else np.zeros(len(customers), dtype=bool)
     return out
 
 
@@ -327,57 +359,28 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
     frames = []
     c = dataset.customers
     n = len(c)
-    if "email" in c.columns:
-        email = c["email"].astype("string")
-        given = email.notna() & (email.str.strip() != "")
-        bad = given & ~valid_emails(email)
+    valid = dataset.contact_validity()
+    for column, invalid, unused, absent, unreachable in (
+        ("email", "invalid email address", "email not used for sends", "no email address", "email not reachable"),
+        (
+            "phone",
+            "invalid phone number (E.164)",
+            "SMS not used for this customer",
+            "no phone number",
+            "SMS not reachable",
+        ),
+    ):
+        if column not in c.columns:
+            continue
+        text = c[column].astype("string")
+        given = text.notna() & (text.str.strip() != "")
+        bad = given & ~valid[column]
         frames.append(
-            _quality_row(
-                "customers",
-                "email",
-                "invalid email address",
-                bad.sum(),
-                n,
-                c.loc[bad, "customer_id"].head(5),
-                "email not used for sends",
-            )
+            _quality_row("customers", column, invalid, bad.sum(), n, c.loc[bad, "customer_id"].head(5), unused)
         )
         frames.append(
             _quality_row(
-                "customers",
-                "email",
-                "no email address",
-                (~given).sum(),
-                n,
-                c.loc[~given, "customer_id"].head(5),
-                "email not reachable",
-            )
-        )
-    if "phone" in c.columns:
-        phone = c["phone"].astype("string")
-        given = phone.notna() & (phone.str.strip() != "")
-        ok = valid_phones(phone)
-        bad = given & ~ok
-        frames.append(
-            _quality_row(
-                "customers",
-                "phone",
-                "invalid phone number (E.164)",
-                bad.sum(),
-                n,
-                c.loc[bad, "customer_id"].head(5),
-                "SMS not used for this customer",
-            )
-        )
-        frames.append(
-            _quality_row(
-                "customers",
-                "phone",
-                "no phone number",
-                (~given).sum(),
-                n,
-                c.loc[~given, "customer_id"].head(5),
-                "SMS not reachable",
+                "customers", column, absent, (~given).sum(), n, c.loc[~given, "customer_id"].head(5), unreachable
             )
         )
     o = dataset.orders
