@@ -129,12 +129,13 @@ def to_utc(values: pd.Series) -> pd.Series:
     elif pd.api.types.is_datetime64_dtype(values.dtype):
         out = values.dt.tz_localize("UTC")
     else:
+        # no cache: pandas' cache of distinct strings costs more than it saves on timestamps, which rarely repeat
         text = values.astype("string").str.strip()
-        out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+        out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601", cache=False)
         retry = out.isna() & text.notna() & (text != "")
         if retry.any():
             out = out.copy()
-            out[retry] = pd.to_datetime(text[retry], utc=True, errors="coerce", format="mixed")
+            out[retry] = pd.to_datetime(text[retry], utc=True, errors="coerce", format="mixed", cache=False)
     return out.astype("datetime64[us, UTC]")
 
 
