@@ -150,9 +150,8 @@ def _line_index(text: str) -> dict[tuple[object, ...], int]:
         lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                lines[(*path, key.value)] = key.start_mark.line + 1
                 walk(value, (*path, key.value))
-                lines[(*path, key.value)] = key.start_mark.line + 1
+                lines[(*path, key.value)] = key.start_mark.line + 1  # a key's line, not its value's
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 walk(item, (*path, i))
@@ -229,7 +228,6 @@ def strategy_json_schema() -> dict[str, Any]:
 
 def dump_json_schema(path: str | os.PathLike[str]) -> Path:
     """Write the strategy JSON Schema (used to refresh the committed copy)."""
-    from .sources import atomic_write
+    from .sources import write_text
 
-    text = json.dumps(strategy_json_schema(), indent=2, sort_keys=True) + "\n"
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    return write_text(path, json.dumps(strategy_json_schema(), indent=2, sort_keys=True) + "\n")
