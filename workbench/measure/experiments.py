@@ -314,6 +314,24 @@ def _relative_delta(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[float, 
     return mx / my - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1
 
 
+def _mean_comparison(
+    a: np.ndarray, b: np.ndarray, ci_low: float, ci_high: float, p_value: float, alpha: float
+) -> dict[str, float]:
+    """The result of a comparison of means: both means, their difference with its interval, the relative lift, p."""
+    rel, rlow, rhigh = _relative_delta(a, b, alpha)
+    return {
+        "mean": a.mean(),
+        "control_mean": b.mean(),
+        "diff": a.mean() - b.mean(),
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "relative_lift": rel,
+        "relative_ci_low": rlow,
+        "relative_ci_high": rhigh,
+        "p_value": p_value,
+    }
+
+
 def welch_test(x: Sequence[float], y: Sequence[float], *, alpha: float = 0.05) -> dict[str, float]:
     """Welch's t-test of mean(x) − mean(y) (``scipy.stats.ttest_ind(equal_var=False)``).
 
@@ -331,18 +349,7 @@ def welch_test(x: Sequence[float], y: Sequence[float], *, alpha: float = 0.05) -
         warnings.simplefilter("ignore", RuntimeWarning)
         p = stats.ttest_ind(a, b, equal_var=False).pvalue
         low, high = CompareMeans(DescrStatsW(a), DescrStatsW(b)).tconfint_diff(alpha=alpha, usevar="unequal")
-    rel, rlow, rhigh = _relative_delta(a, b, alpha)
-    return {
-        "mean": a.mean(),
-        "control_mean": b.mean(),
-        "diff": a.mean() - b.mean(),
-        "ci_low": float(low),
-        "ci_high": float(high),
-        "relative_lift": rel,
-        "relative_ci_low": rlow,
-        "relative_ci_high": rhigh,
-        "p_value": float(p),
-    }
+    return _mean_comparison(a, b, float(low), float(high), float(p), alpha)
 
 
 def _diff_of_means(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -377,18 +384,7 @@ def bootstrap_test(
     )
     dist = res.bootstrap_distribution
     p = min(1.0, 2 * min(float(np.mean(dist <= 0)), float(np.mean(dist >= 0))))
-    rel, rlow, rhigh = _relative_delta(a, b, alpha)
-    return {
-        "mean": a.mean(),
-        "control_mean": b.mean(),
-        "diff": a.mean() - b.mean(),
-        "ci_low": float(res.confidence_interval.low),
-        "ci_high": float(res.confidence_interval.high),
-        "relative_lift": rel,
-        "relative_ci_low": rlow,
-        "relative_ci_high": rhigh,
-        "p_value": p,
-    }
+    return _mean_comparison(a, b, float(res.confidence_interval.low), float(res.confidence_interval.high), p, alpha)
 
 
 def adjust_pvalues(p_values: Sequence[float], *, method: str = "holm", alpha: float = 0.05) -> np.ndarray:
