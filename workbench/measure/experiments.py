@@ -414,11 +414,7 @@ def _kind(values: pd.Series) -> str:
     return "proportion" if len(uniq) <= 2 and set(np.asarray(uniq, dtype=float)) <= {0.0, 1.0} else "mean"
 
 
-RESULT_COLUMNS = [
-    "arm",
-    "metric",
-    "kind",
-    "n",
+_FLOAT_COLUMNS = (
     "rate",
     "mean",
     "control_value",
@@ -430,10 +426,8 @@ RESULT_COLUMNS = [
     "relative_ci_high",
     "p_value",
     "p_adjusted",
-    "significant",
-    "test",
-    "correction",
-]
+)
+RESULT_COLUMNS = ["arm", "metric", "kind", "n", *_FLOAT_COLUMNS, "significant", "test", "correction"]
 
 
 def compare_arms(
@@ -574,19 +568,7 @@ def compare_arms(
                 )
                 rows.append(row)
     out = pd.DataFrame(rows).reindex(columns=[*by, *RESULT_COLUMNS])
-    for col in (
-        "rate",
-        "mean",
-        "control_value",
-        "lift_vs_control",
-        "ci_low",
-        "ci_high",
-        "relative_lift",
-        "relative_ci_low",
-        "relative_ci_high",
-        "p_value",
-        "p_adjusted",
-    ):
+    for col in _FLOAT_COLUMNS:
         out[col] = out[col].astype(float)
     if out.empty:
         return out
