@@ -371,7 +371,7 @@ def lint_manifest(manifest: TemplateManifest, *, profile_columns: Iterable[str] 
     """Template-level findings: unapproved manifests and required variables missing from the profiles."""
     out: list[Finding] = []
     where = f"{manifest.moment}/manifest.yaml"
-    if manifest.approval != "approved":
+    if not manifest.approved:
         out.append(
             Finding(
                 "template-unapproved",
