@@ -52,6 +52,16 @@ def test_validate(capsys):
     assert "valid" in capsys.readouterr().out
 
 
+def test_validate_canonical_journey_file(tmp_path, capsys):
+    out = tmp_path / "exports"
+    strategy = str(ROOT / "data" / "strategy.yaml")
+    assert main(["export", "--strategy", strategy, "--target", "canonical", "--out", str(out)]) == 0
+    journey = out / "canonical" / "welcome_series.json"
+    capsys.readouterr()
+    assert main(["validate", str(journey)]) == 0
+    assert capsys.readouterr().out.strip() == f"{journey}: valid (1 journey)"
+
+
 def test_validate_reports_line(tmp_path, capsys):
     bad = tmp_path / "s.yaml"
     bad.write_text((ROOT / "data" / "strategy.yaml").read_text().replace("website_url: https", "website_url: ftp"))

@@ -108,6 +108,7 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from .journeys import validate_file
+    from .journeys.files import load_journeys
     from .strategy import load_strategy
 
     problems = validate_file(args.file)
@@ -116,7 +117,13 @@ def _validate(args: argparse.Namespace) -> int:
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 2
-    strategy = load_strategy(args.file)
+    path = Path(args.file)
+    data = None if path.suffix == ".json" else yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not (isinstance(data, dict) and "brand" in data):
+        journeys = load_journeys(path)
+        print(f"{args.file}: valid ({len(journeys)} journey{'s' if len(journeys) != 1 else ''})")
+        return 0
+    strategy = load_strategy(path)
     print(f"{args.file}: valid ({len(strategy.segments)} segments, {len(strategy.journeys)} journeys)")
     return 0
 
