@@ -18,7 +18,7 @@ from ..errors import JourneyError, StrategyError
 from .diff import diff_journey_sets
 from .model import Journey
 from .spec import build_journey, journey_from_json, journey_from_yaml
-from .validate import journey_problems
+from .validate import default_library, journey_problems
 
 __all__ = [
     "diff_files",
@@ -50,6 +50,10 @@ def strategy_journey_problems(
 ) -> list[JourneyError]:
     """Every problem of every journey of a strategy; each error's ``.path`` starts at ``("journeys", i)``."""
     segments = known_segments(strategy)
+    if check_templates and library is None:
+        # Read the template manifests once for all journeys; without a library there is nothing to check.
+        library = default_library()
+        check_templates = library is not None
     out: list[JourneyError] = []
     for i, spec in enumerate(strategy.journeys):
         try:
