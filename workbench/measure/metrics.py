@@ -351,6 +351,14 @@ def channel_metrics(
     return summarise_outcomes(outcomes, by=by)
 
 
+_VALUE_COLUMNS = frozenset({"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name"})
+
+
+def _group_columns(metrics: pd.DataFrame) -> list[str]:
+    """The grouping columns of the long metrics table: every column but the metric and its value columns."""
+    return [c for c in metrics.columns if c not in _VALUE_COLUMNS]
+
+
 def metrics_table(metrics: pd.DataFrame, *, metrics_shown: Sequence[str] | None = None) -> pd.DataFrame:
     """The long metrics table pivoted for reading: one row per group, one column per metric.
 
@@ -358,11 +366,7 @@ def metrics_table(metrics: pd.DataFrame, *, metrics_shown: Sequence[str] | None 
     """
     if metrics is None or metrics.empty:
         return pd.DataFrame()
-    keys = [
-        c
-        for c in metrics.columns
-        if c not in {"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name"}
-    ]
+    keys = _group_columns(metrics)
     data = metrics if metrics_shown is None else metrics[metrics["metric"].isin(list(metrics_shown))]
     label = np.where(
         data["denominator_name"].astype(str) != "",
@@ -433,11 +437,7 @@ def health_alerts(
             "health_alerts needs metrics grouped by channel. Fix: channel_metrics(..., "
             "by=['journey_id', 'step_id', 'channel'])"
         )
-    keys = [
-        c
-        for c in metrics.columns
-        if c not in {"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name"}
-    ]
+    keys = _group_columns(metrics)
     delivered = metrics[metrics["metric"] == "delivered"].set_index(keys)["value"]
     rows = []
     for metric, check, email_prefix, sms_prefix in _CHECKS:
