@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 import jinja2.meta
+import pandas as pd
 from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context, select_autoescape
 from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
@@ -146,12 +147,7 @@ def _is_missing(value: object) -> bool:
         return True
     if isinstance(value, float):
         return math.isnan(value)
-    try:
-        import pandas as pd
-
-        return value is pd.NA or value is pd.NaT
-    except ImportError:  # pragma: no cover
-        return False
+    return value is pd.NA or value is pd.NaT
 
 
 def customer_context(customer: Mapping[str, Any]) -> dict[str, Any]:
