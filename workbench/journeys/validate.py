@@ -92,7 +92,7 @@ def _link_field(node: Any, target_label: str) -> tuple[object, ...]:
     return (target_label,)
 
 
-def _graph_problems(journey: Journey) -> tuple[list[JourneyError], bool]:
+def _graph_problems(journey: Journey) -> list[JourneyError]:
     """Structure: duplicate ids, unknown links, cycles, unreachable nodes, paths that never end."""
     problems: list[JourneyError] = []
     pos: dict[str, int] = {}
@@ -119,7 +119,7 @@ def _graph_problems(journey: Journey) -> tuple[list[JourneyError], bool]:
                 ("entry",),
             )
         )
-        return problems, False
+        return problems
     for node in journey.nodes:
         for label, target in links(node):
             if target is not None and target not in index:
@@ -135,7 +135,6 @@ def _graph_problems(journey: Journey) -> tuple[list[JourneyError], bool]:
     # cycles: iterative DFS with colours
     white, grey, black = 0, 1, 2
     colour = dict.fromkeys(index, white)
-    cyclic = False
     for start in [journey.entry, *index]:
         if colour[start] != white:
             continue
@@ -148,7 +147,6 @@ def _graph_problems(journey: Journey) -> tuple[list[JourneyError], bool]:
                 colour[nid] = black
                 stack.pop()
             elif colour[child] == grey:
-                cyclic = True
                 problems.append(
                     _error(
                         journey,
@@ -197,7 +195,7 @@ def _graph_problems(journey: Journey) -> tuple[list[JourneyError], bool]:
                 ("nodes",),
             )
         )
-    return problems, not cyclic
+    return problems
 
 
 def _sms_guard_problems(journey: Journey) -> list[JourneyError]:
@@ -471,7 +469,7 @@ def journey_problems(
     """
     provides = getattr(journey.trigger, "provides", [])
     cols = frozenset(columns) | frozenset(provides) if columns is not None else available_columns(provides)
-    problems, _acyclic = _graph_problems(journey)
+    problems = _graph_problems(journey)
     problems += _sms_guard_problems(journey)
     problems += _value_problems(journey, cols, segments)
     if check_templates:
