@@ -793,11 +793,7 @@ class Renderer:
     def _render(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
         try:
             return template.render(ctx)
-        except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
-            raise _template_error(exc, self.files, template.name or "<template>") from None
-        except TemplateError:
-            raise
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (UndefinedError, SecurityError, TemplateSyntaxError, TypeError, ValueError, AttributeError) as exc:
             raise _template_error(exc, self.files, template.name or "<template>") from None
 
     def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
