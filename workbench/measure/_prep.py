@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..contracts import CHANNELS, to_utc
-from ..errors import DataContractError, WorkbenchError
+from ..errors import DataContractError
 
 NAT = np.iinfo(np.int64).min
 US_PER_HOUR = 3_600_000_000
@@ -115,22 +115,6 @@ def valid_orders(orders: pd.DataFrame) -> pd.DataFrame:
     return orders.loc[keep]
 
 
-def customer_codes(*columns: pd.Series) -> list[np.ndarray]:
-    """Integer codes for customer ids shared across several columns."""
-    allv = pd.concat([c.astype("string") for c in columns], ignore_index=True)
-    codes, _ = pd.factorize(allv)
-    out, start = [], 0
-    for c in columns:
-        out.append(codes[start : start + len(c)].astype(np.int64))
-        start += len(c)
-    return out
-
-
-def need(condition: bool, message: str) -> None:
-    if not condition:
-        raise WorkbenchError(message)
-
-
 class Prepared:
     """The messages table as numpy arrays: flags, times in microseconds and integer customer codes."""
 
@@ -175,7 +159,6 @@ class Prepared:
         else:
             lag = self.open_us - self.delivered_us
             self.machine_open = self.opened & (lag >= 0) & (lag <= machine_open_seconds * 1_000_000)
-        self.exclude_machine_opens = exclude_machine_opens
         self.counted_open = self.opened & ~self.machine_open if exclude_machine_opens else self.opened
         self.clicked = self.click_us != NAT
         self.unsubscribed = (

@@ -174,7 +174,6 @@ def message_outcomes(
         if key in msgs.columns:
             cols[key] = msgs[key].astype("string").fillna("(none)")
     out = pd.DataFrame({k: v.reset_index(drop=True) for k, v in cols.items()})
-    out["_customer_code"] = prep.customer_code
     delivered = prep.delivered
     out["sent"] = np.ones(prep.n, dtype=np.int8)
     out["bounced"] = prep.bounced.astype(np.int8)
@@ -196,7 +195,6 @@ def message_outcomes(
     else:
         out["site_visits"] = np.nan
         out["visit"] = np.nan
-    out = out.drop(columns="_customer_code")
     out.attrs["conversion_source"] = source
     out.attrs["exclude_machine_opens"] = exclude_machine_opens
     return out
