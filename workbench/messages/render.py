@@ -119,25 +119,6 @@ class PairedMessage:
         """Size of the HTML body in bytes (UTF-8), as Gmail counts it before clipping."""
         return len(self.html.encode("utf-8"))
 
-    def summary(self) -> dict[str, object]:
-        """A one-row summary without the bodies (for audience tables)."""
-        a = self.sms_analysis
-        return {
-            "customer_id": self.customer_id,
-            "moment": self.moment,
-            "variant": self.variant,
-            "subject": self.subject,
-            "preheader": self.preheader,
-            "sms": self.sms,
-            "sms_encoding": a.encoding if a else None,
-            "sms_units": a.units if a else 0,
-            "sms_segments": a.segments if a else 0,
-            "html_bytes": self.html_bytes,
-            "offer": self.offer,
-            "approval": self.manifest.approval,
-            "template_version": self.manifest.version,
-        }
-
 
 # ---------------------------------------------------------------- context
 
