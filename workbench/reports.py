@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import RunError
-from .sources import atomic_write, file_sha256, new_run_dir, write_table
+from .sources import file_sha256, new_run_dir, write_table, write_text
 
 __all__ = [
     "NOTEBOOKS_DIR",
@@ -113,7 +113,7 @@ def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *,
     exporter.widget_renderer_url = ""
     body, _ = exporter.from_notebook_node(nb)
     body = _strip_remote_scripts(body)
-    return atomic_write(target, lambda p: p.write_text(body, encoding="utf-8"))
+    return write_text(target, body)
 
 
 def _strip_remote_scripts(body: str) -> str:
@@ -259,7 +259,7 @@ def write_manifest(
         "outputs": outputs,
     }
     text = json.dumps(manifest, indent=2, default=str) + "\n"
-    return atomic_write(run_dir / "manifest.json", lambda p: p.write_text(text, encoding="utf-8"))
+    return write_text(run_dir / "manifest.json", text)
 
 
 _INDEX = """<!doctype html>
@@ -335,7 +335,7 @@ def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, secon
         rows="\n".join(rows),
         outputs=outputs,
     )
-    return atomic_write(run_dir / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
+    return write_text(run_dir / "index.html", page)
 
 
 # ---------------------------------------------------------------- runs
