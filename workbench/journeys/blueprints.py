@@ -276,7 +276,7 @@ class _Graph:
         return node["id"]
 
 
-def _pair(g: _Graph, bp: _Blueprint, step: _Step, k: int, p: Mapping[str, Any], after: str, suffix: str = "") -> str:
+def _pair(g: _Graph, step: _Step, k: int, p: Mapping[str, Any], after: str, suffix: str = "") -> str:
     """Add the paired messages of one step ending at ``after``; return the first node id."""
     base = f"step{k}"
     variant = p["variant"]
@@ -297,6 +297,26 @@ def _pair(g: _Graph, bp: _Blueprint, step: _Step, k: int, p: Mapping[str, Any], 
     guard = f"{base}_sms_consent{suffix}"
     wait = f"{base}_wait{suffix}"
     clicked = f"{base}_clicked{suffix}"
+
+    def wait_then(first: str, label: str, then: str) -> None:
+        """Wait after ``first``; go on to ``then``, or (by default) leave at ``after`` if ``first`` was clicked."""
+        g.add(
+            id=wait,
+            type="delay",
+            name=f"Wait {p['sms_delay']}",
+            duration=p["sms_delay"],
+            next=clicked if p["skip_sms_if_clicked"] else then,
+        )
+        if p["skip_sms_if_clicked"]:
+            g.add(
+                id=clicked,
+                type="condition_split",
+                name=f"Clicked the {label}?",
+                condition={"kind": "engagement", "node": first, "action": "clicked"},
+                on_true=after,
+                on_false=then,
+            )
+
     if p["channel_order"] == "sms_first":
         g.add(
             id=guard,
@@ -307,41 +327,11 @@ def _pair(g: _Graph, bp: _Blueprint, step: _Step, k: int, p: Mapping[str, Any], 
             on_false=email_id,
         )
         g.add(**sms, next=wait)
-        g.add(
-            id=wait,
-            type="delay",
-            name=f"Wait {p['sms_delay']}",
-            duration=p["sms_delay"],
-            next=clicked if p["skip_sms_if_clicked"] else email_id,
-        )
-        if p["skip_sms_if_clicked"]:
-            g.add(
-                id=clicked,
-                type="condition_split",
-                name="Clicked the SMS?",
-                condition={"kind": "engagement", "node": sms_id, "action": "clicked"},
-                on_true=after,
-                on_false=email_id,
-            )
+        wait_then(sms_id, "SMS", email_id)
         g.add(**email, next=after)
         return guard
     g.add(**email, next=wait)
-    g.add(
-        id=wait,
-        type="delay",
-        name=f"Wait {p['sms_delay']}",
-        duration=p["sms_delay"],
-        next=clicked if p["skip_sms_if_clicked"] else guard,
-    )
-    if p["skip_sms_if_clicked"]:
-        g.add(
-            id=clicked,
-            type="condition_split",
-            name="Clicked the email?",
-            condition={"kind": "engagement", "node": email_id, "action": "clicked"},
-            on_true=after,
-            on_false=guard,
-        )
+    wait_then(email_id, "email", guard)
     g.add(
         id=guard,
         type="condition_split",
@@ -356,11 +346,7 @@ def _pair(g: _Graph, bp: _Blueprint, step: _Step, k: int, p: Mapping[str, Any], 
 
 def _build(bp: _Blueprint, params: BlueprintParams, journey_id: str | None) -> Journey:
     p: dict[str, Any] = {**_BASE, **bp.defaults}
-    p.update({k: v for k, v in params.model_dump(exclude_none=True).items() if k in _BASE})
-    for key in ("first_delay", "sms_delay", "step_gap", "send_time", "reentry"):
-        value = getattr(params, key)
-        if value is not None:
-            p[key] = value
+    p.update({k: v for k, v in params if v is not None})  # the fields given, as they are (models stay models)
     g = _Graph()
     end = "end"
     # Build backwards: each step's first node is the "after" of the previous one.
@@ -369,8 +355,8 @@ def _build(bp: _Blueprint, params: BlueprintParams, journey_id: str | None) -> J
     for k in range(len(bp.steps), 0, -1):
         step = bp.steps[k - 1]
         if p["channel_order"] == "preference" and p["sms"]:
-            email_path = _pair(g, bp, step, k, {**p, "channel_order": "email_first"}, after)
-            sms_path = _pair(g, bp, step, k, {**p, "channel_order": "sms_first"}, after, suffix="_smsfirst")
+            email_path = _pair(g, step, k, {**p, "channel_order": "email_first"}, after)
+            sms_path = _pair(g, step, k, {**p, "channel_order": "sms_first"}, after, suffix="_smsfirst")
             head = g.add(
                 id=f"step{k}_route",
                 type="condition_split",
@@ -380,7 +366,7 @@ def _build(bp: _Blueprint, params: BlueprintParams, journey_id: str | None) -> J
                 on_false=email_path,
             )
         else:
-            head = _pair(g, bp, step, k, p, after)
+            head = _pair(g, step, k, p, after)
         if first_marketing == k - 1 and p["holdout_percent"] > 0:
             share = float(p["holdout_percent"])
             g.add(
@@ -435,7 +421,7 @@ def _build(bp: _Blueprint, params: BlueprintParams, journey_id: str | None) -> J
         }
     )
     # List nodes in the order a reader follows them (breadth first from the entry), ends last.
-    ordered = [n for n in journey.walk() if n.type != "end"] + [n for n in journey.walk() if n.type == "end"]
+    ordered = sorted(journey.walk(), key=lambda n: n.type == "end")  # stable: walk order within each group
     return journey.model_copy(update={"nodes": ordered})
 
 
