@@ -139,7 +139,6 @@ def message_outcomes(
     """
     cfg = _settings(settings, windows)
     msgs = join_segments(messages, segments)
-    check_messages(msgs)
     if orders is not None:
         prep, _period, credited = _core(
             msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start
@@ -335,14 +334,14 @@ def channel_metrics(
     >>> m.loc[m["metric"] == "open_rate", "denominator_name"].iat[0]
     'delivered emails'
     """
-    check_messages(join_segments(messages, segments), by)
+    msgs = join_segments(messages, segments)
+    check_messages(msgs, by)
     outcomes = message_outcomes(
-        messages,
+        msgs,
         orders,
         events,
         windows=windows,
         settings=settings,
-        segments=segments,
         exclude_machine_opens=exclude_machine_opens,
         start=start,
     )
