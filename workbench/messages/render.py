@@ -540,16 +540,29 @@ class _CssPlan:
         return segments, slots, padded_ok
 
 
-def _customer_fields(env: jinja2.Environment, name: str, columns: set[str], seen: set[str]) -> bool:
-    """Add the ``customer`` fields a template (and what it extends or includes) reads; False if not knowable."""
-    if name in seen:
-        return True
-    seen.add(name)
-    try:
-        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-        tree = env.parse(source)
-    except (TemplateNotFound, TemplateSyntaxError):
-        return False
+def _walk_templates(env: jinja2.Environment, name: str) -> tuple[nodes.Template, ...] | None:
+    """The parsed trees of a template and everything it extends or includes; None if one cannot be resolved."""
+    trees: list[nodes.Template] = []
+    seen = {name}
+    todo = [name]
+    while todo:
+        try:
+            source, _, _ = env.loader.get_source(env, todo.pop())  # type: ignore[union-attr]
+            tree = env.parse(source)
+        except (TemplateNotFound, TemplateSyntaxError):
+            return None
+        trees.append(tree)
+        for child in jinja2.meta.find_referenced_templates(tree):
+            if child is None:
+                return None
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return tuple(trees)
+
+
+def _customer_fields(tree: nodes.Template, columns: set[str]) -> bool:
+    """Add the ``customer`` fields one parsed template reads; False if it uses ``customer`` any other way."""
 
     def is_customer(node: nodes.Node) -> bool:
         return isinstance(node, nodes.Name) and node.name == "customer"
@@ -567,29 +580,14 @@ def _customer_fields(env: jinja2.Environment, name: str, columns: set[str], seen
         else:
             continue
         fields += 1
-    if fields != uses:
-        return False
-    children = list(jinja2.meta.find_referenced_templates(tree))
-    return all(child is not None and _customer_fields(env, child, columns, seen) for child in children)
+    return fields == uses
 
 
-def _plain_outputs(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> bool:
-    """Whether a template and everything it extends or includes write their outputs untransformed."""
-    seen = set() if seen is None else seen
-    if name in seen:
-        return True
-    seen.add(name)
-    try:
-        source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-        tree = env.parse(source)
-    except (TemplateNotFound, TemplateSyntaxError):
-        return False
+def _plain_outputs(tree: nodes.Template) -> bool:
+    """Whether one parsed template writes its outputs untransformed."""
     if any(True for _ in tree.find_all(_OPAQUE_NODES)):
         return False
-    if any(n.name in _OPAQUE_NAMES for n in tree.find_all(nodes.Name)):
-        return False
-    children = list(jinja2.meta.find_referenced_templates(tree))
-    return all(child is not None and _plain_outputs(env, child, seen) for child in children)
+    return not any(n.name in _OPAQUE_NAMES for n in tree.find_all(nodes.Name))
 
 
 # ---------------------------------------------------------------- renderer
@@ -638,6 +636,7 @@ class Renderer:
             self._css = _CssPlan(self._inliner)
         self._parts: dict[tuple[str, str], dict[str, jinja2.Template]] = {}
         self._plain: dict[str, bool] = {}
+        self._trees: dict[str, tuple[nodes.Template, ...] | None] = {}
 
     # -- templates
 
@@ -702,6 +701,15 @@ class Renderer:
         except TemplateSyntaxError as exc:
             raise _template_error(exc, self.files, name) from None
 
+    def _template_trees(self, name: str) -> tuple[nodes.Template, ...] | None:
+        """The parsed trees of template ``name`` and everything it extends or includes (parsed once).
+
+        ``None`` when one of them cannot be resolved (missing, a syntax error or a computed name).
+        """
+        if name not in self._trees:
+            self._trees[name] = _walk_templates(self.env, name)
+        return self._trees[name]
+
     def customer_columns(self, moments: Iterable[str], variant: str | None = None) -> set[str] | None:
         """The profile columns the templates of ``moments`` can read, or ``None`` when that is not known.
 
@@ -711,12 +719,12 @@ class Renderer:
         method) or a template cannot be resolved.
         """
         columns = {"customer_id", "last_viewed_product", "timezone"}
-        seen: set[str] = set()
         try:
             for moment in moments:
                 manifest = self.manifest(moment)
                 for template in self.templates(moment, variant or manifest.variants[0]).values():
-                    if not _customer_fields(self.env, template.name or "", columns, seen):
+                    trees = self._template_trees(template.name or "")
+                    if trees is None or not all(_customer_fields(tree, columns) for tree in trees):
                         return None
         except TemplateError:
             return None
@@ -784,7 +792,8 @@ class Renderer:
         name = template.name or ""
         plain = self._plain.get(name)
         if plain is None:
-            plain = self._plain[name] = bool(name) and _plain_outputs(self.env, name)
+            trees = self._template_trees(name) if name else None
+            plain = self._plain[name] = trees is not None and all(_plain_outputs(tree) for tree in trees)
         if not plain or self._outputs is None or self._css is None:
             return self._inliner.inline(self._render(template, ctx))
         values: list[str] = []
