@@ -17,7 +17,7 @@ import yaml
 from ..errors import JourneyError, StrategyError
 from .diff import diff_journey_sets
 from .model import Journey
-from .spec import build_journey, journey_from_json, journey_from_yaml
+from .spec import _from_data, build_journey, journey_from_json
 from .validate import default_library, journey_problems
 
 __all__ = [
@@ -99,11 +99,7 @@ def validate_file(path: str | os.PathLike[str], *, library: Mapping[str, Any] | 
     is_journey = isinstance(data, dict) and not _is_strategy(data) and ("nodes" in data or "journey" in data)
     if p.suffix == ".json" or is_journey:
         try:
-            journey = (
-                journey_from_json(text, source=str(p))
-                if p.suffix == ".json"
-                else journey_from_yaml(text, source=str(p))
-            )
+            journey = journey_from_json(text, source=str(p)) if p.suffix == ".json" else _from_data(data, str(p))
         except JourneyError as exc:
             return [str(exc)]
         return [f"{p}: {err}" for err in journey_problems(journey, library=library)]
@@ -120,21 +116,26 @@ def validate_file(path: str | os.PathLike[str], *, library: Mapping[str, Any] | 
     return out
 
 
-def load_journeys(path: str | os.PathLike[str]) -> list[Journey]:
-    """The journeys of a strategy file, or the one journey of a canonical JSON/YAML file."""
+def _read_journeys(path: str | os.PathLike[str]) -> tuple[list[Journey], bool]:
+    """The journeys of a file, and whether it is a single-journey file (not a strategy file)."""
     p = Path(path)
     if not p.exists():
         raise JourneyError(f"{p} does not exist. Fix: pass a strategy file or a canonical journey file")
     text = p.read_text(encoding="utf-8")
     if p.suffix == ".json":
-        return [journey_from_json(text, source=str(p))]
+        return [journey_from_json(text, source=str(p))], True
     data = yaml.safe_load(text)
     if _is_strategy(data):
         from ..strategy import parse_strategy
 
         strategy = parse_strategy(text, source=str(p))
-        return [build_journey(s) for s in strategy.journeys if s.enabled]
-    return [journey_from_yaml(text, source=str(p))]
+        return [build_journey(s) for s in strategy.journeys if s.enabled], False
+    return [_from_data(data, str(p))], True
+
+
+def load_journeys(path: str | os.PathLike[str]) -> list[Journey]:
+    """The journeys of a strategy file, or the one journey of a canonical JSON/YAML file."""
+    return _read_journeys(path)[0]
 
 
 def diff_files(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> list[str]:
@@ -145,8 +146,7 @@ def diff_files(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> list
     """
     from .diff import diff_journeys
 
-    a, b = load_journeys(old), load_journeys(new)
-    single = Path(old).suffix == ".json" or not _is_strategy(yaml.safe_load(Path(old).read_text(encoding="utf-8")))
+    (a, single), (b, _) = _read_journeys(old), _read_journeys(new)
     if single and len(a) == 1 and len(b) == 1:
         if a[0].id == b[0].id:
             return diff_journeys(a[0], b[0])
