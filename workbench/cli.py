@@ -28,8 +28,7 @@ def _synth(args: argparse.Namespace) -> int:
     from .synth import synthesize
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise WorkbenchError(f"{out} is not empty. Fix: choose a new folder, or pass --force to replace its tables")
+    _refuse_non_empty(out, args.force, "tables")
     dataset = synthesize(args.customers, seed=args.seed, end=args.end)
     written = write_dataset(dataset, out, fmt=args.format)
     rows = ", ".join(f"{name} {len(df):,}" for name, df in dataset.tables().items())
@@ -40,6 +39,11 @@ def _synth(args: argparse.Namespace) -> int:
 def _refuse_overwrite(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise WorkbenchError(f"{path} exists. Fix: choose another file name, or pass --force to replace it")
+
+
+def _refuse_non_empty(folder: Path, force: bool, what: str) -> None:
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise WorkbenchError(f"{folder} is not empty. Fix: choose a new folder, or pass --force to replace its {what}")
 
 
 def _profiles(args: argparse.Namespace) -> int:
@@ -134,8 +138,7 @@ def _export(args: argparse.Namespace) -> int:
     from .strategy import load_strategy
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise WorkbenchError(f"{out} is not empty. Fix: choose a new folder, or pass --force to replace its files")
+    _refuse_non_empty(out, args.force, "files")
     strategy = load_strategy(args.strategy)
     dataset = load_dataset(args.data) if args.data else None
     result = export_strategy(strategy, targets=args.target, out_dir=out, dataset=dataset, as_of=args.as_of)
