@@ -686,6 +686,36 @@ def _frame(groups: _Groups) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def _render_and_lint(
+    renderer: Renderer,
+    moment: str,
+    customer: Mapping[str, Any],
+    *,
+    variant: str | None,
+    promotion: str | None,
+    brand: Brand,
+    **options: Any,
+) -> tuple[bool, list[Finding]]:
+    """Render one pair for a clean customer context and lint it: whether it rendered, and the findings.
+
+    A template that cannot be rendered is one ``template-render`` finding (``variant`` None is the
+    default ``"A"``, as in :meth:`Renderer.render_pair`).
+    """
+    try:
+        pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
+    except TemplateError as exc:
+        finding = Finding(
+            "template-render",
+            moment,
+            variant or "A",
+            str(exc),
+            getattr(exc, "template", ""),
+            str(customer.get("customer_id", "")),
+        )
+        return False, [finding]
+    return True, lint_pair(pair, brand=brand, **options)
+
+
 def lint_library(
     profiles: pd.DataFrame,
     *,
@@ -736,26 +766,16 @@ def lint_library(
         findings += lint_manifest(manifest, profile_columns=profiles.columns)
         for variant in manifest.variants:
             for customer in records:
-                try:
-                    pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
-                except TemplateError as exc:
-                    findings.append(
-                        Finding(
-                            "template-render",
-                            moment,
-                            variant,
-                            str(exc),
-                            getattr(exc, "template", ""),
-                            str(customer.get("customer_id", "")),
-                        )
-                    )
-                    continue
-                findings += lint_pair(
-                    pair,
+                findings += _render_and_lint(
+                    renderer,
+                    moment,
+                    customer,
+                    variant=variant,
+                    promotion=promotion,
                     brand=strategy.brand,
                     max_sms_segments=max_sms_segments,
                     similarity_threshold=similarity_threshold,
-                )
+                )[1]
     return _aggregate(findings)
 
 
@@ -795,22 +815,11 @@ def _lint_chunk(
     rendered = 0
     for customer in [customer_context(r) for r in chunk.to_dict("records")]:
         for moment in moments:
-            try:
-                pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
-            except TemplateError as exc:
-                findings.append(
-                    Finding(
-                        "template-render",
-                        moment,
-                        variant or "A",
-                        str(exc),
-                        getattr(exc, "template", ""),
-                        str(customer.get("customer_id", "")),
-                    )
-                )
-                continue
-            rendered += 1
-            findings += lint_pair(pair, brand=brand, **options)
+            ok, found = _render_and_lint(
+                renderer, moment, customer, variant=variant, promotion=promotion, brand=brand, **options
+            )
+            rendered += ok
+            findings += found
     return rendered, _group(findings)
 
 
