@@ -261,16 +261,6 @@ def to_klaviyo(journey: Any, *, strategy: Any = None, result: ExportResult | Non
                             if v
                         }
                     )
-                if tracking:
-                    message["custom_tracking_params"] = tracking
-                actions.append(
-                    {
-                        "temporary_id": nid,
-                        "type": "send-email",
-                        "links": {"next": link(node.next)},
-                        "data": {"status": "draft", "message": message},
-                    }
-                )
             else:
                 brand_name = brand.name if brand is not None else "Brand"
                 message = {
@@ -283,16 +273,6 @@ def to_klaviyo(journey: Any, *, strategy: Any = None, result: ExportResult | Non
                     "shorten_links": True,
                     "add_tracking_params": bool(tracking),
                 }
-                if tracking:
-                    message["custom_tracking_params"] = tracking
-                actions.append(
-                    {
-                        "temporary_id": nid,
-                        "type": "send-sms",
-                        "links": {"next": link(node.next)},
-                        "data": {"status": "draft", "message": message},
-                    }
-                )
                 result.note(
                     jid,
                     "sms.body",
@@ -300,6 +280,16 @@ def to_klaviyo(journey: Any, *, strategy: Any = None, result: ExportResult | Non
                     "SMS body is a placeholder: paste the rendered text of the template bundle",
                     nid,
                 )
+            if tracking:
+                message["custom_tracking_params"] = tracking
+            actions.append(
+                {
+                    "temporary_id": nid,
+                    "type": f"send-{node.channel}",
+                    "links": {"next": link(node.next)},
+                    "data": {"status": "draft", "message": message},
+                }
+            )
             result.note(
                 jid,
                 node.type,
@@ -377,7 +367,7 @@ def to_klaviyo(journey: Any, *, strategy: Any = None, result: ExportResult | Non
                 channel = getattr(sent, "channel", "email")
                 event = "sms_clicked" if channel == "sms" else f"email_{cond.action}"
                 if channel == "sms" and cond.action == "opened":
-                    event = "sms_clicked"
+                    # the event is already sms_clicked: SMS opens are not tracked
                     result.note(jid, "engagement", "emulated", "SMS opens are not tracked: uses SMS clicks", nid)
                 condition = _metric_since_start(ids.metric(event), positive=True)
                 result.note(
