@@ -267,6 +267,19 @@ class _Prepared:
         a, b = np.searchsorted(g, [lo, hi])
         return ConsentLedger(key=(g[a:b] - lo) * 2 + k[a:b], time=t[a:b], subscribed=s[a:b], before=before)
 
+    def context(self, lo: int, hi: int) -> CustomerContext:
+        """The kernel's view of customers ``lo:hi``."""
+        return CustomerContext(
+            zones=self.zones[lo:hi],
+            quiet_mask=self.quiet[lo:hi],
+            window_mask=self.window[lo:hi],
+            addr_ok=self.addr[lo:hi],
+            paused=self.paused[lo:hi],
+            freq_max=self.freq_max[lo:hi],
+            freq_window=self.freq_window[lo:hi],
+            consent=self.ledger_for(lo, hi),
+        )
+
 
 def simulate(
     audience: pd.DataFrame,
@@ -393,16 +406,7 @@ def _run_chunk(
     seed: int,
     stats: list[dict[str, Any]],
 ) -> tuple[np.ndarray, ...]:
-    ctx = CustomerContext(
-        zones=prep.zones[lo:hi],
-        quiet_mask=prep.quiet[lo:hi],
-        window_mask=prep.window[lo:hi],
-        addr_ok=prep.addr[lo:hi],
-        paused=prep.paused[lo:hi],
-        freq_max=prep.freq_max[lo:hi],
-        freq_window=prep.freq_window[lo:hi],
-        consent=prep.ledger_for(lo, hi),
-    )
+    ctx = prep.context(lo, hi)
     chunk = chunk.reset_index(drop=True)
     inp = TraversalInput(
         audience=chunk,
@@ -590,16 +594,7 @@ def apply_policy(
     )
     order = np.lexsort((np.arange(len(touches)), planned, cust))
     rules = Rules(policy)
-    ctx = CustomerContext(
-        zones=prep.zones,
-        quiet_mask=prep.quiet,
-        window_mask=prep.window,
-        addr_ok=prep.addr,
-        paused=prep.paused,
-        freq_max=prep.freq_max,
-        freq_window=prep.freq_window,
-        consent=prep.ledger_for(0, prep.n),
-    )
+    ctx = prep.context(0, prep.n)
     sched, status, reason, blocked = run_kernel(
         cust[order].astype(np.int64),
         planned[order],
