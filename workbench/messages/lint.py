@@ -881,12 +881,8 @@ def lint_audience(
     folder = str(templates_dir) if templates_dir is not None else None
     options = {"max_sms_segments": max_sms_segments, "similarity_threshold": similarity_threshold}
     strategy_json = strategy.model_dump_json()
-    if moments is None:
-        from .library import load_library
-
-        moments = list(load_library(templates_dir))
-    moments = list(moments)
     _ensure_worker(strategy_json, folder, options)
+    moments = list(_WORKER["renderer"].library if moments is None else moments)
     used = _WORKER["renderer"].customer_columns(moments, variant)
     keep = [i for i, c in enumerate(profiles.columns) if used is None or c in used]
     total = len(profiles)
@@ -940,11 +936,12 @@ def run_lint(
     as_of: str | None = None,
     templates_dir: str | os.PathLike[str] | None = None,
     sample_customers: int = 24,
-    max_sms_segments: int = 2,
+    max_sms_segments: int | None = None,
 ) -> pd.DataFrame:
     """Load a strategy and a dataset, build profiles and lint the library (``workbench lint``).
 
-    ``as_of`` defaults to the day of the latest order or event in the data (never the clock).
+    ``as_of`` defaults to the day of the latest order or event in the data (never the clock);
+    ``max_sms_segments`` defaults to the strategy's ``policy.max_sms_segments``.
     """
     from ..profiles import build_profiles
     from ..segments import assign
@@ -964,5 +961,5 @@ def run_lint(
         strategy=strategy,
         templates_dir=templates_dir,
         sample_customers=sample_customers,
-        max_sms_segments=max_sms_segments,
+        max_sms_segments=strategy.policy.max_sms_segments if max_sms_segments is None else max_sms_segments,
     )
