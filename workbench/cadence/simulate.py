@@ -62,14 +62,14 @@ def resolve_journeys(journeys: object) -> list[Any]:
     (``blueprint`` and optional ``params`` / ``id``). Entries marked
     ``active: false`` (or ``status`` other than active/live) are skipped.
     """
+    from ..journeys import build_journeys
     from ..journeys.model import Journey
 
     items = getattr(journeys, "journeys", journeys)
     if items is None:
         return []
-    build = _strategy_builder(journeys) if hasattr(journeys, "journeys") else None
-    if build is not None:
-        return [j for j in build if _active(j)]
+    if hasattr(journeys, "journeys"):
+        return [j for j in build_journeys(journeys) if _active(j)]
     out: list[Any] = []
     for item in items:
         if isinstance(item, Journey):
@@ -96,18 +96,6 @@ def resolve_journeys(journeys: object) -> list[Any]:
                 "Fix: give `blueprint:` with `params:`, or `nodes:` and `entry:`"
             )
     return out
-
-
-def _strategy_builder(strategy: object) -> list[Any] | None:
-    try:
-        from .. import journeys as jmod
-    except ImportError:  # pragma: no cover - the package always exists
-        return None
-    for name in ("strategy_journeys", "build_journeys", "journeys_from_strategy", "resolve_journeys"):
-        fn = getattr(jmod, name, None)
-        if callable(fn):
-            return list(fn(strategy))
-    return None
 
 
 def _active(item: object) -> bool:
