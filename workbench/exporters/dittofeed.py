@@ -52,10 +52,6 @@ class _Refs:
         return self.get("segment", name, f"segment {name!r} ({what})")
 
 
-def _seconds(duration: Any) -> int:
-    return int(duration.seconds)
-
-
 def to_dittofeed(journey: Any, *, result: ExportResult | None = None) -> dict[str, Any]:
     """The ``JourneyDefinition`` of one journey; mapping notes go to ``result``'s report."""
     result = result or ExportResult("dittofeed")
@@ -82,14 +78,12 @@ def to_dittofeed(journey: Any, *, result: ExportResult | None = None) -> dict[st
             "(Dittofeed has no journey-wide goal)",
         )
 
-    def guarded(nid: str, target: str) -> str:
-        """Route to a message through the goal check."""
+    def to(target: str | None) -> str:
+        """The link to ``target``; a message is reached through the goal check."""
+        target = link(target)
         if goal_seg is None or target == EXIT:
             return target
         return f"{target}__goal" if index[target].type in ("send_email", "send_sms") else target
-
-    def to(target: str | None) -> str:
-        return guarded("", link(target))
 
     t = journey.trigger
     first = to(journey.entry)
@@ -104,18 +98,6 @@ def to_dittofeed(journey: Any, *, result: ExportResult | None = None) -> dict[st
                 f"event entry re-enters on every {t.event}; the rule '{journey.reentry}' must be a segment "
                 "condition or enforced by the plan",
             )
-        if journey.audience:
-            seg = refs.segment(journey.audience, "the journey's audience")
-            nodes.append(
-                {
-                    "id": "audience_check",
-                    "type": "SegmentSplitNode",
-                    "name": f"In {journey.audience}?",
-                    "variant": {"type": "Boolean", "segment": seg, "trueChild": first, "falseChild": EXIT},
-                }
-            )
-            entry["child"] = "audience_check"
-            result.note(jid, "audience", "emulated", f"segment split on {journey.audience!r} after the event entry")
     else:
         if t.type == "segment":
             seg = refs.segment(t.segment, "the entry segment")
@@ -169,18 +151,19 @@ def to_dittofeed(journey: Any, *, result: ExportResult | None = None) -> dict[st
             )
         else:
             result.note(jid, "reentry", "mapped", f"reEnter {'true' if journey.reentry.mode == 'always' else 'false'}")
-        if journey.audience and not (t.type == "segment" and t.segment == journey.audience):
-            aseg = refs.segment(journey.audience, "the journey's audience")
-            nodes.append(
-                {
-                    "id": "audience_check",
-                    "type": "SegmentSplitNode",
-                    "name": f"In {journey.audience}?",
-                    "variant": {"type": "Boolean", "segment": aseg, "trueChild": entry["child"], "falseChild": EXIT},
-                }
-            )
-            entry["child"] = "audience_check"
-            result.note(jid, "audience", "emulated", f"segment split on {journey.audience!r} after entry")
+    if journey.audience and not (t.type == "segment" and t.segment == journey.audience):
+        aseg = refs.segment(journey.audience, "the journey's audience")
+        nodes.append(
+            {
+                "id": "audience_check",
+                "type": "SegmentSplitNode",
+                "name": f"In {journey.audience}?",
+                "variant": {"type": "Boolean", "segment": aseg, "trueChild": entry["child"], "falseChild": EXIT},
+            }
+        )
+        entry["child"] = "audience_check"
+        after = "the event entry" if t.type == "event" else "entry"
+        result.note(jid, "audience", "emulated", f"segment split on {journey.audience!r} after {after}")
 
     groups = {
         "email": refs.get("subscription_group", "email", "email subscription group (marketing consent)"),
@@ -226,7 +209,7 @@ def to_dittofeed(journey: Any, *, result: ExportResult | None = None) -> dict[st
         elif node.type == "delay":
             parts = []
             if node.duration is not None:
-                parts.append({"type": "Second", "seconds": _seconds(node.duration)})
+                parts.append({"type": "Second", "seconds": node.duration.seconds})
             if node.until is not None:
                 parts.append(
                     {
@@ -255,7 +238,7 @@ def to_dittofeed(journey: Any, *, result: ExportResult | None = None) -> dict[st
                 {
                     "id": nid,
                     "type": "WaitForNode",
-                    "timeoutSeconds": _seconds(node.timeout),
+                    "timeoutSeconds": node.timeout.seconds,
                     "timeoutChild": to(node.on_timeout),
                     "segmentChildren": [{"id": to(node.on_event), "segmentId": seg}],
                 }
