@@ -442,12 +442,14 @@ def lint_pair(
         html = pair.html
         anchors = [_attrs(a) for a in _ANCHOR.findall(html)]
         hrefs = [html_lib.unescape(a.get("href", "")) for a in anchors]
-        if not any(h.startswith(unsubscribe) for h in hrefs) or unsubscribe not in pair.text:
-            where = "HTML body" if not any(h.startswith(unsubscribe) for h in hrefs) else "text body"
+        linked = any(h.startswith(unsubscribe) for h in hrefs)
+        if not linked or unsubscribe not in pair.text:
+            where = "HTML body" if not linked else "text body"
             add("email-unsubscribe", f"no link to {unsubscribe} in the {where}", "html")
         email_visible = _visible_text(html)
-        if brand.postal_address not in email_visible or brand.postal_address not in pair.text:
-            where = "HTML body" if brand.postal_address not in email_visible else "text body"
+        addressed = brand.postal_address in email_visible
+        if not addressed or brand.postal_address not in pair.text:
+            where = "HTML body" if not addressed else "text body"
             add("email-postal-address", f"the postal address {brand.postal_address!r} is not in the {where}", "html")
         lu = pair.headers.get("List-Unsubscribe", "")
         post = pair.headers.get("List-Unsubscribe-Post", "")
@@ -474,8 +476,9 @@ def lint_pair(
         if size > clip_bytes:
             add("email-clipping", f"HTML is {size / 1024:.0f} KB; Gmail clips above {clip_bytes / 1024:.0f} KB", "html")
         for tag in _IMG.findall(html):
-            if "alt" not in _attrs(tag):
-                src = _attrs(tag).get("src", "?")
+            attrs = _attrs(tag)
+            if "alt" not in attrs:
+                src = attrs.get("src", "?")
                 add("email-img-alt", f"<img src={src!r}> has no alt attribute", "html")
         for part, body in (
             ("subject", pair.subject),
@@ -890,13 +893,17 @@ def lint_audience(
     groups: _Groups = {}
     rendered = 0
     with tqdm(total=total, disable=not progress, desc="render + lint", unit="customer") as bar:
+
+        def collect(result: tuple[int, _Groups], size: int) -> None:
+            nonlocal rendered
+            rendered += result[0]
+            _merge(groups, result[1])
+            bar.update(size)
+
         if workers <= 1:
             for start in starts:
                 chunk = profiles.iloc[start : start + chunk_size, keep]
-                n, g = _lint_chunk(chunk, moments, variant, promotion)
-                rendered += n
-                _merge(groups, g)
-                bar.update(len(chunk))
+                collect(_lint_chunk(chunk, moments, variant, promotion), len(chunk))
         else:
             import concurrent.futures as cf
 
@@ -909,15 +916,9 @@ def lint_audience(
                     pending.append((pool.submit(_lint_chunk, chunk, moments, variant, promotion), len(chunk)))
                     while len(pending) > 2 * workers or (pending and pending[0][0].done()):
                         fut, size = pending.pop(0)
-                        n, g = fut.result()
-                        rendered += n
-                        _merge(groups, g)
-                        bar.update(size)
+                        collect(fut.result(), size)
                 for fut, size in pending:
-                    n, g = fut.result()
-                    rendered += n
-                    _merge(groups, g)
-                    bar.update(size)
+                    collect(fut.result(), size)
             except BaseException:
                 _shutdown_pool()
                 raise
