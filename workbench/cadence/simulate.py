@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -178,18 +178,14 @@ class _Prepared:
         cr_codes, cr_uniques = pd.factorize((country + "|" + region).to_numpy(dtype=object))
         quiet = np.zeros((max(len(cr_uniques), 1), 2), dtype=np.int64)
         window = np.zeros_like(quiet)
-        self.quiet_rule = []
         for i, key in enumerate(cr_uniques):
             co, rg = str(key).split("|", 1)
-            names = []
             for ch, k in _CH.items():
                 rule = policy.rule_for(co or None, rg or None, ch)
-                names.append(rule.name if rule else "")
                 qmask = weekly_mask(rule)
                 quiet[i, k] = self.ms.add(qmask)
                 pref: list[TimeWindow] | None = policy.preferred_hours.get(ch)
                 window[i, k] = self.ms.add(qmask & weekly_mask(pref) if pref else qmask)
-            self.quiet_rule.append(names)
         self.quiet = quiet[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
         self.window = window[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
         self.addr = _addresses(audience)
@@ -495,10 +491,6 @@ def _assemble(
             ),
         }
     )
-
-
-def _unique_labels(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(values))
 
 
 def _journey_stats(stats: list[dict[str, Any]], journey_ids: list[str]) -> list[dict[str, Any]]:
