@@ -50,8 +50,6 @@ class AudienceExplorer:
         )
         self.thresholds = t
         self.segment: str | None = None
-        self.assigned = assigned
-        self.sizes = segment_sizes(assigned)
         self._refresh()
 
     def _changed(self, _change: object = None) -> None:
