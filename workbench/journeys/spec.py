@@ -23,7 +23,6 @@ round-trips through the model unchanged (JSON or YAML).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -215,8 +214,3 @@ def canonical_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"workbench.journey.v{CANONICAL_VERSION}.schema.json"
     return schema
-
-
-def spec_ids(specs: Sequence[JourneySpec]) -> list[str]:
-    """The ids of a list of specs (helper for error messages)."""
-    return [s.id for s in specs]
