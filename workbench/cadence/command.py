@@ -9,9 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..policy import ContactPolicy
 from .engagement import engagement_score
-from .simulate import resolve_start, simulate
+from .simulate import _as_policy, resolve_start, simulate
 from .summary import summarize
 
 __all__ = ["plan_from_dataset", "simulate_command"]
@@ -40,12 +39,7 @@ def plan_from_dataset(
     start_ts = resolve_start(start)
     if as_of is None:
         as_of = (start_ts - pd.Timedelta(days=1)).date()
-    policy = (
-        strategy.policy
-        if isinstance(strategy.policy, ContactPolicy)
-        else ContactPolicy.model_validate(dict(strategy.policy or {}))
-    )
-    policy = policy.with_overrides(policy_overrides)
+    policy = _as_policy(strategy.policy).with_overrides(policy_overrides)
     profiles = build_profiles(dataset, as_of=as_of)
     audience = assign(profiles, strategy)
     scores = engagement_score(

@@ -98,6 +98,11 @@ def resolve_journeys(journeys: object) -> list[Any]:
     return out
 
 
+def _as_policy(policy: ContactPolicy | Mapping[str, Any] | None) -> ContactPolicy:
+    """A contact policy as given, or validated from a mapping (None: the defaults)."""
+    return policy if isinstance(policy, ContactPolicy) else ContactPolicy.model_validate(dict(policy or {}))
+
+
 def _active(item: object) -> bool:
     get = item.get if isinstance(item, Mapping) else (lambda k, d=None: getattr(item, k, d))
     if get("active", True) is False or get("enabled", True) is False:
@@ -313,8 +318,7 @@ def simulate(
         ``reason`` names the rule (empty when kept on time); ``scheduled_at``
         is UTC and ``local_time`` the wall-clock time in ``timezone``.
     """
-    if not isinstance(policy, ContactPolicy):
-        policy = ContactPolicy.model_validate(dict(policy or {}))
+    policy = _as_policy(policy)
     if "customer_id" not in audience.columns:
         raise WorkbenchError(
             "simulate needs an audience with customer_id. Fix: pass segments.assign(profiles, strategy)"
@@ -533,8 +537,7 @@ def apply_policy(
         The touches with ``scheduled_at``, ``local_time``, ``timezone``,
         ``status``, ``reason`` and ``blocked_by`` added, in the input order.
     """
-    if not isinstance(policy, ContactPolicy):
-        policy = ContactPolicy.model_validate(dict(policy or {}))
+    policy = _as_policy(policy)
     missing = [c for c in ("customer_id", "journey_id", "channel", "planned_at") if c not in touches.columns]
     if missing:
         raise WorkbenchError(
