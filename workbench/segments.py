@@ -18,6 +18,7 @@ from .errors import StrategyError, WorkbenchError
 from .strategy import LifecycleThresholds, SegmentDefinition, Strategy
 
 __all__ = [
+    "BUILTIN_SEGMENTS",
     "CHANNEL_REACH",
     "INTENTS",
     "LIFECYCLE_STAGES",
@@ -51,6 +52,8 @@ RFM_SEGMENTS = (*dict.fromkeys(name for name, _, _ in RFM_SEGMENT_RULES), "prosp
 LIFECYCLE_STAGES = ("prospect", "new", "active", "at_risk", "lapsed", "churned")
 INTENTS = ("cart_abandoner", "high_intent", "browse_abandoner", "none")
 CHANNEL_REACH = ("email_and_sms", "email_only", "sms_only", "neither")
+#: Every value of the built-in segment columns: a journey may name any of these as a segment.
+BUILTIN_SEGMENTS = frozenset((*RFM_SEGMENTS, *LIFECYCLE_STAGES, *INTENTS, *CHANNEL_REACH))
 
 
 def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:

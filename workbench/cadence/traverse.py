@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneyError, StrategyError
+from ..segments import BUILTIN_SEGMENTS
 from .calendar import NEVER, MaskSet, ZoneTable
 from .kernel import CustomerContext, Rules, _windows
 
@@ -550,30 +551,7 @@ def membership(audience: pd.DataFrame) -> Callable[[str], np.ndarray]:
                     hit = (audience[kind] == name).fillna(False).to_numpy(dtype=bool)
                     if hit.any() or value is None:
                         value = hit if value is None else value | hit
-            known = {
-                "prospect",
-                "new",
-                "active",
-                "at_risk",
-                "lapsed",
-                "churned",
-                "champions",
-                "loyal",
-                "potential_loyalists",
-                "cannot_lose",
-                "hibernating",
-                "lost",
-                "prospects",
-                "cart_abandoner",
-                "high_intent",
-                "browse_abandoner",
-                "none",
-                "email_and_sms",
-                "email_only",
-                "sms_only",
-                "neither",
-            }
-            if value is None or (not value.any() and name not in known):
+            if value is None or (not value.any() and name not in BUILTIN_SEGMENTS):
                 segs = [c.removeprefix("segment_") for c in audience.columns if c.startswith("segment_")]
                 raise StrategyError(
                     f"segment {name!r} used by a journey is not in the audience "

@@ -34,15 +34,9 @@ __all__ = [
 
 def known_segments(strategy: Any) -> set[str]:
     """Segment names a journey may use: the strategy's rule segments and the built-in segment values."""
-    from ..segments import CHANNEL_REACH, INTENTS, LIFECYCLE_STAGES, RFM_SEGMENTS
+    from ..segments import BUILTIN_SEGMENTS
 
-    return (
-        {s.name for s in strategy.segments}
-        | set(RFM_SEGMENTS)
-        | set(LIFECYCLE_STAGES)
-        | set(INTENTS)
-        | set(CHANNEL_REACH)
-    )
+    return {s.name for s in strategy.segments} | BUILTIN_SEGMENTS
 
 
 def strategy_journey_problems(
