@@ -33,12 +33,19 @@ def _empty(message: str) -> alt.Chart:
     )
 
 
+def _join(frame: pd.DataFrame, cols: list[str], default: str | None = None) -> pd.Series:
+    """The values of ``cols`` joined with `` · ``; ``default`` on every row when ``cols`` is empty."""
+    if not cols and default is not None:
+        return pd.Series(default, index=frame.index)
+    label = frame[cols[0]].astype(str)
+    for c in cols[1:]:
+        label = label + " · " + frame[c].astype(str)
+    return label
+
+
 def _label(frame: pd.DataFrame, *, arm: str = "arm") -> pd.Series:
     parts = [c for c in ("journey_id", "step_id") if c in frame.columns]
-    label = frame[arm].astype(str)
-    for c in reversed(parts):
-        label = frame[c].astype(str) + " · " + label
-    return label
+    return _join(frame, [*parts, arm])
 
 
 def lift_chart(results: pd.DataFrame, *, value: str = "lift_vs_control") -> alt.Chart:
@@ -147,10 +154,7 @@ def channel_metrics_chart(
     data = metrics[metrics["metric"].isin(shown) & metrics["value"].notna()].copy()
     if data.empty:
         return _empty("None of the chosen metrics has a value.")
-    label = data["channel"].astype(str) if not keys else data[keys[0]].astype(str)
-    for k in keys[1:]:
-        label = label + " · " + data[k].astype(str)
-    data["group"] = label
+    data["group"] = _join(data, keys or ["channel"])
     data["panel"] = data["metric"] + " (÷ " + data["denominator_name"] + ")"
     data = data[["group", "channel", "panel", "value", "numerator", "denominator"]]
     return (
@@ -178,10 +182,7 @@ def attribution_chart(attribution: pd.DataFrame, *, value: str = "revenue_share"
         return _empty("No attribution: it needs a messages table and orders.")
     keys = [c for c in attribution.columns if c in ("journey_id", "step_id", "channel", "variant", "segment")]
     data = attribution.copy()
-    label = data[keys[0]].astype(str) if keys else pd.Series("all", index=data.index)
-    for k in keys[1:]:
-        label = label + " · " + data[k].astype(str)
-    data["group"] = label
+    data["group"] = _join(data, keys, "all")
     data = data[["group", "model", value, "conversions", "revenue"]]
     return (
         alt.Chart(data)
@@ -212,10 +213,7 @@ def health_chart(checks: pd.DataFrame) -> alt.Chart:
         return _empty("No health checks: they need a message history.")
     data = checks.copy()
     keys = [c for c in ("journey_id", "step_id", "channel") if c in data.columns]
-    label = data[keys[0]].astype(str)
-    for k in keys[1:]:
-        label = label + " · " + data[k].astype(str)
-    data["step"] = label
+    data["step"] = _join(data, keys)
     data["ratio"] = data["rate"] / data["warning"]
     data = data[["step", "check", "rate", "warning", "critical", "level", "ratio"]]
     return (
