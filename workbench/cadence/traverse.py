@@ -287,6 +287,13 @@ def _event_entries(
     return cust.astype(np.int64), t.astype(np.int64)
 
 
+def _next_event(t: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The first event after ``t`` at ``rate`` per minute, drawn from uniforms ``u`` (NEVER when the rate is 0)."""
+    with np.errstate(divide="ignore"):
+        gap = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
+    return np.where(np.isfinite(gap), t + np.minimum(gap, 2**40).astype(np.int64), NEVER)
+
+
 def _h(text: str) -> int:
     return int(pd.util.hash_array(np.array([text], dtype=object))[0])
 
@@ -417,9 +424,7 @@ def _traverse_one(
         if rate_col:
             rate = inp.rates[rate_col].to_numpy(dtype=float)[cust] / 1440.0
             u = uniform(inp.cust_hash[cust], _salt(inp.seed, 0x60A1, cj.index), entry_no)
-            with np.errstate(divide="ignore"):
-                gap = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
-            goal = np.where(np.isfinite(gap), t0 + np.minimum(gap, 2**40).astype(np.int64), NEVER)
+            goal = _next_event(t0, rate, u)
     buckets: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {j.entry: [(np.arange(n_inst), t0)]}
     outcomes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     rates = inp.rates
@@ -510,9 +515,7 @@ def _traverse_one(
                 _, rate_col = EVENT_SOURCES.get(node.event, (None, None))
                 rate = rates[rate_col].to_numpy(dtype=float)[c] / 1440.0 if rate_col else np.zeros(c.size)
                 u = uniform(inp.cust_hash[c], _salt(inp.seed, cj.index, _h(node.id), 5), entry_no[inst])
-                with np.errstate(divide="ignore"):
-                    gap = np.where(rate > 0, -np.log1p(-u) / np.where(rate > 0, rate, 1.0), np.inf)
-                ev = np.where(np.isfinite(gap), t + np.minimum(gap, 2**40).astype(np.int64), NEVER)
+                ev = _next_event(t, rate, u)
             hit = ev <= t + timeout
             push(node.on_event, inst[hit], ev[hit])
             push(node.on_timeout, inst[~hit], (t + timeout)[~hit])
