@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import JourneyError, StrategyError
 from ..segments import BUILTIN_SEGMENTS
 from .calendar import NEVER, MaskSet, ZoneTable
+from .engagement import _col
 from .kernel import CustomerContext, Rules, _windows
 
 __all__ = ["CompiledJourney", "TraversalInput", "compile_journey", "mix", "traverse", "uniform"]
@@ -271,13 +272,13 @@ def _event_entries(
     cj: CompiledJourney, inp: TraversalInput, event: str, allowed: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     if event in ORDER_EVENTS:
-        recent = _num(inp.audience, "days_since_last_order", np.inf) < 7
+        recent = _col(inp.audience, "days_since_last_order", np.inf) < 7
         now = np.flatnonzero(allowed & recent)
         sel = allowed[inp.orders_cust] if inp.orders_cust.size else np.zeros(0, dtype=bool)
         fut_c, fut_t = inp.orders_cust[sel], inp.orders_t[sel]
     else:
         recent_col, rate_col = EVENT_SOURCES.get(event, (None, None))
-        recent = _num(inp.audience, recent_col, 0) > 0 if recent_col else np.zeros(len(allowed), dtype=bool)
+        recent = _col(inp.audience, recent_col, 0) > 0 if recent_col else np.zeros(len(allowed), dtype=bool)
         now = np.flatnonzero(allowed & recent)
         rate = inp.rates[rate_col].to_numpy(dtype=float) / 1440.0 if rate_col else np.zeros(len(allowed))
         rate = np.where(allowed, rate, 0.0)
@@ -296,12 +297,6 @@ def _next_event(t: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def _h(text: str) -> int:
     return int(pd.util.hash_array(np.array([text], dtype=object))[0])
-
-
-def _num(df: pd.DataFrame, col: str | None, default: float) -> np.ndarray:
-    if col is None or col not in df.columns:
-        return np.full(len(df), default, dtype=float)
-    return pd.to_numeric(df[col], errors="coerce").fillna(default).to_numpy(dtype=float)
 
 
 def _until(inp: TraversalInput, cust: np.ndarray, t: np.ndarray, at: Any, *, same_day: bool = False) -> np.ndarray:
