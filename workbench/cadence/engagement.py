@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..contracts import CANCELLED_STATUSES
 from ..errors import WorkbenchError
 from ..policy import AdaptiveCadence, EngagementWeights
 from ..profiles import resolve_as_of
@@ -81,9 +82,7 @@ def engagement_score(
     if len(orders) and w.order > 0:
         placed = orders["amount"] > 0
         if "status" in orders.columns:
-            placed &= ~orders["status"].astype("string").str.lower().isin(
-                ["cancelled", "canceled", "returned", "refunded", "void"]
-            ).fillna(False)
+            placed &= ~orders["status"].astype("string").str.lower().isin(CANCELLED_STATUSES).fillna(False)
         sub = orders.loc[placed, ["customer_id", "ordered_at"]]
         parts.append(_decayed(sub["customer_id"], sub["ordered_at"], ts, half_life_days) * w.order)
     for part in parts:
