@@ -342,6 +342,8 @@ def simulate(
                 node_rows.append(
                     (cj.index, node.id, node.channel, node.template, node.variant, bool(node.transactional))
                 )
+    node_ch = np.array([_CH[r[2]] for r in node_rows] or [0], dtype=np.int64)
+    node_tr = np.array([r[5] for r in node_rows] or [False], dtype=bool)
     parts: list[tuple[np.ndarray, ...]] = []
     stats: list[dict[str, Any]] = []
     chunks = range(0, max(prep.n, 1), max(int(chunk_size), 1))
@@ -362,7 +364,8 @@ def simulate(
                 hi,
                 compiled,
                 node_codes,
-                node_rows,
+                node_ch,
+                node_tr,
                 rules,
                 t_start,
                 t_end,
@@ -374,7 +377,7 @@ def simulate(
             bar.update(hi - lo)
     if bar is not None:
         bar.close()
-    plan = _assemble(parts, prep, node_rows, [cj.journey.id for cj in compiled], rules)
+    plan = _assemble(parts, prep, node_rows, node_ch, node_tr, [cj.journey.id for cj in compiled], rules)
     plan.attrs["journey_stats"] = _journey_stats(stats, [cj.journey.id for cj in compiled])
     plan.attrs["horizon"] = {"start": start_ts.isoformat(), "days": int(days), "seed": int(seed)}
     return plan
@@ -387,7 +390,8 @@ def _run_chunk(
     hi: int,
     compiled: list[Any],
     node_codes: dict[tuple[int, str], int],
-    node_rows: list[tuple[Any, ...]],
+    node_ch: np.ndarray,
+    node_tr: np.ndarray,
     rules: Rules,
     t_start: int,
     t_end: int,
@@ -426,8 +430,6 @@ def _run_chunk(
     order = np.lexsort((node, journey, t, cust))
     cust, t, journey, node, entry = cust[order], t[order], journey[order], node[order], entry[order]
     opened, clicked = opened[order], clicked[order]
-    node_ch = np.array([_CH[r[2]] for r in node_rows], dtype=np.int64)
-    node_tr = np.array([r[5] for r in node_rows], dtype=bool)
     sched, status, reason, blocked = run_kernel(
         cust, t, node_ch[node], journey, node_tr[node], ctx, rules, prep.zt, prep.ms, n_journeys=len(compiled)
     )
@@ -450,6 +452,8 @@ def _assemble(
     parts: list[tuple[np.ndarray, ...]],
     prep: _Prepared,
     node_rows: list[tuple[Any, ...]],
+    node_ch: np.ndarray,
+    node_tr: np.ndarray,
     journey_ids: list[str],
     rules: Rules,
 ) -> pd.DataFrame:
@@ -460,10 +464,8 @@ def _assemble(
     cust, planned, journey, node, entry, sched, status, reason, blocked, opened, clicked = cols
     went = status != 2
     steps = np.array([r[1] for r in node_rows] or [""], dtype=object)
-    chans = np.array([_CH[r[2]] for r in node_rows] or [0], dtype=np.int64)
     templates = np.array([r[3] for r in node_rows] or [""], dtype=object)
     variants = np.array([r[4] for r in node_rows] or [""], dtype=object)
-    trans = np.array([r[5] for r in node_rows] or [False], dtype=bool)
     local = prep.zt.local(sched, prep.zone1[cust]) if len(cust) else np.zeros(0, dtype=np.int64)
 
     def labels(values: np.ndarray) -> pd.Categorical:
@@ -476,10 +478,10 @@ def _assemble(
             "customer_id": pd.array(prep.ids[cust], dtype="string"),
             "journey_id": pd.Categorical.from_codes(journey, categories=journey_ids or []),
             "step_id": labels(steps),
-            "channel": pd.Categorical.from_codes(chans[node], categories=["email", "sms"]),
+            "channel": pd.Categorical.from_codes(node_ch[node], categories=["email", "sms"]),
             "template": labels(templates),
             "variant": labels(variants),
-            "transactional": trans[node],
+            "transactional": node_tr[node],
             "entry": entry.astype(np.int32),
             "planned_at": pd.to_datetime(planned * 60, unit="s", utc=True).as_unit("us"),
             "scheduled_at": pd.to_datetime(sched * 60, unit="s", utc=True).as_unit("us"),
