@@ -98,7 +98,6 @@ def simulate_command(
     target = Path(out)
     if target.suffix != ".parquet":
         target = target / "send_plan.parquet" if not target.suffix else target.with_suffix(".parquet")
-    target.parent.mkdir(parents=True, exist_ok=True)
     written = {"send_plan": write_table(plan, target)}
     for name, table in summarize(plan, audience, days=int(days)).items():
         written[name] = write_table(table, target.with_name(f"{target.stem}.{name}.csv"))

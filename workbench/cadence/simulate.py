@@ -12,7 +12,7 @@ from ..errors import WorkbenchError
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
-from .engagement import engagement_from_profiles, engagement_tier, outcome_rates
+from .engagement import TIERS, engagement_from_profiles, engagement_tier, outcome_rates
 from .kernel import STATUSES, ConsentLedger, CustomerContext, Rules, run_kernel
 from .traverse import TraversalInput, compile_journey, membership, order_stream, traverse
 
@@ -195,23 +195,22 @@ class _Prepared:
         self.window = window[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
         self.addr = _addresses(audience)
         # engagement and adaptive cadence
+        ad = policy.adaptive
         if "engagement_score" in audience.columns:
             score = pd.to_numeric(audience["engagement_score"], errors="coerce").fillna(0).to_numpy(dtype=float)
         else:
-            ad = policy.adaptive
             score = engagement_from_profiles(
                 audience, as_of=engagement_as_of, weights=ad.weights, half_life_days=ad.half_life_days
             )
-        self.tier = engagement_tier(score, policy.adaptive)
-        ad = policy.adaptive
+        self.tier = engagement_tier(score, ad)
         factor = {
             "engaged": ad.engaged_delay_factor,
             "steady": 1.0,
             "fading": ad.fading_delay_factor,
             "dormant": ad.dormant_delay_factor,
         }
-        self.delay_factor = np.array([factor[t] for t in ("engaged", "steady", "fading", "dormant")])
-        tier_code = pd.Categorical(self.tier, categories=["engaged", "steady", "fading", "dormant"]).codes
+        self.delay_factor = np.array([factor[t] for t in TIERS])
+        tier_code = pd.Categorical(self.tier, categories=list(TIERS)).codes
         self.tier_code = tier_code.astype(np.int8)
         self.paused = np.zeros((n, 2), dtype=bool)
         if ad.enabled:
@@ -492,9 +491,7 @@ def _assemble(
             "blocked_by": pd.Categorical.from_codes(blocked, categories=journey_ids or []),
             "opened": (opened > 0) & went,
             "clicked": (clicked > 0) & went,
-            "engagement_tier": pd.Categorical.from_codes(
-                prep.tier_code[cust], categories=["engaged", "steady", "fading", "dormant"]
-            ),
+            "engagement_tier": pd.Categorical.from_codes(prep.tier_code[cust], categories=list(TIERS)),
         }
     )
 
