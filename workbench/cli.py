@@ -178,16 +178,14 @@ def _lint(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .messages import lint_exit_code, run_lint
-    from .strategy import load_strategy
 
-    limit = args.max_sms_segments or load_strategy(args.strategy).policy.max_sms_segments
     findings = run_lint(
         args.strategy,
         args.data,
         as_of=args.as_of,
         templates_dir=args.templates,
         sample_customers=args.sample,
-        max_sms_segments=limit,
+        max_sms_segments=args.max_sms_segments or None,  # none given: the strategy's limit
     )
     if args.out:
         from .sources import write_table
