@@ -61,7 +61,7 @@ def write_results(
     """Write every result under ``out_dir/<target>/`` atomically, with its report; return the file lists."""
     import pandas as pd
 
-    from ..sources import atomic_write, write_table
+    from ..sources import atomic_write, write_table, write_text
 
     out = Path(out_dir)
     summary: dict[str, Any] = {}
@@ -75,12 +75,12 @@ def write_results(
             elif isinstance(content, bytes):
                 atomic_write(path, lambda p, c=content: p.write_bytes(c))
             else:
-                atomic_write(path, lambda p, c=content: p.write_text(c, encoding="utf-8"))
+                write_text(path, content)
             written.append(str(path))
         report = result.report_dict()
         report_path = folder / report_name
         text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
-        atomic_write(report_path, lambda p, t=text: p.write_text(t, encoding="utf-8"))
+        write_text(report_path, text)
         summary[target] = {"files": written, "report": str(report_path), "summary": report["summary"]}
     return summary
 
@@ -208,11 +208,10 @@ def generate_journey(
     import pandas as pd
 
     from ..journeys import journey_to_json
-    from ..sources import atomic_write
+    from ..sources import write_text
 
     out = Path(output_dir)
-    text = journey_to_json(journey)
-    canonical_path = atomic_write(out / "journeys" / f"{journey.id}.json", lambda p: p.write_text(text, "utf-8"))
+    canonical_path = write_text(out / "journeys" / f"{journey.id}.json", journey_to_json(journey))
     summary = export_built(
         [journey],
         strategy=strategy,

@@ -275,10 +275,9 @@ def preview(
 
 def write_preview(item: Preview, path: str | os.PathLike[str]) -> Path:
     """Write a preview as a standalone HTML file (atomically)."""
-    from ..sources import atomic_write
+    from ..sources import write_text
 
-    text = item.html
-    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    return write_text(path, item.html)
 
 
 def library_table(library: Mapping[str, TemplateManifest]) -> pd.DataFrame:
@@ -354,7 +353,7 @@ def write_gallery(
         One row per preview written: moment, variant, customer_id, subject, encoding, segments,
         findings, approval, file; ``attrs["lint"]`` holds the lint table.
     """
-    from ..sources import atomic_write, write_table
+    from ..sources import write_table, write_text
 
     out = Path(output_dir)
     renderer = Renderer(strategy, templates_dir=templates_dir)
@@ -403,7 +402,7 @@ def write_gallery(
     write_table(lint.reindex(columns=FINDING_COLUMNS), out / "lint.csv")
     write_table(templates, out / "templates.csv")
     index = _gallery_index(rows, templates, lint)
-    atomic_write(out / "index.html", lambda p: p.write_text(index, encoding="utf-8"))
+    write_text(out / "index.html", index)
     gallery = pd.DataFrame(rows)
     gallery.attrs["lint"] = lint
     return gallery
