@@ -151,3 +151,13 @@ def test_assign_adds_all_columns(sample_profiles, strategy):
     for col in ("r_score", "rfm_segment", "lifecycle_stage", "intent", "channel_reach", "segment_vip"):
         assert col in out.columns
     assert len(out) == len(sample_profiles)
+
+
+def test_assign_leaves_the_profiles_as_they_were(sample_profiles, strategy):
+    before = sample_profiles.copy(deep=True)
+    out = assign(sample_profiles, strategy)
+    pd.testing.assert_frame_equal(sample_profiles, before)
+    # editing the result, shared columns included, does not reach the input
+    out.loc[0, "frequency"] = -1.0
+    out.loc[0, "customer_id"] = "edited"
+    pd.testing.assert_frame_equal(sample_profiles, before)

@@ -2,7 +2,9 @@
 
 Every function takes the profiles DataFrame first and returns a new frame with
 columns added; nothing is modified in place, so ``profiles.pipe(rfm_scores)``
-chains. Rules and thresholds are plain data (see :data:`RFM_SEGMENT_RULES`).
+chains. The new frames are shallow copies: with pandas' copy-on-write they
+share the unchanged columns and never write back into their input. Rules and
+thresholds are plain data (see :data:`RFM_SEGMENT_RULES`).
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def rfm_scores(profiles: pd.DataFrame) -> pd.DataFrame:
     """
     _require(profiles, ["orders_total", "days_since_last_order", "revenue_total"], "rfm_scores")
     buyers = profiles["orders_total"] > 0
-    out = profiles.copy()
+    out = profiles.copy(deep=False)
     out["r_score"] = _quintile(profiles["days_since_last_order"].where(buyers), ascending=False)
     out["f_score"] = _quintile(profiles["orders_total"].where(buyers).astype(float), ascending=True)
     out["m_score"] = _quintile(profiles["revenue_total"].where(buyers), ascending=True)
@@ -115,7 +117,7 @@ def rfm_segments(
     for name, (r_lo, r_hi), (f_lo, f_hi) in rules:
         hit = labels.isna() & r.between(r_lo, r_hi) & fm.between(f_lo, f_hi)
         labels = labels.mask(hit, name)
-    out = df.copy()
+    out = df.copy(deep=False)
     out["rfm_segment"] = labels.fillna("prospects")
     return out
 
@@ -144,7 +146,7 @@ def lifecycle_stage(profiles: pd.DataFrame, *, thresholds: LifecycleThresholds |
         ["prospect", "new", "active", "at_risk", "lapsed"],
         default="churned",
     )
-    out = profiles.copy()
+    out = profiles.copy(deep=False)
     out["lifecycle_stage"] = pd.Series(stage, index=profiles.index, dtype="string")
     return out
 
@@ -172,7 +174,7 @@ def intent(profiles: pd.DataFrame, *, high_intent_visits: int = 3, high_intent_v
     browse = (profiles["product_views_7d"] > 0) & ~ordered_7d
     conditions = [np.asarray(pd.Series(c).fillna(False), dtype=bool) for c in (cart, high, browse)]
     label = np.select(conditions, ["cart_abandoner", "high_intent", "browse_abandoner"], default="none")
-    out = profiles.copy()
+    out = profiles.copy(deep=False)
     out["intent"] = pd.Series(label, index=profiles.index, dtype="string")
     return out
 
@@ -183,7 +185,7 @@ def channel_reach(profiles: pd.DataFrame) -> pd.DataFrame:
     e = profiles["can_email"].astype(bool)
     s = profiles["can_sms"].astype(bool)
     label = np.select([e & s, e, s], ["email_and_sms", "email_only", "sms_only"], default="neither")
-    out = profiles.copy()
+    out = profiles.copy(deep=False)
     out["channel_reach"] = pd.Series(label, index=profiles.index, dtype="string")
     return out
 
@@ -207,7 +209,7 @@ def evaluate_rules(profiles: pd.DataFrame, definitions: Sequence[SegmentDefiniti
     A rule that does not parse, names an unknown column or is not boolean raises
     :class:`StrategyError` naming the segment.
     """
-    out = profiles.copy()
+    out = profiles.copy(deep=False)
     if not definitions:
         return out
     con = duckdb.connect(":memory:")
