@@ -456,6 +456,23 @@ def test_corrections_equal_multipletests():
         measure.adjust_pvalues(p, method="sidak-ish")
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_holm_equals_multipletests_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    for m in (1, 2, 3, 5, 8, 20):
+        pools = (
+            rng.uniform(size=m),
+            np.round(rng.uniform(0, 0.2, size=m), 2),
+            rng.choice(rng.uniform(0, 0.1, size=3), size=m),
+        )
+        for p in pools:
+            holm = measure.adjust_pvalues(p, method="holm")
+            for alpha in (0.05, 0.1):
+                reject, ref = multipletests(p, alpha=alpha, method="holm")[:2]
+                np.testing.assert_allclose(holm, ref, rtol=0, atol=1e-12)
+                np.testing.assert_array_equal(holm <= alpha, reject)
+
+
 @pytest.fixture
 def three_arms():
     rng = np.random.default_rng(1)

@@ -1,7 +1,9 @@
 """Experiment statistics: planning (sample size, power, duration), arm comparisons, corrections, incrementality.
 
 Every statistic is computed by statsmodels or scipy (named in each
-docstring), so a result can be reproduced with those libraries alone.
+docstring), so a result can be reproduced with those libraries alone; Holm's
+adjustment is the one computed with numpy, in the arithmetic of statsmodels'
+``multipletests``, whose result it equals.
 Proportions use the two-independent-samples functions of
 ``statsmodels.stats.proportion`` (DOMAIN.md section 5: 3.0% vs 3.6% at
 α = 0.05 and power 0.8 needs 13,914 per arm); means use Welch's t-test or a
@@ -387,10 +389,27 @@ def bootstrap_test(
     return _mean_comparison(a, b, float(res.confidence_interval.low), float(res.confidence_interval.high), p, alpha)
 
 
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the arithmetic of ``multipletests(p, method="holm")[1]``.
+
+    Sorted ascending, the i-th (from 0) of m p-values becomes the running
+    maximum of ``(m - j) * p_(j)`` for j ≤ i, capped at 1, and is put back in
+    the input order. statsmodels runs a full garbage collection on every Holm
+    call, which costs tens of milliseconds per family in a large session.
+    """
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
+
+
 def adjust_pvalues(p_values: Sequence[float], *, method: str = "holm", alpha: float = 0.05) -> np.ndarray:
     """Adjusted p-values (``statsmodels.stats.multitest.multipletests``); NaN stays NaN.
 
     ``method``: ``holm``, ``bh`` (Benjamini–Hochberg, ``fdr_bh``), ``bonferroni`` or ``none``.
+    Holm is computed with numpy (:func:`_holm`), equal to ``multipletests(p, method="holm")[1]``.
     """
     if method not in CORRECTIONS:
         raise WorkbenchError(f"unknown correction {method!r}. Fix: use one of {', '.join(CORRECTIONS)}")
@@ -399,7 +418,10 @@ def adjust_pvalues(p_values: Sequence[float], *, method: str = "holm", alpha: fl
     ok = np.isfinite(p)
     if CORRECTIONS[method] is None or not ok.any():
         return out
-    out[ok] = multipletests(p[ok], alpha=alpha, method=CORRECTIONS[method])[1]
+    if CORRECTIONS[method] == "holm":
+        out[ok] = _holm(p[ok])
+    else:
+        out[ok] = multipletests(p[ok], alpha=alpha, method=CORRECTIONS[method])[1]
     return out
 
 
