@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+REAL_DATA = ROOT / "data" / "real"
+SPECS = ROOT / "tests" / "specs"
 SAMPLE = ROOT / "data" / "sample"
 STRATEGY = ROOT / "data" / "strategy.yaml"
 AS_OF = "2026-10-31"
@@ -22,11 +23,15 @@ def root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """The shared folder with the real datasets and schemas (present in CI)."""
-    if not SHARED.exists():
-        pytest.fail(f"{SHARED} is missing: the real-data tests need ../shared beside the project")
-    return SHARED
+def real_data() -> Path:
+    """The real public datasets committed under ``data/real`` (sources and licences in its README)."""
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def specs() -> Path:
+    """The execution tools' published schemas committed under ``tests/specs`` (provenance in its README)."""
+    return SPECS
 
 
 @pytest.fixture(scope="session")

@@ -59,15 +59,15 @@ CASES = [(name, label) for name in BLUEPRINTS for label in PARAMS]
 
 
 @pytest.fixture(scope="module")
-def klaviyo_validator(shared):
-    doc = json.loads((shared / "schemas" / "klaviyo" / "create_flow.json").read_text())
+def klaviyo_validator(specs):
+    doc = json.loads((specs / "klaviyo" / "create_flow.json").read_text())
     return OAS30Validator({**doc["components"]["schemas"]["FlowCreateQuery"], "components": doc["components"]})
 
 
 @pytest.fixture(scope="module")
-def dittofeed_validator(shared):
+def dittofeed_validator(specs):
     return Draft7Validator(
-        json.loads((shared / "schemas" / "dittofeed" / "journey_definition.schema.json").read_text())
+        json.loads((specs / "dittofeed" / "journey_definition.schema.json").read_text())
     )
 
 

@@ -42,8 +42,8 @@ def test_notebook_declares_the_parameters():
 
 @pytest.mark.slow
 @pytest.mark.real
-def test_hillstrom_readout(tmp_path, shared, execute_notebook):
-    path = shared / "data" / "real" / "hillstrom_email" / "hillstrom.csv.gz"
+def test_hillstrom_readout(tmp_path, real_data, execute_notebook):
+    path = real_data / "hillstrom_email" / "hillstrom.csv.gz"
     out = execute(execute_notebook, tmp_path, dataset="hillstrom", data_path=str(path), correction="bh")
     res = pd.read_csv(out / "experiment_results.csv")
     assert set(RESULT_COLUMNS) <= set(res.columns)

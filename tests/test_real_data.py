@@ -14,8 +14,8 @@ pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="module")
-def retail(shared):
-    return load_online_retail(shared / "data" / "real" / "online_retail_uci" / "online_retail.csv.gz")
+def retail(real_data):
+    return load_online_retail(real_data / "online_retail_uci" / "online_retail.csv.gz")
 
 
 def test_profiles_equal_lifetimes_for_every_customer(retail):
