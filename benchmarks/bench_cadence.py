@@ -23,9 +23,9 @@ _BASE_SIZE = 20_000
 
 
 def _base() -> tuple[pd.DataFrame, object]:
+    from workbench.io import load_strategy
     from workbench.profiles import build_profiles
     from workbench.segments import assign
-    from workbench.strategy import load_strategy
     from workbench.synth import synthesize
 
     strategy = load_strategy(ROOT / "data" / "strategy.yaml")

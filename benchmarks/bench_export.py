@@ -9,18 +9,21 @@ from benchmarks.harness import ROOT, measure, table
 
 
 def setup(size: int):
-    from workbench.sources import load_dataset
-    from workbench.strategy import load_strategy
+    from workbench.io import load_dataset, load_strategy, load_templates
 
-    return load_strategy(ROOT / "data" / "strategy.yaml"), load_dataset(ROOT / "data" / "sample")
+    root, library = load_templates()
+    return load_strategy(ROOT / "data" / "strategy.yaml"), load_dataset(ROOT / "data" / "sample"), root, library
 
 
 def subject(inputs) -> None:
-    from workbench.exporters import export_strategy
+    """Profiles, segments, journeys, every exporter and the files, from a fresh workspace."""
+    from workbench.application import Workspace
+    from workbench.io import write_exports
 
-    strategy, dataset = inputs
+    strategy, dataset, root, library = inputs
+    ws = Workspace.create(dataset, strategy, as_of="2026-10-31", library=library, templates_dir=root)
     with tempfile.TemporaryDirectory() as out:
-        export_strategy(strategy, targets="all", out_dir=Path(out), dataset=dataset, as_of="2026-10-31")
+        write_exports(ws.exports("all"), Path(out))
 
 
 def run(quick: bool) -> str:

@@ -21,10 +21,9 @@ CHUNK = 5000
 def setup(size: int):
     import pandas as pd
 
+    from workbench.io import load_dataset, load_strategy
     from workbench.profiles import build_profiles
     from workbench.segments import assign
-    from workbench.sources import load_dataset
-    from workbench.strategy import load_strategy
 
     strategy = load_strategy("data/strategy.yaml")
     base = assign(build_profiles(load_dataset("data/sample"), as_of="2026-10-31"), strategy)

@@ -38,7 +38,7 @@ def _orders(n: int) -> pd.DataFrame:
 
 
 def setup_dataset(n: int):
-    from workbench.sources import from_frames
+    from workbench.contracts import from_frames
 
     return from_frames(_orders(n))
 
@@ -126,14 +126,14 @@ def run(quick: bool = False) -> str:
 
 def loading(orders: pd.DataFrame) -> object:
     """Validate the orders and build a dataset from them (what load_dataset does after reading files)."""
-    from workbench.sources import from_frames
+    from workbench.contracts import from_frames
 
     return from_frames(orders)
 
 
 def customer_keys(dataset) -> object:
     """What loading spends on the customer keys of the orders (the cached ones are not reused here)."""
-    from workbench.sources import customer_positions
+    from workbench.models.dataset import customer_positions
 
     return customer_positions(dataset.orders["customer_id"], dataset.customers["customer_id"])
 

@@ -36,14 +36,14 @@ def specs() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_dataset():
-    from workbench.sources import load_dataset
+    from workbench.io import load_dataset
 
     return load_dataset(SAMPLE)
 
 
 @pytest.fixture(scope="session")
 def strategy():
-    from workbench.strategy import load_strategy
+    from workbench.io import load_strategy
 
     return load_strategy(STRATEGY)
 

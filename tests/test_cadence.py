@@ -8,9 +8,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from workbench import cadence
-from workbench.errors import JourneyError, WorkbenchError
 from workbench.journeys import cart_abandonment
-from workbench.journeys.model import Journey
+from workbench.models.errors import JourneyError, WorkbenchError
+from workbench.models.journey import Journey
 from workbench.policy import ContactPolicy
 
 from .conftest import AS_OF, SAMPLE, STRATEGY
@@ -174,7 +174,7 @@ def test_bad_inputs_say_how_to_fix():
 
 
 def test_engagement_score_decays_by_half_life():
-    from workbench.sources import from_frames
+    from workbench.contracts import from_frames
 
     orders = pd.DataFrame(
         {
@@ -192,15 +192,13 @@ def test_engagement_score_decays_by_half_life():
 
 @pytest.fixture(scope="module")
 def sample_plan():
-    from workbench.sources import load_dataset
-    from workbench.strategy import load_strategy
+    from workbench.application import Workspace
+    from workbench.io import load_dataset, load_strategy
 
     ds = load_dataset(SAMPLE)
     strategy = load_strategy(STRATEGY)
-    plan, audience = cadence.plan_from_dataset(
-        ds, strategy, start="2026-11-01", days=30, seed=7, as_of=AS_OF, progress=False
-    )
-    return plan, audience, ds, strategy
+    made = Workspace.create(ds, strategy, as_of=AS_OF).plan(start="2026-11-01", days=30, seed=7)
+    return made.plan, made.audience, ds, strategy
 
 
 def ds_consents(sample_plan):
@@ -224,10 +222,14 @@ def test_sample_plan_is_complete_and_explained(sample_plan):
 
 
 def test_sample_plan_is_reproducible_and_seed_dependent(sample_plan):
+    from workbench.application import Workspace
+
     _, _, ds, strategy = sample_plan
-    again, _ = cadence.plan_from_dataset(ds, strategy, start="2026-11-01", days=30, seed=7, as_of=AS_OF, progress=False)
+    fresh = Workspace.create(ds, strategy, as_of=AS_OF)  # nothing reused from the fixture's workspace
+    again = fresh.plan(start="2026-11-01", days=30, seed=7).plan
     assert_frame_equal(sample_plan[0], again)
-    other, _ = cadence.plan_from_dataset(ds, strategy, start="2026-11-01", days=30, seed=8, as_of=AS_OF, progress=False)
+    assert fresh.plan(start="2026-11-01", days=30, seed=7).plan is again  # asked again: the same plan, kept
+    other = fresh.plan(start="2026-11-01", days=30, seed=8).plan
     assert not sample_plan[0]["clicked"].equals(other["clicked"]) or len(other) != len(again)
 
 
@@ -250,16 +252,17 @@ def test_summaries(sample_plan):
     assert (coll["journey"] != coll["other"]).all()
 
 
-def test_simulate_command_writes_the_plan_and_summaries(tmp_path):
-    out = tmp_path / "plan" / "send_plan.parquet"
-    written = cadence.simulate_command(
-        STRATEGY, SAMPLE, "2026-11-01", 14, 3, out, as_of=AS_OF, progress=False, policy_overrides={"max_defer": "24h"}
-    )
-    assert written["send_plan"] == out and out.exists()
-    plan = pd.read_parquet(out)
+def test_simulate_command_writes_the_plan_and_summaries(tmp_path, capsys):
+    from workbench.cli import main
+
+    out = tmp_path / "plan"
+    args = ["simulate", "--strategy", str(STRATEGY), "--data", str(SAMPLE), "--start", "2026-11-01", "--days", "14"]
+    assert main([*args, "--seed", "3", "--as-of", AS_OF, "--policy", "{max_defer: 24h}", "--out", str(out)]) == 0
+    assert f"send_plan: {out / 'send_plan.parquet'}" in capsys.readouterr().out
+    plan = pd.read_parquet(out / "send_plan.parquet")
     assert list(plan.columns) == cadence.PLAN_COLUMNS and len(plan) > 100
     for name in ("touches_per_week", "collisions", "suppressions_by_reason", "daily_volume", "send_hours"):
-        assert (tmp_path / "plan" / f"send_plan.{name}.csv").exists()
+        assert (out / "cadence" / f"{name}.csv").exists()
 
 
 def test_apply_policy_matches_the_kernel_inside_simulate(sample_plan):
@@ -294,3 +297,18 @@ def test_charts_build_from_the_summaries(sample_plan):
     rows = next(iter(heat["datasets"].values()))
     assert len(rows) <= 7 * 24 and sum(r["touches"] for r in rows) == plan["status"].isin(["kept", "deferred"]).sum()
     assert charts.suppressions_chart(tables["suppressions_by_reason"].iloc[0:0]).to_dict()["mark"]["type"] == "text"
+
+
+def test_summaries_of_a_plan_where_no_journey_holds_another_back(sample_plan):
+    """One journey alone: no collisions, and every summary still builds (it used to fail in collisions)."""
+    from workbench.application import Workspace
+
+    _, _, ds, strategy = sample_plan
+    ws = Workspace.create(ds, strategy, as_of=AS_OF)
+    made = ws.plan(start="2026-11-01", days=30, seed=7, journeys=[ws.journey("cart_recovery")])
+    alone, audience = made.plan, made.audience
+    assert len(alone) and set(alone["journey_id"].astype(str)) == {"cart_recovery"}
+    tables = cadence.summarize(alone, audience, days=30)
+    assert tables["collisions"].empty
+    assert list(tables["collisions"].columns) == ["journey", "other", "overlaps", "deferred", "suppressed"]
+    assert tables["daily_volume"]["sent"].sum() == alone["status"].isin(["kept", "deferred"]).sum()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from workbench.cadence import simulate
-from workbench.journeys.model import Journey
+from workbench.models.journey import Journey
 from workbench.policy import ContactPolicy, allowed_at
 
 ZONES = [

@@ -120,25 +120,10 @@ def test_export_diff_lint_simulate(tmp_path, capsys):
     assert ("holdout" in said or "split" in said or "share" in said) and "no differences" not in said
 
     assert main(["lint", "--strategy", strategy, "--data", data, "--sample", "4"]) == 0
-    plan = tmp_path / "plan.parquet"
-    assert (
-        main(
-            [
-                "simulate",
-                "--strategy",
-                strategy,
-                "--data",
-                data,
-                "--start",
-                "2026-11-02",
-                "--days",
-                "7",
-                "--out",
-                str(plan),
-            ]
-        )
-        == 0
-    )
-    df = pd.read_parquet(plan)
+    args = ["simulate", "--strategy", strategy, "--data", data, "--start", "2026-11-02", "--days", "7"]
+    assert main([*args, "--out", str(tmp_path / "plan.parquet")]) == 2
+    assert "--out is the folder" in capsys.readouterr().err and not (tmp_path / "plan.parquet").exists()
+    assert main([*args, "--out", str(tmp_path / "plan")]) == 0
+    df = pd.read_parquet(tmp_path / "plan" / "send_plan.parquet")
     assert {"customer_id", "journey_id", "status", "reason", "scheduled_at"} <= set(df.columns)
     assert set(df["status"]) <= {"kept", "deferred", "suppressed"}

@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from workbench.errors import DataContractError, WorkbenchError
-from workbench.sources import load_dataset
+from workbench.io import load_dataset
+from workbench.models.errors import DataContractError, WorkbenchError
 
 
 def _orders(**over) -> pd.DataFrame:

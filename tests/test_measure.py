@@ -12,7 +12,6 @@ from statsmodels.stats.power import tt_ind_solve_power
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from workbench import measure
-from workbench.errors import DataContractError, WorkbenchError
 from workbench.measure import (
     AttributionWindows,
     HealthThresholds,
@@ -24,6 +23,7 @@ from workbench.measure import (
     health_alerts,
     markov_attribution,
 )
+from workbench.models.errors import DataContractError, WorkbenchError
 
 T0 = pd.Timestamp("2026-10-01T12:00:00Z")
 

@@ -7,9 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from workbench.errors import TemplateError
 from workbench.messages import MOMENTS, Renderer, iter_pairs, load_library, render_pair
 from workbench.messages.render import clean_first_name, local_date, money
+from workbench.models.errors import TemplateError
 
 AS_OF = "2026-10-31"
 

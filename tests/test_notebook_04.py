@@ -41,7 +41,7 @@ def test_notebook_builds_validates_and_writes_configs(tmp_path, execute_notebook
     assert (out / "exports" / "dittofeed" / "cart_recovery.json").exists()
     assert (out / "exports" / "mermaid" / "cart_recovery.mmd").read_text().startswith("flowchart TD")
     assert len(pd.read_csv(out / "exports" / "audience" / "cart_recovery.csv")) > 0
-    report = json.loads((out / "exports" / "klaviyo" / "report_cart_recovery.json").read_text())
+    report = json.loads((out / "exports" / "klaviyo" / "report.json").read_text())
     assert report["summary"]["emulated"] > 0
     assert not (out / "exports" / "canonical").exists()
     executed = json.loads((tmp_path / "executed.ipynb").read_text())

@@ -68,7 +68,7 @@ def test_audience_notebook_runs_and_writes_audiences(tmp_path):
 
 @pytest.mark.slow
 def test_failing_cell_is_reported_with_notebook_and_cell(tmp_path):
-    from workbench.errors import RunError
+    from workbench.models.errors import RunError
     from workbench.reports import run
 
     with pytest.raises(RunError) as info:
@@ -84,7 +84,7 @@ def test_failing_cell_is_reported_with_notebook_and_cell(tmp_path):
 
 
 def test_unknown_parameter_is_refused(tmp_path):
-    from workbench.errors import RunError
+    from workbench.models.errors import RunError
     from workbench.reports import run
 
     with pytest.raises(RunError, match="unknown parameter colour"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.errors import StrategyError, WorkbenchError
+from workbench.models.errors import StrategyError, WorkbenchError
+from workbench.models.strategy import parse_strategy
 from workbench.policy import (
     DEFAULT_QUIET_HOURS,
     ContactPolicy,
@@ -17,7 +18,6 @@ from workbench.policy import (
     weekly_mask,
     weekly_wait,
 )
-from workbench.strategy import parse_strategy
 
 from .conftest import STRATEGY
 

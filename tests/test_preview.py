@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.messages import preview, write_preview
+from workbench.io import write_preview
+from workbench.messages import preview
 
 
 @pytest.fixture

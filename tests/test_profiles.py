@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lifetimes.utils import summary_data_from_transaction_data
 
+from workbench.contracts import from_frames
 from workbench.profiles import PROFILE_COLUMNS, build_profiles, order_summary, resolve_as_of
-from workbench.sources import from_frames
 
 UTC = "UTC"
 
@@ -315,7 +315,7 @@ def test_profile_order_columns_equal_a_row_by_row_reference(book):
 
 def test_rows_of_customers_missing_from_the_customers_table_are_ignored():
     """A Dataset built directly (not through loading) may hold rows of unknown customers."""
-    from workbench.sources import Dataset
+    from workbench.models.dataset import Dataset
 
     orders = orders_frame([("1", "a", "2024-03-01", 30.0), ("2", "ghost", "2024-03-02", 99.0)])
     events = pd.DataFrame(
@@ -349,7 +349,8 @@ def test_profiles_can_be_edited_without_touching_the_dataset(sample_dataset):
 
 def test_contacts_and_zones_are_checked_once_per_dataset(monkeypatch):
     """Loading checked every email and phone; profiles at any as_of reuse those answers and the time zones."""
-    import workbench.sources as sources
+    import workbench.contracts as contracts
+    import workbench.profiles as profiles
 
     dataset = _dataset()
     first = build_profiles(dataset, as_of="2024-03-31")
@@ -357,8 +358,8 @@ def test_contacts_and_zones_are_checked_once_per_dataset(monkeypatch):
     def parse_again(*_args, **_kwargs):
         raise AssertionError("phone numbers parsed again")
 
-    monkeypatch.setattr(sources, "valid_phones", parse_again)
-    monkeypatch.setattr(sources, "resolve_timezones", parse_again)
+    monkeypatch.setattr(contracts, "valid_phones", parse_again)
+    monkeypatch.setattr(profiles, "resolve_timezones", parse_again)
     later = build_profiles(dataset, as_of="2024-04-30")
     cols = ["has_valid_email", "has_valid_phone", "timezone", "timezones", "timezone_source"]
     pd.testing.assert_frame_equal(later[cols], first[cols])

@@ -13,12 +13,22 @@ def test_all_names_exist():
 def test_no_unlisted_public_members():
     import types
 
+    for name in workbench.__all__:
+        getattr(workbench, name)  # names load when first used
     public = {
         name
         for name, value in vars(workbench).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert public - {"annotations"} == set(workbench.__all__) - {"__version__"}
+    assert set(workbench.__all__) <= set(dir(workbench))
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'profile'"):
+        workbench.profile  # noqa: B018
 
 
 def test_error_tree():

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from lifetimes.utils import summary_data_from_transaction_data
 
+from workbench.io import load_online_retail
 from workbench.profiles import build_profiles
-from workbench.sources import load_online_retail
 
 pytestmark = pytest.mark.real
 

@@ -9,8 +9,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from workbench.io import file_sha256
 from workbench.reports import pipeline
-from workbench.sources import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.errors import StrategyError
+from workbench.models.errors import StrategyError
+from workbench.models.strategy import LifecycleThresholds, SegmentDefinition
 from workbench.segments import (
     RFM_SEGMENT_RULES,
     assign,
@@ -20,7 +21,6 @@ from workbench.segments import (
     rfm_segments,
     segment_sizes,
 )
-from workbench.strategy import LifecycleThresholds, SegmentDefinition
 
 
 def test_rfm_rules_cover_every_cell_exactly_once():

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import StrategyError
-from workbench.strategy import load_strategy, parse_strategy, strategy_json_schema
+from workbench.io import load_strategy
+from workbench.models.errors import StrategyError
+from workbench.models.strategy import parse_strategy, strategy_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +80,7 @@ def test_missing_file():
 def test_committed_json_schema_is_current():
     committed = json.loads((ROOT / "workbench" / "schemas" / "strategy.schema.json").read_text())
     assert committed == json.loads(json.dumps(strategy_json_schema())), (
-        "refresh it: python -c 'from workbench.strategy import dump_json_schema as d; "
+        "refresh it: python -c 'from workbench.io import dump_json_schema as d; "
         'd("workbench/schemas/strategy.schema.json")\''
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.sources import load_dataset
+from workbench.io import load_dataset
 from workbench.synth import synthesize
 
 
@@ -17,7 +17,7 @@ def test_same_seed_same_data_and_different_seed_differs():
 
 def test_committed_sample_is_the_seeded_dataset(tmp_path, root):
     """data/sample is exactly `workbench synth --customers 5000 --seed 7`, byte for byte."""
-    from workbench.sources import file_sha256, write_dataset
+    from workbench.io import file_sha256, write_dataset
 
     write_dataset(synthesize(5000, seed=7), tmp_path, fmt="csv.gz")
     for fresh in sorted(tmp_path.iterdir()):
@@ -65,7 +65,7 @@ def test_messages_only_while_subscribed(small_dataset):
 
 
 def test_written_sample_round_trips(tmp_path, small_dataset):
-    from workbench.sources import write_dataset
+    from workbench.io import write_dataset
 
     write_dataset(small_dataset, tmp_path, fmt="parquet")
     back = load_dataset(tmp_path)

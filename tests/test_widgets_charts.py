@@ -42,8 +42,14 @@ def test_renderer_choice_is_checked():
         charts.use_renderer("pdf")
 
 
-def test_explorer_follows_threshold_and_segment(assigned, strategy):
-    explorer = AudienceExplorer(assigned, thresholds=strategy.lifecycle)
+def _workspace(sample_dataset, strategy):
+    from workbench.application import Workspace
+
+    return Workspace.create(sample_dataset, strategy, as_of="2026-10-31")
+
+
+def test_explorer_follows_threshold_and_segment(assigned, strategy, sample_dataset):
+    explorer = AudienceExplorer(_workspace(sample_dataset, strategy))
     active_before = (explorer.assigned["lifecycle_stage"] == "active").sum()
     explorer.sliders["active_days"].value = 150
     assert explorer.thresholds.active_days == 150
@@ -55,5 +61,39 @@ def test_explorer_follows_threshold_and_segment(assigned, strategy):
     assert "must grow" in explorer.message.value and explorer.thresholds.lapsed_days == 365
 
 
-def test_explorer_off_in_static_reports(assigned):
-    assert "off in this report" in AudienceExplorer.show(assigned, enabled=False)
+def test_explorer_recomputes_rule_segments_that_read_the_lifecycle(strategy, sample_dataset):
+    """A rule segment defined on lifecycle_stage follows the slider: what is explored is what is planned."""
+    ws = _workspace(sample_dataset, strategy)
+    explorer = AudienceExplorer(ws)
+    explorer.segment_picker.value = "new_customers"  # rule: lifecycle_stage = 'new'
+    before = len(explorer.assigned)
+    explorer.sliders["new_days"].value = 60
+    moved = explorer.workspace
+    assert moved.overrides == {"lifecycle.new_days": 60} and moved.replaced == {"lifecycle.new_days": 30}
+    assert len(explorer.assigned) == (moved.assigned["lifecycle_stage"] == "new").sum() > before
+    sizes = explorer.sizes.set_index(["kind", "segment"])["customers"]
+    assert sizes[("rule", "new_customers")] == sizes[("lifecycle", "new")] == len(explorer.assigned)
+    assert ws.segment_sizes.set_index(["kind", "segment"]).loc[("rule", "new_customers"), "customers"] == before
+
+
+def test_explorer_saves_its_thresholds_into_a_copy_of_the_strategy(strategy, sample_dataset, tmp_path, root):
+    import shutil
+
+    from workbench.io import file_sha256, load_strategy
+
+    source = tmp_path / "strategy.yaml"
+    shutil.copy(root / "data" / "strategy.yaml", source)
+    before = file_sha256(source)
+    explorer = AudienceExplorer(_workspace(sample_dataset, strategy))
+    explorer.sliders["lapsed_days"].value = 300
+    written = explorer.save(source, tmp_path / "edited")
+    assert file_sha256(source) == before  # the original is never changed
+    assert load_strategy(written).lifecycle.lapsed_days == 300
+    _, diff = explorer.strategy_diff(source)
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-  lapsed_days: 365", "+  lapsed_days: 300"]
+    assert "lapsed_days: 300" in explorer.saved.value
+
+
+def test_explorer_off_in_static_reports(strategy, sample_dataset):
+    assert "off in this report" in AudienceExplorer.show(_workspace(sample_dataset, strategy), enabled=False)

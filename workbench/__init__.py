@@ -3,29 +3,60 @@
 The flow of data: :func:`load_dataset` reads and validates the tables,
 :func:`build_profiles` makes one row per customer, :func:`assign` adds the
 segments of a :class:`Strategy`, and :mod:`workbench.reports` runs the
-notebooks that explore, plan and export. Every computation is a pure function
-of DataFrames; reading, writing and display happen at the edges
-(``sources``, ``reports``, ``charts``, ``widgets``, ``cli``).
+notebooks that explore, plan and export. The package is built in four layers
+that only import downwards: models (``workbench.models``), the pure core
+(profiles, segments, journeys, cadence, messages, measure, exporters), the
+application (``workbench.application``), and the edges (``workbench.io``,
+``reports``, ``charts``, ``widgets``, ``deploy``, ``cli``).
+
+The names below are imported when first used, so ``import workbench`` stays
+fast (the command line's ``--help`` pays for nothing it does not use).
 """
 
 from __future__ import annotations
 
-from .errors import (
-    DataContractError,
-    ExportError,
-    JourneyError,
-    RunError,
-    StrategyError,
-    TemplateError,
-    WorkbenchError,
-)
-from .profiles import build_profiles
-from .segments import assign, overlap_matrix, segment_sizes
-from .sources import Dataset, load_dataset, load_hillstrom, load_online_retail
-from .strategy import Strategy, load_strategy
-from .synth import synthesize
+import importlib as _importlib
+import typing as _typing
 
-__version__ = "0.1.0"
+from ._version import __version__
+
+if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from .io import load_dataset, load_hillstrom, load_online_retail, load_strategy
+    from .models.dataset import Dataset
+    from .models.errors import (
+        DataContractError,
+        ExportError,
+        JourneyError,
+        RunError,
+        StrategyError,
+        TemplateError,
+        WorkbenchError,
+    )
+    from .models.strategy import Strategy
+    from .profiles import build_profiles
+    from .segments import assign, overlap_matrix, segment_sizes
+    from .synth import synthesize
+
+_EXPORTS = {
+    "DataContractError": "workbench.models.errors",
+    "Dataset": "workbench.models.dataset",
+    "ExportError": "workbench.models.errors",
+    "JourneyError": "workbench.models.errors",
+    "RunError": "workbench.models.errors",
+    "Strategy": "workbench.models.strategy",
+    "StrategyError": "workbench.models.errors",
+    "TemplateError": "workbench.models.errors",
+    "WorkbenchError": "workbench.models.errors",
+    "assign": "workbench.segments",
+    "build_profiles": "workbench.profiles",
+    "load_dataset": "workbench.io",
+    "load_hillstrom": "workbench.io",
+    "load_online_retail": "workbench.io",
+    "load_strategy": "workbench.io",
+    "overlap_matrix": "workbench.segments",
+    "segment_sizes": "workbench.segments",
+    "synthesize": "workbench.synth",
+}
 
 __all__ = [
     "DataContractError",
@@ -48,3 +79,17 @@ __all__ = [
     "segment_sizes",
     "synthesize",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module 'workbench' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

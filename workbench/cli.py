@@ -1,9 +1,11 @@
-"""The ``workbench`` command: synthesise data, build profiles, run notebooks and the pipeline.
+"""The ``workbench`` command: synthesise data, build profiles and segments, plan, lint, export, run reports.
 
-Every subcommand reads its inputs, calls one package function and writes its
-outputs atomically; nothing it was given is modified. A problem with the
-input ends in a one-paragraph message naming what to fix (exit status 2),
-never a traceback.
+Every subcommand reads its inputs, asks the application layer
+(:class:`workbench.application.Workspace`) for its result and writes its
+outputs atomically into the output the user named; nothing it was given is
+modified. ``--data`` and ``--strategy`` default to the sample data and the
+sample strategy that ship with the package. A problem with the input ends in
+a one-paragraph message naming what to fix (exit status 2), never a traceback.
 """
 
 from __future__ import annotations
@@ -14,26 +16,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from .models.errors import WorkbenchError
 
-from .errors import WorkbenchError
-
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
+_DATA_HELP = "dataset: a folder of tables (CSV, CSV.GZ, Parquet) or a .duckdb file (default: the bundled sample)"
+_STRATEGY_HELP = "strategy file (YAML) with brand facts, segments, policy and journeys (default: the bundled sample)"
+_AS_OF_HELP = "profile date YYYY-MM-DD, the end of that day UTC (default: the day of the latest order in the data)"
 
-def _synth(args: argparse.Namespace) -> int:
-    from .sources import write_dataset
-    from .synth import synthesize
 
-    out = Path(args.out)
-    _refuse_non_empty(out, args.force, "tables")
-    dataset = synthesize(args.customers, seed=args.seed, end=args.end)
-    written = write_dataset(dataset, out, fmt=args.format)
-    rows = ", ".join(f"{name} {len(df):,}" for name, df in dataset.tables().items())
-    print(f"wrote {len(written)} tables to {out} ({rows})")
-    return 0
+def _workspace(args: argparse.Namespace, **overrides: Any) -> Any:
+    from .io import open_workspace
+
+    return open_workspace(
+        getattr(args, "data", None),
+        getattr(args, "strategy", None),
+        as_of=getattr(args, "as_of", None),
+        templates=getattr(args, "templates", None),
+        **overrides,
+    )
 
 
 def _refuse_overwrite(path: Path, force: bool) -> None:
@@ -46,34 +49,46 @@ def _refuse_non_empty(folder: Path, force: bool, what: str) -> None:
         raise WorkbenchError(f"{folder} is not empty. Fix: choose a new folder, or pass --force to replace its {what}")
 
 
+# ---------------------------------------------------------------- handlers
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .io import write_dataset
+    from .synth import synthesize
+
+    out = Path(args.out)
+    _refuse_non_empty(out, args.force, "tables")
+    dataset = synthesize(args.customers, seed=args.seed, end=args.end)
+    written = write_dataset(dataset, out, fmt=args.format)
+    rows = ", ".join(f"{name} {len(df):,}" for name, df in dataset.tables().items())
+    print(f"wrote {len(written)} tables to {out} ({rows})")
+    return 0
+
+
 def _profiles(args: argparse.Namespace) -> int:
-    from .profiles import build_profiles
-    from .sources import load_dataset, write_table
+    from .io import write_table
 
     out = Path(args.out)
     _refuse_overwrite(out, args.force)
-    profiles = build_profiles(load_dataset(args.data), as_of=args.as_of)
-    write_table(profiles, out)
-    print(f"wrote {len(profiles):,} profiles to {out}")
+    ws = _workspace(args)
+    write_table(ws.profiles, out)
+    print(f"wrote {len(ws.profiles):,} profiles at {ws.as_of_label} ({ws.as_of_source}) to {out}")
     return 0
 
 
 def _segments(args: argparse.Namespace) -> int:
-    from .profiles import build_profiles
-    from .reports import write_audiences
-    from .segments import assign
-    from .sources import load_dataset, new_run_dir
-    from .strategy import load_strategy
+    from .io import new_run_dir, write_audiences
 
-    strategy = load_strategy(args.strategy)
-    assigned = assign(build_profiles(load_dataset(args.data), as_of=args.as_of), strategy)
+    ws = _workspace(args)
     run_dir = new_run_dir(args.out)
-    written = write_audiences(assigned, run_dir)
-    print(f"wrote {len(written)} audience files to {run_dir / 'audiences'}")
+    written = write_audiences(ws.audiences(), run_dir)
+    print(f"wrote {len(written)} audience files at {ws.as_of_label} to {run_dir / 'audiences'}")
     return 0
 
 
 def _parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
+    import yaml
+
     params: dict[str, Any] = {}
     for name, raw in pairs or ():
         try:
@@ -111,19 +126,17 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .journeys import validate_file
-    from .journeys.files import load_journeys
-    from .strategy import load_strategy
+    from .io import load_journeys, load_strategy, load_templates, validate_file
 
-    problems = validate_file(args.file)
+    _, library = load_templates(args.templates)
+    problems = validate_file(args.file, library=library)
     if problems:
         print(f"{args.file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 2
     path = Path(args.file)
-    data = None if path.suffix == ".json" else yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not (isinstance(data, dict) and "brand" in data):
+    if path.suffix == ".json" or not _looks_like_strategy(path):
         journeys = load_journeys(path)
         print(f"{args.file}: valid ({len(journeys)} journey{'s' if len(journeys) != 1 else ''})")
         return 0
@@ -132,26 +145,43 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _looks_like_strategy(path: Path) -> bool:
+    import yaml
+
+    from .io import read_text
+
+    data = yaml.safe_load(read_text(path, what="file"))
+    return isinstance(data, dict) and "brand" in data
+
+
 def _export(args: argparse.Namespace) -> int:
-    from .exporters import export_strategy
-    from .sources import load_dataset
-    from .strategy import load_strategy
+    from .application import export
+    from .io import load_strategy, load_templates, write_exports
 
     out = Path(args.out)
     _refuse_non_empty(out, args.force, "files")
-    strategy = load_strategy(args.strategy)
-    dataset = load_dataset(args.data) if args.data else None
-    result = export_strategy(strategy, targets=args.target, out_dir=out, dataset=dataset, as_of=args.as_of)
-    for target, info in result.items():
-        if isinstance(info, dict) and "files" in info:
-            counts = ", ".join(f"{k} {v}" for k, v in sorted(info.get("summary", {}).items()))
-            print(f"{target}: {len(info['files'])} files" + (f" ({counts})" if counts else ""))
+    if args.data:
+        ws = _workspace(args)
+        results = ws.exports(args.target)
+    else:
+        _, library = load_templates(args.templates)
+        results = export(load_strategy(args.strategy or _sample_strategy()), args.target, library=library)
+    summary = write_exports(results, out)
+    for target, info in summary.items():
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(info.get("summary", {}).items()))
+        print(f"{target}: {len(info['files'])} files" + (f" ({counts})" if counts else ""))
     print(f"wrote {out}")
     return 0
 
 
+def _sample_strategy() -> Path:
+    from .io import sample_strategy
+
+    return sample_strategy()
+
+
 def _diff(args: argparse.Namespace) -> int:
-    from .journeys import diff_files
+    from .io import diff_files
 
     lines = diff_files(args.old, args.new)
     print("\n".join(lines) if lines else "no differences")
@@ -159,17 +189,28 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from .cadence import simulate_command
+    import yaml
+
+    from .io import write_plan
 
     out = Path(args.out)
-    _refuse_overwrite(out, args.force)
-    overrides = yaml.safe_load(args.policy) if args.policy else None
+    if out.suffix.lower() in {".parquet", ".csv", ".gz"}:
+        raise WorkbenchError(
+            f"--out is the folder for send_plan.parquet and cadence/*.csv, not a file: {out}. "
+            f"Fix: pass a folder name such as {out.with_suffix('')}"
+        )
+    _refuse_non_empty(out, args.force, "plan and summaries")
+    try:
+        overrides = yaml.safe_load(args.policy) if args.policy else None
+    except yaml.YAMLError as exc:
+        raise WorkbenchError(
+            f"--policy is not valid YAML ({exc}). Fix: quote it, e.g. --policy '{{max_defer: 2d}}'"
+        ) from None
     if overrides is not None and not isinstance(overrides, dict):
-        raise WorkbenchError('--policy takes a YAML mapping, e.g. "{caps: {sms: {max: 1, per: 7d}}}"')
-    written = simulate_command(
-        args.strategy, args.data, args.start, args.days, args.seed, out, as_of=args.as_of, policy_overrides=overrides
-    )
-    for name, path in written.items():
+        raise WorkbenchError('--policy takes a YAML mapping, e.g. "{caps: [{channel: sms, max: 1, per: 7d}]}"')
+    ws = _workspace(args)
+    plan = ws.plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides, progress=True)
+    for name, path in write_plan(plan, out).items():
         print(f"{name}: {path}")
     return 0
 
@@ -177,121 +218,217 @@ def _simulate(args: argparse.Namespace) -> int:
 def _lint(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .messages import lint_exit_code, run_lint
+    from .messages import lint_exit_code
 
-    findings = run_lint(
-        args.strategy,
-        args.data,
-        as_of=args.as_of,
-        templates_dir=args.templates,
-        sample_customers=args.sample,
-        max_sms_segments=args.max_sms_segments or None,  # none given: the strategy's limit
-    )
+    ws = _workspace(args, max_sms_segments=args.max_sms_segments)
+    findings = ws.lint(sample_customers=args.sample)
     if args.out:
-        from .sources import write_table
+        from .io import write_table
 
         write_table(findings, args.out)
     if findings.empty:
-        print("no findings: every template and variant is clean for the sampled customers")
+        print(f"no findings: every template and variant is clean for {args.sample} sampled customers per moment")
     else:
         with pd.option_context("display.max_rows", 200, "display.max_colwidth", 80, "display.width", 200):
             print(findings[["severity", "rule", "moment", "variant", "channel", "message", "customers"]].to_string())
     return lint_exit_code(findings)
 
 
+# ---------------------------------------------------------------- the parser
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Option help with its default, and descriptions and examples kept as written."""
+
+
+def _command(sub: Any, name: str, handler: Handler, help_text: str, examples: Sequence[str]) -> argparse.ArgumentParser:
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+    p: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=epilog,
+        formatter_class=_Help,
+    )
+    p.set_defaults(handler=handler)
+    return p
+
+
+def _inputs(p: argparse.ArgumentParser, *, data: bool = True, strategy: bool = True, as_of: bool = True) -> None:
+    if data:
+        p.add_argument("--data", default=None, metavar="PATH", help=_DATA_HELP)
+    if strategy:
+        p.add_argument("--strategy", default=None, metavar="FILE", help=_STRATEGY_HELP)
+    if as_of:
+        p.add_argument("--as-of", default=None, metavar="DATE", help=_AS_OF_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``workbench`` command."""
-    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description=__doc__.split("\n\n")[0].replace("\n", " ") if __doc__ else None,
+        formatter_class=_Help,
+        epilog="Run `workbench COMMAND --help` for the options and examples of a command.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("synth", help="write a seeded synthetic dataset")
-    p.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--end", default="2026-10-31", help="last day of the data, YYYY-MM-DD")
-    p.add_argument("--format", choices=["csv.gz", "csv", "parquet"], default="csv.gz")
-    p.add_argument("--out", required=True, help="folder to write the tables into (new or empty)")
+    p = _command(
+        sub,
+        "synth",
+        _synth,
+        "write a seeded synthetic dataset (all five tables)",
+        ["workbench synth --customers 100000 --seed 1 --out data/big"],
+    )
+    p.add_argument("--customers", type=int, default=5000, help="number of customers")
+    p.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same files")
+    p.add_argument("--end", default="2026-10-31", metavar="DATE", help="last day of the data, YYYY-MM-DD")
+    p.add_argument("--format", choices=["csv.gz", "csv", "parquet"], default="csv.gz", help="file format")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the tables into (new or empty)")
     p.add_argument("--force", action="store_true", help="replace tables in a non-empty folder")
-    p.set_defaults(handler=_synth)
 
-    p = sub.add_parser("profiles", help="build unified profiles (CSV or Parquet by extension)")
-    p.add_argument("data", help="folder of tables or .duckdb file")
-    p.add_argument("--as-of", required=True, help="profile date YYYY-MM-DD (end of day UTC) or timestamp")
-    p.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
+    p = _command(
+        sub,
+        "profiles",
+        _profiles,
+        "build one profile per customer (CSV or Parquet by the file's extension)",
+        [
+            "workbench profiles data/sample --out profiles.parquet",
+            "workbench profiles data/sample --as-of 2026-10-31 --out profiles.csv",
+        ],
+    )
+    p.add_argument("data", nargs="?", default=None, metavar="DATA", help=_DATA_HELP)
+    p.add_argument("--as-of", default=None, metavar="DATE", help=_AS_OF_HELP)
+    p.add_argument("--out", required=True, metavar="FILE", help="output file: .csv, .csv.gz or .parquet")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
-    p.set_defaults(handler=_profiles)
 
-    p = sub.add_parser("segments", help="assign segments and write one audience CSV per segment")
-    p.add_argument("data")
-    p.add_argument("--strategy", required=True)
-    p.add_argument("--as-of", required=True)
-    p.add_argument("--out", default="out", help="a new run folder is created under it")
-    p.set_defaults(handler=_segments)
+    p = _command(
+        sub,
+        "segments",
+        _segments,
+        "assign the strategy's segments and write one audience CSV per segment",
+        ["workbench segments data/sample --strategy data/strategy.yaml --out out"],
+    )
+    p.add_argument("data", nargs="?", default=None, metavar="DATA", help=_DATA_HELP)
+    _inputs(p, data=False)
+    p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
 
-    p = sub.add_parser("run", help="run one notebook through papermill into a new run folder")
-    p.add_argument("notebook")
+    p = _command(
+        sub,
+        "run",
+        _run,
+        "run one notebook through papermill into a new run folder",
+        [
+            "workbench run notebooks/01_explore_audiences.ipynb -p lapsed_days 300 --out out",
+            "workbench run notebooks/05_measure_results.ipynb -p dataset hillstrom "
+            "-p data_path data/real/hillstrom_email/hillstrom.csv.gz",
+        ],
+    )
+    p.add_argument("notebook", help="path of the notebook (.ipynb)")
     p.add_argument(
         "-p",
         "--parameter",
         nargs=2,
         action="append",
         metavar=("NAME", "VALUE"),
-        help="a notebook parameter (value read as YAML: 3, 0.5, true, [a, b])",
+        help="a notebook parameter; the value is read as YAML (3, 0.5, true, [a, b])",
     )
-    p.add_argument("--out", default="out", help="a new run folder is created under it")
-    p.set_defaults(handler=_run)
+    p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
 
-    p = sub.add_parser("pipeline", help="run every notebook of the strategy on a dataset")
-    p.add_argument("--strategy", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", default="out", help="a new run folder is created under it")
-    p.add_argument("--as-of", default=None, help="profile date (default: day of the last order)")
+    p = _command(
+        sub,
+        "pipeline",
+        _pipeline,
+        "run every report of the strategy on a dataset (audience, messages, cadence, journeys, measurement)",
+        [
+            "workbench pipeline --out out",
+            "workbench pipeline --strategy data/strategy.yaml --data data/sample --as-of 2026-10-31 --out out",
+            "workbench pipeline --only 01_explore_audiences 03_plan_cadence",
+        ],
+    )
+    _inputs(p)
+    p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
     p.add_argument("--only", nargs="*", default=None, metavar="NOTEBOOK", help="run only these notebooks (stems)")
-    p.add_argument("--workers", type=int, default=2, help="notebooks run side by side (default 2)")
-    p.set_defaults(handler=_pipeline)
+    p.add_argument("--workers", type=int, default=2, help="notebooks run side by side")
 
-    p = sub.add_parser("validate", help="check a strategy file (or a canonical journey file)")
-    p.add_argument("file")
-    p.set_defaults(handler=_validate)
+    p = _command(
+        sub,
+        "validate",
+        _validate,
+        "check a strategy file (or a canonical journey file): every problem with its line and fix",
+        ["workbench validate data/strategy.yaml", "workbench validate exports/canonical/cart_recovery.json"],
+    )
+    p.add_argument("file", help="strategy YAML, or a canonical journey (.json, .yaml)")
+    p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
 
-    p = sub.add_parser("export", help="export the strategy's journeys to execution tools")
-    p.add_argument("--strategy", required=True)
+    p = _command(
+        sub,
+        "export",
+        _export,
+        "export the strategy's journeys to execution tools (request bodies, diagrams, audiences, reports)",
+        [
+            "workbench export --strategy data/strategy.yaml --target klaviyo,dittofeed --out exports",
+            "workbench export --strategy data/strategy.yaml --data data/sample --out exports",
+        ],
+    )
+    _inputs(p)
     p.add_argument(
         "--target",
         default="all",
         help="canonical, yaml, klaviyo, dittofeed, mermaid, audience, templates, or all (comma-separated)",
     )
-    p.add_argument("--out", required=True, help="folder for the request bodies and reports (new or empty)")
-    p.add_argument("--data", default=None, help="dataset for the audience and template companions")
-    p.add_argument("--as-of", default=None, help="profile date for the companions (default: last order day)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the files and reports (new or empty)")
+    p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
-    p.set_defaults(handler=_export)
 
-    p = sub.add_parser("diff", help="describe the changes between two strategy or journey files")
-    p.add_argument("old")
-    p.add_argument("new")
-    p.set_defaults(handler=_diff)
+    p = _command(
+        sub,
+        "diff",
+        _diff,
+        "describe in words what changed between two strategy or journey files",
+        ["workbench diff old_strategy.yaml data/strategy.yaml"],
+    )
+    p.add_argument("old", help="the earlier file")
+    p.add_argument("new", help="the later file")
 
-    p = sub.add_parser("simulate", help="replay the audience through every journey under the contact policy")
-    p.add_argument("--strategy", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--start", required=True, help="first day of the plan, YYYY-MM-DD")
-    p.add_argument("--days", type=int, default=90)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--as-of", default=None, help="profile date (default: the day before --start)")
-    p.add_argument("--policy", default=None, help="policy overrides as YAML, e.g. '{max_defer: 2d}'")
-    p.add_argument("--out", required=True, help="send plan file (.parquet); summaries are written beside it")
-    p.add_argument("--force", action="store_true", help="replace an existing plan file")
-    p.set_defaults(handler=_simulate)
+    p = _command(
+        sub,
+        "simulate",
+        _simulate,
+        "replay every customer through every journey under the contact policy: the send plan and its summaries",
+        [
+            "workbench simulate --days 90 --seed 7 --out plan",
+            "workbench simulate --strategy data/strategy.yaml --data data/sample --start 2026-11-02 "
+            "--policy '{max_defer: 2d}' --out plan",
+        ],
+    )
+    _inputs(p)
+    p.add_argument("--start", default=None, metavar="DATE", help="first day of the plan (default: the day after as-of)")
+    p.add_argument("--days", type=int, default=90, help="length of the plan in days")
+    p.add_argument("--seed", type=int, default=7, help="seed of every draw: the same seed gives the same plan")
+    p.add_argument("--policy", default=None, metavar="YAML", help="policy overrides as YAML, e.g. '{max_defer: 2d}'")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder (new or empty) for send_plan.parquet and cadence/*.csv"
+    )
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
 
-    p = sub.add_parser("lint", help="lint every template and variant over a sample of real customers")
-    p.add_argument("--strategy", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--as-of", default=None)
-    p.add_argument("--templates", default=None, help="template folder (default: the repository's templates/)")
-    p.add_argument("--sample", type=int, default=24, help="customers sampled per moment (default 24)")
-    p.add_argument("--max-sms-segments", type=int, default=None, help="default: the strategy's policy")
-    p.add_argument("--out", default=None, help="also write the findings (.csv or .parquet)")
-    p.set_defaults(handler=_lint)
+    p = _command(
+        sub,
+        "lint",
+        _lint,
+        "lint every template and variant, rendered for a sample of real customers (exit 1 on an error finding)",
+        [
+            "workbench lint",
+            "workbench lint --strategy data/strategy.yaml --data data/sample --sample 50 --out lint.csv",
+        ],
+    )
+    _inputs(p)
+    p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
+    p.add_argument("--sample", type=int, default=24, help="customers sampled per moment")
+    p.add_argument(
+        "--max-sms-segments", type=int, default=None, help="longest SMS allowed (default: the strategy's policy)"
+    )
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the findings (.csv or .parquet)")
     return parser
 
 

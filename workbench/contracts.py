@@ -1,121 +1,38 @@
-"""The data contract: which tables the workbench reads and what they hold.
+"""The data contract, enforced: normalise each table, assemble a :class:`Dataset`, count what is not fatal.
 
 Every table is a pandas DataFrame. Ids are strings, timestamps are
-timezone-aware UTC, extra columns are kept and ignored. :func:`validate`
-normalises one table to that shape or raises :class:`DataContractError`
-naming the table, column, number of bad rows and a few example ids.
+timezone-aware UTC, extra columns are kept and ignored (the contract itself is
+data: :mod:`workbench.models.tables`). :func:`validate` normalises one table to
+that shape or raises :class:`DataContractError` naming the table, column,
+number of bad rows and a few example ids; :func:`from_frames` validates every
+table and builds the dataset; :func:`quality_checks` counts what does not stop
+a run (invalid emails or phones, returns, orphan rows).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .errors import DataContractError
+from .models.dataset import Dataset, arrow_strings, customer_positions
+from .models.errors import DataContractError
+from .models.tables import CANCELLED_STATUSES, CONTRACTS, EMAIL_PATTERN, QUALITY_COLUMNS
 
-__all__ = ["CANCELLED_STATUSES", "CHANNELS", "CONSENT_STATUSES", "CONTRACTS", "TableContract", "to_utc", "validate"]
-
-CHANNELS = ("email", "sms")
-#: An address a sender can use: something@domain.tld (a syntax check, not a deliverability check).
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-CONSENT_STATUSES = ("subscribed", "unsubscribed")
-#: Order statuses that make an order a cancellation or return (so is a negative amount), case-insensitive.
-CANCELLED_STATUSES = ("cancelled", "canceled", "returned", "refunded", "void")
-
-
-@dataclass(frozen=True)
-class TableContract:
-    """What one table must and may hold."""
-
-    name: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-    key: str | None = None  # unique id column, if any
-    ids: tuple[str, ...] = ()  # columns held as strings
-    timestamps: tuple[str, ...] = ()
-    numeric: tuple[str, ...] = ()
-    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    required_table: bool = False
-
-    @property
-    def example_column(self) -> str:
-        return self.key or "customer_id"
-
-
-CONTRACTS: dict[str, TableContract] = {
-    "customers": TableContract(
-        name="customers",
-        required=("customer_id",),
-        optional=(
-            "email",
-            "phone",
-            "first_name",
-            "country",
-            "region",
-            "timezone",
-            "created_at",
-            "loyalty_tier",
-            "preferred_channel",
-        ),
-        key="customer_id",
-        ids=("customer_id",),
-        timestamps=("created_at",),
-    ),
-    "orders": TableContract(
-        name="orders",
-        required=("order_id", "customer_id", "ordered_at", "amount"),
-        optional=("currency", "status"),
-        key="order_id",
-        ids=("order_id", "customer_id"),
-        timestamps=("ordered_at",),
-        numeric=("amount",),
-        required_table=True,
-    ),
-    "events": TableContract(
-        name="events",
-        required=("customer_id", "occurred_at", "event"),
-        optional=("product_id", "url", "properties"),
-        ids=("customer_id",),
-        timestamps=("occurred_at",),
-    ),
-    "consents": TableContract(
-        name="consents",
-        required=("customer_id", "channel", "status", "recorded_at"),
-        optional=("source", "keyword"),
-        ids=("customer_id",),
-        timestamps=("recorded_at",),
-        enums={"channel": CHANNELS, "status": CONSENT_STATUSES},
-    ),
-    "messages": TableContract(
-        name="messages",
-        required=("message_id", "customer_id", "channel", "sent_at"),
-        optional=(
-            "journey_id",
-            "step_id",
-            "variant",
-            "delivered_at",
-            "opened_at",
-            "clicked_at",
-            "converted_at",
-            "revenue",
-            "unsubscribed_at",
-            "bounced",
-        ),
-        key="message_id",
-        ids=("message_id", "customer_id"),
-        timestamps=(
-            "sent_at",
-            "delivered_at",
-            "opened_at",
-            "clicked_at",
-            "converted_at",
-            "unsubscribed_at",
-        ),
-        numeric=("revenue",),
-        enums={"channel": CHANNELS},
-    ),
-}
+__all__ = [
+    "contact_validity",
+    "derive_customers",
+    "from_frames",
+    "quality_checks",
+    "quality_row",
+    "to_utc",
+    "valid_emails",
+    "valid_phones",
+    "validate",
+]
 
 
 def to_utc(values: pd.Series) -> pd.Series:
@@ -297,3 +214,190 @@ def valid_phones(values: pd.Series) -> pd.Series:
 
     verdict = map_distinct(values.astype("string").reset_index(drop=True), check)
     return pd.Series(verdict.notna().to_numpy(), index=values.index)
+
+
+# ---------------------------------------------------------------- a dataset from frames
+
+
+def from_frames(
+    orders: pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    consents: pd.DataFrame | None = None,
+    messages: pd.DataFrame | None = None,
+    *,
+    quality: pd.DataFrame | None = None,
+    source: str = "",
+) -> Dataset:
+    """Validate in-memory tables and build a :class:`Dataset` (customers derived from orders when absent)."""
+    v_orders = validate("orders", orders)
+    if customers is None:
+        v_customers, keys = _derive_customers(v_orders)
+    else:
+        v_customers = validate("customers", customers)
+        keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
+    found_quality = [] if quality is None else [quality]
+    if (keys < 0).any():
+        unknown = v_orders[keys < 0]
+        missing_ids = unknown["customer_id"].unique()
+        known = len(v_customers)
+        v_customers = pd.concat([v_customers, derive_customers(unknown)], ignore_index=True)
+        keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
+        found_quality.append(
+            quality_row(
+                "orders",
+                "customer_id",
+                "customer not in customers table",
+                len(missing_ids),
+                known,
+                missing_ids[:5],
+                "added to customers with only an id",
+            )
+        )
+    dataset = Dataset(
+        orders=v_orders,
+        customers=v_customers,
+        events=None if events is None else validate("events", events),
+        consents=None if consents is None else validate("consents", consents),
+        messages=None if messages is None else validate("messages", messages),
+        source=source,
+    )
+    dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
+    checks = quality_checks(dataset)
+    all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
+    out = replace(dataset, quality=all_quality[QUALITY_COLUMNS])
+    out._derived.update(dataset._derived)  # same tables, same derived values
+    return out
+
+
+def contact_validity(dataset: Dataset) -> dict[str, np.ndarray]:
+    """Per customer (in the order of ``customers``): is the ``email`` usable, is the ``phone`` valid E.164?
+
+    Checked once per dataset (parsing phone numbers is the costly part):
+    loading counts the invalid ones in ``quality`` and profiles reuse the
+    same answers for ``has_valid_email`` and ``has_valid_phone``. A
+    missing column means no valid address.
+    """
+    return dataset.derived("contacts", ("customers",), lambda: _contact_validity(dataset.customers))
+
+
+def _contact_validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
+    out = {}
+    for column, check in (("email", valid_emails), ("phone", valid_phones)):
+        present = column in customers.columns and customers[column].notna().any()
+        out[column] = check(customers[column]).to_numpy(dtype=bool) if present else np.zeros(len(customers), dtype=bool)
+    return out
+
+
+def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
+    """One customer row per id seen in orders (sorted by id), created at the first order."""
+    return _derive_customers(orders)[0]
+
+
+def _derive_customers(orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`derive_customers` and the position of each order's customer in it (Arrow hashing, no groupby)."""
+    encoded = pc.dictionary_encode(arrow_strings(orders["customer_id"]))
+    by_id = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(by_id), dtype=np.int32)
+    rank[by_id] = np.arange(len(by_id), dtype=np.int32)
+    keys = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    when = np.asarray(orders["ordered_at"].dt.tz_convert(None), dtype="datetime64[us]").view(np.int64)
+    first = np.full(len(by_id), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, keys, when)
+    customers = pd.DataFrame(
+        {
+            "customer_id": pd.arrays.ArrowStringArray(encoded.dictionary.take(pa.array(by_id))),
+            "created_at": pd.Series(first.view("datetime64[us]")).dt.tz_localize("UTC"),
+        }
+    )
+    return customers, keys
+
+
+# ---------------------------------------------------------------- data quality
+
+
+def quality_row(
+    table: str, column: str, check: str, rows: int, total: int, examples: object, action: str
+) -> pd.DataFrame:
+    """One row of ``Dataset.quality``: a check, how many of ``total`` rows it concerns, examples and the action."""
+    return pd.DataFrame(
+        [
+            {
+                "table": table,
+                "column": column,
+                "check": check,
+                "rows": int(rows),
+                "share": (rows / total) if total else 0.0,
+                "examples": ", ".join(map(str, list(examples)[:5])),
+                "action": action,
+            }
+        ]
+    )
+
+
+def quality_checks(dataset: Dataset) -> pd.DataFrame:
+    """Checks that are counted, not fatal: invalid emails and phone numbers, returns, orphan rows.
+
+    Returns one row per check (``table``, ``column``, ``check``, ``rows``,
+    ``share``, ``examples``, ``action``); a check that finds nothing is
+    still listed with ``rows`` 0 so the report shows it was run.
+    """
+    frames = []
+    c = dataset.customers
+    n = len(c)
+    valid = contact_validity(dataset)
+    for column, invalid, unused, absent, unreachable in (
+        ("email", "invalid email address", "email not used for sends", "no email address", "email not reachable"),
+        (
+            "phone",
+            "invalid phone number (E.164)",
+            "SMS not used for this customer",
+            "no phone number",
+            "SMS not reachable",
+        ),
+    ):
+        if column not in c.columns:
+            continue
+        text = c[column].astype("string")
+        given = text.notna() & (text.str.strip() != "")
+        bad = given & ~valid[column]
+        frames.append(
+            quality_row("customers", column, invalid, bad.sum(), n, c.loc[bad, "customer_id"].head(5), unused)
+        )
+        frames.append(
+            quality_row(
+                "customers", column, absent, (~given).sum(), n, c.loc[~given, "customer_id"].head(5), unreachable
+            )
+        )
+    o = dataset.orders
+    negative = o["amount"] < 0
+    if "status" in o.columns:
+        negative = negative | o["status"].astype("string").str.lower().isin(CANCELLED_STATUSES).fillna(False)
+    frames.append(
+        quality_row(
+            "orders",
+            "amount",
+            "cancellations and returns",
+            negative.sum(),
+            len(o),
+            o.loc[negative, "order_id"].head(5),
+            "excluded from purchase counts and revenue",
+        )
+    )
+    for name in ("events", "consents", "messages"):
+        df = getattr(dataset, name)
+        if df is None:
+            continue
+        orphan = dataset.customer_keys(name) < 0
+        frames.append(
+            quality_row(
+                name,
+                "customer_id",
+                "customer not in customers table",
+                orphan.sum(),
+                len(df),
+                df.loc[orphan, "customer_id"].head(5),
+                "ignored in profiles",
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUALITY_COLUMNS)

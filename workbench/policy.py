@@ -1,40 +1,47 @@
-"""The contact policy: caps, spacing, quiet hours, preferred hours, frequency preferences and adaptive cadence.
+"""Quiet-hour arithmetic: which minutes of the week a policy allows, in every zone of the recipient.
 
-The policy lives in the ``policy:`` section of the strategy file and is
-validated by :class:`ContactPolicy`. Every field has a default, so an empty
-section gives the safe defaults shown in ``data/strategy.yaml``.
-
-Quiet hours are a rule table (:data:`DEFAULT_QUIET_HOURS`) with the US federal,
-state (Florida, Oklahoma, Maryland, Washington, Texas, Connecticut) and
-Canadian (CRTC) windows of DOMAIN.md section 2, plus a default for every other
-country. A strategy overrides a rule by giving one with the same ``name``
-(``enabled: false`` switches it off) and adds rules with new names. The rule
-that applies to a customer is the most specific match: country and region,
-then country, then the default. A time is allowed only when it falls inside
-the window in **every** zone of the customer (a phone number can span zones).
-
-The scalar helpers (:func:`quiet_hours_for`, :func:`allowed_at`,
+The policy itself (caps, spacing, quiet-hour rules, preferred hours, adaptive
+cadence) is a model, :class:`workbench.models.policy.ContactPolicy`, read from
+the ``policy:`` section of the strategy file. This module turns its windows
+into answers: the scalar helpers (:func:`quiet_hours_for`, :func:`allowed_at`,
 :func:`next_allowed`) explain a single decision; the simulation uses the
-compiled weekly masks of :func:`weekly_mask` over whole arrays.
+compiled weekly masks of :func:`weekly_mask` over whole arrays. A time is
+allowed only when it falls inside the window in **every** zone of the customer
+(a phone number can span zones).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .errors import WorkbenchError
+from .models.errors import WorkbenchError
+from .models.policy import (
+    DAYS,
+    DEFAULT_CAPS,
+    DEFAULT_QUIET_HOURS,
+    MINUTES_PER_WEEK,
+    AdaptiveCadence,
+    BreakActions,
+    Cap,
+    ContactPolicy,
+    EngagementWeights,
+    QuietHoursRule,
+    Spacing,
+    TimeWindow,
+    duration_minutes,
+    rule_for,
+)
 
 __all__ = [
     "DAYS",
     "DEFAULT_CAPS",
     "DEFAULT_QUIET_HOURS",
+    "MINUTES_PER_WEEK",
     "AdaptiveCadence",
     "BreakActions",
     "Cap",
@@ -51,379 +58,6 @@ __all__ = [
     "weekly_mask",
     "weekly_wait",
 ]
-
-Channel = Literal["email", "sms"]
-Action = Literal["defer", "suppress"]
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_WEEK = 7 * 1440
-_UNITS = {"m": 1, "h": 60, "d": 1440, "w": 10080}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
-_CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
-
-
-def duration_minutes(text: str | int | float) -> int:
-    """Minutes in a duration such as ``"90m"``, ``"4h"``, ``"7d"`` or ``"2w"`` (a bare number is hours).
-
-    Examples
-    --------
-    >>> duration_minutes("7d"), duration_minutes("90m"), duration_minutes(2)
-    (10080, 90, 120)
-    """
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        return round(float(text) * 60)
-    found = _DURATION.match(str(text))
-    if not found:
-        raise WorkbenchError(
-            f"duration {text!r} is not understood. Fix: write a number and a unit, e.g. 90m, 4h, 7d or 2w"
-        )
-    return round(float(found.group(1)) * _UNITS[found.group(2)])
-
-
-def _check_duration(value: str) -> str:
-    try:
-        duration_minutes(value)
-    except WorkbenchError as exc:
-        raise ValueError(str(exc)) from None
-    return value
-
-
-Duration = Annotated[str, AfterValidator(_check_duration)]
-
-
-def _parse_days(text: str) -> tuple[int, ...]:
-    """``"mon-fri"``, ``"sat,sun"``, ``"mon-sun"`` or ``"sun"`` to weekday numbers (Monday is 0)."""
-    out: list[int] = []
-    for part in str(text).lower().replace(" ", "").split(","):
-        if not part:
-            continue
-        if "-" in part:
-            a, b = part.split("-", 1)
-            if a not in DAYS or b not in DAYS:
-                msg = f"days {text!r}: use mon, tue, wed, thu, fri, sat, sun, ranges (mon-fri) and commas"
-                raise ValueError(msg)
-            i, j = DAYS.index(a), DAYS.index(b)
-            out.extend(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
-        elif part in DAYS:
-            out.append(DAYS.index(part))
-        else:
-            msg = f"days {text!r}: use mon, tue, wed, thu, fri, sat, sun, ranges (mon-fri) and commas"
-            raise ValueError(msg)
-    if not out:
-        msg = f"days {text!r} names no day"
-        raise ValueError(msg)
-    return tuple(sorted(set(out)))
-
-
-def _clock_minutes(text: str) -> int:
-    found = _CLOCK.match(str(text))
-    if not found or (found.group(1) == "24" and found.group(2) != "00"):
-        msg = f"time {text!r}: write local clock time as HH:MM, 00:00 to 24:00"
-        raise ValueError(msg)
-    return int(found.group(1)) * 60 + int(found.group(2))
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeWindow(_Model):
-    """Local clock times on some weekdays: from ``start`` (included) to ``end`` (excluded)."""
-
-    days: str = Field("mon-sun", description="Weekdays: mon-fri, sat,sun, mon-sat, sun ...")
-    start: str = Field("08:00", description="Local start, HH:MM (included).")
-    end: str = Field("21:00", description="Local end, HH:MM (excluded); 24:00 is midnight.")
-
-    @model_validator(mode="after")
-    def _valid(self) -> TimeWindow:
-        _parse_days(self.days)
-        if _clock_minutes(self.end) <= _clock_minutes(self.start):
-            msg = f"window {self.start}-{self.end}: end must be after start (split a window that crosses midnight)"
-            raise ValueError(msg)
-        return self
-
-    @property
-    def weekdays(self) -> tuple[int, ...]:
-        return _parse_days(self.days)
-
-    @property
-    def minutes(self) -> tuple[int, int]:
-        return _clock_minutes(self.start), _clock_minutes(self.end)
-
-
-def _w(days: str, start: str, end: str) -> TimeWindow:
-    return TimeWindow(days=days, start=start, end=end)
-
-
-class QuietHoursRule(_Model):
-    """When a channel may be used in the recipient's local time, for a country and optionally some regions."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Stable id; a rule with the same name overrides.")
-    country: str | None = Field(None, description="ISO 3166 alpha-2; none means every other country (default).")
-    regions: list[str] = Field(default_factory=list, description="Regions (e.g. US states); empty: whole country.")
-    channels: list[Channel] = Field(default_factory=lambda: ["sms"], description="Channels the rule restricts.")
-    allowed: list[TimeWindow] = Field(description="Windows in which sending is allowed (their union).")
-    enabled: bool = True
-    source: str = Field("", description="Where the rule comes from (law, practice, vendor table).")
-
-    @model_validator(mode="after")
-    def _upper(self) -> QuietHoursRule:
-        if self.country is not None and self.country != self.country.upper():
-            msg = f"rule {self.name}: country {self.country!r} must be upper-case ISO 3166 alpha-2"
-            raise ValueError(msg)
-        if not self.allowed:
-            msg = f"rule {self.name}: give at least one allowed window"
-            raise ValueError(msg)
-        return self
-
-    @property
-    def specificity(self) -> int:
-        return 2 if self.regions else (1 if self.country else 0)
-
-
-#: Quiet-hour defaults of DOMAIN.md section 2 (allowed windows in the recipient's local time).
-DEFAULT_QUIET_HOURS: tuple[QuietHoursRule, ...] = (
-    QuietHoursRule(
-        name="default",
-        allowed=[_w("mon-sun", "08:00", "21:00")],
-        source="practice: US federal hours used where no other rule applies",
-    ),
-    QuietHoursRule(
-        name="us_federal",
-        country="US",
-        allowed=[_w("mon-sun", "08:00", "21:00")],
-        source="law: 47 CFR 64.1200 (telephone solicitation); practice for consented texts",
-    ),
-    QuietHoursRule(
-        name="us_fl_ok_md",
-        country="US",
-        regions=["FL", "OK", "MD"],
-        allowed=[_w("mon-sun", "08:00", "20:00")],
-        source="law: Florida, Oklahoma, Maryland telephone solicitation acts",
-    ),
-    QuietHoursRule(
-        name="us_wa",
-        country="US",
-        regions=["WA"],
-        allowed=[_w("mon-sun", "08:00", "20:00")],
-        source="law: Washington, commercial solicitors",
-    ),
-    QuietHoursRule(
-        name="us_tx",
-        country="US",
-        regions=["TX"],
-        allowed=[_w("mon-sat", "09:00", "21:00"), _w("sun", "12:00", "21:00")],
-        source="vendor table, unverified against statute",
-    ),
-    QuietHoursRule(
-        name="us_ct",
-        country="US",
-        regions=["CT"],
-        allowed=[_w("mon-sun", "09:00", "20:00")],
-        source="vendor table, unverified against statute",
-    ),
-    QuietHoursRule(
-        name="ca_crtc",
-        country="CA",
-        allowed=[_w("mon-fri", "09:00", "21:30"), _w("sat-sun", "10:00", "18:00")],
-        source="CRTC telemarketing rules",
-    ),
-)
-
-
-class Cap(_Model):
-    """At most ``max`` touches on ``channel`` (``any``: all channels) in any rolling window of length ``per``."""
-
-    channel: Literal["email", "sms", "any"] = "any"
-    max: int = Field(ge=1)
-    per: Duration = Field(description="Window length, e.g. 24h, 7d.")
-
-    @property
-    def window_minutes(self) -> int:
-        return duration_minutes(self.per)
-
-    @property
-    def label(self) -> str:
-        return f"{self.max}/{self.per}"
-
-
-DEFAULT_CAPS: tuple[Cap, ...] = (
-    Cap(channel="email", max=3, per="7d"),
-    Cap(channel="sms", max=2, per="7d"),
-    Cap(channel="any", max=1, per="1d"),
-    Cap(channel="any", max=4, per="7d"),
-)
-
-
-class Spacing(_Model):
-    """Minimum time between touches."""
-
-    any_touch: Duration = Field("4h", description="Between any two touches to a customer.")
-    same_moment: Duration = Field("20h", description="Between the email and the SMS of one journey (moment).")
-
-
-class BreakActions(_Model):
-    """What happens to a touch that breaks a rule: ``suppress`` it, or ``defer`` it to the next allowed moment."""
-
-    quiet_hours: Action = "defer"
-    preferred_hours: Action = "defer"
-    caps: Action = "defer"
-    spacing: Action = "defer"
-    frequency: Action = "suppress"
-
-
-class EngagementWeights(_Model):
-    """Weights of each recent signal in the engagement score (each decays with the half-life)."""
-
-    email_open: float = Field(1.0, ge=0)
-    email_click: float = Field(3.0, ge=0)
-    sms_click: float = Field(3.0, ge=0)
-    site_visit: float = Field(0.5, ge=0)
-    order: float = Field(5.0, ge=0)
-
-
-class AdaptiveCadence(_Model):
-    """Engagement-driven cadence: engaged customers get shorter delays, fading ones longer, dormant ones pause."""
-
-    enabled: bool = True
-    half_life_days: float = Field(30.0, gt=0, description="A signal counts half after this many days.")
-    weights: EngagementWeights = EngagementWeights()
-    engaged_at: float = Field(6.0, description="Score at or above: engaged.")
-    fading_below: float = Field(1.5, description="Score below: fading.")
-    dormant_below: float = Field(0.25, description="Score below: dormant.")
-    engaged_delay_factor: float = Field(0.75, gt=0, description="Journey delays are multiplied by this.")
-    fading_delay_factor: float = Field(1.5, gt=0)
-    dormant_delay_factor: float = Field(2.0, gt=0)
-    pause_when_dormant: list[Channel] = Field(
-        default_factory=lambda: ["sms"], description="Channels not used at all for dormant customers."
-    )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> AdaptiveCadence:
-        if not self.dormant_below <= self.fading_below <= self.engaged_at:
-            msg = "thresholds must grow: dormant_below <= fading_below <= engaged_at"
-            raise ValueError(msg)
-        return self
-
-
-def _default_preferred() -> dict[str, list[TimeWindow]]:
-    return {"email": [_w("mon-sun", "09:00", "20:00")], "sms": [_w("mon-sun", "10:00", "20:00")]}
-
-
-def _default_frequencies() -> dict[str, Cap]:
-    return {
-        "daily": Cap(channel="any", max=1, per="1d"),
-        "weekly": Cap(channel="any", max=1, per="7d"),
-        "biweekly": Cap(channel="any", max=1, per="14d"),
-        "monthly": Cap(channel="any", max=1, per="30d"),
-    }
-
-
-def _merge_rules(defaults: Sequence[QuietHoursRule], given: Sequence[QuietHoursRule]) -> list[QuietHoursRule]:
-    by_name = {r.name: r for r in defaults}
-    for rule in given:
-        by_name[rule.name] = rule
-    return list(by_name.values())
-
-
-class ContactPolicy(_Model):
-    """The whole contact policy of a strategy.
-
-    Examples
-    --------
-    >>> policy = ContactPolicy()
-    >>> [c.label for c in policy.caps]
-    ['3/7d', '2/7d', '1/1d', '4/7d']
-    >>> policy.rule_for("US", "TX").name
-    'us_tx'
-    """
-
-    caps: list[Cap] = Field(
-        default_factory=lambda: list(DEFAULT_CAPS), description="Per-channel and global caps over rolling windows."
-    )
-    spacing: Spacing = Spacing()
-    quiet_hours: list[QuietHoursRule] = Field(
-        default_factory=lambda: list(DEFAULT_QUIET_HOURS),
-        description="Quiet-hour rules, merged by name over the defaults (enabled: false switches one off).",
-    )
-    include_default_quiet_hours: bool = Field(True, description="Merge quiet_hours over DEFAULT_QUIET_HOURS.")
-    preferred_hours: dict[Channel, list[TimeWindow]] = Field(
-        default_factory=_default_preferred, description="Local send hours preferred per channel."
-    )
-    frequency_column: str = Field("frequency_preference", description="Audience column with the customer's choice.")
-    frequency_preferences: dict[str, Cap] = Field(
-        default_factory=_default_frequencies, description="Cap for each value of the frequency column."
-    )
-    on_break: BreakActions = BreakActions()
-    max_defer: Duration = Field("48h", description="A touch deferred further than this is suppressed.")
-    adaptive: AdaptiveCadence = AdaptiveCadence()
-    max_sms_segments: int = Field(2, ge=1, le=10, description="Longest SMS allowed (segments); read by the lint.")
-
-    @model_validator(mode="after")
-    def _merge(self) -> ContactPolicy:
-        names = [r.name for r in self.quiet_hours]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            msg = f"quiet-hour rule names must be unique: {', '.join(dupes)}"
-            raise ValueError(msg)
-        if self.include_default_quiet_hours:
-            merged = _merge_rules(DEFAULT_QUIET_HOURS, self.quiet_hours)
-            if [r.name for r in merged] != names or merged != self.quiet_hours:
-                object.__setattr__(self, "quiet_hours", merged)
-        return self
-
-    @property
-    def max_defer_minutes(self) -> int:
-        return duration_minutes(self.max_defer)
-
-    def rule_for(self, country: object, region: object, channel: str = "sms") -> QuietHoursRule | None:
-        """The quiet-hour rule for a country/region and channel (None: the channel has no quiet hours)."""
-        return rule_for(self.quiet_hours, country, region, channel)
-
-    def with_overrides(self, overrides: Mapping[str, Any] | None) -> ContactPolicy:
-        """A copy with some fields replaced, validated again.
-
-        Nested mappings merge (``{"spacing": {"any_touch": "2h"}}`` keeps
-        ``same_moment``); an empty mapping replaces (``{"preferred_hours": {}}``
-        drops the preferred hours); lists replace.
-        """
-        if not overrides:
-            return self
-        data = self.model_dump(mode="json")
-        _deep_update(data, dict(overrides))
-        return ContactPolicy.model_validate(data)
-
-
-def _deep_update(base: dict[str, Any], new: Mapping[str, Any]) -> None:
-    for key, value in new.items():
-        if isinstance(value, Mapping) and value and isinstance(base.get(key), dict):
-            _deep_update(base[key], value)
-        else:
-            base[key] = value
-
-
-def _norm(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    text = str(value).strip().upper()
-    return text or None
-
-
-def rule_for(
-    rules: Sequence[QuietHoursRule], country: object, region: object, channel: str = "sms"
-) -> QuietHoursRule | None:
-    """The most specific enabled rule for the channel: country and region, then country, then the default."""
-    co, rg = _norm(country), _norm(region)
-    best: QuietHoursRule | None = None
-    for rule in rules:
-        if not rule.enabled or channel not in rule.channels:
-            continue
-        if rule.country is not None and rule.country != co:
-            continue
-        if rule.regions and rg not in {r.upper() for r in rule.regions}:
-            continue
-        if best is None or rule.specificity > best.specificity:
-            best = rule
-    return best
 
 
 def quiet_hours_for(

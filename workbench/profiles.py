@@ -15,7 +15,7 @@ warehouse dialect when profiles are pushed down.
 
 ``build_profiles`` runs one query per table, grouped by the dataset's integer
 customer keys (positions in ``customers``, see
-:meth:`~workbench.sources.Dataset.customer_keys`) rather than the string ids,
+:meth:`~workbench.models.dataset.Dataset.customer_keys`) rather than the string ids,
 and places each result by key, so no query joins onto the customers. The
 inputs are copied into DuckDB tables first: a table's statistics give the key
 range, and DuckDB then groups by customer into an array indexed by key (a
@@ -31,15 +31,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contracts import CANCELLED_STATUSES
-from .errors import WorkbenchError
-from .sources import Dataset
+from .contracts import contact_validity
+from .models.dataset import Dataset
+from .models.errors import WorkbenchError
+from .models.tables import CANCELLED_STATUSES
+from .timezones import resolve_timezones
 
 __all__ = [
     "CANCELLED_STATUSES",
     "ORDER_COLUMNS",
     "PROFILE_COLUMNS",
     "build_profiles",
+    "customer_timezones",
     "order_summary",
     "order_summary_sql",
     "resolve_as_of",
@@ -152,7 +155,7 @@ def order_summary_sql(
     per-day table, the largest intermediate result. Without a ``status``
     column, a cancellation is a negative amount. ``key`` is the customer
     column (``customer_id``, or the integer customer keys of a
-    :class:`~workbench.sources.Dataset`).
+    :class:`~workbench.models.dataset.Dataset`).
     """
     cancelled = _cancelled_sql(has_status)
     as_of_day = as_of_us // US_PER_DAY
@@ -481,13 +484,18 @@ def _spread(part: pa.Table | None, n: int, defaults: dict[str, object]) -> dict[
     return {c: _column(placed.column(c), n, c, d) for c, d in defaults.items()}
 
 
+def customer_timezones(dataset: Dataset) -> pd.DataFrame:
+    """Each customer's time zone (:func:`~workbench.timezones.resolve_timezones`), resolved once per dataset."""
+    return dataset.derived("timezones", ("customers",), lambda: resolve_timezones(dataset.customers))
+
+
 def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     """One row per customer: orders, engagement, behaviour, consent, time zone, preferred channel.
 
     Parameters
     ----------
     dataset
-        A :class:`~workbench.sources.Dataset` (only ``orders`` is required).
+        A :class:`~workbench.models.dataset.Dataset` (only ``orders`` is required).
     as_of
         The moment of the profile (a date means the end of that day, UTC).
         Nothing after it is counted.
@@ -506,7 +514,7 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     Notes
     -----
     Each table's part is one SQL query grouped by the dataset's integer
-    customer keys (:meth:`~workbench.sources.Dataset.customer_keys`); the
+    customer keys (:meth:`~workbench.models.dataset.Dataset.customer_keys`); the
     parts are placed by key, so no query joins onto the customers.
     """
     ts = resolve_as_of(as_of)
@@ -539,12 +547,12 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     started = columns.get("created_at", first_order)
     started = started.where(started.notna() & (started <= ts), first_order)
     columns["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
-    valid = dataset.contact_validity()
+    valid = contact_validity(dataset)
     columns["has_valid_email"], columns["has_valid_phone"] = valid["email"].copy(), valid["phone"].copy()
     for channel, address in (("email", "email"), ("sms", "phone")):
         subscribed = pd.Series(computed[f"{channel}_consent"]) == "subscribed"
         columns[f"can_{channel}"] = subscribed.to_numpy(dtype=bool, na_value=False) & columns[f"has_valid_{address}"]
-    zones = dataset.timezones()
+    zones = customer_timezones(dataset)
     for col in ("timezone", "timezones", "timezone_source"):
         columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None

@@ -25,13 +25,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .errors import RunError
-from .sources import file_sha256, new_run_dir, write_table, write_text
+from .application import default_as_of
+from .io import file_sha256, load_dataset, load_strategy, new_run_dir, write_text
+from .io.resources import notebooks_dir, sample_data, sample_strategy
+from .models.errors import RunError
+from .models.strategy import Strategy
 
 __all__ = [
-    "NOTEBOOKS_DIR",
     "PIPELINE",
     "NotebookRun",
     "notebook_parameters",
@@ -39,21 +39,17 @@ __all__ = [
     "run",
     "run_notebook",
     "to_html",
-    "write_audiences",
     "write_index",
     "write_manifest",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS_DIR = Path(os.environ.get("WORKBENCH_NOTEBOOKS", ROOT / "notebooks"))
-
-# The pipeline's notebooks in order: (stem, runs once per journey, sub-folder of the run for its outputs).
-PIPELINE: tuple[tuple[str, bool, str], ...] = (
-    ("01_explore_audiences", False, ""),
-    ("02_preview_messages", False, "messages"),
-    ("03_plan_cadence", False, ""),
-    ("04_generate_journeys", True, ""),
-    ("05_measure_results", False, "measure"),
+# The pipeline's notebooks in order: (stem, sub-folder of the run for its outputs).
+PIPELINE: tuple[tuple[str, str], ...] = (
+    ("01_explore_audiences", ""),
+    ("02_preview_messages", "messages"),
+    ("03_plan_cadence", ""),
+    ("04_generate_journeys", ""),
+    ("05_measure_results", "measure"),
 )
 
 _VERSIONED = (
@@ -191,25 +187,10 @@ def run_notebook(
     return result
 
 
-_COMMON = {"data_path", "strategy_path", "output_dir", "as_of"}
+_COMMON = {"data_path", "strategy_path", "output_dir", "as_of", "interactive"}
 
 
 # ---------------------------------------------------------------- outputs of a run
-
-
-def write_audiences(assigned: pd.DataFrame, output_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """Write one CSV per rule-based segment (customer ids with consent per channel) under ``audiences/``.
-
-    Also writes ``audiences/segment_sizes.csv``. Returns one row per file
-    written: ``file`` (path) and ``rows``.
-    """
-    from .segments import audience, segment_columns, segment_sizes
-
-    folder = Path(output_dir) / "audiences"
-    tables = {"segment_sizes": segment_sizes(assigned)}
-    tables.update({name: audience(assigned, name) for name in segment_columns(assigned)})
-    rows = [{"file": str(write_table(df, folder / f"{name}.csv")), "rows": len(df)} for name, df in tables.items()]
-    return pd.DataFrame(rows)
 
 
 def _versions() -> dict[str, str]:
@@ -365,6 +346,8 @@ def run(
     declared = notebook_parameters(notebook)
     if "output_dir" in declared:
         params.setdefault("output_dir", str(run_dir))
+    if "interactive" in declared:
+        params.setdefault("interactive", False)  # a report has no live kernel behind its controls
     with _progress(1, "notebooks") as bar:
         result = run_notebook(notebook, run_dir, parameters=params, raise_on_error=False)
         bar.update(1)
@@ -379,17 +362,10 @@ def run(
     return run_dir
 
 
-def _last_order_day(data_path: Path) -> str:
-    from .sources import load_dataset
-
-    dataset = load_dataset(data_path)
-    return dataset.orders["ordered_at"].max().strftime("%Y-%m-%d")
-
-
 def pipeline(
     *,
-    strategy: str | os.PathLike[str],
-    data: str | os.PathLike[str],
+    strategy: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] = "out",
     as_of: str | None = None,
     notebooks: Sequence[str] | None = None,
@@ -398,41 +374,44 @@ def pipeline(
 ) -> Path:
     """Run the strategy's notebooks on a dataset into a new run folder and return it.
 
-    The data and strategy are validated first, so a contract error stops the
-    run before any notebook starts. ``as_of`` defaults to the day of the last
-    order in the data (never the clock), so a rerun on the same data gives the
-    same reports. Independent notebooks run side by side (``workers``);
-    journey notebooks run once per journey of the strategy. A failed notebook
-    does not stop the others; the run raises :class:`RunError` at the end,
-    after the index and manifest are written.
+    ``strategy`` and ``data`` default to the bundled sample strategy and data.
+    Both are read and validated first, so a contract error stops the run before
+    any notebook starts. ``as_of`` defaults to the day of the last order in the
+    data (:func:`workbench.application.default_as_of`, never the clock), so a
+    rerun on the same data gives the same reports; each notebook applies the
+    same rule. Independent notebooks run side by side (``workers``). A failed
+    notebook does not stop the others; the run raises :class:`RunError` at the
+    end, after the index and manifest are written.
     """
-    from .strategy import load_strategy
-
     started = time.perf_counter()
-    strategy_path = Path(strategy).resolve()
-    data_path = Path(data).resolve()
-    loaded = load_strategy(strategy_path)
-    as_of = as_of or _last_order_day(data_path)
-    run_dir = new_run_dir(out)
-    common = {
-        "data_path": str(data_path),
-        "strategy_path": str(strategy_path),
-        "output_dir": str(run_dir),
-        "as_of": as_of,
-    }
+    strategy_path = Path(strategy or sample_strategy()).resolve()
+    data_path = Path(data or sample_data()).resolve()
+    loaded: Strategy = load_strategy(strategy_path)
+    dataset = load_dataset(data_path)
+    resolved_as_of = as_of or default_as_of(dataset).isoformat()
+    stems = [stem for stem, _ in PIPELINE]
+    if notebooks is not None:
+        unknown = sorted(set(notebooks) - set(stems))
+        if unknown or not notebooks:
+            msg = (
+                f"no pipeline notebook {', '.join(unknown) or '(none given)'}. "
+                f"Fix: name one or more of {', '.join(stems)}"
+            )
+            raise RunError(msg)
+    folder = notebooks_dir()
     jobs: list[tuple[Path, str, dict[str, Any]]] = []
-    for stem, per_journey, folder in PIPELINE:
+    run_dir = new_run_dir(out)
+    common: dict[str, Any] = {"data_path": str(data_path), "strategy_path": str(strategy_path), "interactive": False}
+    if as_of:
+        common["as_of"] = as_of
+    for stem, sub in PIPELINE:
         if notebooks is not None and stem not in notebooks:
             continue
-        path = NOTEBOOKS_DIR / f"{stem}.ipynb"
+        path = folder / f"{stem}.ipynb"
         if not path.exists():
-            continue
-        params = {**common, "output_dir": str(run_dir / folder) if folder else str(run_dir)}
-        if per_journey:
-            for journey_id in _journey_ids(loaded):
-                jobs.append((path, f"{stem}__{journey_id}", {**params, "journey_id": journey_id}))
-        else:
-            jobs.append((path, stem, params))
+            msg = f"notebook {path} is missing. Fix: reinstall the package, or set WORKBENCH_NOTEBOOKS to a full copy"
+            raise RunError(msg)
+        jobs.append((path, stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)}))
     results: dict[str, NotebookRun] = {}
     with _progress(len(jobs), "notebooks") as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {
@@ -445,20 +424,17 @@ def pipeline(
     ordered = [results[name] for _, name, _ in jobs]
     seconds = time.perf_counter() - started
     write_index(run_dir, ordered, title=f"{loaded.name}", seconds=seconds)
+    parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
     write_manifest(
-        run_dir, runs=ordered, inputs=[data_path, strategy_path], parameters=common, command=command, seconds=seconds
+        run_dir,
+        runs=ordered,
+        inputs=[data_path, strategy_path],
+        parameters=parameters,
+        command=command,
+        seconds=seconds,
     )
     failed = [r for r in ordered if r.status != "ok"]
     if failed:
         lines = "; ".join(f"{r.name}: {r.error}" for r in failed)
         raise RunError(f"{len(failed)} of {len(ordered)} notebooks failed ({lines}). See {run_dir / 'index.html'}")
     return run_dir
-
-
-def _journey_ids(strategy: Any) -> list[str]:
-    ids = []
-    for j in strategy.journeys:
-        jid = getattr(j, "id", None) or (j.get("id") if isinstance(j, Mapping) else None)
-        if jid:
-            ids.append(str(jid))
-    return ids

@@ -16,8 +16,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .errors import StrategyError, WorkbenchError
-from .strategy import LifecycleThresholds, SegmentDefinition, Strategy
+from .models.errors import StrategyError, WorkbenchError
+from .models.segments import (
+    BUILTIN_SEGMENTS,
+    CHANNEL_REACH,
+    INTENTS,
+    LIFECYCLE_STAGES,
+    RFM_SEGMENT_RULES,
+    RFM_SEGMENTS,
+    resolve_segment,
+)
+from .models.strategy import LifecycleThresholds, SegmentDefinition, Strategy
 
 __all__ = [
     "BUILTIN_SEGMENTS",
@@ -32,30 +41,12 @@ __all__ = [
     "evaluate_rules",
     "intent",
     "lifecycle_stage",
+    "membership",
     "overlap_matrix",
     "rfm_scores",
     "rfm_segments",
     "segment_sizes",
 ]
-
-# (name, recency scores, frequency-monetary scores): the first rule that matches wins.
-# Together they cover every cell of the 5 x 5 grid exactly once (a test checks it).
-RFM_SEGMENT_RULES: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
-    ("champions", (4, 5), (4, 5)),
-    ("loyal", (3, 5), (3, 5)),
-    ("new", (4, 5), (1, 1)),
-    ("potential_loyalists", (3, 5), (1, 2)),
-    ("cannot_lose", (1, 2), (5, 5)),
-    ("at_risk", (1, 2), (3, 4)),
-    ("hibernating", (2, 2), (1, 2)),
-    ("lost", (1, 1), (1, 2)),
-)
-RFM_SEGMENTS = (*dict.fromkeys(name for name, _, _ in RFM_SEGMENT_RULES), "prospects")
-LIFECYCLE_STAGES = ("prospect", "new", "active", "at_risk", "lapsed", "churned")
-INTENTS = ("cart_abandoner", "high_intent", "browse_abandoner", "none")
-CHANNEL_REACH = ("email_and_sms", "email_only", "sms_only", "neither")
-#: Every value of the built-in segment columns: a journey may name any of these as a segment.
-BUILTIN_SEGMENTS = frozenset((*RFM_SEGMENTS, *LIFECYCLE_STAGES, *INTENTS, *CHANNEL_REACH))
 
 
 def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -313,35 +304,41 @@ def overlap_matrix(assigned: pd.DataFrame, segments: Sequence[str] | None = None
     return pd.DataFrame(m.T @ m, index=pd.Index(names, name="segment"), columns=names)
 
 
-def audience(assigned: pd.DataFrame, segment: str) -> pd.DataFrame:
-    """The customers of one segment (rule-based, RFM, lifecycle, intent or reach value) with their consent state."""
-    if f"segment_{segment}" in assigned.columns:
-        mask = assigned[f"segment_{segment}"]
-    else:
-        for col in ("rfm_segment", "lifecycle_stage", "intent", "channel_reach"):
-            if col in assigned.columns and (assigned[col] == segment).any():
-                mask = assigned[col] == segment
-                break
-        else:
-            raise StrategyError(
-                f"no segment {segment!r}. Known rule segments: {', '.join(segment_columns(assigned)) or 'none'}"
-            )
-    cols = [
-        c
-        for c in (
-            "customer_id",
-            "email",
-            "phone",
-            "email_consent",
-            "sms_consent",
-            "can_email",
-            "can_sms",
-            "timezone",
-            "preferred_channel",
-            "lifecycle_stage",
-            "rfm_segment",
-            "intent",
+def membership(assigned: pd.DataFrame, segment: str) -> np.ndarray:
+    """Which rows of assigned profiles are in a segment: the one rule every reader of membership uses.
+
+    The name resolves by :func:`~workbench.models.segments.resolve_segment`
+    over the ``segment_<name>`` columns present. Raises
+    :class:`StrategyError` for a name that is unknown or ambiguous.
+    """
+    ref = resolve_segment(segment, segment_columns(assigned))
+    if ref.column not in assigned.columns:
+        raise StrategyError(
+            f"segment {segment!r} needs the {ref.column} column. Fix: pass profiles through segments.assign first"
         )
-        if c in assigned.columns
-    ]
+    values = assigned[ref.column]
+    hit = values if ref.kind == "rule" else values == ref.value
+    return pd.Series(hit).fillna(False).to_numpy(dtype=bool)
+
+
+AUDIENCE_COLUMNS = (
+    "customer_id",
+    "email",
+    "phone",
+    "email_consent",
+    "sms_consent",
+    "can_email",
+    "can_sms",
+    "timezone",
+    "preferred_channel",
+    "lifecycle_stage",
+    "rfm_segment",
+    "intent",
+)
+
+
+def audience(assigned: pd.DataFrame, segment: str) -> pd.DataFrame:
+    """The customers of one segment (see :func:`membership`) with their contact and consent state."""
+    mask = membership(assigned, segment)
+    cols = [c for c in AUDIENCE_COLUMNS if c in assigned.columns]
     return assigned.loc[mask, cols].reset_index(drop=True)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .sources import Dataset, from_frames
+from .contracts import from_frames
+from .models.dataset import Dataset
 
 __all__ = ["DEFAULT_END", "synthesize"]
 

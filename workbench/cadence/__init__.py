@@ -9,7 +9,6 @@ suppressions by reason, daily volume, send hours).
 
 from __future__ import annotations
 
-from .command import plan_from_dataset, simulate_command
 from .engagement import TIERS, engagement_from_profiles, engagement_score, engagement_tier, outcome_rates
 from .kernel import STATUSES
 from .simulate import PLAN_COLUMNS, apply_policy, resolve_journeys, resolve_start, simulate
@@ -34,12 +33,10 @@ __all__ = [
     "engagement_score",
     "engagement_tier",
     "outcome_rates",
-    "plan_from_dataset",
     "resolve_journeys",
     "resolve_start",
     "send_hours",
     "simulate",
-    "simulate_command",
     "summarize",
     "suppressions_by_reason",
     "touches_per_customer_week",

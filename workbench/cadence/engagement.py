@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..contracts import CANCELLED_STATUSES
-from ..errors import WorkbenchError
+from ..models.errors import WorkbenchError
+from ..models.tables import CANCELLED_STATUSES
 from ..policy import AdaptiveCadence, EngagementWeights
 from ..profiles import resolve_as_of
 

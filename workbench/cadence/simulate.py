@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import WorkbenchError
+from ..models.errors import WorkbenchError
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
@@ -63,7 +63,7 @@ def resolve_journeys(journeys: object) -> list[Any]:
     ``active: false`` (or ``status`` other than active/live) are skipped.
     """
     from ..journeys import build_journeys
-    from ..journeys.model import Journey
+    from ..models.journey import Journey
 
     items = getattr(journeys, "journeys", journeys)
     if items is None:

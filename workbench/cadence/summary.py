@@ -151,14 +151,20 @@ def collisions(plan: pd.DataFrame, *, window: str = "24h") -> pd.DataFrame:
     same = (cust[1:] == cust[:-1]) & (j[1:] != j[:-1]) & (t[1:] - t[:-1] < duration_minutes(window))
     a, b = j[:-1][same], j[1:][same]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
+    keys = ["journey", "other"]
     overlaps = pd.DataFrame({"journey": lo, "other": hi}).value_counts().rename("overlaps")
     held = plan[plan["blocked_by"].notna() & (plan["status"] != "kept")]
     held = held[held["blocked_by"].astype("string") != held["journey_id"].astype("string")]
-    blocked = pd.crosstab(
-        [held["journey_id"].astype("string").rename("journey"), held["blocked_by"].astype("string").rename("other")],
-        held["status"].astype("string"),
+    by_status = pd.DataFrame(
+        {
+            "journey": held["journey_id"].astype("string").reset_index(drop=True),
+            "other": held["blocked_by"].astype("string").reset_index(drop=True),
+            "status": held["status"].astype("string").reset_index(drop=True),
+        }
     )
-    out = pd.concat([overlaps, blocked], axis=1).fillna(0)
+    # (no crosstab: on no held touches it returns a frame without the two key levels, which cannot be aligned)
+    blocked = by_status.groupby([*keys, "status"]).size().unstack("status", fill_value=0)
+    out = pd.concat([overlaps, blocked], axis=1).fillna(0) if len(blocked) else overlaps.to_frame()
     for c in ("deferred", "suppressed"):
         if c not in out.columns:
             out[c] = 0

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import JourneyError, StrategyError
-from ..segments import BUILTIN_SEGMENTS
+from ..models.errors import JourneyError
+from ..segments import membership as segment_membership
 from .calendar import NEVER, MaskSet, ZoneTable
 from .engagement import _col
 from .kernel import CustomerContext, Rules, _windows
@@ -301,7 +301,7 @@ def _h(text: str) -> int:
 
 def _until(inp: TraversalInput, cust: np.ndarray, t: np.ndarray, at: Any, *, same_day: bool = False) -> np.ndarray:
     """The first moment at or after ``t`` that is ``at.time`` local time on one of ``at.days`` (primary zone)."""
-    from ..journeys.model import WEEKDAYS
+    from ..models.journey import WEEKDAYS
 
     zone = inp.zone1[cust]
     local = inp.zt.local(t, zone)
@@ -533,30 +533,12 @@ def _traverse_one(
 
 
 def membership(audience: pd.DataFrame) -> Callable[[str], np.ndarray]:
-    """A function from a segment name to a boolean array over the audience rows."""
+    """A function from a segment name to a boolean array over the audience rows (:func:`segments.membership`)."""
     cache: dict[str, np.ndarray] = {}
 
     def member(name: str) -> np.ndarray:
-        if name in cache:
-            return cache[name]
-        col = f"segment_{name}"
-        if col in audience.columns:
-            value = audience[col].fillna(False).to_numpy(dtype=bool)
-        else:
-            value = None
-            for kind in ("lifecycle_stage", "rfm_segment", "intent", "channel_reach"):
-                if kind in audience.columns:
-                    hit = (audience[kind] == name).fillna(False).to_numpy(dtype=bool)
-                    if hit.any() or value is None:
-                        value = hit if value is None else value | hit
-            if value is None or (not value.any() and name not in BUILTIN_SEGMENTS):
-                segs = [c.removeprefix("segment_") for c in audience.columns if c.startswith("segment_")]
-                raise StrategyError(
-                    f"segment {name!r} used by a journey is not in the audience "
-                    f"(segments: {', '.join(segs) or 'none'}). "
-                    "Fix: define it under `segments:` in the strategy and pass segments.assign(profiles, strategy)"
-                )
-        cache[name] = value
-        return value
+        if name not in cache:
+            cache[name] = segment_membership(audience, name)
+        return cache[name]
 
     return member

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..segments import membership
 from .registry import ExportContext, ExportResult, register
 
 __all__ = ["AUDIENCE_COLUMNS", "PREVIEW_CUSTOMER", "export_audience", "export_templates", "load_renderer"]
@@ -53,14 +54,7 @@ PREVIEW_CUSTOMER: dict[str, Any] = {
 
 
 def _members(assigned: Any, segment: str | None) -> Any:
-    if segment is None:
-        return assigned
-    if f"segment_{segment}" in assigned.columns:
-        return assigned[assigned[f"segment_{segment}"].astype(bool)]
-    for col in ("lifecycle_stage", "rfm_segment", "intent", "channel_reach"):
-        if col in assigned.columns and (assigned[col] == segment).any():
-            return assigned[assigned[col] == segment]
-    return assigned.iloc[0:0]
+    return assigned if segment is None else assigned[membership(assigned, segment)]
 
 
 @register("audience")
@@ -73,7 +67,7 @@ def export_audience(journeys: Sequence[Any], context: ExportContext) -> ExportRe
                 j.id,
                 "audience",
                 "missing",
-                "no profiles given: pass a dataset (export_strategy(..., dataset=...)) to write the audience",
+                "no profiles given: export with a dataset (workbench export --data ...) to write the audience",
             )
             continue
         members = _members(context.assigned, j.audience)
@@ -136,7 +130,7 @@ def export_templates(journeys: Sequence[Any], context: ExportContext) -> ExportR
         for j in journeys:
             result.note(j.id, "template_bundle", "missing", "no strategy given: brand facts are needed to render")
         return result
-    from ..errors import TemplateError
+    from ..models.errors import TemplateError
 
     done: set[tuple[str, str]] = set()
     for j in journeys:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..journeys.diff import _condition, _delay
-from ..journeys.model import links
+from ..models.journey import links
 from .registry import ExportContext, ExportResult, register
 
 __all__ = ["export_mermaid", "to_mermaid"]

@@ -3,7 +3,7 @@
 An exporter is a pure function ``(journeys, context) -> ExportResult``: it
 returns file contents and a report of what it mapped, emulated, could not
 carry, or what must be created in the tool first. :func:`export_journeys`
-runs several; :func:`workbench.exporters.export_strategy` writes them.
+runs several; :func:`workbench.io.write_exports` writes them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import ExportError
+from ..models.errors import ExportError
 
 __all__ = [
     "EXPORTERS",

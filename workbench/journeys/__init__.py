@@ -1,15 +1,41 @@
-"""Journeys as code: the journey model, validation, moment blueprints, the canonical document and diff.
+"""Journeys as code: validation, moment blueprints, the canonical document and diff.
 
-A journey is a graph of nodes (:mod:`workbench.journeys.model`): a trigger,
-an entry audience, a re-entry rule, a goal that exits, and sends, delays,
-waits and splits. Blueprints build one per moment from parameters;
-:func:`validate_journey` names the node at fault; :func:`diff_journeys`
-describes a change in words. This package never imports the strategy module
-at import time (the strategy imports it).
+A journey is a graph of nodes (the model, :mod:`workbench.models.journey`,
+re-exported here): a trigger, an entry audience, a re-entry rule, a goal that
+exits, and sends, delays, waits and splits. Blueprints build one per moment
+from parameters; :func:`validate_journey` names the node at fault;
+:func:`diff_journeys` describes a change in words.
 """
 
 from __future__ import annotations
 
+from ..models.journey import (
+    CANONICAL_VERSION,
+    Branch,
+    CanonicalJourney,
+    ConditionSplit,
+    ConsentCondition,
+    DateTrigger,
+    Delay,
+    Duration,
+    End,
+    EngagementCondition,
+    EventTrigger,
+    Goal,
+    Journey,
+    JourneySpec,
+    JourneySpecs,
+    LocalTime,
+    ProfileCondition,
+    RandomSplit,
+    ReEntry,
+    SegmentCondition,
+    SegmentTrigger,
+    SendEmail,
+    SendSms,
+    WaitForEvent,
+    links,
+)
 from .blueprints import (
     BLUEPRINTS,
     BlueprintParams,
@@ -23,55 +49,20 @@ from .blueprints import (
     welcome,
     win_back,
 )
-from .diff import describe_node, diff_journey_sets, diff_journeys
-from .files import (
-    diff_files,
-    journey_for,
-    journey_table,
-    known_segments,
-    load_journeys,
-    simulated_volume,
-    strategy_journey_problems,
-    validate_file,
-)
-from .model import (
-    Branch,
-    ConditionSplit,
-    ConsentCondition,
-    DateTrigger,
-    Delay,
-    Duration,
-    End,
-    EngagementCondition,
-    EventTrigger,
-    Goal,
-    Journey,
-    LocalTime,
-    ProfileCondition,
-    RandomSplit,
-    ReEntry,
-    SegmentCondition,
-    SegmentTrigger,
-    SendEmail,
-    SendSms,
-    WaitForEvent,
-    links,
-)
+from .checks import document_journeys, document_problems, known_segments, strategy_journey_problems
+from .diff import describe_node, diff_journey_sets, diff_journeys, journey_table
 from .spec import (
-    CANONICAL_VERSION,
-    CanonicalJourney,
-    JourneySpec,
-    JourneySpecs,
     build_journey,
     build_journeys,
     canonical_json_schema,
+    journey_for,
     journey_from_json,
     journey_from_yaml,
     journey_to_dict,
     journey_to_json,
     journey_to_yaml,
 )
-from .validate import available_columns, default_library, is_sms_guard, journey_problems, validate_journey
+from .validate import available_columns, is_sms_guard, journey_problems, validate_journey
 
 __all__ = [
     "BLUEPRINTS",
@@ -108,11 +99,11 @@ __all__ = [
     "build_journeys",
     "canonical_json_schema",
     "cart_abandonment",
-    "default_library",
     "describe_node",
-    "diff_files",
     "diff_journey_sets",
     "diff_journeys",
+    "document_journeys",
+    "document_problems",
     "is_sms_guard",
     "journey_for",
     "journey_from_json",
@@ -124,13 +115,10 @@ __all__ = [
     "journey_to_yaml",
     "known_segments",
     "links",
-    "load_journeys",
     "post_purchase",
     "proactive_support",
     "replenishment",
-    "simulated_volume",
     "strategy_journey_problems",
-    "validate_file",
     "validate_journey",
     "welcome",
     "win_back",

@@ -36,11 +36,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from .model import DateTrigger, Duration, EventTrigger, Goal, Journey, LocalTime, ReEntry, SegmentTrigger
+from ..models.journey import (
+    BlueprintParams,
+    DateTrigger,
+    Duration,
+    EventTrigger,
+    Goal,
+    Journey,
+    LocalTime,
+    ReEntry,
+    SegmentTrigger,
+)
 
 __all__ = [
     "BLUEPRINTS",
@@ -55,37 +63,6 @@ __all__ = [
     "welcome",
     "win_back",
 ]
-
-ChannelOrder = Literal["email_first", "sms_first", "preference"]
-
-
-class BlueprintParams(BaseModel):
-    """Parameters of a blueprint; a field left out (None) takes the blueprint's default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str | None = Field(None, description="Journey name shown in tools (default: the blueprint's).")
-    audience: str | None = Field(None, description="Entry segment (default: the blueprint's).")
-    first_delay: Duration | None = Field(None, description="Wait after the trigger before the first touch.")
-    sms_delay: Duration | None = Field(None, description="Wait between the email and the SMS of a pair.")
-    step_gap: Duration | None = Field(None, description="Wait between paired steps.")
-    channel_order: ChannelOrder | None = Field(None, description="email_first, sms_first or preference.")
-    sms: bool | None = Field(None, description="False sends email only.")
-    skip_sms_if_clicked: bool | None = Field(None, description="Skip the SMS when the first message was clicked.")
-    holdout_percent: float | None = Field(None, ge=0, le=50, description="Holdout share in percent (0: none).")
-    offer: str | None = Field(None, description="Offer code for the steps that make an offer.")
-    send_time: LocalTime | None = Field(None, description="Release marketing touches at this local time.")
-    variant: str | None = Field(None, description="Template variant for every send (default A).")
-    offset_days: int | None = Field(None, description="Date-triggered moments: days after the date.")
-    reentry: ReEntry | None = None
-
-    @field_validator("first_delay", "sms_delay", "step_gap")
-    @classmethod
-    def _positive(cls, value: Duration | None) -> Duration | None:
-        if value is not None and value.value <= 0:
-            msg = f"a delay must be positive, got {value}"
-            raise ValueError(msg)
-        return value
 
 
 @dataclass(frozen=True)
@@ -471,7 +448,7 @@ BLUEPRINTS: dict[str, Callable[..., Journey]] = {
 
 def blueprint(name: str, params: BlueprintParams | Mapping[str, Any] | None = None, /, **overrides: Any) -> Journey:
     """Build the journey of blueprint ``name`` (a key of :data:`BLUEPRINTS`)."""
-    from ..errors import JourneyError
+    from ..models.errors import JourneyError
 
     if name not in BLUEPRINTS:
         raise JourneyError(f"no blueprint {name!r}. Fix: use one of {', '.join(BLUEPRINTS)}", journey=name)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Journey, links
+import pandas as pd
 
-__all__ = ["describe_node", "diff_journey_sets", "diff_journeys"]
+from ..models.journey import Journey, links
+
+__all__ = ["describe_node", "describe_trigger", "diff_journey_sets", "diff_journeys", "journey_table"]
 
 _KIND = {
     "send_email": "email step",
@@ -149,7 +151,7 @@ def diff_journeys(old: Journey, new: Journey) -> list[str]:
         if getattr(old, attr) != getattr(new, attr):
             out.append(f"journey {label}: {getattr(old, attr)!r} → {getattr(new, attr)!r}")
     if old.trigger != new.trigger:
-        out.append(f"trigger: {_trigger(old.trigger)} → {_trigger(new.trigger)}")
+        out.append(f"trigger: {describe_trigger(old.trigger)} → {describe_trigger(new.trigger)}")
     if old.audience != new.audience:
         out.append(f"audience: {old.audience or 'everyone'} → {new.audience or 'everyone'}")
     if old.reentry != new.reentry:
@@ -179,7 +181,9 @@ def diff_journeys(old: Journey, new: Journey) -> list[str]:
     return out
 
 
-def _trigger(trigger: Any) -> str:
+def describe_trigger(trigger: Any) -> str:
+    """A trigger in words, e.g. ``event add_to_cart`` or ``entering segment lifecycle:lapsed``."""
+    """A trigger in words, e.g. ``event add_to_cart`` or ``entering segment lifecycle:lapsed``."""
     if trigger.type == "event":
         return f"event {trigger.event}"
     if trigger.type == "segment":
@@ -209,3 +213,20 @@ def diff_journey_sets(old: Sequence[Journey], new: Sequence[Journey]) -> list[st
         if jid in old_by:
             out.extend(f"{jid}: {line}" for line in diff_journeys(old_by[jid], j))
     return out
+
+
+def journey_table(journey: Journey) -> pd.DataFrame:
+    """One row per node: ``id``, ``type``, ``channel``, ``template``, ``variant``, ``detail`` and ``next``."""
+    rows = [
+        {
+            "id": n.id,
+            "type": n.type,
+            "channel": getattr(n, "channel", None),
+            "template": getattr(n, "template", None),
+            "variant": getattr(n, "variant", None),
+            "detail": describe_node(n),
+            "next": ", ".join(f"{label}: {t}" for label, t in links(n) if t),
+        }
+        for n in journey.nodes
+    ]
+    return pd.DataFrame(rows, columns=["id", "type", "channel", "template", "variant", "detail", "next"])

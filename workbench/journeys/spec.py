@@ -23,99 +23,27 @@ round-trips through the model unchanged (JSON or YAML).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from ..errors import JourneyError
-from .blueprints import BLUEPRINTS, BlueprintParams
-from .model import Journey
+from ..models.errors import JourneyError
+from ..models.journey import CANONICAL_VERSION, CanonicalJourney, Journey, JourneySpec
+from ..models.strategy import Strategy
+from .blueprints import BLUEPRINTS, blueprint
 
 __all__ = [
-    "CANONICAL_FORMAT",
-    "CANONICAL_VERSION",
-    "CanonicalJourney",
-    "JourneyGraph",
-    "JourneySpec",
-    "JourneySpecs",
     "build_journey",
     "build_journeys",
     "canonical_json_schema",
+    "journey_for",
     "journey_from_json",
     "journey_from_yaml",
     "journey_to_dict",
     "journey_to_json",
     "journey_to_yaml",
 ]
-
-CANONICAL_FORMAT = "workbench.journey"
-CANONICAL_VERSION = 1
-
-BlueprintName = Literal[
-    "welcome",
-    "activation",
-    "post_purchase",
-    "browse_abandonment",
-    "cart_abandonment",
-    "replenishment",
-    "proactive_support",
-    "win_back",
-]
-
-
-class JourneyGraph(Journey):
-    """A journey graph inside the strategy file: its ``id`` defaults to the journey spec's id."""
-
-    id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$", description="Defaults to the journey spec's id.")
-
-
-class JourneySpec(BaseModel):
-    """One journey of the strategy: ``blueprint`` + ``params``, or a full ``graph``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case journey id, unique in the strategy.")
-    blueprint: BlueprintName | None = Field(None, description="Moment blueprint to build the journey from.")
-    params: BlueprintParams = Field(default_factory=BlueprintParams, description="Blueprint parameters.")
-    graph: JourneyGraph | None = Field(None, description="A full journey graph (instead of a blueprint).")
-    enabled: bool = Field(True, description="False keeps the journey in the file but out of exports and plans.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _graph_id(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("graph"), Journey):
-            data = {**data, "graph": data["graph"].model_dump()}
-        if isinstance(data, dict) and isinstance(data.get("graph"), dict) and data["graph"].get("id") is None:
-            data = {**data, "graph": {"id": data.get("id"), **data["graph"]}}
-        return data
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> JourneySpec:
-        if (self.blueprint is None) == (self.graph is None):
-            msg = "a journey has either `blueprint` (with params) or `graph`, not both and not neither"
-            raise ValueError(msg)
-        if self.graph is not None and self.graph.id != self.id:
-            msg = f"graph id {self.graph.id!r} differs from the journey id {self.id!r}; remove graph.id"
-            raise ValueError(msg)
-        if self.graph is not None and self.params != BlueprintParams():
-            msg = "params only apply to a blueprint; edit the graph instead"
-            raise ValueError(msg)
-        return self
-
-
-def _unique(specs: list[JourneySpec]) -> list[JourneySpec]:
-    seen: set[str] = set()
-    for spec in specs:
-        if spec.id in seen:
-            msg = f"journey id {spec.id!r} is used twice; ids must be unique"
-            raise ValueError(msg)
-        seen.add(spec.id)
-    return specs
-
-
-#: The type of ``Strategy.journeys``.
-JourneySpecs = Annotated[list[JourneySpec], AfterValidator(_unique)]
 
 
 def build_journey(spec: JourneySpec | dict[str, Any], **overrides: Any) -> Journey:
@@ -145,22 +73,29 @@ def build_journey(spec: JourneySpec | dict[str, Any], **overrides: Any) -> Journ
         ) from None
 
 
-def build_journeys(strategy: Any, *, include_disabled: bool = False) -> list[Journey]:
+def build_journeys(strategy: Strategy, *, include_disabled: bool = False) -> list[Journey]:
     """Every (enabled) journey of a strategy, built."""
     return [build_journey(s) for s in strategy.journeys if include_disabled or s.enabled]
 
 
+def journey_for(strategy: Strategy, journey_id: str, **params: Any) -> Journey:
+    """The journey ``journey_id`` of a strategy, or the blueprint of that moment, with parameter overrides.
+
+    Raises
+    ------
+    JourneyError
+        Neither a journey of the strategy nor a blueprint name.
+    """
+    for spec in strategy.journeys:
+        if spec.id == journey_id:
+            return build_journey(spec, **params)
+    if journey_id in BLUEPRINTS:
+        return blueprint(journey_id, params)
+    known = ", ".join([s.id for s in strategy.journeys] + list(BLUEPRINTS))
+    raise JourneyError(f"no journey or blueprint {journey_id!r}. Fix: use one of {known}", journey=journey_id)
+
+
 # ---------------------------------------------------------------- canonical document
-
-
-class CanonicalJourney(BaseModel):
-    """The canonical journey document: format, version and the journey."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Workbench canonical journey")
-
-    format: Literal["workbench.journey"] = CANONICAL_FORMAT
-    format_version: Literal[1] = CANONICAL_VERSION
-    journey: Journey
 
 
 def journey_to_dict(journey: Journey) -> dict[str, Any]:

@@ -12,14 +12,14 @@ import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from ..errors import JourneyError
-from .model import Journey, links
+from ..models.errors import JourneyError, StrategyError
+from ..models.journey import Journey, links
+from ..models.segments import resolve_segment
 
 __all__ = [
     "CUSTOMER_COLUMNS",
     "SEGMENT_COLUMNS",
     "available_columns",
-    "default_library",
     "is_sms_guard",
     "journey_problems",
     "validate_journey",
@@ -40,21 +40,6 @@ def available_columns(extra: Iterable[str] = ()) -> frozenset[str]:
     from ..profiles import PROFILE_COLUMNS
 
     return frozenset([*PROFILE_COLUMNS, *CUSTOMER_COLUMNS, *SEGMENT_COLUMNS, *extra])
-
-
-def default_library() -> Mapping[str, Any] | None:
-    """The template library (``workbench.messages.library.load_library()``), or None when there is none yet."""
-    try:
-        from ..messages.library import load_library
-    except ImportError:
-        return None
-    from ..errors import TemplateError
-
-    try:
-        library = load_library()
-    except TemplateError:
-        return None
-    return library or None
 
 
 def _error(
@@ -285,6 +270,17 @@ def _template_problems(journey: Journey, library: Mapping[str, Any], columns: Co
     return problems
 
 
+def _segment_problem(name: str, segments: Collection[str]) -> tuple[str, str]:
+    """Why a segment name does not resolve, and the fix (the words of ``resolve_segment``)."""
+    rules = [s.removeprefix("rule:") for s in segments if s.startswith("rule:")]
+    try:
+        resolve_segment(name, rules)
+    except StrategyError as exc:
+        problem, _, remedy = str(exc).partition(". Fix: ")
+        return problem, remedy or "define it under segments: in the strategy"
+    return f"segment {name!r} is not defined", "define it under segments: in the strategy"
+
+
 def _value_problems(journey: Journey, columns: Collection[str], segments: Collection[str] | None) -> list[JourneyError]:
     problems: list[JourneyError] = []
     index = journey.by_id()
@@ -295,15 +291,8 @@ def _value_problems(journey: Journey, columns: Collection[str], segments: Collec
             (getattr(journey.trigger, "segment", None), ("trigger", "segment")),
         ):
             if seg is not None and seg not in segments:
-                problems.append(
-                    _error(
-                        journey,
-                        None,
-                        f"segment {seg!r} is not defined",
-                        f"define it under segments: in the strategy (have: {', '.join(sorted(segments))})",
-                        path,
-                    )
-                )
+                problem, remedy = _segment_problem(seg, segments)
+                problems.append(_error(journey, None, problem, remedy, path))
     if journey.reentry.after is not None and journey.reentry.after.value <= 0:
         problems.append(
             _error(
@@ -373,15 +362,8 @@ def _value_problems(journey: Journey, columns: Collection[str], segments: Collec
         elif node.type == "condition_split":
             cond = node.condition
             if cond.kind == "segment" and segments is not None and cond.segment not in segments:
-                problems.append(
-                    _error(
-                        journey,
-                        node.id,
-                        f"segment {cond.segment!r} is not defined",
-                        "define it under segments: in the strategy",
-                        ("nodes", i, "condition"),
-                    )
-                )
+                problem, remedy = _segment_problem(cond.segment, segments)
+                problems.append(_error(journey, node.id, problem, remedy, ("nodes", i, "condition")))
             elif cond.kind == "profile" and cond.field not in columns:
                 problems.append(
                     _error(
@@ -442,7 +424,6 @@ def journey_problems(
     library: Mapping[str, Any] | None = None,
     columns: Collection[str] | None = None,
     segments: Collection[str] | None = None,
-    check_templates: bool = True,
 ) -> list[JourneyError]:
     """Every problem of a journey, each a :class:`JourneyError` naming the node.
 
@@ -452,15 +433,12 @@ def journey_problems(
         The journey to check.
     library
         Template manifests by moment id (objects with ``.variants``, ``.required_variables`` and optionally
-        ``.channels``). Default: ``workbench.messages.load_library()`` when templates exist; without a
-        library the template checks are skipped.
+        ``.channels``); without a library the template checks are skipped.
     columns
         Columns template variables and profile conditions may read; default :func:`available_columns`
         plus the trigger's ``provides``.
     segments
         Segment names an audience or a split may use; ``None`` skips that check.
-    check_templates
-        False skips the template checks (e.g. while templates are being written).
 
     Returns
     -------
@@ -472,10 +450,8 @@ def journey_problems(
     problems = _graph_problems(journey)
     problems += _sms_guard_problems(journey)
     problems += _value_problems(journey, cols, segments)
-    if check_templates:
-        lib = library if library is not None else default_library()
-        if lib is not None:
-            problems += _template_problems(journey, lib, cols)
+    if library is not None:
+        problems += _template_problems(journey, library, cols)
     return problems
 
 

@@ -17,6 +17,8 @@ Everything here is pure: DataFrames in, new DataFrames out.
 
 from __future__ import annotations
 
+from ..models.measurement import *  # noqa: F403
+from ..models.measurement import __all__ as _settings_all
 from .attribution import *  # noqa: F403
 from .attribution import __all__ as _attribution_all
 from .experiments import *  # noqa: F403
@@ -25,7 +27,5 @@ from .metrics import *  # noqa: F403
 from .metrics import __all__ as _metrics_all
 from .readout import *  # noqa: F403
 from .readout import __all__ as _readout_all
-from .settings import *  # noqa: F403
-from .settings import __all__ as _settings_all
 
 __all__ = [*_attribution_all, *_experiments_all, *_metrics_all, *_readout_all, *_settings_all]

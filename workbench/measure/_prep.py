@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..contracts import CHANNELS, to_utc
-from ..errors import DataContractError
+from ..contracts import to_utc
+from ..models.errors import DataContractError
+from ..models.tables import CHANNELS
 
 NAT = np.iinfo(np.int64).min
 US_PER_HOUR = 3_600_000_000

@@ -28,9 +28,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..errors import WorkbenchError
+from ..models.errors import WorkbenchError
+from ..models.measurement import AttributionWindows, MeasurementSettings
 from ._prep import US_PER_HOUR, Prepared, as_us, check_messages, join_segments, key_frame, valid_orders
-from .settings import AttributionWindows, MeasurementSettings
 
 __all__ = [
     "ATTRIBUTION_MODELS",

@@ -32,7 +32,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from ..errors import WorkbenchError
+from ..models.errors import WorkbenchError
 
 __all__ = [
     "CORRECTIONS",

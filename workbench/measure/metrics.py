@@ -15,9 +15,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..models.measurement import AttributionWindows, HealthThresholds, MeasurementSettings
 from ._prep import NAT, US_PER_HOUR, Prepared, as_us, check_keys, check_messages, join_segments
 from .attribution import _core, _settings
-from .settings import AttributionWindows, HealthThresholds, MeasurementSettings
 
 __all__ = [
     "DEFAULT_BY",
@@ -428,7 +428,7 @@ def health_alerts(
     """
     th = thresholds or HealthThresholds()
     if "channel" not in metrics.columns:
-        from ..errors import WorkbenchError
+        from ..models.errors import WorkbenchError
 
         raise WorkbenchError(
             "health_alerts needs metrics grouped by channel. Fix: channel_metrics(..., "

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..errors import WorkbenchError
+from ..models.errors import WorkbenchError
+from ..models.measurement import MeasurementSettings
 from .attribution import attribute
 from .experiments import compare_arms, lift_by_segment
 from .metrics import DEFAULT_BY, health_alerts, message_outcomes, metric_definitions, summarise_outcomes
-from .settings import MeasurementSettings
 
-__all__ = ["READOUT_DATASETS", "READOUT_DEFAULTS", "Readout", "experiment_readout", "readout_loader"]
+__all__ = ["READOUT_DATASETS", "READOUT_DEFAULTS", "Readout", "experiment_readout"]
 
 READOUT_DATASETS = ("sample", "hillstrom")
 
@@ -89,20 +89,6 @@ class Readout:
     def notes_markdown(self) -> str:
         """The notes as a Markdown list (for ``IPython.display.Markdown``)."""
         return "\n".join(f"- {n}" for n in self.notes)
-
-
-def readout_loader(dataset: str) -> Callable[[str], object]:
-    """The function of :mod:`workbench.sources` that reads ``dataset`` (``sample`` or ``hillstrom``).
-
-    ``sample`` (or any folder of tables) is read by ``load_dataset``; ``hillstrom``
-    by ``load_hillstrom`` (the e-mail experiment CSV).
-    """
-    from .. import sources
-
-    loaders = {"sample": sources.load_dataset, "hillstrom": sources.load_hillstrom}
-    if dataset not in loaders:
-        raise WorkbenchError(f"unknown dataset {dataset!r}. Fix: use one of {', '.join(READOUT_DATASETS)}")
-    return loaders[dataset]
 
 
 def experiment_readout(

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from .library import MOMENTS, TemplateManifest, default_templates_dir, load_library, load_manifest
-from .lint import RULES, Finding, Rule, lint_audience, lint_exit_code, lint_library, lint_pair, lint_sample, run_lint
-from .preview import Preview, library_table, preview, preview_html, write_gallery, write_preview
+from .lint import RULES, Finding, Rule, lint_audience, lint_exit_code, lint_library, lint_pair, lint_sample
+from .preview import Gallery, Preview, build_gallery, library_table, preview, preview_html
 from .render import PairedMessage, Renderer, get_renderer, iter_pairs, render_pair
 from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 
@@ -17,6 +17,7 @@ __all__ = [
     "MOMENTS",
     "RULES",
     "Finding",
+    "Gallery",
     "PairedMessage",
     "Preview",
     "Renderer",
@@ -24,6 +25,7 @@ __all__ = [
     "SmsAnalysis",
     "TemplateManifest",
     "analyze_sms",
+    "build_gallery",
     "default_templates_dir",
     "get_renderer",
     "gsm_safe",
@@ -40,7 +42,4 @@ __all__ = [
     "preview",
     "preview_html",
     "render_pair",
-    "run_lint",
-    "write_gallery",
-    "write_preview",
 ]

@@ -28,7 +28,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import TemplateError
+from ..models.errors import TemplateError
 
 __all__ = [
     "MOMENTS",

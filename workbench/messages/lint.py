@@ -25,15 +25,14 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pandas as pd
 import regex
 
-from ..errors import TemplateError
-from ..strategy import Brand, Strategy
+from ..models.errors import TemplateError
+from ..models.strategy import Brand, Strategy
 from .library import TemplateManifest
 from .render import PairedMessage, Renderer, customer_context
 
@@ -48,7 +47,6 @@ __all__ = [
     "lint_manifest",
     "lint_pair",
     "lint_sample",
-    "run_lint",
 ]
 
 Severity = Literal["error", "warning"]
@@ -925,42 +923,3 @@ def lint_audience(
     out = _frame(groups)
     out.attrs["rendered"] = rendered
     return out
-
-
-# ---------------------------------------------------------------- edge: the `workbench lint` command
-
-
-def run_lint(
-    strategy_path: str | os.PathLike[str],
-    data_path: str | os.PathLike[str],
-    *,
-    as_of: str | None = None,
-    templates_dir: str | os.PathLike[str] | None = None,
-    sample_customers: int = 24,
-    max_sms_segments: int | None = None,
-) -> pd.DataFrame:
-    """Load a strategy and a dataset, build profiles and lint the library (``workbench lint``).
-
-    ``as_of`` defaults to the day of the latest order or event in the data (never the clock);
-    ``max_sms_segments`` defaults to the strategy's ``policy.max_sms_segments``.
-    """
-    from ..profiles import build_profiles
-    from ..segments import assign
-    from ..sources import load_dataset
-    from ..strategy import load_strategy
-
-    strategy = load_strategy(strategy_path)
-    dataset = load_dataset(Path(data_path))
-    if as_of is None:
-        stamps = [dataset.orders["ordered_at"].max()] if dataset.orders is not None and len(dataset.orders) else []
-        if getattr(dataset, "events", None) is not None and len(dataset.events):
-            stamps.append(dataset.events["occurred_at"].max())
-        as_of = str(max(stamps).date()) if stamps else None
-    profiles = assign(build_profiles(dataset, as_of=as_of), strategy)
-    return lint_library(
-        profiles,
-        strategy=strategy,
-        templates_dir=templates_dir,
-        sample_customers=sample_customers,
-        max_sms_segments=strategy.policy.max_sms_segments if max_sms_segments is None else max_sms_segments,
-    )

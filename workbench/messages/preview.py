@@ -3,8 +3,8 @@
 The preview is one self-contained HTML document (no script, no web font, no network): the email sits
 in sandboxed iframes (``sandbox=""``: no script, no navigation, no same-origin access), the SMS in a
 phone with its encoding and segment counter, and the lint findings under both. In a notebook a
-:class:`Preview` displays inline; :func:`write_preview` and :func:`write_gallery` write files (the
-only functions here that touch the disk, through :func:`workbench.sources.atomic_write`).
+:class:`Preview` displays inline; :func:`build_gallery` makes a whole gallery as data, which
+:func:`workbench.io.write_gallery` writes.
 """
 
 from __future__ import annotations
@@ -14,23 +14,22 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..strategy import Strategy
+from ..models.strategy import Strategy
 from .library import TemplateManifest
 from .lint import FINDING_COLUMNS, _aggregate, lint_library, lint_manifest, lint_pair, lint_sample
 from .render import PairedMessage, Renderer, get_renderer
 
 __all__ = [
+    "Gallery",
     "Preview",
+    "build_gallery",
     "library_table",
     "preview",
     "preview_html",
-    "write_gallery",
-    "write_preview",
 ]
 
 _esc = html_lib.escape
@@ -120,10 +119,6 @@ class Preview:
             f'<iframe sandbox="" srcdoc="{doc}" title="paired message preview" '
             'style="width:100%;height:1250px;border:1px solid #d9e2ec;border-radius:8px"></iframe>'
         )
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the standalone preview (see :func:`write_preview`)."""
-        return write_preview(self, path)
 
 
 def _sms_bubble(text: str, non_gsm: Sequence[str]) -> str:
@@ -273,13 +268,6 @@ def preview(
     return Preview(pair=pair, findings=findings, html=doc)
 
 
-def write_preview(item: Preview, path: str | os.PathLike[str]) -> Path:
-    """Write a preview as a standalone HTML file (atomically)."""
-    from ..sources import write_text
-
-    return write_text(path, item.html)
-
-
 def library_table(library: Mapping[str, TemplateManifest]) -> pd.DataFrame:
     """One row per template: moment, objective, call to action, offer, owner, version, approval, variants."""
     rows = [
@@ -328,43 +316,49 @@ table.lint td a{{color:#0b5563}}</style></head>
 """
 
 
-def write_gallery(
+@dataclass(frozen=True)
+class Gallery:
+    """A preview gallery as data: one preview page per moment, variant and customer, the lint and an index.
+
+    ``rows`` has one row per preview (moment, variant, customer_id, subject, encoding, segments, findings,
+    approval, file); ``pages`` maps each file (relative to the gallery folder) to its HTML; ``lint`` is
+    :func:`~workbench.messages.lint.lint_library` on the lint sample; ``templates`` the version and approval
+    of each template; ``index`` the gallery's ``index.html``.
+    """
+
+    rows: pd.DataFrame
+    pages: Mapping[str, str]
+    lint: pd.DataFrame
+    templates: pd.DataFrame
+    index: str
+
+
+def build_gallery(
     profiles: pd.DataFrame,
     *,
     strategy: Strategy,
-    output_dir: str | os.PathLike[str],
     moments: Sequence[str] | None = None,
     sample_customers: int = 3,
     seed: int = 0,
     templates_dir: str | os.PathLike[str] | None = None,
     lint_customers: int = 24,
     max_sms_segments: int = 2,
-) -> pd.DataFrame:
-    """Write a preview gallery, the lint table and the template list under ``output_dir``.
+) -> Gallery:
+    """Render the previews of a sample of customers (edge cases first) and lint the library, as a :class:`Gallery`.
 
-    Files: ``previews/<moment>__<variant>__<customer_id>.html`` (one per moment, variant and sampled
-    customer), ``index.html`` (links, subjects, SMS segments, findings and approval state),
-    ``lint.csv`` (:func:`~workbench.messages.lint.lint_library` on ``lint_customers`` customers) and
-    ``templates.csv`` (version and approval of each template the gallery contains).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per preview written: moment, variant, customer_id, subject, encoding, segments,
-        findings, approval, file; ``attrs["lint"]`` holds the lint table.
+    File names are ``previews/<moment>__<variant>__<n>.html``, numbered per sampled customer, so that no
+    customer id ever becomes part of a path.
     """
-    from ..sources import write_table, write_text
-
-    out = Path(output_dir)
     renderer = Renderer(strategy, templates_dir=templates_dir)
     wanted = list(moments) if moments else list(renderer.library)
     for moment in wanted:
         renderer.manifest(moment)
     customers = lint_sample(profiles, n=sample_customers, seed=seed)
     rows: list[dict[str, Any]] = []
+    pages: dict[str, str] = {}
     for moment in wanted:
         for variant in renderer.manifest(moment).variants:
-            for customer in customers.to_dict("records"):
+            for number, customer in enumerate(customers.to_dict("records"), start=1):
                 item = preview(
                     moment,
                     customer,
@@ -373,8 +367,8 @@ def write_gallery(
                     renderer=renderer,
                     max_sms_segments=max_sms_segments,
                 )
-                name = f"{moment}__{variant}__{item.pair.customer_id}.html"
-                write_preview(item, out / "previews" / name)
+                name = f"previews/{moment}__{variant}__{number}.html"
+                pages[name] = item.html
                 a = item.pair.sms_analysis
                 rows.append(
                     {
@@ -386,7 +380,7 @@ def write_gallery(
                         "segments": a.segments if a else 0,
                         "findings": len(item.findings),
                         "approval": item.pair.manifest.approval,
-                        "file": f"previews/{name}",
+                        "file": name,
                     }
                 )
     lint = lint_library(
@@ -399,10 +393,12 @@ def write_gallery(
         renderer=renderer,
     )
     templates = library_table({m: renderer.manifest(m) for m in wanted})
-    write_table(lint.reindex(columns=FINDING_COLUMNS), out / "lint.csv")
-    write_table(templates, out / "templates.csv")
-    index = _gallery_index(rows, templates, lint)
-    write_text(out / "index.html", index)
-    gallery = pd.DataFrame(rows)
-    gallery.attrs["lint"] = lint
-    return gallery
+    frame = pd.DataFrame(rows)
+    frame.attrs["lint"] = lint
+    return Gallery(
+        rows=frame,
+        pages=pages,
+        lint=lint.reindex(columns=FINDING_COLUMNS),
+        templates=templates,
+        index=_gallery_index(rows, templates, lint),
+    )

@@ -43,8 +43,8 @@ from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxErr
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..errors import TemplateError
-from ..strategy import Brand, Strategy
+from ..models.errors import TemplateError
+from ..models.strategy import Brand, Strategy
 from .library import TemplateManifest, default_templates_dir, load_library
 from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 

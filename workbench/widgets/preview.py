@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import pandas as pd
 
-from ..errors import WorkbenchError
 from ..messages import get_renderer, lint_sample, preview
-from ..strategy import Strategy
+from ..models.errors import WorkbenchError
+from ..models.strategy import Strategy
 
 __all__ = ["message_previewer"]
 

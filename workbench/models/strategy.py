@@ -10,27 +10,25 @@ line and the field, and say how to fix it.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from .errors import StrategyError
-from .journeys.spec import JourneySpecs
-from .measure.settings import MeasurementSettings
+from .journey import JourneySpecs
+from .measurement import MeasurementSettings
 from .policy import ContactPolicy
+from .segments import builtin_name_clash
 
 __all__ = [
     "Brand",
     "LifecycleThresholds",
     "SegmentDefinition",
     "Strategy",
-    "load_strategy",
     "parse_strategy",
     "strategy_json_schema",
+    "with_lifecycle_text",
 ]
 
 
@@ -123,6 +121,13 @@ class Strategy(_Model):
             if seg.name in seen:
                 msg = f"segment name {seg.name!r} is used twice; names must be unique"
                 raise ValueError(msg)
+            clash = builtin_name_clash(seg.name)
+            if clash:
+                msg = (
+                    f"segment name {seg.name!r} is also a built-in {clash} segment, so journeys could not tell them "
+                    f"apart; rename it (e.g. {seg.name}_customers), or drop it and use {clash.split(',')[0]}:{seg.name}"
+                )
+                raise ValueError(msg)
             seen.add(seg.name)
         return value
 
@@ -210,14 +215,6 @@ def parse_strategy(text: str, *, source: str = "<strategy>") -> Strategy:
         ) from None
 
 
-def load_strategy(path: str | os.PathLike[str]) -> Strategy:
-    """Read and validate a strategy YAML file."""
-    p = Path(path)
-    if not p.exists():
-        raise StrategyError(f"strategy file {p} does not exist. Fix: pass a path such as data/strategy.yaml")
-    return parse_strategy(p.read_text(encoding="utf-8"), source=str(p))
-
-
 def strategy_json_schema() -> dict[str, Any]:
     """The JSON Schema of the strategy file (draft 2020-12)."""
     schema = Strategy.model_json_schema()
@@ -226,8 +223,49 @@ def strategy_json_schema() -> dict[str, Any]:
     return schema
 
 
-def dump_json_schema(path: str | os.PathLike[str]) -> Path:
-    """Write the strategy JSON Schema (used to refresh the committed copy)."""
-    from .sources import write_text
+def with_lifecycle_text(text: str, thresholds: LifecycleThresholds) -> str:
+    """The strategy text with its ``lifecycle:`` thresholds set, everything else (comments, layout) kept.
 
-    return write_text(path, json.dumps(strategy_json_schema(), indent=2, sort_keys=True) + "\n")
+    Each threshold's value is replaced where it is written; a threshold the file
+    leaves to its default is added to the ``lifecycle:`` block; a file without
+    the block gets one at its end. The result is checked to parse with the new
+    thresholds.
+    """
+    root = yaml.compose(text)
+    values = thresholds.model_dump()
+    lines = text.splitlines(keepends=True)
+    block = None
+    if isinstance(root, yaml.MappingNode):
+        block = next((v for k, v in root.value if k.value == "lifecycle"), None)
+    if isinstance(block, yaml.MappingNode) and block.flow_style is False and block.value:
+        present = {k.value: v for k, v in block.value}
+        edits = sorted(
+            ((v.start_mark, v.end_mark, str(values[name])) for name, v in present.items() if name in values),
+            key=lambda e: (e[0].line, e[0].column),
+            reverse=True,
+        )
+        for start, end, new in edits:
+            line = lines[start.line]
+            lines[start.line] = line[: start.column] + new + line[end.column :] if start.line == end.line else line
+        missing = [n for n in values if n not in present]
+        if missing:
+            indent = " " * block.value[0][0].start_mark.column
+            last = max(v.end_mark.line for _, v in block.value)
+            if block.value[-1][1].end_mark.column == 0:
+                last -= 1
+            insert = [f"{indent}{n}: {values[n]}\n" for n in missing]
+            lines[last + 1 : last + 1] = insert
+        out = "".join(lines)
+    else:
+        body = "".join(f"  {n}: {v}\n" for n, v in values.items())
+        if isinstance(block, yaml.Node):
+            start, end = block.start_mark, block.end_mark
+            flat = text[: start.index].rstrip(" ") + "\n" + body + text[end.index :].lstrip("\n")
+            out = flat
+        else:
+            out = text + ("" if text.endswith("\n") or not text else "\n") + "\nlifecycle:\n" + body
+    parsed = yaml.safe_load(out)
+    if not isinstance(parsed, dict) or LifecycleThresholds.model_validate(parsed.get("lifecycle") or {}) != thresholds:
+        msg = "the strategy text could not be edited in place. Fix: edit the lifecycle: block by hand"
+        raise StrategyError(msg)
+    return out

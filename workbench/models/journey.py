@@ -34,13 +34,19 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "BRANCH_LINKS",
+    "CANONICAL_FORMAT",
+    "CANONICAL_VERSION",
     "CHANNELS",
     "WEEKDAYS",
+    "BlueprintName",
+    "BlueprintParams",
     "Branch",
+    "CanonicalJourney",
+    "ChannelOrder",
     "ConditionSplit",
     "ConsentCondition",
     "DateTrigger",
@@ -51,6 +57,9 @@ __all__ = [
     "EventTrigger",
     "Goal",
     "Journey",
+    "JourneyGraph",
+    "JourneySpec",
+    "JourneySpecs",
     "LocalTime",
     "Node",
     "ProfileCondition",
@@ -399,3 +408,116 @@ class Journey(_Model):
     def templates(self) -> list[tuple[str, str, str]]:
         """``(channel, template, variant)`` of every send node, without repeats, in graph order."""
         return list(dict.fromkeys((n.channel, n.template, n.variant) for n in self.sends()))
+
+
+# ---------------------------------------------------------------- blueprint parameters and journey specs
+
+ChannelOrder = Literal["email_first", "sms_first", "preference"]
+
+
+class BlueprintParams(BaseModel):
+    """Parameters of a blueprint; a field left out (None) takes the blueprint's default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(None, description="Journey name shown in tools (default: the blueprint's).")
+    audience: str | None = Field(None, description="Entry segment (default: the blueprint's).")
+    first_delay: Duration | None = Field(None, description="Wait after the trigger before the first touch.")
+    sms_delay: Duration | None = Field(None, description="Wait between the email and the SMS of a pair.")
+    step_gap: Duration | None = Field(None, description="Wait between paired steps.")
+    channel_order: ChannelOrder | None = Field(None, description="email_first, sms_first or preference.")
+    sms: bool | None = Field(None, description="False sends email only.")
+    skip_sms_if_clicked: bool | None = Field(None, description="Skip the SMS when the first message was clicked.")
+    holdout_percent: float | None = Field(None, ge=0, le=50, description="Holdout share in percent (0: none).")
+    offer: str | None = Field(None, description="Offer code for the steps that make an offer.")
+    send_time: LocalTime | None = Field(None, description="Release marketing touches at this local time.")
+    variant: str | None = Field(None, description="Template variant for every send (default A).")
+    offset_days: int | None = Field(None, description="Date-triggered moments: days after the date.")
+    reentry: ReEntry | None = None
+
+    @field_validator("first_delay", "sms_delay", "step_gap")
+    @classmethod
+    def _positive(cls, value: Duration | None) -> Duration | None:
+        if value is not None and value.value <= 0:
+            msg = f"a delay must be positive, got {value}"
+            raise ValueError(msg)
+        return value
+
+
+CANONICAL_FORMAT = "workbench.journey"
+CANONICAL_VERSION = 1
+
+BlueprintName = Literal[
+    "welcome",
+    "activation",
+    "post_purchase",
+    "browse_abandonment",
+    "cart_abandonment",
+    "replenishment",
+    "proactive_support",
+    "win_back",
+]
+
+
+class JourneyGraph(Journey):
+    """A journey graph inside the strategy file: its ``id`` defaults to the journey spec's id."""
+
+    id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$", description="Defaults to the journey spec's id.")
+
+
+class JourneySpec(BaseModel):
+    """One journey of the strategy: ``blueprint`` + ``params``, or a full ``graph``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case journey id, unique in the strategy.")
+    blueprint: BlueprintName | None = Field(None, description="Moment blueprint to build the journey from.")
+    params: BlueprintParams = Field(default_factory=BlueprintParams, description="Blueprint parameters.")
+    graph: JourneyGraph | None = Field(None, description="A full journey graph (instead of a blueprint).")
+    enabled: bool = Field(True, description="False keeps the journey in the file but out of exports and plans.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _graph_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("graph"), Journey):
+            data = {**data, "graph": data["graph"].model_dump()}
+        if isinstance(data, dict) and isinstance(data.get("graph"), dict) and data["graph"].get("id") is None:
+            data = {**data, "graph": {"id": data.get("id"), **data["graph"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> JourneySpec:
+        if (self.blueprint is None) == (self.graph is None):
+            msg = "a journey has either `blueprint` (with params) or `graph`, not both and not neither"
+            raise ValueError(msg)
+        if self.graph is not None and self.graph.id != self.id:
+            msg = f"graph id {self.graph.id!r} differs from the journey id {self.id!r}; remove graph.id"
+            raise ValueError(msg)
+        if self.graph is not None and self.params != BlueprintParams():
+            msg = "params only apply to a blueprint; edit the graph instead"
+            raise ValueError(msg)
+        return self
+
+
+def _unique(specs: list[JourneySpec]) -> list[JourneySpec]:
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.id in seen:
+            msg = f"journey id {spec.id!r} is used twice; ids must be unique"
+            raise ValueError(msg)
+        seen.add(spec.id)
+    return specs
+
+
+#: The type of ``Strategy.journeys``.
+JourneySpecs = Annotated[list[JourneySpec], AfterValidator(_unique)]
+
+
+class CanonicalJourney(BaseModel):
+    """The canonical journey document: format, version and the journey."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Workbench canonical journey")
+
+    format: Literal["workbench.journey"] = CANONICAL_FORMAT
+    format_version: Literal[1] = CANONICAL_VERSION
+    journey: Journey

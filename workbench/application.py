@@ -1,0 +1,447 @@
+"""The application layer: one strategy over one dataset at one date, composed once.
+
+A :class:`Workspace` holds a validated dataset, a strategy and the date the
+profiles describe (``as_of``). Everything downstream is computed from those
+three, once, and reused: profiles, segment membership, the strategy's
+journeys, audiences, the send plan, exports, lint and previews. The command
+line, the notebooks, the widgets, the reports, the simulator and the exporters
+all ask a workspace, so the audience an analyst sees in a notebook is the
+audience the simulator plans and the exporter ships.
+
+This is also the only place that chooses defaults:
+
+- ``as_of``: the day (UTC) of the latest order in the data, never the clock
+  (:func:`default_as_of`); profiles describe the end of that day;
+- ``start`` of a plan: the day after ``as_of``;
+- the contact policy, lifecycle thresholds and SMS limits: the strategy's,
+  unless an override is given; overrides are recorded in :attr:`Workspace.overrides`
+  so a report can say what differs from the strategy.
+
+A workspace is immutable: :meth:`Workspace.with_lifecycle` and
+:meth:`Workspace.with_strategy` return new ones that share what did not change
+(the dataset and its profiles).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .cadence import daily_volume, engagement_score, simulate, summarize
+from .cadence.simulate import resolve_start
+from .exporters import ExportContext, ExportResult, export_journeys, resolve_targets
+from .journeys import build_journey, journey_for, journey_problems, known_segments
+from .messages import lint_library
+from .models.dataset import Dataset
+from .models.errors import JourneyError, WorkbenchError
+from .models.journey import Journey
+from .models.policy import ContactPolicy
+from .models.strategy import LifecycleThresholds, Strategy
+from .profiles import build_profiles, resolve_as_of
+from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
+
+__all__ = ["ENGINES", "Plan", "Workspace", "check_journey", "default_as_of", "export", "strategy_journeys"]
+
+#: Engines the work can run on; DuckDB, embedded, is the default.
+ENGINES = ("duckdb",)
+#: How many segment assignments (one per strategy variant) a workspace and its variants keep.
+_KEEP_ASSIGNED = 4
+
+
+def default_as_of(dataset: Dataset) -> dt.date:
+    """The default profile date: the day (UTC) of the latest order in the data.
+
+    The one rule every command, notebook and report uses when no ``as_of`` is
+    given, so a rerun on the same data gives the same results.
+    """
+    latest = dataset.orders["ordered_at"].max()
+    if pd.isna(latest):
+        msg = "orders has no order date, so there is no default as_of. Fix: pass as_of (YYYY-MM-DD)"
+        raise WorkbenchError(msg)
+    return latest.tz_convert("UTC").date()
+
+
+def check_journey(journey: Journey, strategy: Strategy, library: Mapping[str, Any] | None) -> Journey:
+    """The journey when it is valid for the strategy (segments) and the library (templates); else its first problem."""
+    problems = journey_problems(journey, library=library, segments=known_segments(strategy))
+    if problems:
+        raise problems[0]
+    return journey
+
+
+def strategy_journeys(
+    strategy: Strategy, *, library: Mapping[str, Any] | None = None, ids: Iterable[str] | None = None
+) -> list[Journey]:
+    """The strategy's enabled journeys (or the ones named, enabled or not), built and validated."""
+    if ids is None:
+        specs = [spec for spec in strategy.journeys if spec.enabled]
+    else:
+        wanted = list(ids)
+        known = {spec.id: spec for spec in strategy.journeys}
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            msg = (
+                f"no journey {', '.join(missing)} in strategy {strategy.name!r}. "
+                f"Fix: use one of {', '.join(known) or 'none'}"
+            )
+            raise JourneyError(msg)
+        specs = [known[i] for i in wanted]
+    return [check_journey(build_journey(spec), strategy, library) for spec in specs]
+
+
+def export(
+    strategy: Strategy,
+    targets: str | Iterable[str] | None = "all",
+    *,
+    journeys: Sequence[Journey] | None = None,
+    library: Mapping[str, Any] | None = None,
+    assigned: pd.DataFrame | None = None,
+) -> dict[str, ExportResult]:
+    """Every target's export of the journeys (default: the strategy's enabled ones); nothing is written.
+
+    ``assigned`` (profiles with segments) gives the audience files and real customers for the template
+    bundle; without it those companions report what is missing.
+    """
+    names = resolve_targets(targets)
+    chosen = [check_journey(j, strategy, library) for j in journeys] if journeys is not None else None
+    chosen = chosen if chosen is not None else strategy_journeys(strategy, library=library)
+    context = ExportContext(strategy=strategy, assigned=assigned, library=library)
+    return export_journeys(chosen, targets=names, context=context)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A send plan and what it was made from.
+
+    ``plan`` has one row per planned touch (kept, deferred or suppressed, with
+    the rule that decided); ``audience`` is the assigned profiles with the
+    engagement score the adaptive cadence used; ``start`` and ``days`` are the
+    horizon.
+    """
+
+    plan: pd.DataFrame
+    audience: pd.DataFrame
+    start: pd.Timestamp
+    days: int
+    seed: int
+    policy: ContactPolicy
+
+    def summaries(self) -> dict[str, pd.DataFrame]:
+        """Every summary table of the plan (touches per week, collisions, suppressions, volume, send hours)."""
+        return summarize(self.plan, self.audience, days=self.days)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A dataset, a strategy and a profile date, with everything computed from them once.
+
+    Parameters
+    ----------
+    dataset
+        The validated tables (:func:`workbench.io.load_dataset`).
+    strategy
+        The strategy (:func:`workbench.io.load_strategy`).
+    as_of
+        Profile date (``YYYY-MM-DD`` means the end of that UTC day); default :func:`default_as_of`.
+    library
+        Template manifests by moment (:func:`workbench.io.load_templates`), for journey validation,
+        lint, previews and exports; None skips the template checks.
+    templates_dir
+        Where the templates of ``library`` are, for rendering.
+    overrides, replaced
+        What differs from the strategy file, by name, and the file's own values for those names
+        (recorded for reports; see :meth:`with_lifecycle` and :meth:`with_overrides`).
+    engine
+        ``duckdb`` (the default and, for now, the only one).
+
+    Examples
+    --------
+    >>> ws = Workspace.create(dataset, strategy)                 # doctest: +SKIP
+    >>> ws.segment_sizes.head()                                  # doctest: +SKIP
+    >>> ws.plan(days=30).summaries()["daily_volume"]             # doctest: +SKIP
+    """
+
+    dataset: Dataset
+    strategy: Strategy
+    as_of: dt.date | pd.Timestamp
+    as_of_source: str = "given"
+    library: Mapping[str, Any] | None = None
+    templates_dir: Path | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    replaced: Mapping[str, Any] = field(default_factory=dict)
+    engine: str = "duckdb"
+    strategy_source: Path | None = None
+    data_source: str = ""
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def create(
+        cls,
+        dataset: Dataset,
+        strategy: Strategy,
+        *,
+        as_of: object = None,
+        library: Mapping[str, Any] | None = None,
+        templates_dir: str | Path | None = None,
+        engine: str = "duckdb",
+        strategy_source: str | Path | None = None,
+    ) -> Workspace:
+        """A workspace; ``as_of`` defaults to :func:`default_as_of` (recorded in ``as_of_source``)."""
+        if engine not in ENGINES:
+            msg = f"engine {engine!r} is not available. Fix: use one of {', '.join(ENGINES)}"
+            raise WorkbenchError(msg)
+        if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+            day: dt.date | pd.Timestamp = default_as_of(dataset)
+            source = "the day of the latest order"
+        else:
+            resolved = resolve_as_of(as_of)
+            day = resolved.date() if _is_day(as_of) else resolved
+            source = "given"
+        return cls(
+            dataset=dataset,
+            strategy=strategy,
+            as_of=day,
+            as_of_source=source,
+            library=library,
+            templates_dir=Path(templates_dir) if templates_dir is not None else None,
+            engine=engine,
+            strategy_source=Path(strategy_source) if strategy_source is not None else None,
+            data_source=dataset.source,
+        )
+
+    # ------------------------------------------------------------ variants
+
+    def with_strategy(self, strategy: Strategy) -> Workspace:
+        """The same data and date under another strategy (profiles are shared, segments recomputed)."""
+        return replace(self, strategy=strategy)
+
+    def with_lifecycle(
+        self, thresholds: LifecycleThresholds | Mapping[str, Any] | None = None, **days: Any
+    ) -> Workspace:
+        """The strategy with other lifecycle thresholds; every segment that depends on them is recomputed.
+
+        Thresholds equal to the strategy's are not overrides; the others are
+        recorded in :attr:`overrides` as ``lifecycle.<name>``.
+        """
+        given = dict(thresholds.model_dump() if isinstance(thresholds, LifecycleThresholds) else thresholds or {})
+        given.update({k: v for k, v in days.items() if v is not None})
+        given = {k: v for k, v in given.items() if v is not None}
+        if not given:
+            return self
+        base = self.strategy.lifecycle
+        new = LifecycleThresholds.model_validate({**base.model_dump(), **given})
+        if new == base:
+            return self
+        changed = {f"lifecycle.{k}": v for k, v in new.model_dump().items() if getattr(base, k) != v}
+        before = {f"lifecycle.{k}": getattr(base, k) for k in new.model_dump() if f"lifecycle.{k}" in changed}
+        return replace(
+            self,
+            strategy=self.strategy.model_copy(update={"lifecycle": new}),
+            overrides={**self.overrides, **changed},
+            replaced={**before, **self.replaced},
+        )
+
+    def with_overrides(self, **overrides: Any) -> Workspace:
+        """Overrides of the strategy given at run time: ``max_sms_segments`` (the lint's SMS limit) and ``policy``
+        (changes to the contact policy for plans). None values are ignored; the rest are recorded for reports."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        known: dict[str, Any] = {
+            "max_sms_segments": self.strategy.policy.max_sms_segments,
+            "policy": "the policy: section",
+        }
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            msg = f"unknown override {', '.join(unknown)}. Fix: use one of {', '.join(known)}"
+            raise WorkbenchError(msg)
+        before = {k: known[k] for k in given}
+        return replace(self, overrides={**self.overrides, **given}, replaced={**before, **self.replaced})
+
+    # ------------------------------------------------------------ profiles and segments
+
+    @property
+    def as_of_label(self) -> str:
+        """``as_of`` as people read it (a date, or a timestamp to the second)."""
+        if isinstance(self.as_of, pd.Timestamp):
+            return self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return self.as_of.isoformat()
+
+    @property
+    def profiles(self) -> pd.DataFrame:
+        """One row per customer at ``as_of`` (:func:`workbench.profiles.build_profiles`), shared by variants."""
+        key = f"profiles:{self.as_of_label}"
+        if key not in self._shared:
+            self._shared[key] = build_profiles(self.dataset, as_of=self.as_of)
+        return self._shared[key]  # type: ignore[no-any-return]
+
+    @property
+    def assigned(self) -> pd.DataFrame:
+        """Profiles with every segment column of the strategy (:func:`workbench.segments.assign`).
+
+        Kept per strategy (its lifecycle thresholds and segments), for the last few strategies asked,
+        so an explorer that moves a threshold back finds its earlier result.
+        """
+        key = f"assigned:{self.as_of_label}:{self.strategy.lifecycle.model_dump_json()}:" + "|".join(
+            f"{s.name}={s.rule}" for s in self.strategy.segments
+        )
+        cache: dict[str, pd.DataFrame] = self._shared.setdefault("assigned", {})
+        if key not in cache:
+            cache[key] = assign(self.profiles, self.strategy)
+            while len(cache) > _KEEP_ASSIGNED:
+                cache.pop(next(iter(cache)))
+        return cache[key]
+
+    @cached_property
+    def segment_sizes(self) -> pd.DataFrame:
+        """Customers per segment and how many each channel reaches."""
+        return segment_sizes(self.assigned)
+
+    def overlap(self, segments: Sequence[str] | None = None) -> pd.DataFrame:
+        """Customers in both of each pair of rule segments."""
+        return overlap_matrix(self.assigned, segments)
+
+    def membership(self, segment: str) -> np.ndarray:
+        """Which customers (rows of :attr:`assigned`) are in a segment: the one rule for every reader."""
+        return membership(self.assigned, segment)
+
+    def audience(self, segment: str) -> pd.DataFrame:
+        """The customers of one segment with their contact and consent state."""
+        return audience(self.assigned, segment)
+
+    def audiences(self) -> dict[str, pd.DataFrame]:
+        """The audience of every rule segment of the strategy, by name, and ``segment_sizes``."""
+        tables = {"segment_sizes": self.segment_sizes}
+        tables.update({name: self.audience(name) for name in segment_columns(self.assigned)})
+        return tables
+
+    # ------------------------------------------------------------ journeys
+
+    @cached_property
+    def journeys(self) -> list[Journey]:
+        """The strategy's enabled journeys, built and validated (the first problem raises)."""
+        return strategy_journeys(self.strategy, library=self.library)
+
+    def journey(self, journey_id: str, **params: Any) -> Journey:
+        """One journey of the strategy (or a moment blueprint) with parameter overrides, validated."""
+        return check_journey(journey_for(self.strategy, journey_id, **params), self.strategy, self.library)
+
+    # ------------------------------------------------------------ plan
+
+    def plan(
+        self,
+        *,
+        start: object = None,
+        days: int = 90,
+        seed: int = 7,
+        policy_overrides: Mapping[str, Any] | None = None,
+        journeys: Sequence[Journey] | None = None,
+        chunk_size: int = 50_000,
+        progress: bool = False,
+    ) -> Plan:
+        """The send plan of the strategy's journeys over ``days`` from ``start`` (default: the day after ``as_of``).
+
+        ``policy_overrides`` change the strategy's contact policy for this plan (default: the workspace's
+        ``policy`` override, see :meth:`with_overrides`).
+
+        Journeys are validated first, so a plan is never made of a journey that
+        ``workbench validate`` rejects. The result is kept: asking again with the
+        same arguments returns the same plan.
+        """
+        if days <= 0:
+            msg = f"days must be positive, not {days}. Fix: pass the length of the plan in days, e.g. 90"
+            raise WorkbenchError(msg)
+        start_ts = resolve_start(start) if start is not None else self._day_after_as_of()
+        given = self.overrides.get("policy") if policy_overrides is None else policy_overrides
+        policy = self.strategy.policy.with_overrides(given)
+        chosen = list(journeys) if journeys is not None else self.journeys
+        key = (start_ts, int(days), int(seed), policy.model_dump_json(), tuple(j.model_dump_json() for j in chosen))
+        plans: dict[tuple[Any, ...], Plan] = self.__dict__.setdefault("_plans", {})
+        if key not in plans:
+            people = self._plan_audience(policy)
+            plan = simulate(
+                people,
+                chosen,
+                policy,
+                start=start_ts,
+                days=int(days),
+                seed=int(seed),
+                consents=self.dataset.consents,
+                chunk_size=chunk_size,
+                progress=progress,
+            )
+            plans[key] = Plan(plan=plan, audience=people, start=start_ts, days=int(days), seed=int(seed), policy=policy)
+        return plans[key]
+
+    def _day_after_as_of(self) -> pd.Timestamp:
+        day = self.as_of.date() if isinstance(self.as_of, pd.Timestamp) else self.as_of
+        return pd.Timestamp(day + dt.timedelta(days=1), tz="UTC")
+
+    def _plan_audience(self, policy: ContactPolicy) -> pd.DataFrame:
+        scores = engagement_score(
+            self.dataset,
+            as_of=self.as_of,
+            weights=policy.adaptive.weights,
+            half_life_days=policy.adaptive.half_life_days,
+        )
+        people = self.assigned.merge(scores, on="customer_id", how="left")
+        customers = self.dataset.customers
+        column = policy.frequency_column
+        if column in customers.columns and column not in people.columns:
+            people = people.merge(customers[["customer_id", column]], on="customer_id", how="left")
+        return people
+
+    def simulated_volume(self, journey: Journey, *, days: int = 14, seed: int = 0) -> pd.DataFrame:
+        """Simulated touches per day and channel for one journey alone, under the strategy's policy."""
+        return daily_volume(self.plan(days=days, seed=seed, journeys=[journey]).plan)
+
+    # ------------------------------------------------------------ exports
+
+    def exports(
+        self, targets: str | Iterable[str] | None = "all", *, journeys: Sequence[Journey] | None = None
+    ) -> dict[str, ExportResult]:
+        """The export of the journeys (default: the strategy's enabled ones) to each target; nothing is written.
+
+        The audience files come from the same membership as everything else (:meth:`membership`).
+        """
+        return export(
+            self.strategy,
+            targets,
+            journeys=list(journeys) if journeys is not None else self.journeys,
+            library=self.library,
+            assigned=self.assigned,
+        )
+
+    # ------------------------------------------------------------ messages
+
+    @property
+    def max_sms_segments(self) -> int:
+        """The SMS segment limit: an override, else the strategy's policy."""
+        return int(self.overrides.get("max_sms_segments", self.strategy.policy.max_sms_segments))
+
+    def lint(self, *, sample_customers: int = 24, moments: Sequence[str] | None = None) -> pd.DataFrame:
+        """Lint every template and variant of the library for a sample of this workspace's customers."""
+        if sample_customers < 1:
+            msg = f"a lint needs at least one customer, not {sample_customers}. Fix: pass --sample 1 or more"
+            raise WorkbenchError(msg)
+        return lint_library(
+            self.assigned,
+            strategy=self.strategy,
+            templates_dir=self.templates_dir,
+            moments=moments,
+            sample_customers=sample_customers,
+            max_sms_segments=self.max_sms_segments,
+        )
+
+
+def _is_day(value: object) -> bool:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return True
+    return isinstance(value, str) and len(value.strip()) == 10

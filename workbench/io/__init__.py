@@ -1,0 +1,59 @@
+"""The file edge: read datasets and documents, write outputs atomically.
+
+Only this package (and the other edges: the command line, reports, widgets)
+touches the file system. Reading never modifies the input; every write goes
+through :mod:`workbench.io.writer`.
+"""
+
+from __future__ import annotations
+
+from .adapters import HILLSTROM_ARMS, READOUT_DATASETS, load_hillstrom, load_online_retail, load_readout_data
+from .files import diff_files, dump_json_schema, load_journeys, load_strategy, read_text, validate_file
+from .outputs import write_audiences, write_exports, write_gallery, write_journeys, write_plan, write_preview
+from .resources import (
+    default_output_root,
+    notebooks_dir,
+    resolve_output_dir,
+    sample_data,
+    sample_strategy,
+    templates_dir,
+)
+from .tables import load_dataset, write_dataset
+from .workspace import load_templates, open_workspace
+from .writer import atomic_write, file_sha256, files_table, new_run_dir, write_table, write_text
+
+__all__ = [
+    "HILLSTROM_ARMS",
+    "READOUT_DATASETS",
+    "atomic_write",
+    "default_output_root",
+    "diff_files",
+    "dump_json_schema",
+    "file_sha256",
+    "files_table",
+    "load_dataset",
+    "load_hillstrom",
+    "load_journeys",
+    "load_online_retail",
+    "load_readout_data",
+    "load_strategy",
+    "load_templates",
+    "new_run_dir",
+    "notebooks_dir",
+    "open_workspace",
+    "read_text",
+    "resolve_output_dir",
+    "sample_data",
+    "sample_strategy",
+    "templates_dir",
+    "validate_file",
+    "write_audiences",
+    "write_dataset",
+    "write_exports",
+    "write_gallery",
+    "write_journeys",
+    "write_plan",
+    "write_preview",
+    "write_table",
+    "write_text",
+]
