@@ -36,17 +36,19 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-## lab: JupyterLab on the notebooks
+## lab: JupyterLab at the repository root (the notebooks and the run folders under out/ in reach)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(VENV)/bin/jupyter lab --notebook-dir=. $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 ## bench: speed and memory against the peers named in the issues
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+## lint: ruff (rules and format) and the import contracts of the layers (import-linter)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check workbench tests benchmarks
 	$(VENV)/bin/ruff format --check workbench tests benchmarks
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format workbench tests benchmarks

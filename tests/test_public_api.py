@@ -39,5 +39,8 @@ def test_error_tree():
         workbench.JourneyError,
         workbench.ExportError,
         workbench.RunError,
+        workbench.MeasurementError,
+        workbench.SimulationError,
+        workbench.FileError,
     ):
         assert issubclass(cls, workbench.WorkbenchError)

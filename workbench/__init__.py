@@ -3,7 +3,9 @@
 The flow of data: :func:`load_dataset` reads and validates the tables,
 :func:`build_profiles` makes one row per customer, :func:`assign` adds the
 segments of a :class:`Strategy`, and :mod:`workbench.reports` runs the
-notebooks that explore, plan and export. The package is built in four layers
+notebooks that explore, plan and export. A :class:`Workspace`
+(:func:`open_workspace`) composes that flow once for a dataset, a strategy
+and a date, so every caller sees the same audiences. The package is built in four layers
 that only import downwards: models (``workbench.models``), the pure core
 (profiles, segments, journeys, cadence, messages, measure, exporters), the
 application (``workbench.application``), and the edges (``workbench.io``,
@@ -21,13 +23,17 @@ import typing as _typing
 from ._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
-    from .io import load_dataset, load_hillstrom, load_online_retail, load_strategy
+    from .application import Workspace
+    from .io import load_dataset, load_hillstrom, load_online_retail, load_strategy, open_workspace
     from .models.dataset import Dataset
     from .models.errors import (
         DataContractError,
         ExportError,
+        FileError,
         JourneyError,
+        MeasurementError,
         RunError,
+        SimulationError,
         StrategyError,
         TemplateError,
         WorkbenchError,
@@ -41,12 +47,17 @@ _EXPORTS = {
     "DataContractError": "workbench.models.errors",
     "Dataset": "workbench.models.dataset",
     "ExportError": "workbench.models.errors",
+    "FileError": "workbench.models.errors",
     "JourneyError": "workbench.models.errors",
+    "MeasurementError": "workbench.models.errors",
     "RunError": "workbench.models.errors",
+    "SimulationError": "workbench.models.errors",
     "Strategy": "workbench.models.strategy",
     "StrategyError": "workbench.models.errors",
     "TemplateError": "workbench.models.errors",
     "WorkbenchError": "workbench.models.errors",
+    "Workspace": "workbench.application",
+    "open_workspace": "workbench.io",
     "assign": "workbench.segments",
     "build_profiles": "workbench.profiles",
     "load_dataset": "workbench.io",
@@ -62,12 +73,16 @@ __all__ = [
     "DataContractError",
     "Dataset",
     "ExportError",
+    "FileError",
     "JourneyError",
+    "MeasurementError",
     "RunError",
+    "SimulationError",
     "Strategy",
     "StrategyError",
     "TemplateError",
     "WorkbenchError",
+    "Workspace",
     "__version__",
     "assign",
     "build_profiles",
@@ -75,6 +90,7 @@ __all__ = [
     "load_hillstrom",
     "load_online_retail",
     "load_strategy",
+    "open_workspace",
     "overlap_matrix",
     "segment_sizes",
     "synthesize",

@@ -40,7 +40,7 @@ from .exporters import ExportContext, ExportResult, export_journeys, resolve_tar
 from .journeys import build_journey, journey_for, journey_problems, known_segments
 from .messages import lint_library
 from .models.dataset import Dataset
-from .models.errors import JourneyError, WorkbenchError
+from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
@@ -357,7 +357,7 @@ class Workspace:
         """
         if days <= 0:
             msg = f"days must be positive, not {days}. Fix: pass the length of the plan in days, e.g. 90"
-            raise WorkbenchError(msg)
+            raise SimulationError(msg)
         start_ts = resolve_start(start) if start is not None else self._day_after_as_of()
         given = self.overrides.get("policy") if policy_overrides is None else policy_overrides
         policy = self.strategy.policy.with_overrides(given)

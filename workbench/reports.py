@@ -25,6 +25,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+
 from .application import default_as_of
 from .io import file_sha256, load_dataset, load_strategy, new_run_dir, write_text
 from .io.resources import notebooks_dir, sample_data, sample_strategy
@@ -86,6 +89,25 @@ class NotebookRun:
 
 
 # ---------------------------------------------------------------- one notebook
+
+_KERNEL_NAME = "workbench-python"
+
+
+class ThisPythonKernelManager(AsyncKernelManager):
+    """Kernels run by the Python that runs the workbench, whatever ``python3`` kernel is installed elsewhere.
+
+    A run's notebooks must import the same package as the command that started them: a user-wide
+    or system-wide ``python3`` kernel could belong to another environment without the workbench.
+    """
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        return KernelSpec(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name=f"Python {platform.python_version()} (workbench)",
+            language="python",
+            resource_dir="",
+        )
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
@@ -161,8 +183,9 @@ def run_notebook(
             str(source),
             str(executed),
             parameters=passed,
-            cwd=str(source.parent),
-            kernel_name="python3",
+            cwd=str(out),  # anything a notebook writes by a relative path lands in the run folder
+            kernel_name=_KERNEL_NAME,
+            kernel_manager_class=ThisPythonKernelManager,
             progress_bar=False,
             log_output=False,
             # the kernel's own start-up and shutdown chatter is not the user's concern

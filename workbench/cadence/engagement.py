@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..models.errors import WorkbenchError
+from ..models.errors import SimulationError
 from ..models.tables import CANCELLED_STATUSES
 from ..policy import AdaptiveCadence, EngagementWeights
 from ..profiles import resolve_as_of
@@ -165,7 +165,7 @@ def outcome_rates(audience: pd.DataFrame, *, prior_strength: float = 10.0) -> pd
     cart adds, checkouts and support tickets (from the last 30 days).
     """
     if "customer_id" not in audience.columns:
-        raise WorkbenchError("outcome_rates needs customer_id. Fix: pass profiles from profiles.build_profiles")
+        raise SimulationError("outcome_rates needs customer_id. Fix: pass profiles from profiles.build_profiles")
     a = prior_strength
 
     def shrunk(hits: np.ndarray, sends: np.ndarray, floor: float) -> np.ndarray:

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..models.errors import WorkbenchError
+from ..journeys import blueprint, build_journey, build_journeys
+from ..models.errors import SimulationError
+from ..models.journey import Journey
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
@@ -44,13 +46,13 @@ _CH = {"email": 0, "sms": 1}
 def resolve_start(start: object) -> pd.Timestamp:
     """The first moment of the horizon in UTC: a date means 00:00 UTC that day; a naive time is read as UTC."""
     if start is None:
-        raise WorkbenchError(
+        raise SimulationError(
             "start is required (a date such as 2026-11-01). Fix: pass start=; the plan never uses the clock"
         )
     try:
         ts = pd.Timestamp(start)
     except (ValueError, TypeError) as exc:
-        raise WorkbenchError(f"start {start!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
+        raise SimulationError(f"start {start!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
@@ -62,9 +64,6 @@ def resolve_journeys(journeys: object) -> list[Any]:
     (``blueprint`` and optional ``params`` / ``id``). Entries marked
     ``active: false`` (or ``status`` other than active/live) are skipped.
     """
-    from ..journeys import build_journeys
-    from ..models.journey import Journey
-
     items = getattr(journeys, "journeys", journeys)
     if items is None:
         return []
@@ -79,19 +78,15 @@ def resolve_journeys(journeys: object) -> list[Any]:
         if not _active(data):
             continue
         if "graph" in data or ("blueprint" in data and "params" in data and hasattr(item, "model_dump")):
-            from ..journeys.spec import build_journey
-
             out.append(build_journey(item))
         elif "nodes" in data:
             out.append(Journey.model_validate({k: v for k, v in data.items() if k not in ("active", "status")}))
         elif "blueprint" in data:
-            from ..journeys.blueprints import blueprint
-
             params = dict(data.get("params") or {})
             jid = data.get("id") or data.get("journey_id")
             out.append(blueprint(data["blueprint"], params, **({"journey_id": jid} if jid else {})))
         else:
-            raise WorkbenchError(
+            raise SimulationError(
                 f"journey entry {data!r} is neither a graph nor a blueprint. "
                 "Fix: give `blueprint:` with `params:`, or `nodes:` and `entry:`"
             )
@@ -319,11 +314,11 @@ def simulate(
     """
     policy = _as_policy(policy)
     if "customer_id" not in audience.columns:
-        raise WorkbenchError(
+        raise SimulationError(
             "simulate needs an audience with customer_id. Fix: pass segments.assign(profiles, strategy)"
         )
     if int(days) <= 0:
-        raise WorkbenchError(f"days must be positive, got {days}. Fix: pass days=90 for a quarter")
+        raise SimulationError(f"days must be positive, got {days}. Fix: pass days=90 for a quarter")
     start_ts = resolve_start(start)
     t_start = to_minutes(start_ts)
     t_end = t_start + int(days) * 1440
@@ -539,7 +534,7 @@ def apply_policy(
     policy = _as_policy(policy)
     missing = [c for c in ("customer_id", "journey_id", "channel", "planned_at") if c not in touches.columns]
     if missing:
-        raise WorkbenchError(
+        raise SimulationError(
             f"apply_policy: touches lack {', '.join(missing)}. "
             "Fix: give customer_id, journey_id, channel and planned_at (UTC)"
         )
@@ -561,13 +556,13 @@ def apply_policy(
     cust = pd.Index(prep.ids).get_indexer(touches["customer_id"].astype("string").to_numpy())
     if (cust < 0).any():
         bad = touches["customer_id"].to_numpy()[cust < 0]
-        raise WorkbenchError(
+        raise SimulationError(
             f"apply_policy: {int((cust < 0).sum())} touches for customers not in customers "
             f"(e.g. {', '.join(map(str, bad[:5]))}). Fix: pass every customer of the touches"
         )
     ch = touches["channel"].astype("string").str.lower().map(_CH)
     if ch.isna().any():
-        raise WorkbenchError("apply_policy: channel must be email or sms. Fix: correct the channel column")
+        raise SimulationError("apply_policy: channel must be email or sms. Fix: correct the channel column")
     journey_codes, journey_ids = pd.factorize(touches["journey_id"].astype("string").to_numpy())
     trans = (
         touches["transactional"].fillna(False).to_numpy(dtype=bool)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.errors import JourneyError
+from ..models.journey import WEEKDAYS
 from ..segments import membership as segment_membership
 from .calendar import NEVER, MaskSet, ZoneTable
 from .engagement import _col
@@ -301,8 +302,6 @@ def _h(text: str) -> int:
 
 def _until(inp: TraversalInput, cust: np.ndarray, t: np.ndarray, at: Any, *, same_day: bool = False) -> np.ndarray:
     """The first moment at or after ``t`` that is ``at.time`` local time on one of ``at.days`` (primary zone)."""
-    from ..models.journey import WEEKDAYS
-
     zone = inp.zone1[cust]
     local = inp.zt.local(t, zone)
     day = local // 1440

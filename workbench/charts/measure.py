@@ -9,6 +9,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from ..measure import metrics_table
+
 __all__ = [
     "attribution_chart",
     "channel_metrics_chart",
@@ -262,8 +264,6 @@ def readout_html(readout: Any, *, title: str = "Experiment readout") -> str:
 
     Opens offline: nothing is loaded from the network.
     """
-    from ..measure import metrics_table
-
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in readout.notes) + "</ul>",

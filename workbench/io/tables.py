@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..contracts import from_frames
 from ..models.dataset import Dataset
-from ..models.errors import DataContractError, WorkbenchError
+from ..models.errors import DataContractError, FileError
 from ..models.tables import TABLES
 from .writer import write_table
 
@@ -91,7 +91,7 @@ def load_dataset(
     """
     root = Path(path)
     if not root.exists():
-        raise WorkbenchError(f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file")
+        raise FileError(f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file")
     if root.is_file() and root.suffix in {".duckdb", ".db"}:
         raw = _read_duckdb(root)
     elif root.is_dir():
@@ -103,7 +103,7 @@ def load_dataset(
             if found is not None:
                 raw[name] = _read_file(found)
     else:
-        raise WorkbenchError(f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv")
+        raise FileError(f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv")
     if "orders" not in raw:
         raise DataContractError(
             "orders",

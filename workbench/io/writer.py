@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..models.errors import WorkbenchError
+from ..models.errors import FileError
 
 __all__ = ["atomic_write", "file_sha256", "files_table", "new_run_dir", "write_table", "write_text"]
 
@@ -57,7 +57,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         return atomic_write(target, lambda p: p.write_bytes(gzip.compress(df.to_csv(index=False).encode(), mtime=0)))
     if name.endswith(".csv"):
         return atomic_write(target, lambda p: df.to_csv(p, index=False))
-    raise WorkbenchError(f"cannot write {target}: use a .csv, .csv.gz or .parquet file name")
+    raise FileError(f"cannot write {target}: use a .csv, .csv.gz or .parquet file name")
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

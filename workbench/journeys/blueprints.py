@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..models.errors import JourneyError
 from ..models.journey import (
     BlueprintParams,
     DateTrigger,
@@ -448,8 +449,6 @@ BLUEPRINTS: dict[str, Callable[..., Journey]] = {
 
 def blueprint(name: str, params: BlueprintParams | Mapping[str, Any] | None = None, /, **overrides: Any) -> Journey:
     """Build the journey of blueprint ``name`` (a key of :data:`BLUEPRINTS`)."""
-    from ..models.errors import JourneyError
-
     if name not in BLUEPRINTS:
         raise JourneyError(f"no blueprint {name!r}. Fix: use one of {', '.join(BLUEPRINTS)}", journey=name)
     return BLUEPRINTS[name](params, **overrides)

@@ -15,6 +15,7 @@ from typing import Any
 from ..models.errors import JourneyError, StrategyError
 from ..models.journey import Journey, links
 from ..models.segments import resolve_segment
+from ..profiles import PROFILE_COLUMNS
 
 __all__ = [
     "CUSTOMER_COLUMNS",
@@ -37,8 +38,6 @@ def available_columns(extra: Iterable[str] = ()) -> frozenset[str]:
     ``workbench.profiles.PROFILE_COLUMNS``, customer attributes, segment
     columns and ``extra`` (e.g. event properties a trigger provides).
     """
-    from ..profiles import PROFILE_COLUMNS
-
     return frozenset([*PROFILE_COLUMNS, *CUSTOMER_COLUMNS, *SEGMENT_COLUMNS, *extra])
 
 

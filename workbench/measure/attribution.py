@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..models.errors import WorkbenchError
+from ..models.errors import MeasurementError
 from ..models.measurement import AttributionWindows, MeasurementSettings
 from ._prep import US_PER_HOUR, Prepared, as_us, check_messages, join_segments, key_frame, valid_orders
 
@@ -461,7 +461,7 @@ def attribute(
     """
     unknown = [m for m in models if m not in ATTRIBUTION_MODELS]
     if unknown:
-        raise WorkbenchError(
+        raise MeasurementError(
             f"unknown attribution model {unknown[0]!r}. Fix: use any of {', '.join(ATTRIBUTION_MODELS)}"
         )
     by = list(by)

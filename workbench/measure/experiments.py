@@ -32,7 +32,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from ..models.errors import WorkbenchError
+from ..models.errors import MeasurementError
 
 __all__ = [
     "CORRECTIONS",
@@ -61,7 +61,7 @@ Alternative = Literal["two-sided", "larger", "smaller"]
 
 def _check_prob(name: str, value: float) -> None:
     if not 0 < value < 1:
-        raise WorkbenchError(f"{name} = {value} is not a probability. Fix: pass a rate between 0 and 1, e.g. 0.03")
+        raise MeasurementError(f"{name} = {value} is not a probability. Fix: pass a rate between 0 and 1, e.g. 0.03")
 
 
 def sample_size_proportions(
@@ -86,7 +86,8 @@ def sample_size_proportions(
     _check_prob("p_control", p_control)
     _check_prob("p_treatment", p_treatment)
     if p_control == p_treatment:
-        raise WorkbenchError("p_control equals p_treatment: no sample size detects a zero effect. Fix: pass an effect")
+        msg = "p_control equals p_treatment: no sample size detects a zero effect. Fix: pass an effect"
+        raise MeasurementError(msg)
     n = samplesize_proportions_2indep_onetail(
         diff=p_treatment - p_control, prop2=p_control, power=power, ratio=ratio, alpha=alpha, alternative=alternative
     )
@@ -107,7 +108,7 @@ def sample_size_means(
     ``statsmodels.stats.power.tt_ind_solve_power`` with effect size ``delta / sd``, rounded up.
     """
     if sd <= 0 or delta == 0:
-        raise WorkbenchError("sample_size_means needs sd > 0 and a non-zero delta")
+        raise MeasurementError("sample_size_means needs sd > 0 and a non-zero delta")
     n = tt_ind_solve_power(
         effect_size=abs(delta) / sd, nobs1=None, alpha=alpha, power=power, ratio=ratio, alternative=alternative
     )
@@ -177,7 +178,7 @@ def minimum_detectable_effect(
 
     hi = 1 - baseline - 1e-9
     if gap(hi) < 0:
-        raise WorkbenchError(f"{n_per_arm:.0f} per arm cannot reach power {power} from a baseline of {baseline}")
+        raise MeasurementError(f"{n_per_arm:.0f} per arm cannot reach power {power} from a baseline of {baseline}")
     return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-10))
 
 
@@ -216,7 +217,7 @@ def plan_test(
         ``n_control``, ``total``, ``days`` (rounded up), ``weeks``.
     """
     if daily_audience <= 0:
-        raise WorkbenchError("daily_audience must be positive: customers entering the test per day")
+        raise MeasurementError("daily_audience must be positive: customers entering the test per day")
     rows = []
     for lift in lifts:
         target = baseline * (1 + lift) if relative else baseline + lift
@@ -412,7 +413,7 @@ def adjust_pvalues(p_values: Sequence[float], *, method: str = "holm", alpha: fl
     Holm is computed with numpy (:func:`_holm`), equal to ``multipletests(p, method="holm")[1]``.
     """
     if method not in CORRECTIONS:
-        raise WorkbenchError(f"unknown correction {method!r}. Fix: use one of {', '.join(CORRECTIONS)}")
+        raise MeasurementError(f"unknown correction {method!r}. Fix: use one of {', '.join(CORRECTIONS)}")
     p = np.asarray(p_values, dtype=float)
     out = p.copy()
     ok = np.isfinite(p)
@@ -512,20 +513,20 @@ def compare_arms(
     by = list(by)
     missing = [c for c in [arm, *metrics, *by] if c not in units.columns]
     if missing:
-        raise WorkbenchError(
+        raise MeasurementError(
             f"compare_arms: column {missing[0]!r} is not in the units table "
             f"(columns: {', '.join(map(str, units.columns[:15]))}). Fix: pass existing columns"
         )
     if correction not in CORRECTIONS:
-        raise WorkbenchError(f"unknown correction {correction!r}. Fix: use one of {', '.join(CORRECTIONS)}")
+        raise MeasurementError(f"unknown correction {correction!r}. Fix: use one of {', '.join(CORRECTIONS)}")
     if mean_test not in {"welch", "bootstrap"}:
-        raise WorkbenchError(f"unknown mean test {mean_test!r}. Fix: use 'welch' or 'bootstrap'")
+        raise MeasurementError(f"unknown mean test {mean_test!r}. Fix: use 'welch' or 'bootstrap'")
     kinds = dict(kinds or {})
     metric_kind = {m: kinds.get(m) or _kind(units[m]) for m in metrics}
     arms_all = units[arm].astype("string")
     if not (arms_all == str(control)).any():
         found = ", ".join(sorted(arms_all.dropna().unique().tolist())[:10])
-        raise WorkbenchError(
+        raise MeasurementError(
             f"control arm {control!r} is not in column {arm!r} (arms: {found}). Fix: pass one of those as control"
         )
     groups = (
@@ -628,7 +629,7 @@ def lift_by_segment(
         columns of :func:`compare_arms`.
     """
     if segment not in units.columns:
-        raise WorkbenchError(
+        raise MeasurementError(
             f"lift_by_segment: no column {segment!r} in the units table. Fix: pass an existing "
             f"column (columns: {', '.join(map(str, units.columns[:15]))})"
         )

@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..models.errors import MeasurementError
 from ..models.measurement import AttributionWindows, HealthThresholds, MeasurementSettings
 from ._prep import NAT, US_PER_HOUR, Prepared, as_us, check_keys, check_messages, join_segments
 from .attribution import _core, _settings
@@ -428,9 +429,7 @@ def health_alerts(
     """
     th = thresholds or HealthThresholds()
     if "channel" not in metrics.columns:
-        from ..models.errors import WorkbenchError
-
-        raise WorkbenchError(
+        raise MeasurementError(
             "health_alerts needs metrics grouped by channel. Fix: channel_metrics(..., "
             "by=['journey_id', 'step_id', 'channel'])"
         )

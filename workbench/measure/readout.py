@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..models.errors import WorkbenchError
+from ..models.errors import MeasurementError
 from ..models.measurement import MeasurementSettings
 from .attribution import attribute
 from .experiments import compare_arms, lift_by_segment
@@ -129,14 +129,14 @@ def experiment_readout(
     if isinstance(data, pd.DataFrame):
         arm, default_control, default_metrics, default_segment = READOUT_DEFAULTS["experiment"]
         if arm not in data.columns:
-            raise WorkbenchError(
+            raise MeasurementError(
                 "an experiment table needs an 'arm' column (one row per unit). "
                 "Fix: load it with workbench.sources.load_hillstrom or add the column"
             )
         ctrl = control or default_control
         wanted = list(metrics or [m for m in default_metrics if m in data.columns])
         if not wanted:
-            raise WorkbenchError("no metrics to compare. Fix: pass metrics=[...] naming outcome columns")
+            raise MeasurementError("no metrics to compare. Fix: pass metrics=[...] naming outcome columns")
         seg = default_segment if segment is None else segment
         seg = seg if seg and seg in data.columns else None
         results = compare_arms(data, arm=arm, control=ctrl, metrics=wanted, **options)  # type: ignore[arg-type]
@@ -165,7 +165,7 @@ def experiment_readout(
         )
     messages = getattr(data, "messages", None)
     if messages is None:
-        raise WorkbenchError(
+        raise MeasurementError(
             "the dataset has no messages table: nothing to measure. "
             "Fix: add messages.csv (message_id, customer_id, channel, sent_at ...) to the data folder"
         )
@@ -202,7 +202,7 @@ def experiment_readout(
         exclude_machine_opens=exclude_machine_opens,
     )
     if arm not in outcomes.columns:
-        raise WorkbenchError(
+        raise MeasurementError(
             "messages have no 'variant' column, so there are no arms to compare. "
             "Fix: add variant (A, B, ...) to messages"
         )

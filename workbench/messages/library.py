@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..models.errors import TemplateError
+from ..resources import templates_dir
 
 __all__ = [
     "MOMENTS",
@@ -100,13 +101,8 @@ class TemplateManifest(BaseModel):
 
 
 def default_templates_dir() -> Path:
-    """The template folder: ``$WORKBENCH_TEMPLATES`` if set, else the repository's ``templates/``."""
-    env = os.environ.get("WORKBENCH_TEMPLATES")
-    if env:
-        return Path(env)
-    import workbench
-
-    return Path(workbench.__file__).resolve().parents[1] / "templates"
+    """The template folder: ``$WORKBENCH_TEMPLATES`` if set, else the templates that ship with the package."""
+    return templates_dir()
 
 
 def load_manifest(folder: str | os.PathLike[str]) -> TemplateManifest:

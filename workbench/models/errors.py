@@ -8,6 +8,9 @@ The tree::
     ├── TemplateError              a message template cannot be rendered
     ├── JourneyError               a journey graph is invalid
     ├── ExportError                a journey cannot be exported to a target
+    ├── MeasurementError           results cannot be measured as asked (arms, metrics, windows)
+    ├── SimulationError            a send plan cannot be made as asked (start, horizon, journeys)
+    ├── FileError                  a file or folder the user named cannot be read or written
     └── RunError                   a notebook run or pipeline step failed
 
 Messages say what is wrong, where (table, column, file, line, node), how many
@@ -22,8 +25,11 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "DataContractError",
     "ExportError",
+    "FileError",
     "JourneyError",
+    "MeasurementError",
     "RunError",
+    "SimulationError",
     "StrategyError",
     "TemplateError",
     "WorkbenchError",
@@ -101,6 +107,18 @@ class JourneyError(WorkbenchError):
 
 class ExportError(WorkbenchError):
     """A journey cannot be exported to a target."""
+
+
+class MeasurementError(WorkbenchError):
+    """Results cannot be measured as asked: an unknown arm or metric, too few units, a bad window."""
+
+
+class SimulationError(WorkbenchError):
+    """A send plan cannot be made as asked: a bad start or horizon, a journey the simulator cannot follow."""
+
+
+class FileError(WorkbenchError):
+    """A file or folder the user named cannot be read or written (missing, a folder not a file, no access)."""
 
 
 class RunError(WorkbenchError):
