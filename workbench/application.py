@@ -47,10 +47,21 @@ from .models.strategy import LifecycleThresholds, Strategy
 from .profiles import build_profiles, resolve_as_of
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
 
-__all__ = ["ENGINES", "Plan", "Workspace", "check_journey", "default_as_of", "export", "strategy_journeys"]
+__all__ = [
+    "ENGINES",
+    "MAX_PLAN_DAYS",
+    "Plan",
+    "Workspace",
+    "check_journey",
+    "default_as_of",
+    "export",
+    "strategy_journeys",
+]
 
 #: Engines the work can run on; DuckDB, embedded, is the default.
 ENGINES = ("duckdb",)
+#: The longest plan simulated, in days; a longer horizon is refused before any work starts.
+MAX_PLAN_DAYS = 1096
 #: How many segment assignments (one per strategy variant) a workspace and its variants keep.
 _KEEP_ASSIGNED = 4
 
@@ -355,8 +366,10 @@ class Workspace:
         ``workbench validate`` rejects. The result is kept: asking again with the
         same arguments returns the same plan.
         """
-        if days <= 0:
-            msg = f"days must be positive, not {days}. Fix: pass the length of the plan in days, e.g. 90"
+        if not 0 < days <= MAX_PLAN_DAYS:
+            msg = (
+                f"days must be 1 to {MAX_PLAN_DAYS:,}, not {days:,}. Fix: pass the length of the plan in days, e.g. 90"
+            )
             raise SimulationError(msg)
         start_ts = resolve_start(start) if start is not None else self._day_after_as_of()
         given = self.overrides.get("policy") if policy_overrides is None else policy_overrides

@@ -11,16 +11,21 @@ a one-paragraph message naming what to fix (exit status 2), never a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .models.errors import WorkbenchError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_CODES", "build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
+#: The largest synthetic dataset written (customers); larger ones need more memory than a laptop has.
+MAX_SYNTH_CUSTOMERS = 5_000_000
 
 _DATA_HELP = "dataset: a folder of tables (CSV, CSV.GZ, Parquet) or a .duckdb file (default: the bundled sample)"
 _STRATEGY_HELP = "strategy file (YAML) with brand facts, segments, policy and journeys (default: the bundled sample)"
@@ -39,27 +44,55 @@ def _workspace(args: argparse.Namespace, **overrides: Any) -> Any:
     )
 
 
-def _refuse_overwrite(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise WorkbenchError(f"{path} exists. Fix: choose another file name, or pass --force to replace it")
+def _given_inputs(args: argparse.Namespace) -> list[Path]:
+    """Every file or folder the command reads (the bundled ones when none is named)."""
+    from .io import sample_data, sample_strategy, templates_dir
+
+    found = [
+        Path(getattr(args, "data", None) or sample_data()),
+        Path(getattr(args, "strategy", None) or sample_strategy()),
+        Path(getattr(args, "templates", None) or templates_dir()),
+    ]
+    found += [Path(getattr(args, name)) for name in ("notebook", "file") if getattr(args, name, None)]
+    return found
 
 
-def _refuse_non_empty(folder: Path, force: bool, what: str) -> None:
-    if folder.exists() and any(folder.iterdir()) and not force:
-        raise WorkbenchError(f"{folder} is not empty. Fix: choose a new folder, or pass --force to replace its {what}")
+def _output_file(args: argparse.Namespace, out: Path) -> Path:
+    """A single output file: never one of the inputs or inside them, never an existing file without --force."""
+    from .io import refuse_inputs
+
+    refuse_inputs(out, _given_inputs(args))
+    if out.is_dir():
+        raise WorkbenchError(f"{out} is a folder. Fix: name the output file, e.g. {out / 'profiles.parquet'}")
+    if out.exists() and not getattr(args, "force", False):
+        raise WorkbenchError(f"{out} exists. Fix: choose another file name, or pass --force to replace it")
+    return out
+
+
+def _output_folder(args: argparse.Namespace, out: Path) -> Path:
+    """An output folder (or a folder of runs): never one of the inputs, inside them, or holding them."""
+    from .io import refuse_inputs
+
+    refuse_inputs(out, _given_inputs(args))
+    return out
 
 
 # ---------------------------------------------------------------- handlers
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .io import write_dataset
+    from .io import staged_output, write_dataset
     from .synth import synthesize
 
-    out = Path(args.out)
-    _refuse_non_empty(out, args.force, "tables")
-    dataset = synthesize(args.customers, seed=args.seed, end=args.end)
-    written = write_dataset(dataset, out, fmt=args.format)
+    if not 1 <= args.customers <= MAX_SYNTH_CUSTOMERS:
+        raise WorkbenchError(
+            f"--customers must be 1 to {MAX_SYNTH_CUSTOMERS:,}, not {args.customers:,} "
+            f"(about 1 GB of memory per million customers). Fix: pass a number in that range"
+        )
+    out = _output_folder(args, Path(args.out))
+    with staged_output(out, force=args.force, what="tables") as folder:
+        dataset = synthesize(args.customers, seed=args.seed, end=args.end)
+        written = write_dataset(dataset, folder.root, fmt=args.format)
     rows = ", ".join(f"{name} {len(df):,}" for name, df in dataset.tables().items())
     print(f"wrote {len(written)} tables to {out} ({rows})")
     return 0
@@ -68,10 +101,9 @@ def _synth(args: argparse.Namespace) -> int:
 def _profiles(args: argparse.Namespace) -> int:
     from .io import write_table
 
-    out = Path(args.out)
-    _refuse_overwrite(out, args.force)
+    out = _output_file(args, Path(args.out))
     ws = _workspace(args)
-    write_table(ws.profiles, out)
+    write_table(ws.profiles, out, for_people=True)
     print(f"wrote {len(ws.profiles):,} profiles at {ws.as_of_label} ({ws.as_of_source}) to {out}")
     return 0
 
@@ -79,8 +111,9 @@ def _profiles(args: argparse.Namespace) -> int:
 def _segments(args: argparse.Namespace) -> int:
     from .io import new_run_dir, write_audiences
 
+    out = _output_folder(args, Path(args.out))
     ws = _workspace(args)
-    run_dir = new_run_dir(args.out)
+    run_dir = new_run_dir(out)
     written = write_audiences(ws.audiences(), run_dir)
     print(f"wrote {len(written)} audience files at {ws.as_of_label} to {run_dir / 'audiences'}")
     return 0
@@ -95,6 +128,8 @@ def _parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
+        if isinstance(value, dt.date):  # YAML reads 2026-10-31 as a date; notebooks take the text
+            value = value.isoformat()
         if isinstance(value, str) and name.endswith("_path") and Path(value).exists():
             value = str(Path(value).resolve())
         params[name] = value
@@ -104,7 +139,8 @@ def _parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     from .reports import run
 
-    run_dir = run(args.notebook, parameters=_parameters(args.parameter), out=args.out, command=sys.argv)
+    out = _output_folder(args, Path(args.out))
+    run_dir = run(args.notebook, parameters=_parameters(args.parameter), out=out, command=sys.argv)
     print(f"report: {run_dir / 'index.html'}")
     return 0
 
@@ -112,10 +148,11 @@ def _run(args: argparse.Namespace) -> int:
 def _pipeline(args: argparse.Namespace) -> int:
     from .reports import pipeline
 
+    out = _output_folder(args, Path(args.out))
     run_dir = pipeline(
         strategy=args.strategy,
         data=args.data,
-        out=args.out,
+        out=out,
         as_of=args.as_of,
         notebooks=args.only,
         workers=args.workers,
@@ -146,27 +183,30 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _looks_like_strategy(path: Path) -> bool:
-    import yaml
-
     from .io import read_text
+    from .models.documents import load_yaml
 
-    data = yaml.safe_load(read_text(path, what="file"))
+    data = load_yaml(read_text(path, what="file"), source=str(path))
     return isinstance(data, dict) and "brand" in data
 
 
 def _export(args: argparse.Namespace) -> int:
     from .application import export
-    from .io import load_strategy, load_templates, write_exports
+    from .io import load_strategy, load_templates, staged_output, write_exports
 
-    out = Path(args.out)
-    _refuse_non_empty(out, args.force, "files")
-    if args.data:
-        ws = _workspace(args)
-        results = ws.exports(args.target)
-    else:
-        _, library = load_templates(args.templates)
-        results = export(load_strategy(args.strategy or _sample_strategy()), args.target, library=library)
-    summary = write_exports(results, out)
+    out = _output_folder(args, Path(args.out))
+    with staged_output(out, force=args.force, what="files") as folder:
+        if args.data:
+            ws = _workspace(args)
+            results = ws.exports(args.target)
+        else:
+            _, library = load_templates(args.templates)
+            results = export(load_strategy(args.strategy or _sample_strategy()), args.target, library=library)
+        summary = write_exports(results, folder)
+    summary = {
+        target: {**info, "files": [str(out / Path(f).relative_to(folder.root)) for f in info["files"]]}
+        for target, info in summary.items()
+    }
     for target, info in summary.items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(info.get("summary", {}).items()))
         print(f"{target}: {len(info['files'])} files" + (f" ({counts})" if counts else ""))
@@ -189,29 +229,24 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    import yaml
+    from .io import staged_output, write_plan
+    from .models.documents import load_yaml
 
-    from .io import write_plan
-
-    out = Path(args.out)
+    out = _output_folder(args, Path(args.out))
     if out.suffix.lower() in {".parquet", ".csv", ".gz"}:
         raise WorkbenchError(
             f"--out is the folder for send_plan.parquet and cadence/*.csv, not a file: {out}. "
             f"Fix: pass a folder name such as {out.with_suffix('')}"
         )
-    _refuse_non_empty(out, args.force, "plan and summaries")
-    try:
-        overrides = yaml.safe_load(args.policy) if args.policy else None
-    except yaml.YAMLError as exc:
-        raise WorkbenchError(
-            f"--policy is not valid YAML ({exc}). Fix: quote it, e.g. --policy '{{max_defer: 2d}}'"
-        ) from None
+    overrides = load_yaml(args.policy, source="--policy") if args.policy else None
     if overrides is not None and not isinstance(overrides, dict):
         raise WorkbenchError('--policy takes a YAML mapping, e.g. "{caps: [{channel: sms, max: 1, per: 7d}]}"')
     ws = _workspace(args)
-    plan = ws.plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides, progress=True)
-    for name, path in write_plan(plan, out).items():
-        print(f"{name}: {path}")
+    with staged_output(out, force=args.force, what="plan and summaries") as folder:
+        plan = ws.plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides, progress=True)
+        written = write_plan(plan, folder)
+    for name, path in written.items():
+        print(f"{name}: {out / path.relative_to(folder.root)}")
     return 0
 
 
@@ -220,12 +255,14 @@ def _lint(args: argparse.Namespace) -> int:
 
     from .messages import lint_exit_code
 
+    out = _output_file(args, Path(args.out)) if args.out else None
     ws = _workspace(args, max_sms_segments=args.max_sms_segments)
     findings = ws.lint(sample_customers=args.sample)
-    if args.out:
+    if out is not None:
         from .io import write_table
 
-        write_table(findings, args.out)
+        write_table(findings, out, for_people=True)
+        print(f"wrote {len(findings)} findings to {out}")
     if findings.empty:
         print(f"no findings: every template and variant is clean for {args.sample} sampled customers per moment")
     else:
@@ -269,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="workbench",
         description=__doc__.split("\n\n")[0].replace("\n", " ") if __doc__ else None,
         formatter_class=_Help,
-        epilog="Run `workbench COMMAND --help` for the options and examples of a command.",
+        epilog="Run `workbench COMMAND --help` for the options and examples of a command.\n\nexit status:\n"
+        + "\n".join(f"  {code:>3}  {what}" for what, code in EXIT_CODES.items()),
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -429,11 +467,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-sms-segments", type=int, default=None, help="longest SMS allowed (default: the strategy's policy)"
     )
     p.add_argument("--out", default=None, metavar="FILE", help="also write the findings (.csv or .parquet)")
+    p.add_argument("--force", action="store_true", help="replace an existing findings file")
     return parser
 
 
+#: Exit status by kind of failure (also in ``workbench --help``).
+EXIT_CODES = {
+    "ok": 0,
+    "checks found errors (lint)": 1,
+    "the input cannot be used (data, strategy, templates, journeys, options)": 2,
+    "a file or folder cannot be read or written": 3,
+    "a notebook of a run failed": 4,
+    "an unexpected error (a bug in the workbench: please report it)": 70,
+    "interrupted": 130,
+}
+
+
+def _exit_code(exc: WorkbenchError) -> int:
+    from .models.errors import FileError, RunError
+
+    if isinstance(exc, FileError):
+        return 3
+    if isinstance(exc, RunError):
+        return 4
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``workbench`` command; returns the exit status."""
+    """Entry point of the ``workbench`` command; returns the exit status (see :data:`EXIT_CODES`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
@@ -441,10 +502,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # pragma: no cover
-        print("interrupted", file=sys.stderr)
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        print("interrupted: nothing more was written", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(
+            "error: out of memory. Fix: work on a smaller dataset or horizon, or on a larger machine", file=sys.stderr
+        )
+        return 2
+    except Exception as exc:  # the last line of defence: a message, never a traceback
+        if os.environ.get("WORKBENCH_DEBUG"):
+            raise
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno}). "
+            "This is a bug in the workbench: please report it with the command you ran; "
+            "set WORKBENCH_DEBUG=1 to see the full traceback",
+            file=sys.stderr,
+        )
+        return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

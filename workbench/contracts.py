@@ -20,12 +20,21 @@ import pyarrow.compute as pc
 
 from .models.dataset import Dataset, arrow_strings, customer_positions
 from .models.errors import DataContractError
-from .models.tables import CANCELLED_STATUSES, CONTRACTS, EMAIL_PATTERN, QUALITY_COLUMNS
+from .models.tables import (
+    CANCELLED_STATUSES,
+    CONTRACTS,
+    EMAIL_PATTERN,
+    EVENT_ALIASES,
+    FORMULA_START,
+    KNOWN_EVENTS,
+    QUALITY_COLUMNS,
+)
 
 __all__ = [
     "contact_validity",
     "derive_customers",
     "from_frames",
+    "normalize_events",
     "quality_checks",
     "quality_row",
     "to_utc",
@@ -35,9 +44,29 @@ __all__ = [
 ]
 
 
+#: Dates written as numbers separated by / . or - with the year last (03/04/2026): day and month can swap.
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b"
+#: The span of timestamps the contract accepts; anything outside is a data error (a year 0001, a 9999 sentinel).
+EARLIEST, LATEST = pd.Timestamp("1900-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+
+
+class AmbiguousDates(ValueError):
+    """Dates written day and month first in one column, or only in a form that could be either."""
+
+    def __init__(self, problem: str, mask: pd.Series) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mask = mask
+
+
 def to_utc(values: pd.Series) -> pd.Series:
     """Parse a column to timezone-aware UTC; naive values are taken as UTC.
 
+    ISO 8601 is read as it is. Dates written with numbers only (``03/04/2026``)
+    are read in one order for the whole column: day first when some value has a
+    day above 12 (``13/04/2026``), month first when some value has a month
+    position above 12 (``04/13/2026``); a column that has both, or only values
+    that could be either, raises :class:`AmbiguousDates` rather than guessing.
     Unparseable values become ``NaT``; the caller decides whether that is an
     error (see :func:`validate`).
     """
@@ -52,8 +81,51 @@ def to_utc(values: pd.Series) -> pd.Series:
         retry = out.isna() & text.notna() & (text != "")
         if retry.any():
             out = out.copy()
-            out[retry] = pd.to_datetime(text[retry], utc=True, errors="coerce", format="mixed", cache=False)
+            parts = text[retry].str.extract(_NUMERIC_DATE).astype("Float64")
+            numeric = parts[0].notna()
+            other = retry.copy()
+            other[retry] = ~numeric.to_numpy(dtype=bool)
+            if other.any():
+                out[other] = pd.to_datetime(text[other], utc=True, errors="coerce", format="mixed", cache=False)
+            if numeric.any():
+                first, second = parts.loc[numeric, 0], parts.loc[numeric, 1]
+                day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+                where = retry.copy()
+                where[retry] = numeric.to_numpy(dtype=bool)
+                if day_first and month_first:
+                    msg = "dates are written day first in some rows (13/04/2026) and month first in others (04/13/2026)"
+                    raise AmbiguousDates(msg, where)
+                if not day_first and not month_first and bool((first != second).any()):
+                    msg = "dates such as 03/04/2026 could be day/month or month/day, and no row tells which"
+                    raise AmbiguousDates(msg, where)
+                out[where] = pd.to_datetime(
+                    text[where], utc=True, errors="coerce", format="mixed", dayfirst=day_first, cache=False
+                )
     return out.astype("datetime64[us, UTC]")
+
+
+_TIMESTAMP_FIX = "use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC"
+
+
+def _given(values: pd.Series) -> pd.Series:
+    """Where a value is present (not missing, not blank text)."""
+    given = values.notna()
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        given = given & (values.astype("string").str.strip() != "")
+    return given.fillna(False).astype(bool)
+
+
+def _refuse(table: str, col: str, df: pd.DataFrame, bad: pd.Series, ex_col: str, problem: str, remedy: str) -> None:
+    if bad.any():
+        raise DataContractError(
+            table,
+            col,
+            problem,
+            count=int(bad.sum()),
+            examples=_examples(df, bad, ex_col),
+            id_column=ex_col,
+            remedy=remedy,
+        )
 
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str) -> list[str]:
@@ -108,42 +180,64 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
             )
         out[col] = text
 
-    parsers = (
-        (
-            contract.timestamps,
-            to_utc,
-            "timestamp cannot be parsed",
-            "use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC",
-        ),
-        (
-            contract.numeric,
-            lambda v: pd.to_numeric(v, errors="coerce").astype("float64"),
+    for col in contract.timestamps:
+        if col not in out.columns:
+            continue
+        original = out[col]
+        given = _given(original)
+        try:
+            parsed = to_utc(original)
+        except AmbiguousDates as exc:
+            raise DataContractError(
+                name,
+                col,
+                exc.problem,
+                count=int(exc.mask.sum()),
+                examples=out.loc[exc.mask.to_numpy(dtype=bool), col].astype("string").head(5).tolist(),
+                id_column="value",
+                remedy="write timestamps in ISO 8601 (2026-04-03 or 2026-04-03T09:30:00Z)",
+            ) from None
+        bad = (parsed.isna() & given) | (~given if col in contract.required else False)
+        _refuse(name, col, out, bad, ex_col, "timestamp cannot be parsed", _TIMESTAMP_FIX)
+        outside = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
+        _refuse(
+            name,
+            col,
+            out,
+            outside,
+            ex_col,
+            f"timestamp outside {EARLIEST.year}-{LATEST.year - 1}",
+            "correct the dates, or drop rows that carry a placeholder date such as 0001-01-01 or 9999-12-31",
+        )
+        out[col] = parsed
+
+    for col in contract.numeric:
+        if col not in out.columns:
+            continue
+        original = out[col]
+        given = _given(original)
+        parsed = pd.to_numeric(original, errors="coerce").astype("float64")
+        bad = (parsed.isna() & given) | (~given if col in contract.required else False)
+        _refuse(
+            name,
+            col,
+            out,
+            bad,
+            ex_col,
             "value is not a number",
             "write amounts as plain numbers with a dot for decimals (12.50), no currency sign",
-        ),
-    )
-    for columns, parse, problem, remedy in parsers:
-        for col in columns:
-            if col not in out.columns:
-                continue
-            original = out[col]
-            parsed = parse(original)
-            given = original.notna()
-            if original.dtype == object or pd.api.types.is_string_dtype(original.dtype):
-                given = given & (original.astype("string").str.strip() != "")
-            given = given.fillna(False).astype(bool)
-            bad = (parsed.isna() & given) | (~given if col in contract.required else False)
-            if bad.any():
-                raise DataContractError(
-                    name,
-                    col,
-                    problem,
-                    count=int(bad.sum()),
-                    examples=_examples(out, bad, ex_col),
-                    id_column=ex_col,
-                    remedy=remedy,
-                )
-            out[col] = parsed
+        )
+        infinite = pd.Series(np.isinf(parsed.to_numpy()), index=out.index)
+        _refuse(
+            name,
+            col,
+            out,
+            infinite,
+            ex_col,
+            "value is infinite (inf, Infinity or a number too large to hold, such as 1e309)",
+            "write the real amount; a missing amount stays empty",
+        )
+        out[col] = parsed
 
     for col, allowed in contract.enums.items():
         if col not in out.columns:
@@ -231,12 +325,23 @@ def from_frames(
 ) -> Dataset:
     """Validate in-memory tables and build a :class:`Dataset` (customers derived from orders when absent)."""
     v_orders = validate("orders", orders)
+    if customers is not None and len(customers) == 0:
+        raise DataContractError(
+            "customers",
+            None,
+            f"the customers table has no rows while orders name {v_orders['customer_id'].nunique():,} customers",
+            remedy="fill the customers table, or remove the file so customers are derived from orders",
+        )
     if customers is None:
         v_customers, keys = _derive_customers(v_orders)
     else:
         v_customers = validate("customers", customers)
         keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
     found_quality = [] if quality is None else [quality]
+    v_events = None
+    if events is not None:
+        v_events, notes = normalize_events(validate("events", events))
+        found_quality.extend(notes)
     if (keys < 0).any():
         unknown = v_orders[keys < 0]
         missing_ids = unknown["customer_id"].unique()
@@ -257,7 +362,7 @@ def from_frames(
     dataset = Dataset(
         orders=v_orders,
         customers=v_customers,
-        events=None if events is None else validate("events", events),
+        events=v_events,
         consents=None if consents is None else validate("consents", consents),
         messages=None if messages is None else validate("messages", messages),
         source=source,
@@ -311,6 +416,51 @@ def _derive_customers(orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         }
     )
     return customers, keys
+
+
+def normalize_events(events: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Event names in the workbench's words, and quality rows saying what was renamed and what is not read.
+
+    Names are lower-cased with words joined by ``_`` (``Add To Cart`` becomes
+    ``add_to_cart``) and the common names of other tools map to the workbench's
+    (:data:`~workbench.models.tables.EVENT_ALIASES`); names the workbench does
+    not read are kept and counted, so an intent segment at zero is explained.
+    """
+    raw = events["event"].astype("string")
+    norm = raw.str.strip().str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+    norm = norm.replace(EVENT_ALIASES)
+    out = events.copy(deep=False)
+    out["event"] = norm
+    notes = []
+    renamed = (norm != raw).fillna(False).astype(bool) & norm.isin(KNOWN_EVENTS)
+    if renamed.any():
+        pairs = pd.DataFrame({"from": raw[renamed], "to": norm[renamed]}).drop_duplicates()
+        notes.append(
+            quality_row(
+                "events",
+                "event",
+                "event names written another way",
+                int(renamed.sum()),
+                len(events),
+                [f"{a} → {b}" for a, b in pairs.itertuples(index=False)][:5],
+                "renamed to the workbench's event names",
+            )
+        )
+    unknown = ~norm.isin(KNOWN_EVENTS)
+    if unknown.any():
+        names = norm[unknown].value_counts()
+        notes.append(
+            quality_row(
+                "events",
+                "event",
+                "event names the workbench does not read",
+                int(unknown.sum()),
+                len(events),
+                [f"{name} ({count:,})" for name, count in names.head(5).items()],
+                f"kept but unused: profiles and intent segments read {', '.join(KNOWN_EVENTS)}",
+            )
+        )
+    return out, notes
 
 
 # ---------------------------------------------------------------- data quality
@@ -369,6 +519,18 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
                 "customers", column, absent, (~given).sum(), n, c.loc[~given, "customer_id"].head(5), unreachable
             )
         )
+    formula = c["customer_id"].astype("string").str.startswith(FORMULA_START).fillna(False).astype(bool)
+    frames.append(
+        quality_row(
+            "customers",
+            "customer_id",
+            "id starts like a spreadsheet formula (=, +, -, @)",
+            int(formula.sum()),
+            n,
+            c.loc[formula, "customer_id"].head(5),
+            "kept; written with a leading ' in the CSV files meant for spreadsheets",
+        )
+    )
     o = dataset.orders
     negative = o["amount"] < 0
     if "status" in o.columns:

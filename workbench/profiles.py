@@ -108,16 +108,21 @@ PROFILE_COLUMNS = [
 ]
 
 
+#: The span of dates a profile date may take (and order dates are checked against at load).
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+
 def resolve_as_of(as_of: object) -> pd.Timestamp:
     """The moment profiles are computed at, in UTC.
 
     A date (``"2011-12-09"`` or :class:`datetime.date`) means the end of that
     UTC day, so orders placed on that day count. A timestamp is used as given
-    (a naive one is read as UTC).
+    (a naive one is read as UTC). Dates outside 1900-2199 are refused.
     """
     if as_of is None:
         raise WorkbenchError("as_of is required (a date such as 2024-06-30). Profiles never use the clock")
     if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
+        _check_span(as_of, as_of)
         return pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     if isinstance(as_of, str) and len(as_of.strip()) == 10:
         try:
@@ -126,10 +131,20 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
             raise WorkbenchError(f"as_of {as_of!r} is not a date. Fix: write it as YYYY-MM-DD") from exc
         return resolve_as_of(day)
     try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
+        ts = pd.Timestamp(as_of)  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError) as exc:
         raise WorkbenchError(f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if pd.isna(ts):
+        raise WorkbenchError(f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    _check_span(ts.date(), as_of)
+    return ts
+
+
+def _check_span(day: dt.date, given: object) -> None:
+    if not EARLIEST <= day <= LATEST:
+        msg = f"as_of {given!s} is outside {EARLIEST.year}-{LATEST.year}. Fix: pass the date the profiles describe"
+        raise WorkbenchError(msg)
 
 
 def _cancelled_sql(has_status: bool) -> str:

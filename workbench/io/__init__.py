@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from .adapters import HILLSTROM_ARMS, READOUT_DATASETS, load_hillstrom, load_online_retail, load_readout_data
 from .files import diff_files, dump_json_schema, load_journeys, load_strategy, read_text, validate_file
-from .outputs import write_audiences, write_exports, write_gallery, write_journeys, write_plan, write_preview
+from .outputs import (
+    output_folder,
+    write_audiences,
+    write_exports,
+    write_gallery,
+    write_journeys,
+    write_plan,
+    write_preview,
+)
 from .resources import (
     default_output_root,
     notebooks_dir,
@@ -20,13 +28,27 @@ from .resources import (
 )
 from .tables import load_dataset, write_dataset
 from .workspace import load_templates, open_workspace
-from .writer import atomic_write, file_sha256, files_table, new_run_dir, write_table, write_text
+from .writer import (
+    OutputFolder,
+    atomic_write,
+    defuse_formulas,
+    file_sha256,
+    files_table,
+    new_run_dir,
+    refuse_inputs,
+    safe_name,
+    staged_output,
+    write_table,
+    write_text,
+)
 
 __all__ = [
     "HILLSTROM_ARMS",
     "READOUT_DATASETS",
+    "OutputFolder",
     "atomic_write",
     "default_output_root",
+    "defuse_formulas",
     "diff_files",
     "dump_json_schema",
     "file_sha256",
@@ -41,10 +63,14 @@ __all__ = [
     "new_run_dir",
     "notebooks_dir",
     "open_workspace",
+    "output_folder",
     "read_text",
+    "refuse_inputs",
     "resolve_output_dir",
+    "safe_name",
     "sample_data",
     "sample_strategy",
+    "staged_output",
     "templates_dir",
     "validate_file",
     "write_audiences",

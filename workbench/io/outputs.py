@@ -1,7 +1,8 @@
-"""Writing what a workspace computed: audiences, exports, plans and their summaries.
+"""Writing what a workspace computed: audiences, exports, plans, journeys and preview galleries.
 
-Each function writes into the folder it is given, atomically per file, and
-returns what it wrote.
+Each function writes through one :class:`~workbench.io.writer.OutputFolder`
+(given, or made for the folder named), so every file stays inside that folder
+and names built from data are encoded; each returns what it wrote.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from ..exporters import ExportResult
 from ..journeys import journey_to_json
 from ..messages.preview import Gallery, Preview, build_gallery
 from ..models.journey import Journey
-from .writer import atomic_write, write_table, write_text
+from ..models.names import safe_name
+from .resources import resolve_output_dir
+from .writer import OutputFolder, write_text
 
 __all__ = [
+    "output_folder",
     "write_audiences",
     "write_exports",
     "write_gallery",
@@ -31,65 +35,76 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
+Folder = OutputFolder | PathLike
 
 
-def write_audiences(tables: Mapping[str, pd.DataFrame], output_dir: PathLike) -> pd.DataFrame:
-    """Write one CSV per table under ``<output_dir>/audiences/`` (``Workspace.audiences()``).
+def _folder(where: Folder) -> OutputFolder:
+    return where if isinstance(where, OutputFolder) else OutputFolder(where)
+
+
+def output_folder(output_dir: PathLike | None, name: str) -> OutputFolder:
+    """The writer of a notebook: the folder given, else ``out/notebooks/<name>`` (see ``resolve_output_dir``)."""
+    return OutputFolder(resolve_output_dir(output_dir, name))
+
+
+def write_audiences(tables: Mapping[str, pd.DataFrame], where: Folder) -> pd.DataFrame:
+    """Write one CSV per table under ``audiences/`` (``Workspace.audiences()``).
 
     Returns one row per file written: ``file`` (path) and ``rows``.
     """
-    folder = Path(output_dir) / "audiences"
-    rows = [{"file": str(write_table(df, folder / f"{name}.csv")), "rows": len(df)} for name, df in tables.items()]
+    out = _folder(where)
+    rows = [
+        {"file": str(out.write_table(f"audiences/{safe_name(name)}.csv", df)), "rows": len(df)}
+        for name, df in tables.items()
+    ]
     return pd.DataFrame(rows, columns=["file", "rows"])
 
 
 def write_exports(
-    results: Mapping[str, ExportResult], output_dir: PathLike, *, report_name: str = "report.json"
+    results: Mapping[str, ExportResult], where: Folder, *, prefix: str = "", report_name: str = "report.json"
 ) -> dict[str, Any]:
-    """Write every export result under ``<output_dir>/<target>/`` with its report; return the file lists."""
-    out = Path(output_dir)
+    """Write every export result under ``<prefix><target>/`` with its report; return the file lists by target."""
+    out = _folder(where)
     summary: dict[str, Any] = {}
     for target, result in results.items():
-        folder = out / target
+        folder = f"{prefix}{safe_name(target)}"
         written = []
         for name, content in result.files.items():
-            path = folder / name
+            rel = f"{folder}/{name}"
             if isinstance(content, pd.DataFrame):
-                write_table(content, path)
+                path = out.write_table(rel, content)
             elif isinstance(content, bytes):
-                atomic_write(path, lambda p, c=content: p.write_bytes(c))
+                path = out.write_bytes(rel, content)
             else:
-                write_text(path, content)
+                path = out.write_text(rel, content)
             written.append(str(path))
         report = result.report_dict()
-        report_path = folder / report_name
-        write_text(report_path, json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+        text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+        report_path = out.write_text(f"{folder}/{report_name}", text)
         summary[target] = {"files": written, "report": str(report_path), "summary": report["summary"]}
     return summary
 
 
-def write_plan(plan: Plan, output_dir: PathLike) -> dict[str, Path]:
+def write_plan(plan: Plan, where: Folder) -> dict[str, Path]:
     """Write ``send_plan.parquet`` and ``cadence/<summary>.csv`` for each summary table; return the paths by name."""
-    out = Path(output_dir)
-    written = {"send_plan": write_table(plan.plan, out / "send_plan.parquet")}
+    out = _folder(where)
+    written = {"send_plan": out.write_table("send_plan.parquet", plan.plan)}
     for table, frame in plan.summaries().items():
-        written[table] = write_table(frame, out / "cadence" / f"{table}.csv")
+        written[table] = out.write_table(f"cadence/{safe_name(table)}.csv", frame)
     return written
 
 
-def write_journeys(
-    results: Mapping[str, ExportResult], journeys: Sequence[Journey], output_dir: PathLike
-) -> pd.DataFrame:
+def write_journeys(results: Mapping[str, ExportResult], journeys: Sequence[Journey], where: Folder) -> pd.DataFrame:
     """Write each journey's canonical JSON under ``journeys/`` and every export under ``exports/<target>/``.
 
     Returns one row per file written (``target``, ``path``).
     """
-    out = Path(output_dir)
+    out = _folder(where)
     rows = [
-        {"target": "journey", "path": str(write_text(out / "journeys" / f"{j.id}.json", journey_to_json(j)))}
+        {"target": "journey", "path": str(out.write_text(f"journeys/{safe_name(j.id)}.json", journey_to_json(j)))}
         for j in journeys
     ]
-    for target, info in write_exports(results, out / "exports").items():
+    for target, info in write_exports(results, out, prefix="exports/").items():
         rows += [{"target": target, "path": p} for p in [*info["files"], info["report"]]]
     return pd.DataFrame(rows, columns=["target", "path"])
 
@@ -101,7 +116,7 @@ def write_preview(item: Preview, path: PathLike) -> Path:
 
 def write_gallery(
     ws: Workspace,
-    output_dir: PathLike,
+    where: Folder,
     *,
     moments: Sequence[str] | None = None,
     sample_customers: int = 3,
@@ -124,10 +139,10 @@ def write_gallery(
         lint_customers=lint_customers,
         max_sms_segments=ws.max_sms_segments,
     )
-    out = Path(output_dir)
+    out = _folder(where)
     for name, page in gallery.pages.items():
-        write_text(out / name, page)
-    write_table(gallery.lint, out / "lint.csv")
-    write_table(gallery.templates, out / "templates.csv")
-    write_text(out / "index.html", gallery.index)
+        out.write_text(name, page)
+    out.write_table("lint.csv", gallery.lint)
+    out.write_table("templates.csv", gallery.templates)
+    out.write_text("index.html", gallery.index)
     return gallery.rows

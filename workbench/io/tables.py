@@ -25,11 +25,15 @@ _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
 
 
 def _find_table(folder: Path, name: str) -> Path | None:
-    for ext in _EXTENSIONS:
-        candidate = folder / f"{name}{ext}"
-        if candidate.exists():
-            return candidate
-    return None
+    found = [folder / f"{name}{ext}" for ext in _EXTENSIONS if (folder / f"{name}{ext}").exists()]
+    if len(found) > 1:
+        raise DataContractError(
+            name,
+            None,
+            f"{len(found)} files hold the {name} table in {folder} ({', '.join(p.name for p in found)})",
+            remedy="keep one file per table: remove or rename the others (an old copy would be read silently)",
+        )
+    return found[0] if found else None
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -49,9 +53,13 @@ def _read_file(path: Path) -> pd.DataFrame:
 def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
     import duckdb
 
-    with duckdb.connect(str(path), read_only=True) as con:
-        present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        return {t: con.execute(f'select * from "{t}"').df() for t in TABLES if t in present}
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            return {t: con.execute(f'select * from "{t}"').df() for t in TABLES if t in present}
+    except duckdb.Error as exc:
+        msg = f"{path} cannot be read as a DuckDB database ({str(exc).splitlines()[0]})"
+        raise FileError(msg + ". Fix: pass a .duckdb file written by DuckDB, or a folder of tables") from None
 
 
 def _column_map_for(column_map: Mapping[str, object] | None, table: str) -> dict[str, str]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
+from ..models.documents import load_yaml
 from ..models.errors import JourneyError, StrategyError
 from ..models.journey import Journey
 from ..models.segments import segment_names
@@ -69,9 +68,9 @@ def document_problems(
     ``data/strategy.yaml line 88: journey 'x', node 'd1': the delay 0 days is not positive. Fix: ...``.
     """
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None
+        data = load_yaml(text, source=source, error=StrategyError)
+    except StrategyError as exc:
+        return [str(exc)]
     is_journey = isinstance(data, dict) and not _is_strategy(data) and ("nodes" in data or "journey" in data)
     if is_json or is_journey:
         try:
@@ -99,10 +98,7 @@ def document_journeys(text: str, *, source: str, is_json: bool = False) -> tuple
     """
     if is_json:
         return [journey_from_json(text, source=source)], True
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise JourneyError(f"{source}: not valid YAML ({exc})") from None
+    data = load_yaml(text, source=source, error=JourneyError)
     if _is_strategy(data):
         strategy = parse_strategy(text, source=source)
         return [build_journey(s) for s in strategy.journeys if s.enabled], False

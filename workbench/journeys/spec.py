@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..models.documents import load_yaml
 from ..models.errors import JourneyError
 from ..models.journey import CANONICAL_VERSION, CanonicalJourney, Journey, JourneySpec
 from ..models.strategy import Strategy
@@ -136,11 +137,7 @@ def journey_from_json(text: str, *, source: str = "<json>") -> Journey:
 
 def journey_from_yaml(text: str, *, source: str = "<yaml>") -> Journey:
     """Read a canonical YAML journey document."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise JourneyError(f"{source}: not valid YAML ({exc})") from None
-    return _from_data(data, source)
+    return _from_data(load_yaml(text, source=source, error=JourneyError), source)
 
 
 def canonical_json_schema() -> dict[str, Any]:

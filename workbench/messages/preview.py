@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..models.names import safe_name
 from ..models.strategy import Strategy
 from .library import TemplateManifest
 from .lint import FINDING_COLUMNS, _aggregate, lint_library, lint_manifest, lint_pair, lint_sample
@@ -347,7 +348,7 @@ def build_gallery(
     """Render the previews of a sample of customers (edge cases first) and lint the library, as a :class:`Gallery`.
 
     File names are ``previews/<moment>__<variant>__<n>.html``, numbered per sampled customer, so that no
-    customer id ever becomes part of a path.
+    customer id ever becomes part of a path (moment and variant names pass through ``safe_name``).
     """
     renderer = Renderer(strategy, templates_dir=templates_dir)
     wanted = list(moments) if moments else list(renderer.library)
@@ -367,7 +368,7 @@ def build_gallery(
                     renderer=renderer,
                     max_sms_segments=max_sms_segments,
                 )
-                name = f"previews/{moment}__{variant}__{number}.html"
+                name = f"previews/{safe_name(moment)}__{safe_name(variant)}__{number}.html"
                 pages[name] = item.html
                 a = item.pair.sms_analysis
                 rows.append(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from .documents import load_yaml
 from .errors import StrategyError
 from .journey import JourneySpecs
 from .measurement import MeasurementSettings
@@ -187,14 +188,7 @@ _REMEDIES = {
 
 def parse_strategy(text: str, *, source: str = "<strategy>") -> Strategy:
     """Validate strategy YAML text; errors carry the YAML line and a remedy."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source} line {mark.line + 1}" if mark else source
-        raise StrategyError(
-            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}). Fix: check indentation and quoting on that line"
-        ) from exc
+    data = load_yaml(text, source=source, error=StrategyError)
     if not isinstance(data, dict):
         raise StrategyError(f"{source}: a strategy is a YAML mapping with name, brand, segments, policy and journeys")
     try:

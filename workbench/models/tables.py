@@ -15,10 +15,39 @@ __all__ = [
     "CONSENT_STATUSES",
     "CONTRACTS",
     "EMAIL_PATTERN",
+    "EVENT_ALIASES",
+    "FORMULA_START",
+    "KNOWN_EVENTS",
     "QUALITY_COLUMNS",
     "TABLES",
     "TableContract",
 ]
+
+#: Event names the workbench reads (profiles, intent segments, journey triggers and goals).
+KNOWN_EVENTS = ("site_visit", "product_view", "add_to_cart", "checkout_started", "support_ticket", "order_placed")
+#: Names other tools give the same events (Klaviyo metrics, Segment's e-commerce spec, Shopify web pixels), after
+#: lower-casing and joining words with ``_``: events are renamed to the workbench's names on load.
+EVENT_ALIASES = {
+    "active_on_site": "site_visit",
+    "page_viewed": "site_visit",
+    "page_view": "site_visit",
+    "session_started": "site_visit",
+    "viewed_product": "product_view",
+    "product_viewed": "product_view",
+    "added_to_cart": "add_to_cart",
+    "product_added": "add_to_cart",
+    "product_added_to_cart": "add_to_cart",
+    "started_checkout": "checkout_started",
+    "checkout_start": "checkout_started",
+    "placed_order": "order_placed",
+    "order_completed": "order_placed",
+    "checkout_completed": "order_placed",
+    "ticket_created": "support_ticket",
+    "support_ticket_created": "support_ticket",
+}
+
+#: How a text cell starts when a spreadsheet would run it as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: The tables of a dataset, in the order they are read and listed.
 TABLES = ("customers", "orders", "events", "consents", "messages")

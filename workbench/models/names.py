@@ -1,0 +1,42 @@
+"""File names built from data: ids, moments, variants and journey names never decide where a file goes.
+
+:func:`safe_name` turns any text into one path component. Text that is
+already a plain name (lower-case letters, digits, ``_`` and ``-``, at most 80
+characters, not starting with ``.`` or ``-``) is kept as it is, so the usual
+snake_case ids read naturally; anything else is encoded and gets a hash of the
+original text after ``=`` (a character plain names never contain), so two
+different ids never share a file name and no name can be ``..`` or contain
+``/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+__all__ = ["safe_name"]
+
+_PLAIN = re.compile(r"^[a-z0-9_][a-z0-9_\-]{0,79}$")
+_READABLE = re.compile(r"[^a-z0-9_\-]+")
+
+
+def safe_name(text: object) -> str:
+    """One path component for ``text``: itself when plain, else a readable part, ``=`` and a hash.
+
+    Examples
+    --------
+    >>> safe_name("cart_recovery")
+    'cart_recovery'
+    >>> safe_name("../../etc/passwd")
+    'etc-passwd=3754d6cb3a38'
+    >>> safe_name("C42") != safe_name("c42")
+    True
+    """
+    raw = str(text)
+    if _PLAIN.match(raw):
+        return raw
+    ascii_text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii").lower()
+    readable = _READABLE.sub("-", ascii_text).strip("-.")[:40] or "x"
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{readable}={digest}"
