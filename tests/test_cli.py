@@ -40,11 +40,22 @@ def test_profiles_by_extension(tmp_path, suffix, capsys):
 
 
 def test_contract_error_is_a_message_not_a_traceback(tmp_path, capsys):
-    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n1,a,2024-01-01,ten\n")
-    assert main(["profiles", str(tmp_path), "--as-of", "2024-01-31", "--out", str(tmp_path / "p.csv")]) == 2
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.csv").write_text("order_id,customer_id,ordered_at,amount\n1,a,2024-01-01,ten\n")
+    assert main(["profiles", str(data), "--as-of", "2024-01-31", "--out", str(tmp_path / "p.csv")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: orders.amount") and "Traceback" not in err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_an_output_inside_the_input_folder_is_refused(tmp_path, capsys):
+    data = tmp_path / "data"
+    main(["synth", "--customers", "30", "--out", str(data)])
+    before = sorted(p.name for p in data.iterdir())
+    assert main(["profiles", str(data), "--out", str(data / "profiles.parquet"), "--force"]) == 3
+    assert "would overwrite or sit inside the input" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == before
 
 
 def test_validate(capsys):
