@@ -255,18 +255,25 @@ def _rfm(summary: pd.DataFrame, table: str = "summary") -> tuple[np.ndarray, np.
 
 @dataclass(frozen=True)
 class _BGData:
-    x: np.ndarray
+    """A summary split for the likelihood: customers without repeat purchases grouped by ``T``, the rest as is."""
+
+    t0: np.ndarray  # distinct T of the customers with x = 0
+    w0: np.ndarray  # how many customers with x = 0 have each of them
+    x: np.ndarray  # frequency, recency and T of the repeat buyers
     tx: np.ndarray
     t: np.ndarray
-    ux: np.ndarray  # distinct frequencies
-    inv: np.ndarray  # position of each customer's frequency in ux
-    count: np.ndarray  # customers per distinct frequency
+    ux: np.ndarray  # distinct frequencies of the repeat buyers
+    inv: np.ndarray  # position of each repeat buyer's frequency in ux
+    count: np.ndarray  # repeat buyers per distinct frequency
     n: int
 
 
 def _bg_data(x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> _BGData:
-    ux, inv, count = np.unique(x, return_inverse=True, return_counts=True)
-    return _BGData(x, tx, t, ux, inv, count.astype(float), len(x))
+    zero = x == 0
+    t0, w0 = np.unique(t[zero], return_counts=True)
+    repeat = ~zero
+    ux, inv, count = np.unique(x[repeat], return_inverse=True, return_counts=True)
+    return _BGData(t0, w0.astype(float), x[repeat], tx[repeat], t[repeat], ux, inv, count.astype(float), len(x))
 
 
 def _bg_objective(logp: np.ndarray, d: _BGData, *, gradient: bool = True) -> tuple[float, np.ndarray]:
@@ -281,32 +288,39 @@ def _bg_objective(logp: np.ndarray, d: _BGData, *, gradient: bool = True) -> tup
         A4 = ln a − ln(b+x−1) − (r+x) ln(α+tₓ)            (x > 0 only)
         ℓ  = A1 + A2 + ln(e^A3 + e^A4)
 
-    Terms of ``x`` alone are computed once per distinct frequency.
+    Without repeat purchases ``ℓ = r ln α − r ln(α+T)``, summed once per
+    distinct ``T``; terms of ``x`` alone are computed once per distinct frequency.
     """
     r, alpha, a, b = np.exp(logp)
     ux, cnt = d.ux, d.count
+    ln_at0 = np.log(alpha + d.t0)
     rx = r + d.x
     ln_at = np.log(alpha + d.t)
     ln_ax = np.log(alpha + d.tx)
-    repeat_u = ux > 0
-    with np.errstate(divide="ignore"):
-        ln_ab_u = np.where(repeat_u, np.log(a) - np.log(b + np.maximum(ux, 1) - 1), -np.inf)
+    ln_ab_u = np.log(a) - np.log(b + ux - 1)
     a3 = -rx * ln_at
     a4 = ln_ab_u[d.inv] - rx * ln_ax
     lse = np.logaddexp(a3, a4)
     per_x = gammaln(r + ux) - gammaln(r) + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux)
-    total = cnt @ per_x + d.n * r * np.log(alpha) + lse.sum()
+    total = cnt @ per_x + d.n * r * np.log(alpha) + lse.sum() - r * (d.w0 @ ln_at0)
     f = -total / d.n
     if not gradient:
         return float(f), np.zeros(4)
     w4 = np.exp(a4 - lse)
     w3 = 1.0 - w4
-    d_r = cnt @ (digamma(r + ux) - digamma(r)) + d.n * np.log(alpha) - (w3 * ln_at).sum() - (w4 * ln_ax).sum()
-    d_alpha = d.n * r / alpha - (rx * (w3 / (alpha + d.t) + w4 / (alpha + d.tx))).sum()
+    d_r = (
+        cnt @ (digamma(r + ux) - digamma(r))
+        + d.n * np.log(alpha)
+        - (w3 * ln_at).sum()
+        - (w4 * ln_ax).sum()
+        - d.w0 @ ln_at0
+    )
+    d_alpha = (
+        d.n * r / alpha - (rx * (w3 / (alpha + d.t) + w4 / (alpha + d.tx))).sum() - r * (d.w0 @ (1 / (alpha + d.t0)))
+    )
     w4_u = np.bincount(d.inv, weights=w4, minlength=len(ux))
     d_a = cnt @ (digamma(a + b) - digamma(a + b + ux)) + w4_u.sum() / a
-    inv_b = np.where(repeat_u, 1.0 / (b + np.maximum(ux, 1) - 1), 0.0)
-    d_b = cnt @ (digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux)) - w4_u @ inv_b
+    d_b = cnt @ (digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux)) - w4_u @ (1.0 / (b + ux - 1))
     grad = -np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b]) / d.n
     return float(f), grad
 
@@ -429,20 +443,21 @@ def _maximise(
         iterations = int(res.nit)
         f, g = objective(at)
         hess = _hessian(objective, at)
-        for _ in range(50):
-            if not np.all(np.isfinite(g)) or np.max(np.abs(g)) < 1e-12 or np.any(np.abs(at) > _LOG_PARAM_LIMIT):
+        for _ in range(20):
+            if not np.all(np.isfinite(g)) or np.max(np.abs(g)) < 1e-10 or np.any(np.abs(at) > _LOG_PARAM_LIMIT):
                 break
             try:
                 step = np.linalg.solve(hess, g)
             except np.linalg.LinAlgError:
                 break
-            if not np.all(np.isfinite(step)) or step @ g <= 0:  # not a descent direction: not near a maximum
+            decrement = step @ g  # predicted decrease ×2; ≤ 0: not a descent direction, not near a maximum
+            if not np.isfinite(decrement) or decrement <= 1e-15 * max(1.0, abs(f)):
                 break
             t = 1.0
-            while t > 1e-10:
+            while t > 1e-4:
                 new = at - t * step
                 fn, gn = objective(new)
-                if np.isfinite(fn) and fn <= f:
+                if np.isfinite(fn) and fn < f:
                     break
                 t /= 2
             else:
