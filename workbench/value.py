@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -467,14 +467,20 @@ def _maximise(
             hess = _hessian(objective, at)
     params = dict(zip(names, np.exp(at if unscale is None else at + unscale), strict=True))
     shown = ", ".join(f"{k} = {v:.4g}" for k, v in params.items())
-    edge = [k for k, v in zip(names, at, strict=True) if abs(v) > _LOG_PARAM_LIMIT or not np.isfinite(v)]
+    converged = bool(np.isfinite(f) and np.all(np.isfinite(g)) and np.max(np.abs(g)) <= _GRADIENT_TOLERANCE)
+    limit = _LOG_PARAM_LIMIT if converged else _LOG_PARAM_LIMIT / 2  # not converged and far out: still running
+    edge = [
+        f"{k} ran to {'0' if v < 0 else 'infinity'}"
+        for k, v in zip(names, at, strict=True)
+        if abs(v) > limit or not np.isfinite(v)
+    ]
     if edge:
         msg = (
-            f"{model}: parameter {', '.join(edge)} ran to {'0' if at[names.index(edge[0])] < 0 else 'infinity'} "
-            f"({shown}): the data cannot identify the model. Fix: use a longer history or more customers"
+            f"{model}: parameter {', '.join(edge)} ({shown}): the data cannot identify the model. "
+            "Fix: use a longer history or more customers"
         )
         raise NotIdentifiedError(msg)
-    if not np.isfinite(f) or not np.all(np.isfinite(g)) or np.max(np.abs(g)) > _GRADIENT_TOLERANCE:
+    if not converged:
         msg = (
             f"{model}: the maximum-likelihood fit did not converge after {iterations} iterations "
             f"(largest gradient {np.max(np.abs(g)):.3g}; {shown}). Fix: check the summary for extreme values "
@@ -524,15 +530,6 @@ def fit_bgnbd(summary: pd.DataFrame) -> BGNBDModel:
         No customers, no repeat buyers, all ``T`` zero, or parameters running to 0 or infinity.
     ConvergenceError
         The optimiser did not reach a maximum.
-
-    Examples
-    --------
-    >>> summary = pd.DataFrame({"frequency": [0, 1, 3, 0, 2, 5, 0, 1],
-    ...                         "recency": [0, 20, 60, 0, 15, 80, 0, 5],
-    ...                         "T": [90, 60, 90, 30, 40, 95, 10, 70]})
-    >>> model = fit_bgnbd(summary)
-    >>> sorted(model.params)
-    ['a', 'alpha', 'b', 'r']
     """
     x, tx, t = _rfm(summary)
     n = len(x)
@@ -851,7 +848,7 @@ class CustomerValue:
     horizon_days: float
     discount_rate: float
     notes: tuple[str, ...] = ()
-    columns: tuple[str, ...] = field(default=())
+    columns: tuple[str, ...] = ()  # the value columns of frame, in order
 
     def parameters(self) -> pd.DataFrame:
         """Both models' parameters with standard errors and 95% intervals (empty when neither was fitted)."""
@@ -947,7 +944,6 @@ def customer_value(
             value = clv(bg, gg, summary.loc[spend_ok], horizon_days, discount_rate)
         except (NotIdentifiedError, ConvergenceError) as exc:
             notes.append(f"No spend model, so no CLV: {exc}")
-            gg = None if gg is None or gg.params["q"] <= 1 else gg
         else:
             frame.loc[at[spend_ok], "expected_spend"] = spend.to_numpy()
             frame.loc[at[spend_ok], clv_column] = value.to_numpy()
