@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -268,11 +268,26 @@ class _BGData:
     n: int
 
 
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct values, the position of each value among them, and their counts (``np.unique``'s three results).
+
+    Whole numbers up to a few million (frequencies, days) are counted with
+    ``bincount`` in one pass instead of sorting.
+    """
+    if len(values) and values.min() >= 0 and values.max() < 2**22 and np.array_equal(values, np.floor(values)):
+        whole = values.astype(np.int64)
+        counts = np.bincount(whole)
+        present = counts > 0
+        lookup = np.cumsum(present) - 1
+        return np.flatnonzero(present).astype(values.dtype), lookup[whole], counts[present]
+    return np.unique(values, return_inverse=True, return_counts=True)
+
+
 def _bg_data(x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> _BGData:
     zero = x == 0
-    t0, w0 = np.unique(t[zero], return_counts=True)
+    t0, _, w0 = _factorize(t[zero])
     repeat = ~zero
-    ux, inv, count = np.unique(x[repeat], return_inverse=True, return_counts=True)
+    ux, inv, count = _factorize(x[repeat])
     return _BGData(t0, w0.astype(float), x[repeat], tx[repeat], t[repeat], ux, inv, count.astype(float), len(x))
 
 
@@ -553,7 +568,8 @@ def fit_bgnbd(summary: pd.DataFrame) -> BGNBDModel:
     at, hess, iterations = _maximise(lambda p: _bg_objective(p, scaled), BGNBD_PARAMS, "BG/NBD", unscale)
     at = at + unscale
     params = dict(zip(BGNBD_PARAMS, (float(v) for v in np.exp(at)), strict=True))
-    f, _ = _bg_objective(at, _bg_data(x, tx, t), gradient=False)
+    unscaled = replace(scaled, t0=scaled.t0 / scale, tx=scaled.tx / scale, t=scaled.t / scale)
+    f, _ = _bg_objective(at, unscaled, gradient=False)
     return BGNBDModel(
         params=MappingProxyType(params),
         standard_errors=MappingProxyType(_standard_errors(at, hess, n, BGNBD_PARAMS)),
@@ -671,6 +687,42 @@ def p_alive(model: BGNBDModel, summary: pd.DataFrame) -> pd.Series:
     return pd.Series(expit(-_log_dead_odds(params, x, tx, t)), index=summary.index, name="p_alive")
 
 
+def _euler_hyp2f1(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t: np.ndarray, horizon: float
+) -> np.ndarray:
+    """``₂F₁(a+b−1−r, a−1; a+b+x−1; z)`` with ``z = horizon/(α+T+horizon)``.
+
+    scipy's hyp2f1 loses precision (or returns NaN) as z → 1 when
+    ``c − a' − b' = x + r − a + 1`` is an integer or within a hair of one;
+    there it is the mean of the two neighbours ``c ± 1e-5`` (error about 1e-10).
+    """
+    c = a + b + x - 1
+    z = -np.expm1(np.log(alpha + t) - np.log(alpha + t + horizon))
+    h = hyp2f1(a + b - 1 - r, a - 1, c, z)
+    gap = x + r - a + 1
+    near = ~np.isfinite(h) | (np.abs(gap - np.round(gap)) < 1e-6)
+    if near.any():
+        h = h.copy()
+        cn, zn = c[near], z[near]
+        h[near] = (hyp2f1(a + b - 1 - r, a - 1, cn + 1e-5, zn) + hyp2f1(a + b - 1 - r, a - 1, cn - 1e-5, zn)) / 2
+    return h
+
+
+def _distinct_pairs(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``fn(x, t)`` evaluated once per distinct (x, t) pair when there are few (whole days repeat a lot)."""
+    n = len(x)
+    if n < 10_000:
+        return fn(x, t)
+    ux, ix, _ = _factorize(x)
+    ut, it, _ = _factorize(t)
+    if len(ux) * len(ut) > 2**62:
+        return fn(x, t)
+    keys, at, _ = _factorize(ix.astype(np.int64) * len(ut) + it)
+    if len(keys) > n // 2:
+        return fn(x, t)
+    return fn(ux[keys // len(ut)], ut[keys % len(ut)])[at]
+
+
 def _expected(params: tuple[float, float, float, float], x, tx, t, horizon: float) -> np.ndarray:
     """Equation (10) of Fader, Hardie & Lee (2005), with Euler's transformation of the hypergeometric term.
 
@@ -687,17 +739,8 @@ def _expected(params: tuple[float, float, float, float], x, tx, t, horizon: floa
         params = (r, alpha, a, b)
     c = a + b + x - 1
     ln_1mz = np.log(alpha + t) - np.log(alpha + t + horizon)
-    z = -np.expm1(ln_1mz)
     with np.errstate(all="ignore"):
-        h = hyp2f1(a + b - 1 - r, a - 1, c, z)
-        # scipy's hyp2f1 loses precision (or returns NaN) as z → 1 when c − a' − b' = x + r − a + 1 is an
-        # integer or within a hair of one; there, the mean of the two neighbours c ± 1e-5 (error O(1e-10))
-        gap = x + r - a + 1
-        near = ~np.isfinite(h) | (np.abs(gap - np.round(gap)) < 1e-6)
-        if near.any():
-            h = h.copy()
-            cn, zn = c[near], z[near]
-            h[near] = (hyp2f1(a + b - 1 - r, a - 1, cn + 1e-5, zn) + hyp2f1(a + b - 1 - r, a - 1, cn - 1e-5, zn)) / 2
+        h = _distinct_pairs(lambda xs, ts: _euler_hyp2f1(r, alpha, a, b, xs, ts, horizon), x, t)
         ln_rest = (a - 1) * ln_1mz
         second = np.where(h > 0, -np.expm1(np.log(np.where(h > 0, h, 1.0)) + ln_rest), 1 - h * np.exp(ln_rest))
         first = c / (a - 1)
