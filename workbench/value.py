@@ -86,7 +86,7 @@ DAYS_PER_MONTH = 30.0
 _START = 0.1  # lifetimes' starting point: every log parameter at 0.1
 _GRADIENT_TOLERANCE = 1e-6  # largest gradient of the mean log-likelihood accepted at the optimum
 _LOG_PARAM_LIMIT = 20.0  # a log parameter beyond this (time scaled to max T = 1) ran to 0 or infinity
-_HESSIAN_STEP = 1e-5
+_HESSIAN_STEP = 1e-6
 _A_NEAR_ONE = 1e-7
 
 
@@ -426,15 +426,52 @@ def gamma_gamma_log_likelihood(summary: pd.DataFrame, params: Mapping[str, float
 # ---------------------------------------------------------------- maximum likelihood
 
 
-def _hessian(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], at: np.ndarray) -> np.ndarray:
-    """Hessian of the objective by central differences of its exact gradient."""
+def _hessian(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]], at: np.ndarray, grad: np.ndarray
+) -> np.ndarray:
+    """Hessian of the objective by forward differences of its exact gradient (``grad`` is the gradient at ``at``)."""
     k = len(at)
     h = np.empty((k, k))
     for i in range(k):
         step = np.zeros(k)
         step[i] = _HESSIAN_STEP
-        h[:, i] = (objective(at + step)[1] - objective(at - step)[1]) / (2 * _HESSIAN_STEP)
+        h[:, i] = (objective(at + step)[1] - grad) / _HESSIAN_STEP
     return (h + h.T) / 2
+
+
+def _newton(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]], at: np.ndarray, max_steps: int = 20
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, int]:
+    """Newton steps with a backtracking line search from ``at`` until the gradient vanishes or stops improving.
+
+    Returns the point, the objective, gradient and Hessian there, and the number of steps.
+    """
+    f, g = objective(at)
+    hess = _hessian(objective, at, g)
+    steps = 0
+    for _ in range(max_steps):
+        if not np.all(np.isfinite(g)) or np.max(np.abs(g)) < 1e-10 or np.any(np.abs(at) > _LOG_PARAM_LIMIT):
+            break
+        try:
+            step = np.linalg.solve(hess, g)
+        except np.linalg.LinAlgError:
+            break
+        decrement = step @ g  # predicted decrease ×2; ≤ 0: not a descent direction, not near a maximum
+        if not np.isfinite(decrement) or decrement <= 1e-15 * max(1.0, abs(f)):
+            break
+        t = 1.0
+        while t > 1e-4:
+            new = at - t * step
+            fn, gn = objective(new)
+            if np.isfinite(fn) and fn < f:
+                break
+            t /= 2
+        else:
+            break
+        at, f, g = new, fn, gn
+        steps += 1
+        hess = _hessian(objective, at, g)
+    return at, float(f), g, hess, steps
 
 
 def _maximise(
@@ -442,10 +479,11 @@ def _maximise(
     names: tuple[str, ...],
     model: str,
     unscale: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Log parameters at the maximum, the Hessian there (of the mean negative log-likelihood) and iterations.
 
-    BFGS from lifetimes' starting point, then Newton steps with a backtracking
+    BFGS from ``start`` (default lifetimes' starting point), then Newton steps with a backtracking
     line search until the gradient vanishes. Raises :class:`NotIdentifiedError`
     when a parameter runs to 0 or infinity or the likelihood is flat in some
     direction, :class:`ConvergenceError` when the gradient does not vanish.
@@ -453,33 +491,13 @@ def _maximise(
     show ``alpha`` in the summary's time unit).
     """
     with np.errstate(all="ignore"):
-        res = minimize(objective, np.full(len(names), _START), jac=True, method="BFGS", options={"gtol": 1e-9})
-        at = res.x
-        iterations = int(res.nit)
-        f, g = objective(at)
-        hess = _hessian(objective, at)
-        for _ in range(20):
-            if not np.all(np.isfinite(g)) or np.max(np.abs(g)) < 1e-10 or np.any(np.abs(at) > _LOG_PARAM_LIMIT):
-                break
-            try:
-                step = np.linalg.solve(hess, g)
-            except np.linalg.LinAlgError:
-                break
-            decrement = step @ g  # predicted decrease ×2; ≤ 0: not a descent direction, not near a maximum
-            if not np.isfinite(decrement) or decrement <= 1e-15 * max(1.0, abs(f)):
-                break
-            t = 1.0
-            while t > 1e-4:
-                new = at - t * step
-                fn, gn = objective(new)
-                if np.isfinite(fn) and fn < f:
-                    break
-                t /= 2
-            else:
-                break
-            at, f, g = new, fn, gn
-            iterations += 1
-            hess = _hessian(objective, at)
+        at, f, g, hess, iterations = np.full(len(names), np.nan), np.inf, np.full(len(names), np.nan), None, 0
+        if start is not None:  # close to the optimum already: Newton converges in a few steps
+            at, f, g, hess, iterations = _newton(objective, start)
+        if hess is None or not np.max(np.abs(g)) <= _GRADIENT_TOLERANCE:
+            res = minimize(objective, np.full(len(names), _START), jac=True, method="BFGS", options={"gtol": 1e-9})
+            at, f, g, hess, more = _newton(objective, res.x)
+            iterations += int(res.nit) + more
     params = dict(zip(names, np.exp(at if unscale is None else at + unscale), strict=True))
     shown = ", ".join(f"{k} = {v:.4g}" for k, v in params.items())
     converged = bool(np.isfinite(f) and np.all(np.isfinite(g)) and np.max(np.abs(g)) <= _GRADIENT_TOLERANCE)
@@ -516,6 +534,19 @@ def _standard_errors(at: np.ndarray, hess: np.ndarray, n: int, names: tuple[str,
     """Delta method: se(θ) = θ · √diag((n·H)⁻¹), H the Hessian of the mean negative log-likelihood in ln θ."""
     cov = np.linalg.inv(hess) / n
     return dict(zip(names, np.exp(at) * np.sqrt(np.clip(np.diag(cov), 0, None)), strict=True))
+
+
+def _warm_start(x: np.ndarray, tx: np.ndarray, t: np.ndarray, size: int = 20_000) -> np.ndarray | None:
+    """For a large summary, the optimum of an evenly spaced subset of ``size`` customers (where the full fit starts)."""
+    if len(x) <= 3 * size:
+        return None
+    every = np.arange(0, len(x), len(x) // size)
+    if not (x[every] > 0).any():
+        return None
+    sub = _bg_data(x[every], tx[every], t[every])
+    with np.errstate(all="ignore"):
+        res = minimize(lambda p: _bg_objective(p, sub), np.full(4, _START), jac=True, method="BFGS")
+    return res.x if np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < _LOG_PARAM_LIMIT / 2) else None
 
 
 def fit_bgnbd(summary: pd.DataFrame) -> BGNBDModel:
@@ -565,7 +596,9 @@ def fit_bgnbd(summary: pd.DataFrame) -> BGNBDModel:
     scale = 1.0 / t_max
     scaled = _bg_data(x, tx * scale, t * scale)
     unscale = np.array([0.0, -np.log(scale), 0.0, 0.0])  # alpha back in the summary's time unit
-    at, hess, iterations = _maximise(lambda p: _bg_objective(p, scaled), BGNBD_PARAMS, "BG/NBD", unscale)
+    at, hess, iterations = _maximise(
+        lambda p: _bg_objective(p, scaled), BGNBD_PARAMS, "BG/NBD", unscale, _warm_start(x, tx * scale, t * scale)
+    )
     at = at + unscale
     params = dict(zip(BGNBD_PARAMS, (float(v) for v in np.exp(at)), strict=True))
     unscaled = replace(scaled, t0=scaled.t0 / scale, tx=scaled.tx / scale, t=scaled.t / scale)
