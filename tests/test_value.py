@@ -529,6 +529,28 @@ def test_fit_is_deterministic():
         assert shuffled.params[k] == pytest.approx(v, rel=1e-9)
 
 
+def test_large_summaries_start_from_a_subset_and_reach_the_same_optimum(monkeypatch):
+    rng = np.random.default_rng(8)
+    n = 80_000
+    t = rng.integers(1, 731, n).astype(float)
+    lam, p = rng.gamma(0.3, 1 / 25, n), rng.beta(0.9, 2.5, n)
+    freq, last, now, active = np.zeros(n), np.zeros(n), np.zeros(n), np.arange(n)
+    while active.size:
+        now[active] += rng.exponential(1 / lam[active])
+        bought = active[now[active] <= t[active]]
+        freq[bought] += 1
+        last[bought] = now[bought]
+        active = bought[rng.random(bought.size) >= p[bought]]
+    summary = pd.DataFrame({"frequency": freq, "recency": np.floor(last) * (freq > 0), "T": t})
+    assert value._warm_start(freq, summary["recency"].to_numpy() / 730, t / 730) is not None
+    warm = fit_bgnbd(summary)
+    monkeypatch.setattr(value, "_warm_start", lambda *args: None)
+    cold = fit_bgnbd(summary)
+    for k in value.BGNBD_PARAMS:
+        assert warm.params[k] == pytest.approx(cold.params[k], rel=1e-6), k
+    assert warm.log_likelihood >= cold.log_likelihood - 1e-9 * abs(cold.log_likelihood)
+
+
 # ---------------------------------------------------------------- errors
 
 
