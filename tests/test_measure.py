@@ -352,6 +352,143 @@ def test_markov_paths_from_messages(three_touch_path):
     assert a["conversions"].sum() == pytest.approx(1)
 
 
+def nonconverting_paths(messages, orders, rule="window") -> list[list[str]]:
+    paths = measure.attribution_paths(messages, orders, by=["channel"], non_converting=rule)
+    rest = paths[~paths["converted"]].sort_values(["path_id", "position"])
+    return [g["state"].astype(str).tolist() for _, g in rest.groupby("path_id", sort=True)]
+
+
+def test_long_non_converting_history_is_split_at_the_window():
+    # C2 never orders. Email opens keep a 120 h window, SMS deliveries 12 h (the default windows).
+    history = [
+        {"id": "E1", "channel": "email", "customer": "C2", "sent": 0.0, "open": 1.0},  # covered until 121 h
+        {"id": "E2", "channel": "email", "customer": "C2", "sent": 50.0, "open": 51.0},  # within E1's window
+        {"id": "E3", "channel": "email", "customer": "C2", "sent": 300.0, "open": 301.0},  # both windows closed
+        {"id": "S1", "channel": "sms", "customer": "C2", "sent": 310.0},  # delivered 310 h, covered until 322 h
+        {"id": "E4", "channel": "email", "customer": "C2", "sent": 330.0, "open": 331.0},  # S1's window closed
+        {"id": "S2", "channel": "sms", "customer": "C2", "sent": 900.0},
+        {"id": "S3", "channel": "sms", "customer": "C2", "sent": 905.0},  # within S2's 12 h
+        {"id": "S4", "channel": "sms", "customer": "C2", "sent": 920.0},  # S2 and S3 closed at 912 h and 917 h
+    ]
+    messages = messages_frame(history)
+    orders = orders_frame([("O1", "C9", 10.0, 30.0)])  # another customer's order, no touch
+    assert nonconverting_paths(messages, orders) == [
+        ["email", "email"],
+        ["email", "sms"],
+        ["email"],
+        ["sms", "sms"],
+        ["sms"],
+    ]
+    # the old rule: the whole history is one path of eight touches
+    assert nonconverting_paths(messages, orders, "customer") == [["email"] * 3 + ["sms", "email"] + ["sms"] * 3]
+    # a converting path follows the same rule: only the touches whose windows cover the order
+    with_order = orders_frame([("O2", "C2", 330.5, 50.0)])  # E3 (opened 301 h, window to 421 h) and S1 (to 322 h)
+    paths = measure.attribution_paths(messages, with_order, by=["channel"])
+    conv = paths[paths["converted"]].sort_values("position")
+    assert conv["state"].astype(str).tolist() == ["email"]  # E3 only: S1's 12 h closed at 322 h
+    assert nonconverting_paths(messages, with_order) == [
+        ["email", "email"],
+        ["sms"],
+        ["email"],
+        ["sms", "sms"],
+        ["sms"],
+    ]
+
+
+def test_markov_credit_follows_the_non_converting_rule(three_touch_path):
+    messages, orders = three_touch_path
+    noise = messages_frame(
+        [{"id": f"S{i}", "channel": "sms", "customer": "C3", "sent": 100.0 + 24 * i} for i in range(30)]
+        + [{"id": "X1", "channel": "email", "customer": "C3", "sent": 5.0, "open": 6.0}]
+    )
+    all_messages = pd.concat([messages, noise], ignore_index=True)
+    window = attribute(all_messages, orders, by=["channel"], models=["markov"])
+    whole = attribute(all_messages, orders, by=["channel"], models=["markov"], non_converting="customer")
+    # each rule gives the removal effects of the chain over its own paths
+    for rule, got in (("window", window), ("customer", whole)):
+        paths = measure.attribution_paths(all_messages, orders, by=["channel"], non_converting=rule)
+        mk = markov_attribution(paths).set_index("state")
+        assert got.set_index("channel")["conversion_share"].to_dict() == pytest.approx(mk["share"].to_dict())
+    assert window["conversions"].sum() == pytest.approx(1) == whole["conversions"].sum()
+    with pytest.raises(WorkbenchError) as err:
+        attribute(messages, orders, non_converting="session")
+    assert str(err.value) == (
+        "unknown non_converting rule 'session'. Fix: use 'window' (paths split where an attribution window closes, "
+        "like converting paths) or 'customer' (one path per customer)"
+    )
+
+
+def test_markov_on_sample_data_splits_non_converting_histories(sample_dataset):
+    ds = sample_dataset
+    shares = {}
+    for rule in ("customer", "window"):
+        paths = measure.attribution_paths(ds.messages, ds.orders, by=["channel"], non_converting=rule)
+        size = paths.groupby("path_id").agg(n=("position", "size"), converted=("converted", "first"))
+        mean = size.groupby("converted")["n"].mean()
+        a = attribute(ds.messages, ds.orders, by=["channel"], models=["markov"], non_converting=rule)
+        shares[rule] = a.set_index("channel")["conversion_share"]
+        if rule == "customer":
+            assert mean[False] > 10 * mean[True]  # one path per customer history: about 16 touches against 1
+        else:
+            assert mean[False] < 2
+    # whole histories inflate the channel sent most often without orders following (SMS)
+    assert shares["customer"]["sms"] > 3 * shares["window"]["sms"]
+
+
+def test_predicted_clv_as_the_customer_value_of_attribution(three_touch_path):
+    from workbench.value import CustomerValue
+
+    messages, orders = three_touch_path
+    orders = pd.concat([orders, orders_frame([("O2", "C9", 10.0, 30.0)])], ignore_index=True)
+    frame = pd.DataFrame(
+        {"customer_id": ["C1", "C9", "C5"], "p_alive": [0.9, 0.5, 1.0], "clv_365d": [400.0, None, 7.0]}
+    )
+    predicted = CustomerValue(frame=frame, bg=None, gg=None, horizon_days=365, discount_rate=0.01)
+    a = attribute(
+        messages, orders, by=["channel"], models=["last_touch", "linear", "markov"], customer_value=predicted.frame
+    )
+    # C1's 400 is split by credit, C9 has no prediction (0); every model distributes the same 400
+    assert a.groupby("model")["clv"].sum().tolist() == pytest.approx([400, 400, 400])
+    last = a[a["model"] == "last_touch"].set_index("channel")
+    assert last.loc["email", "clv"] == pytest.approx(400) and last.loc["none", "clv"] == 0
+    series = attribute(messages, orders, by=["channel"], models=["linear"], customer_value=pd.Series({"C1": 400.0}))
+    assert series["clv"].sum() == pytest.approx(400)
+    with pytest.raises(WorkbenchError, match=r"^customer_value: a frame needs customer_id and one clv_\* column"):
+        attribute(messages, orders, customer_value=frame.drop(columns="clv_365d"))
+
+
+def test_readout_reports_incremental_clv_per_arm(small_dataset):
+    r = measure.experiment_readout(small_dataset)
+    inc = r.incremental_clv
+    assert not inc.empty and set(inc["metric"]) == {"clv"}
+    treated = inc[inc["test"] != "control"]
+    assert treated["incremental_clv"].to_numpy() == pytest.approx(
+        (treated["lift_vs_control"] * treated["n"]).to_numpy()
+    )
+    assert (treated["incremental_ci_low"] <= treated["incremental_clv"]).all()
+    assert "incremental_clv.csv" in r.tables()
+    assert any(n.startswith("Incremental CLV: 365-day CLV predicted by BG/NBD") for n in r.notes)
+    assert any("the state 'none'" in n for n in r.notes)
+    # the same comparison by hand from the predicted values
+    from workbench.profiles import order_summary
+    from workbench.value import customer_value
+
+    as_of = small_dataset.orders["ordered_at"].max().normalize().date()
+    values = customer_value(order_summary(small_dataset.orders, as_of=as_of)).frame.set_index("customer_id")["clv_365d"]
+    units = measure.message_outcomes(small_dataset.messages, small_dataset.orders, small_dataset.events)
+    units = units[units["delivered"] == 1]
+    one = treated.iloc[0]
+    step = units[(units["journey_id"] == one["journey_id"]) & (units["step_id"] == one["step_id"])]
+    v = values.reindex(step["customer_id"].astype("string")).fillna(0.0).to_numpy()
+    arm = step["variant"].astype(str).to_numpy()
+    assert one["mean"] == pytest.approx(v[arm == one["arm"]].mean())
+    assert one["control_value"] == pytest.approx(v[arm == "A"].mean())
+    # given values replace the prediction
+    everyone = small_dataset.customers["customer_id"]
+    given = measure.experiment_readout(small_dataset, customer_value=pd.Series(1.0, index=everyone))
+    assert given.incremental_clv.loc[given.incremental_clv["test"] != "control", "lift_vs_control"].abs().max() < 1e-12
+
+
 def test_unknown_model_is_refused(three_touch_path):
     with pytest.raises(WorkbenchError, match="unknown attribution model"):
         attribute(*three_touch_path, models=["u_shaped"])

@@ -10,3 +10,4 @@ from __future__ import annotations
 from .audience import *  # noqa: F403
 from .cadence import *  # noqa: F403
 from .measure import *  # noqa: F403
+from .value import *  # noqa: F403

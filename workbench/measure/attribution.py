@@ -18,6 +18,23 @@ splits the order between them:
 Orders placed with no qualifying touch are *unattributed*: with
 ``include_unattributed`` they are credited to the state ``none`` so that every
 model distributes the same total.
+
+In the Markov model ``none`` is a state like any channel: each unattributed
+order is a converting path of its own, ``start → none → conversion``. Its
+removal effect is the share of conversions that no touch preceded, and the
+shares are normalised over every state, ``none`` included, so the channels'
+shares add up to one minus the share of ``none``.
+
+Non-converting paths follow the windowing rule of converting ones
+(``non_converting="window"``, the default): a converting path holds the
+touches whose windows still cover its order, so a non-converting path holds
+consecutive touches of one customer that no order followed, each still
+covering the last (a new path starts once a window has closed without a
+touch). ``non_converting="customer"`` makes each customer's touches that
+led to no order one path over the whole history, as earlier versions did:
+long paths that pile transitions onto the channels sent most often (on the
+sample data, 15.8 touches on average against 1.3 for converting paths) and
+shift Markov credit towards them.
 """
 
 from __future__ import annotations
@@ -34,10 +51,12 @@ from ._prep import US_PER_HOUR, Prepared, as_us, check_messages, join_segments, 
 
 __all__ = [
     "ATTRIBUTION_MODELS",
+    "NON_CONVERTING_RULES",
     "RULE_MODELS",
     "attribute",
     "attribution_credits",
     "attribution_paths",
+    "customer_values",
     "markov_attribution",
     "rule_credits",
 ]
@@ -45,6 +64,7 @@ __all__ = [
 RULE_MODELS = ("last_touch", "first_touch", "linear", "time_decay", "position_based")
 ATTRIBUTION_MODELS = (*RULE_MODELS, "markov")
 NONE_STATE = "none"
+NON_CONVERTING_RULES = ("window", "customer")
 
 
 def rule_credits(
@@ -221,10 +241,41 @@ def _state_labels(messages: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray
     return codes, labels, dict(zip(labels, tuples, strict=True))
 
 
-def _customer_values(period: pd.DataFrame, customer_value: pd.Series | None, horizon_days: float) -> pd.Series:
+def customer_values(customer_value: pd.Series | pd.DataFrame) -> pd.Series:
+    """A customer value Series indexed by ``customer_id`` from a Series or a predicted-value frame.
+
+    A frame needs ``customer_id`` and exactly one ``clv_*`` column (as in
+    ``workbench.value.customer_value(profiles).frame``); missing predictions count 0.
+    """
+    if isinstance(customer_value, pd.DataFrame):
+        cols = [c for c in customer_value.columns if str(c).startswith("clv")]
+        if "customer_id" not in customer_value.columns or len(cols) != 1:
+            msg = (
+                "customer_value: a frame needs customer_id and one clv_* column (columns found: "
+                f"{', '.join(map(str, customer_value.columns[:12]))}). Fix: pass workbench.value.customer_value("
+                "profiles).frame, or a Series of values indexed by customer_id"
+            )
+            raise MeasurementError(msg)
+        values = pd.Series(
+            pd.to_numeric(customer_value[cols[0]], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+            index=pd.Index(customer_value["customer_id"].astype("string"), name="customer_id"),
+        )
+    else:
+        values = pd.to_numeric(customer_value, errors="coerce").astype(float)
+        values.index = pd.Index(values.index.astype("string"), name="customer_id")
+    if values.index.duplicated().any():
+        dup = values.index[values.index.duplicated()].unique()[:5].tolist()
+        msg = f"customer_value: customer ids appear more than once (e.g. {', '.join(dup)}). Fix: one value a customer"
+        raise MeasurementError(msg)
+    return values.fillna(0.0)
+
+
+def _customer_values(
+    period: pd.DataFrame, customer_value: pd.Series | pd.DataFrame | None, horizon_days: float
+) -> pd.Series:
     """Value of each ordering customer: given, or observed revenue within the horizon from their first order."""
     if customer_value is not None:
-        return customer_value.astype(float)
+        return customer_values(customer_value)
     at = as_us(period["ordered_at"])
     frame = pd.DataFrame({"c": period["customer_id"].to_numpy(), "at": at, "amount": period["amount"].to_numpy(float)})
     first = frame.groupby("c")["at"].transform("min").to_numpy()
@@ -243,13 +294,20 @@ def attribution_paths(
     include_unattributed: bool = True,
     exclude_machine_opens: bool = False,
     start: object | None = None,
+    non_converting: str = "window",
 ) -> pd.DataFrame:
     """Customer paths for the Markov model: converting paths (touches before each order) and the rest.
 
     Each order gives one converting path: its qualifying touches in time order,
     or the single state ``none`` when it had none (if ``include_unattributed``).
-    Each customer's touches that led to no order form one non-converting path.
-    A state is the message's values of ``by`` joined with `` · ``.
+    A customer's touches that led to no order form the non-converting paths:
+    with ``non_converting="window"`` (the default) a path runs while each of
+    its touches' windows still covers the latest touch, the rule a converting
+    path follows for its order, and a touch after a closed window starts a new
+    path; with ``"customer"`` all of them form one path. A touch's window is
+    that of its message's latest touch type (an email opened and clicked is
+    covered until the later of the two windows ends). A state is the
+    message's values of ``by`` joined with `` · ``.
 
     Returns
     -------
@@ -258,12 +316,55 @@ def attribution_paths(
         ``converted`` (bool, same on every row of a path) and ``value`` (the
         order amount on converting paths, 0 otherwise).
     """
+    _check_rule(non_converting)
     cfg = _settings(settings, windows)
     msgs = join_segments(messages, segments)
     prep, period, credited = _core(msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start)
     return _paths(
-        prep, period, credited, by=by, include_unattributed=include_unattributed, windows=cfg.attribution_windows
+        prep,
+        period,
+        credited,
+        by=by,
+        include_unattributed=include_unattributed,
+        windows=cfg.attribution_windows,
+        non_converting=non_converting,
     )
+
+
+def _check_rule(non_converting: str) -> None:
+    if non_converting not in NON_CONVERTING_RULES:
+        msg = (
+            f"unknown non_converting rule {non_converting!r}. Fix: use 'window' (paths split where an attribution "
+            "window closes, like converting paths) or 'customer' (one path per customer)"
+        )
+        raise MeasurementError(msg)
+
+
+def _window_breaks(ci: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Where a new non-converting path starts, for touches sorted by customer and time.
+
+    A path runs while every touch in it still covers the next one (the next
+    touch comes before the earliest window end so far), so that each path is
+    the set of touches an order at its last touch would credit: the rule of a
+    converting path. A new customer, or a touch after a window has closed,
+    starts a new path.
+    """
+    n = len(ci)
+    breaks = np.ones(n, dtype=bool)
+    if n == 0:
+        return breaks
+    # The running minimum of window ends restarts at each break, which depends on the earlier breaks:
+    # one pass in numpy per round, until no touch changes (rounds ~ the longest chain of overlapping touches).
+    same = np.r_[False, ci[1:] == ci[:-1]]
+    breaks = ~same | (at >= np.r_[np.iinfo(np.int64).min, end[:-1]])
+    while True:
+        group = np.cumsum(breaks) - 1
+        first_end = pd.Series(end).groupby(group).cummin().to_numpy()
+        prev_min = np.r_[np.iinfo(np.int64).min, first_end[:-1]]
+        new = ~same | (at >= prev_min)
+        if np.array_equal(new, breaks):
+            return breaks
+        breaks = new
 
 
 def _paths(
@@ -274,6 +375,7 @@ def _paths(
     by: Sequence[str],
     include_unattributed: bool,
     windows: AttributionWindows,
+    non_converting: str = "window",
 ) -> pd.DataFrame:
     codes, labels, _ = _state_labels(prep.messages, by)
     categories = [*labels, NONE_STATE] if NONE_STATE not in labels else labels
@@ -296,17 +398,19 @@ def _paths(
         converted.append(np.ones(len(lone), dtype=bool))
         values.append(amount[lone])
     touches = prep.touches(windows)
-    first = touches.groupby("mi")["touch_us"].min()
-    rest = first[~first.index.isin(np.unique(credited["mi"].to_numpy()))]
+    spans = touches.groupby("mi").agg(touch_us=("touch_us", "min"), end_us=("end_us", "max"))
+    rest = spans[~spans.index.isin(np.unique(credited["mi"].to_numpy()))]
     mi = rest.index.to_numpy()
     if len(mi):
         ci = prep.customer_code[mi]
-        order = np.lexsort((rest.to_numpy(), ci))
-        mi, ci = mi[order], ci[order]
-        new_path = np.r_[True, ci[1:] != ci[:-1]]
+        at, end = rest["touch_us"].to_numpy(), rest["end_us"].to_numpy()
+        order = np.lexsort((mi, at, ci))
+        mi, ci, at, end = mi[order], ci[order], at[order], end[order]
+        per_customer = np.r_[True, ci[1:] != ci[:-1]]
+        new_path = _window_breaks(ci, at, end) if non_converting == "window" else per_customer
         starts = np.flatnonzero(new_path)
         pos = np.arange(len(ci)) - np.repeat(starts, np.diff(np.r_[starts, len(ci)])) + 1
-        path_ids.append(len(period) + ci)
+        path_ids.append(len(period) + np.cumsum(new_path) - 1)
         customers.append(prep.customers.take(ci).to_numpy())
         positions.append(pos)
         states.append(codes[mi])
@@ -420,9 +524,10 @@ def attribute(
     segments: pd.DataFrame | pd.Series | None = None,
     include_unattributed: bool = True,
     exclude_machine_opens: bool = False,
-    customer_value: pd.Series | None = None,
+    customer_value: pd.Series | pd.DataFrame | None = None,
     clv_horizon_days: float = 365.0,
     start: object | None = None,
+    non_converting: str = "window",
 ) -> pd.DataFrame:
     """Conversions, revenue and customer-lifetime value credited to each group under each model, side by side.
 
@@ -444,12 +549,19 @@ def attribute(
         Credit orders without a qualifying touch to a group whose keys are all
         ``none`` (so every model splits the same total).
     customer_value
-        Value of each customer (e.g. a predicted CLV) indexed by ``customer_id``;
-        default: the customer's observed revenue within ``clv_horizon_days`` of
-        their first order in the period. Each customer's value is split in
-        proportion to the credit each group earned on that customer's orders.
+        Value of each customer (e.g. a predicted CLV) indexed by ``customer_id``,
+        or a frame with ``customer_id`` and one ``clv_*`` column, such as
+        ``workbench.value.customer_value(profiles).frame`` (customers without a
+        prediction count 0); default: the customer's observed revenue within
+        ``clv_horizon_days`` of their first order in the period. Each
+        customer's value is split in proportion to the credit each group
+        earned on that customer's orders.
     start
         First order time attributed (default: the first message sent).
+    non_converting
+        How the Markov model cuts non-converting paths: ``window`` (default,
+        the converting paths' rule) or ``customer`` (one path per customer);
+        see :func:`attribution_paths`.
 
     Returns
     -------
@@ -465,6 +577,7 @@ def attribute(
             f"unknown attribution model {unknown[0]!r}. Fix: use any of {', '.join(ATTRIBUTION_MODELS)}"
         )
     by = list(by)
+    _check_rule(non_converting)
     cfg = _settings(settings, windows)
     msgs = join_segments(messages, segments)
     check_messages(msgs, by)
@@ -508,7 +621,13 @@ def attribute(
         )
     if "markov" in models:
         paths = _paths(
-            prep, period, credited, by=by, include_unattributed=include_unattributed, windows=cfg.attribution_windows
+            prep,
+            period,
+            credited,
+            by=by,
+            include_unattributed=include_unattributed,
+            windows=cfg.attribution_windows,
+            non_converting=non_converting,
         )
         mk = markov_attribution(paths)
         n_orders = len(period) if include_unattributed else len(np.unique(oi))

@@ -9,11 +9,19 @@ import pandas as pd
 
 from ..models.errors import MeasurementError
 from ..models.measurement import MeasurementSettings
-from .attribution import attribute
+from ..profiles import order_summary
+from ..value import customer_value as predict_customer_value
+from .attribution import attribute, customer_values
 from .experiments import compare_arms, lift_by_segment
 from .metrics import DEFAULT_BY, health_alerts, message_outcomes, metric_definitions, summarise_outcomes
 
-__all__ = ["READOUT_DATASETS", "READOUT_DEFAULTS", "Readout", "experiment_readout"]
+__all__ = [
+    "READOUT_DATASETS",
+    "READOUT_DEFAULTS",
+    "Readout",
+    "experiment_readout",
+    "incremental_clv",
+]
 
 READOUT_DATASETS = ("sample", "hillstrom")
 
@@ -31,7 +39,10 @@ class Readout:
     ``results`` is the experiment table written as ``experiment_results.csv``;
     ``by_segment`` the same comparison within each segment; ``metrics``,
     ``channel_summary``, ``segment_metrics``, ``alerts`` and ``attribution``
-    exist only for a message history (the journeys' own sends).
+    exist only for a message history (the journeys' own sends), and
+    ``incremental_clv`` (predicted customer value compared between the arms
+    of each step, see :func:`incremental_clv`) only where customer values
+    could be predicted or were given.
     """
 
     kind: str
@@ -47,6 +58,7 @@ class Readout:
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
     health_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
     attribution: pd.DataFrame = field(default_factory=pd.DataFrame)
+    incremental_clv: pd.DataFrame = field(default_factory=pd.DataFrame)
     definitions: pd.DataFrame = field(default_factory=metric_definitions)
     notes: tuple[str, ...] = ()
 
@@ -83,12 +95,89 @@ class Readout:
             "channel_metrics.csv": self.metrics,
             "health_alerts.csv": self.health_checks,
             "attribution.csv": self.attribution,
+            "incremental_clv.csv": self.incremental_clv,
         }
         return {name: df for name, df in named.items() if name == "experiment_results.csv" or not df.empty}
 
     def notes_markdown(self) -> str:
         """The notes as a Markdown list (for ``IPython.display.Markdown``)."""
         return "\n".join(f"- {n}" for n in self.notes)
+
+
+def incremental_clv(
+    units: pd.DataFrame,
+    values: pd.Series | pd.DataFrame,
+    *,
+    arm: str = "variant",
+    control: str = "A",
+    by: Sequence[str] = ("journey_id", "step_id"),
+    alpha: float = 0.05,
+    correction: str = "holm",
+    mean_test: str = "welch",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Predicted customer value of each arm against the control, and the value the arm added.
+
+    Each unit (a delivered message, or a customer) carries its customer's
+    predicted value, 0 for a customer with none; arms are compared on its mean
+    as any mean metric (:func:`workbench.measure.compare_arms`), and the
+    incremental value of an arm is its lift times its units.
+
+    Parameters
+    ----------
+    units
+        One row per unit with ``customer_id``, the ``arm`` column and the ``by`` columns.
+    values
+        Predicted value per customer: a Series indexed by ``customer_id`` or the
+        frame of ``workbench.value.customer_value(profiles).frame`` (its ``clv_*`` column).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`~workbench.measure.compare_arms`' columns for the metric ``clv``,
+        plus ``incremental_clv``, ``incremental_ci_low`` and ``incremental_ci_high``
+        (lift and its interval times ``n``; missing on the control's rows).
+    """
+    per_customer = customer_values(values)
+    keys = [k for k in by if k in units.columns]
+    scored = units.assign(clv=per_customer.reindex(units["customer_id"].astype("string")).fillna(0.0).to_numpy())
+    out = compare_arms(
+        scored,
+        arm=arm,
+        control=control,
+        metrics=["clv"],
+        kinds={"clv": "mean"},
+        by=keys,
+        alpha=alpha,
+        correction=correction,
+        mean_test=mean_test,  # type: ignore[arg-type]
+        seed=seed,
+    )
+    out["incremental_clv"] = out["lift_vs_control"] * out["n"]
+    out["incremental_ci_low"] = out["ci_low"] * out["n"]
+    out["incremental_ci_high"] = out["ci_high"] * out["n"]
+    return out
+
+
+def _predicted_values(data: object, given: pd.Series | pd.DataFrame | None) -> tuple[pd.Series | None, str]:
+    """Customer values for incremental CLV: given, or predicted from the dataset's orders; and a note."""
+    if given is not None:
+        return customer_values(given), "Incremental CLV: the customer values given to the readout"
+    orders = getattr(data, "orders", None)
+    if orders is None or orders.empty:
+        return None, "No incremental CLV: the data has no orders to predict customer value from."
+    as_of = pd.Timestamp(orders["ordered_at"].max()).tz_convert("UTC").normalize().date()
+    profiles = order_summary(orders, as_of=as_of)
+    cv = predict_customer_value(profiles)
+    if cv.bg is None or cv.gg is None:
+        reason = " ".join(n for n in cv.notes if n.startswith("No "))
+        return None, f"No incremental CLV: {reason}"
+    values = cv.frame.set_index("customer_id")[f"clv_{cv.horizon_days:g}d"]
+    return values, (
+        f"Incremental CLV: {cv.horizon_days:g}-day CLV predicted by BG/NBD and Gamma-Gamma from the orders up to "
+        f"{as_of} (after the sends, so it is an outcome of them), discounted at {cv.discount_rate:.0%} a month; "
+        "customers without a purchase count 0"
+    )
 
 
 def experiment_readout(
@@ -103,6 +192,8 @@ def experiment_readout(
     seed: int = 0,
     settings: MeasurementSettings | None = None,
     exclude_machine_opens: bool = False,
+    customer_value: pd.Series | pd.DataFrame | None = None,
+    non_converting: str = "window",
 ) -> Readout:
     """Build the results readout from a unit-level experiment or from a dataset's message history.
 
@@ -123,6 +214,16 @@ def experiment_readout(
         As in :func:`workbench.measure.compare_arms`.
     settings
         Attribution windows and health thresholds (default :class:`MeasurementSettings`).
+    customer_value
+        Predicted value per customer (a Series indexed by ``customer_id`` or
+        ``workbench.value.customer_value(profiles).frame``) for the incremental
+        CLV of each arm and the CLV column of attribution. By default, for a
+        message history, it is predicted from the dataset's orders up to the
+        last order (:func:`workbench.value.customer_value`); an experiment
+        table has no order history, so no incremental CLV.
+    non_converting
+        How the Markov model cuts non-converting paths (see
+        :func:`workbench.measure.attribution_paths`).
     """
     cfg = settings or MeasurementSettings()
     options = {"alpha": alpha, "correction": correction, "mean_test": mean_test, "seed": seed}
@@ -152,6 +253,7 @@ def experiment_readout(
             f"Rates: two-proportion score test and interval (statsmodels). Means: {mean_test}.",
             f"p-values adjusted with {correction} across the arms of each metric; by segment, across segments "
             "and arms of each metric.",
+            "No incremental CLV: an experiment table has no order history to predict customer value from.",
         )
         return Readout(
             kind="experiment",
@@ -194,12 +296,15 @@ def experiment_readout(
     step_keys = [k for k in ("journey_id", "step_id", "channel") if k in outcomes.columns]
     checks = health_alerts(summarise_outcomes(outcomes, by=step_keys), thresholds=cfg.health, all_checks=True)
     alerts = checks[checks["level"].isin(["warning", "critical"])].reset_index(drop=True)
+    values, value_note = _predicted_values(data, customer_value)
     attribution = attribute(
         messages,
         data.orders,
         by=[k for k in ("journey_id", "channel") if k in messages.columns],
         settings=cfg,
         exclude_machine_opens=exclude_machine_opens,
+        customer_value=values,
+        non_converting=non_converting,
     )
     if arm not in outcomes.columns:
         raise MeasurementError(
@@ -212,10 +317,24 @@ def experiment_readout(
     units = units[arms_per > 1]
     ctrl = control or default_control
     wanted = list(metrics or default_metrics)
+    clv_table = pd.DataFrame()
     if units.empty:
         results = pd.DataFrame()
         by_segment = pd.DataFrame()
     else:
+        if values is not None:
+            clv_table = incremental_clv(
+                units,
+                values,
+                arm=arm,
+                control=ctrl,
+                by=exp_by,
+                alpha=alpha,
+                correction=correction,
+                mean_test=mean_test,
+                seed=seed,
+            )
+            value_note += f"; compared between the arms of {len(clv_table[clv_table['test'] != 'control']):,} variants."
         results = compare_arms(units, arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)  # type: ignore[arg-type]
         by_segment = (
             lift_by_segment(units, segment="segment", arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)
@@ -242,6 +361,15 @@ def experiment_readout(
         f"(a customer can appear several times); p-values adjusted with {correction}.",
         f"Health: {len(checks)} checks, {int((checks['level'] == 'critical').sum())} critical, "
         f"{int((checks['level'] == 'warning').sum())} warnings.",
+        "Markov attribution: non-converting paths "
+        + (
+            "are cut where an attribution window closes, the rule of converting paths"
+            if non_converting == "window"
+            else "are each customer's whole history without an order"
+        )
+        + "; orders without a qualifying touch are the state 'none', a converting path of their own, which "
+        "takes its share of the credit like a channel.",
+        value_note if value_note.endswith(".") else value_note + ".",
     )
     return Readout(
         kind="messages",
@@ -257,5 +385,6 @@ def experiment_readout(
         alerts=alerts,
         health_checks=checks,
         attribution=attribution,
+        incremental_clv=clv_table,
         notes=notes,
     )
