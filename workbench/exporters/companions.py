@@ -10,13 +10,50 @@ package provides it; otherwise the report says the bundle is missing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from markupsafe import Markup
 
 from .registry import ExportContext, ExportResult, register
 
 __all__ = ["AUDIENCE_COLUMNS", "PREVIEW_CUSTOMER", "export_audience", "export_templates", "load_renderer"]
 
 AUDIENCE_COLUMNS = ["customer_id", "email_consent", "sms_consent", "can_email", "can_sms"]
+
+#: Profile properties the exported journeys branch on, sent to the tools by the profile-import files.
+PREFERRED_CHANNEL_PROPERTY = "preferred_channel"
+TIMEZONE_PROPERTY = "timezone"
+HOLDOUT_BUCKET_PROPERTY = "holdout_bucket"
+LIFECYCLE_PROPERTY = "lifecycle_stage"
+SEGMENTS_PROPERTY = "wb_segments"
+#: Date properties a date-triggered journey waits on.
+DATE_PROPERTIES = ("created_at", "last_order_at")
+#: Holdout buckets run 0..HOLDOUT_BUCKETS-1 (per mille): a 7.5% holdout is 75 buckets.
+HOLDOUT_BUCKETS = 1000
+
+
+def holdout_bucket(customer_id: object) -> int:
+    """The customer's sticky holdout bucket, 0-999, from a hash of the id (same in every run and tool)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"workbench-holdout:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % HOLDOUT_BUCKETS
+
+
+def holdout_range(journey_id: str, share: float) -> tuple[int, int]:
+    """Buckets ``[lo, hi)`` held out of ``journey_id`` for a ``share`` percent holdout.
+
+    Each journey takes its own window of buckets (offset by a hash of its id), so a customer held out of
+    one journey is not held out of every journey.
+    """
+    import hashlib
+
+    width = round(share * HOLDOUT_BUCKETS / 100)
+    span = HOLDOUT_BUCKETS - width + 1
+    offset = int.from_bytes(hashlib.sha256(journey_id.encode()).digest()[:8], "big") % span
+    return offset, offset + width
+
 
 #: A stand-in customer for the template bundle when no profiles are given.
 PREVIEW_CUSTOMER: dict[str, Any] = {
@@ -165,3 +202,156 @@ def export_templates(journeys: Sequence[Any], context: ExportContext) -> ExportR
                 f"{customer.get('customer_id')}",
             )
     return result
+
+
+# ---------------------------------------------------------------- content in each tool's merge language
+
+
+@dataclass(frozen=True)
+class MergeSyntax:
+    """How a tool writes a profile field, a fallback and its own links in a message."""
+
+    name: str
+    first_name: str  # template of the greeting name; {fallback} is filled in
+    field: str  # template of any other profile field; {name} is filled in
+    date: str  # a date field in the recipient's zone; {name}
+    money: str  # an amount; {name} and {symbol}
+    unsubscribe: str
+    preferences: str
+
+
+#: Klaviyo template tags (Django style): built-in first_name with a default, custom properties through
+#: ``person|lookup``, and Klaviyo's own unsubscribe and preference links.
+KLAVIYO_SYNTAX = MergeSyntax(
+    name="klaviyo",
+    first_name="{{{{ first_name|default:'{fallback}' }}}}",
+    field="{{{{ person|lookup:'{name}'|default:'' }}}}",
+    date="{{{{ person|lookup:'{name}'|format_date_string|date:'M j, Y' }}}}",
+    money="{symbol}{{{{ person|lookup:'{name}'|floatformat:2 }}}}",
+    unsubscribe="{% unsubscribe_link %}",
+    preferences="{% manage_preferences_link %}",
+)
+#: Dittofeed Liquid: user properties under ``user``, its own unsubscribe and subscription-management URLs.
+DITTOFEED_SYNTAX = MergeSyntax(
+    name="dittofeed",
+    first_name="{{{{ user.firstName | default: '{fallback}' }}}}",
+    field="{{{{ user.{name} | default: '' }}}}",
+    date="{{{{ user.{name} | date: '%b %-d, %Y' }}}}",
+    money="{symbol}{{{{ user.{name} | round: 2 }}}}",
+    unsubscribe="{% unsubscribe_url %}",
+    preferences="{% subscription_management_url %}",
+)
+SYNTAXES = {"klaviyo": KLAVIYO_SYNTAX, "dittofeed": DITTOFEED_SYNTAX}
+
+
+class _Field(Markup):
+    """A profile field written as a merge tag; comparisons with numbers are false (decided at send time)."""
+
+    field_name: str = ""
+
+    def __new__(cls, text: object = "", name: str = "", *args: Any) -> _Field:
+        obj = super().__new__(cls, text)
+        obj.field_name = name
+        return obj
+
+    def _cmp(self, other: object) -> bool:
+        return False if not isinstance(other, str) else NotImplemented  # type: ignore[return-value]
+
+    __lt__ = __le__ = __gt__ = __ge__ = _cmp  # type: ignore[assignment]
+
+
+class _MergeCustomer(dict):  # type: ignore[type-arg]
+    """A customer whose every field is its merge tag."""
+
+    def __init__(self, syntax: MergeSyntax) -> None:
+        super().__init__()
+        self.syntax = syntax
+
+    def __missing__(self, key: str) -> _Field:
+        return _Field(self.syntax.field.format(name=key), key)
+
+
+@dataclass(frozen=True)
+class ToolContent:
+    """One template's email and SMS written in a tool's merge language, with one journey's offer."""
+
+    moment: str
+    variant: str
+    offer: str | None
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    sms: str | None
+    merge_fields: tuple[str, ...]
+
+
+def tool_renderer(strategy: Any, target: str) -> Any:
+    """A renderer of the template library that writes customer fields as ``target``'s merge tags.
+
+    Conditions on a customer's values that only the tool can decide at send time (loyalty tier,
+    order count) take their neutral branch: those blocks are left out of the tool's copy.
+    """
+    from ..messages.render import Renderer
+
+    syntax = SYNTAXES[target]
+    fields: set[str] = set()
+
+    class _ToolRenderer(Renderer):  # type: ignore[misc, valid-type]
+        def context(self, moment: str, customer: Any, **kwargs: Any) -> dict[str, Any]:
+            kwargs.pop("clean", None)
+            ctx = super().context(moment, {}, **kwargs)
+            ctx["customer"] = _MergeCustomer(syntax)
+            ctx["unsubscribe_link"] = Markup(syntax.unsubscribe)
+            ctx["preferences_link"] = Markup(syntax.preferences)
+            return ctx
+
+    renderer = _ToolRenderer(strategy, inline_css=False)
+    symbol = {"USD": "$", "CAD": "CA$", "AUD": "A$", "GBP": "£", "EUR": "€"}.get(strategy.brand.currency, "")
+
+    def _name(value: object, fallback: str = "there") -> Markup:
+        fields.add("first_name")
+        return Markup(syntax.first_name.format(fallback=fallback))
+
+    def _date(value: object, style: str = "medium") -> Markup:
+        name = getattr(value, "field_name", "") or "date"
+        fields.add(name)
+        return Markup(syntax.date.format(name=name))
+
+    def _money(value: object, currency: str | None = None) -> Markup:
+        name = getattr(value, "field_name", "")
+        if not name:
+            return Markup(str(value))
+        fields.add(name)
+        return Markup(syntax.money.format(name=name, symbol=symbol))
+
+    renderer.env.filters.update(first_name=_name, local_date=_date, money=_money)
+    renderer.merge_fields = fields  # type: ignore[attr-defined]
+    return renderer
+
+
+def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) -> ToolContent:
+    """The email and SMS of ``moment``/``variant`` with ``offer`` (None: no offer) in the renderer's tool syntax."""
+    renderer.merge_fields.clear()
+    pair = renderer.render_pair(moment, {}, variant=variant, promotion=offer or "")
+    return ToolContent(
+        moment=moment,
+        variant=variant,
+        offer=offer,
+        subject=pair.subject,
+        preheader=pair.preheader,
+        html=pair.html,
+        text=pair.text,
+        sms=pair.sms,
+        merge_fields=tuple(sorted(renderer.merge_fields)),
+    )
+
+
+def sms_step_cost(assigned: Any, strategy: Any, steps: Sequence[tuple[str, str, str | None]]) -> dict[Any, Any]:
+    """Segments per 1,000 sends of each ``(moment, variant, offer)`` over the customers of ``assigned``."""
+    from ..messages.lint import sms_cost
+    from ..messages.render import get_renderer
+
+    unique = list(dict.fromkeys((m, v, o or "") for m, v, o in steps))
+    table = sms_cost(assigned, renderer=get_renderer(strategy), steps=unique)
+    return {(r.moment, r.variant, r.offer or ""): r for r in table.itertuples()}
