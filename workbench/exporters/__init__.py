@@ -96,6 +96,7 @@ def export_strategy(
     library: Any = None,
     overrides: dict[str, Any] | None = None,
     report_name: str = "report.json",
+    ids: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build, validate and export the journeys of a strategy; write ``out_dir/<target>/`` per target.
 
@@ -116,6 +117,9 @@ def export_strategy(
         Template manifests for validation (default: the template library when present).
     overrides
         Blueprint parameters applied to the selected blueprint journeys (the notebook's parameters).
+    ids
+        Id maps by target (:class:`~workbench.exporters.registry.IdMap`): every id the bodies reference
+        must be in them (an ExportError lists the missing names); without, placeholders are reported.
 
     Returns
     -------
@@ -154,6 +158,7 @@ def export_strategy(
         as_of=as_of,
         library=library,
         report_name=report_name,
+        ids=ids,
     )
     summary["seconds"] = round(time.perf_counter() - start, 3)
     return summary
@@ -169,6 +174,7 @@ def export_built(
     as_of: object = None,
     library: Any = None,
     report_name: str = "report.json",
+    ids: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate built journeys and write their exports (see :func:`export_strategy`)."""
     from ..journeys import default_library, journey_problems, known_segments
@@ -181,13 +187,17 @@ def export_built(
         if problems:
             raise problems[0]
     assigned = None
-    if dataset is not None and any(n in ("audience", "templates") for n in names):
+    if dataset is not None and any(n in _NEEDS_PROFILES for n in names):
         assigned = _assigned(dataset, strategy, as_of)
-    context = ExportContext(strategy=strategy, assigned=assigned, library=library)
+    context = ExportContext(strategy=strategy, assigned=assigned, library=library, ids=ids)
     results = export_journeys(built, targets=names, context=context)
     summary = write_results(results, out_dir, report_name=report_name)
     summary["journeys"] = [j.id for j in built]
     return summary
+
+
+#: Targets that read profiles when a dataset is given (audiences, SMS cost, profile imports).
+_NEEDS_PROFILES = ("audience", "templates", "klaviyo", "dittofeed", "klaviyo_profiles", "dittofeed_profiles")
 
 
 def generate_journey(

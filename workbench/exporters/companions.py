@@ -17,7 +17,20 @@ from markupsafe import Markup
 
 from .registry import ExportContext, ExportResult, register
 
-__all__ = ["AUDIENCE_COLUMNS", "PREVIEW_CUSTOMER", "export_audience", "export_templates", "load_renderer"]
+__all__ = [
+    "AUDIENCE_COLUMNS",
+    "PREVIEW_CUSTOMER",
+    "dittofeed_batches",
+    "export_audience",
+    "export_templates",
+    "holdout_bucket",
+    "holdout_range",
+    "klaviyo_import_bodies",
+    "load_renderer",
+    "profile_properties",
+    "tool_content",
+    "tool_renderer",
+]
 
 AUDIENCE_COLUMNS = ["customer_id", "email_consent", "sms_consent", "can_email", "can_sms"]
 
@@ -347,11 +360,174 @@ def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) ->
     )
 
 
-def sms_step_cost(assigned: Any, strategy: Any, steps: Sequence[tuple[str, str, str | None]]) -> dict[Any, Any]:
-    """Segments per 1,000 sends of each ``(moment, variant, offer)`` over the customers of ``assigned``."""
+#: Customers the SMS cost of an export is computed over (a seeded sample when there are more).
+COST_SAMPLE = 500
+_LAST_COST: list[Any] = []
+
+
+def sms_step_cost(
+    assigned: Any, strategy: Any, steps: Sequence[tuple[str, str, str | None]], *, seed: int = 0
+) -> dict[Any, Any]:
+    """Segments per 1,000 sends of each ``(moment, variant, offer)`` over the customers of ``assigned``.
+
+    Over a seeded sample of :data:`COST_SAMPLE` customers when there are more; keyed by
+    ``(moment, variant, offer or "")``.
+    """
     from ..messages.lint import sms_cost
     from ..messages.render import get_renderer
 
     unique = list(dict.fromkeys((m, v, o or "") for m, v, o in steps))
-    table = sms_cost(assigned, renderer=get_renderer(strategy), steps=unique)
-    return {(r.moment, r.variant, r.offer or ""): r for r in table.itertuples()}
+    key = (id(assigned), id(strategy), tuple(unique), seed)
+    if _LAST_COST and _LAST_COST[0] == key and _LAST_COST[1] is assigned:
+        return _LAST_COST[2]  # the same audience and steps as the other tool's export
+    sample = assigned.sample(n=COST_SAMPLE, random_state=seed) if len(assigned) > COST_SAMPLE else assigned
+    table = sms_cost(sample, renderer=get_renderer(strategy), steps=unique)
+    costs = {(r.moment, r.variant, r.offer or ""): r for r in table.itertuples()}
+    _LAST_COST[:] = [key, assigned, costs]
+    return costs
+
+
+# ---------------------------------------------------------------- profile imports (audiences for the tools)
+
+#: Profiles per Klaviyo bulk import job (its documented maximum is 10,000) and per Dittofeed batch.
+KLAVIYO_IMPORT_SIZE = 10_000
+DITTOFEED_BATCH_SIZE = 500
+_BUILTIN_SEGMENT_COLUMNS = ("lifecycle_stage", "rfm_segment", "intent", "channel_reach")
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def profile_properties(assigned: Any) -> list[dict[str, Any]]:
+    """Per customer: the properties the exported journeys branch on, as plain data.
+
+    Keys: ``customer_id``, ``email``, ``phone``, ``first_name``, ``timezone``, ``preferred_channel``,
+    ``holdout_bucket`` (sticky, 0-999), ``lifecycle_stage``, ``wb_segments`` (the segments the customer
+    is in: rule segments and the built-in lifecycle, RFM, intent and reach values) and the dates
+    date-triggered journeys wait on.
+    """
+    rule_cols = [c for c in assigned.columns if c.startswith("segment_")]
+    out = []
+    for row in assigned.to_dict("records"):
+        segments = [c[len("segment_") :] for c in rule_cols if bool(row.get(c))]
+        segments += [str(row[c]) for c in _BUILTIN_SEGMENT_COLUMNS if isinstance(row.get(c), str)]
+        cid = str(row["customer_id"])
+        item = {
+            "customer_id": cid,
+            "email": row.get("email") if isinstance(row.get("email"), str) else None,
+            "phone": row.get("phone") if isinstance(row.get("phone"), str) else None,
+            "first_name": row.get("first_name") if isinstance(row.get("first_name"), str) else None,
+            TIMEZONE_PROPERTY: row.get("timezone") if isinstance(row.get("timezone"), str) else None,
+            PREFERRED_CHANNEL_PROPERTY: row.get("preferred_channel") if isinstance(row.get("preferred_channel"), str) else None,
+            HOLDOUT_BUCKET_PROPERTY: holdout_bucket(cid),
+            LIFECYCLE_PROPERTY: row.get("lifecycle_stage") if isinstance(row.get("lifecycle_stage"), str) else None,
+            SEGMENTS_PROPERTY: sorted(set(segments)),
+        }
+        for col in DATE_PROPERTIES:
+            item[col] = _iso(row.get(col))
+        out.append(item)
+    return out
+
+
+def klaviyo_import_bodies(assigned: Any) -> list[dict[str, Any]]:
+    """``POST /api/profile-bulk-import-jobs`` bodies (at most 10,000 profiles each) with the journeys' properties.
+
+    The time zone goes to ``location.timezone`` (what time delays "in the profile's time zone" read);
+    the rest to custom ``properties``.
+    """
+    profiles = []
+    for p in profile_properties(assigned):
+        attributes: dict[str, Any] = {"external_id": p["customer_id"]}
+        if p["email"]:
+            attributes["email"] = p["email"]
+        if p["phone"]:
+            attributes["phone_number"] = p["phone"]
+        if p["first_name"]:
+            attributes["first_name"] = p["first_name"]
+        if p[TIMEZONE_PROPERTY]:
+            attributes["location"] = {"timezone": p[TIMEZONE_PROPERTY]}
+        attributes["properties"] = {
+            k: p[k]
+            for k in (PREFERRED_CHANNEL_PROPERTY, HOLDOUT_BUCKET_PROPERTY, LIFECYCLE_PROPERTY, SEGMENTS_PROPERTY, *DATE_PROPERTIES)
+            if p[k] is not None
+        }
+        profiles.append({"type": "profile", "attributes": attributes})
+    return [
+        {"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": profiles[i : i + KLAVIYO_IMPORT_SIZE]}}}}
+        for i in range(0, len(profiles), KLAVIYO_IMPORT_SIZE)
+    ]
+
+
+def dittofeed_batches(assigned: Any) -> list[dict[str, Any]]:
+    """``POST /api/public/apps/batch`` bodies: one ``identify`` per customer with the journeys' traits.
+
+    Traits: ``email``, ``phone``, ``firstName``, ``timezone`` (what LocalTime delays read),
+    ``preferred_channel``, ``holdout_bucket``, ``lifecycle_stage``, the dates, and ``wb_segments`` as an
+    object of ``"true"`` per segment (what the exported trait segments test). ``messageId`` is derived
+    from the customer and the traits, so a retried batch is not applied twice.
+    """
+    import hashlib
+    import uuid
+
+    items = []
+    for p in profile_properties(assigned):
+        traits: dict[str, Any] = {
+            "email": p["email"],
+            "phone": p["phone"],
+            "firstName": p["first_name"],
+            TIMEZONE_PROPERTY: p[TIMEZONE_PROPERTY],
+            PREFERRED_CHANNEL_PROPERTY: p[PREFERRED_CHANNEL_PROPERTY],
+            HOLDOUT_BUCKET_PROPERTY: p[HOLDOUT_BUCKET_PROPERTY],
+            LIFECYCLE_PROPERTY: p[LIFECYCLE_PROPERTY],
+            SEGMENTS_PROPERTY: {s: "true" for s in p[SEGMENTS_PROPERTY]},
+            **{k: p[k] for k in DATE_PROPERTIES},
+        }
+        traits = {k: v for k, v in traits.items() if v is not None}
+        digest = hashlib.sha256(repr(sorted(traits.items())).encode()).hexdigest()
+        message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"workbench:{p['customer_id']}:{digest}"))
+        items.append({"type": "identify", "userId": p["customer_id"], "messageId": message_id, "traits": traits})
+    return [{"batch": items[i : i + DITTOFEED_BATCH_SIZE]} for i in range(0, len(items), DITTOFEED_BATCH_SIZE)]
+
+
+def _profile_export(target: str, context: ExportContext, journeys: Sequence[Any]) -> ExportResult:
+    import json
+
+    result = ExportResult(f"{target}_profiles")
+    if context.assigned is None:
+        for j in journeys:
+            result.note(j.id, "profiles", "missing", "no profiles given: pass a dataset to write the profile import")
+        return result
+    bodies = klaviyo_import_bodies(context.assigned) if target == "klaviyo" else dittofeed_batches(context.assigned)
+    for k, body in enumerate(bodies, start=1):
+        result.files[f"import_{k:04d}.json"] = json.dumps(body, ensure_ascii=False) + "\n"
+    where = "POST /api/profile-bulk-import-jobs" if target == "klaviyo" else "POST /api/public/apps/batch"
+    result.note(
+        "*",
+        "profiles",
+        "written",
+        f"{len(context.assigned)} customers in {len(bodies)} request bodies for {where}: preferred channel, time zone, "
+        "holdout bucket, lifecycle stage, segments and dates, the properties the journeys branch on",
+    )
+    return result
+
+
+@register("klaviyo_profiles")
+def export_klaviyo_profiles(journeys: Sequence[Any], context: ExportContext) -> ExportResult:
+    """``import_NNNN.json``: Klaviyo profile bulk-import bodies with the properties the flows read."""
+    return _profile_export("klaviyo", context, journeys)
+
+
+@register("dittofeed_profiles")
+def export_dittofeed_profiles(journeys: Sequence[Any], context: ExportContext) -> ExportResult:
+    """``import_NNNN.json``: Dittofeed batch identify bodies with the traits the journeys read."""
+    return _profile_export("dittofeed", context, journeys)

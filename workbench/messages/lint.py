@@ -35,7 +35,8 @@ import regex
 from ..errors import TemplateError
 from ..strategy import Brand, Strategy
 from .library import TemplateManifest
-from .render import PairedMessage, Renderer, customer_context
+from .render import PairedMessage, Renderer, _tidy_sms, customer_context
+from .sms import analyze_sms
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -833,13 +834,18 @@ def sms_cost(
     rows = []
     for moment, variant, offer in steps:
         segments = []
-        for customer in records:
+        try:
+            template = renderer.templates(moment, variant).get("sms")
+        except TemplateError:
+            template = None
+        for customer in records if template is not None else ():
+            ctx = renderer.context(moment, customer, variant=variant, promotion=offer, clean=True)
+            ctx["channel"] = "sms"
             try:
-                pair = renderer.render_pair(moment, customer, variant=variant, promotion=offer, clean=True)
+                text = _tidy_sms(renderer._render(template, ctx))
             except TemplateError:
                 continue
-            if pair.sms_analysis is not None:
-                segments.append(pair.sms_analysis.segments)
+            segments.append(analyze_sms(text).segments)
         n = len(segments)
         rows.append(
             {
