@@ -141,7 +141,13 @@ def _export(args: argparse.Namespace) -> int:
     _refuse_non_empty(out, args.force, "files")
     strategy = load_strategy(args.strategy)
     dataset = load_dataset(args.data) if args.data else None
-    result = export_strategy(strategy, targets=args.target, out_dir=out, dataset=dataset, as_of=args.as_of)
+    ids = None
+    if args.ids:
+        from .deploy import read_idmap
+
+        idmap = read_idmap(args.ids)
+        ids = {idmap.target: idmap}
+    result = export_strategy(strategy, targets=args.target, out_dir=out, dataset=dataset, as_of=args.as_of, ids=ids)
     for target, info in result.items():
         if isinstance(info, dict) and "files" in info:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(info.get("summary", {}).items()))
@@ -191,12 +197,79 @@ def _lint(args: argparse.Namespace) -> int:
         from .sources import write_table
 
         write_table(findings, args.out)
+    cost = findings.attrs.get("sms_cost")
+    if cost is not None and len(cost):
+        with pd.option_context("display.width", 200):
+            print("SMS cost over the sampled customers (segments per 1,000 sends):")
+            print(cost.to_string(index=False))
     if findings.empty:
         print("no findings: every template and variant is clean for the sampled customers")
     else:
         with pd.option_context("display.max_rows", 200, "display.max_colwidth", 80, "display.width", 200):
             print(findings[["severity", "rule", "moment", "variant", "channel", "message", "customers"]].to_string())
     return lint_exit_code(findings)
+
+
+def _ids(args: argparse.Namespace) -> int:
+    """``workbench ids``: the skeleton of every id a strategy's export needs, filled from the account when it can."""
+    import json
+    import os
+
+    from .deploy import TARGETS, lookup_ids, read_idmap
+    from .exporters import ExportContext, export_journeys
+    from .exporters.registry import id_skeleton
+    from .journeys import build_journeys
+    from .sources import write_text
+    from .strategy import load_strategy
+
+    if args.target not in TARGETS:
+        raise WorkbenchError(f"unknown target {args.target!r}. Fix: use klaviyo or dittofeed")
+    strategy = load_strategy(args.strategy)
+    known = read_idmap(args.ids) if args.ids else None
+    result = export_journeys(build_journeys(strategy), targets=[args.target], context=ExportContext(strategy=strategy))[
+        args.target
+    ]
+    module = TARGETS[args.target]
+    source = "no API key: names only"
+    if os.environ.get(module.API_KEY_ENV):
+        with module.client(args.base_url) as api:
+            workspace = (known.workspace_id if known else None) or os.environ.get("DITTOFEED_WORKSPACE_ID")
+            account = lookup_ids(args.target, api, workspace_id=workspace)
+        if known is not None:
+            for kind, names in known.ids.items():
+                account.ids.setdefault(kind, {}).update({n: v for n, v in names.items() if v})
+        known, source = account, f"looked up in the account at {api.base_url}"
+    skeleton = id_skeleton(args.target, result.needed, known=known)
+    if args.target == "dittofeed":
+        from .exporters.registry import placeholder_id
+
+        for kind, names in skeleton.ids.items():
+            for name in names:
+                names[name] = names[name] or placeholder_id(kind, name)  # the id deploy upserts it with
+        skeleton.workspace_id = skeleton.workspace_id or os.environ.get("DITTOFEED_WORKSPACE_ID")
+    text = json.dumps(skeleton.as_dict(), indent=2, ensure_ascii=False) + "\n"
+    missing = sum(1 for names in skeleton.ids.values() for v in names.values() if not v)
+    if args.out:
+        write_text(args.out, text)
+        print(f"wrote {args.out}: {sum(len(v) for v in skeleton.ids.values())} ids ({source}); {missing} still to fill in")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """``workbench deploy``: print the plan; with --apply carry it out and record it in the state file."""
+    from .deploy import deploy, read_idmap
+
+    plan = deploy(
+        args.strategy, target=args.target, apply=args.apply, idmap=read_idmap(args.ids), base_url=args.base_url
+    )
+    print(plan.text())
+    if args.apply:
+        print(f"state: {plan.state_file}")
+    elif plan.changes():
+        print("nothing was changed; run again with --apply to carry out this plan")
+    return 1 if plan.blocked() else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,7 +337,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="dataset for the audience and template companions")
     p.add_argument("--as-of", default=None, help="profile date for the companions (default: last order day)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.add_argument("--ids", default=None, help="id map file (workbench ids writes it): real ids instead of placeholders")
     p.set_defaults(handler=_export)
+
+    p = sub.add_parser("ids", help="write the id map a strategy's export needs (looked up in the account with an API key)")
+    p.add_argument("--target", required=True, help="klaviyo or dittofeed")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--ids", default=None, help="an existing id map to keep the ids of")
+    p.add_argument("--out", default=None, help="file to write (default: print)")
+    p.add_argument("--base-url", default=None, help="API root (tests, self-hosted Dittofeed)")
+    p.set_defaults(handler=_ids)
+
+    p = sub.add_parser("deploy", help="plan (or --apply) the deploy of the strategy's journeys to a tool, as drafts")
+    p.add_argument("--target", required=True, help="klaviyo or dittofeed")
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--apply", action="store_true", help="carry out the plan (default: print it, change nothing)")
+    p.add_argument("--ids", default=None, help="id map file (workbench ids writes it)")
+    p.add_argument("--base-url", default=None, help="API root (tests, self-hosted Dittofeed)")
+    p.set_defaults(handler=_deploy)
 
     p = sub.add_parser("diff", help="describe the changes between two strategy or journey files")
     p.add_argument("old")
