@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exporters.dittofeed import export_dittofeed
-from ..exporters.registry import ExportContext, IdMap
+from ..exporters.registry import ExportContext, IdMap, id_skeleton, placeholder_id
 from .client import ApiClient, DeployError, RateLimit
 from .plan import Plan, Step, body_hash, record, recorded
 
@@ -59,8 +59,14 @@ def lookup(api: ApiClient, workspace_id: str) -> IdMap:
 
 
 def _bodies(journeys: Sequence[Any], strategy: Any, idmap: IdMap | None) -> dict[str, dict[str, Any]]:
-    context = ExportContext(strategy=strategy, ids={"dittofeed": idmap} if idmap else None)
-    result = export_dittofeed(journeys, context)
+    """The upsert bodies; names the id map lacks get the deterministic ids the export would use."""
+    needed = export_dittofeed(journeys, ExportContext(strategy=strategy)).needed
+    filled = id_skeleton("dittofeed", needed, known=idmap)
+    for kind, names in filled.ids.items():
+        for name in names:
+            names[name] = names[name] or placeholder_id(kind, name)
+    filled.workspace_id = idmap.workspace_id if idmap else None
+    result = export_dittofeed(journeys, ExportContext(strategy=strategy, ids={"dittofeed": filled}))
     bodies = {kind: dict(result.resources.get(kind, {})) for kind in ROUTES if kind != "journeys"}
     import json
 
