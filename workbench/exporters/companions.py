@@ -361,7 +361,7 @@ def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) ->
 
 
 #: Customers the SMS cost of an export is computed over (a seeded sample when there are more).
-COST_SAMPLE = 500
+COST_SAMPLE = 200
 _LAST_COST: list[Any] = []
 
 
@@ -393,6 +393,7 @@ def sms_step_cost(
 KLAVIYO_IMPORT_SIZE = 10_000
 DITTOFEED_BATCH_SIZE = 500
 _BUILTIN_SEGMENT_COLUMNS = ("lifecycle_stage", "rfm_segment", "intent", "channel_reach")
+_LAST_PROPS: list[Any] = []
 
 
 def _iso(value: Any) -> str | None:
@@ -416,9 +417,13 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
     is in: rule segments and the built-in lifecycle, RFM, intent and reach values) and the dates
     date-triggered journeys wait on.
     """
+    if _LAST_PROPS and _LAST_PROPS[0] is assigned:
+        return _LAST_PROPS[1]  # the other tool's profile import of the same audience
     rule_cols = [c for c in assigned.columns if c.startswith("segment_")]
+    wanted = ["customer_id", "email", "phone", "first_name", "timezone", "preferred_channel", *_BUILTIN_SEGMENT_COLUMNS]
+    columns = [c for c in dict.fromkeys([*wanted, *DATE_PROPERTIES, *rule_cols]) if c in assigned.columns]
     out = []
-    for row in assigned.to_dict("records"):
+    for row in assigned[columns].to_dict("records"):
         segments = [c[len("segment_") :] for c in rule_cols if bool(row.get(c))]
         segments += [str(row[c]) for c in _BUILTIN_SEGMENT_COLUMNS if isinstance(row.get(c), str)]
         cid = str(row["customer_id"])
@@ -436,6 +441,7 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
         for col in DATE_PROPERTIES:
             item[col] = _iso(row.get(col))
         out.append(item)
+    _LAST_PROPS[:] = [assigned, out]
     return out
 
 
