@@ -131,7 +131,15 @@ def plan(
         entry = recorded(state, "flows", name)
         needs = [m for m in missing_metrics if _placeholder("metrics", m) in str(body)]
         if needs:
-            out.steps.append(Step("flows", name, "blocked", f"metric {', '.join(map(repr, needs))} not in the account: send the event once (or connect the integration) so Klaviyo creates it", body))
+            names = ", ".join(map(repr, needs))
+            if account is None:
+                why = (
+                    f"metric ids of {names} unknown (the account was not read): set {API_KEY_ENV} to look them up, "
+                    "or fill them in the id map (`workbench ids`)"
+                )
+            else:
+                why = f"metric {names} not in the account: send the event once (or connect the integration) so Klaviyo creates it"
+            out.steps.append(Step("flows", name, "blocked", why, body))
             continue
         digest = body_hash(body)
         if entry is None:

@@ -396,19 +396,6 @@ _BUILTIN_SEGMENT_COLUMNS = ("lifecycle_stage", "rfm_segment", "intent", "channel
 _LAST_PROPS: list[Any] = []
 
 
-def _iso(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def profile_properties(assigned: Any) -> list[dict[str, Any]]:
     """Per customer: the properties the exported journeys branch on, as plain data.
 
@@ -419,27 +406,48 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
     """
     if _LAST_PROPS and _LAST_PROPS[0] is assigned:
         return _LAST_PROPS[1]  # the other tool's profile import of the same audience
+    import numpy as np
+    import pandas as pd
+
     rule_cols = [c for c in assigned.columns if c.startswith("segment_")]
-    wanted = ["customer_id", "email", "phone", "first_name", "timezone", "preferred_channel", *_BUILTIN_SEGMENT_COLUMNS]
-    columns = [c for c in dict.fromkeys([*wanted, *DATE_PROPERTIES, *rule_cols]) if c in assigned.columns]
+    n = len(assigned)
+    segments: list[list[str]] = [[] for _ in range(n)]
+    for col in rule_cols:
+        for i in np.flatnonzero(assigned[col].fillna(False).to_numpy(dtype=bool)):
+            segments[i].append(col[len("segment_") :])
+    for col in _BUILTIN_SEGMENT_COLUMNS:
+        if col in assigned.columns:
+            for i, value in enumerate(assigned[col].to_numpy(dtype=object, na_value=None)):
+                if isinstance(value, str):
+                    segments[i].append(value)
+
+    def text(col: str) -> list[Any]:
+        if col not in assigned.columns:
+            return [None] * n
+        return [v if isinstance(v, str) else None for v in assigned[col].to_numpy(dtype=object, na_value=None)]
+
+    def dates(col: str) -> list[Any]:
+        if col not in assigned.columns:
+            return [None] * n
+        values = pd.to_datetime(assigned[col], utc=True, errors="coerce")
+        iso = values.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        return [v if isinstance(v, str) else None for v in iso.to_numpy(dtype=object, na_value=None)]
+
+    ids = [str(v) for v in assigned["customer_id"].to_numpy(dtype=object)]
+    columns = {
+        "email": text("email"),
+        "phone": text("phone"),
+        "first_name": text("first_name"),
+        TIMEZONE_PROPERTY: text("timezone"),
+        PREFERRED_CHANNEL_PROPERTY: text("preferred_channel"),
+        LIFECYCLE_PROPERTY: text("lifecycle_stage"),
+        **{col: dates(col) for col in DATE_PROPERTIES},
+    }
     out = []
-    for row in assigned[columns].to_dict("records"):
-        segments = [c[len("segment_") :] for c in rule_cols if bool(row.get(c))]
-        segments += [str(row[c]) for c in _BUILTIN_SEGMENT_COLUMNS if isinstance(row.get(c), str)]
-        cid = str(row["customer_id"])
-        item = {
-            "customer_id": cid,
-            "email": row.get("email") if isinstance(row.get("email"), str) else None,
-            "phone": row.get("phone") if isinstance(row.get("phone"), str) else None,
-            "first_name": row.get("first_name") if isinstance(row.get("first_name"), str) else None,
-            TIMEZONE_PROPERTY: row.get("timezone") if isinstance(row.get("timezone"), str) else None,
-            PREFERRED_CHANNEL_PROPERTY: row.get("preferred_channel") if isinstance(row.get("preferred_channel"), str) else None,
-            HOLDOUT_BUCKET_PROPERTY: holdout_bucket(cid),
-            LIFECYCLE_PROPERTY: row.get("lifecycle_stage") if isinstance(row.get("lifecycle_stage"), str) else None,
-            SEGMENTS_PROPERTY: sorted(set(segments)),
-        }
-        for col in DATE_PROPERTIES:
-            item[col] = _iso(row.get(col))
+    for i, cid in enumerate(ids):
+        item = {"customer_id": cid, **{k: v[i] for k, v in columns.items()}}
+        item[HOLDOUT_BUCKET_PROPERTY] = holdout_bucket(cid)
+        item[SEGMENTS_PROPERTY] = sorted(set(segments[i]))
         out.append(item)
     _LAST_PROPS[:] = [assigned, out]
     return out

@@ -96,6 +96,7 @@ class _Resources:
             "templates": {},
         }
         self.keyed: set[str] = set()
+        self.noted: set[tuple[str, str]] = set()
 
     def _get(self, kind: str, name: str, what: str, journey: str) -> str:
         value = self.ids.get(kind, name, what)
@@ -104,6 +105,15 @@ class _Resources:
         return value
 
     def segment(self, name: str, node: dict[str, Any], what: str, journey: str) -> str:
+        if node.get("type") == "Trait" and str(node.get("path", "")).startswith(SEGMENTS_PROPERTY + ".") and (journey, name) not in self.noted:
+            self.noted.add((journey, name))
+            self.result.note(
+                journey,
+                "segment_membership",
+                "emulated",
+                f"segment {name!r} is a trait segment on {node['path']}: the workbench computes membership and the profile "
+                "import sends it, so it is as fresh as the last import (re-send it daily)",
+            )
         sid = self._get("segments", name, what, journey)
         node = {"id": "entry", **node}
         self.bodies["segments"][name] = {

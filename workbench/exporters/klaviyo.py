@@ -270,6 +270,9 @@ def to_klaviyo(
     if renderer is None and strategy is not None:
         renderer = tool_renderer(strategy, "klaviyo")
     announced: set[tuple[str, str]] = set()
+    segments_noted: set[str] = set()
+    if renderer is None:
+        result.note(jid, "content", "not_carried", "no strategy given: messages have no content; export with the strategy")
 
     def ref(kind: str, name: str, what: str) -> str:
         value = ids.get(kind, name, what)
@@ -288,6 +291,15 @@ def to_klaviyo(
         return ref("metrics", name, f"metric {name!r} (event {event})")
 
     def segment(name: str) -> str:
+        if name not in segments_noted:
+            segments_noted.add(name)
+            result.note(
+                jid,
+                "segment_membership",
+                "emulated",
+                f"segment {name!r} is a Klaviyo segment on the {SEGMENTS_PROPERTY} list property: the workbench computes "
+                "membership and the profile import sends it, so it is as fresh as the last import (re-import daily)",
+            )
         return ref("segments", name, f"segment {name!r}")
 
     def link(target: str | None) -> str | None:
