@@ -17,7 +17,7 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from jsonschema import Draft7Validator
@@ -58,7 +58,9 @@ class _Server:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 with owner.lock:
-                    status, headers, payload = owner._dispatch(self.command, parts.path, parse_qs(parts.query), self.headers, raw)
+                    status, headers, payload = owner._dispatch(
+                        self.command, parts.path, parse_qs(parts.query), self.headers, raw
+                    )
                 data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -68,7 +70,7 @@ class _Server:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -88,11 +90,17 @@ class _Server:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def fail_next(self, method: str, path: str, status: int, *, headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def fail_next(
+        self, method: str, path: str, status: int, *, headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         """Answer the next ``times`` requests ``method path`` with ``status`` (and ``headers``)."""
-        self.failures.append({"method": method, "path": path, "status": status, "headers": headers or {}, "times": times})
+        self.failures.append(
+            {"method": method, "path": path, "status": status, "headers": headers or {}, "times": times}
+        )
 
-    def _dispatch(self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes) -> tuple[int, dict[str, str], Any]:
+    def _dispatch(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -102,10 +110,16 @@ class _Server:
         for failure in self.failures:
             if failure["times"] > 0 and failure["method"] == method and failure["path"] == path:
                 failure["times"] -= 1
-                return failure["status"], failure["headers"], {"errors": [{"status": failure["status"], "detail": "injected"}]}
+                return (
+                    failure["status"],
+                    failure["headers"],
+                    {"errors": [{"status": failure["status"], "detail": "injected"}]},
+                )
         return self.handle(method, path, query, headers, body)
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any
+    ) -> tuple[int, dict[str, str], Any]:
         raise NotImplementedError
 
     def bad(self, message: str) -> tuple[int, dict[str, str], Any]:
@@ -159,7 +173,12 @@ class FakeKlaviyo(_Server):
         return uuid.uuid4().hex[:6].upper()
 
     def _resource(self, type_: str, id_: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        return {"type": type_, "id": id_, "attributes": attributes, "links": {"self": f"{self.url}/api/{type_}s/{id_}/"}}
+        return {
+            "type": type_,
+            "id": id_,
+            "attributes": attributes,
+            "links": {"self": f"{self.url}/api/{type_}s/{id_}/"},
+        }
 
     def _answer(self, op: _Operation, payload: Any, status: int | None = None) -> tuple[int, dict[str, str], Any]:
         if op.response is not None:
@@ -169,7 +188,9 @@ class FakeKlaviyo(_Server):
                 return 500, {}, {"errors": errors[:3]}
         return status or op.status, {}, payload
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any
+    ) -> tuple[int, dict[str, str], Any]:
         match = None
         for op in self.ops:
             m = op.pattern.match(path)
@@ -200,8 +221,15 @@ class FakeKlaviyo(_Server):
         return self._answer(op, {"data": data, "links": {"self": f"{self.url}/api/{type_}s/"}})
 
     def _get_metrics(self, op: _Operation, body: Any) -> Any:
-        items = {i: {"name": n, "created": "2026-01-01T00:00:00+00:00", "updated": "2026-01-01T00:00:00+00:00",
-                     "integration": {}} for n, i in self.metrics.items()}
+        items = {
+            i: {
+                "name": n,
+                "created": "2026-01-01T00:00:00+00:00",
+                "updated": "2026-01-01T00:00:00+00:00",
+                "integration": {},
+            }
+            for n, i in self.metrics.items()
+        }
         return self._collection(op, "metric", items)
 
     def _get_segments(self, op: _Operation, body: Any) -> Any:
@@ -215,7 +243,9 @@ class FakeKlaviyo(_Server):
         return self._collection(op, "list", self.lists)
 
     def _get_templates(self, op: _Operation, body: Any) -> Any:
-        return self._collection(op, "template", {i: {**a, "html": a.get("html") or ""} for i, a in self.templates.items()})
+        return self._collection(
+            op, "template", {i: {**a, "html": a.get("html") or ""} for i, a in self.templates.items()}
+        )
 
     def _get_flows(self, op: _Operation, body: Any) -> Any:
         return self._collection(op, "flow", {i: {"name": f["name"], "status": "draft"} for i, f in self.flows.items()})
@@ -259,19 +289,51 @@ class FakeKlaviyo(_Server):
 class FakeDittofeed(_Server):
     """Dittofeed's admin API: user properties, subscription groups, segments, templates and journeys."""
 
-    ROUTES = {
-        "/api/admin/user-properties": ("user_properties", "UpsertUserPropertyResource", "SavedUserPropertyResource", "ReadAllUserPropertiesResponse", "userProperties"),
-        "/api/admin/subscription-groups": ("subscription_groups", "UpsertSubscriptionGroupResource", "SavedSubscriptionGroupResource", None, None),
-        "/api/admin/segments": ("segments", "UpsertSegmentResource", "SavedSegmentResource", "GetSegmentsResponse", "segments"),
-        "/api/admin/content/templates": ("templates", "UpsertMessageTemplateResource", "MessageTemplateResource", "GetMessageTemplatesResponse", "templates"),
-        "/api/admin/journeys": ("journeys", "UpsertJourneyResource", "SavedJourneyResource", "GetJourneysResponse", "journeys"),
+    ROUTES: ClassVar[dict[str, tuple[str, str, str, str | None, str | None]]] = {
+        "/api/admin/user-properties": (
+            "user_properties",
+            "UpsertUserPropertyResource",
+            "SavedUserPropertyResource",
+            "ReadAllUserPropertiesResponse",
+            "userProperties",
+        ),
+        "/api/admin/subscription-groups": (
+            "subscription_groups",
+            "UpsertSubscriptionGroupResource",
+            "SavedSubscriptionGroupResource",
+            None,
+            None,
+        ),
+        "/api/admin/segments": (
+            "segments",
+            "UpsertSegmentResource",
+            "SavedSegmentResource",
+            "GetSegmentsResponse",
+            "segments",
+        ),
+        "/api/admin/content/templates": (
+            "templates",
+            "UpsertMessageTemplateResource",
+            "MessageTemplateResource",
+            "GetMessageTemplatesResponse",
+            "templates",
+        ),
+        "/api/admin/journeys": (
+            "journeys",
+            "UpsertJourneyResource",
+            "SavedJourneyResource",
+            "GetJourneysResponse",
+            "journeys",
+        ),
     }
 
     def __init__(self, *, workspace_id: str, api_key: str = "df_test") -> None:
         super().__init__()
         self.workspace_id, self.api_key = workspace_id, api_key
         spec = json.loads((SPECS / "dittofeed" / "admin_api.schema.json").read_text())
-        registry = Registry().with_resource("LowCodeEmailJsonBody", Resource.from_contents(spec["LowCodeEmailJsonBody"], default_specification=DRAFT7))
+        registry = Registry().with_resource(
+            "LowCodeEmailJsonBody", Resource.from_contents(spec["LowCodeEmailJsonBody"], default_specification=DRAFT7)
+        )
         self.schemas = {k: Draft7Validator(v, registry=registry) for k, v in spec.items()}
         self.store: dict[str, dict[str, dict[str, Any]]] = {r[0]: {} for r in self.ROUTES.values()}
         self.clock = 1_700_000_000_000
@@ -279,7 +341,9 @@ class FakeDittofeed(_Server):
     def _check(self, schema: str, payload: Any) -> list[str]:
         return [f"{list(e.absolute_path)}: {e.message[:200]}" for e in self.schemas[schema].iter_errors(payload)]
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any
+    ) -> tuple[int, dict[str, str], Any]:
         if headers.get("Authorization") != f"Bearer {self.api_key}":
             return 401, {}, {"message": "unauthorized"}
         route = self.ROUTES.get(path)
@@ -320,7 +384,7 @@ class FakeDittofeed(_Server):
         return 200, {}, stored
 
     def _journey_problem(self, body: dict[str, Any]) -> str | None:
-        """What Dittofeed's upsert refuses: unknown references, and a wait-for on a non-keyed segment after an event entry."""
+        """What Dittofeed's upsert refuses: unknown references; a wait on a non-keyed segment after an event entry."""
         definition = body["definition"]
         segments = self.store["segments"]
         entry = definition["entryNode"]
@@ -333,12 +397,16 @@ class FakeDittofeed(_Server):
             elif node["type"] == "WaitForNode":
                 refs += [("segments", c["segmentId"]) for c in node["segmentChildren"]]
                 if entry["type"] == "EventEntryNode" and any(
-                    segments.get(c["segmentId"], {}).get("definition", {}).get("entryNode", {}).get("type") != "KeyedPerformed"
+                    segments.get(c["segmentId"], {}).get("definition", {}).get("entryNode", {}).get("type")
+                    != "KeyedPerformed"
                     for c in node["segmentChildren"]
                 ):
                     return "A journey cannot have both an Event Entry node and a Wait For node"
             elif node["type"] == "MessageNode":
-                refs += [("templates", node["variant"]["templateId"]), ("subscription_groups", node["subscriptionGroupId"])]
+                refs += [
+                    ("templates", node["variant"]["templateId"]),
+                    ("subscription_groups", node["subscriptionGroupId"]),
+                ]
             elif node["type"] == "DelayNode" and node["variant"]["type"] == "UserProperty":
                 refs.append(("user_properties", node["variant"]["userProperty"]))
         for kind, ref in refs:

@@ -96,7 +96,9 @@ def test_klaviyo_plan_changes_nothing_and_apply_creates_drafts(strategy_file, fa
     for flow in fake_klaviyo.flows.values():  # drafts, with real ids of what the deploy created
         text = json.dumps(flow["definition"])
         assert "PLACEHOLDER" not in text
-        assert all(a["data"]["status"] == "draft" for a in flow["definition"]["actions"] if "status" in (a.get("data") or {}))
+        assert all(
+            a["data"]["status"] == "draft" for a in flow["definition"]["actions"] if "status" in (a.get("data") or {})
+        )
     state = json.loads(state_path(strategy_file, "klaviyo").read_text())
     assert set(state["objects"]) == {"templates", "segments", "flows"}
     assert {e["id"] for e in state["objects"]["flows"].values()} == set(fake_klaviyo.flows)
@@ -119,7 +121,11 @@ def test_klaviyo_changed_flow_is_a_new_draft_keeping_the_old_id(strategy_file, f
     plan = deploy(strategy_file, target="klaviyo", api=api)
     changed = {(s.kind, s.name): s for s in plan.changes()}
     step = changed[("flows", "Win-back")]
-    assert step.action == "new_version" and "cannot update a flow definition in place" in step.detail and before in step.detail
+    assert (
+        step.action == "new_version"
+        and "cannot update a flow definition in place" in step.detail
+        and before in step.detail
+    )
     assert ("templates", "workbench win_back A COMEBACK25") in changed
     assert {k for k, _ in changed} == {"flows", "templates"} and len([k for k in changed if k[0] == "flows"]) == 1
     assert not fake_klaviyo.flows or len(fake_klaviyo.flows) == len(_flows(strategy_file))  # the plan sent nothing
@@ -133,12 +139,15 @@ def test_klaviyo_changed_flow_is_a_new_draft_keeping_the_old_id(strategy_file, f
 
 
 def test_klaviyo_429_waits_for_retry_after_and_500_backs_off(strategy_file, fake_klaviyo):
-    api, clock = _klaviyo(fake_klaviyo)
+    api, _ = _klaviyo(fake_klaviyo)
     fake_klaviyo.fail_next("POST", "/api/flows", 429, headers={"Retry-After": "7"})
     fake_klaviyo.fail_next("POST", "/api/templates", 503, times=2)
     deploy(strategy_file, target="klaviyo", apply=True, api=api)
     assert ("429 create_flow", 7.0) in api.waits
-    assert [w for w in api.waits if w[0] == "503 create_template"] == [("503 create_template", 0.5), ("503 create_template", 1.0)]
+    assert [w for w in api.waits if w[0] == "503 create_template"] == [
+        ("503 create_template", 0.5),
+        ("503 create_template", 1.0),
+    ]
     assert fake_klaviyo.problems == [] and len(fake_klaviyo.flows) == len(_flows(strategy_file))
     # the burst limit of create_flow (1/s) and create_segment (1/s) spaced the requests
     assert any(w[0] == "rate limit create_flow" for w in api.waits)
@@ -172,10 +181,6 @@ def test_klaviyo_flow_needing_a_missing_metric_is_blocked(strategy_file):
 def test_client_rate_limit_spaces_requests():
     time_ = FakeTime()
     stamps = []
-
-    class Clock(ApiClient):
-        pass
-
     api = ApiClient("http://127.0.0.1:9", limits={"r": RateLimit(2, 3)}, sleep=time_.sleep, clock=time_.clock)
     for _ in range(4):
         api._pace("r")
@@ -237,7 +242,19 @@ def test_dittofeed_lookup_and_the_ids_command(strategy_file, fake_dittofeed, mon
     monkeypatch.setenv("DITTOFEED_API_KEY", fake_dittofeed.api_key)
     monkeypatch.setenv("DITTOFEED_WORKSPACE_ID", WORKSPACE)
     out = tmp_path / "ids.json"
-    code = main(["ids", "--target", "dittofeed", "--strategy", str(strategy_file), "--out", str(out), "--base-url", fake_dittofeed.url])
+    code = main(
+        [
+            "ids",
+            "--target",
+            "dittofeed",
+            "--strategy",
+            str(strategy_file),
+            "--out",
+            str(out),
+            "--base-url",
+            fake_dittofeed.url,
+        ]
+    )
     assert code == 0
     written = json.loads(out.read_text())
     assert written["workspace_id"] == WORKSPACE

@@ -251,7 +251,9 @@ def _ids(args: argparse.Namespace) -> int:
     missing = sum(1 for names in skeleton.ids.values() for v in names.values() if not v)
     if args.out:
         write_text(args.out, text)
-        print(f"wrote {args.out}: {sum(len(v) for v in skeleton.ids.values())} ids ({source}); {missing} still to fill in")
+        print(
+            f"wrote {args.out}: {sum(len(v) for v in skeleton.ids.values())} ids ({source}); {missing} still to fill in"
+        )
     else:
         print(text, end="")
     return 0
@@ -337,10 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="dataset for the audience and template companions")
     p.add_argument("--as-of", default=None, help="profile date for the companions (default: last order day)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
-    p.add_argument("--ids", default=None, help="id map file (workbench ids writes it): real ids instead of placeholders")
+    p.add_argument(
+        "--ids", default=None, help="id map file (workbench ids writes it): real ids instead of placeholders"
+    )
     p.set_defaults(handler=_export)
 
-    p = sub.add_parser("ids", help="write the id map a strategy's export needs (looked up in the account with an API key)")
+    p = sub.add_parser(
+        "ids", help="write the id map a strategy's export needs (looked up in the account with an API key)"
+    )
     p.add_argument("--target", required=True, help="klaviyo or dittofeed")
     p.add_argument("--strategy", required=True)
     p.add_argument("--ids", default=None, help="an existing id map to keep the ids of")

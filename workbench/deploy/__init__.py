@@ -41,7 +41,10 @@ def lookup_ids(target: str, api: ApiClient, *, workspace_id: str | None = None) 
     """The ids the account already has, by kind and name (an :class:`~workbench.exporters.registry.IdMap`)."""
     if target == "dittofeed":
         if not workspace_id:
-            msg = "Dittofeed look-ups need the workspace id. Fix: set workspace_id in the id map or DITTOFEED_WORKSPACE_ID"
+            msg = (
+                "Dittofeed look-ups need the workspace id. Fix: set workspace_id in the id map or "
+                "DITTOFEED_WORKSPACE_ID"
+            )
             raise DeployError(msg)
         return dittofeed.lookup(api, workspace_id)
     return _module(target).lookup(api)
@@ -86,13 +89,33 @@ def deploy(
                     idmap.workspace_id = ws
             if apply:
                 if idmap is None or not idmap.workspace_id:
-                    msg = "a Dittofeed deploy needs the workspace id. Fix: set workspace_id in the id map or DITTOFEED_WORKSPACE_ID"
+                    msg = (
+                        "a Dittofeed deploy needs the workspace id. Fix: set workspace_id in the id map "
+                        "or DITTOFEED_WORKSPACE_ID"
+                    )
                     raise DeployError(msg)
-                return dittofeed.apply(built, strategy, api=api, state=state, state_file=path, idmap=idmap, save=lambda s: save_state(path, s))
+                return dittofeed.apply(
+                    built,
+                    strategy,
+                    api=api,
+                    state=state,
+                    state_file=path,
+                    idmap=idmap,
+                    save=lambda s: save_state(path, s),
+                )
             return dittofeed.plan(built, strategy, state=state, state_file=path, idmap=idmap, base_url=url)
         account = klaviyo.lookup(api) if api is not None else None
         if apply:
-            return klaviyo.apply(built, strategy, api=api, state=state, state_file=path, idmap=idmap, account=account, save=lambda s: save_state(path, s))
+            return klaviyo.apply(
+                built,
+                strategy,
+                api=api,
+                state=state,
+                state_file=path,
+                idmap=idmap,
+                account=account,
+                save=lambda s: save_state(path, s),
+            )
         return klaviyo.plan(built, strategy, state=state, state_file=path, idmap=idmap, account=account, base_url=url)
     finally:
         if own and api is not None:

@@ -73,7 +73,9 @@ class ApiClient:
         self.limits = dict(limits or {})
         self.max_retries = max_retries
         self.sleep, self.clock = sleep, clock
-        self.http = httpx.Client(base_url=self.base_url, headers=dict(headers or {}), timeout=timeout, transport=transport)
+        self.http = httpx.Client(
+            base_url=self.base_url, headers=dict(headers or {}), timeout=timeout, transport=transport
+        )
         self.windows: dict[str, _Window] = {}
         self.waits: list[tuple[str, float]] = []  # (why, seconds): what the client slept for
 
@@ -141,7 +143,10 @@ class ApiClient:
                 response = self.http.request(method, path, json=json, params=params)
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
-                    msg = f"{method} {self.base_url}{path}: {exc} after {attempt} retries. Fix: check the base URL and the network"
+                    msg = (
+                        f"{method} {self.base_url}{path}: {exc} after {attempt} retries. Fix: check the "
+                        "base URL and the network"
+                    )
                     raise DeployError(msg) from exc
                 self._wait(f"transport error {route}", min(30.0, 0.5 * 2**attempt))
                 attempt += 1
@@ -150,7 +155,8 @@ class ApiClient:
             if status == 429 or status >= 500:
                 if attempt >= self.max_retries:
                     msg = (
-                        f"{method} {self.base_url}{path} answered {status} {response.text[:300]!r} after {attempt} retries. "
+                        f"{method} {self.base_url}{path} answered {status} {response.text[:300]!r} after "
+                        f"{attempt} retries. "
                         "Fix: try again later (the tool is rate limiting or failing)"
                     )
                     raise DeployError(msg)

@@ -30,7 +30,12 @@ ROUTES = {
     "templates": "/api/admin/content/templates",
     "journeys": "/api/admin/journeys",
 }
-_LIST_KEYS = {"user_properties": "userProperties", "segments": "segments", "templates": "templates", "journeys": "journeys"}
+_LIST_KEYS = {
+    "user_properties": "userProperties",
+    "segments": "segments",
+    "templates": "templates",
+    "journeys": "journeys",
+}
 #: Dittofeed documents no rate limit for its admin API; the client stays at a modest pace.
 RATE_LIMITS = {kind: RateLimit(10, 300) for kind in ROUTES}
 
@@ -95,7 +100,9 @@ def plan(
             elif entry["hash"] == digest:
                 out.steps.append(Step(kind, name, "unchanged", "", body, entry["id"]))
             else:
-                out.steps.append(Step(kind, name, "update", f"changed; upserted in place (id {body['id']})", body, body["id"]))
+                out.steps.append(
+                    Step(kind, name, "update", f"changed; upserted in place (id {body['id']})", body, body["id"])
+                )
     return out
 
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..exporters.klaviyo import KLAVIYO_REVISION, _placeholder, segment_definition, template_body, to_klaviyo
-from ..exporters.companions import tool_content, tool_renderer
-from ..exporters.registry import ExportResult, IdMap, Ids
 from ..errors import TemplateError
+from ..exporters.companions import tool_content, tool_renderer
+from ..exporters.klaviyo import KLAVIYO_REVISION, _placeholder, segment_definition, template_body, to_klaviyo
+from ..exporters.registry import ExportResult, IdMap, Ids
 from .client import ApiClient, DeployError, RateLimit
-from .plan import Plan, Step, body_hash, recorded, record
+from .plan import Plan, Step, body_hash, record, recorded
 
 __all__ = ["API_KEY_ENV", "BASE_URL", "RATE_LIMITS", "apply", "client", "lookup", "plan"]
 
@@ -37,15 +37,22 @@ RATE_LIMITS = {
     "get_flows": RateLimit(3, 60),
     "create_flow": RateLimit(1, 15),
 }
-_LIST_ROUTES = {"metrics": ("/api/metrics", "get_metrics"), "segments": ("/api/segments", "get_segments"),
-                "lists": ("/api/lists", "get_lists"), "templates": ("/api/templates", "get_templates")}
+_LIST_ROUTES = {
+    "metrics": ("/api/metrics", "get_metrics"),
+    "segments": ("/api/segments", "get_segments"),
+    "lists": ("/api/lists", "get_lists"),
+    "templates": ("/api/templates", "get_templates"),
+}
 
 
 def client(base_url: str | None = None, api_key: str | None = None, **options: Any) -> ApiClient:
     """A client for Klaviyo's API; the key comes from ``KLAVIYO_API_KEY`` unless given."""
     key = api_key or os.environ.get(API_KEY_ENV)
     if not key:
-        msg = f"no Klaviyo API key. Fix: set {API_KEY_ENV} to a private key with flows, templates, segments and metrics scopes"
+        msg = (
+            f"no Klaviyo API key. Fix: set {API_KEY_ENV} to a private key with flows, templates, segments "
+            "and metrics scopes"
+        )
         raise DeployError(msg)
     headers = {
         "Authorization": f"Klaviyo-API-Key {key}",
@@ -65,7 +72,7 @@ def _pages(api: ApiClient, path: str, route: str) -> list[dict[str, Any]]:
         answer = api.request("GET", url, route=route) or {}
         out += answer.get("data", [])
         nxt = (answer.get("links") or {}).get("next")
-        url = nxt[len(api.base_url):] if nxt and nxt.startswith(api.base_url) else nxt
+        url = nxt[len(api.base_url) :] if nxt and nxt.startswith(api.base_url) else nxt
     return out
 
 
@@ -91,7 +98,9 @@ def _known(idmap: IdMap | None, account: IdMap | None, state: dict[str, Any]) ->
     return known
 
 
-def _bodies(journeys: Sequence[Any], strategy: Any, known: dict[str, dict[str, str]]) -> tuple[dict[str, Any], ExportResult, Ids]:
+def _bodies(
+    journeys: Sequence[Any], strategy: Any, known: dict[str, dict[str, str]]
+) -> tuple[dict[str, Any], ExportResult, Ids]:
     ids = Ids(None, lambda kind, name: known.get(kind, {}).get(name) or _placeholder(kind, name))
     result = ExportResult("klaviyo")
     renderer = tool_renderer(strategy, "klaviyo")
@@ -138,7 +147,10 @@ def plan(
                     "or fill them in the id map (`workbench ids`)"
                 )
             else:
-                why = f"metric {names} not in the account: send the event once (or connect the integration) so Klaviyo creates it"
+                why = (
+                    f"metric {names} not in the account: send the event once (or connect the integration) "
+                    "so Klaviyo creates it"
+                )
             out.steps.append(Step("flows", name, "blocked", why, body))
             continue
         digest = body_hash(body)
@@ -152,7 +164,8 @@ def plan(
                     "flows",
                     name,
                     "new_version",
-                    f"definition changed; Klaviyo cannot update a flow definition in place: a new draft flow is created "
+                    "definition changed; Klaviyo cannot update a flow definition in place: a new draft flow is "
+                    "created "
                     f"and the old one (id {entry['id']}) is kept in the state file to archive after review",
                     body,
                     entry["id"],
@@ -171,7 +184,16 @@ def _template_key(journeys: Sequence[Any], name: str) -> tuple[str, str, str | N
     return None
 
 
-def _object_step(state: dict[str, Any], kind: str, name: str, body: Any, known: dict[str, dict[str, str]], what: str, *, updatable: bool) -> Step:
+def _object_step(
+    state: dict[str, Any],
+    kind: str,
+    name: str,
+    body: Any,
+    known: dict[str, dict[str, str]],
+    what: str,
+    *,
+    updatable: bool,
+) -> Step:
     entry = recorded(state, kind, name)
     digest = body_hash(body)
     if entry is not None:
@@ -181,7 +203,9 @@ def _object_step(state: dict[str, Any], kind: str, name: str, body: Any, known: 
     existing = known.get(kind, {}).get(name)
     if existing:
         if updatable:
-            return Step(kind, name, "update", f"{what}: exists in the account (id {existing}), content replaced", body, existing)
+            return Step(
+                kind, name, "update", f"{what}: exists in the account (id {existing}), content replaced", body, existing
+            )
         return Step(kind, name, "unchanged", f"exists in the account (id {existing})", body, existing)
     return Step(kind, name, "create", what, body)
 
@@ -201,24 +225,39 @@ def apply(
 
     The state is saved after every object created, so an interrupted deploy resumes where it stopped.
     """
-    first = plan(journeys, strategy, state=state, state_file=state_file, idmap=idmap, account=account, base_url=api.base_url)
+    first = plan(
+        journeys, strategy, state=state, state_file=state_file, idmap=idmap, account=account, base_url=api.base_url
+    )
     for step in first.steps:
         if step.kind == "flows" or step.action in ("unchanged", "blocked"):
-            if step.action == "unchanged" and step.id and step.kind != "flows" and recorded(state, step.kind, step.name) is None:
+            if (
+                step.action == "unchanged"
+                and step.id
+                and step.kind != "flows"
+                and recorded(state, step.kind, step.name) is None
+            ):
                 record(state, step.kind, step.name, id=step.id, hash=body_hash(step.body))
             continue
         if step.kind == "templates":
             if step.action == "create":
                 answer = api.request("POST", "/api/templates", route="create_template", json=step.body)
             else:
-                patch = {"data": {"type": "template", "id": step.id, "attributes": {k: v for k, v in step.body["data"]["attributes"].items() if k != "editor_type"}}}
+                patch = {
+                    "data": {
+                        "type": "template",
+                        "id": step.id,
+                        "attributes": {k: v for k, v in step.body["data"]["attributes"].items() if k != "editor_type"},
+                    }
+                }
                 answer = api.request("PATCH", f"/api/templates/{step.id}", route="update_template", json=patch)
         else:
             answer = api.request("POST", "/api/segments", route="create_segment", json=step.body)
         record(state, step.kind, step.name, id=answer["data"]["id"], hash=body_hash(step.body))
         if save:
             save(state)
-    final = plan(journeys, strategy, state=state, state_file=state_file, idmap=idmap, account=account, base_url=api.base_url)
+    final = plan(
+        journeys, strategy, state=state, state_file=state_file, idmap=idmap, account=account, base_url=api.base_url
+    )
     for step in final.steps:
         if step.kind != "flows" or step.action not in ("create", "new_version"):
             continue

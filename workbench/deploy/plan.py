@@ -78,7 +78,9 @@ class Plan:
         lines += [f"  {s.line()}" for s in shown]
         unchanged = len(self.steps) - len(shown)
         if not self.changes() and not self.blocked():
-            lines.append("  nothing to do: the account matches the strategy" + (f" ({unchanged} objects)" if unchanged else ""))
+            lines.append(
+                "  nothing to do: the account matches the strategy" + (f" ({unchanged} objects)" if unchanged else "")
+            )
         elif unchanged:
             lines.append(f"  ({unchanged} objects unchanged)")
         return "\n".join(lines)
@@ -97,7 +99,10 @@ def load_state(path: Path, target: str) -> dict[str, Any]:
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        msg = f"{path}: not a readable deploy state file ({exc}). Fix: restore it from version control, or move it away to start over"
+        msg = (
+            f"{path}: not a readable deploy state file ({exc}). Fix: restore it from version control, or "
+            "move it away to start over"
+        )
         raise DeployError(msg) from exc
     if not isinstance(state, dict) or state.get("target") != target or not isinstance(state.get("objects"), dict):
         msg = f"{path}: not a {target} deploy state file. Fix: pass the matching --target, or move the file away"
@@ -117,7 +122,7 @@ def recorded(state: dict[str, Any], kind: str, name: str) -> dict[str, Any] | No
     return state["objects"].get(kind, {}).get(name)
 
 
-def record(state: dict[str, Any], kind: str, name: str, *, id: str, hash: str, previous: str | None = None) -> None:  # noqa: A002
+def record(state: dict[str, Any], kind: str, name: str, *, id: str, hash: str, previous: str | None = None) -> None:
     """Record an object the deploy created or updated (keeping the ids of replaced versions)."""
     entry = state["objects"].setdefault(kind, {}).get(name) or {}
     older = list(entry.get("previous_ids", []))

@@ -255,6 +255,8 @@ DITTOFEED_SYNTAX = MergeSyntax(
     preferences="{% subscription_management_url %}",
 )
 SYNTAXES = {"klaviyo": KLAVIYO_SYNTAX, "dittofeed": DITTOFEED_SYNTAX}
+#: The last tool renderer built per target, with its strategy (templates compile once per strategy).
+_TOOL_RENDERERS: dict[str, tuple[Any, Any]] = {}
 
 
 class _Field(Markup):
@@ -307,6 +309,9 @@ def tool_renderer(strategy: Any, target: str) -> Any:
     """
     from ..messages.render import Renderer
 
+    hit = _TOOL_RENDERERS.get(target)
+    if hit is not None and hit[0] is strategy:
+        return hit[1]
     syntax = SYNTAXES[target]
     fields: set[str] = set()
 
@@ -340,14 +345,19 @@ def tool_renderer(strategy: Any, target: str) -> Any:
 
     renderer.env.filters.update(first_name=_name, local_date=_date, money=_money)
     renderer.merge_fields = fields  # type: ignore[attr-defined]
+    renderer.contents = {}  # type: ignore[attr-defined]
+    _TOOL_RENDERERS[target] = (strategy, renderer)
     return renderer
 
 
 def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) -> ToolContent:
     """The email and SMS of ``moment``/``variant`` with ``offer`` (None: no offer) in the renderer's tool syntax."""
+    key = (moment, variant, offer or "")
+    if key in renderer.contents:
+        return renderer.contents[key]
     renderer.merge_fields.clear()
     pair = renderer.render_pair(moment, {}, variant=variant, promotion=offer or "")
-    return ToolContent(
+    content = ToolContent(
         moment=moment,
         variant=variant,
         offer=offer,
@@ -358,6 +368,8 @@ def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) ->
         sms=pair.sms,
         merge_fields=tuple(sorted(renderer.merge_fields)),
     )
+    renderer.contents[key] = content
+    return content
 
 
 #: Customers the SMS cost of an export is computed over (a seeded sample when there are more).
@@ -472,12 +484,23 @@ def klaviyo_import_bodies(assigned: Any) -> list[dict[str, Any]]:
             attributes["location"] = {"timezone": p[TIMEZONE_PROPERTY]}
         attributes["properties"] = {
             k: p[k]
-            for k in (PREFERRED_CHANNEL_PROPERTY, HOLDOUT_BUCKET_PROPERTY, LIFECYCLE_PROPERTY, SEGMENTS_PROPERTY, *DATE_PROPERTIES)
+            for k in (
+                PREFERRED_CHANNEL_PROPERTY,
+                HOLDOUT_BUCKET_PROPERTY,
+                LIFECYCLE_PROPERTY,
+                SEGMENTS_PROPERTY,
+                *DATE_PROPERTIES,
+            )
             if p[k] is not None
         }
         profiles.append({"type": "profile", "attributes": attributes})
     return [
-        {"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": profiles[i : i + KLAVIYO_IMPORT_SIZE]}}}}
+        {
+            "data": {
+                "type": "profile-bulk-import-job",
+                "attributes": {"profiles": {"data": profiles[i : i + KLAVIYO_IMPORT_SIZE]}},
+            }
+        }
         for i in range(0, len(profiles), KLAVIYO_IMPORT_SIZE)
     ]
 

@@ -105,13 +105,18 @@ class _Resources:
         return value
 
     def segment(self, name: str, node: dict[str, Any], what: str, journey: str) -> str:
-        if node.get("type") == "Trait" and str(node.get("path", "")).startswith(SEGMENTS_PROPERTY + ".") and (journey, name) not in self.noted:
+        if (
+            node.get("type") == "Trait"
+            and str(node.get("path", "")).startswith(SEGMENTS_PROPERTY + ".")
+            and (journey, name) not in self.noted
+        ):
             self.noted.add((journey, name))
             self.result.note(
                 journey,
                 "segment_membership",
                 "emulated",
-                f"segment {name!r} is a trait segment on {node['path']}: the workbench computes membership and the profile "
+                f"segment {name!r} is a trait segment on {node['path']}: the workbench computes membership and "
+                "the profile "
                 "import sends it, so it is as fresh as the last import (re-send it daily)",
             )
         sid = self._get("segments", name, what, journey)
@@ -260,7 +265,8 @@ def to_dittofeed(
                 jid,
                 "reentry",
                 "emulated",
-                f"canRunMultiple: a new {key} starts a new run; the wait of {journey.reentry.after} between runs is not carried",
+                f"canRunMultiple: a new {key} starts a new run; the wait of {journey.reentry.after} between "
+                "runs is not carried",
             )
         else:
             result.note(jid, "reentry", "mapped", f"canRunMultiple {str(can_run_multiple).lower()}")
@@ -314,7 +320,8 @@ def to_dittofeed(
                 jid,
                 "trigger",
                 "emulated",
-                f"segment entry when {t.property} is set (in the last {_WINDOW_DAYS} days), then a delay until {t.property} "
+                f"segment entry when {t.property} is set (in the last {_WINDOW_DAYS} days), then a delay until "
+                f"{t.property} "
                 f"{t.offset_days:+d} days (user property id) and {t.at.time} local time",
             )
         entry = {"type": "EntryNode", "segment": seg, "child": first}
@@ -325,7 +332,8 @@ def to_dittofeed(
                 jid,
                 "reentry",
                 "mapped",
-                f"reEnter with canRunMultiple: a new {t.property} starts it again; the entry segment only holds customers "
+                f"reEnter with canRunMultiple: a new {t.property} starts it again; the entry segment only holds "
+                "customers "
                 f"for {_WINDOW_DAYS} days, so nobody restarts at once",
             )
         elif journey.reentry.mode == "never":
@@ -481,8 +489,10 @@ def to_dittofeed(
                     jid,
                     "engagement",
                     "not_carried",
-                    f"Dittofeed records no SMS click or open, so 'did they {cond.action} the SMS' cannot be split on: the "
-                    "split is left out and every customer takes its false branch; measure SMS clicks with tracked links",
+                    f"Dittofeed records no SMS click or open, so 'did they {cond.action} the SMS' cannot be "
+                    "split on: the "
+                    "split is left out and every customer takes its false branch; measure SMS clicks with "
+                    "tracked links",
                     nid,
                 )
                 continue
@@ -544,7 +554,8 @@ def to_dittofeed(
                         jid,
                         "condition_split",
                         "not_carried",
-                        f"'{_condition(cond)}' has no Dittofeed trait operator: the split is left out and its false branch "
+                        f"'{_condition(cond)}' has no Dittofeed trait operator: the split is left out and its "
+                        "false branch "
                         "follows; build the segment in Dittofeed and add the split",
                         nid,
                     )
@@ -623,7 +634,8 @@ def to_dittofeed(
         jid,
         "contact_policy",
         "not_carried",
-        "caps and spacing: Dittofeed's RateLimitNode is not implemented by its engine, so none is exported; enforce the "
+        "caps and spacing: Dittofeed's RateLimitNode is not implemented by its engine, so none is exported; "
+        "enforce the "
         "policy through the simulated plan",
     )
     # Drop nodes nothing links to (a left-out split's own goal check, for example).

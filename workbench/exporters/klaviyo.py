@@ -272,14 +272,17 @@ def to_klaviyo(
     announced: set[tuple[str, str]] = set()
     segments_noted: set[str] = set()
     if renderer is None:
-        result.note(jid, "content", "not_carried", "no strategy given: messages have no content; export with the strategy")
+        result.note(
+            jid, "content", "not_carried", "no strategy given: messages have no content; export with the strategy"
+        )
 
     def ref(kind: str, name: str, what: str) -> str:
         value = ids.get(kind, name, what)
         if value.startswith("PLACEHOLDER-") and (kind, name) not in announced:
             announced.add((kind, name))
             how = (
-                "send the event once (or connect the integration) so Klaviyo creates the metric, then run `workbench ids`"
+                "send the event once (or connect the integration) so Klaviyo creates the metric, then run "
+                "`workbench ids`"
                 if kind == "metrics"
                 else "`workbench deploy --target klaviyo` creates it"
             )
@@ -297,7 +300,8 @@ def to_klaviyo(
                 jid,
                 "segment_membership",
                 "emulated",
-                f"segment {name!r} is a Klaviyo segment on the {SEGMENTS_PROPERTY} list property: the workbench computes "
+                f"segment {name!r} is a Klaviyo segment on the {SEGMENTS_PROPERTY} list property: the workbench "
+                "computes "
                 "membership and the profile import sends it, so it is as fresh as the last import (re-import daily)",
             )
         return ref("segments", name, f"segment {name!r}")
@@ -540,8 +544,10 @@ def to_klaviyo(
                         jid,
                         "condition_split",
                         "not_carried",
-                        f"profile condition {cond.field} {cond.op} {cond.value!r} has no Klaviyo filter: everyone would "
-                        "take the false branch, so the split is left out and the false branch follows; rebuild it in the flow builder",
+                        f"profile condition {cond.field} {cond.op} {cond.value!r} has no Klaviyo filter: "
+                        "everyone would "
+                        "take the false branch, so the split is left out and the false branch follows; rebuild "
+                        "it in the flow builder",
                         nid,
                     )
                     add(nid, "time-delay", {"next": false_next}, {"unit": "minutes", "value": 0, "timezone": "profile"})
@@ -607,7 +613,8 @@ def to_klaviyo(
                     jid,
                     "holdout",
                     "mapped",
-                    f"holdout {hold.share:g}%: profiles whose {HOLDOUT_BUCKET_PROPERTY} (sent by the profile import) is in "
+                    f"holdout {hold.share:g}%: profiles whose {HOLDOUT_BUCKET_PROPERTY} (sent by the profile "
+                    "import) is in "
                     f"[{lo}, {hi}) of 0-999, sticky per customer; tagged {holdout_property(jid)}=true to measure them",
                     nid,
                 )
@@ -656,7 +663,8 @@ def to_klaviyo(
                     "random_split",
                     "emulated",
                     ", ".join(f"{b.name} {b.share:g}%" for b in branches)
-                    + " as random-sample splits (drawn at each entry, not sticky per customer; shares rounded to whole percent)",
+                    + " as random-sample splits (drawn at each entry, not sticky per customer; "
+                    "shares rounded to whole percent)",
                     nid,
                 )
     for node in journey.nodes:

@@ -86,7 +86,10 @@ class IdMap:
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "id map") -> IdMap:
         """Read a parsed id map file; unknown kinds or non-string ids raise ExportError."""
         if not isinstance(data, Mapping) or not isinstance(data.get("target"), str):
-            msg = f"{source}: not an id map (a mapping with `target` and one mapping per kind). Fix: write it with `workbench ids`"
+            msg = (
+                f"{source}: not an id map (a mapping with `target` and one mapping per kind). Fix: write "
+                "it with `workbench ids`"
+            )
             raise ExportError(msg)
         unknown = sorted(set(data) - {"target", "workspace_id", *ID_KINDS})
         if unknown:
