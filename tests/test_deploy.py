@@ -278,3 +278,41 @@ def test_cli_deploy_without_a_key_explains(strategy_file, monkeypatch, capsys):
     monkeypatch.delenv("KLAVIYO_API_KEY", raising=False)
     assert main(["deploy", "--target", "klaviyo", "--strategy", str(strategy_file), "--apply"]) == 2
     assert "KLAVIYO_API_KEY" in capsys.readouterr().err
+
+
+def test_klaviyo_changed_template_content_is_updated_in_place(strategy_file, fake_klaviyo):
+    api, _ = _klaviyo(fake_klaviyo)
+    deploy(strategy_file, target="klaviyo", apply=True, api=api)
+    count = len(fake_klaviyo.templates)
+    data = yaml.safe_load(strategy_file.read_text())
+    data["brand"]["postal_address"] = "Northwind Outfitters Inc., 1 Harbour Road, Seattle, WA 98101, USA"
+    strategy_file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    plan = deploy(strategy_file, target="klaviyo", api=api)
+    assert {s.kind for s in plan.changes()} == {"templates"} and all(s.action == "update" for s in plan.changes())
+    deploy(strategy_file, target="klaviyo", apply=True, api=api)
+    patches = [r for r in fake_klaviyo.requests if r["method"] == "PATCH"]
+    assert len(patches) == count == len(fake_klaviyo.templates)  # updated, not duplicated
+    assert all("1 Harbour Road" in t["html"] for t in fake_klaviyo.templates.values())
+    assert fake_klaviyo.problems == [] and deploy(strategy_file, target="klaviyo", api=api).changes() == []
+
+
+def test_klaviyo_ids_command_looks_the_account_up(strategy_file, fake_klaviyo, monkeypatch, tmp_path):
+    api, _ = _klaviyo(fake_klaviyo)
+    deploy(strategy_file, target="klaviyo", apply=True, api=api)
+    monkeypatch.setenv("KLAVIYO_API_KEY", fake_klaviyo.api_key)
+    out = tmp_path / "ids.json"
+    args = ["ids", "--target", "klaviyo", "--strategy", str(strategy_file), "--out", str(out)]
+    assert main([*args, "--base-url", fake_klaviyo.url]) == 0
+    ids = json.loads(out.read_text())
+    assert ids["metrics"]["Placed Order"] == fake_klaviyo.metrics["Placed Order"]
+    assert set(ids["templates"].values()) == set(fake_klaviyo.templates)
+    assert {fake_klaviyo.segments[i]["name"] for i in ids["segments"].values()} == set(ids["segments"])
+    export = tmp_path / "export"
+    assert (
+        main(
+            ["export", "--strategy", str(strategy_file), "--target", "klaviyo", "--out", str(export), "--ids", str(out)]
+        )
+        == 0
+    )
+    body = (export / "klaviyo" / "cart_recovery.json").read_text()
+    assert "PLACEHOLDER" not in body and fake_klaviyo.metrics["Added to Cart"] in body

@@ -719,3 +719,22 @@ def test_cli_ids_skeleton_then_export_with_ids(tmp_path, root, capsys):
     ids.write_text(json.dumps(filled))
     assert main([*args, "--force"]) == 0
     assert "PLACEHOLDER" not in (out / "klaviyo" / "cart_recovery.json").read_text()
+
+
+def test_lint_command_prints_the_sms_cost(root, capsys):
+    from workbench.cli import main
+
+    main(
+        [
+            "lint",
+            "--strategy",
+            str(root / "data" / "strategy.yaml"),
+            "--data",
+            str(root / "data" / "sample"),
+            "--sample",
+            "4",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "SMS cost over the sampled customers (segments per 1,000 sends):" in out
+    assert "segments_per_1000" in out and "cart_abandonment" in out
