@@ -8,6 +8,7 @@ is overridable for a self-hosted install.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -73,8 +74,6 @@ def _bodies(journeys: Sequence[Any], strategy: Any, idmap: IdMap | None) -> dict
     filled.workspace_id = idmap.workspace_id if idmap else None
     result = export_dittofeed(journeys, ExportContext(strategy=strategy, ids={"dittofeed": filled}))
     bodies = {kind: dict(result.resources.get(kind, {})) for kind in ROUTES if kind != "journeys"}
-    import json
-
     bodies["journeys"] = {j.name: json.loads(result.files[f"{j.id}.json"]) for j in journeys}
     return bodies
 

@@ -16,7 +16,14 @@ from typing import Any
 
 from ..errors import TemplateError
 from ..exporters.companions import tool_content, tool_renderer
-from ..exporters.klaviyo import KLAVIYO_REVISION, _placeholder, segment_definition, template_body, to_klaviyo
+from ..exporters.klaviyo import (
+    KLAVIYO_REVISION,
+    _placeholder,
+    segment_definition,
+    template_body,
+    template_name,
+    to_klaviyo,
+)
 from ..exporters.registry import ExportResult, IdMap, Ids
 from .client import ApiClient, DeployError, RateLimit
 from .plan import Plan, Step, body_hash, record, recorded
@@ -175,8 +182,6 @@ def plan(
 
 
 def _template_key(journeys: Sequence[Any], name: str) -> tuple[str, str, str | None] | None:
-    from ..exporters.klaviyo import template_name
-
     for j in journeys:
         for n in j.sends("email"):
             if template_name(n.template, n.variant, n.offer) == name:
