@@ -738,3 +738,27 @@ def test_lint_command_prints_the_sms_cost(root, capsys):
     out = capsys.readouterr().out
     assert "SMS cost over the sampled customers (segments per 1,000 sends):" in out
     assert "segments_per_1000" in out and "cart_abandonment" in out
+
+
+def test_dittofeed_goal_checks_never_count_an_order_from_before_entry(sample_exports):
+    _, results = sample_exports
+    result = results["dittofeed"]
+    segments = {b["id"]: b["definition"]["entryNode"] for b in result.resources["segments"].values()}
+
+    def goal_windows(journey_id):
+        nodes = json.loads(result.files[f"{journey_id}.json"])["definition"]["nodes"]
+        return {
+            n["id"][: -len("__goal")]: segments[n["variant"]["segment"]].get("withinSeconds")
+            for n in nodes
+            if n["id"].endswith("__goal")
+        }
+
+    # welcome: new customers enter right after their first order; the email sent at entry has no check,
+    # the SMS a day later checks for an order in the last 23 hours only
+    welcome = goal_windows("welcome_series")
+    assert "step1_email" not in welcome and welcome["step1_sms"] == 23 * 3600
+    # replenishment enters on the order itself (within 2 days) and waits until 45 days after it
+    assert goal_windows("replenishment")["step1_email"] == 43 * 86400 - 3600
+    # event entries check the order of this very run (KeyedPerformed on the cart id)
+    cart = goal_windows("cart_recovery")
+    assert cart and all(w is None for w in cart.values())

@@ -169,6 +169,38 @@ def _trait(path: str, operator: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Trait", "path": path, "operator": operator}
 
 
+def _min_elapsed(journey: Any) -> dict[str, int]:
+    """The least seconds from entry to each node (delays and timeouts on the way; local-time waits count 0)."""
+    import heapq
+
+    index = journey.by_id()
+    start = 0
+    t = journey.trigger
+    if t.type == "date" and t.offset_days > 0:
+        start = t.offset_days * 86400 - _WINDOW_DAYS * 86400  # entry up to the window after the date
+    best: dict[str, int] = {}
+    heap = [(max(start, 0), journey.entry)]
+    while heap:
+        seconds, nid = heapq.heappop(heap)
+        if nid in best or nid not in index:
+            continue
+        best[nid] = seconds
+        node = index[nid]
+        edges: list[tuple[str | None, int]] = []
+        if node.type == "delay":
+            edges.append((node.next, node.duration.seconds if node.duration else 0))
+        elif node.type == "wait_for_event":
+            edges += [(node.on_event, 0), (node.on_timeout, node.timeout.seconds)]
+        elif node.type == "random_split":
+            edges += [(b.next, 0) for b in node.branches]
+        else:
+            edges += [(getattr(node, a, None), 0) for a in ("next", "on_true", "on_false")]
+        for target, cost in edges:
+            if target and target not in best:
+                heapq.heappush(heap, (seconds + cost, target))
+    return best
+
+
 def _span_seconds(journey: Any) -> int:
     """An upper bound of the time a customer spends in the journey (sum of every wait)."""
     total = 0
@@ -229,26 +261,40 @@ def to_dittofeed(
             node["withinSeconds"] = within
         return resources.segment(name, node, what, jid)
 
-    goal_seg = None
+    goal_seg: dict[str, str] = {}  # message node id -> segment of "goal reached" checked before it
     if journey.goal is not None:
         event = journey.goal.event
         if keyed:
-            goal_seg = performed(event, f"{jid} goal {event}", f"{event} with this run's {key} (KeyedPerformed)")
+            seg = performed(event, f"{jid} goal {event}", f"{event} with this run's {key} (KeyedPerformed)")
+            goal_seg = {n.id: seg for n in journey.sends()}
             how = (
-                f"a KeyedPerformed segment ({event} with the entry event's {key}; the {event} events must carry {key})"
+                f"a segment split on a KeyedPerformed segment ({event} with the entry event's {key}; the {event} "
+                f"events must carry {key}) before every message exits converters"
             )
         else:
-            span = _span_seconds(journey)
-            goal_seg = performed(event, f"{jid} goal {event}", f"{event} within {span // 86400} days", span)
-            how = f"a Performed segment ({event} within the last {span // 86400} days, the journey's longest span)"
-        result.note(jid, "goal", "emulated", f"a segment split on {how} before every message exits converters")
+            # "since entry" as "within the time since entry" (the least time a customer can have spent in the
+            # journey before that message, less an hour), so an order from before entry never counts.
+            elapsed = _min_elapsed(journey)
+            for n in journey.sends():
+                window = elapsed.get(n.id, 0) - 3600
+                if window > 0:
+                    hours = window // 3600
+                    goal_seg[n.id] = performed(
+                        event, f"{jid} goal {event} within {hours}h", f"{event} within the last {hours} hours", window
+                    )
+            how = (
+                f"a segment split before each later message on a Performed segment ({event} within the least time "
+                "since entry, less an hour): an order in the first hour after entry, or before the first message "
+                "sent at entry, is not seen"
+            )
+        result.note(jid, "goal", "emulated", how)
 
     def to(target: str | None) -> str:
-        """The link to ``target``; a message is reached through the goal check."""
+        """The link to ``target``; a message is reached through its goal check."""
         target = link(target)
-        if goal_seg is None or target == EXIT:
+        if target == EXIT or target not in goal_seg:
             return target
-        return f"{target}__goal" if index[target].type in ("send_email", "send_sms") else target
+        return f"{target}__goal"
 
     first = to(journey.entry)
     can_run_multiple = journey.reentry.mode != "never"
@@ -399,13 +445,13 @@ def to_dittofeed(
             for field in content.merge_fields if content else ():
                 resources.user_property(field, jid)
             tpl = resources.template(name, definition, jid)
-            if goal_seg is not None:
+            if nid in goal_seg:
                 nodes.append(
                     {
                         "id": f"{nid}__goal",
                         "type": "SegmentSplitNode",
                         "name": "Goal reached?",
-                        "variant": {"type": "Boolean", "segment": goal_seg, "trueChild": EXIT, "falseChild": nid},
+                        "variant": {"type": "Boolean", "segment": goal_seg[nid], "trueChild": EXIT, "falseChild": nid},
                     }
                 )
             nodes.append(
