@@ -223,7 +223,8 @@ def _ids(args: argparse.Namespace) -> int:
     from .strategy import load_strategy
 
     if args.target not in TARGETS:
-        raise WorkbenchError(f"unknown target {args.target!r}. Fix: use klaviyo or dittofeed")
+        msg = f"unknown target {args.target!r}. Fix: use klaviyo or dittofeed"
+        raise WorkbenchError(msg)
     strategy = load_strategy(args.strategy)
     known = read_idmap(args.ids) if args.ids else None
     result = export_journeys(build_journeys(strategy), targets=[args.target], context=ExportContext(strategy=strategy))[
