@@ -19,7 +19,18 @@ def test_parameters_are_the_standard_ones():
     assert {"data_path", "strategy_path", "output_dir", "journey_id", "targets", "blueprint_params", "as_of"} <= set(
         params
     )
+    assert params["deploy_target"]["default"] == '"dittofeed"'
     assert all(p["help"] for p in params.values())
+
+
+def test_notebook_is_thin_stripped_and_has_one_parameters_cell():
+    nb = json.loads(NOTEBOOK.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert sum("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]) == 1
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+    sources = ["".join(c["source"]) for c in code]
+    assert not any(line.lstrip().startswith(("def ", "class ")) for s in sources for line in s.splitlines())
+    assert sources[-1] == "print(deploy(ws.strategy_source, target=deploy_target).text())"  # one call: the plan
 
 
 @pytest.mark.slow
@@ -47,3 +58,6 @@ def test_notebook_builds_validates_and_writes_configs(tmp_path, execute_notebook
     executed = json.loads((tmp_path / "executed.ipynb").read_text())
     outputs = "".join(str(o) for c in executed["cells"] for o in c.get("outputs", []))
     assert "flowchart TD" in outputs
+    # the deploy plan of the whole strategy, changing nothing
+    assert "deploy plan for dittofeed" in outputs and "create       journey 'Cart abandonment'" in outputs
+    assert not (ROOT / "data" / "strategy.dittofeed.deploy.json").exists()

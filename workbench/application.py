@@ -37,6 +37,7 @@ import pandas as pd
 from .cadence import daily_volume, engagement_score, simulate, summarize
 from .cadence.simulate import resolve_start
 from .exporters import ExportContext, ExportResult, export_journeys, resolve_targets
+from .exporters.registry import NEEDS_PROFILES, IdMap
 from .journeys import build_journey, journey_for, journey_problems, known_segments
 from .messages import lint_library
 from .models.dataset import Dataset
@@ -114,16 +115,19 @@ def export(
     journeys: Sequence[Journey] | None = None,
     library: Mapping[str, Any] | None = None,
     assigned: pd.DataFrame | None = None,
+    ids: Mapping[str, IdMap] | None = None,
 ) -> dict[str, ExportResult]:
     """Every target's export of the journeys (default: the strategy's enabled ones); nothing is written.
 
-    ``assigned`` (profiles with segments) gives the audience files and real customers for the template
-    bundle; without it those companions report what is missing.
+    ``assigned`` (profiles with segments) gives the audience files, real customers for the template
+    bundle and the SMS cost; without it those parts report what is missing. ``ids`` are the id maps by
+    target (``workbench ids``): every id a body references must be in them; without, placeholders are
+    reported.
     """
     names = resolve_targets(targets)
     chosen = [check_journey(j, strategy, library) for j in journeys] if journeys is not None else None
     chosen = chosen if chosen is not None else strategy_journeys(strategy, library=library)
-    context = ExportContext(strategy=strategy, assigned=assigned, library=library)
+    context = ExportContext(strategy=strategy, assigned=assigned, library=library, ids=ids)
     return export_journeys(chosen, targets=names, context=context)
 
 
@@ -418,18 +422,25 @@ class Workspace:
     # ------------------------------------------------------------ exports
 
     def exports(
-        self, targets: str | Iterable[str] | None = "all", *, journeys: Sequence[Journey] | None = None
+        self,
+        targets: str | Iterable[str] | None = "all",
+        *,
+        journeys: Sequence[Journey] | None = None,
+        ids: Mapping[str, IdMap] | None = None,
     ) -> dict[str, ExportResult]:
         """The export of the journeys (default: the strategy's enabled ones) to each target; nothing is written.
 
-        The audience files come from the same membership as everything else (:meth:`membership`).
+        The audience files come from the same membership as everything else (:meth:`membership`); profiles
+        are built only when a target reads them.
         """
+        names = resolve_targets(targets)
         return export(
             self.strategy,
-            targets,
+            names,
             journeys=list(journeys) if journeys is not None else self.journeys,
             library=self.library,
-            assigned=self.assigned,
+            assigned=self.assigned if NEEDS_PROFILES.intersection(names) else None,
+            ids=ids,
         )
 
     # ------------------------------------------------------------ messages

@@ -192,16 +192,22 @@ def _looks_like_strategy(path: Path) -> bool:
 
 def _export(args: argparse.Namespace) -> int:
     from .application import export
+    from .deploy import read_idmap
     from .io import load_strategy, load_templates, staged_output, write_exports
 
     out = _output_folder(args, Path(args.out))
+    ids = None
+    if args.ids:
+        idmap = read_idmap(args.ids)
+        ids = {idmap.target: idmap}
     with staged_output(out, force=args.force, what="files") as folder:
         if args.data:
             ws = _workspace(args)
-            results = ws.exports(args.target)
+            results = ws.exports(args.target, ids=ids)
         else:
             _, library = load_templates(args.templates)
-            results = export(load_strategy(args.strategy or _sample_strategy()), args.target, library=library)
+            strategy = load_strategy(args.strategy or _sample_strategy())
+            results = export(strategy, args.target, library=library, ids=ids)
         summary = write_exports(results, folder)
     summary = {
         target: {**info, "files": [str(out / Path(f).relative_to(folder.root)) for f in info["files"]]}
@@ -263,12 +269,54 @@ def _lint(args: argparse.Namespace) -> int:
 
         write_table(findings, out, for_people=True)
         print(f"wrote {len(findings)} findings to {out}")
+    cost = findings.attrs.get("sms_cost")
+    if cost is not None and len(cost):
+        with pd.option_context("display.width", 200):
+            print("SMS cost over the sampled customers (segments per 1,000 sends):")
+            print(cost.to_string(index=False))
     if findings.empty:
         print(f"no findings: every template and variant is clean for {args.sample} sampled customers per moment")
     else:
         with pd.option_context("display.max_rows", 200, "display.max_colwidth", 80, "display.width", 200):
             print(findings[["severity", "rule", "moment", "variant", "channel", "message", "customers"]].to_string())
     return lint_exit_code(findings)
+
+
+def _ids(args: argparse.Namespace) -> int:
+    """``workbench ids``: the skeleton of every id a strategy's export needs, filled from the account when it can."""
+    import json
+
+    from .deploy import id_map_for, read_idmap
+    from .io import load_strategy, write_text
+
+    out = _output_file(args, Path(args.out)) if args.out else None
+    strategy = load_strategy(args.strategy or _sample_strategy())
+    known = read_idmap(args.ids) if args.ids else None
+    skeleton, source = id_map_for(strategy, args.target, known=known, base_url=args.base_url)
+    text = json.dumps(skeleton.as_dict(), indent=2, ensure_ascii=False) + "\n"
+    missing = sum(1 for names in skeleton.ids.values() for v in names.values() if not v)
+    if out is not None:
+        write_text(out, text)
+        total = sum(len(v) for v in skeleton.ids.values())
+        print(f"wrote {out}: {total} ids ({source}); {missing} still to fill in")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """``workbench deploy``: print the plan; with --apply carry it out and record it in the state file."""
+    from .deploy import deploy, read_idmap
+
+    plan = deploy(
+        args.strategy, target=args.target, apply=args.apply, idmap=read_idmap(args.ids), base_url=args.base_url
+    )
+    print(plan.text())
+    if args.apply:
+        print(f"state: {plan.state_file}")
+    elif plan.changes():
+        print("nothing was changed; run again with --apply to carry out this plan")
+    return 1 if plan.blocked() else 0
 
 
 # ---------------------------------------------------------------- the parser
@@ -418,6 +466,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the files and reports (new or empty)")
     p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.add_argument(
+        "--ids", default=None, metavar="FILE", help="id map file (workbench ids writes it): real ids, not placeholders"
+    )
+
+    p = _command(
+        sub,
+        "ids",
+        _ids,
+        "write the id map a strategy's export needs (looked up in the account when an API key is set)",
+        [
+            "workbench ids --target klaviyo --strategy data/strategy.yaml --out klaviyo.ids.yaml",
+            "KLAVIYO_API_KEY=... workbench ids --target klaviyo --out klaviyo.ids.yaml",
+        ],
+    )
+    p.add_argument("--target", required=True, choices=["klaviyo", "dittofeed"], help="the tool")
+    p.add_argument("--strategy", default=None, metavar="FILE", help=_STRATEGY_HELP)
+    p.add_argument("--ids", default=None, metavar="FILE", help="an existing id map whose ids are kept")
+    p.add_argument("--out", default=None, metavar="FILE", help="file to write (default: print it)")
+    p.add_argument("--force", action="store_true", help="replace an existing id map file")
+    p.add_argument("--base-url", default=None, metavar="URL", help="API root (self-hosted Dittofeed, tests)")
+
+    p = _command(
+        sub,
+        "deploy",
+        _deploy,
+        "plan the deploy of the strategy's journeys to a tool as drafts; --apply carries the plan out",
+        [
+            "workbench deploy --target dittofeed --strategy data/strategy.yaml",
+            "KLAVIYO_API_KEY=... workbench deploy --target klaviyo --ids klaviyo.ids.yaml --apply",
+        ],
+    )
+    p.add_argument("--target", required=True, choices=["klaviyo", "dittofeed"], help="the tool")
+    p.add_argument("--strategy", default=None, metavar="FILE", help=_STRATEGY_HELP)
+    p.add_argument("--apply", action="store_true", help="carry out the plan (default: print it and change nothing)")
+    p.add_argument("--ids", default=None, metavar="FILE", help="id map file (workbench ids writes it)")
+    p.add_argument("--base-url", default=None, metavar="URL", help="API root (self-hosted Dittofeed, tests)")
 
     p = _command(
         sub,

@@ -10,14 +10,67 @@ package provides it; otherwise the report says the bundle is missing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
+from ..messages.lint import sms_cost
+from ..messages.render import Renderer, get_renderer, render_pair
+from ..models.errors import TemplateError
 from ..segments import membership
 from .registry import ExportContext, ExportResult, register
 
-__all__ = ["AUDIENCE_COLUMNS", "PREVIEW_CUSTOMER", "export_audience", "export_templates", "load_renderer"]
+__all__ = [
+    "AUDIENCE_COLUMNS",
+    "PREVIEW_CUSTOMER",
+    "dittofeed_batches",
+    "export_audience",
+    "export_templates",
+    "holdout_bucket",
+    "holdout_range",
+    "klaviyo_import_bodies",
+    "load_renderer",
+    "profile_properties",
+    "tool_content",
+    "tool_renderer",
+]
 
 AUDIENCE_COLUMNS = ["customer_id", "email_consent", "sms_consent", "can_email", "can_sms"]
+
+#: Profile properties the exported journeys branch on, sent to the tools by the profile-import files.
+PREFERRED_CHANNEL_PROPERTY = "preferred_channel"
+TIMEZONE_PROPERTY = "timezone"
+HOLDOUT_BUCKET_PROPERTY = "holdout_bucket"
+LIFECYCLE_PROPERTY = "lifecycle_stage"
+SEGMENTS_PROPERTY = "wb_segments"
+#: Date properties a date-triggered journey waits on.
+DATE_PROPERTIES = ("created_at", "last_order_at")
+#: Holdout buckets run 0..HOLDOUT_BUCKETS-1 (per mille): a 7.5% holdout is 75 buckets.
+HOLDOUT_BUCKETS = 1000
+
+
+def holdout_bucket(customer_id: object) -> int:
+    """The customer's sticky holdout bucket, 0-999, from a hash of the id (same in every run and tool)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"workbench-holdout:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % HOLDOUT_BUCKETS
+
+
+def holdout_range(journey_id: str, share: float) -> tuple[int, int]:
+    """Buckets ``[lo, hi)`` held out of ``journey_id`` for a ``share`` percent holdout.
+
+    Each journey takes its own window of buckets (offset by a hash of its id), so a customer held out of
+    one journey is not held out of every journey.
+    """
+    import hashlib
+
+    width = round(share * HOLDOUT_BUCKETS / 100)
+    span = HOLDOUT_BUCKETS - width + 1
+    offset = int.from_bytes(hashlib.sha256(journey_id.encode()).digest()[:8], "big") % span
+    return offset, offset + width
+
 
 #: A stand-in customer for the template bundle when no profiles are given.
 PREVIEW_CUSTOMER: dict[str, Any] = {
@@ -86,14 +139,7 @@ def export_audience(journeys: Sequence[Any], context: ExportContext) -> ExportRe
 
 
 def load_renderer() -> Any:
-    """``workbench.messages.render_pair`` when the messages package provides it, else None."""
-    try:
-        from ..messages import render_pair
-    except ImportError:
-        try:
-            from ..messages.render import render_pair
-        except ImportError:
-            return None
+    """The function that renders a paired message (``workbench.messages.render_pair``)."""
     return render_pair
 
 
@@ -116,22 +162,10 @@ def export_templates(journeys: Sequence[Any], context: ExportContext) -> ExportR
     """``<moment>/<variant>/email.html``, ``email.txt``, ``subject.txt`` and ``sms.txt`` per template used."""
     result = ExportResult("templates")
     render = load_renderer()
-    if render is None:
-        for j in journeys:
-            result.note(
-                j.id,
-                "template_bundle",
-                "missing",
-                "workbench.messages.render_pair is not available: the template bundle is missing; "
-                "export the templates target again once the messages package is installed",
-            )
-        return result
     if context.strategy is None:
         for j in journeys:
             result.note(j.id, "template_bundle", "missing", "no strategy given: brand facts are needed to render")
         return result
-    from ..models.errors import TemplateError
-
     done: set[tuple[str, str]] = set()
     for j in journeys:
         for _channel, template, variant in j.templates():
@@ -159,3 +193,351 @@ def export_templates(journeys: Sequence[Any], context: ExportContext) -> ExportR
                 f"{customer.get('customer_id')}",
             )
     return result
+
+
+# ---------------------------------------------------------------- content in each tool's merge language
+
+
+@dataclass(frozen=True)
+class MergeSyntax:
+    """How a tool writes a profile field, a fallback and its own links in a message."""
+
+    name: str
+    first_name: str  # template of the greeting name; {fallback} is filled in
+    field: str  # template of any other profile field; {name} is filled in
+    date: str  # a date field in the recipient's zone; {name}
+    money: str  # an amount; {name} and {symbol}
+    unsubscribe: str
+    preferences: str
+
+
+#: Klaviyo template tags (Django style): built-in first_name with a default, custom properties through
+#: ``person|lookup``, and Klaviyo's own unsubscribe and preference links.
+KLAVIYO_SYNTAX = MergeSyntax(
+    name="klaviyo",
+    first_name="{{{{ first_name|default:'{fallback}' }}}}",
+    field="{{{{ person|lookup:'{name}'|default:'' }}}}",
+    date="{{{{ person|lookup:'{name}'|format_date_string|date:'M j, Y' }}}}",
+    money="{symbol}{{{{ person|lookup:'{name}'|floatformat:2 }}}}",
+    unsubscribe="{% unsubscribe_link %}",
+    preferences="{% manage_preferences_link %}",
+)
+#: Dittofeed Liquid: user properties under ``user``, its own unsubscribe and subscription-management URLs.
+DITTOFEED_SYNTAX = MergeSyntax(
+    name="dittofeed",
+    first_name="{{{{ user.firstName | default: '{fallback}' }}}}",
+    field="{{{{ user.{name} | default: '' }}}}",
+    date="{{{{ user.{name} | date: '%b %-d, %Y' }}}}",
+    money="{symbol}{{{{ user.{name} | round: 2 }}}}",
+    unsubscribe="{% unsubscribe_url %}",
+    preferences="{% subscription_management_url %}",
+)
+SYNTAXES = {"klaviyo": KLAVIYO_SYNTAX, "dittofeed": DITTOFEED_SYNTAX}
+#: The last tool renderer built per target, with its strategy (templates compile once per strategy).
+_TOOL_RENDERERS: dict[str, tuple[Any, Any]] = {}
+
+
+class _Field(Markup):
+    """A profile field written as a merge tag; comparisons with numbers are false (decided at send time)."""
+
+    field_name: str = ""
+
+    def __new__(cls, text: object = "", name: str = "", *args: Any) -> _Field:
+        obj = super().__new__(cls, text)
+        obj.field_name = name
+        return obj
+
+    def _cmp(self, other: object) -> bool:
+        return False if not isinstance(other, str) else NotImplemented  # type: ignore[return-value]
+
+    __lt__ = __le__ = __gt__ = __ge__ = _cmp  # type: ignore[assignment]
+
+
+class _MergeCustomer(dict):  # type: ignore[type-arg]
+    """A customer whose every field is its merge tag."""
+
+    def __init__(self, syntax: MergeSyntax) -> None:
+        super().__init__()
+        self.syntax = syntax
+
+    def __missing__(self, key: str) -> _Field:
+        return _Field(self.syntax.field.format(name=key), key)
+
+
+@dataclass(frozen=True)
+class ToolContent:
+    """One template's email and SMS written in a tool's merge language, with one journey's offer."""
+
+    moment: str
+    variant: str
+    offer: str | None
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    sms: str | None
+    merge_fields: tuple[str, ...]
+
+
+def tool_renderer(strategy: Any, target: str) -> Any:
+    """A renderer of the template library that writes customer fields as ``target``'s merge tags.
+
+    Conditions on a customer's values that only the tool can decide at send time (loyalty tier,
+    order count) take their neutral branch: those blocks are left out of the tool's copy.
+    """
+    hit = _TOOL_RENDERERS.get(target)
+    if hit is not None and hit[0] is strategy:
+        return hit[1]
+    syntax = SYNTAXES[target]
+    fields: set[str] = set()
+
+    class _ToolRenderer(Renderer):  # type: ignore[misc, valid-type]
+        def context(self, moment: str, customer: Any, **kwargs: Any) -> dict[str, Any]:
+            kwargs.pop("clean", None)
+            ctx = super().context(moment, {}, **kwargs)
+            ctx["customer"] = _MergeCustomer(syntax)
+            ctx["unsubscribe_link"] = Markup(syntax.unsubscribe)
+            ctx["preferences_link"] = Markup(syntax.preferences)
+            return ctx
+
+    renderer = _ToolRenderer(strategy, inline_css=False)
+    symbol = {"USD": "$", "CAD": "CA$", "AUD": "A$", "GBP": "£", "EUR": "€"}.get(strategy.brand.currency, "")
+
+    def _name(value: object, fallback: str = "there") -> Markup:
+        fields.add("first_name")
+        return Markup(syntax.first_name.format(fallback=fallback))
+
+    def _date(value: object, style: str = "medium") -> Markup:
+        name = getattr(value, "field_name", "") or "date"
+        fields.add(name)
+        return Markup(syntax.date.format(name=name))
+
+    def _money(value: object, currency: str | None = None) -> Markup:
+        name = getattr(value, "field_name", "")
+        if not name:
+            return Markup(str(value))
+        fields.add(name)
+        return Markup(syntax.money.format(name=name, symbol=symbol))
+
+    renderer.env.filters.update(first_name=_name, local_date=_date, money=_money)
+    renderer.merge_fields = fields  # type: ignore[attr-defined]
+    renderer.contents = {}  # type: ignore[attr-defined]
+    _TOOL_RENDERERS[target] = (strategy, renderer)
+    return renderer
+
+
+def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) -> ToolContent:
+    """The email and SMS of ``moment``/``variant`` with ``offer`` (None: no offer) in the renderer's tool syntax."""
+    key = (moment, variant, offer or "")
+    if key in renderer.contents:
+        return renderer.contents[key]
+    renderer.merge_fields.clear()
+    pair = renderer.render_pair(moment, {}, variant=variant, promotion=offer or "")
+    content = ToolContent(
+        moment=moment,
+        variant=variant,
+        offer=offer,
+        subject=pair.subject,
+        preheader=pair.preheader,
+        html=pair.html,
+        text=pair.text,
+        sms=pair.sms,
+        merge_fields=tuple(sorted(renderer.merge_fields)),
+    )
+    renderer.contents[key] = content
+    return content
+
+
+#: Customers the SMS cost of an export is computed over (a seeded sample when there are more).
+COST_SAMPLE = 200
+_LAST_COST: list[Any] = []
+
+
+def sms_step_cost(
+    assigned: Any, strategy: Any, steps: Sequence[tuple[str, str, str | None]], *, seed: int = 0
+) -> dict[Any, Any]:
+    """Segments per 1,000 sends of each ``(moment, variant, offer)`` over the customers of ``assigned``.
+
+    Over a seeded sample of :data:`COST_SAMPLE` customers when there are more; keyed by
+    ``(moment, variant, offer or "")``.
+    """
+    unique = list(dict.fromkeys((m, v, o or "") for m, v, o in steps))
+    key = (id(assigned), id(strategy), tuple(unique), seed)
+    if _LAST_COST and _LAST_COST[0] == key and _LAST_COST[1] is assigned:
+        return _LAST_COST[2]  # the same audience and steps as the other tool's export
+    sample = assigned.sample(n=COST_SAMPLE, random_state=seed) if len(assigned) > COST_SAMPLE else assigned
+    table = sms_cost(sample, renderer=get_renderer(strategy), steps=unique)
+    costs = {(r.moment, r.variant, r.offer or ""): r for r in table.itertuples()}
+    _LAST_COST[:] = [key, assigned, costs]
+    return costs
+
+
+# ---------------------------------------------------------------- profile imports (audiences for the tools)
+
+#: Profiles per Klaviyo bulk import job (its documented maximum is 10,000) and per Dittofeed batch.
+KLAVIYO_IMPORT_SIZE = 10_000
+DITTOFEED_BATCH_SIZE = 500
+_BUILTIN_SEGMENT_COLUMNS = ("lifecycle_stage", "rfm_segment", "intent", "channel_reach")
+_LAST_PROPS: list[Any] = []
+
+
+def profile_properties(assigned: Any) -> list[dict[str, Any]]:
+    """Per customer: the properties the exported journeys branch on, as plain data.
+
+    Keys: ``customer_id``, ``email``, ``phone``, ``first_name``, ``timezone``, ``preferred_channel``,
+    ``holdout_bucket`` (sticky, 0-999), ``lifecycle_stage``, ``wb_segments`` (the segments the customer
+    is in: rule segments and the built-in lifecycle, RFM, intent and reach values) and the dates
+    date-triggered journeys wait on.
+    """
+    if _LAST_PROPS and _LAST_PROPS[0] is assigned:
+        return _LAST_PROPS[1]  # the other tool's profile import of the same audience
+    import numpy as np
+    import pandas as pd
+
+    rule_cols = [c for c in assigned.columns if c.startswith("segment_")]
+    n = len(assigned)
+    segments: list[list[str]] = [[] for _ in range(n)]
+    for col in rule_cols:
+        for i in np.flatnonzero(assigned[col].fillna(False).to_numpy(dtype=bool)):
+            segments[i].append(col[len("segment_") :])
+    for col in _BUILTIN_SEGMENT_COLUMNS:
+        if col in assigned.columns:
+            for i, value in enumerate(assigned[col].to_numpy(dtype=object, na_value=None)):
+                if isinstance(value, str):
+                    segments[i].append(value)
+
+    def text(col: str) -> list[Any]:
+        if col not in assigned.columns:
+            return [None] * n
+        return [v if isinstance(v, str) else None for v in assigned[col].to_numpy(dtype=object, na_value=None)]
+
+    def dates(col: str) -> list[Any]:
+        if col not in assigned.columns:
+            return [None] * n
+        values = pd.to_datetime(assigned[col], utc=True, errors="coerce")
+        iso = values.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        return [v if isinstance(v, str) else None for v in iso.to_numpy(dtype=object, na_value=None)]
+
+    ids = [str(v) for v in assigned["customer_id"].to_numpy(dtype=object)]
+    columns = {
+        "email": text("email"),
+        "phone": text("phone"),
+        "first_name": text("first_name"),
+        TIMEZONE_PROPERTY: text("timezone"),
+        PREFERRED_CHANNEL_PROPERTY: text("preferred_channel"),
+        LIFECYCLE_PROPERTY: text("lifecycle_stage"),
+        **{col: dates(col) for col in DATE_PROPERTIES},
+    }
+    out = []
+    for i, cid in enumerate(ids):
+        item = {"customer_id": cid, **{k: v[i] for k, v in columns.items()}}
+        item[HOLDOUT_BUCKET_PROPERTY] = holdout_bucket(cid)
+        item[SEGMENTS_PROPERTY] = sorted(set(segments[i]))
+        out.append(item)
+    _LAST_PROPS[:] = [assigned, out]
+    return out
+
+
+def klaviyo_import_bodies(assigned: Any) -> list[dict[str, Any]]:
+    """``POST /api/profile-bulk-import-jobs`` bodies (at most 10,000 profiles each) with the journeys' properties.
+
+    The time zone goes to ``location.timezone`` (what time delays "in the profile's time zone" read);
+    the rest to custom ``properties``.
+    """
+    profiles = []
+    for p in profile_properties(assigned):
+        attributes: dict[str, Any] = {"external_id": p["customer_id"]}
+        if p["email"]:
+            attributes["email"] = p["email"]
+        if p["phone"]:
+            attributes["phone_number"] = p["phone"]
+        if p["first_name"]:
+            attributes["first_name"] = p["first_name"]
+        if p[TIMEZONE_PROPERTY]:
+            attributes["location"] = {"timezone": p[TIMEZONE_PROPERTY]}
+        attributes["properties"] = {
+            k: p[k]
+            for k in (
+                PREFERRED_CHANNEL_PROPERTY,
+                HOLDOUT_BUCKET_PROPERTY,
+                LIFECYCLE_PROPERTY,
+                SEGMENTS_PROPERTY,
+                *DATE_PROPERTIES,
+            )
+            if p[k] is not None
+        }
+        profiles.append({"type": "profile", "attributes": attributes})
+    return [
+        {
+            "data": {
+                "type": "profile-bulk-import-job",
+                "attributes": {"profiles": {"data": profiles[i : i + KLAVIYO_IMPORT_SIZE]}},
+            }
+        }
+        for i in range(0, len(profiles), KLAVIYO_IMPORT_SIZE)
+    ]
+
+
+def dittofeed_batches(assigned: Any) -> list[dict[str, Any]]:
+    """``POST /api/public/apps/batch`` bodies: one ``identify`` per customer with the journeys' traits.
+
+    Traits: ``email``, ``phone``, ``firstName``, ``timezone`` (what LocalTime delays read),
+    ``preferred_channel``, ``holdout_bucket``, ``lifecycle_stage``, the dates, and ``wb_segments`` as an
+    object of ``"true"`` per segment (what the exported trait segments test). ``messageId`` is derived
+    from the customer and the traits, so a retried batch is not applied twice.
+    """
+    import hashlib
+    import uuid
+
+    items = []
+    for p in profile_properties(assigned):
+        traits: dict[str, Any] = {
+            "email": p["email"],
+            "phone": p["phone"],
+            "firstName": p["first_name"],
+            TIMEZONE_PROPERTY: p[TIMEZONE_PROPERTY],
+            PREFERRED_CHANNEL_PROPERTY: p[PREFERRED_CHANNEL_PROPERTY],
+            HOLDOUT_BUCKET_PROPERTY: p[HOLDOUT_BUCKET_PROPERTY],
+            LIFECYCLE_PROPERTY: p[LIFECYCLE_PROPERTY],
+            SEGMENTS_PROPERTY: {s: "true" for s in p[SEGMENTS_PROPERTY]},
+            **{k: p[k] for k in DATE_PROPERTIES},
+        }
+        traits = {k: v for k, v in traits.items() if v is not None}
+        digest = hashlib.sha256(repr(sorted(traits.items())).encode()).hexdigest()
+        message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"workbench:{p['customer_id']}:{digest}"))
+        items.append({"type": "identify", "userId": p["customer_id"], "messageId": message_id, "traits": traits})
+    return [{"batch": items[i : i + DITTOFEED_BATCH_SIZE]} for i in range(0, len(items), DITTOFEED_BATCH_SIZE)]
+
+
+def _profile_export(target: str, context: ExportContext, journeys: Sequence[Any]) -> ExportResult:
+    import json
+
+    result = ExportResult(f"{target}_profiles")
+    if context.assigned is None:
+        for j in journeys:
+            result.note(j.id, "profiles", "missing", "no profiles given: pass a dataset to write the profile import")
+        return result
+    bodies = klaviyo_import_bodies(context.assigned) if target == "klaviyo" else dittofeed_batches(context.assigned)
+    for k, body in enumerate(bodies, start=1):
+        result.files[f"import_{k:04d}.json"] = json.dumps(body, ensure_ascii=False) + "\n"
+    where = "POST /api/profile-bulk-import-jobs" if target == "klaviyo" else "POST /api/public/apps/batch"
+    result.note(
+        "*",
+        "profiles",
+        "written",
+        f"{len(context.assigned)} customers in {len(bodies)} request bodies for {where}: preferred channel, time zone, "
+        "holdout bucket, lifecycle stage, segments and dates, the properties the journeys branch on",
+    )
+    return result
+
+
+@register("klaviyo_profiles")
+def export_klaviyo_profiles(journeys: Sequence[Any], context: ExportContext) -> ExportResult:
+    """``import_NNNN.json``: Klaviyo profile bulk-import bodies with the properties the flows read."""
+    return _profile_export("klaviyo", context, journeys)
+
+
+@register("dittofeed_profiles")
+def export_dittofeed_profiles(journeys: Sequence[Any], context: ExportContext) -> ExportResult:
+    """``import_NNNN.json``: Dittofeed batch identify bodies with the traits the journeys read."""
+    return _profile_export("dittofeed", context, journeys)

@@ -34,7 +34,8 @@ import regex
 from ..models.errors import TemplateError
 from ..models.strategy import Brand, Strategy
 from .library import TemplateManifest
-from .render import PairedMessage, Renderer, customer_context
+from .render import PairedMessage, Renderer, _tidy_sms, customer_context
+from .sms import analyze_sms
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -47,6 +48,7 @@ __all__ = [
     "lint_manifest",
     "lint_pair",
     "lint_sample",
+    "sms_cost",
 ]
 
 Severity = Literal["error", "warning"]
@@ -756,6 +758,8 @@ def lint_library(
     pandas.DataFrame
         Columns ``rule, severity, channel, moment, variant, template, message, fix, customers,
         example_ids``: one row per rule, moment, variant and template (errors first). Empty when clean.
+        ``attrs["sms_cost"]`` holds the cost of each SMS template over the sampled customers
+        (:func:`sms_cost`).
     """
     renderer = renderer or Renderer(strategy, templates_dir=templates_dir)
     sample = lint_sample(profiles, n=sample_customers, seed=seed)
@@ -777,7 +781,81 @@ def lint_library(
                     max_sms_segments=max_sms_segments,
                     similarity_threshold=similarity_threshold,
                 )[1]
-    return _aggregate(findings)
+    out = _aggregate(findings)
+    steps = [
+        (m, v, promotion)
+        for m in wanted
+        if "sms" in renderer.manifest(m).channels
+        for v in renderer.manifest(m).variants
+    ]
+    out.attrs["sms_cost"] = sms_cost(sample, renderer=renderer, steps=steps)
+    return out
+
+
+SMS_COST_COLUMNS = ["moment", "variant", "offer", "customers", "one_segment_share", "segments_per_1000"]
+
+
+def sms_cost(
+    profiles: pd.DataFrame,
+    *,
+    renderer: Renderer,
+    steps: Sequence[tuple[str, str, str | None]] | None = None,
+) -> pd.DataFrame:
+    """The cost of each SMS template in segments per 1,000 sends, over the given customers.
+
+    Parameters
+    ----------
+    profiles
+        The customers to render for (one row each).
+    renderer
+        A prepared renderer (its library and brand).
+    steps
+        ``(moment, variant, offer)`` to cost; default every SMS moment and variant of the library with
+        its default offer. An offer of ``""`` renders without an offer.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``moment, variant, offer, customers, one_segment_share`` (share of customers whose SMS
+        fits one segment) and ``segments_per_1000`` (mean segments per send times 1,000, what a
+        provider bills per 1,000 texts). A template that cannot be rendered for a customer is left out
+        of that customer's count.
+    """
+    if steps is None:
+        steps = [
+            (m, v, None)
+            for m, manifest in renderer.library.items()
+            if "sms" in manifest.channels
+            for v in manifest.variants
+        ]
+    records = [customer_context(r) for r in profiles.to_dict("records")]
+    rows = []
+    for moment, variant, offer in steps:
+        segments = []
+        try:
+            template = renderer.templates(moment, variant).get("sms")
+        except TemplateError:
+            template = None
+        for customer in records if template is not None else ():
+            ctx = renderer.context(moment, customer, variant=variant, promotion=offer, clean=True)
+            ctx["channel"] = "sms"
+            try:
+                text = _tidy_sms(renderer._render(template, ctx))
+            except TemplateError:
+                continue
+            segments.append(analyze_sms(text).segments)
+        n = len(segments)
+        rows.append(
+            {
+                "moment": moment,
+                "variant": variant,
+                "offer": offer if offer is not None else renderer.manifest(moment).default_offer,
+                "customers": n,
+                "one_segment_share": round(sum(s == 1 for s in segments) / n, 4) if n else float("nan"),
+                "segments_per_1000": round(1000 * sum(segments) / n, 1) if n else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=SMS_COST_COLUMNS)
 
 
 def lint_exit_code(findings: pd.DataFrame) -> int:

@@ -11,6 +11,7 @@ The tree::
     ├── MeasurementError           results cannot be measured as asked (arms, metrics, windows)
     ├── SimulationError            a send plan cannot be made as asked (start, horizon, journeys)
     ├── FileError                  a file or folder the user named cannot be read or written
+    ├── DeployError                a deploy to an execution tool cannot be planned or applied
     └── RunError                   a notebook run or pipeline step failed
 
 Messages say what is wrong, where (table, column, file, line, node), how many
@@ -24,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "DataContractError",
+    "DeployError",
     "ExportError",
     "FileError",
     "JourneyError",
@@ -119,6 +121,10 @@ class SimulationError(WorkbenchError):
 
 class FileError(WorkbenchError):
     """A file or folder the user named cannot be read or written (missing, a folder not a file, no access)."""
+
+
+class DeployError(WorkbenchError):
+    """A deploy could not be planned or applied (names the request, the answer and the fix)."""
 
 
 class RunError(WorkbenchError):
