@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import JourneyError, StrategyError
+from ..rules import rule_problems
 from .diff import diff_journey_sets
 from .model import Journey
 from .spec import _from_data, build_journey, journey_from_json
@@ -28,6 +29,7 @@ __all__ = [
     "load_journeys",
     "simulated_volume",
     "strategy_journey_problems",
+    "strategy_rule_problems",
     "validate_file",
 ]
 
@@ -70,6 +72,12 @@ def strategy_journey_problems(
     return out
 
 
+def strategy_rule_problems(strategy: Any) -> list[StrategyError]:
+    """Every problem of the strategy's segment rules (the check ``segments.assign`` makes, see
+    :func:`workbench.rules.check_rules`); each error's ``.path`` is ``("segments", i, "rule")``."""
+    return rule_problems(strategy.segments)
+
+
 def _is_strategy(data: Any) -> bool:
     return isinstance(data, dict) and "brand" in data
 
@@ -104,7 +112,7 @@ def validate_file(path: str | os.PathLike[str], *, library: Mapping[str, Any] | 
         return [f"{p} {line.strip()}" for line in lines[1:]] or lines
     lines_of = _line_index(text)
     out = []
-    for err in strategy_journey_problems(strategy, library=library):
+    for err in [*strategy_rule_problems(strategy), *strategy_journey_problems(strategy, library=library)]:
         line = _line_for(lines_of, tuple(getattr(err, "path", ())))
         out.append(f"{p} line {line}: {err}" if line else f"{p}: {err}")
     return out
