@@ -65,8 +65,7 @@ from .sandbox import (
     TemplateOutsideFolder,
     TemplateSandbox,
     freeze,
-    iter_limited,
-    limits,
+    render_limited,
 )
 from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 
@@ -876,8 +875,7 @@ class Renderer:
         if stopped is not None:  # it ran past the time limit before: do not spend that time again
             raise TemplateError(str(stopped))
         try:
-            with limits(seconds=self.time_limit, max_chars=self.max_output):
-                return "".join(iter_limited(template.generate(ctx), max_chars=self.max_output))
+            return render_limited(template, ctx, seconds=self.time_limit, max_chars=self.max_output)
         except TemplateError:
             raise
         except Exception as exc:

@@ -33,7 +33,7 @@ import string
 import threading
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jinja2
@@ -54,8 +54,7 @@ __all__ = [
     "TemplateSandbox",
     "check_time",
     "freeze",
-    "iter_limited",
-    "limits",
+    "render_limited",
 ]
 
 #: Seconds one template part may take to render.
@@ -101,33 +100,6 @@ class _Budget(threading.local):
 
 
 _BUDGET = _Budget()
-
-
-class limits:
-    """Run a render under a deadline and a size budget (nested renders keep their own).
-
-    Examples
-    --------
-    >>> with limits(seconds=2.0, max_chars=1_000_000):     # doctest: +SKIP
-    ...     text = "".join(template.generate(context))
-    """
-
-    def __init__(self, *, seconds: float = MAX_RENDER_SECONDS, max_chars: int = MAX_OUTPUT_CHARS) -> None:
-        self.seconds = float(seconds)
-        self.max_chars = int(max_chars)
-        self._saved: tuple[float | None, float, int, int] | None = None
-
-    def __enter__(self) -> _Budget:
-        b = _BUDGET
-        self._saved = (b.deadline, b.seconds, b.max_chars, b.written)
-        b.deadline = time.monotonic() + self.seconds
-        b.seconds, b.max_chars, b.written = self.seconds, self.max_chars, 0
-        return b
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._saved is not None
-        b = _BUDGET
-        b.deadline, b.seconds, b.max_chars, b.written = self._saved
 
 
 def check_time() -> None:
@@ -580,8 +552,23 @@ def freeze(value: Any) -> Any:
     return value
 
 
-def iter_limited(chunks: Iterable[str], *, max_chars: int) -> Iterator[str]:
-    """Stream ``chunks`` (a template's ``generate()``), stopping as soon as they pass ``max_chars``."""
+def render_limited(
+    template: jinja2.Template,
+    context: Mapping[str, Any],
+    *,
+    seconds: float = MAX_RENDER_SECONDS,
+    max_chars: int = MAX_OUTPUT_CHARS,
+) -> str:
+    """Render ``template`` by streaming ``template.generate(context)`` under a deadline and an output limit.
+
+    Raises :class:`TemplateLimit` past ``seconds`` (checked by every loop, call, filter and operator)
+    or as soon as the output passes ``max_chars``; a render inside a render keeps its own budget.
+    """
+    b = _BUDGET
+    saved = (b.deadline, b.seconds, b.max_chars, b.written)
+    b.deadline, b.seconds, b.max_chars, b.written = time.monotonic() + seconds, seconds, max_chars, 0
+    chunks = template.generate(context)
+    out: list[str] = []
     size = 0
     try:
         for chunk in chunks:
@@ -592,8 +579,8 @@ def iter_limited(chunks: Iterable[str], *, max_chars: int) -> Iterator[str]:
                     "write less: a message is a few kilobytes (Gmail clips HTML over 102 KB)",
                     kind="size",
                 )
-            yield chunk
+            out.append(chunk)
     finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+        chunks.close()
+        b.deadline, b.seconds, b.max_chars, b.written = saved
+    return "".join(out)
