@@ -256,6 +256,16 @@ def test_the_default_time_limit_stops_a_loop_that_writes_nothing(tmp_path, root,
             f"size limit of 1,000,000. {SIZE_FIX}",
         ),
         (
+            "{{ 'x'.encode().center(10**9) }}",
+            f"`.center()` would make a value of 1,000,000,000 characters or items, over the size limit of 1,000,000. "
+            f"{SIZE_FIX}",
+        ),
+        (
+            "{{ ('a' * 2000).replace('a', 'c' * 1000) }}",
+            f"`.replace()` would make a value of 2,000,000 characters or items, over the size limit of 1,000,000. "
+            f"{SIZE_FIX}",
+        ),
+        (
             "{{ 'x' | center(999999999) }}",
             "the center filter would make a value of 999,999,999 characters or items, "
             f"over the size limit of 1,000,000. {SIZE_FIX}",

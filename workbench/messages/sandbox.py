@@ -226,7 +226,7 @@ def _int_too_big(what: str) -> TemplateLimit:
 
 
 def _check_str_method(method: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Check a call of a string method that can grow text; returns the arguments to call it with."""
+    """Check a call of a str or bytes method that can grow it; returns the arguments to call it with."""
     s = method.__self__
     name = method.__name__
     what = f"`.{name}()`"
@@ -237,8 +237,8 @@ def _check_str_method(method: Any, args: tuple[Any, ...], kwargs: Mapping[str, A
     elif name == "expandtabs":
         tab = args[0] if args else kwargs.get("tabsize", 8)
         if isinstance(tab, int):
-            _check_size(len(s) + s.count("\t") * max(tab, 0), what)
-    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+            _check_size(len(s) + s.count(b"\t" if isinstance(s, bytes) else "\t") * max(tab, 0), what)
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], type(s)) and isinstance(args[1], type(s)):
         old, new = args[0], args[1]
         count = args[2] if len(args) > 2 and isinstance(args[2], int) else -1
         hits = s.count(old) if old else len(s) + 1
@@ -250,7 +250,7 @@ def _check_str_method(method: Any, args: tuple[Any, ...], kwargs: Mapping[str, A
         _check_size(sum(_size(x) for x in items) + len(s) * max(len(items) - 1, 0), what)
         return (items, *args[1:])
     elif name == "translate" and args and isinstance(args[0], Mapping):
-        longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
+        longest = max((len(v) for v in args[0].values() if isinstance(v, (str, bytes))), default=1)
         _check_size(len(s) * max(longest, 1), what)
     return args
 
@@ -495,7 +495,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         check_time()
         if isinstance(__obj, (types.BuiltinMethodType, types.MethodType)) and isinstance(
-            getattr(__obj, "__self__", None), str
+            getattr(__obj, "__self__", None), (str, bytes)
         ):
             args = _check_str_method(__obj, args, kwargs)
         return _checked(super().call(__context, __obj, *args, **kwargs), "a call")
