@@ -112,10 +112,10 @@ def _segments(args: argparse.Namespace) -> int:
     from .io import new_run_dir, write_audiences
 
     out = _output_folder(args, Path(args.out))
-    ws = _workspace(args)
+    tables = _workspace(args).audiences()  # before any folder is made: a bad rule leaves nothing behind
     run_dir = new_run_dir(out)
-    written = write_audiences(ws.audiences(), run_dir)
-    print(f"wrote {len(written)} audience files at {ws.as_of_label} to {run_dir / 'audiences'}")
+    written = write_audiences(tables, run_dir)
+    print(f"wrote {len(written)} audience files to {run_dir / 'audiences'}")
     return 0
 
 

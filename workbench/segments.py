@@ -9,10 +9,8 @@ thresholds are plain data (see :data:`RFM_SEGMENT_RULES`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -27,6 +25,7 @@ from .models.segments import (
     resolve_segment,
 )
 from .models.strategy import LifecycleThresholds, SegmentDefinition, Strategy
+from .rules import check_rules, evaluate
 
 __all__ = [
     "BUILTIN_SEGMENTS",
@@ -181,45 +180,27 @@ def channel_reach(profiles: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _unknown_column(message: str, columns: Sequence[str]) -> str:
-    import re
-
-    found = re.search(r'column "?([A-Za-z_][A-Za-z0-9_]*)"? not found', message, re.IGNORECASE) or re.search(
-        r'"([A-Za-z_][A-Za-z0-9_]*)"', message
-    )
-    if not found:
-        return ""
-    name = found.group(1)
-    close = difflib.get_close_matches(name, columns, n=3)
-    return f" Unknown column {name!r}" + (f"; did you mean {', '.join(close)}?" if close else ".")
-
-
 def evaluate_rules(profiles: pd.DataFrame, definitions: Sequence[SegmentDefinition]) -> pd.DataFrame:
-    """One boolean column ``segment_<name>`` per rule-based segment (SQL over profile columns).
+    """Add one boolean column ``segment_<name>`` per rule-based segment of the strategy.
 
-    A rule that does not parse, names an unknown column or is not boolean raises
-    :class:`StrategyError` naming the segment.
+    Every rule goes through :func:`workbench.rules.check_rules` (one boolean expression over the
+    columns of :data:`workbench.rules.RULE_COLUMNS`, literals, operators and allow-listed pure
+    functions) and is evaluated from its checked form on a DuckDB connection that cannot reach
+    files or change its settings. A customer for whom the rule is NULL is not in the segment.
+
+    Raises
+    ------
+    StrategyError
+        A rule that does not parse, reads something other than profile columns, calls a function
+        that is not allowed, names an unknown column (with the close matches) or is not boolean;
+        the message names the segment, the rule and the fix.
     """
     out = profiles.copy(deep=False)
     if not definitions:
         return out
-    con = duckdb.connect(":memory:")
-    con.execute("set enable_progress_bar = false")
-    try:
-        con.register("profiles", profiles)
-        for seg in definitions:
-            sql = f"select coalesce(({seg.rule})::boolean, false) as hit from profiles"
-            try:
-                hit = con.execute(sql).df()["hit"]
-            except duckdb.Error as exc:
-                hint = _unknown_column(str(exc), list(profiles.columns))
-                raise StrategyError(
-                    f"segment {seg.name!r}: rule `{seg.rule}` cannot be evaluated: {str(exc).splitlines()[0]}.{hint} "
-                    "Fix: write a SQL boolean expression over profile columns"
-                ) from None
-            out[f"segment_{seg.name}"] = hit.to_numpy(dtype=bool)
-    finally:
-        con.close()
+    masks = evaluate(profiles, check_rules(definitions))
+    for seg in definitions:
+        out[f"segment_{seg.name}"] = masks[seg.name]
     return out
 
 
@@ -230,6 +211,10 @@ def assign(
     thresholds: LifecycleThresholds | None = None,
 ) -> pd.DataFrame:
     """All segment columns at once: RFM scores and segment, lifecycle, intent, channel reach, rule segments.
+
+    Adds ``r_score``, ``f_score``, ``m_score``, ``fm_score``, ``rfm_segment``, ``lifecycle_stage``,
+    ``intent`` and ``channel_reach`` (:data:`workbench.rules.ASSIGNED_COLUMNS`, which rules may
+    read), then one ``segment_<name>`` column per rule of the strategy (:func:`evaluate_rules`).
 
     Examples
     --------

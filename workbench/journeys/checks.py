@@ -15,6 +15,7 @@ from ..models.errors import JourneyError, StrategyError
 from ..models.journey import Journey
 from ..models.segments import segment_names
 from ..models.strategy import Strategy, _line_for, _line_index, parse_strategy
+from ..rules import rule_problems
 from .spec import _from_data, build_journey, journey_from_json
 from .validate import journey_problems
 
@@ -64,6 +65,9 @@ def document_problems(
 ) -> list[str]:
     """Every problem of a strategy document (or a canonical journey document); empty when valid.
 
+    A strategy's segment rules are checked as ``segments.assign`` checks them
+    (:func:`workbench.rules.rule_problems`), then its journeys.
+
     Each message names ``source``, the YAML line, the journey and node, and a remedy, e.g.
     ``data/strategy.yaml line 88: journey 'x', node 'd1': the delay 0 days is not positive. Fix: ...``.
     """
@@ -85,7 +89,7 @@ def document_problems(
         return [f"{source} {line.strip()}" for line in lines[1:]] or lines
     lines_of = _line_index(text)
     out = []
-    for err in strategy_journey_problems(strategy, library=library):
+    for err in [*rule_problems(strategy.segments), *strategy_journey_problems(strategy, library=library)]:
         line = _line_for(lines_of, tuple(getattr(err, "path", ())))
         out.append(f"{source} line {line}: {err}" if line else f"{source}: {err}")
     return out

@@ -22,6 +22,8 @@ The manifest says what the moment is for and who owns it::
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +37,7 @@ __all__ = [
     "MOMENTS",
     "TemplateManifest",
     "default_templates_dir",
+    "fill_fields",
     "load_library",
     "load_manifest",
 ]
@@ -52,6 +55,38 @@ MOMENTS: tuple[str, ...] = (
     "proactive_support",
     "win_back",
 )
+
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def fill_fields(text: str, fields: Mapping[str, str]) -> str:
+    """``text`` with each ``{name}`` of ``fields`` replaced by its value; ``{{`` and ``}}`` are literal braces.
+
+    A safe substitution of known fields only: unlike ``str.format`` it never reads attributes or
+    items (``{0.__class__}``) and never pads (``{x:>999999}``).
+
+    Raises
+    ------
+    ValueError
+        ``text`` names any other field, or has a lone brace.
+    """
+    if "{" not in text and "}" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        name = match.group(1)
+        if name is not None and name in fields:
+            return fields[name]
+        known = ", ".join("{" + f + "}" for f in fields)
+        problem = f"the field {token}" if name is not None else f"a lone {token!r}"
+        msg = f"{text!r} has {problem}; only {known} can be filled in (write {{{{ and }}}} for literal braces)"
+        raise ValueError(msg)
+
+    return _FIELD.sub(one, text)
 
 
 class TemplateManifest(BaseModel):
@@ -82,6 +117,14 @@ class TemplateManifest(BaseModel):
     )
     transactional: bool = Field(False, description="Transactional (not marketing) message, e.g. a shipping update.")
     description: str = ""
+
+    @field_validator("landing_path", "fallback_landing_path")
+    @classmethod
+    def _landing(cls, value: str | None, info: object) -> str | None:
+        if value is not None:
+            fields = {"product_id": ""} if getattr(info, "field_name", "") == "landing_path" else {}
+            fill_fields(value, fields)  # a ValueError names the unknown field
+        return value
 
     @field_validator("variants")
     @classmethod
@@ -160,6 +203,15 @@ def load_library(templates_dir: str | os.PathLike[str] | None = None) -> dict[st
             f"template folder {root} does not exist. Fix: pass templates_dir or set WORKBENCH_TEMPLATES"
         )
     folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
+    real_root = root.resolve()
+    for folder in folders:
+        for path in (folder, folder / "manifest.yaml"):
+            real = path.resolve()
+            if path.exists() and not real.is_relative_to(real_root):
+                raise TemplateError(
+                    f"{path} is a link to {real}, outside the template folder {real_root}. Fix: copy the moment "
+                    "into the template folder instead of linking to it"
+                )
     order = {m: i for i, m in enumerate(MOMENTS)}
     folders.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return {p.name: load_manifest(p) for p in folders}

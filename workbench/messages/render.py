@@ -1,10 +1,13 @@
 """Render paired messages: one sandboxed Jinja environment, profile-driven context, filters.
 
-Templates live in the template library (see :mod:`workbench.messages.library`). The environment is a
-:class:`jinja2.sandbox.SandboxedEnvironment` with :class:`jinja2.StrictUndefined` (a missing variable
+Templates live in the template library (see :mod:`workbench.messages.library`). The environment is
+the workbench's immutable sandbox (:class:`~workbench.messages.sandbox.TemplateSandbox`: no template
+can change shared data, reach Python internals, read files outside the template folder, or run past
+the render time and output size limits) with :class:`jinja2.StrictUndefined` (a missing variable
 fails instead of printing nothing) and HTML autoescape for ``*.html.j2`` files only: subject,
-preheader, text and SMS bodies are plain text and are not HTML-escaped. Templates are compiled once
-per renderer and reused for every customer.
+preheader, text and SMS bodies are plain text and are not HTML-escaped. Each render gets its own
+context; the brand facts and customer values in it are read-only (:func:`~.sandbox.freeze`).
+Templates are compiled once per renderer and reused for every customer.
 
 Filters available to templates:
 
@@ -24,6 +27,7 @@ Filters available to templates:
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import os
 import re
@@ -32,20 +36,37 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 import jinja2.meta
+import numpy as np
 import pandas as pd
 from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context, select_autoescape
-from jinja2.exceptions import SecurityError, TemplateNotFound, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.exceptions import (
+    SecurityError,
+    TemplateNotFound,
+    TemplateRuntimeError,
+    TemplateSyntaxError,
+    UndefinedError,
+)
 from markupsafe import Markup, escape
 
-from ..models.errors import TemplateError
+from ..models.errors import StrategyError, TemplateError
 from ..models.strategy import Brand, Strategy
-from .library import TemplateManifest, default_templates_dir, load_library
+from .library import TemplateManifest, default_templates_dir, fill_fields, load_library
+from .sandbox import (
+    MAX_OUTPUT_CHARS,
+    MAX_RENDER_SECONDS,
+    FolderLoader,
+    FrozenDict,
+    TemplateLimit,
+    TemplateOutsideFolder,
+    TemplateSandbox,
+    freeze,
+    render_limited,
+)
 from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 
 __all__ = [
@@ -131,8 +152,18 @@ def _is_missing(value: object) -> bool:
     return value is pd.NA or value is pd.NaT
 
 
-def customer_context(customer: Mapping[str, Any]) -> dict[str, Any]:
-    """A profile row as a plain dict for templates: missing values (NaN, NA, NaT) become ``None``.
+#: Value types that cannot change, passed to templates as they are (anything else goes through ``freeze``).
+_SCALARS = frozenset(
+    {str, int, float, bool, type(None), pd.Timestamp, dt.datetime, dt.date, decimal.Decimal, np.int64, np.float64}
+    | {np.bool_, np.int32, np.float32}
+)
+
+
+def customer_context(customer: Mapping[str, Any]) -> FrozenDict:
+    """A profile row as a read-only dict for templates: missing values (NaN, NA, NaT) become ``None``.
+
+    Lists, dicts and arrays in the row become tuples and read-only dicts, so no template can change
+    a value that the next message reads.
 
     Parameters
     ----------
@@ -142,10 +173,13 @@ def customer_context(customer: Mapping[str, Any]) -> dict[str, Any]:
     items = customer.items() if hasattr(customer, "items") else dict(customer).items()
     out: dict[str, Any] = {}
     for key, value in items:
-        out[str(key)] = None if _is_missing(value) else value
+        if _is_missing(value):
+            out[str(key)] = None
+        else:
+            out[str(key)] = value if type(value) in _SCALARS else freeze(value)
     if out.get("customer_id") is not None:
         out["customer_id"] = str(out["customer_id"])
-    return out
+    return FrozenDict(out)
 
 
 def brand_context(brand: Brand) -> dict[str, Any]:
@@ -184,6 +218,8 @@ def _zone(name: object) -> ZoneInfo:
             zone = ZoneInfo(key)
         except (ZoneInfoNotFoundError, ValueError):
             zone = ZoneInfo("UTC")
+        if len(_ZONES) > 4096:  # names come from data: keep the cache bounded
+            _ZONES.clear()
         _ZONES[key] = zone
     return zone
 
@@ -251,11 +287,25 @@ def _template_error(exc: Exception, files: Mapping[str, str], fallback: str) -> 
         tb = tb.tb_next
     where = f"{template} line {line}" if line else template
     text = str(exc)
-    if isinstance(exc, SecurityError):
-        return TemplateError(
-            f"{where}: refused by the sandbox ({text}). Fix: templates may only read the message context "
-            "(customer, brand, offer, product, links) and the workbench filters, not Python internals"
+    if isinstance(exc, TemplateLimit):
+        err = TemplateError(f"{where}: {exc.problem}. Fix: {exc.fix}")
+        err.template, err.line, err.limit = template, line, exc.kind  # type: ignore[attr-defined]
+        return err
+    if isinstance(exc, TemplateOutsideFolder):
+        err = TemplateError(
+            f"{where}: {exc} ({exc.root}). Fix: keep every template inside the template folder and name it by "
+            "its path there, e.g. _base/blocks/cta.html.j2 (a symlink counts where it points)"
         )
+        err.template, err.line = template, line  # type: ignore[attr-defined]
+        return err
+    if isinstance(exc, SecurityError):
+        err = TemplateError(
+            f"{where}: refused by the sandbox ({text.rstrip('.')}). Fix: templates may only read the message "
+            "context (customer, brand, offer, product, links) and use the workbench filters: they cannot change "
+            "it (update, append, pop, setdefault ...) or reach Python internals"
+        )
+        err.template, err.line = template, line  # type: ignore[attr-defined]
+        return err
     if isinstance(exc, UndefinedError):
         variable = None
         for pattern in _UNDEFINED_PATTERNS:
@@ -276,8 +326,21 @@ def _template_error(exc: Exception, files: Mapping[str, str], fallback: str) -> 
         err.template, err.line, err.variable = template, line, variable  # type: ignore[attr-defined]
         return err
     if isinstance(exc, TemplateSyntaxError):
-        return TemplateError(f"{where}: template syntax error: {exc.message}. Fix: correct the Jinja syntax")
-    return TemplateError(f"{where}: {type(exc).__name__}: {text}. Fix: check the template and the profile values")
+        err = TemplateError(f"{where}: template syntax error: {exc.message}. Fix: correct the Jinja syntax")
+    elif isinstance(exc, TemplateRuntimeError) and "non-namespace" in text:
+        err = TemplateError(
+            f"{where}: refused: a template may set attributes only on its own namespace(), not on the message "
+            "context. Fix: copy the value into a variable ({% set name = brand.name | upper %}) or a "
+            "namespace ({% set ns = namespace(total=0) %}{% set ns.total = 1 %})"
+        )
+    elif isinstance(exc, TemplateNotFound):
+        err = TemplateError(
+            f"{where}: template {exc.name!r} not found in the template folder. Fix: add the file or correct the name"
+        )
+    else:
+        err = TemplateError(f"{where}: {type(exc).__name__}: {text}. Fix: check the template and the profile values")
+    err.template, err.line = template, line  # type: ignore[attr-defined]
+    return err
 
 
 def _source_line(files: Mapping[str, str], template: str, line: int | None) -> str | None:
@@ -295,20 +358,6 @@ def _source_line(files: Mapping[str, str], template: str, line: int | None) -> s
 # ---------------------------------------------------------------- environment
 
 
-class _RecordingLoader(jinja2.FileSystemLoader):
-    """A file loader that remembers which file each template came from (for error lines)."""
-
-    def __init__(self, searchpath: str | os.PathLike[str]) -> None:
-        super().__init__(searchpath)
-        self.files: dict[str, str] = {}
-
-    def get_source(self, environment: jinja2.Environment, template: str):  # type: ignore[override]
-        source, filename, uptodate = super().get_source(environment, template)
-        if filename:
-            self.files[filename] = template
-        return source, filename, uptodate
-
-
 class _Outputs(threading.local):
     """Per-thread list collecting the value of every ``{{ ... }}`` output while it is set (see ``_CssPlan``)."""
 
@@ -321,11 +370,27 @@ def build_environment(
     """The Jinja environment of the library: sandboxed, StrictUndefined, HTML autoescape, workbench filters.
 
     ``sandboxed=False`` gives the bare environment the benchmark uses as its floor (same templates,
-    same filters, no sandbox).
+    same filters, no sandbox and no limits).
+
+    Raises
+    ------
+    StrategyError
+        A tracking parameter of the brand names a field other than ``{channel}``, ``{moment}`` and
+        ``{variant}``.
     """
-    cls = SandboxedEnvironment if sandboxed else jinja2.Environment
+    params = dict(brand.tracking_params)
+    for key, value in params.items():
+        try:
+            fill_fields(str(value), {"channel": "", "moment": "", "variant": ""})
+        except ValueError as exc:
+            msg = (
+                f"brand.tracking_params.{key}: {exc}. Fix: write the value as text with at most the fields "
+                "{channel}, {moment} and {variant}"
+            )
+            raise StrategyError(msg) from None
+    cls = TemplateSandbox if sandboxed else jinja2.Environment
     env = cls(
-        loader=_RecordingLoader(templates_dir),
+        loader=FolderLoader(templates_dir),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
         trim_blocks=True,
@@ -336,7 +401,6 @@ def build_environment(
     )
     brand_ctx = brand_context(brand)
     currency = brand.currency
-    params = dict(brand.tracking_params)
     link_cache: dict[tuple[str, str, str, str], str] = {}
 
     @pass_context
@@ -366,6 +430,8 @@ def build_environment(
                 moment=moment,
                 variant=variant,
             )
+            if len(link_cache) > 4096:  # targets can come from data: keep the cache bounded
+                link_cache.clear()
             link_cache[key] = url
         return url
 
@@ -399,9 +465,14 @@ def recording_environment(env: jinja2.Environment, outputs: _Outputs) -> jinja2.
 def tracked_url(
     target: str, *, website_url: str, params: Mapping[str, str], channel: str, moment: str, variant: str
 ) -> str:
-    """An absolute link to ``target`` (a path on the website, or a full URL) with tracking parameters."""
+    """An absolute link to ``target`` (a path on the website, or a full URL) with tracking parameters.
+
+    ``{channel}``, ``{moment}`` and ``{variant}`` in a parameter's value are filled in, and nothing
+    else: the values are never run through ``str.format``.
+    """
     url = target if "://" in target else website_url.rstrip("/") + "/" + target.lstrip("/")
-    query = {k: str(v).format(channel=channel, moment=moment, variant=variant) for k, v in params.items()}
+    fields = {"channel": channel, "moment": moment, "variant": variant}
+    query = {k: fill_fields(str(v), fields) for k, v in params.items()}
     if not query:
         return url
     return url + ("&" if "?" in url else "?") + urlencode(query)
@@ -549,7 +620,7 @@ def _walk_templates(env: jinja2.Environment, name: str) -> tuple[nodes.Template,
         try:
             source, _, _ = env.loader.get_source(env, todo.pop())  # type: ignore[union-attr]
             tree = env.parse(source)
-        except (TemplateNotFound, TemplateSyntaxError):
+        except (TemplateNotFound, TemplateSyntaxError, TemplateOutsideFolder):
             return None
         trees.append(tree)
         for child in jinja2.meta.find_referenced_templates(tree):
@@ -608,6 +679,11 @@ class Renderer:
         Optional product facts by product id (``name``, ``price``, ``url``) for the product blocks.
     sandboxed
         Use the sandboxed environment (always, except for the benchmark floor).
+    time_limit
+        Seconds one template part may take to render (:data:`~.sandbox.MAX_RENDER_SECONDS`); a
+        template that runs past it fails at once for the rest of this renderer's life.
+    max_output
+        Characters one template part may write (:data:`~.sandbox.MAX_OUTPUT_CHARS`).
     """
 
     def __init__(
@@ -618,6 +694,8 @@ class Renderer:
         inline_css: bool = True,
         catalog: Mapping[str, Mapping[str, Any]] | None = None,
         sandboxed: bool = True,
+        time_limit: float = MAX_RENDER_SECONDS,
+        max_output: int = MAX_OUTPUT_CHARS,
     ) -> None:
         self.strategy = strategy
         self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
@@ -625,8 +703,12 @@ class Renderer:
         self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed)
         self._outputs = _Outputs() if inline_css else None
         self._html_env = recording_environment(self.env, self._outputs) if self._outputs is not None else self.env
-        self.brand = brand_context(strategy.brand)
-        self.catalog = dict(catalog or {})
+        self.brand = freeze(brand_context(strategy.brand))
+        self.catalog = freeze(dict(catalog or {}))
+        self.time_limit = float(time_limit)
+        self.max_output = int(max_output)
+        self._sandboxed = sandboxed
+        self._stopped: dict[str, TemplateError] = {}
         self._inliner = None
         self._css: _CssPlan | None = None
         if inline_css:
@@ -698,7 +780,7 @@ class Renderer:
             return (env or self.env).get_template(name)
         except TemplateNotFound as exc:
             raise TemplateError(f"template {name} not found in {self.templates_dir}. Fix: add the file") from exc
-        except TemplateSyntaxError as exc:
+        except (TemplateSyntaxError, TemplateOutsideFolder) as exc:
             raise _template_error(exc, self.files, name) from None
 
     def _template_trees(self, name: str) -> tuple[nodes.Template, ...] | None:
@@ -746,20 +828,25 @@ class Renderer:
         ``clean=True`` says ``customer`` already went through :func:`customer_context` (bulk paths).
         """
         manifest = self.manifest(moment)
-        cust = customer if clean else customer_context(customer)
+        cust = customer if clean and isinstance(customer, FrozenDict) else customer_context(customer)
         product_id = cust.get("last_viewed_product")
         product = None
         if product_id is not None:
             facts = self.catalog.get(str(product_id), {})
-            product = {
-                "id": str(product_id),
-                "name": str(facts.get("name") or f"item {product_id}"),
-                "price": facts.get("price"),
-                "path": str(facts.get("url") or f"/products/{product_id}"),
-            }
+            product = FrozenDict(
+                id=str(product_id),
+                name=str(facts.get("name") or f"item {product_id}"),
+                price=facts.get("price"),
+                path=str(facts.get("url") or f"/products/{product_id}"),
+            )
         landing = manifest.landing_path
         if "{product_id}" in landing:
-            landing = landing.format(product_id=product_id) if product else (manifest.fallback_landing_path or "/")
+            # only the known field is filled in, URL-quoted: never str.format on data
+            landing = (
+                fill_fields(landing, {"product_id": quote(str(product_id), safe="")})
+                if product
+                else (manifest.fallback_landing_path or "/")
+            )
         cid = str(cust.get("customer_id") or "")
         query = urlencode({"c": cid}) if cid else ""
         return {
@@ -768,7 +855,7 @@ class Renderer:
             "moment": moment,
             "variant": variant,
             "channel": "email",
-            "manifest": {"objective": manifest.objective, "cta": manifest.primary_cta},
+            "manifest": FrozenDict(objective=manifest.objective, cta=manifest.primary_cta),
             "cta": manifest.primary_cta,
             "offer": promotion if promotion is not None else manifest.default_offer,
             "product": product,
@@ -780,10 +867,22 @@ class Renderer:
     # -- rendering
 
     def _render(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
-        try:
+        """One template part, streamed under the time and output limits; any failure is a TemplateError."""
+        name = template.name or "<template>"
+        if not self._sandboxed:
             return template.render(ctx)
-        except (UndefinedError, SecurityError, TemplateSyntaxError, TypeError, ValueError, AttributeError) as exc:
-            raise _template_error(exc, self.files, template.name or "<template>") from None
+        stopped = self._stopped.get(name)
+        if stopped is not None:  # it ran past the time limit before: do not spend that time again
+            raise TemplateError(str(stopped))
+        try:
+            return render_limited(template, ctx, seconds=self.time_limit, max_chars=self.max_output)
+        except TemplateError:
+            raise
+        except Exception as exc:
+            err = _template_error(exc, self.files, name)
+            if isinstance(exc, TemplateLimit) and exc.kind == "time":
+                self._stopped[name] = err
+            raise err from None
 
     def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
         """The HTML body with the layout's CSS inlined (see :class:`_CssPlan`)."""
