@@ -1,12 +1,14 @@
 """File names built from data: ids, moments, variants and journey names never decide where a file goes.
 
 :func:`safe_name` turns any text into one path component. Text that is
-already a plain name (lower-case letters, digits, ``_`` and ``-``, at most 80
-characters, not starting with ``.`` or ``-``) is kept as it is, so the usual
-snake_case ids read naturally; anything else is encoded and gets a hash of the
-original text after ``=`` (a character plain names never contain), so two
-different ids never share a file name and no name can be ``..`` or contain
-``/``.
+already a plain name (ASCII letters, digits, ``_`` and ``-``, at most 80
+characters, not starting with ``-``) is kept as it is, so the usual ids read
+naturally (``cart_recovery``, variant ``A``); anything else is encoded and gets
+a hash of the original text after ``=`` (a character plain names never
+contain), so two different ids never share a file name and no name can be
+``..`` or contain ``/``. (Plain names that differ only in case stay distinct
+on the case-sensitive file systems the workbench writes to; on a
+case-insensitive one, such as macOS's default, they would share a file.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import unicodedata
 
 __all__ = ["safe_name"]
 
-_PLAIN = re.compile(r"^[a-z0-9_][a-z0-9_\-]{0,79}$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,79}$")
 _READABLE = re.compile(r"[^a-z0-9_\-]+")
 
 
@@ -30,8 +32,10 @@ def safe_name(text: object) -> str:
     'cart_recovery'
     >>> safe_name("../../etc/passwd")
     'etc-passwd=3754d6cb3a38'
-    >>> safe_name("C42") != safe_name("c42")
-    True
+    >>> safe_name("Zoë/Ann")
+    'zoe-ann=74d90c95a5f8'
+    >>> safe_name("A")
+    'A'
     """
     raw = str(text)
     if _PLAIN.match(raw):
