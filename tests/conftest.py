@@ -49,17 +49,22 @@ def strategy():
 
 
 @pytest.fixture(scope="session")
-def sample_profiles(sample_dataset):
-    from workbench.profiles import build_profiles
+def sample_workspace(sample_dataset, strategy):
+    """The sample data and strategy at the sample's last day, as every command and notebook composes them."""
+    from workbench.application import Workspace
 
-    return build_profiles(sample_dataset, as_of=AS_OF)
+    return Workspace.create(sample_dataset, strategy, as_of=AS_OF)
 
 
 @pytest.fixture(scope="session")
-def assigned(sample_profiles, strategy):
-    from workbench.segments import assign
+def sample_profiles(sample_workspace):
+    """Profiles with the predicted value columns (the strategy's rules read them)."""
+    return sample_workspace.profiles
 
-    return assign(sample_profiles, strategy)
+
+@pytest.fixture(scope="session")
+def assigned(sample_workspace):
+    return sample_workspace.assigned
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,7 @@ from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
 from .profiles import build_profiles, resolve_as_of
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
+from .value import CalibrationHoldout, CustomerValue, ValueModelError, calibration_holdout, customer_value
 
 __all__ = [
     "ENGINES",
@@ -291,11 +292,38 @@ class Workspace:
 
     @property
     def profiles(self) -> pd.DataFrame:
-        """One row per customer at ``as_of`` (:func:`workbench.profiles.build_profiles`), shared by variants."""
+        """One row per customer at ``as_of``, shared by variants of the workspace.
+
+        :func:`workbench.profiles.build_profiles`, plus the predicted value of
+        :attr:`customer_value` (``p_alive``, ``expected_orders_90d``,
+        ``expected_orders_365d``, ``expected_spend``, ``clv_365d``), which segment
+        rules may read.
+        """
         key = f"profiles:{self.as_of_label}"
         if key not in self._shared:
-            self._shared[key] = build_profiles(self.dataset, as_of=self.as_of)
+            profiles = build_profiles(self.dataset, as_of=self.as_of)
+            value = customer_value(profiles)
+            self._shared[f"value:{self.as_of_label}"] = value
+            frame = value.frame.drop(columns="customer_id")
+            self._shared[key] = pd.concat([profiles, frame.set_axis(profiles.index)], axis=1)
         return self._shared[key]  # type: ignore[no-any-return]
+
+    @property
+    def customer_value(self) -> CustomerValue:
+        """The fitted BG/NBD and Gamma-Gamma models behind the value columns, with their notes."""
+        self.profiles  # noqa: B018  (fits the models once, with the profiles)
+        return self._shared[f"value:{self.as_of_label}"]  # type: ignore[no-any-return]
+
+    def value_check(self, *, holdout_days: int = 180) -> CalibrationHoldout | str:
+        """The calibration/holdout check of the value model: fit up to ``holdout_days`` before ``as_of``,
+        compare predicted with actual purchases after. A note (text) when the data cannot identify the model.
+        """
+        end = self.as_of.date() if isinstance(self.as_of, pd.Timestamp) else self.as_of
+        start = end - dt.timedelta(days=holdout_days)
+        try:
+            return calibration_holdout(self.dataset.orders, calibration_end=start, holdout_end=end)
+        except ValueModelError as exc:
+            return f"No calibration check: {exc}"
 
     @property
     def assigned(self) -> pd.DataFrame:

@@ -54,6 +54,7 @@ from .profiles import order_summary, resolve_as_of
 __all__ = [
     "BGNBD_PARAMS",
     "GAMMA_GAMMA_PARAMS",
+    "VALUE_COLUMNS",
     "BGNBDModel",
     "CalibrationHoldout",
     "ConvergenceError",
@@ -936,6 +937,10 @@ class CustomerValue:
     def notes_markdown(self) -> str:
         """The notes as a Markdown list."""
         return "\n".join(f"- {n}" for n in self.notes)
+
+
+#: The predicted-value columns the workspace adds to profiles (segment rules may read them).
+VALUE_COLUMNS = ("p_alive", "expected_orders_90d", "expected_orders_365d", "expected_spend", "clv_365d")
 
 
 def customer_value(

@@ -57,6 +57,7 @@ from .vocabulary import (
     RULE_FUNCTIONS,
     TEXT,
     TIMESTAMP,
+    VALUE_KINDS,
     CheckedRule,
     _error,
     _first_line,
@@ -251,13 +252,14 @@ def evaluate(profiles: pd.DataFrame, rules: Sequence[CheckedRule]) -> dict[str, 
     for rule in rules:
         missing = [c for c in rule.columns if c not in profiles.columns]
         if missing:
-            raise _error(
-                rule.segment,
-                rule.rule,
-                f"reads {', '.join(missing)}, which these profiles do not have",
-                "build the profiles with profiles.build_profiles and segments.assign, or add the column to the "
-                "customers table",
+            fix = (
+                "open a Workspace, whose profiles carry the predicted value, or add "
+                "workbench.value.customer_value(profiles).frame to the profiles"
+                if set(missing) <= set(VALUE_KINDS)
+                else "build the profiles with profiles.build_profiles and segments.assign, or add the column to the "
+                "customers table"
             )
+            raise _error(rule.segment, rule.rule, f"reads {', '.join(missing)}, which these profiles do not have", fix)
     n = len(profiles)
     masks: dict[str, np.ndarray] = {}
     con = sandboxed_connection()

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..models.errors import StrategyError
 from ..profiles import PROFILE_COLUMNS
+from ..value import VALUE_COLUMNS
 
 __all__ = [
     "ASSIGNED_COLUMNS",
@@ -125,11 +126,14 @@ ASSIGNED_COLUMNS: Mapping[str, str] = MappingProxyType(
         **dict.fromkeys(("rfm_segment", "lifecycle_stage", "intent", "channel_reach"), TEXT),
     }
 )
+#: Predicted customer value the workspace adds to profiles (:func:`workbench.value.customer_value`).
+VALUE_KINDS: Mapping[str, str] = MappingProxyType(dict.fromkeys(VALUE_COLUMNS, NUMBER))
 #: Every column a rule may read, with its kind: the one list ``validate``, ``segments`` and the simulator use.
 RULE_COLUMNS: Mapping[str, str] = MappingProxyType(
     {
         **{c: _PROFILE_KINDS[c] for c in PROFILE_COLUMNS},
         **CUSTOMER_ATTRIBUTES,
+        **VALUE_KINDS,
         **ASSIGNED_COLUMNS,
     }
 )
