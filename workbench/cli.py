@@ -89,6 +89,14 @@ def _synth(args: argparse.Namespace) -> int:
             f"--customers must be 1 to {MAX_SYNTH_CUSTOMERS:,}, not {args.customers:,} "
             f"(about 1 GB of memory per million customers). Fix: pass a number in that range"
         )
+    try:
+        end = dt.date.fromisoformat(args.end)
+    except ValueError:
+        raise WorkbenchError(
+            f"--end {args.end!r} is not a date. Fix: write it as YYYY-MM-DD, e.g. 2026-10-31"
+        ) from None
+    if not dt.date(1950, 1, 1) <= end <= dt.date(2150, 12, 31):
+        raise WorkbenchError(f"--end {args.end} is outside 1950-2150. Fix: pass the last day of the data")
     out = _output_folder(args, Path(args.out))
     with staged_output(out, force=args.force, what="tables") as folder:
         dataset = synthesize(args.customers, seed=args.seed, end=args.end)
@@ -246,7 +254,10 @@ def _simulate(args: argparse.Namespace) -> int:
         )
     overrides = load_yaml(args.policy, source="--policy") if args.policy else None
     if overrides is not None and not isinstance(overrides, dict):
-        raise WorkbenchError('--policy takes a YAML mapping, e.g. "{caps: [{channel: sms, max: 1, per: 7d}]}"')
+        raise WorkbenchError(
+            f"--policy takes a YAML mapping of policy fields, not {type(overrides).__name__}. "
+            'Fix: write it as a mapping, e.g. --policy "{caps: [{channel: sms, max: 1, per: 7d}]}"'
+        )
     ws = _workspace(args)
     with staged_output(out, force=args.force, what="plan and summaries") as folder:
         plan = ws.plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides, progress=True)

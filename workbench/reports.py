@@ -17,6 +17,7 @@ import os
 import platform
 import sys
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from .application import default_as_of
 from .io import file_sha256, load_dataset, load_strategy, new_run_dir, write_text
 from .io.resources import notebooks_dir, sample_data, sample_strategy
-from .models.errors import RunError
+from .models.errors import RunError, WorkbenchError
 from .models.strategy import Strategy
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "pipeline",
     "run",
     "run_notebook",
+    "stop_kernels",
     "to_html",
     "write_index",
     "write_manifest",
@@ -79,7 +81,7 @@ class NotebookRun:
 
     name: str
     notebook: str
-    status: str = "pending"  # ok | failed
+    status: str = "pending"  # ok | failed | interrupted
     seconds: float = 0.0
     parameters: dict[str, Any] = field(default_factory=dict)
     executed: str | None = None
@@ -91,6 +93,18 @@ class NotebookRun:
 # ---------------------------------------------------------------- one notebook
 
 _KERNEL_NAME = "workbench-python"
+_KERNELS: weakref.WeakSet[AsyncKernelManager] = weakref.WeakSet()
+
+
+def stop_kernels() -> int:
+    """Kill every kernel the runs of this process started that is still alive; returns how many."""
+    stopped = 0
+    for manager in list(_KERNELS):
+        process = getattr(getattr(manager, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            stopped += 1
+    return stopped
 
 
 class ThisPythonKernelManager(AsyncKernelManager):
@@ -98,7 +112,12 @@ class ThisPythonKernelManager(AsyncKernelManager):
 
     A run's notebooks must import the same package as the command that started them: a user-wide
     or system-wide ``python3`` kernel could belong to another environment without the workbench.
+    Every manager is remembered (weakly) so :func:`stop_kernels` can stop them all at an interrupt.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _KERNELS.add(self)
 
     @property
     def kernel_spec(self) -> KernelSpec:
@@ -111,10 +130,23 @@ class ThisPythonKernelManager(AsyncKernelManager):
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares (name -> default, type and help), as papermill reads them."""
+    """The parameters a notebook declares (name -> default, type and help), as papermill reads them.
+
+    Raises :class:`WorkbenchError` when the path is not a readable notebook.
+    """
     import papermill as pm
 
-    return dict(pm.inspect_notebook(str(notebook)))
+    path = Path(notebook)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        msg = f"notebook {path} {what}. Fix: pass the path of an .ipynb file, e.g. notebooks/01_explore_audiences.ipynb"
+        raise WorkbenchError(msg)
+    try:
+        return dict(pm.inspect_notebook(str(path)))
+    except Exception as exc:  # papermill and nbformat raise many kinds for a file that is not a notebook
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = f"{path} is not a Jupyter notebook ({first}). Fix: pass an .ipynb file saved by Jupyter"
+        raise WorkbenchError(msg) from None
 
 
 def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *, include_code: bool) -> Path:
@@ -244,8 +276,10 @@ def write_manifest(
     parameters: Mapping[str, Any],
     command: Sequence[str],
     seconds: float,
+    status: str = "complete",
 ) -> Path:
-    """Write ``manifest.json``: inputs with sha256, parameters, versions, timings, outputs."""
+    """Write ``manifest.json``: inputs with sha256, parameters, versions, timings, outputs, and ``status``
+    (``complete``, or ``interrupted`` when the run was stopped and its outputs are incomplete)."""
     outputs = sorted(
         str(f.relative_to(run_dir))
         for f in run_dir.rglob("*")
@@ -253,6 +287,7 @@ def write_manifest(
     )
     manifest = {
         "run_id": run_dir.name,
+        "status": status,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": list(command),
         "parameters": dict(parameters),
@@ -364,9 +399,9 @@ def run(
     :class:`RunError` (after writing the index) when a cell fails.
     """
     started = time.perf_counter()
+    declared = notebook_parameters(notebook)  # a path that is not a notebook stops here, before any folder is made
     run_dir = new_run_dir(out)
     params = dict(parameters or {})
-    declared = notebook_parameters(notebook)
     if "output_dir" in declared:
         params.setdefault("output_dir", str(run_dir))
     if "interactive" in declared:
@@ -436,18 +471,42 @@ def pipeline(
             raise RunError(msg)
         jobs.append((path, stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)}))
     results: dict[str, NotebookRun] = {}
-    with _progress(len(jobs), "notebooks") as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {
-            pool.submit(run_notebook, path, run_dir, parameters=params, name=name, raise_on_error=False): name
-            for path, name, params in jobs
-        }
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            bar.update(1)
+    parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        with _progress(len(jobs), "notebooks") as bar:
+            futures = {
+                pool.submit(run_notebook, path, run_dir, parameters=params, name=name, raise_on_error=False): name
+                for path, name, params in jobs
+            }
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    except KeyboardInterrupt:
+        # Stop now: no queued notebook starts, running kernels are killed, the folder says it is incomplete.
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_kernels()
+        ordered = [
+            results.get(name) or NotebookRun(name=name, notebook=str(path), status="interrupted")
+            for path, name, _ in jobs
+        ]
+        seconds = time.perf_counter() - started
+        write_index(run_dir, ordered, title=f"{loaded.name} (interrupted: incomplete)", seconds=seconds)
+        write_manifest(
+            run_dir,
+            runs=ordered,
+            inputs=[data_path, strategy_path],
+            parameters=parameters,
+            command=command,
+            seconds=seconds,
+            status="interrupted",
+        )
+        write_text(run_dir / "INCOMPLETE", "This run was interrupted: its reports and outputs are incomplete.\n")
+        raise
+    pool.shutdown(wait=True)
     ordered = [results[name] for _, name, _ in jobs]
     seconds = time.perf_counter() - started
     write_index(run_dir, ordered, title=f"{loaded.name}", seconds=seconds)
-    parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
     write_manifest(
         run_dir,
         runs=ordered,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..application import Workspace
 from ..messages.library import load_library
+from ..models.errors import TemplateError
 from .files import load_strategy
 from .resources import sample_data, sample_strategy, templates_dir
 from .tables import load_dataset
@@ -24,9 +25,19 @@ PathLike = str | os.PathLike[str]
 
 
 def load_templates(folder: PathLike | None = None) -> tuple[Path, Mapping[str, Any]]:
-    """The template folder (default: the bundled library) and its manifests by moment."""
+    """The template folder (default: the bundled library) and its manifests by moment.
+
+    A folder without a single moment is refused: checks over no templates would check nothing.
+    """
     root = Path(folder) if folder else templates_dir()
-    return root, load_library(root)
+    library = load_library(root)
+    if not library:
+        msg = (
+            f"template folder {root} holds no moment (a folder with manifest.yaml and its parts). "
+            "Fix: pass the folder of the template library, e.g. templates/"
+        )
+        raise TemplateError(msg)
+    return root, library
 
 
 def open_workspace(

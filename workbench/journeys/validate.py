@@ -336,14 +336,26 @@ def _value_problems(journey: Journey, columns: Collection[str], segments: Collec
             )
         elif node.type == "random_split":
             total = sum(b.share for b in node.branches)
-            if any(b.share < 0 for b in node.branches) or not math.isclose(total, 100.0, abs_tol=1e-9):
-                shares = " + ".join(f"{b.name} {b.share:g}" for b in node.branches)
+            shares = " + ".join(f"{b.name} {b.share:.12g}" for b in node.branches)
+            negative = [b for b in node.branches if b.share < 0 or not math.isfinite(b.share)]
+            if negative:
                 problems.append(
                     _error(
                         journey,
                         node.id,
-                        f"split shares {shares} sum to {total:g}, not 100",
-                        "make the non-negative percentages add up to 100",
+                        f"split shares {shares} include {', '.join(f'{b.name} {b.share:.12g}' for b in negative)}, "
+                        "which is not a share of customers",
+                        "give every branch a percentage from 0 to 100, the percentages adding up to 100",
+                        ("nodes", i, "branches"),
+                    )
+                )
+            elif not math.isclose(total, 100.0, abs_tol=1e-9):
+                problems.append(
+                    _error(
+                        journey,
+                        node.id,
+                        f"split shares {shares} sum to {total:.12g}, not 100",
+                        "make the percentages add up to 100",
                         ("nodes", i, "branches"),
                     )
                 )

@@ -108,5 +108,12 @@ def customer_positions(ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
 
 
 def arrow_strings(series: pd.Series) -> pa.Array:
-    array = pa.array(series.astype("string").array)  # no copy when the ids are already Arrow strings
+    """The values as one Arrow ``large_string`` array (no copy when they are already Arrow strings in one chunk).
+
+    Columns read by Arrow's CSV or Parquet readers arrive in several chunks; they are joined into one
+    array, which the dictionary encoding and look-ups need.
+    """
+    array = pa.array(series.astype("string").array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
