@@ -78,7 +78,8 @@ def default_as_of(dataset: Dataset) -> dt.date:
     if pd.isna(latest):
         msg = "orders has no order date, so there is no default as_of. Fix: pass as_of (YYYY-MM-DD)"
         raise WorkbenchError(msg)
-    return latest.tz_convert("UTC").date()
+    day: dt.date = pd.Timestamp(latest).tz_convert("UTC").date()
+    return day
 
 
 def check_journey(journey: Journey, strategy: Strategy, library: Mapping[str, Any] | None) -> Journey:
@@ -287,7 +288,7 @@ class Workspace:
     def as_of_label(self) -> str:
         """``as_of`` as people read it (a date, or a timestamp to the second)."""
         if isinstance(self.as_of, pd.Timestamp):
-            return self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC")
+            return str(self.as_of.strftime("%Y-%m-%d %H:%M:%S UTC"))
         return self.as_of.isoformat()
 
     @property
@@ -306,7 +307,8 @@ class Workspace:
             self._shared[f"value:{self.as_of_label}"] = value
             frame = value.frame.drop(columns="customer_id")
             self._shared[key] = pd.concat([profiles, frame.set_axis(profiles.index)], axis=1)
-        return self._shared[key]  # type: ignore[no-any-return]
+        found: pd.DataFrame = self._shared[key]
+        return found
 
     @property
     def customer_value(self) -> CustomerValue:

@@ -204,10 +204,8 @@ def _export(args: argparse.Namespace) -> int:
     from .io import load_strategy, load_templates, staged_output, write_exports
 
     out = _output_folder(args, Path(args.out))
-    ids = None
-    if args.ids:
-        idmap = read_idmap(args.ids)
-        ids = {idmap.target: idmap}
+    idmap = read_idmap(args.ids) if args.ids else None
+    ids = {idmap.target: idmap} if idmap is not None else None
     with staged_output(out, force=args.force, what="files") as folder:
         if args.data:
             ws = _workspace(args)

@@ -11,6 +11,7 @@ a run (invalid emails or phones, returns, orphan rows).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -130,7 +131,7 @@ def _refuse(table: str, col: str, df: pd.DataFrame, bad: pd.Series, ex_col: str,
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str) -> list[str]:
     if column in df.columns:
-        return df.loc[mask, column].astype("string").fillna("<missing>").head(5).tolist()
+        return [str(v) for v in df.loc[mask, column].astype("string").fillna("<missing>").head(5)]
     return [f"row {i}" for i in df.index[mask][:5]]
 
 
@@ -467,7 +468,7 @@ def normalize_events(events: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFr
 
 
 def quality_row(
-    table: str, column: str, check: str, rows: int, total: int, examples: object, action: str
+    table: str, column: str, check: str, rows: int, total: int, examples: Iterable[object], action: str
 ) -> pd.DataFrame:
     """One row of ``Dataset.quality``: a check, how many of ``total`` rows it concerns, examples and the action."""
     return pd.DataFrame(

@@ -135,7 +135,7 @@ def _utc(ts: object) -> pd.Timestamp:
 
 def _minute_of_week(ts: pd.Timestamp, zone: str) -> int:
     local = ts.tz_convert(zone)
-    return local.weekday() * 1440 + local.hour * 60 + local.minute
+    return int(local.weekday() * 1440 + local.hour * 60 + local.minute)
 
 
 def allowed_at(

@@ -25,6 +25,7 @@ perfect hash) instead of a hash table.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -131,7 +132,7 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
             raise WorkbenchError(f"as_of {as_of!r} is not a date. Fix: write it as YYYY-MM-DD") from exc
         return resolve_as_of(day)
     try:
-        ts = pd.Timestamp(as_of)  # type: ignore[arg-type]
+        ts = pd.Timestamp(as_of)
     except (ValueError, TypeError, OverflowError) as exc:
         raise WorkbenchError(f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
     if pd.isna(ts):
@@ -556,7 +557,7 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     ]
     # Series (not raw arrays) of what the dataset holds, so that editing the profiles copies rather than
     # writes through to dataset.customers or its cached values
-    columns: dict[str, object] = {c: customers[c].reset_index(drop=True) for c in ["customer_id", *attrs]}
+    columns: dict[str, Any] = {c: customers[c].reset_index(drop=True) for c in ["customer_id", *attrs]}
     columns.update(computed)
     first_order = computed["first_order_at"]
     started = columns.get("created_at", first_order)

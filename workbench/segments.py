@@ -303,7 +303,8 @@ def membership(assigned: pd.DataFrame, segment: str) -> np.ndarray:
         )
     values = assigned[ref.column]
     hit = values if ref.kind == "rule" else values == ref.value
-    return pd.Series(hit).fillna(False).to_numpy(dtype=bool)
+    mask: np.ndarray = pd.Series(hit).fillna(False).to_numpy(dtype=bool)
+    return mask
 
 
 AUDIENCE_COLUMNS = (

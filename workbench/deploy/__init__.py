@@ -81,7 +81,7 @@ def deploy(
     path = state_path(strategy_path, target)
     state = load_state(path, target)
     url = base_url or module.BASE_URL
-    own = api is None and (apply or (target == "klaviyo" and os.environ.get(klaviyo.API_KEY_ENV)))
+    own = api is None and bool(apply or (target == "klaviyo" and os.environ.get(klaviyo.API_KEY_ENV)))
     if own:
         api = module.client(url)
     try:
@@ -98,6 +98,7 @@ def deploy(
                         "or DITTOFEED_WORKSPACE_ID"
                     )
                     raise DeployError(msg)
+                assert api is not None  # apply always has a client (its own or the one given)
                 return dittofeed.apply(
                     built,
                     strategy,
@@ -110,6 +111,7 @@ def deploy(
             return dittofeed.plan(built, strategy, state=state, state_file=path, idmap=idmap, base_url=url)
         account = klaviyo.lookup(api) if api is not None else None
         if apply:
+            assert api is not None
             return klaviyo.apply(
                 built,
                 strategy,

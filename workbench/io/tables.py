@@ -66,7 +66,8 @@ def _column_map_for(column_map: Mapping[str, object] | None, table: str) -> dict
     if not column_map:
         return {}
     if any(isinstance(v, Mapping) for v in column_map.values()):
-        return dict(column_map.get(table, {}) or {})  # type: ignore[arg-type]
+        per_table = column_map.get(table) or {}
+        return {str(k): str(v) for k, v in per_table.items()} if isinstance(per_table, Mapping) else {}
     return {str(k): str(v) for k, v in column_map.items()}
 
 

@@ -79,7 +79,7 @@ class Dataset:
 
     def with_tables(self, **tables: pd.DataFrame | None) -> Dataset:
         """A copy with some tables replaced (the dataset itself is immutable)."""
-        out = replace(self, **tables)
+        out = replace(self, **tables)  # type: ignore[arg-type]  # only table fields are passed
         out._derived.update({k: v for k, v in self._derived.items() if not set(v[0]) & set(tables)})
         return out
 
@@ -104,7 +104,8 @@ class Dataset:
 def customer_positions(ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
     """Position of each id in ``customer_ids`` (unique), -1 where it is not there, as int32."""
     found = pc.index_in(arrow_strings(ids), value_set=arrow_strings(customer_ids))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    positions: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return positions
 
 
 def arrow_strings(series: pd.Series) -> pa.Array:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -130,7 +130,7 @@ class LocalTime(_Model):
 
     time: str = Field("10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, 24-hour clock.")
     days: list[Weekday] = Field(
-        default_factory=lambda: list(WEEKDAYS),
+        default_factory=lambda: cast(list[Weekday], list(WEEKDAYS)),
         min_length=1,
         description="Days of the week a customer may be released on.",
     )
@@ -462,7 +462,9 @@ BlueprintName = Literal[
 class JourneyGraph(Journey):
     """A journey graph inside the strategy file: its ``id`` defaults to the journey spec's id."""
 
-    id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$", description="Defaults to the journey spec's id.")
+    id: str | None = Field(  # type: ignore[assignment]  # None until the spec gives its id
+        None, pattern=r"^[a-z][a-z0-9_]*$", description="Defaults to the journey spec's id."
+    )
 
 
 class JourneySpec(BaseModel):
@@ -518,6 +520,6 @@ class CanonicalJourney(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Workbench canonical journey")
 
-    format: Literal["workbench.journey"] = CANONICAL_FORMAT
-    format_version: Literal[1] = CANONICAL_VERSION
+    format: Literal["workbench.journey"] = "workbench.journey"
+    format_version: Literal[1] = 1
     journey: Journey

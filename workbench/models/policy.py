@@ -153,7 +153,9 @@ class QuietHoursRule(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Stable id; a rule with the same name overrides.")
     country: str | None = Field(None, description="ISO 3166 alpha-2; none means every other country (default).")
     regions: list[str] = Field(default_factory=list, description="Regions (e.g. US states); empty: whole country.")
-    channels: list[Channel] = Field(default_factory=lambda: ["sms"], description="Channels the rule restricts.")
+    channels: list[Channel] = Field(
+        default_factory=lambda: list[Channel](["sms"]), description="Channels the rule restricts."
+    )
     allowed: list[TimeWindow] = Field(description="Windows in which sending is allowed (their union).")
     enabled: bool = True
     source: str = Field("", description="Where the rule comes from (law, practice, vendor table).")
@@ -287,7 +289,7 @@ class AdaptiveCadence(_Model):
     fading_delay_factor: float = Field(1.5, gt=0)
     dormant_delay_factor: float = Field(2.0, gt=0)
     pause_when_dormant: list[Channel] = Field(
-        default_factory=lambda: ["sms"], description="Channels not used at all for dormant customers."
+        default_factory=lambda: list[Channel](["sms"]), description="Channels not used at all for dormant customers."
     )
 
     @model_validator(mode="after")
@@ -298,7 +300,7 @@ class AdaptiveCadence(_Model):
         return self
 
 
-def _default_preferred() -> dict[str, list[TimeWindow]]:
+def _default_preferred() -> dict[Channel, list[TimeWindow]]:
     return {"email": [_w("mon-sun", "09:00", "20:00")], "sms": [_w("mon-sun", "10:00", "20:00")]}
 
 
