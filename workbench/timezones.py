@@ -214,7 +214,7 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
             apply(by_region, by_region, "region")
     if phone is not None:
         all_zones = phone_time_zones(phone)
-        apply(all_zones.str.split("|").str[0], all_zones, "phone")
+        apply(map_distinct(all_zones, lambda z: z.split("|")[0]), all_zones, "phone")
     if stated is not None:
         valid = map_distinct(stated, lambda z: z if is_valid_zone(z) else None)
         apply(valid, valid, "stated")
