@@ -6,7 +6,8 @@ with opt-ins, opt-outs and re-subscriptions per channel, orders with repeat
 buyers, cancellations and returns, behaviour events, and a message history
 whose opens, clicks and conversions depend on each customer's own latent
 engagement. The same ``seed`` always gives the same tables; everything is
-vectorised so a million customers take seconds, not minutes.
+vectorised (no Python loop per row: a million customers and their 32 million
+messages are drawn in under a minute, before ``from_frames`` checks them).
 """
 
 from __future__ import annotations
