@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbench.io import load_dataset
 from workbench.synth import synthesize
@@ -70,3 +74,70 @@ def test_written_sample_round_trips(tmp_path, small_dataset):
     write_dataset(small_dataset, tmp_path, fmt="parquet")
     back = load_dataset(tmp_path)
     pd.testing.assert_frame_equal(back.orders, small_dataset.orders, check_dtype=False)
+
+
+# The generator's vectorised pieces against the one-row-at-a-time code they replaced.
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 4), max_size=300), st.integers(0, 2**32 - 1))
+def test_pick_each_draws_as_choice_row_by_row(sizes, seed):
+    from workbench.synth import _pick_each
+
+    options = ("a", "b", "c", "d")
+    one, many = np.random.default_rng(seed), np.random.default_rng(seed)
+    want = [one.choice(options[:k]) for k in sizes]
+    got = _pick_each(many, np.array(sizes, dtype=np.int64))
+    assert [options[i] for i in got] == want
+    assert one.random() == many.random()  # the generator is left in the same state
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(2**31, 2**32 - 1), min_size=1, max_size=200), st.integers(0, 2**32 - 1))
+def test_pick_each_redraws_as_choice_does(sizes, seed):
+    """Ranges near 2**32 make Lemire's method reject often: the redraws follow the same stream."""
+    from workbench.synth import _pick_each
+
+    one, many = np.random.default_rng(seed), np.random.default_rng(seed)
+    want = [int(one.integers(0, k)) for k in sizes]
+    assert _pick_each(many, np.array(sizes, dtype=np.int64)).tolist() == want
+    assert one.random() == many.random()
+
+
+@pytest.mark.parametrize(("prefix", "n", "width"), [("M", 0, 3), ("C", 1, 7), ("O", 1234, 3), ("M", 10_500, 4)])
+def test_ids_are_zero_padded_numbers(prefix, n, width):
+    from workbench.synth import _ids
+
+    assert _ids(prefix, n, width).to_pylist() == [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40), st.booleans()), max_size=30),
+    st.lists(st.tuples(st.integers(0, 6), st.integers(-5, 45)), max_size=60),
+)
+def test_subscribed_at_is_an_as_of_join(ledger, probes):
+    """The latest ledger row at or before each time decides, as pandas.merge_asof finds it."""
+    from workbench.synth import _subscribed_at
+
+    led = pd.DataFrame(ledger, columns=["pos", "t", "subscribed"]).astype({"pos": np.int64, "t": np.int64})
+    led = led.drop_duplicates(["pos", "t"]).astype({"subscribed": bool})
+    probe = pd.DataFrame(probes, columns=["pos", "t"]).astype(np.int64)
+    got = _subscribed_at(
+        led["pos"].to_numpy(np.int64),
+        led["t"].to_numpy(np.int64),
+        led["subscribed"].to_numpy(bool),
+        probe["pos"].to_numpy(np.int64),
+        probe["t"].to_numpy(np.int64),
+    )
+    if led.empty:
+        assert not got.any()
+        return
+    merged = pd.merge_asof(
+        probe.assign(order=np.arange(len(probe))).sort_values("t"),
+        led.sort_values("t"),
+        on="t",
+        by="pos",
+        direction="backward",
+    ).sort_values("order")
+    assert got.tolist() == merged["subscribed"].fillna(False).astype(bool).tolist()

@@ -30,6 +30,7 @@ from .models.tables import (
     KNOWN_EVENTS,
     QUALITY_COLUMNS,
 )
+from .phones import is_valid as is_valid_phone
 
 __all__ = [
     "contact_validity",
@@ -293,22 +294,12 @@ def valid_emails(values: pd.Series) -> pd.Series:
 def valid_phones(values: pd.Series) -> pd.Series:
     """True where the value is a valid E.164 number (phonenumbers); missing is False.
 
-    Each distinct number is parsed once.
+    The text must start with ``+``; validity is ``phonenumbers.is_valid_number(phonenumbers.parse(text,
+    None))``, computed for the whole column at once (:func:`workbench.phones.is_valid`).
     """
-    import phonenumbers
-
-    from .timezones import map_distinct
-
-    def check(text: str) -> str | None:
-        if not text.startswith("+"):
-            return None
-        try:
-            return "valid" if phonenumbers.is_valid_number(phonenumbers.parse(text, None)) else None
-        except phonenumbers.NumberParseException:
-            return None
-
-    verdict = map_distinct(values.astype("string").reset_index(drop=True), check)
-    return pd.Series(verdict.notna().to_numpy(), index=values.index)
+    text = values.astype("string")
+    international = text.str.startswith("+").fillna(False).astype(bool)
+    return pd.Series(is_valid_phone(text.where(international)).to_numpy(), index=values.index)
 
 
 # ---------------------------------------------------------------- a dataset from frames

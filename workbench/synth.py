@@ -6,13 +6,18 @@ with opt-ins, opt-outs and re-subscriptions per channel, orders with repeat
 buyers, cancellations and returns, behaviour events, and a message history
 whose opens, clicks and conversions depend on each customer's own latent
 engagement. The same ``seed`` always gives the same tables; everything is
-vectorised so a million customers take seconds, not minutes.
+vectorised (no Python loop per row: a million customers and their 32 million
+messages are drawn in under a minute, before ``from_frames`` checks them).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .contracts import from_frames
 from .models.dataset import Dataset
@@ -119,9 +124,58 @@ def _digits(rng: np.random.Generator, size: int, width: int, first_min: int = 2)
     return np.char.add(first.astype(str), np.char.zfill(rest.astype(str), width - 1))
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+def _ids(prefix: str, n: int, width: int) -> pa.Array:
     """``prefix`` followed by 1..n zero-padded to ``width`` digits."""
-    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    if n >= 10**width:  # wider than the padding: let Arrow format the numbers
+        numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.large_string()), width, "0")
+        return pc.binary_join_element_wise(
+            pa.scalar(prefix, pa.large_string()), numbers, pa.scalar("", pa.large_string())
+        )
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    size = len(head) + width
+    chars = np.empty((n, size), dtype=np.uint8)
+    chars[:, : len(head)] = head
+    number = np.arange(1, n + 1, dtype=np.uint32 if n < 2**32 else np.uint64)
+    for column in range(size - 1, len(head) - 1, -1):
+        chars[:, column] = (number % 10).astype(np.uint8) + ord("0")
+        number //= 10
+    offsets = np.arange(0, size * (n + 1), size, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+
+
+def _text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """Arrow text as pandas' default text dtype (what an object array of Python strings becomes)."""
+    return pd.array(values.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+
+def _pick_each(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
+    """An index below ``sizes[i]`` for each row, drawn as ``rng.choice`` of a ``sizes[i]``-long sequence
+    would draw it row after row (same values, same generator state afterwards), but in one go.
+
+    ``Generator.choice`` of one item out of ``k`` takes one 32-bit draw for ``k > 1`` (none for ``k == 1``)
+    and maps it with Lemire's method, drawing again in the rare case the method rejects it.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    out = np.zeros(sizes.size, dtype=np.int64)
+    need = np.flatnonzero(sizes > 1)
+    if need.size == 0:
+        return out
+    k = sizes[need].astype(np.uint64)
+    threshold = (np.uint64(1 << 32) - k) % k
+    raw = rng.integers(0, (1 << 32) - 1, size=need.size, dtype=np.uint32, endpoint=True).astype(np.uint64)
+    start = 0
+    while True:
+        product = raw[start:] * k[start:]
+        rejected = np.flatnonzero((product & np.uint64(0xFFFFFFFF)) < threshold[start:])
+        stop = start + rejected[0] if rejected.size else need.size
+        out[need[start:stop]] = (product[: stop - start] >> np.uint64(32)).astype(np.int64)
+        if not rejected.size:
+            return out
+        # the rejected row draws again: it takes the next value, every later row the one after its own
+        raw = np.concatenate(
+            [raw[:stop], raw[stop + 1 :], rng.integers(0, (1 << 32) - 1, size=1, dtype=np.uint32, endpoint=True)]
+        ).astype(np.uint64)
+        start = stop
 
 
 def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -135,7 +189,10 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.
         k = int(mask.sum())
         states = _choice(rng, list(table), [w for w, _ in table.values()], k)
         region[mask] = states
-        codes = np.array([rng.choice(table[s][1]) for s in states], dtype=object) if k else np.array([], dtype=object)
+        names = list(table)
+        state = pd.Index(names).get_indexer(states)
+        area = np.array([table[name][1] + [""] * (3 - len(table[name][1])) for name in names], dtype=object)
+        codes = area[state, _pick_each(rng, np.array([len(table[name][1]) for name in names])[state])]
         local = _digits(rng, k, 7)
         phone[mask] = np.char.add(np.char.add(cc, codes.astype(str)), local) if k else phone[mask]
     au = country == "AU"
@@ -177,7 +234,7 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.
     }
     customers = pd.DataFrame(
         {
-            "customer_id": ids,
+            "customer_id": _text(ids),
             "email": email,
             "phone": phone,
             "first_name": first_name,
@@ -189,6 +246,55 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.
         }
     )
     return customers, traits
+
+
+_NAT = np.iinfo(np.int64).min  # NaT as nanoseconds
+
+
+def _customer_ids(customers: pd.DataFrame) -> pa.Array:
+    ids = pa.array(customers["customer_id"].array)
+    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+
+
+def _utc(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Nanoseconds since the epoch (int64, :data:`_NAT` for NaT) as UTC timestamps."""
+    return pd.Series(values.view("datetime64[ns]"), dtype="datetime64[ns, UTC]").array
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """A text column as positions in ``labels`` (-1: missing), turned into text once the rows are in order."""
+
+    labels: pa.Array | list[str]
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Times:
+    """A timestamp column as nanoseconds since the epoch (:data:`_NAT` for NaT)."""
+
+    ns: np.ndarray
+
+
+def _sort_by_time(columns: dict[str, object], when: np.ndarray) -> pd.DataFrame:
+    """A frame of ``columns``, its rows ordered as ``sort_values`` orders a timestamp column holding ``when``.
+
+    Columns are NumPy arrays, :class:`_Coded` text or :class:`_Times`; each is reordered as numbers and
+    only then made into text or timestamps.
+    """
+    order = np.argsort(when.view("datetime64[ns]"), kind="quicksort")
+    out: dict[str, object] = {}
+    for name in list(columns):
+        values = columns.pop(name)  # the input column is let go as soon as it is reordered
+        if isinstance(values, _Coded):
+            codes = values.codes[order]
+            labels = pa.array(values.labels, type=pa.large_string())
+            out[name] = _text(labels.take(pa.array(codes, mask=codes < 0)))
+        elif isinstance(values, _Times):
+            out[name] = _utc(values.ns[order])
+        else:
+            out[name] = np.asarray(values)[order]
+    return pd.DataFrame(out, copy=False)
 
 
 def _orders(
@@ -207,29 +313,25 @@ def _orders(
     stop = np.maximum(active_until[owner], start + 1)
     ts = start + (rng.random(total) * (stop - start)).astype(np.int64)
     amount = np.round(traits["aov"][owner] * np.exp(rng.normal(0, 0.35, size=total)), 2)
-    status = np.full(total, "placed", dtype=object)
     u = rng.random(total)
-    status[u < 0.04] = "cancelled"
     returned = (u >= 0.04) & (u < 0.06)
-    status[returned] = "returned"
+    status = np.where(u < 0.04, 0, np.where(returned, 2, 1))
     amount = np.where(returned, -amount, amount)
-    order_id = _ids("O", total, 9)
-    orders = pd.DataFrame(
-        {
-            "order_id": order_id,
-            "customer_id": customers["customer_id"].to_numpy()[owner],
-            "ordered_at": pd.to_datetime(ts, utc=True, unit="ns"),
-            "amount": amount,
-            "currency": "USD",
-            "status": status,
-        }
-    )
-    return orders.sort_values("ordered_at", ignore_index=True)
+    columns = {
+        "order_id": _Coded(_ids("O", total, 9), np.arange(total)),
+        "customer_id": _Coded(_customer_ids(customers), owner),
+        "ordered_at": _Times(ts),
+        "amount": amount,
+        "currency": _Coded(["USD"], np.zeros(total, dtype=np.int64)),
+        "status": _Coded(["cancelled", "placed", "returned"], status),
+    }
+    return _sort_by_time(columns, ts)
 
 
 def _consents(
     rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The ledger, and the position in ``customers`` of each of its rows."""
     n = len(customers)
     ids = customers["customer_id"].to_numpy()
     created = traits["created"]
@@ -246,6 +348,7 @@ def _consents(
             "STOP",
         ),
     )
+    positions = np.arange(n)
     for channel, opted, p_out, p_back, src_in, src_out, kw_out in plans:
         k = int(opted.sum())
         first = created[opted] + rng.integers(0, 3 * 86_400, size=k) * 1_000_000_000
@@ -258,6 +361,7 @@ def _consents(
                     "recorded_at": first,
                     "source": src_in,
                     "keyword": "START" if channel == "sms" else None,
+                    "_pos": positions[opted],
                 }
             )
         ]
@@ -272,6 +376,7 @@ def _consents(
                     "recorded_at": out_at,
                     "source": src_out,
                     "keyword": kw_out,
+                    "_pos": positions[opted][out],
                 }
             )
         )
@@ -286,13 +391,15 @@ def _consents(
                     "recorded_at": back_at,
                     "source": "resubscribe",
                     "keyword": "UNSTOP" if channel == "sms" else None,
+                    "_pos": positions[opted][out][back],
                 }
             )
         )
         frames.extend(rows)
     ledger = pd.concat(frames, ignore_index=True)
-    ledger["recorded_at"] = pd.to_datetime(ledger["recorded_at"].astype("int64"), utc=True)
-    return ledger.sort_values(["recorded_at", "customer_id"], ignore_index=True)
+    ledger["recorded_at"] = _utc(ledger["recorded_at"].to_numpy(dtype=np.int64))
+    ledger = ledger.sort_values(["recorded_at", "customer_id"], ignore_index=True)
+    return ledger, ledger.pop("_pos").to_numpy()
 
 
 def _events(
@@ -314,24 +421,27 @@ def _events(
     kinds.append(("checkout_started", checkout))
     ticket = rng.random(m) < 0.01
     kinds.append(("support_ticket", ticket))
-    product = rng.choice(_PRODUCTS, size=m)
-    frames = []
+    product = rng.integers(0, len(_PRODUCTS), size=m)  # as rng.choice(_PRODUCTS, size=m) draws
+    owners, times, names, products = [], [], [], []
     for offset, (name, mask) in enumerate(kinds):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "customer_id": customers["customer_id"].to_numpy()[owner[mask]],
-                    "occurred_at": ts[mask] + offset * 20_000_000_000,
-                    "event": name,
-                    "product_id": np.where(
-                        name in ("product_view", "add_to_cart", "checkout_started"), product[mask], None
-                    ),
-                }
-            )
-        )
-    events = pd.concat(frames, ignore_index=True)
-    events["occurred_at"] = pd.to_datetime(np.minimum(events["occurred_at"].to_numpy(), end.value), utc=True)
-    return events.sort_values("occurred_at", ignore_index=True)
+        owners.append(owner[mask])
+        times.append(ts[mask] + offset * 20_000_000_000)
+        names.append(np.full(int(mask.sum()), offset, dtype=np.int64))
+        with_product = name in ("product_view", "add_to_cart", "checkout_started")
+        products.append(np.where(with_product, product[mask], -1))
+    when = np.minimum(np.concatenate(times), end.value)
+    columns = {
+        "customer_id": _Coded(_customer_ids(customers), np.concatenate(owners)),
+        "occurred_at": _Times(when),
+        "event": _Coded([name for name, _ in kinds], np.concatenate(names)),
+        "product_id": _Coded(_PRODUCTS.tolist(), np.concatenate(products)),
+    }
+    return _sort_by_time(columns, when)
+
+
+_JOURNEY_IDS = sorted({j[0] for j in _JOURNEYS})
+_STEP_IDS = sorted({j[2] for j in _JOURNEYS})
+_VARIANTS = ["A", "B", "C"]
 
 
 def _messages(
@@ -339,90 +449,133 @@ def _messages(
     customers: pd.DataFrame,
     traits: dict[str, np.ndarray],
     consents: pd.DataFrame,
+    consent_pos: np.ndarray,
     end: pd.Timestamp,
     days: int,
 ) -> pd.DataFrame:
     """Sends only while the customer was subscribed on that channel (as a compliant sender would)."""
-    n = len(customers)
-    ids = customers["customer_id"].to_numpy()
-    index = pd.Series(np.arange(n), index=ids)
-    frames = []
-    start = end.value - days * 86_400 * 1_000_000_000
-    for channel, per_week in (("email", 1.6), ("sms", 0.45)):
-        count = rng.poisson(per_week * days / 7, size=n)
-        owner = np.repeat(np.arange(n), count)
-        sent = start + (rng.random(len(owner)) * (end.value - start)).astype(np.int64)
-        # snap to a daytime send hour (UTC 14:00-19:00 reaches most zones in the day)
-        day = sent // 86_400_000_000_000 * 86_400_000_000_000
-        sent = day + rng.integers(14 * 3600, 19 * 3600, size=len(owner)) * 1_000_000_000
-        ledger = consents[consents["channel"] == channel]
-        ok = _subscribed_at(ledger, index, owner, sent)
-        owner, sent = owner[ok], sent[ok]
-        k = len(owner)
-        names = [j for j in _JOURNEYS if j[1] == channel]
-        pick = rng.choice(len(names), size=k, p=np.array([j[4] for j in names]) / sum(j[4] for j in names))
-        journey = np.array([names[i][0] for i in pick], dtype=object)
-        step = np.array([names[i][2] for i in pick], dtype=object)
-        variant = np.array([rng.choice(names[i][3]) for i in pick], dtype=object) if k else np.array([], dtype=object)
-        eng = traits["engagement"][owner]
-        aff = traits["sms_affinity"][owner]
-        lift = np.where(variant == "B", 1.15, np.where(variant == "C", 0.9, 1.0))
-        bounced = rng.random(k) < 0.012
-        delivered = ~bounced
-        if channel == "email":
-            opened = delivered & (rng.random(k) < np.clip(0.12 + 0.8 * eng, 0, 0.95))
-            clicked = opened & (rng.random(k) < np.clip(0.05 + 0.45 * eng * lift, 0, 0.9))
-        else:
-            opened = np.zeros(k, dtype=bool)
-            clicked = delivered & (rng.random(k) < np.clip(0.02 + 0.3 * aff * lift, 0, 0.9))
-        converted = clicked & (rng.random(k) < np.clip(0.04 + 0.25 * eng, 0, 0.9))
-        unsub = delivered & (rng.random(k) < (0.002 if channel == "email" else 0.006))
-        sec = 1_000_000_000
-        open_at = sent + rng.integers(60, 36 * 3600, size=k) * sec
-        click_at = (np.where(opened, open_at, sent)) + rng.integers(10, 4 * 3600, size=k) * sec
-        conv_at = click_at + rng.integers(60, 48 * 3600, size=k) * sec
-        revenue = np.where(converted, np.round(traits["aov"][owner] * np.exp(rng.normal(0, 0.3, size=k)), 2), np.nan)
+    recorded = np.asarray(consents["recorded_at"].dt.tz_convert(None), dtype="datetime64[ns]").view(np.int64)
+    subscribed = (consents["status"] == "subscribed").to_numpy()
+    parts: dict[str, list[np.ndarray]] = {}
+    for number, (channel, per_week) in enumerate((("email", 1.6), ("sms", 0.45))):
+        on_channel = (consents["channel"] == channel).to_numpy()
+        ledger = (consent_pos[on_channel], recorded[on_channel], subscribed[on_channel])
+        sends = _channel_sends(rng, len(customers), traits, ledger, channel, per_week, end, days)
+        sends["channel"] = np.full(len(sends["owner"]), number, dtype=np.int8)
+        for name, values in sends.items():
+            parts.setdefault(name, []).append(values)
 
-        def ts(values: np.ndarray, mask: np.ndarray) -> pd.Series:
-            return pd.Series(pd.to_datetime(np.where(mask, np.minimum(values, end.value), 0), utc=True)).where(mask)
+    def whole(name: str) -> np.ndarray:
+        return np.concatenate(parts.pop(name))  # each channel's part is let go once joined
 
-        frames.append(
-            pd.DataFrame(
-                {
-                    "customer_id": ids[owner],
-                    "channel": channel,
-                    "journey_id": journey,
-                    "step_id": step,
-                    "variant": variant,
-                    "sent_at": pd.to_datetime(sent, utc=True),
-                    "delivered_at": ts(sent + 5 * sec, delivered),
-                    "opened_at": ts(open_at, opened),
-                    "clicked_at": ts(click_at, clicked),
-                    "converted_at": ts(conv_at, converted),
-                    "revenue": revenue,
-                    "unsubscribed_at": ts(click_at, unsub),
-                    "bounced": bounced,
-                }
-            )
-        )
-    messages = pd.concat(frames, ignore_index=True).sort_values("sent_at", ignore_index=True)
-    messages.insert(0, "message_id", _ids("M", len(messages), 10))
+    sent_at = whole("sent_at")
+    columns: dict[str, object] = {
+        "customer_id": _Coded(_customer_ids(customers), whole("owner")),
+        "channel": _Coded(["email", "sms"], whole("channel")),
+        "journey_id": _Coded(_JOURNEY_IDS, whole("journey_id")),
+        "step_id": _Coded(_STEP_IDS, whole("step_id")),
+        "variant": _Coded(_VARIANTS, whole("variant")),
+        "sent_at": _Times(sent_at),
+        **{name: _Times(whole(name)) for name in ("delivered_at", "opened_at", "clicked_at", "converted_at")},
+        "revenue": whole("revenue"),
+        "unsubscribed_at": _Times(whole("unsubscribed_at")),
+        "bounced": whole("bounced"),
+    }
+    messages = _sort_by_time(columns, sent_at)
+    messages.insert(0, "message_id", _text(_ids("M", len(messages), 10)))
     return messages
 
 
-def _subscribed_at(ledger: pd.DataFrame, index: pd.Series, owner: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """Whether each (customer, time) pair falls while the latest ledger row said subscribed."""
-    if ledger.empty or len(owner) == 0:
-        return np.zeros(len(owner), dtype=bool)
-    led = ledger.assign(
-        pos=index.reindex(ledger["customer_id"]).to_numpy(), t=ledger["recorded_at"].dt.as_unit("ns").astype("int64")
-    )
-    led = led.sort_values(["t"])
-    probe = pd.DataFrame({"pos": owner, "t": when, "order": np.arange(len(owner))}).sort_values("t")
-    merged = pd.merge_asof(probe, led[["pos", "t", "status"]], on="t", by="pos", direction="backward")
-    ok = (merged["status"] == "subscribed").to_numpy()
+def _channel_sends(
+    rng: np.random.Generator,
+    n: int,
+    traits: dict[str, np.ndarray],
+    ledger: tuple[np.ndarray, np.ndarray, np.ndarray],
+    channel: str,
+    per_week: float,
+    end: pd.Timestamp,
+    days: int,
+) -> dict[str, np.ndarray]:
+    """One channel's sends, in the order drawn: customer positions, label codes, nanosecond timestamps."""
+    start = end.value - days * 86_400 * 1_000_000_000
+    count = rng.poisson(per_week * days / 7, size=n)
+    owner = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), count)
+    sent = start + (rng.random(len(owner)) * (end.value - start)).astype(np.int64)
+    # snap to a daytime send hour (UTC 14:00-19:00 reaches most zones in the day)
+    day = sent // 86_400_000_000_000 * 86_400_000_000_000
+    sent = day + rng.integers(14 * 3600, 19 * 3600, size=len(owner)) * 1_000_000_000
+    ok = _subscribed_at(*ledger, owner, sent)
+    owner, sent = owner[ok], sent[ok]
+    k = len(owner)
+    names = [j for j in _JOURNEYS if j[1] == channel]
+    pick = rng.choice(len(names), size=k, p=np.array([j[4] for j in names]) / sum(j[4] for j in names))
+    variant = _pick_each(rng, np.array([len(j[3]) for j in names])[pick])  # rng.choice of each journey's variants
+    variant = np.array([[_VARIANTS.index(v) for v in (*j[3], "A", "A")[:3]] for j in names])[pick, variant]
+    eng = traits["engagement"][owner]
+    aff = traits["sms_affinity"][owner]
+    lift = np.where(variant == 1, 1.15, np.where(variant == 2, 0.9, 1.0))
+    bounced = rng.random(k) < 0.012
+    delivered = ~bounced
+    if channel == "email":
+        opened = delivered & (rng.random(k) < np.clip(0.12 + 0.8 * eng, 0, 0.95))
+        clicked = opened & (rng.random(k) < np.clip(0.05 + 0.45 * eng * lift, 0, 0.9))
+    else:
+        opened = np.zeros(k, dtype=bool)
+        clicked = delivered & (rng.random(k) < np.clip(0.02 + 0.3 * aff * lift, 0, 0.9))
+    converted = clicked & (rng.random(k) < np.clip(0.04 + 0.25 * eng, 0, 0.9))
+    unsub = delivered & (rng.random(k) < (0.002 if channel == "email" else 0.006))
+    sec = 1_000_000_000
+    open_at = sent + rng.integers(60, 36 * 3600, size=k) * sec
+    click_at = (np.where(opened, open_at, sent)) + rng.integers(10, 4 * 3600, size=k) * sec
+    conv_at = click_at + rng.integers(60, 48 * 3600, size=k) * sec
+    revenue = np.where(converted, np.round(traits["aov"][owner] * np.exp(rng.normal(0, 0.3, size=k)), 2), np.nan)
+
+    def ts(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.where(mask, np.minimum(values, end.value), _NAT)
+
+    return {
+        "owner": owner,
+        "journey_id": np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick],
+        "step_id": np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick],
+        "variant": variant.astype(np.int8),
+        "sent_at": sent,
+        "delivered_at": ts(sent + 5 * sec, delivered),
+        "opened_at": ts(open_at, opened),
+        "clicked_at": ts(click_at, clicked),
+        "converted_at": ts(conv_at, converted),
+        "revenue": revenue,
+        "unsubscribed_at": ts(click_at, unsub),
+        "bounced": bounced,
+    }
+
+
+def _subscribed_at(
+    ledger_pos: np.ndarray, recorded: np.ndarray, subscribed: np.ndarray, owner: np.ndarray, when: np.ndarray
+) -> np.ndarray:
+    """Whether each (customer, time) pair falls while the customer's latest ledger row at or before that time
+    said subscribed: an as-of join, rows of one customer ordered by time (ties in ledger order after a
+    quicksort by time, as ``sort_values`` leaves them), the last at or before ``when`` winning.
+
+    A customer has few ledger rows: the join takes the first row of every customer, then the second, and
+    so on, each a lookup by customer position.
+    """
     out = np.zeros(len(owner), dtype=bool)
-    out[merged["order"].to_numpy()] = ok
+    if len(ledger_pos) == 0 or len(owner) == 0:
+        return out
+    by_time = np.argsort(recorded, kind="quicksort")
+    order = by_time[np.argsort(ledger_pos[by_time], kind="stable")]  # by customer, then time
+    pos, times, status = ledger_pos[order], recorded[order], subscribed[order]
+    first = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    rank = np.arange(len(pos)) - np.repeat(first, np.diff(np.r_[first, len(pos)]))
+    size = int(max(pos.max(), owner.max())) + 1
+    for j in range(int(rank.max()) + 1):
+        row = rank == j
+        since = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        since[pos[row]] = times[row]
+        says = np.zeros(size, dtype=bool)
+        says[pos[row]] = status[row]
+        reached = since[owner] <= when
+        out[reached] = says[owner[reached]]
     return out
 
 
@@ -441,9 +594,9 @@ def synthesize(
     end_ts = pd.Timestamp(end, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
     cust, traits = _customers(rng, customers, end_ts)
     orders = _orders(rng, cust, traits, end_ts)
-    consents = _consents(rng, cust, traits, end_ts)
+    consents, consent_pos = _consents(rng, cust, traits, end_ts)
     events = _events(rng, cust, traits, end_ts, event_days)
-    messages = _messages(rng, cust, traits, consents, end_ts, message_days)
+    messages = _messages(rng, cust, traits, consents, consent_pos, end_ts, message_days)
     spend = orders[orders["status"] == "placed"].groupby("customer_id")["amount"].sum()
     tier = pd.cut(
         spend.reindex(cust["customer_id"]).fillna(0).to_numpy(),

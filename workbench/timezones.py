@@ -14,7 +14,16 @@ from zoneinfo import ZoneInfo, available_timezones
 import numpy as np
 import pandas as pd
 
-__all__ = ["COUNTRY_ZONES", "REGION_ZONES", "is_valid_zone", "phone_zones", "resolve_timezones"]
+from .phones import time_zones
+
+__all__ = ["COUNTRY_ZONES", "REGION_ZONES", "is_valid_zone", "phone_time_zones", "phone_zones", "resolve_timezones"]
+
+# What Python's str.strip() removes: every character whose str.isspace() is true.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 # The zone holding most of each country's population (a fallback only).
 COUNTRY_ZONES = {
@@ -140,26 +149,27 @@ def is_valid_zone(name: object) -> bool:
     return isinstance(name, str) and name in _zones()
 
 
-@lru_cache(maxsize=200_000)
-def _zones_for_prefix(number: str) -> tuple[str, ...]:
-    import phonenumbers
-    from phonenumbers import timezone as pn_tz
+def phone_time_zones(phones: pd.Series) -> pd.Series:
+    """Every IANA zone this machine knows of each phone number, joined by ``|``; missing when none.
 
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return ()
-    if not phonenumbers.is_valid_number(parsed):
-        return ()
-    zones = tuple(z for z in pn_tz.time_zones_for_number(parsed) if is_valid_zone(z))
-    return zones
+    The number is the text without surrounding whitespace, read as ``phonenumbers.parse(text, None)``;
+    invalid numbers have no zone. The zones are phonenumbers' (``timezone.time_zones_for_number``),
+    computed for the whole column at once (:func:`workbench.phones.time_zones`), in its order.
+    """
+    stripped = phones.astype("string").str.strip(_WHITESPACE)
+    return map_distinct(time_zones(stripped), _known_zones)
+
+
+def _known_zones(zones: str) -> str | None:
+    return "|".join(z for z in zones.split("|") if is_valid_zone(z)) or None
 
 
 def phone_zones(phone: object) -> tuple[str, ...]:
     """All IANA zones a phone number (E.164) may be in; empty when unknown or invalid."""
     if not isinstance(phone, str) or not phone.strip():
         return ()
-    return _zones_for_prefix(phone.strip())
+    found = phone_time_zones(pd.Series([phone], dtype="string")).iloc[0]
+    return () if pd.isna(found) else tuple(found.split("|"))
 
 
 def map_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
@@ -203,8 +213,8 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
             by_region = map_distinct(key, table.get)
             apply(by_region, by_region, "region")
     if phone is not None:
-        all_zones = map_distinct(phone, lambda p: "|".join(phone_zones(p)) or None)
-        apply(all_zones.str.split("|").str[0], all_zones, "phone")
+        all_zones = phone_time_zones(phone)
+        apply(map_distinct(all_zones, lambda z: z.split("|")[0]), all_zones, "phone")
     if stated is not None:
         valid = map_distinct(stated, lambda z: z if is_valid_zone(z) else None)
         apply(valid, valid, "stated")
