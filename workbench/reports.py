@@ -473,6 +473,21 @@ def pipeline(
     results: dict[str, NotebookRun] = {}
     parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
+
+    def finish(status: str) -> list[NotebookRun]:
+        ordered = [
+            results.get(name) or NotebookRun(name=name, notebook=str(path), status="interrupted")
+            for path, name, _ in jobs
+        ]
+        seconds = time.perf_counter() - started
+        title = loaded.name if status == "complete" else f"{loaded.name} (interrupted: incomplete)"
+        write_index(run_dir, ordered, title=title, seconds=seconds)
+        inputs = [data_path, strategy_path]
+        write_manifest(
+            run_dir, runs=ordered, inputs=inputs, parameters=parameters, command=command, seconds=seconds, status=status
+        )
+        return ordered
+
     try:
         with _progress(len(jobs), "notebooks") as bar:
             futures = {
@@ -486,35 +501,11 @@ def pipeline(
         # Stop now: no queued notebook starts, running kernels are killed, the folder says it is incomplete.
         pool.shutdown(wait=False, cancel_futures=True)
         stop_kernels()
-        ordered = [
-            results.get(name) or NotebookRun(name=name, notebook=str(path), status="interrupted")
-            for path, name, _ in jobs
-        ]
-        seconds = time.perf_counter() - started
-        write_index(run_dir, ordered, title=f"{loaded.name} (interrupted: incomplete)", seconds=seconds)
-        write_manifest(
-            run_dir,
-            runs=ordered,
-            inputs=[data_path, strategy_path],
-            parameters=parameters,
-            command=command,
-            seconds=seconds,
-            status="interrupted",
-        )
+        finish("interrupted")
         write_text(run_dir / "INCOMPLETE", "This run was interrupted: its reports and outputs are incomplete.\n")
         raise
     pool.shutdown(wait=True)
-    ordered = [results[name] for _, name, _ in jobs]
-    seconds = time.perf_counter() - started
-    write_index(run_dir, ordered, title=f"{loaded.name}", seconds=seconds)
-    write_manifest(
-        run_dir,
-        runs=ordered,
-        inputs=[data_path, strategy_path],
-        parameters=parameters,
-        command=command,
-        seconds=seconds,
-    )
+    ordered = finish("complete")
     failed = [r for r in ordered if r.status != "ok"]
     if failed:
         lines = "; ".join(f"{r.name}: {r.error}" for r in failed)
