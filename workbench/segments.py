@@ -51,10 +51,11 @@ __all__ = [
 def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise WorkbenchError(
+        msg = (
             f"{what} needs profile column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
             "Fix: pass the output of profiles.build_profiles"
         )
+        raise WorkbenchError(msg)
 
 
 def _quintile(values: pd.Series, *, ascending: bool) -> pd.Series:
@@ -282,9 +283,8 @@ def overlap_matrix(assigned: pd.DataFrame, segments: Sequence[str] | None = None
     names = list(segments) if segments is not None else segment_columns(assigned)
     missing = [s for s in names if f"segment_{s}" not in assigned.columns]
     if missing:
-        raise StrategyError(
-            f"no segment {', '.join(missing)} in the assigned profiles (have: {', '.join(segment_columns(assigned))})"
-        )
+        msg = f"no segment {', '.join(missing)} in the assigned profiles (have: {', '.join(segment_columns(assigned))})"
+        raise StrategyError(msg)
     m = assigned[[f"segment_{s}" for s in names]].to_numpy(dtype=np.int64)
     return pd.DataFrame(m.T @ m, index=pd.Index(names, name="segment"), columns=names)
 
@@ -298,9 +298,8 @@ def membership(assigned: pd.DataFrame, segment: str) -> np.ndarray:
     """
     ref = resolve_segment(segment, segment_columns(assigned))
     if ref.column not in assigned.columns:
-        raise StrategyError(
-            f"segment {segment!r} needs the {ref.column} column. Fix: pass profiles through segments.assign first"
-        )
+        msg = f"segment {segment!r} needs the {ref.column} column. Fix: pass profiles through segments.assign first"
+        raise StrategyError(msg)
     values = assigned[ref.column]
     hit = values if ref.kind == "rule" else values == ref.value
     mask: np.ndarray = pd.Series(hit).fillna(False).to_numpy(dtype=bool)

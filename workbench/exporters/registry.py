@@ -244,9 +244,8 @@ def resolve_targets(targets: str | Iterable[str] | None) -> list[str]:
         return list(EXPORTERS)
     unknown = [t for t in names if t not in EXPORTERS]
     if unknown:
-        raise ExportError(
-            f"unknown export target {', '.join(map(repr, unknown))}. Fix: use one of {', '.join(EXPORTERS)} or all"
-        )
+        msg = f"unknown export target {', '.join(map(repr, unknown))}. Fix: use one of {', '.join(EXPORTERS)} or all"
+        raise ExportError(msg)
     return list(dict.fromkeys(names))
 
 

@@ -450,5 +450,6 @@ BLUEPRINTS: dict[str, Callable[..., Journey]] = {
 def blueprint(name: str, params: BlueprintParams | Mapping[str, Any] | None = None, /, **overrides: Any) -> Journey:
     """Build the journey of blueprint ``name`` (a key of :data:`BLUEPRINTS`)."""
     if name not in BLUEPRINTS:
-        raise JourneyError(f"no blueprint {name!r}. Fix: use one of {', '.join(BLUEPRINTS)}", journey=name)
+        msg = f"no blueprint {name!r}. Fix: use one of {', '.join(BLUEPRINTS)}"
+        raise JourneyError(msg, journey=name)
     return BLUEPRINTS[name](params, **overrides)

@@ -58,9 +58,12 @@ def build_journey(spec: JourneySpec | dict[str, Any], **overrides: Any) -> Journ
     spec = spec if isinstance(spec, JourneySpec) else JourneySpec.model_validate(spec)
     if spec.graph is not None:
         if overrides:
-            raise JourneyError(
+            msg = (
                 f"journey {spec.id!r} is a graph: blueprint parameters {sorted(overrides)} do not apply. "
-                "Fix: edit its graph in the strategy file",
+                "Fix: edit its graph in the strategy file"
+            )
+            raise JourneyError(
+                msg,
                 journey=spec.id,
             )
         return Journey.model_validate(spec.graph.model_dump())
@@ -69,9 +72,8 @@ def build_journey(spec: JourneySpec | dict[str, Any], **overrides: Any) -> Journ
         return BLUEPRINTS[spec.blueprint](params, journey_id=spec.id)  # type: ignore[index]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise JourneyError(
-            f"journey {spec.id!r}: invalid blueprint parameters ({problems}). Fix: see BlueprintParams", journey=spec.id
-        ) from None
+        msg = f"journey {spec.id!r}: invalid blueprint parameters ({problems}). Fix: see BlueprintParams"
+        raise JourneyError(msg, journey=spec.id) from None
 
 
 def build_journeys(strategy: Strategy, *, include_disabled: bool = False) -> list[Journey]:
@@ -93,7 +95,8 @@ def journey_for(strategy: Strategy, journey_id: str, **params: Any) -> Journey:
     if journey_id in BLUEPRINTS:
         return blueprint(journey_id, params)
     known = ", ".join([s.id for s in strategy.journeys] + list(BLUEPRINTS))
-    raise JourneyError(f"no journey or blueprint {journey_id!r}. Fix: use one of {known}", journey=journey_id)
+    msg = f"no journey or blueprint {journey_id!r}. Fix: use one of {known}"
+    raise JourneyError(msg, journey=journey_id)
 
 
 # ---------------------------------------------------------------- canonical document
@@ -121,9 +124,8 @@ def _from_data(data: Any, source: str) -> Journey:
         return CanonicalJourney.model_validate(data).journey
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()[:5])
-        raise JourneyError(
-            f"{source}: not a canonical journey ({problems}). Fix: see workbench/schemas/journey.schema.json"
-        ) from None
+        msg = f"{source}: not a canonical journey ({problems}). Fix: see workbench/schemas/journey.schema.json"
+        raise JourneyError(msg) from None
 
 
 def journey_from_json(text: str, *, source: str = "<json>") -> Journey:
@@ -131,7 +133,8 @@ def journey_from_json(text: str, *, source: str = "<json>") -> Journey:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise JourneyError(f"{source} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        msg = f"{source} line {exc.lineno}: not valid JSON ({exc.msg})"
+        raise JourneyError(msg) from None
     return _from_data(data, source)
 
 

@@ -56,8 +56,9 @@ def join_segments(messages: pd.DataFrame, segments: pd.DataFrame | pd.Series | N
         require_columns(segments, "segments", ["customer_id", "segment"], why="joining segments")
         dup = segments["customer_id"].duplicated(keep=False)
         if dup.any():
+            msg = "segments"
             raise DataContractError(
-                "segments",
+                msg,
                 "customer_id",
                 "a customer has more than one segment",
                 count=int(dup.sum()),
@@ -76,8 +77,9 @@ def check_keys(messages: pd.DataFrame, by: Sequence[str]) -> None:
     for key in by:
         if key not in messages.columns:
             hint = "pass segments=<frame of customer_id, segment>" if key == "segment" else f"add {key} to messages"
+            msg = "messages"
             raise DataContractError(
-                "messages",
+                msg,
                 key,
                 f"cannot group by {key}: the column is missing",
                 remedy=f"{hint}, or group by {', '.join(c for c in MESSAGE_KEYS if c in messages.columns)}",
@@ -91,8 +93,9 @@ def check_messages(messages: pd.DataFrame, by: Sequence[str] = ()) -> None:
     channel = messages["channel"].astype("string")
     bad = ~channel.isin(CHANNELS).fillna(False)
     if bad.any():
+        msg = "messages"
         raise DataContractError(
-            "messages",
+            msg,
             "channel",
             f"unknown channel; allowed: {', '.join(CHANNELS)}",
             count=int(bad.sum()),
@@ -134,8 +137,9 @@ class Prepared:
         self.sent_us = as_us(m["sent_at"])
         missing_sent = self.sent_us == NAT
         if missing_sent.any():
+            msg = "messages"
             raise DataContractError(
-                "messages",
+                msg,
                 "sent_at",
                 "sent_at is missing",
                 count=int(missing_sent.sum()),

@@ -573,9 +573,8 @@ def attribute(
     """
     unknown = [m for m in models if m not in ATTRIBUTION_MODELS]
     if unknown:
-        raise MeasurementError(
-            f"unknown attribution model {unknown[0]!r}. Fix: use any of {', '.join(ATTRIBUTION_MODELS)}"
-        )
+        msg = f"unknown attribution model {unknown[0]!r}. Fix: use any of {', '.join(ATTRIBUTION_MODELS)}"
+        raise MeasurementError(msg)
     by = list(by)
     _check_rule(non_converting)
     cfg = _settings(settings, windows)

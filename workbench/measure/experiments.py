@@ -61,7 +61,8 @@ Alternative = Literal["two-sided", "larger", "smaller"]
 
 def _check_prob(name: str, value: float) -> None:
     if not 0 < value < 1:
-        raise MeasurementError(f"{name} = {value} is not a probability. Fix: pass a rate between 0 and 1, e.g. 0.03")
+        msg = f"{name} = {value} is not a probability. Fix: pass a rate between 0 and 1, e.g. 0.03"
+        raise MeasurementError(msg)
 
 
 def sample_size_proportions(
@@ -108,7 +109,8 @@ def sample_size_means(
     ``statsmodels.stats.power.tt_ind_solve_power`` with effect size ``delta / sd``, rounded up.
     """
     if sd <= 0 or delta == 0:
-        raise MeasurementError("sample_size_means needs sd > 0 and a non-zero delta")
+        msg = "sample_size_means needs sd > 0 and a non-zero delta"
+        raise MeasurementError(msg)
     n = tt_ind_solve_power(
         effect_size=abs(delta) / sd, nobs1=None, alpha=alpha, power=power, ratio=ratio, alternative=alternative
     )
@@ -178,7 +180,8 @@ def minimum_detectable_effect(
 
     hi = 1 - baseline - 1e-9
     if gap(hi) < 0:
-        raise MeasurementError(f"{n_per_arm:.0f} per arm cannot reach power {power} from a baseline of {baseline}")
+        msg = f"{n_per_arm:.0f} per arm cannot reach power {power} from a baseline of {baseline}"
+        raise MeasurementError(msg)
     return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-10))
 
 
@@ -217,7 +220,8 @@ def plan_test(
         ``n_control``, ``total``, ``days`` (rounded up), ``weeks``.
     """
     if daily_audience <= 0:
-        raise MeasurementError("daily_audience must be positive: customers entering the test per day")
+        msg = "daily_audience must be positive: customers entering the test per day"
+        raise MeasurementError(msg)
     rows = []
     for lift in lifts:
         target = baseline * (1 + lift) if relative else baseline + lift
@@ -413,7 +417,8 @@ def adjust_pvalues(p_values: Sequence[float], *, method: str = "holm", alpha: fl
     Holm is computed with numpy (:func:`_holm`), equal to ``multipletests(p, method="holm")[1]``.
     """
     if method not in CORRECTIONS:
-        raise MeasurementError(f"unknown correction {method!r}. Fix: use one of {', '.join(CORRECTIONS)}")
+        msg = f"unknown correction {method!r}. Fix: use one of {', '.join(CORRECTIONS)}"
+        raise MeasurementError(msg)
     p = np.asarray(p_values, dtype=float)
     out = p.copy()
     ok = np.isfinite(p)
@@ -513,22 +518,24 @@ def compare_arms(
     by = list(by)
     missing = [c for c in [arm, *metrics, *by] if c not in units.columns]
     if missing:
-        raise MeasurementError(
+        msg = (
             f"compare_arms: column {missing[0]!r} is not in the units table "
             f"(columns: {', '.join(map(str, units.columns[:15]))}). Fix: pass existing columns"
         )
+        raise MeasurementError(msg)
     if correction not in CORRECTIONS:
-        raise MeasurementError(f"unknown correction {correction!r}. Fix: use one of {', '.join(CORRECTIONS)}")
+        msg = f"unknown correction {correction!r}. Fix: use one of {', '.join(CORRECTIONS)}"
+        raise MeasurementError(msg)
     if mean_test not in {"welch", "bootstrap"}:
-        raise MeasurementError(f"unknown mean test {mean_test!r}. Fix: use 'welch' or 'bootstrap'")
+        msg = f"unknown mean test {mean_test!r}. Fix: use 'welch' or 'bootstrap'"
+        raise MeasurementError(msg)
     kinds = dict(kinds or {})
     metric_kind = {m: kinds.get(m) or _kind(units[m]) for m in metrics}
     arms_all = units[arm].astype("string")
     if not (arms_all == str(control)).any():
         found = ", ".join(sorted(arms_all.dropna().unique().tolist())[:10])
-        raise MeasurementError(
-            f"control arm {control!r} is not in column {arm!r} (arms: {found}). Fix: pass one of those as control"
-        )
+        msg = f"control arm {control!r} is not in column {arm!r} (arms: {found}). Fix: pass one of those as control"
+        raise MeasurementError(msg)
     groups = (
         units.assign(_arm=arms_all).groupby(by, sort=True, dropna=False) if by else [((), units.assign(_arm=arms_all))]
     )
@@ -629,10 +636,11 @@ def lift_by_segment(
         columns of :func:`compare_arms`.
     """
     if segment not in units.columns:
-        raise MeasurementError(
+        msg = (
             f"lift_by_segment: no column {segment!r} in the units table. Fix: pass an existing "
             f"column (columns: {', '.join(map(str, units.columns[:15]))})"
         )
+        raise MeasurementError(msg)
     data = units.assign(_segment=units[segment].astype("string").fillna("(none)"))
     out = compare_arms(
         data,

@@ -429,10 +429,11 @@ def health_alerts(
     """
     th = thresholds or HealthThresholds()
     if "channel" not in metrics.columns:
-        raise MeasurementError(
+        msg = (
             "health_alerts needs metrics grouped by channel. Fix: channel_metrics(..., "
             "by=['journey_id', 'step_id', 'channel'])"
         )
+        raise MeasurementError(msg)
     keys = _group_columns(metrics)
     delivered = metrics[metrics["metric"] == "delivered"].set_index(keys)["value"]
     rows = []

@@ -230,14 +230,16 @@ def experiment_readout(
     if isinstance(data, pd.DataFrame):
         arm, default_control, default_metrics, default_segment = READOUT_DEFAULTS["experiment"]
         if arm not in data.columns:
-            raise MeasurementError(
+            msg = (
                 "an experiment table needs an 'arm' column (one row per unit). "
                 "Fix: load it with workbench.sources.load_hillstrom or add the column"
             )
+            raise MeasurementError(msg)
         ctrl = control or default_control
         wanted = list(metrics or [m for m in default_metrics if m in data.columns])
         if not wanted:
-            raise MeasurementError("no metrics to compare. Fix: pass metrics=[...] naming outcome columns")
+            msg = "no metrics to compare. Fix: pass metrics=[...] naming outcome columns"
+            raise MeasurementError(msg)
         seg = default_segment if segment is None else segment
         seg = seg if seg and seg in data.columns else None
         results = compare_arms(data, arm=arm, control=ctrl, metrics=wanted, **options)  # type: ignore[arg-type]
@@ -267,10 +269,11 @@ def experiment_readout(
         )
     messages = getattr(data, "messages", None)
     if messages is None:
-        raise MeasurementError(
+        msg = (
             "the dataset has no messages table: nothing to measure. "
             "Fix: add messages.csv (message_id, customer_id, channel, sent_at ...) to the data folder"
         )
+        raise MeasurementError(msg)
     arm, default_control, default_metrics, default_segment = READOUT_DEFAULTS["messages"]
     customers = getattr(data, "customers", None)
     seg = default_segment if segment is None else segment
@@ -307,10 +310,11 @@ def experiment_readout(
         non_converting=non_converting,
     )
     if arm not in outcomes.columns:
-        raise MeasurementError(
+        msg = (
             "messages have no 'variant' column, so there are no arms to compare. "
             "Fix: add variant (A, B, ...) to messages"
         )
+        raise MeasurementError(msg)
     units = outcomes[outcomes["delivered"] == 1]
     exp_by = [k for k in ("journey_id", "step_id") if k in units.columns]
     arms_per = units.groupby(exp_by)[arm].transform("nunique") if exp_by else units[arm].nunique()

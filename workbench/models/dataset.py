@@ -66,7 +66,8 @@ class Dataset:
         """
         frame = getattr(self, table)
         if frame is None:
-            raise WorkbenchError(f"the dataset has no {table} table")
+            msg = f"the dataset has no {table} table"
+            raise WorkbenchError(msg)
         return self.derived(
             f"keys:{table}",
             ("customers", table),

@@ -138,7 +138,8 @@ class Strategy(_Model):
             if seg.name == name:
                 return seg
         known = ", ".join(s.name for s in self.segments) or "none"
-        raise StrategyError(f"no segment {name!r} in strategy {self.name!r} (segments: {known})")
+        msg = f"no segment {name!r} in strategy {self.name!r} (segments: {known})"
+        raise StrategyError(msg)
 
 
 # ---------------------------------------------------------------- loading
@@ -190,7 +191,8 @@ def parse_strategy(text: str, *, source: str = "<strategy>") -> Strategy:
     """Validate strategy YAML text; errors carry the YAML line and a remedy."""
     data = load_yaml(text, source=source, error=StrategyError)
     if not isinstance(data, dict):
-        raise StrategyError(f"{source}: a strategy is a YAML mapping with name, brand, segments, policy and journeys")
+        msg = f"{source}: a strategy is a YAML mapping with name, brand, segments, policy and journeys"
+        raise StrategyError(msg)
     try:
         return Strategy.model_validate(data)
     except ValidationError as exc:

@@ -140,8 +140,9 @@ class _Checker:
         kind = self.kind(node)
         if kind != _NULL and kind not in kinds:
             wanted = " or ".join(sorted(_kind_name(k) for k in kinds))
+            msg = f"uses `{_sql(node)}`, which is {_kind_name(kind)}, where {what} needs {wanted}"
             raise _Refused(
-                f"uses `{_sql(node)}`, which is {_kind_name(kind)}, where {what} needs {wanted}",
+                msg,
                 "use a value of the right kind there, or compare the value first (e.g. `orders_total > 0`)",
             )
         return kind
@@ -153,8 +154,9 @@ class _Checker:
             found.discard(DATE)
         if len(found) > 1:
             shown = ", ".join(f"`{_sql(n)}` is {_kind_name(k)}" for k, n in kinds if k != _NULL)
+            msg = f"mixes kinds of value in {what} ({shown})"
             raise _Refused(
-                f"mixes kinds of value in {what} ({shown})",
+                msg,
                 "give every branch or argument the same kind of value (all numbers, all text, ...)",
             )
         return found.pop() if found else _NULL
@@ -167,8 +169,9 @@ class _Checker:
             literal = right if b == TEXT else left
             if isinstance(literal, exp.Literal) and literal.is_string:
                 return  # a date written as text: DuckDB reads the literal as a date
+        msg = f"compares `{_sql(left)}` ({_kind_name(a)}) with `{_sql(right)}` ({_kind_name(b)})"
         raise _Refused(
-            f"compares `{_sql(left)}` ({_kind_name(a)}) with `{_sql(right)}` ({_kind_name(b)})",
+            msg,
             "compare values of the same kind: numbers with numbers (write 5, not '5'), text with 'quoted text', "
             "dates with date '2026-01-01'",
         )
@@ -205,9 +208,8 @@ class _Checker:
             return BOOLEAN
         if isinstance(node, exp.Is):
             if not isinstance(node.expression, (exp.Null, exp.Boolean)):
-                raise _Refused(
-                    f"uses `{_sql(node)}`", "write IS NULL, IS NOT NULL, IS TRUE or IS FALSE, or compare with ="
-                )
+                msg = f"uses `{_sql(node)}`"
+                raise _Refused(msg, "write IS NULL, IS NOT NULL, IS TRUE or IS FALSE, or compare with =")
             if isinstance(node.expression, exp.Boolean):
                 self._need(node.this, frozenset({BOOLEAN}), "IS TRUE/FALSE")
             else:
@@ -217,7 +219,8 @@ class _Checker:
             if not isinstance(node.this, (exp.Like, exp.ILike)) or not (
                 isinstance(node.expression, exp.Literal) and node.expression.is_string
             ):
-                raise _Refused(f"uses `{_sql(node)}`", "write ESCAPE only after LIKE, with a one-character 'text'")
+                msg = f"uses `{_sql(node)}`"
+                raise _Refused(msg, "write ESCAPE only after LIKE, with a one-character 'text'")
             return self.kind(node.this)
         if isinstance(node, (exp.Like, exp.ILike)):
             word = "LIKE" if isinstance(node, exp.Like) else "ILIKE"
@@ -246,16 +249,19 @@ class _Checker:
 
     def _column(self, node: exp.Column) -> str:
         if node.table or node.args.get("db") or node.args.get("catalog"):
-            raise _Refused(f"names `{_sql(node)}` with a table", f"write the column alone: {node.name}")
+            msg = f"names `{_sql(node)}` with a table"
+            raise _Refused(msg, f"write the column alone: {node.name}")
         if not isinstance(node.this, exp.Identifier):
-            raise _Refused(f"uses `{_sql(node)}`, which is not a column name", "name a profile column")
+            msg = f"uses `{_sql(node)}`, which is not a column name"
+            raise _Refused(msg, "name a profile column")
         name = str(node.name)
         canonical = name if name in self.columns else self.by_lower.get(name.lower())
         if canonical is None:
             close = difflib.get_close_matches(name, list(self.columns), n=3)
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            msg = f"names an unknown column {name!r}{hint}"
             raise _Refused(
-                f"names an unknown column {name!r}{hint}",
+                msg,
                 "use a profile column (workbench.rules.RULE_COLUMNS lists them) and quote text values "
                 "with single quotes ('like this')",
             )
@@ -265,10 +271,12 @@ class _Checker:
 
     def _in(self, node: exp.In) -> str:
         if node.args.get("query") is not None or node.args.get("unnest") is not None or node.args.get("field"):
-            raise _Refused("uses a subquery in IN", "list the values instead: `rfm_segment in ('champions', 'loyal')`")
+            msg = "uses a subquery in IN"
+            raise _Refused(msg, "list the values instead: `rfm_segment in ('champions', 'loyal')`")
         values = node.expressions
         if not values:
-            raise _Refused("has an empty IN list", "list at least one value: `x in ('a', 'b')`")
+            msg = "has an empty IN list"
+            raise _Refused(msg, "list at least one value: `x in ('a', 'b')`")
         for value in values:
             self._comparable(node.this, value)
         return BOOLEAN
@@ -289,8 +297,9 @@ class _Checker:
         if isinstance(node, exp.Sub) and a in time and b in time:
             return INTERVAL if TIMESTAMP in (a, b) else NUMBER
         sign = "+" if isinstance(node, exp.Add) else "-"
+        msg = f"uses `{_sql(node)}`: {_kind_name(a)} {sign} {_kind_name(b)} is not defined"
         raise _Refused(
-            f"uses `{_sql(node)}`: {_kind_name(a)} {sign} {_kind_name(b)} is not defined",
+            msg,
             "add and subtract numbers, or a date and an interval (`last_order_at + interval 30 day`); "
             "join texts with ||",
         )
@@ -312,8 +321,9 @@ class _Checker:
         to = node.to
         kind = _CASTS.get(to.this) if isinstance(to, exp.DataType) and not to.expressions else None
         if kind is None:
+            msg = f"casts to {_sql(to)}"
             raise _Refused(
-                f"casts to {_sql(to)}",
+                msg,
                 "cast only to boolean, integer, bigint, double, decimal, varchar, date or timestamp",
             )
         self.kind(node.this)
@@ -328,7 +338,8 @@ class _Checker:
             or unit_name not in _UNITS
             or not re.fullmatch(r"-?\d+(\.\d+)?", str(value.this).strip())
         ):
-            raise _Refused(f"uses `{_sql(node)}`", "write an interval as `interval 30 day` (a number and a unit)")
+            msg = f"uses `{_sql(node)}`"
+            raise _Refused(msg, "write an interval as `interval 30 day` (a number and a unit)")
         return INTERVAL
 
     def _function(self, node: exp.Expression, spec: _Function, args: Sequence[exp.Expression]) -> str:
@@ -352,8 +363,9 @@ class _Checker:
         elif isinstance(node, exp.Literal) and node.is_string:
             text = str(node.this)
         if text.lower() not in _UNITS:
+            msg = f"asks {name}() for the unknown part {text or _sql(node) if node is not None else '?'!r}"
             raise _Refused(
-                f"asks {name}() for the unknown part {text or _sql(node) if node is not None else '?'!r}",
+                msg,
                 "use year, quarter, month, week, day, dayofweek, hour, minute or second",
             )
 
@@ -371,7 +383,8 @@ class _Checker:
         if isinstance(node, exp.Anonymous) and str(node.name).lower() in _ANONYMOUS:
             args = list(node.expressions)
             if len(args) != 2:
-                raise _Refused(f"calls `{_sql(node)}` with {len(args)} arguments", "write date_part('month', ts)")
+                msg = f"calls `{_sql(node)}` with {len(args)} arguments"
+                raise _Refused(msg, "write date_part('month', ts)")
             self._unit(args[0], "date_part")
             return self._function(node, _FUNCTIONS[str(node.name).lower()], args)
         raise _refusal(node)
@@ -443,33 +456,36 @@ def _depth(node: exp.Expression) -> int:
 def _parse(rule: str) -> exp.Expression:
     """The one expression of ``rule``; refused when it is not exactly one, or hides a comment."""
     if not isinstance(rule, str) or not rule.strip():
-        raise _Refused("is empty", "write a boolean expression such as `orders_total > 0`")
+        msg = "is empty"
+        raise _Refused(msg, "write a boolean expression such as `orders_total > 0`")
     if len(rule) > MAX_RULE_LENGTH:
+        msg = f"is {len(rule):,} characters long, over the limit of {MAX_RULE_LENGTH:,}"
         raise _Refused(
-            f"is {len(rule):,} characters long, over the limit of {MAX_RULE_LENGTH:,}",
+            msg,
             "split it into simpler segments",
         )
     dialect = sqlglot.Dialect.get_or_raise("duckdb")
     try:
         tokens = dialect.tokenize(rule)
     except SqlglotError as exc:
-        raise _Refused(f"cannot be read ({_first_line(exc)})", "check the quotes and brackets") from None
+        msg = f"cannot be read ({_first_line(exc)})"
+        raise _Refused(msg, "check the quotes and brackets") from None
     if any(t.comments for t in tokens):
-        raise _Refused(
-            "contains a comment (-- or /* */)", "remove the comment; explain the segment in its description field"
-        )
+        msg = "contains a comment (-- or /* */)"
+        raise _Refused(msg, "remove the comment; explain the segment in its description field")
     if any(t.token_type == TokenType.SEMICOLON for t in tokens):
-        raise _Refused(
-            "contains `;`, which separates statements", "a rule is one expression: remove the `;` and what follows"
-        )
+        msg = "contains `;`, which separates statements"
+        raise _Refused(msg, "a rule is one expression: remove the `;` and what follows")
     try:
         parsed = [e for e in dialect.parser().parse(tokens, rule) if e is not None]
     except SqlglotError as exc:
-        raise _Refused(f"cannot be parsed ({_first_line(exc)})", "check the syntax near that position") from None
+        msg = f"cannot be parsed ({_first_line(exc)})"
+        raise _Refused(msg, "check the syntax near that position") from None
     except RecursionError:
         raise _Refused(*_TOO_DEEP) from None
     if len(parsed) != 1:
-        raise _Refused(f"holds {len(parsed)} statements", "a rule is one expression")
+        msg = f"holds {len(parsed)} statements"
+        raise _Refused(msg, "a rule is one expression")
     return parsed[0]
 
 
@@ -489,12 +505,14 @@ def check(rule: str, columns: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
         raise _Refused(*_TOO_DEEP) from None
     if kind != BOOLEAN:
         example = f"`{_sql(tree)} > 0`" if kind == NUMBER else "`orders_total > 0`"
+        msg = f"is {_kind_name(kind)}, not a true/false condition"
         raise _Refused(
-            f"is {_kind_name(kind)}, not a true/false condition",
+            msg,
             f"compare it so that each customer is in or out, e.g. {example}",
         )
     try:
         sql = tree.sql(dialect="duckdb", comments=False, identify=True)
     except SqlglotError as exc:
-        raise _Refused(f"cannot be written as SQL ({_first_line(exc)})", "simplify the rule") from None
+        msg = f"cannot be written as SQL ({_first_line(exc)})"
+        raise _Refused(msg, "simplify the rule") from None
     return sql, tuple(checker.used)
