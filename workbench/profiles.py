@@ -413,6 +413,7 @@ def profile_sql(
     has_status: bool = True,
     customer_columns: Sequence[str] = ATTRIBUTES + _INPUT_ATTRIBUTES,
     schema: str | None = None,
+    table_names: Mapping[str, str] | None = None,
     pretty: bool = True,
 ) -> str:
     """One query giving, per customer, every profile column that SQL computes, in ``dialect``.
@@ -440,6 +441,8 @@ def profile_sql(
         Columns of ``customers`` to carry (those missing from ``tables`` are left out by the caller).
     schema
         A schema to qualify the table names with.
+    table_names
+        Other names of the tables (e.g. the temporary views an engine registered), by contract name.
 
     Examples
     --------
@@ -454,6 +457,7 @@ def profile_sql(
     ts = resolve_as_of(as_of)
 
     def name(table: str) -> str:
+        table = (table_names or {}).get(table, table)
         return f"{schema}.{table}" if schema else table
 
     ctes = _order_ctes(name("orders"), as_of_us=_epoch_us(ts), has_status=has_status, key="customer_id")
@@ -464,8 +468,11 @@ def profile_sql(
         source = f"{name('customers')} c"
         carried = [f"c.{column}" for column in customer_columns]
     else:
-        ctes.append(("derived_customers", f"select customer_id from {name('orders')} group by customer_id"))
-        source, carried = "derived_customers c", []
+        # the customers of the orders, created at their first order (as loading derives them)
+        derived = f"select customer_id, min(ordered_at) as created_at from {name('orders')} group by customer_id"
+        ctes.append(("derived_customers", derived))
+        source = "derived_customers c"
+        carried = ["c.created_at"] if "created_at" in customer_columns else []
     columns = ["c.customer_id", *carried]
     columns += [_defaulted("o", column, default) for column, default in _ORDER_DEFAULTS.items()]
     joins = ["left join orders_part o on o.customer_id = c.customer_id"]
@@ -516,7 +523,9 @@ def _rewrite(node: object, dialect: str) -> object:
     from sqlglot import exp, parse_one
 
     def template(text: str, **args: object) -> object:
-        return parse_one(text.format(**{k: v.sql(dialect=dialect) for k, v in args.items()}), read=dialect)
+        # the arguments are written first (they may hold functions to rewrite too)
+        written = {k: v.transform(lambda n: _rewrite(n, dialect)).sql(dialect=dialect) for k, v in args.items()}
+        return parse_one(text.format(**written), read=dialect)
 
     if isinstance(node, exp.Anonymous) and str(node.name).lower() in ("epoch_us", "us_day"):
         arg = node.expressions[0]
