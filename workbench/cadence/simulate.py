@@ -650,7 +650,7 @@ def plan_categories(
 
 
 def plan_from_rows(rows: pd.DataFrame, categories: Mapping[str, list[Any]]) -> pd.DataFrame:
-    """A plan of plain columns (text, times) with the column types :func:`simulate` gives (see :func:`plan_categories`)."""
+    """A plan of plain columns (text, times) with the types :func:`simulate` gives (see :func:`plan_categories`)."""
     out = {}
     for column in PLAN_COLUMNS:
         values = rows[column]

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MASTER",
     "SparkUnavailableError",
+    "arrow_table",
     "plan",
     "profiles",
     "rule_segments",
@@ -130,7 +131,7 @@ def session(
 # ---------------------------------------------------------------- data in and out
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
     """A pandas frame as Arrow with types Spark reads: strings, not large strings or dictionaries."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     fields = []
@@ -148,7 +149,7 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
 
 def tables_from_frames(spark: SparkSession, tables: Mapping[str, pd.DataFrame]) -> dict[str, DataFrame]:
     """Spark DataFrames of the contract's tables (a :class:`~workbench.models.dataset.Dataset`'s ``tables()``)."""
-    return {name: spark.createDataFrame(_arrow(frame)) for name, frame in tables.items() if name in TABLES}
+    return {name: spark.createDataFrame(arrow_table(frame)) for name, frame in tables.items() if name in TABLES}
 
 
 def to_pandas(frame: DataFrame) -> pd.DataFrame:
