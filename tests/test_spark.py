@@ -97,6 +97,8 @@ RULES = [
     "case when lifecycle_stage = 'active' then frequency > 1 else false end",
     "last_order_at > timestamp '2026-06-01 00:00:00'",
     "date_diff('day', last_order_at, timestamp '2026-10-31') < 60",
+    "date_diff('month', first_order_at, last_order_at) >= 2",
+    "date_diff('hour', last_order_at, timestamp '2026-10-31 12:00:00') between 100 and 2000",
     "rfm_segment like 'champ%' or intent = 'cart_abandoner'",
     "coalesce(p_alive, 0) < 0.5 and orders_total > 1",
     "cast(orders_total as double) / nullif(orders_365d, 0) > 1",
@@ -161,5 +163,5 @@ def test_another_seed_gives_another_plan(spark_workspace: Workspace) -> None:
 def test_unknown_engine_is_refused(sample_dataset: object, strategy: object) -> None:
     from workbench.models.errors import WorkbenchError
 
-    with pytest.raises(WorkbenchError, match="engine 'flink' is not available. Fix: use one of duckdb, spark"):
+    with pytest.raises(WorkbenchError, match=r"engine .flink. is not available\. Fix: use one of duckdb, spark"):
         Workspace.create(sample_dataset, strategy, engine="flink")

@@ -280,11 +280,44 @@ def _plain(schema: pa.Schema) -> pa.Schema:
 # ---------------------------------------------------------------- segment rules
 
 
-def rule_sql(rule: CheckedRule) -> str:
-    """The checked rule (DuckDB SQL regenerated from its checked tree) written for Spark SQL by SQLGlot."""
-    import sqlglot
+#: DuckDB's ``date_diff(unit, a, b)`` counts the unit's boundaries between a and b (calendar days, months),
+#: Spark's ``datediff``/``timestampdiff`` whole units elapsed: the boundary count written for Spark.
+_DATE_DIFF = {
+    "day": "DATEDIFF(CAST({b} AS DATE), CAST({a} AS DATE))",
+    "hour": "(FLOOR(UNIX_SECONDS(CAST({b} AS TIMESTAMP)) / 3600) - FLOOR(UNIX_SECONDS(CAST({a} AS TIMESTAMP)) / 3600))",
+    "minute": "(FLOOR(UNIX_SECONDS(CAST({b} AS TIMESTAMP)) / 60) - FLOOR(UNIX_SECONDS(CAST({a} AS TIMESTAMP)) / 60))",
+    "second": "(UNIX_SECONDS(CAST({b} AS TIMESTAMP)) - UNIX_SECONDS(CAST({a} AS TIMESTAMP)))",
+    "month": "((YEAR({b}) * 12 + MONTH({b})) - (YEAR({a}) * 12 + MONTH({a})))",
+    "quarter": "((YEAR({b}) * 4 + QUARTER({b})) - (YEAR({a}) * 4 + QUARTER({a})))",
+    "year": "(YEAR({b}) - YEAR({a}))",
+}
 
-    return sqlglot.transpile(rule.sql, read="duckdb", write="spark", identify=True)[0]
+
+def rule_sql(rule: CheckedRule) -> str:
+    """The checked rule (DuckDB SQL regenerated from its checked tree) written for Spark SQL by SQLGlot.
+
+    ``date_diff`` is written as DuckDB counts (unit boundaries crossed); a unit
+    Spark cannot count the same way (weeks) is refused with the fix.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateDiff):
+            unit = str(node.args.get("unit").name if node.args.get("unit") is not None else "day").lower().rstrip("s")
+            if unit not in _DATE_DIFF:
+                msg = (
+                    f"segment {rule.segment!r}: rule `{rule.rule}` counts {unit}s with date_diff, which Spark "
+                    "does not count as DuckDB does. Fix: count days (date_diff('day', ...) / 7), or use --engine duckdb"
+                )
+                raise WorkbenchError(msg)
+            a = node.expression.transform(rewrite).sql(dialect="spark", identify=True)
+            b = node.this.transform(rewrite).sql(dialect="spark", identify=True)
+            return sqlglot.parse_one(_DATE_DIFF[unit].format(a=a, b=b), read="spark")
+        return node
+
+    tree = sqlglot.parse_one(rule.sql, read="duckdb").transform(rewrite)
+    return tree.sql(dialect="spark", identify=True)
 
 
 def rule_segments(frame: DataFrame, rules: Sequence[CheckedRule]) -> DataFrame:
