@@ -221,5 +221,5 @@ def test_missing_orders_and_bad_connection_say_what_to_fix(postgres: str) -> Non
     with pytest.raises(DataContractError, match="no orders table in schema 'nowhere'"):
         load_dataset(f"{postgres}?schema=nowhere")
     closed = f"postgresql://postgres@127.0.0.1:{_free_port()}/postgres"
-    with pytest.raises(FileError, match="cannot connect to .* Fix: check the host"):
+    with pytest.raises(FileError, match=r"cannot connect to .* Fix: check the host"):
         load_dataset(closed)
