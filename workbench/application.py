@@ -47,7 +47,7 @@ from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
-from .profiles import build_profiles, resolve_as_of
+from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
 from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
 from .value import CalibrationHoldout, CustomerValue, ValueModelError, calibration_holdout, customer_value
@@ -467,8 +467,8 @@ class Workspace:
         customers = self.dataset.customers.reset_index(drop=True)
         where = pd.Index(frame["customer_id"].astype(object)).get_indexer(customers["customer_id"].astype(object))
         frame = frame.take(where).reset_index(drop=True)
-        for column in frame.columns:  # the customers' own columns as the dataset holds them
-            if column in customers.columns:
+        for column in ("customer_id", *ATTRIBUTES):  # the customers' own columns as the dataset holds them
+            if column in frame.columns and column in customers.columns:
                 frame[column] = customers[column]
         return frame
 
