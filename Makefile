@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 OUT ?= out
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-fast lab bench lint format browser clean-out
+.PHONY: demo test test-fast lab bench lint format browser services clean-out
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@touch $(STAMP)
 
@@ -28,8 +28,16 @@ browser:
 	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium > /dev/null; \
 	  else echo "install Chromium and set CHROMIUM=/path/to/chromium" >&2; exit 1; fi; }
 
-## test: the whole test suite (unit, property-based, notebooks, browser)
-test: $(STAMP) browser
+## services: Java for the Spark tests and PostgreSQL for the database tests (apt-get when missing)
+services:
+	@{ command -v java > /dev/null && ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; } || { \
+	  if command -v apt-get > /dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless postgresql > /dev/null; \
+	  else echo "install Java 17+ and PostgreSQL's server for the Spark and database tests" >&2; exit 1; fi; }
+
+## test: the whole test suite (unit, property-based, notebooks, browser, Spark local mode, PostgreSQL)
+test: $(STAMP) browser services
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n 2 -q
 
 ## test-fast: everything but notebooks and the browser

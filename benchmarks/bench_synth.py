@@ -13,7 +13,7 @@ TARGET_S = 60.0  # for 1M customers
 
 
 def setup(size: int) -> int:
-    import workbench.sources
+    import workbench.io
     import workbench.synth  # noqa: F401  (import time is not what is measured)
 
     return size
@@ -28,7 +28,7 @@ def in_memory(size: int) -> None:
 def _written(size: int, fmt: str) -> None:
     import tempfile
 
-    from workbench.sources import write_dataset
+    from workbench.io import write_dataset
     from workbench.synth import synthesize
 
     with tempfile.TemporaryDirectory() as folder:

@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 
 from .cadence import daily_volume, engagement_score, simulate, summarize
-from .cadence.simulate import resolve_start
+from .cadence.engagement import outcome_priors
+from .cadence.simulate import plan_categories, plan_from_rows, resolve_start
+from .engines import spark as spark_engine
 from .exporters import ExportContext, ExportResult, export_journeys, resolve_targets
 from .exporters.registry import NEEDS_PROFILES, IdMap
 from .journeys import build_journey, journey_for, journey_problems, known_segments
@@ -45,7 +47,8 @@ from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
-from .profiles import build_profiles, resolve_as_of
+from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
+from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
 from .value import CalibrationHoldout, CustomerValue, ValueModelError, calibration_holdout, customer_value
 
@@ -60,8 +63,9 @@ __all__ = [
     "strategy_journeys",
 ]
 
-#: Engines the work can run on; DuckDB, embedded, is the default.
-ENGINES = ("duckdb",)
+#: Engines the work can run on; DuckDB, embedded, is the default. Spark runs profiles and segment
+#: rules in Spark SQL and the plan per partition of customers, with the same results.
+ENGINES = ("duckdb", "spark")
 #: The longest plan simulated, in days; a longer horizon is refused before any work starts.
 MAX_PLAN_DAYS = 1096
 #: How many segment assignments (one per strategy variant) a workspace and its variants keep.
@@ -176,7 +180,14 @@ class Workspace:
         What differs from the strategy file, by name, and the file's own values for those names
         (recorded for reports; see :meth:`with_lifecycle` and :meth:`with_overrides`).
     engine
-        ``duckdb`` (the default and, for now, the only one).
+        ``duckdb`` (the default: embedded, one process) or ``spark``: profiles and segment rules in
+        Spark SQL and the send plan per partition of customers (:mod:`workbench.engines.spark`), with
+        the results of the DuckDB engine.
+    master
+        The Spark master (``local[2]``, ``spark://host:7077``, ``yarn``...); None keeps a running
+        session's (``spark-submit``, Databricks) or starts ``local[2]``.
+    partitions
+        Partitions of customers the Spark engine simulates the plan in (None: Spark's own).
 
     Examples
     --------
@@ -194,6 +205,8 @@ class Workspace:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     replaced: Mapping[str, Any] = field(default_factory=dict)
     engine: str = "duckdb"
+    master: str | None = None
+    partitions: int | None = None
     strategy_source: Path | None = None
     data_source: str = ""
     _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -208,6 +221,8 @@ class Workspace:
         library: Mapping[str, Any] | None = None,
         templates_dir: str | Path | None = None,
         engine: str = "duckdb",
+        master: str | None = None,
+        partitions: int | None = None,
         strategy_source: str | Path | None = None,
     ) -> Workspace:
         """A workspace; ``as_of`` defaults to :func:`default_as_of` (recorded in ``as_of_source``)."""
@@ -229,6 +244,8 @@ class Workspace:
             library=library,
             templates_dir=Path(templates_dir) if templates_dir is not None else None,
             engine=engine,
+            master=master,
+            partitions=partitions,
             strategy_source=Path(strategy_source) if strategy_source is not None else None,
             data_source=dataset.source,
         )
@@ -302,7 +319,9 @@ class Workspace:
         """
         key = f"profiles:{self.as_of_label}"
         if key not in self._shared:
-            profiles = build_profiles(self.dataset, as_of=self.as_of)
+            profiles = (
+                self._spark_profiles() if self.engine == "spark" else build_profiles(self.dataset, as_of=self.as_of)
+            )
             value = customer_value(profiles)
             self._shared[f"value:{self.as_of_label}"] = value
             frame = value.frame.drop(columns="customer_id")
@@ -339,7 +358,10 @@ class Workspace:
         )
         cache: dict[str, pd.DataFrame] = self._shared.setdefault("assigned", {})
         if key not in cache:
-            cache[key] = assign(self.profiles, self.strategy)
+            if self.engine == "spark":
+                cache[key] = self._spark_assign()
+            else:
+                cache[key] = assign(self.profiles, self.strategy)
             while len(cache) > _KEEP_ASSIGNED:
                 cache.pop(next(iter(cache)))
         return cache[key]
@@ -413,7 +435,8 @@ class Workspace:
         plans: dict[tuple[Any, ...], Plan] = self.__dict__.setdefault("_plans", {})
         if key not in plans:
             people = self._plan_audience(policy)
-            plan = simulate(
+            run = self._spark_plan if self.engine == "spark" else simulate
+            plan = run(
                 people,
                 chosen,
                 policy,
@@ -426,6 +449,80 @@ class Workspace:
             )
             plans[key] = Plan(plan=plan, audience=people, start=start_ts, days=int(days), seed=int(seed), policy=policy)
         return plans[key]
+
+    # ------------------------------------------------------------ the spark engine
+
+    def _spark(self) -> Any:
+        """The Spark session of this workspace (started once, shared by its variants)."""
+        if "spark" not in self._shared:
+            self._shared["spark"] = spark_engine.session(self.master)
+        return self._shared["spark"]
+
+    def _spark_tables(self) -> dict[str, Any]:
+        if "spark_tables" not in self._shared:
+            self._shared["spark_tables"] = spark_engine.tables_from_frames(self._spark(), self.dataset.tables())
+        return self._shared["spark_tables"]  # type: ignore[no-any-return]
+
+    def _spark_profiles(self) -> pd.DataFrame:
+        """:func:`build_profiles` computed by Spark, in the order and column types of the DuckDB engine's."""
+        frame = spark_engine.to_pandas(spark_engine.profiles(self._spark(), self._spark_tables(), as_of=self.as_of))
+        customers = self.dataset.customers.reset_index(drop=True)
+        where = pd.Index(frame["customer_id"].astype(object)).get_indexer(customers["customer_id"].astype(object))
+        frame = frame.take(where).reset_index(drop=True)
+        for column in ("customer_id", *ATTRIBUTES):  # the customers' own columns as the dataset holds them
+            if column in frame.columns and column in customers.columns:
+                frame[column] = customers[column]
+        return frame
+
+    def _spark_assign(self) -> pd.DataFrame:
+        """Segments with the strategy's rules evaluated by Spark SQL (the built-in segments are ranks
+        over the whole audience, computed on the driver as the DuckDB engine does)."""
+        built = assign(self.profiles, (), thresholds=self.strategy.lifecycle)
+        checked = check_rules(self.strategy.segments)
+        if not checked:
+            return built
+        needed = list(dict.fromkeys(c for rule in checked for c in rule.columns))
+        missing = [c for c in needed if c not in built.columns]
+        if missing:  # the DuckDB engine's message for it
+            return assign(self.profiles, self.strategy)
+        rows = built[needed].assign(position=np.arange(len(built)))
+        frame = self._spark().createDataFrame(spark_engine.arrow_table(rows))
+        masks = spark_engine.to_pandas(spark_engine.rule_segments(frame, checked).drop(*needed))
+        masks = masks.sort_values("position").reset_index(drop=True)
+        for rule in checked:
+            built[f"segment_{rule.segment}"] = masks[f"segment_{rule.segment}"].to_numpy(dtype=bool)
+        return built
+
+    def _spark_plan(
+        self, people: pd.DataFrame, journeys: Sequence[Journey], policy: ContactPolicy, **kwargs: Any
+    ) -> pd.DataFrame:
+        """:func:`simulate` per partition of customers on Spark: the same plan, touch for touch."""
+        spark = self._spark()
+        audience = spark.createDataFrame(spark_engine.arrow_table(people.assign(position=np.arange(len(people)))))
+        consents = self._spark_tables().get("consents")
+        rows, stats = spark_engine.plan(
+            audience,
+            list(journeys),
+            policy,
+            start=kwargs["start"],
+            days=kwargs["days"],
+            seed=kwargs["seed"],
+            consents=consents,
+            partitions=self.partitions,
+            priors=outcome_priors(people),
+        )
+        found = spark_engine.to_pandas(rows)
+        found = found.sort_values(["position", "planned_at", "journey_index", "step_index"], kind="stable")
+        plan = plan_from_rows(found.reset_index(drop=True), plan_categories(people, journeys, policy))
+        counts = spark_engine.to_pandas(stats)
+        order = {j.id: i for i, j in enumerate(journeys)}
+        totals = counts.groupby("journey_id", sort=False)[["entries", "customers", "goal_exits", "holdout"]].sum()
+        plan.attrs["journey_stats"] = [
+            {"journey_id": jid, **{k: int(v) for k, v in totals.loc[jid].items()}}
+            for jid in sorted(totals.index, key=order.__getitem__)
+        ]
+        plan.attrs["horizon"] = {"start": kwargs["start"].isoformat(), "days": kwargs["days"], "seed": kwargs["seed"]}
+        return plan
 
     def _day_after_as_of(self) -> pd.Timestamp:
         day = self.as_of.date() if isinstance(self.as_of, pd.Timestamp) else self.as_of

@@ -29,6 +29,10 @@ MAX_SYNTH_CUSTOMERS = 5_000_000
 
 _DATA_HELP = "dataset: a folder of tables (CSV, CSV.GZ, Parquet) or a .duckdb file (default: the bundled sample)"
 _STRATEGY_HELP = "strategy file (YAML) with brand facts, segments, policy and journeys (default: the bundled sample)"
+#: The engines of workbench.application.ENGINES and the dialects of workbench.profiles.DIALECTS
+#: (named here so that the command starts without loading them; a test checks they agree).
+ENGINES = ("duckdb", "spark")
+DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres")
 _AS_OF_HELP = "profile date YYYY-MM-DD, the end of that day UTC (default: the day of the latest order in the data)"
 
 
@@ -40,6 +44,8 @@ def _workspace(args: argparse.Namespace, **overrides: Any) -> Any:
         getattr(args, "strategy", None),
         as_of=getattr(args, "as_of", None),
         templates=getattr(args, "templates", None),
+        engine=getattr(args, "engine", "duckdb"),
+        master=getattr(args, "master", None),
         **overrides,
     )
 
@@ -109,10 +115,50 @@ def _synth(args: argparse.Namespace) -> int:
 def _profiles(args: argparse.Namespace) -> int:
     from .io import write_table
 
+    if args.emit_sql:
+        return _emit_sql(args)
+    if not args.out:
+        raise WorkbenchError(
+            "profiles needs --out FILE (or --emit-sql to print the SQL). Fix: pass --out profiles.parquet"
+        )
     out = _output_file(args, Path(args.out))
     ws = _workspace(args)
     write_table(ws.profiles, out, for_people=True)
     print(f"wrote {len(ws.profiles):,} profiles at {ws.as_of_label} ({ws.as_of_source}) to {out}")
+    return 0
+
+
+def _emit_sql(args: argparse.Namespace) -> int:
+    """Print the profile SQL for the data's tables (their names, and whether orders have a status) in a dialect."""
+    from .application import default_as_of
+    from .io import load_dataset, sample_data
+    from .profiles import profile_sql
+
+    dataset = load_dataset(args.data or sample_data())
+    customers = dataset.customers.columns
+    carried = [
+        c
+        for c in (
+            "email",
+            "phone",
+            "first_name",
+            "country",
+            "region",
+            "loyalty_tier",
+            "created_at",
+            "timezone",
+            "preferred_channel",
+        )
+        if c in customers
+    ]
+    sql = profile_sql(
+        as_of=args.as_of or default_as_of(dataset),
+        dialect=args.dialect,
+        tables=tuple(dataset.tables()),
+        has_status="status" in dataset.orders.columns,
+        customer_columns=carried,
+    )
+    print(sql.rstrip() + ";")
     return 0
 
 
@@ -165,6 +211,8 @@ def _pipeline(args: argparse.Namespace) -> int:
         notebooks=args.only,
         workers=args.workers,
         command=sys.argv,
+        engine=args.engine,
+        master=args.master,
     )
     print(f"outputs: {run_dir}\nopen:    {run_dir / 'index.html'}")
     return 0
@@ -357,6 +405,21 @@ def _inputs(p: argparse.ArgumentParser, *, data: bool = True, strategy: bool = T
         p.add_argument("--as-of", default=None, metavar="DATE", help=_AS_OF_HELP)
 
 
+def _engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        default="duckdb",
+        help="where the work runs: embedded DuckDB, or Spark (pip install 'workbench[spark]'); same results",
+    )
+    p.add_argument(
+        "--master",
+        default=None,
+        metavar="URL",
+        help="Spark master (local[4], spark://host:7077, yarn; default: a running session's, else local[2])",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``workbench`` command."""
     parser = argparse.ArgumentParser(
@@ -394,8 +457,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", nargs="?", default=None, metavar="DATA", help=_DATA_HELP)
     p.add_argument("--as-of", default=None, metavar="DATE", help=_AS_OF_HELP)
-    p.add_argument("--out", required=True, metavar="FILE", help="output file: .csv, .csv.gz or .parquet")
+    p.add_argument("--out", default=None, metavar="FILE", help="output file: .csv, .csv.gz or .parquet")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "--emit-sql", action="store_true", help="print the profile SQL for the data's tables instead of running it"
+    )
+    p.add_argument(
+        "--dialect", choices=list(DIALECTS), default="duckdb", help="SQL dialect of --emit-sql (SQLGlot's names)"
+    )
+    _engine(p)
 
     p = _command(
         sub,
@@ -407,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", default=None, metavar="DATA", help=_DATA_HELP)
     _inputs(p, data=False)
     p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
+    _engine(p)
 
     p = _command(
         sub,
@@ -445,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
     p.add_argument("--only", nargs="*", default=None, metavar="NOTEBOOK", help="run only these notebooks (stems)")
     p.add_argument("--workers", type=int, default=2, help="notebooks run side by side")
+    _engine(p)
 
     p = _command(
         sub,
@@ -542,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, metavar="DIR", help="folder (new or empty) for send_plan.parquet and cadence/*.csv"
     )
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    _engine(p)
 
     p = _command(
         sub,

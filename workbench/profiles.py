@@ -25,6 +25,7 @@ perfect hash) instead of a hash table.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -32,21 +33,29 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contracts import contact_validity
+from .contracts import contact_validity, valid_emails, valid_phones
 from .models.dataset import Dataset
 from .models.errors import WorkbenchError
 from .models.tables import CANCELLED_STATUSES
 from .timezones import resolve_timezones
 
 __all__ = [
+    "ATTRIBUTES",
     "CANCELLED_STATUSES",
+    "DIALECTS",
     "ORDER_COLUMNS",
     "PROFILE_COLUMNS",
+    "SQL_COLUMNS",
     "build_profiles",
     "customer_timezones",
+    "finish_profiles",
     "order_summary",
     "order_summary_sql",
+    "part_sql",
+    "profile_sql",
     "resolve_as_of",
+    "sql_columns",
+    "to_dialect",
 ]
 
 US_PER_DAY = 86_400_000_000
@@ -156,6 +165,115 @@ def _cancelled_sql(has_status: bool) -> str:
     return f"(amount < 0 or coalesce(lower(cast(status as varchar)), '') in ({statuses}))"
 
 
+# ---------------------------------------------------------------- the profile SQL, written once
+#
+# The SQL below is DuckDB SQL with two functions of our own that each dialect writes its way
+# (:func:`to_dialect`): ``epoch_us(ts)``, microseconds since 1970 (DuckDB's own function), and
+# ``us_day(us)``, the UTC day number of a microsecond count, rounded down (also before 1970, where
+# an integer division that truncates would put 1969-12-31 on day 0). On DuckDB ``us_day`` is a
+# macro of integer arithmetic (:data:`US_DAY_MACRO`), as fast as the plain ``//``.
+
+#: Days added before DuckDB's integer division so that it rounds down for every date after 1696.
+_DAY_SHIFT = 100_000
+#: ``us_day`` on DuckDB: the floor of ``us / 86400000000`` in integer arithmetic.
+US_DAY_MACRO = f"(us + {_DAY_SHIFT * US_PER_DAY}) // {US_PER_DAY} - {_DAY_SHIFT}"
+#: Dialects the profile SQL is written for (SQLGlot's names).
+DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres")
+
+
+def _order_ctes(orders: str, *, as_of_us: int, has_status: bool, key: str) -> list[tuple[str, str]]:
+    """The order part as named CTEs; the last one, ``orders_part``, has one row per ``key``."""
+    cancelled = _cancelled_sql(has_status)
+    as_of_day = _floor_day(as_of_us)
+
+    def since(days: int) -> int:  # first microsecond of the window's first day ("day > as_of_day - days")
+        return (as_of_day - days + 1) * US_PER_DAY
+
+    recent = ",\n           ".join(
+        f"count(*) filter (where us >= {since(d)}) as orders_{d}d,\n"
+        f"           sum(amount) filter (where us >= {since(d)}) as revenue_{d}d"
+        for d in (30, 90)
+    )
+    return [
+        (
+            "purchase_days",
+            f"""select {key}, us_day(epoch_us(ordered_at)) as day, sum(amount) as day_amount
+    from {orders}
+    where epoch_us(ordered_at) <= {as_of_us} and not {cancelled}
+    group by 1, 2""",
+        ),
+        (
+            "lifetimes",
+            f"""select {key}, count(*) as n_days, arg_min(day_amount, day) as first_day_amount
+    from purchase_days
+    group by {key}""",
+        ),
+        (
+            "totals",
+            f"""select {key},
+           count(*) filter (where not cancelled) as orders_total,
+           sum(amount) filter (where not cancelled) as revenue_total,
+           count(*) filter (where cancelled) as cancellations,
+           min(us) filter (where not cancelled) as first_us,
+           max(us) filter (where not cancelled) as last_us
+    from (
+        select {key}, epoch_us(ordered_at) as us, amount, {cancelled} as cancelled
+        from {orders}
+        where epoch_us(ordered_at) <= {as_of_us}
+    ) as o
+    group by {key}""",
+        ),
+        (
+            "recent",
+            f"""select {key},
+           count(*) as orders_365d,
+           sum(amount) as revenue_365d,
+           {recent}
+    from (
+        select {key}, epoch_us(ordered_at) as us, amount
+        from {orders}
+        where epoch_us(ordered_at) between {since(365)} and {as_of_us} and not {cancelled}
+    ) as o
+    group by {key}""",
+        ),
+        (
+            "orders_part",
+            f"""select t.{key},
+       coalesce(l.n_days - 1, 0)::double as frequency,
+       coalesce(us_day(t.last_us) - us_day(t.first_us), 0)::double as recency,
+       coalesce({as_of_day} - us_day(t.first_us), 0)::double as "T",
+       -- mean over repeat days: every purchase day but the first
+       (case when l.n_days > 1 then (t.revenue_total - l.first_day_amount) / (l.n_days - 1) else 0 end)::double
+           as monetary_value,
+       t.orders_total::bigint as orders_total,
+       coalesce(t.revenue_total, 0)::double as revenue_total,
+       (case when t.orders_total > 0 then t.revenue_total / t.orders_total else 0 end)::double as avg_order_value,
+       t.cancellations::bigint as cancellations,
+       make_timestamp(t.first_us) as first_order_at,
+       make_timestamp(t.last_us) as last_order_at,
+       ({as_of_day} - us_day(t.last_us))::double as days_since_last_order,
+       coalesce(r.orders_30d, 0)::bigint as orders_30d,
+       coalesce(r.orders_90d, 0)::bigint as orders_90d,
+       coalesce(r.orders_365d, 0)::bigint as orders_365d,
+       coalesce(r.revenue_30d, 0)::double as revenue_30d,
+       coalesce(r.revenue_90d, 0)::double as revenue_90d,
+       coalesce(r.revenue_365d, 0)::double as revenue_365d
+from totals t
+left join lifetimes l on l.{key} = t.{key}
+left join recent r on r.{key} = t.{key}""",
+        ),
+    ]
+
+
+def _floor_day(us: int) -> int:
+    return us // US_PER_DAY  # Python's // rounds down
+
+
+def _with(ctes: list[tuple[str, str]], final: str) -> str:
+    body = ",\n".join(f"{name} as (\n    {sql}\n)" for name, sql in ctes)
+    return f"with {body}\n{final}\n"
+
+
 def order_summary_sql(
     orders: str = "orders", *, as_of_us: int, has_status: bool = True, key: str = "customer_id"
 ) -> str:
@@ -172,80 +290,276 @@ def order_summary_sql(
     column, a cancellation is a negative amount. ``key`` is the customer
     column (``customer_id``, or the integer customer keys of a
     :class:`~workbench.models.dataset.Dataset`).
+
+    The SQL is DuckDB's with ``us_day`` (:data:`US_DAY_MACRO`, a macro every
+    connection of this module defines); :func:`to_dialect` writes it for
+    another engine and :func:`profile_sql` gives every SQL column of a profile.
     """
-    cancelled = _cancelled_sql(has_status)
-    as_of_day = as_of_us // US_PER_DAY
+    ctes = _order_ctes(orders, as_of_us=as_of_us, has_status=has_status, key=key)
+    return _with(ctes, "select * from orders_part")
 
-    def since(days: int) -> int:  # first microsecond of the window's first day ("day > as_of_day - days")
-        return (as_of_day - days + 1) * US_PER_DAY
 
-    recent = ",\n           ".join(
-        f"count(*) filter (where us >= {since(d)}) as orders_{d}d,\n"
-        f"           sum(amount) filter (where us >= {since(d)}) as revenue_{d}d"
-        for d in (30, 90)
-    )
-    return f"""
-with purchase_days as (
-    select {key}, epoch_us(ordered_at) // {US_PER_DAY} as day, sum(amount) as day_amount
-    from {orders}
-    where epoch_us(ordered_at) <= {as_of_us} and not {cancelled}
-    group by all
-),
-lifetimes as (
-    select {key}, count(*) as n_days, arg_min(day_amount, day) as first_day_amount
-    from purchase_days
-    group by {key}
-),
-totals as (
-    select {key},
-           count(*) filter (where not cancelled) as orders_total,
-           sum(amount) filter (where not cancelled) as revenue_total,
-           count(*) filter (where cancelled) as cancellations,
-           min(us) filter (where not cancelled) as first_us,
-           max(us) filter (where not cancelled) as last_us
-    from (
-        select {key}, epoch_us(ordered_at) as us, amount, {cancelled} as cancelled
-        from {orders}
-        where epoch_us(ordered_at) <= {as_of_us}
-    )
-    group by {key}
-),
-recent as (
-    select {key},
-           count(*) as orders_365d,
-           sum(amount) as revenue_365d,
-           {recent}
-    from (
-        select {key}, epoch_us(ordered_at) as us, amount
-        from {orders}
-        where epoch_us(ordered_at) between {since(365)} and {as_of_us} and not {cancelled}
-    )
-    group by {key}
+def _timestamp(ts: pd.Timestamp) -> str:
+    return f"cast('{ts.strftime('%Y-%m-%d %H:%M:%S.%f')}+00:00' as timestamptz)"
+
+
+def _part_ctes(name: str, table: str, *, as_of: pd.Timestamp, key: str) -> list[tuple[str, str]]:
+    """The messages, events or consents part as named CTEs; the last, ``<name>_part``, one row per ``key``."""
+    at = _timestamp(as_of)
+
+    def within(days: int) -> str:  # the last ``days`` days up to as_of
+        return f"occurred_at > {_timestamp(as_of - pd.Timedelta(days=days))}"
+
+    if name == "messages":
+        return [
+            (
+                "messages_part",
+                f"""select {key},
+        count(*) filter (where channel = 'email') as email_sends,
+        count(opened_at) filter (where channel = 'email' and opened_at <= {at}) as email_opens,
+        count(clicked_at) filter (where channel = 'email' and clicked_at <= {at}) as email_clicks,
+        max(greatest(coalesce(opened_at, clicked_at), coalesce(clicked_at, opened_at)))
+            filter (where channel = 'email' and coalesce(opened_at, clicked_at) <= {at}) as email_last_engaged_at,
+        count(*) filter (where channel = 'sms') as sms_sends,
+        count(clicked_at) filter (where channel = 'sms' and clicked_at <= {at}) as sms_clicks,
+        max(clicked_at) filter (where channel = 'sms' and clicked_at <= {at}) as sms_last_engaged_at
+    from {table} where sent_at <= {at} group by {key}""",
+            )
+        ]
+    if name == "events":
+        counts = ",\n        ".join(
+            f"count(*) filter (where event = '{event}' and {within(days)}) as {column}"
+            for event, column, days in _EVENT_COUNTS
+        )
+        return [
+            (
+                "event_counts",
+                f"""select {key},
+        {counts},
+        max(occurred_at) filter (where event in ('add_to_cart', 'checkout_started')) as last_cart_at,
+        max(occurred_at) as last_event_at
+    from {table} where occurred_at <= {at} group by {key}""",
+            ),
+            # the latest product viewed; of several viewed at the same moment, the greatest id
+            (
+                "last_views",
+                f"""select {key}, product_id from (
+        select {key}, cast(product_id as varchar) as product_id,
+               row_number() over (partition by {key} order by occurred_at desc, cast(product_id as varchar) desc)
+                   as pick
+        from {table}
+        where event = 'product_view' and product_id is not null and occurred_at <= {at}
+    ) as v where pick = 1""",
+            ),
+            (
+                "events_part",
+                f"""select e.*, v.product_id as last_viewed_product
+    from event_counts e left join last_views v on v.{key} = e.{key}""",
+            ),
+        ]
+    if name == "consents":
+        # the latest ledger row per customer and channel; of two at the same moment, unsubscribed wins
+        return [
+            (
+                "latest_consents",
+                f"""select {key}, channel, status, recorded_at from (
+        select {key}, channel, status, recorded_at,
+               row_number() over (partition by {key}, channel order by recorded_at desc, status desc) as pick
+        from {table} where recorded_at <= {at}
+    ) as c where pick = 1""",
+            ),
+            (
+                "consents_part",
+                f"""select {key},
+        max(status) filter (where channel = 'email') as email_consent,
+        max(status) filter (where channel = 'sms') as sms_consent,
+        max(recorded_at) filter (where channel = 'email') as email_consent_at,
+        max(recorded_at) filter (where channel = 'sms') as sms_consent_at
+    from latest_consents group by {key}""",
+            ),
+        ]
+    msg = f"no profile part for table {name!r}"
+    raise WorkbenchError(msg)
+
+
+_EVENT_COUNTS = (
+    ("site_visit", "site_visits_7d", 7),
+    ("site_visit", "site_visits_30d", 30),
+    ("product_view", "product_views_7d", 7),
+    ("product_view", "product_views_30d", 30),
+    ("add_to_cart", "cart_adds_7d", 7),
+    ("add_to_cart", "cart_adds_30d", 30),
+    ("checkout_started", "checkouts_30d", 30),
+    ("support_ticket", "support_tickets_30d", 30),
 )
-select t.{key},
-       coalesce(l.n_days - 1, 0)::double as frequency,
-       coalesce(t.last_us // {US_PER_DAY} - t.first_us // {US_PER_DAY}, 0)::double as recency,
-       coalesce({as_of_day} - t.first_us // {US_PER_DAY}, 0)::double as "T",
-       -- mean over repeat days: every purchase day but the first
-       (case when l.n_days > 1 then (t.revenue_total - l.first_day_amount) / (l.n_days - 1) else 0 end)::double
-           as monetary_value,
-       t.orders_total::bigint as orders_total,
-       coalesce(t.revenue_total, 0)::double as revenue_total,
-       (case when t.orders_total > 0 then t.revenue_total / t.orders_total else 0 end)::double as avg_order_value,
-       t.cancellations::bigint as cancellations,
-       make_timestamp(t.first_us) as first_order_at,
-       make_timestamp(t.last_us) as last_order_at,
-       ({as_of_day} - t.last_us // {US_PER_DAY})::double as days_since_last_order,
-       coalesce(r.orders_30d, 0)::bigint as orders_30d,
-       coalesce(r.orders_90d, 0)::bigint as orders_90d,
-       coalesce(r.orders_365d, 0)::bigint as orders_365d,
-       coalesce(r.revenue_30d, 0)::double as revenue_30d,
-       coalesce(r.revenue_90d, 0)::double as revenue_90d,
-       coalesce(r.revenue_365d, 0)::double as revenue_365d
-from totals t
-left join lifetimes l on l.{key} = t.{key}
-left join recent r on r.{key} = t.{key}
-"""
+
+
+def part_sql(name: str, table: str | None = None, *, as_of: object, key: str = "customer_id") -> str:
+    """The SQL of one other table's part of the profile (``messages``, ``events`` or ``consents``), DuckDB dialect."""
+    ts = resolve_as_of(as_of)
+    return _with(_part_ctes(name, table or name, as_of=ts, key=key), f"select * from {name}_part")
+
+
+#: Customer attributes a profile carries over from the customers table.
+ATTRIBUTES = ("email", "phone", "first_name", "country", "region", "loyalty_tier", "created_at")
+#: Customer columns the rest of a profile is computed from (time zone, preferred channel).
+_INPUT_ATTRIBUTES = ("timezone", "preferred_channel")
+
+
+def profile_sql(
+    *,
+    as_of: object,
+    dialect: str = "duckdb",
+    tables: Sequence[str] = ("customers", "orders", "messages", "events", "consents"),
+    has_status: bool = True,
+    customer_columns: Sequence[str] = ATTRIBUTES + _INPUT_ATTRIBUTES,
+    schema: str | None = None,
+    table_names: Mapping[str, str] | None = None,
+    pretty: bool = True,
+) -> str:
+    """One query giving, per customer, every profile column that SQL computes, in ``dialect``.
+
+    The customers table (or, without one, the customers of the orders) left
+    joined to each table's part: the order summary
+    (:func:`order_summary_sql`), engagement from ``messages``, behaviour from
+    ``events`` and the consent ledger's latest state from ``consents``, with
+    the value a customer without rows takes (0, ``unknown`` consent, missing
+    dates). The customers' ``customer_columns`` that exist come first. What is
+    not SQL (valid addresses, time zones, tenure, preferred channel) is
+    computed from this result by :func:`finish_profiles`.
+
+    Parameters
+    ----------
+    as_of
+        The profile moment (a date is the end of that day, UTC).
+    dialect
+        One of :data:`DIALECTS`.
+    tables
+        The tables the source has (``orders`` is required).
+    has_status
+        Whether ``orders`` has a ``status`` column.
+    customer_columns
+        Columns of ``customers`` to carry (those missing from ``tables`` are left out by the caller).
+    schema
+        A schema to qualify the table names with.
+    table_names
+        Other names of the tables (e.g. the temporary views an engine registered), by contract name.
+
+    Examples
+    --------
+    >>> print(profile_sql(as_of="2026-10-31", dialect="spark").splitlines()[0])
+    WITH purchase_days AS (
+    """
+    if dialect not in DIALECTS:
+        msg = f"dialect {dialect!r} is not known. Fix: use one of {', '.join(DIALECTS)}"
+        raise WorkbenchError(msg)
+    if "orders" not in tables:
+        raise WorkbenchError("the profile SQL needs an orders table. Fix: add orders to the source")
+    ts = resolve_as_of(as_of)
+
+    def name(table: str) -> str:
+        table = (table_names or {}).get(table, table)
+        return f"{schema}.{table}" if schema else table
+
+    ctes = _order_ctes(name("orders"), as_of_us=_epoch_us(ts), has_status=has_status, key="customer_id")
+    present = [part for part in ("messages", "events", "consents") if part in tables]
+    for part in present:
+        ctes += _part_ctes(part, name(part), as_of=ts, key="customer_id")
+    if "customers" in tables:
+        source = f"{name('customers')} c"
+        carried = [f"c.{column}" for column in customer_columns]
+    else:
+        # the customers of the orders, created at their first order (as loading derives them)
+        derived = f"select customer_id, min(ordered_at) as created_at from {name('orders')} group by customer_id"
+        ctes.append(("derived_customers", derived))
+        source = "derived_customers c"
+        carried = ["c.created_at"] if "created_at" in customer_columns else []
+    columns = ["c.customer_id", *carried]
+    columns += [_defaulted("o", column, default) for column, default in _ORDER_DEFAULTS.items()]
+    joins = ["left join orders_part o on o.customer_id = c.customer_id"]
+    for alias, part in (("m", "messages"), ("e", "events"), ("k", "consents")):
+        defaults = _PARTS[part]
+        if part in present:
+            columns += [_defaulted(alias, column, default) for column, default in defaults.items()]
+            joins.append(f"left join {part}_part {alias} on {alias}.customer_id = c.customer_id")
+        else:
+            columns += [f"{_literal(column, default)} as {column}" for column, default in defaults.items()]
+    final = "select " + ",\n       ".join(columns) + f"\nfrom {source}\n" + "\n".join(joins)
+    return to_dialect(_with(ctes, final), dialect, pretty=pretty)
+
+
+def _defaulted(alias: str, column: str, default: object) -> str:
+    quoted = f'"{column}"' if column == "T" else column
+    if default is None or default != default:  # missing stays missing
+        return f"{alias}.{quoted} as {quoted}"
+    return f"coalesce({alias}.{quoted}, {_literal(column, default)}) as {quoted}"
+
+
+def _literal(column: str, default: object) -> str:
+    if isinstance(default, str):
+        return f"'{default}'"
+    if default is None or default != default:
+        kind = "timestamptz" if column.endswith("_at") else ("double" if column.startswith("days") else "varchar")
+        return f"cast(null as {kind})"
+    return f"cast({default} as {'bigint' if isinstance(default, int) else 'double'})"
+
+
+def to_dialect(sql: str, dialect: str, *, pretty: bool = True) -> str:
+    """The profile SQL (DuckDB dialect with ``epoch_us`` and ``us_day``) written for ``dialect`` with SQLGlot.
+
+    ``epoch_us`` and ``us_day`` become each engine's own form, so that every
+    engine computes the same integer day numbers (Spark:
+    ``cast(floor(unix_micros(ts) / 86400000000) as bigint)``); ``arg_min``,
+    ``make_timestamp`` and aggregate ``filter`` clauses are written the way each
+    engine runs them exactly.
+    """
+    import sqlglot  # loaded only when SQL is written for another engine
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    tree = tree.transform(lambda node: _rewrite(node, dialect))
+    return tree.sql(dialect=dialect, pretty=pretty)
+
+
+def _rewrite(node: object, dialect: str) -> object:
+    from sqlglot import exp, parse_one
+
+    def template(text: str, **args: object) -> object:
+        # the arguments are written first (they may hold functions to rewrite too)
+        written = {k: v.transform(lambda n: _rewrite(n, dialect)).sql(dialect=dialect) for k, v in args.items()}
+        return parse_one(text.format(**written), read=dialect)
+
+    if isinstance(node, exp.Anonymous) and str(node.name).lower() in ("epoch_us", "us_day"):
+        arg = node.expressions[0]
+        if str(node.name).lower() == "epoch_us":
+            forms = {
+                "duckdb": "EPOCH_US({x})",
+                "spark": "UNIX_MICROS({x})",
+                "bigquery": "UNIX_MICROS({x})",
+                "snowflake": "DATE_PART(EPOCH_MICROSECOND, {x})",
+                "postgres": "CAST(EXTRACT(EPOCH FROM {x}) * 1000000 AS BIGINT)",
+            }
+        else:
+            forms = {
+                "duckdb": "(" + US_DAY_MACRO.replace("us", "({x})", 1) + ")",
+                "spark": f"CAST(FLOOR({{x}} / {US_PER_DAY}) AS BIGINT)",
+                "bigquery": f"CAST(FLOOR({{x}} / {US_PER_DAY}) AS INT64)",
+                "snowflake": f"CAST(FLOOR({{x}} / {US_PER_DAY}) AS BIGINT)",
+                "postgres": f"CAST(FLOOR({{x}} / {US_PER_DAY}.0) AS BIGINT)",
+            }
+        return template(forms[dialect], x=arg)
+    if dialect == "postgres" and isinstance(node, exp.UnixToTime):
+        # exact to the microsecond (to_timestamp goes through a double)
+        return template("(TIMESTAMPTZ 'epoch' + {x} * INTERVAL '1 microsecond')", x=node.this)
+    if dialect == "postgres" and isinstance(node, exp.ArgMin):
+        return template("(ARRAY_AGG({x} ORDER BY {y}))[1]", x=node.this, y=node.expression)
+    if dialect in ("bigquery", "snowflake") and isinstance(node, exp.Filter):
+        # no FILTER clause: the aggregate reads its argument only where the condition holds
+        agg, condition = node.this, node.expression.this
+        argument = agg.this if not isinstance(agg.this, exp.Star) else exp.Literal.number(1)
+        agg = agg.copy()
+        agg.set("this", exp.Case(ifs=[exp.If(this=condition.copy(), true=argument.copy())]))
+        return agg
+    return node
 
 
 #: Group by customer with a perfect hash up to 2**20 customer keys (DuckDB's default stops at 2**12).
@@ -257,6 +571,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con.execute("set timezone = 'UTC'")
     con.execute("set enable_progress_bar = false")  # functions print nothing
     con.execute(f"set perfect_ht_threshold = {_PERFECT_HASH_BITS}")
+    con.execute(f"create macro us_day(us) as {US_DAY_MACRO}")
     return con
 
 
@@ -301,50 +616,6 @@ def _fix_timestamps(df: pd.DataFrame) -> pd.DataFrame:
                 out = out.assign(**{col: series.dt.tz_convert("UTC").astype("datetime64[us, UTC]")})
     return out
 
-
-# The other tables' parts, each grouped by {key}; $as_of is the profile moment.
-
-_ENGAGEMENT_SQL = """
-select {key},
-    count(*) filter (where channel = 'email') as email_sends,
-    count(opened_at) filter (where channel = 'email' and opened_at <= $as_of) as email_opens,
-    count(clicked_at) filter (where channel = 'email' and clicked_at <= $as_of) as email_clicks,
-    max(greatest(coalesce(opened_at, clicked_at), coalesce(clicked_at, opened_at)))
-        filter (where channel = 'email' and coalesce(opened_at, clicked_at) <= $as_of) as email_last_engaged_at,
-    count(*) filter (where channel = 'sms') as sms_sends,
-    count(clicked_at) filter (where channel = 'sms' and clicked_at <= $as_of) as sms_clicks,
-    max(clicked_at) filter (where channel = 'sms' and clicked_at <= $as_of) as sms_last_engaged_at
-from messages where sent_at <= $as_of group by {key}
-"""
-
-_EVENTS_SQL = """
-select {key},
-    count(*) filter (where event = 'site_visit' and occurred_at > $as_of - interval 7 day) as site_visits_7d,
-    count(*) filter (where event = 'site_visit' and occurred_at > $as_of - interval 30 day) as site_visits_30d,
-    count(*) filter (where event = 'product_view' and occurred_at > $as_of - interval 7 day) as product_views_7d,
-    count(*) filter (where event = 'product_view' and occurred_at > $as_of - interval 30 day) as product_views_30d,
-    count(*) filter (where event = 'add_to_cart' and occurred_at > $as_of - interval 7 day) as cart_adds_7d,
-    count(*) filter (where event = 'add_to_cart' and occurred_at > $as_of - interval 30 day) as cart_adds_30d,
-    count(*) filter (where event = 'checkout_started' and occurred_at > $as_of - interval 30 day) as checkouts_30d,
-    count(*) filter (where event = 'support_ticket' and occurred_at > $as_of - interval 30 day) as support_tickets_30d,
-    arg_max(cast(product_id as varchar), occurred_at) filter (where event = 'product_view') as last_viewed_product,
-    max(occurred_at) filter (where event in ('add_to_cart', 'checkout_started')) as last_cart_at,
-    max(occurred_at) as last_event_at
-from events where occurred_at <= $as_of group by {key}
-"""
-
-_CONSENT_SQL = """
-with latest as (
-    select {key}, channel, arg_max(status, recorded_at) as status, max(recorded_at) as recorded
-    from consents where recorded_at <= $as_of group by {key}, channel
-)
-select {key},
-    max(status) filter (where channel = 'email') as email_consent,
-    max(status) filter (where channel = 'sms') as sms_consent,
-    max(recorded) filter (where channel = 'email') as email_consent_at,
-    max(recorded) filter (where channel = 'sms') as sms_consent_at
-from latest group by {key}
-"""
 
 _PART_INPUTS = {
     "messages": ["customer_id", "channel", "sent_at", "opened_at", "clicked_at"],
@@ -403,44 +674,36 @@ _ORDER_DEFAULTS: dict[str, object] = {
     "days_since_last_order": float("nan"),
 }
 
-_PARTS: dict[str, tuple[str, dict[str, object]]] = {
-    "messages": (
-        _ENGAGEMENT_SQL,
-        {
-            "email_sends": 0,
-            "email_opens": 0,
-            "email_clicks": 0,
-            "sms_sends": 0,
-            "sms_clicks": 0,
-            "email_last_engaged_at": None,
-            "sms_last_engaged_at": None,
-        },
-    ),
-    "events": (
-        _EVENTS_SQL,
-        {
-            "site_visits_7d": 0,
-            "site_visits_30d": 0,
-            "product_views_7d": 0,
-            "product_views_30d": 0,
-            "cart_adds_7d": 0,
-            "cart_adds_30d": 0,
-            "checkouts_30d": 0,
-            "support_tickets_30d": 0,
-            "last_viewed_product": None,
-            "last_cart_at": None,
-            "last_event_at": None,
-        },
-    ),
-    "consents": (
-        _CONSENT_SQL,
-        {
-            "email_consent": "unknown",
-            "sms_consent": "unknown",
-            "email_consent_at": None,
-            "sms_consent_at": None,
-        },
-    ),
+#: Each other table's part: its columns with the value a customer without rows takes.
+_PARTS: dict[str, dict[str, object]] = {
+    "messages": {
+        "email_sends": 0,
+        "email_opens": 0,
+        "email_clicks": 0,
+        "email_last_engaged_at": None,
+        "sms_sends": 0,
+        "sms_clicks": 0,
+        "sms_last_engaged_at": None,
+    },
+    "events": {
+        "site_visits_7d": 0,
+        "site_visits_30d": 0,
+        "product_views_7d": 0,
+        "product_views_30d": 0,
+        "cart_adds_7d": 0,
+        "cart_adds_30d": 0,
+        "checkouts_30d": 0,
+        "support_tickets_30d": 0,
+        "last_cart_at": None,
+        "last_event_at": None,
+        "last_viewed_product": None,
+    },
+    "consents": {
+        "email_consent": "unknown",
+        "sms_consent": "unknown",
+        "email_consent_at": None,
+        "sms_consent_at": None,
+    },
 }
 
 _KEY = "customer_key"  # the integer customer keys of the dataset (positions in dataset.customers)
@@ -534,46 +797,90 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     parts are placed by key, so no query joins onto the customers.
     """
     ts = resolve_as_of(as_of)
-    customers = dataset.customers
-    n = len(customers)
-    params = {"as_of": ts.to_pydatetime()}
+    n = len(dataset.customers)
     computed: dict[str, object] = {}
     with _connect() as con:
         orders = _order_view(dataset.orders)
         _load(con, "orders_in", _keyed(dataset, "orders", orders))
         sql = order_summary_sql("orders_in", as_of_us=_epoch_us(ts), has_status="status" in orders.columns, key=_KEY)
         computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
-        for name, (part_sql, defaults) in _PARTS.items():
+        for name, defaults in _PARTS.items():
             part = None
             if getattr(dataset, name) is not None:
                 _load(con, name, _keyed(dataset, name, _table(dataset, name, _PART_INPUTS[name])))
-                part = con.sql(part_sql.format(key=_KEY), params=params).to_arrow_table()
+                part = con.sql(part_sql(name, as_of=ts, key=_KEY)).to_arrow_table()
             computed.update(_spread(part, n, defaults))
+    return finish_profiles(
+        dataset.customers, computed, as_of=ts, validity=contact_validity(dataset), zones=customer_timezones(dataset)
+    )
 
-    attrs = [
-        c
-        for c in ("email", "phone", "first_name", "country", "region", "loyalty_tier", "created_at")
-        if c in customers.columns
-    ]
+
+#: Every column :func:`profile_sql` computes, with the value a customer without rows takes.
+SQL_COLUMNS: dict[str, object] = {**_ORDER_DEFAULTS, **{c: d for part in _PARTS.values() for c, d in part.items()}}
+
+
+def sql_columns(table: pa.Table) -> dict[str, object]:
+    """The SQL part of profiles (rows of :func:`profile_sql`, any engine) as :func:`finish_profiles` takes it."""
+    n = table.num_rows
+    return {c: _column(table.column(c) if c in table.column_names else None, n, c, d) for c, d in SQL_COLUMNS.items()}
+
+
+def finish_profiles(
+    customers: pd.DataFrame,
+    computed: Mapping[str, object],
+    *,
+    as_of: object,
+    validity: Mapping[str, np.ndarray] | None = None,
+    zones: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The profiles from the SQL columns: attributes, tenure, valid addresses, consent, time zone, channel.
+
+    Everything here is per customer, so it runs on any slice of customers (a
+    Spark partition, the customers of a database) and gives the same rows.
+
+    Parameters
+    ----------
+    customers
+        The customers, one row each, in the order of ``computed``.
+    computed
+        Each column of :data:`SQL_COLUMNS`, one value per customer (see :func:`sql_columns`).
+    as_of
+        The profile moment.
+    validity, zones
+        Valid addresses (``email``, ``phone``) and time zones when already known
+        (a dataset keeps them); computed from ``customers`` otherwise.
+    """
+    ts = resolve_as_of(as_of)
+    customers = customers.reset_index(drop=True)
+    attrs = [c for c in ATTRIBUTES if c in customers.columns]
     # Series (not raw arrays) of what the dataset holds, so that editing the profiles copies rather than
     # writes through to dataset.customers or its cached values
-    columns: dict[str, Any] = {c: customers[c].reset_index(drop=True) for c in ["customer_id", *attrs]}
+    columns: dict[str, Any] = {c: customers[c] for c in ["customer_id", *attrs]}
     columns.update(computed)
-    first_order = computed["first_order_at"]
+    first_order = pd.Series(computed["first_order_at"])
     started = columns.get("created_at", first_order)
     started = started.where(started.notna() & (started <= ts), first_order)
     columns["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
-    valid = contact_validity(dataset)
+    valid = validity if validity is not None else _validity(customers)
     columns["has_valid_email"], columns["has_valid_phone"] = valid["email"].copy(), valid["phone"].copy()
     for channel, address in (("email", "email"), ("sms", "phone")):
         subscribed = pd.Series(computed[f"{channel}_consent"]) == "subscribed"
         columns[f"can_{channel}"] = subscribed.to_numpy(dtype=bool, na_value=False) & columns[f"has_valid_{address}"]
-    zones = customer_timezones(dataset)
+    zones = zones if zones is not None else resolve_timezones(customers)
     for col in ("timezone", "timezones", "timezone_source"):
         columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
     columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
     return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *PROFILE_COLUMNS[1:]]}, copy=False)
+
+
+def _validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Valid email and phone per customer (what :func:`~workbench.contracts.contact_validity` keeps for a dataset)."""
+    out = {}
+    for column, check in (("email", valid_emails), ("phone", valid_phones)):
+        present = column in customers.columns and customers[column].notna().any()
+        out[column] = check(customers[column]).to_numpy(dtype=bool) if present else np.zeros(len(customers), bool)
+    return out
 
 
 _CHANNEL_CHOICES = pa.array(["none", "email", "sms"])

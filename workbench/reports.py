@@ -429,6 +429,8 @@ def pipeline(
     notebooks: Sequence[str] | None = None,
     workers: int = 2,
     command: Sequence[str] = (),
+    engine: str = "duckdb",
+    master: str | None = None,
 ) -> Path:
     """Run the strategy's notebooks on a dataset into a new run folder and return it.
 
@@ -462,6 +464,8 @@ def pipeline(
     common: dict[str, Any] = {"data_path": str(data_path), "strategy_path": str(strategy_path), "interactive": False}
     if as_of:
         common["as_of"] = as_of
+    if engine != "duckdb" or master:  # the notebooks' engine parameters (their default is duckdb)
+        common.update(engine=engine, spark_master=master)
     for stem, sub in PIPELINE:
         if notebooks is not None and stem not in notebooks:
             continue

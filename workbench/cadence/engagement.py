@@ -10,6 +10,8 @@ dormant) follows from the thresholds of :class:`~workbench.policy.AdaptiveCadenc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,7 @@ __all__ = [
     "engagement_from_profiles",
     "engagement_score",
     "engagement_tier",
+    "outcome_priors",
     "outcome_rates",
 ]
 
@@ -46,7 +49,7 @@ def engagement_score(
     Parameters
     ----------
     dataset
-        A :class:`~workbench.sources.Dataset`.
+        A :class:`~workbench.models.dataset.Dataset`.
     as_of
         Signals after it are ignored; a signal ``a`` days old counts
         ``0.5 ** (a / half_life_days)`` times its weight.
@@ -156,33 +159,63 @@ def engagement_tier(scores: np.ndarray | pd.Series, adaptive: AdaptiveCadence) -
     ).astype(object)
 
 
-def outcome_rates(audience: pd.DataFrame, *, prior_strength: float = 10.0) -> pd.DataFrame:
+def outcome_priors(audience: pd.DataFrame) -> dict[str, float]:
+    """The audience-wide figures each customer's rates are shrunk towards (see :func:`outcome_rates`).
+
+    Open and click rates per send over the whole audience and its mean orders
+    over 365 days. They are sums of counts, so any engine or partitioning that
+    adds up the same customers gets the same numbers; an engine that simulates
+    part of the audience at a time passes them to each part.
+    """
+    es, eo, ec = _col(audience, "email_sends"), _col(audience, "email_opens"), _col(audience, "email_clicks")
+    ss, sc = _col(audience, "sms_sends"), _col(audience, "sms_clicks")
+    orders_365 = _col(audience, "orders_365d")
+    return {
+        "email_sends": float(es.sum()),
+        "email_opens": float(eo.sum()),
+        "email_clicks": float(ec.sum()),
+        "sms_sends": float(ss.sum()),
+        "sms_clicks": float(sc.sum()),
+        "orders_365d": float(orders_365.sum()),
+        "customers": float(len(audience)),
+    }
+
+
+def outcome_rates(
+    audience: pd.DataFrame, *, prior_strength: float = 10.0, priors: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Each customer's own chances, from their history shrunk towards the audience mean.
 
     Returns ``p_open`` (email open per send), ``p_click_email`` and
     ``p_click_sms`` (click per send), ``p_convert`` (order after a click),
     ``orders_per_day`` and ``<event>_per_day`` for site visits, product views,
     cart adds, checkouts and support tickets (from the last 30 days).
+    ``priors`` (:func:`outcome_priors` of the whole audience) when ``audience``
+    is a part of it; default: this audience's own.
     """
     if "customer_id" not in audience.columns:
         raise SimulationError("outcome_rates needs customer_id. Fix: pass profiles from profiles.build_profiles")
     a = prior_strength
+    total = dict(priors) if priors is not None else outcome_priors(audience)
 
-    def shrunk(hits: np.ndarray, sends: np.ndarray, floor: float) -> np.ndarray:
-        mean = hits.sum() / sends.sum() if sends.sum() > 0 else floor
+    def shrunk(hits: np.ndarray, sends: np.ndarray, hits_all: float, sends_all: float, floor: float) -> np.ndarray:
+        mean = hits_all / sends_all if sends_all > 0 else floor
         mean = max(float(mean), floor)
         return np.clip((hits + a * mean) / (sends + a), 0.0, 0.99)
 
     es, eo, ec = _col(audience, "email_sends"), _col(audience, "email_opens"), _col(audience, "email_clicks")
     ss, sc = _col(audience, "sms_sends"), _col(audience, "sms_clicks")
     orders_365 = _col(audience, "orders_365d")
-    mean_orders = max(float(orders_365.mean()) if len(orders_365) else 0.0, 0.1)
+    mean_orders = max(total["orders_365d"] / total["customers"] if total["customers"] else 0.0, 0.1)
+    p_open = shrunk(eo, es, total["email_opens"], total["email_sends"], 0.15)
+    p_click_email = shrunk(ec, es, total["email_clicks"], total["email_sends"], 0.02)
+    p_click_sms = shrunk(sc, ss, total["sms_clicks"], total["sms_sends"], 0.03)
     out = pd.DataFrame(
         {
             "customer_id": audience["customer_id"].to_numpy(),
-            "p_open": shrunk(eo, es, 0.15),
-            "p_click_email": shrunk(ec, es, 0.02),
-            "p_click_sms": shrunk(sc, ss, 0.03),
+            "p_open": p_open,
+            "p_click_email": p_click_email,
+            "p_click_sms": p_click_sms,
             "p_convert": np.clip(0.06 * (1.0 + orders_365) / (1.0 + mean_orders), 0.01, 0.6),
             "orders_per_day": np.clip(orders_365 / 365.0, 0.0, 0.5),
         }

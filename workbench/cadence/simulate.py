@@ -16,9 +16,17 @@ from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
 from .engagement import TIERS, engagement_from_profiles, engagement_tier, outcome_rates
 from .kernel import STATUSES, ConsentLedger, CustomerContext, Rules, run_kernel
-from .traverse import TraversalInput, compile_journey, membership, order_stream, traverse
+from .traverse import TraversalInput, compile_journey, customer_hash, membership, order_stream, traverse
 
-__all__ = ["PLAN_COLUMNS", "apply_policy", "resolve_journeys", "resolve_start", "simulate"]
+__all__ = [
+    "PLAN_COLUMNS",
+    "apply_policy",
+    "plan_categories",
+    "plan_from_rows",
+    "resolve_journeys",
+    "resolve_start",
+    "simulate",
+]
 
 PLAN_COLUMNS = [
     "customer_id",
@@ -145,6 +153,7 @@ class _Prepared:
         end: int,
         consents: pd.DataFrame | None,
         engagement_as_of: pd.Timestamp,
+        priors: Mapping[str, float] | None = None,
     ) -> None:
         n = len(audience)
         self.n = n
@@ -237,10 +246,8 @@ class _Prepared:
             s = sub[ok]
             order = np.lexsort((t, k, g))
             self.ledger = (g[order], k[order], t[order], s[order])
-        self.rates = outcome_rates(audience)
-        self.cust_hash = (
-            pd.util.hash_array(self.ids.astype(object)).astype(np.uint64) if n else np.zeros(0, dtype=np.uint64)
-        )
+        self.rates = outcome_rates(audience, priors=priors)
+        self.cust_hash = customer_hash(self.ids)
 
     def ledger_for(self, lo: int, hi: int) -> ConsentLedger:
         before = self.before[lo:hi]
@@ -275,6 +282,7 @@ def simulate(
     consents: pd.DataFrame | None = None,
     chunk_size: int = 50_000,
     progress: bool = True,
+    priors: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The send plan: every customer through every active journey at once, under the contact policy.
 
@@ -303,6 +311,17 @@ def simulate(
         Customers per chunk (each chunk is independent; DESIGN principle 6).
     progress
         Show a progress bar over chunks.
+    priors
+        The whole audience's :func:`~workbench.cadence.engagement.outcome_priors` when ``audience`` is
+        one part of it (a partition of customers on another engine); default: ``audience``'s own.
+
+    Every draw (opens, clicks, purchases, events, random splits) is keyed by
+    the customer (:func:`~workbench.cadence.traverse.customer_hash` of the id),
+    the seed, the journey, the node and the entry, never by a position in the
+    audience or a chunk, and what is shared by all customers comes from
+    ``priors``: so the plan of a customer is the same in any part of any
+    partitioning of the audience, and the plan of the whole is the plan of the
+    parts put together.
 
     Returns
     -------
@@ -325,7 +344,9 @@ def simulate(
     items = resolve_journeys(journeys)
     compiled = [compile_journey(j, i) for i, j in enumerate(items)]
     audience = audience.reset_index(drop=True)
-    prep = _Prepared(audience, policy, start=t_start, end=t_end, consents=consents, engagement_as_of=start_ts)
+    prep = _Prepared(
+        audience, policy, start=t_start, end=t_end, consents=consents, engagement_as_of=start_ts, priors=priors
+    )
     rules = Rules(policy)
     node_rows: list[tuple[int, str, str, str, str, bool]] = []
     node_codes: dict[tuple[int, str], int] = {}
@@ -597,3 +618,53 @@ def apply_policy(
         reason=np.array(rules.reasons.names, dtype=object)[reason],
         blocked_by=np.array([*ids, None], dtype=object)[np.where(blocked >= 0, blocked, len(ids))],
     )
+
+
+def plan_categories(
+    audience: pd.DataFrame, journeys: object, policy: ContactPolicy | Mapping[str, Any] | None = None
+) -> dict[str, list[Any]]:
+    """The categories of each categorical column of :func:`simulate`'s plan for this audience and journeys.
+
+    A plan made part by part elsewhere (a Spark partition per group of
+    customers, written as plain text) becomes the plan :func:`simulate` returns
+    with :func:`plan_from_rows` and these.
+    """
+    policy = _as_policy(policy)
+    compiled = [compile_journey(j, i) for i, j in enumerate(resolve_journeys(journeys))]
+    nodes = [node for cj in compiled for node in cj.order if node.type in ("send_email", "send_sms")]
+    journey_ids = [cj.journey.id for cj in compiled]
+    primary = _column(audience, "timezone", "UTC").astype("string").fillna("UTC")
+    _, uniques = pd.factorize(primary.to_numpy(dtype=object))
+    return {
+        "journey_id": journey_ids,
+        "step_id": list(dict.fromkeys(n.id for n in nodes)) or [""],
+        "channel": ["email", "sms"],
+        "template": list(dict.fromkeys(n.template for n in nodes)) or [""],
+        "variant": list(dict.fromkeys(n.variant for n in nodes)) or [""],
+        "timezone": [z if is_valid_zone(z) else "UTC" for z in uniques],
+        "status": list(STATUSES),
+        "reason": Rules(policy).reasons.names,
+        "blocked_by": journey_ids,
+        "engagement_tier": list(TIERS),
+    }
+
+
+def plan_from_rows(rows: pd.DataFrame, categories: Mapping[str, list[Any]]) -> pd.DataFrame:
+    """A plan of plain columns (text, times) with the types :func:`simulate` gives (see :func:`plan_categories`)."""
+    out = {}
+    for column in PLAN_COLUMNS:
+        values = rows[column]
+        if column in categories:
+            text = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+            out[column] = pd.Categorical(text, categories=categories[column])
+        elif column == "entry":
+            out[column] = values.to_numpy(dtype=np.int32)
+        elif column in ("transactional", "opened", "clicked"):
+            out[column] = values.to_numpy(dtype=bool)
+        elif column == "customer_id":
+            out[column] = pd.array(values.to_numpy(dtype=object), dtype="string")
+        elif column == "local_time":
+            out[column] = pd.to_datetime(values).dt.tz_localize(None).astype("datetime64[us]").to_numpy()
+        else:
+            out[column] = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
+    return pd.DataFrame(out)

@@ -31,7 +31,7 @@ from .calendar import NEVER, MaskSet, ZoneTable
 from .engagement import _col
 from .kernel import CustomerContext, Rules, _windows
 
-__all__ = ["CompiledJourney", "TraversalInput", "compile_journey", "mix", "traverse", "uniform"]
+__all__ = ["CompiledJourney", "TraversalInput", "compile_journey", "customer_hash", "mix", "traverse", "uniform"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -48,6 +48,18 @@ EVENT_SOURCES = {
     "support_ticket": ("support_tickets_30d", "support_ticket_per_day"),
 }
 ORDER_EVENTS = ("order_placed", "placed_order", "order")
+
+
+def customer_hash(ids: np.ndarray) -> np.ndarray:
+    """The key of every draw for each customer: a 64-bit hash of the customer id (uint64).
+
+    SipHash-2-4 of the id's UTF-8 bytes under pandas' fixed default key
+    (``pd.util.hash_array``): the same for an id on any machine, process or
+    partition, so a customer's draws depend on the id and the seed alone.
+    """
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return pd.util.hash_array(np.asarray(ids).astype(object)).astype(np.uint64)
 
 
 def mix(x: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from .resources import (
     sample_strategy,
     templates_dir,
 )
-from .tables import load_dataset, write_dataset
+from .tables import load_dataset, profiles_in_postgres, write_dataset
 from .workspace import load_templates, open_workspace
 from .writer import (
     OutputFolder,
@@ -64,6 +64,7 @@ __all__ = [
     "notebooks_dir",
     "open_workspace",
     "output_folder",
+    "profiles_in_postgres",
     "read_text",
     "refuse_inputs",
     "resolve_output_dir",

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from io import BytesIO
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
+import pyarrow as pa
 
-from ..contracts import from_frames
+from ..contracts import from_frames, validate
 from ..models.dataset import Dataset
-from ..models.errors import DataContractError, FileError
+from ..models.errors import DataContractError, FileError, WorkbenchError
 from ..models.tables import TABLES
+from ..profiles import ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from .writer import write_table
 
-__all__ = ["load_dataset", "write_dataset"]
+__all__ = ["load_dataset", "profiles_in_postgres", "write_dataset"]
 
 _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
 
@@ -84,7 +89,10 @@ def load_dataset(
     path
         A folder holding ``orders`` and any of ``customers``, ``events``,
         ``consents``, ``messages`` as ``.csv``, ``.csv.gz`` or ``.parquet``;
-        or a ``.duckdb`` file with tables of those names.
+        a ``.duckdb`` file with tables of those names; or a PostgreSQL URL,
+        ``postgresql://user@host:5432/db?schema=shop`` (default schema
+        ``public``; a password is best kept in ``~/.pgpass`` or ``PGPASSWORD``),
+        whose tables of those names are read with psycopg.
     column_map
         Renames applied before validation: either one mapping for every table
         (``{"CustomerID": "customer_id"}``) or one per table
@@ -98,6 +106,10 @@ def load_dataset(
     >>> ds.orders.columns[:4].tolist()              # doctest: +SKIP
     ['order_id', 'customer_id', 'ordered_at', 'amount']
     """
+    if is_postgres_url(path):
+        raw = _read_postgres(str(path), tables)
+        renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in raw.items()}
+        return from_frames(**renamed, source=_shown_url(str(path)))
     root = Path(path)
     if not root.exists():
         raise FileError(f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file")
@@ -128,3 +140,171 @@ def write_dataset(dataset: Dataset, folder: str | os.PathLike[str], *, fmt: str 
     """Write every present table of a dataset into ``folder`` as ``<table>.<fmt>``."""
     out = Path(folder)
     return [write_table(df, out / f"{name}.{fmt}") for name, df in dataset.tables().items()]
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def is_postgres_url(path: object) -> bool:
+    """Whether ``path`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(path, str) and path.startswith(("postgresql://", "postgres://"))
+
+
+def _shown_url(url: str) -> str:
+    """The URL without its password (for messages and the dataset's ``source``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _postgres_target(url: str) -> tuple[str, str]:
+    """The connection URL libpq takes (without ``schema``) and the schema named in the URL."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [v for k, v in query if k == "schema"]
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), (schemas[-1] if schemas else "public")
+
+
+def _connect_postgres(url: str) -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:
+        msg = "reading PostgreSQL needs psycopg. Fix: pip install 'psycopg[binary]'"
+        raise FileError(msg) from exc
+    conninfo, _ = _postgres_target(url)
+    try:
+        con = psycopg.connect(conninfo, connect_timeout=10, autocommit=True)
+    except psycopg.Error as exc:
+        msg = f"cannot connect to {_shown_url(url)} ({_first_line(exc)})"
+        raise FileError(msg + ". Fix: check the host, port, user, database and password (~/.pgpass)") from None
+    con.execute("set timezone = 'UTC'")
+    con.execute("set datestyle = 'ISO, YMD'")
+    return con
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _postgres_tables(con: Any, schema: str) -> dict[str, list[str]]:
+    """The contract's tables in ``schema`` with their columns."""
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = %s "
+        "order by table_name, ordinal_position",
+        [schema],
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for table, column in rows:
+        if table in TABLES:
+            found.setdefault(table, []).append(column)
+    return found
+
+
+def _missing_orders(url: str, schema: str) -> DataContractError:
+    return DataContractError(
+        "orders",
+        None,
+        f"no orders table in schema {schema!r} of {_shown_url(url)}",
+        remedy="name the schema that holds the tables with ?schema=NAME, or create orders "
+        "(order_id, customer_id, ordered_at, amount)",
+    )
+
+
+def _copy_out(con: Any, query: Any) -> pd.DataFrame:
+    """The rows of ``query`` through COPY as CSV, read like a CSV file (text, parsed by the contract)."""
+    from psycopg import sql
+
+    buffer = BytesIO()
+    with con.cursor().copy(sql.SQL("copy ({}) to stdout (format csv, header)").format(query)) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
+
+
+def _read_postgres(url: str, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The contract's tables of the URL's schema, as text frames (the contract parses them like CSV files)."""
+    import psycopg
+    from psycopg import sql
+
+    _, schema = _postgres_target(url)
+    with _connect_postgres(url) as con:
+        try:
+            present = _postgres_tables(con, schema)
+            if "orders" not in present:
+                raise _missing_orders(url, schema)
+            return {
+                name: _copy_out(
+                    con, sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+                )
+                for name in TABLES
+                if name in present and (name in wanted or name == "orders")
+            }
+        except psycopg.Error as exc:
+            msg = f"cannot read the tables of schema {schema!r} of {_shown_url(url)} ({_first_line(exc)})"
+            raise FileError(msg + ". Fix: check that the user may read them") from None
+
+
+def profiles_in_postgres(url: str, *, as_of: object = None) -> pd.DataFrame:
+    """Profiles computed inside PostgreSQL: the profile SQL runs there and one row per customer comes back.
+
+    The same profiles as ``build_profiles(load_dataset(url), as_of=...)``
+    without reading every order over the wire: the SQL of
+    :func:`workbench.profiles.profile_sql` (PostgreSQL dialect) aggregates the
+    orders, messages, events and consents in the database; the customers
+    table is read and checked by the data contract, and what is not SQL
+    (valid addresses, time zones, tenure, preferred channel) is computed here
+    (:func:`workbench.profiles.finish_profiles`). ``as_of`` defaults to the day
+    of the latest order, as everywhere.
+    """
+    import psycopg
+    from psycopg import sql
+
+    _, schema = _postgres_target(url)
+    with _connect_postgres(url) as con:
+        try:
+            present = _postgres_tables(con, schema)
+            if "orders" not in present:
+                raise _missing_orders(url, schema)
+            if as_of is None:
+                latest = con.execute(
+                    sql.SQL("select max(ordered_at) from {}.orders").format(sql.Identifier(schema))
+                ).fetchone()[0]
+                if latest is None:
+                    raise WorkbenchError("orders has no order date, so there is no default as_of. Fix: pass as_of")
+                as_of = pd.Timestamp(latest).tz_convert("UTC").date()
+            ts = resolve_as_of(as_of)
+            if "customers" in present:
+                raw = _copy_out(con, sql.SQL("select * from {}.customers").format(sql.Identifier(schema)))
+                customers = validate("customers", raw)
+            else:
+                raw = _copy_out(
+                    con,
+                    sql.SQL("select customer_id, min(ordered_at) as created_at from {}.orders group by 1").format(
+                        sql.Identifier(schema)
+                    ),
+                )
+                customers = validate("customers", raw).sort_values("customer_id", ignore_index=True)
+            carried = [c for c in (*ATTRIBUTES, "timezone", "preferred_channel") if c in present.get("customers", [])]
+            query = profile_sql(
+                as_of=ts,
+                dialect="postgres",
+                tables=tuple(present),
+                has_status="status" in present["orders"],
+                customer_columns=carried,
+                schema=schema,
+                pretty=False,
+            )
+            cursor = con.execute(query)
+            names = [d.name for d in cursor.description]
+            rows = cursor.fetchall()
+        except psycopg.Error as exc:
+            msg = f"PostgreSQL could not compute the profiles in {_shown_url(url)} ({_first_line(exc)})"
+            raise FileError(msg + ". Fix: check that the tables have the contract's columns and types") from None
+    table = pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
+    where = pd.Index(table.column("customer_id").to_pylist()).get_indexer(customers["customer_id"].astype(object))
+    placed = table.take(pa.array(where, mask=where < 0))
+    return finish_profiles(customers, sql_columns(placed), as_of=ts)

@@ -50,6 +50,7 @@ def open_workspace(
     max_sms_segments: int | None = None,
     policy: Mapping[str, Any] | None = None,
     engine: str = "duckdb",
+    master: str | None = None,
 ) -> Workspace:
     """Read and validate the data and the strategy, load the template library, and return the workspace.
 
@@ -61,6 +62,8 @@ def open_workspace(
         Profile date; None means the day of the latest order (:func:`workbench.application.default_as_of`).
     lifecycle, max_sms_segments, policy
         Overrides of the strategy (None values are ignored); the workspace records them for the report.
+    engine, master
+        Where the work runs (``duckdb`` or ``spark``) and the Spark master (:class:`~workbench.application.Workspace`).
     """
     strategy_path = Path(strategy or sample_strategy())
     dataset = load_dataset(data or sample_data())
@@ -73,6 +76,7 @@ def open_workspace(
         library=library,
         templates_dir=root,
         engine=engine,
+        master=master,
         strategy_source=strategy_path,
     )
     return ws.with_lifecycle(lifecycle).with_overrides(max_sms_segments=max_sms_segments, policy=policy)

@@ -42,7 +42,7 @@ def require_columns(df: pd.DataFrame, table: str, columns: Sequence[str], *, why
             table,
             missing[0],
             f"{why} needs column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (columns found: {have})",
-            remedy=f"load the table with workbench.sources.load_dataset or add {', '.join(missing)}",
+            remedy=f"load the table with workbench.io.load_dataset or add {', '.join(missing)}",
         )
 
 
@@ -101,7 +101,7 @@ def check_messages(messages: pd.DataFrame, by: Sequence[str] = ()) -> None:
             count=int(bad.sum()),
             examples=messages.loc[bad, "message_id"].head(5).tolist(),
             id_column="message_id",
-            remedy="load messages with workbench.sources.load_dataset (lower-cases channel) or map them to email/sms",
+            remedy="load messages with workbench.io.load_dataset (lower-cases channel) or map them to email/sms",
         )
 
 

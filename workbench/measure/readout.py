@@ -201,8 +201,8 @@ def experiment_readout(
     ----------
     data
         Either a DataFrame with one row per unit, an ``arm`` column and outcome
-        columns (e.g. :func:`workbench.sources.load_hillstrom`), or a
-        :class:`workbench.sources.Dataset` with a messages table (variants of
+        columns (e.g. :func:`workbench.io.load_hillstrom`), or a
+        :class:`workbench.models.dataset.Dataset` with a messages table (variants of
         each journey step are compared, one delivered message per unit).
     control, metrics, segment
         Control arm, outcomes to compare and the column for lift by segment;
@@ -232,7 +232,7 @@ def experiment_readout(
         if arm not in data.columns:
             msg = (
                 "an experiment table needs an 'arm' column (one row per unit). "
-                "Fix: load it with workbench.sources.load_hillstrom or add the column"
+                "Fix: load it with workbench.io.load_hillstrom or add the column"
             )
             raise MeasurementError(msg)
         ctrl = control or default_control

@@ -21,7 +21,7 @@ Templates are written by other people, so they render in :class:`TemplateSandbox
   counts towards the output limit, and the renderer streams the output and stops past it.
 
 A limit that is reached raises :class:`TemplateLimit`, which the renderer turns into a
-:class:`~workbench.errors.TemplateError` naming the template, the line and the limit.
+:class:`~workbench.models.errors.TemplateError` naming the template, the line and the limit.
 """
 
 from __future__ import annotations

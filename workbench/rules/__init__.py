@@ -14,7 +14,7 @@ expression** made of:
   ``::`` to a plain type;
 - the pure functions of :data:`RULE_FUNCTIONS`.
 
-Everything else is refused with a :class:`~workbench.errors.StrategyError` naming the segment,
+Everything else is refused with a :class:`~workbench.models.errors.StrategyError` naming the segment,
 the rule, what is wrong and the fix: several statements, comments, subqueries, table functions
 (``read_csv``, ``read_text``, ``read_parquet``, ``glob`` ...), statements (``COPY``, ``ATTACH``,
 ``PRAGMA``, ``SET``), aggregates and window functions, unknown functions or columns (with the close
@@ -201,7 +201,7 @@ def check_rules(definitions: Sequence[Any], *, columns: Mapping[str, str] = RULE
 
     Each rule is parsed and checked (:func:`check_rule`), then bound by DuckDB on an empty table
     with the columns' types, which must give a BOOLEAN. ``definitions`` are
-    :class:`~workbench.strategy.SegmentDefinition` (``name``, ``rule``).
+    :class:`~workbench.models.strategy.SegmentDefinition` (``name``, ``rule``).
 
     Returns
     -------
