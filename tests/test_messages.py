@@ -105,10 +105,10 @@ def test_dynamic_blocks_and_fallbacks(sample_profiles, strategy):
 
 def test_filters():
     assert money(1234.5) == "$1,234.50" and money(-3, "EUR") == "-€3.00" and money(None) == ""
-    assert money(1200, "JPY") == "¥1,200" and money(5, "CHF") == "5.00 CHF"
+    assert money(1200, "JPY") == "¥1,200" and money(5, "CHF") == "CHF5.00"
     ts = pd.Timestamp("2026-03-01 03:00", tz="UTC")
     assert local_date(ts, "America/Los_Angeles", "short") == "Feb 28"
-    assert local_date(ts, "Asia/Tokyo", "long") == "Sunday, March 1"
+    assert local_date(ts, "Asia/Tokyo", "long") == "Sunday, March 1, 2026"
     assert local_date(None) == ""
     assert clean_first_name(None) == "there" and clean_first_name("  ") == "there"
     assert clean_first_name("李娜") == "李娜" and clean_first_name("李娜", gsm=True) == "there"

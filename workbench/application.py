@@ -299,9 +299,17 @@ class Workspace:
         ``expected_orders_365d``, ``expected_spend``, ``clv_365d``), which segment
         rules may read.
         """
-        key = f"profiles:{self.as_of_label}"
+        brand, markets = self.strategy.brand, self.strategy.policy.markets
+        markets_key = hash(self.strategy.policy.model_dump_json(include={"markets"}))
+        key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}"
         if key not in self._shared:
-            profiles = build_profiles(self.dataset, as_of=self.as_of)
+            profiles = build_profiles(
+                self.dataset,
+                as_of=self.as_of,
+                default_locale=brand.locale,
+                default_currency=brand.currency,
+                markets=markets,
+            )
             value = customer_value(profiles)
             self._shared[f"value:{self.as_of_label}"] = value
             frame = value.frame.drop(columns="customer_id")

@@ -25,6 +25,7 @@ perfect hash) instead of a hash table.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import duckdb
 import numpy as np
@@ -32,8 +33,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .contracts import contact_validity
+from .locales import customer_currencies, resolve_locales
 from .models.dataset import Dataset
 from .models.errors import WorkbenchError
+from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
 from .timezones import resolve_timezones
 
@@ -105,6 +108,9 @@ PROFILE_COLUMNS = [
     "timezone_source",
     "preferred_channel",
     "preferred_channel_source",
+    "locale",
+    "locale_source",
+    "currency",
 ]
 
 
@@ -504,7 +510,14 @@ def customer_timezones(dataset: Dataset) -> pd.DataFrame:
     return dataset.derived("timezones", ("customers",), lambda: resolve_timezones(dataset.customers))
 
 
-def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
+def build_profiles(
+    dataset: Dataset,
+    *,
+    as_of: object,
+    default_locale: str = "en-US",
+    default_currency: str = "USD",
+    markets: Sequence[MarketRule] | None = None,
+) -> pd.DataFrame:
     """One row per customer: orders, engagement, behaviour, consent, time zone, preferred channel.
 
     Parameters
@@ -514,6 +527,12 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     as_of
         The moment of the profile (a date means the end of that day, UTC).
         Nothing after it is counted.
+    default_locale, default_currency, markets
+        The brand's locale and currency and the market rules (default
+        :data:`~workbench.models.policy.DEFAULT_MARKETS`) that give ``locale``
+        (stated, else the market's, else the brand's) and ``currency`` (the
+        latest order's, else the market's, else the brand's); see
+        :mod:`workbench.locales`.
 
     Returns
     -------
@@ -572,6 +591,9 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
         columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
     columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
+    locales = resolve_locales(customers, default_locale=default_locale, markets=markets).reset_index(drop=True)
+    columns["locale"], columns["locale_source"] = locales["locale"], locales["locale_source"]
+    columns["currency"] = customer_currencies(dataset, default_currency=default_currency, markets=markets, as_of=ts)
     return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *PROFILE_COLUMNS[1:]]}, copy=False)
 
 
