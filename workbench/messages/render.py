@@ -124,11 +124,13 @@ class LocaleResolution:
         The locale amounts and dates are written in: the customer's when the content is in their
         language, else the content's.
     files : dict of str to str
-        The locale folder each part came from (``""``: the moment folder's root).
+        The locale each part came from (``""``: the moment folder's root).
     fallback : bool
         The customer's language has no (complete) translation: they get another language.
     incomplete : dict of str to tuple of str
         Locale folders of the chain skipped because parts are missing, with the missing parts.
+    names : dict of str to str
+        The template file of each part.
     """
 
     locale: str
@@ -138,6 +140,7 @@ class LocaleResolution:
     files: dict[str, str]
     fallback: bool
     incomplete: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -783,14 +786,6 @@ class Renderer:
                 f"a folder {moment}/ with a manifest.yaml"
             ) from None
 
-    def _template_name(self, moment: str, part: str, variant: str, folder: str = "") -> str | None:
-        stem, _, ext = PART_FILES[part].partition(".")
-        base = f"{moment}/{folder}/" if folder else f"{moment}/"
-        for name in (f"{base}{stem}.{variant}.{ext}", f"{base}{stem}.{ext}"):
-            if (self.templates_dir / name).exists():
-                return name
-        return None
-
     def _parts_of(self, manifest: TemplateManifest) -> list[str]:
         return [
             part
@@ -826,6 +821,19 @@ class Renderer:
         market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
         return (market.currency if market is not None and market.currency else None) or self.strategy.brand.currency
 
+    def _find(
+        self, moment: str, part: str, variant: str, candidates: list[tuple[str, str]]
+    ) -> tuple[str, str] | None:
+        """The first file of ``part`` among the candidate folders: a file of the variant in any of them before a
+        file for every variant (so a variant stays what its test compares), the most specific folder first."""
+        stem, _, ext = PART_FILES[part].partition(".")
+        for file in (f"{stem}.{variant}.{ext}", f"{stem}.{ext}"):
+            for tag, folder in candidates:
+                name = f"{moment}/{folder}/{file}" if folder else f"{moment}/{file}"
+                if (self.templates_dir / name).exists():
+                    return tag, name
+        return None
+
     def resolve(self, moment: str, variant: str, locale: str | None = None) -> LocaleResolution:
         """Which locale folders serve ``moment``/``variant`` to a customer of ``locale`` (see the module docstring).
 
@@ -847,7 +855,7 @@ class Renderer:
         chain = locale_chain(wanted, default=self.default_locale)
         home = language_of(self.default_locale)
         incomplete: dict[str, tuple[str, ...]] = {}
-        chosen: tuple[str, dict[str, str]] | None = None
+        chosen: tuple[str, dict[str, str], dict[str, str]] | None = None
         languages = list(dict.fromkeys(language_of(tag) for tag in chain))
         for lang in languages:
             tags = [t for t in chain if language_of(t) == lang and t in folders]
@@ -855,21 +863,20 @@ class Renderer:
             if not candidates:
                 continue
             files: dict[str, str] = {}
+            names: dict[str, str] = {}
             missing = []
             for part in self._parts_of(manifest):
-                source = next(
-                    (t for t, folder in candidates if self._template_name(moment, part, variant, folder)), None
-                )
-                if source is None:
+                found = self._find(moment, part, variant, candidates)
+                if found is None:
                     missing.append(PART_FILES[part])
                 else:
-                    files[part] = source
+                    files[part], names[part] = found
             if missing:
                 for t in tags:
                     incomplete[t] = tuple(missing)
                 continue
             used = [t for t in tags if t in files.values()]
-            chosen = (used[0] if used else self.default_locale, files)
+            chosen = (used[0] if used else self.default_locale, files, names)
             break
         if chosen is None:
             parts = ", ".join(PART_FILES[p] for p in self._parts_of(manifest))
@@ -877,7 +884,7 @@ class Renderer:
                 f"{moment}: no language has every part ({parts}) for variant {variant}. Fix: add the missing files "
                 f"at the root of {moment}/ (the brand's default language, {self.default_locale})"
             )
-        content, files = chosen
+        content, files, names = chosen
         lang = language_of(content)
         fallback = language_of(wanted) != lang
         resolution = LocaleResolution(
@@ -888,6 +895,7 @@ class Renderer:
             files=files,
             fallback=fallback,
             incomplete=incomplete,
+            names=names,
         )
         if len(self._resolved) > 4096:  # locales come from data: keep the cache bounded
             self._resolved.clear()
@@ -897,17 +905,13 @@ class Renderer:
     def templates(self, moment: str, variant: str, locale: str | None = None) -> dict[str, jinja2.Template]:
         """The compiled templates of a moment, variant and customer locale, by part (``subject``, ``sms``...)."""
         resolution = self.resolve(moment, variant, locale)
-        folders = self.translations(moment)
-        key = (moment, variant, "|".join(f"{p}={t}" for p, t in sorted(resolution.files.items())))
+        key = (moment, variant, "|".join(f"{p}={n}" for p, n in sorted(resolution.names.items())))
         found = self._parts.get(key)
         if found is not None:
             return found
         manifest = self.manifest(moment)
         parts: dict[str, jinja2.Template] = {}
-        for part, tag in resolution.files.items():
-            name = self._template_name(moment, part, variant, folders.get(tag, "") if tag else "")
-            if name is None:  # resolve() found it: only a file removed since can get here
-                raise TemplateError(f"{moment}/{PART_FILES[part]} is missing. Fix: add it")
+        for part, name in resolution.names.items():
             parts[part] = self._compile(name, self._html_env if part == "html" else self.env)
         if "email" in manifest.channels and (self.templates_dir / HEADERS_FILE).exists():
             parts["headers"] = self._compile(HEADERS_FILE)
@@ -971,11 +975,13 @@ class Renderer:
         manifest = self.manifest(moment)
         cust = customer if clean and isinstance(customer, FrozenDict) else customer_context(customer)
         resolution = self.resolve(moment, variant, self.customer_locale(cust))
-        translated = manifest.locales.get(resolution.content_locale)
-        if translated is None and resolution.content_locale != self.default_locale:
-            lang = language_of(resolution.content_locale)
-            translated = next((v for k, v in manifest.locales.items() if k == lang), None)
-        cta = translated.primary_cta if translated is not None and translated.primary_cta else manifest.primary_cta
+        cta = manifest.primary_cta
+        if language_of(resolution.content_locale) != language_of(self.default_locale):
+            for tag in (resolution.content_locale, language_of(resolution.content_locale)):
+                entry = manifest.locales.get(tag or "")
+                if entry is not None and entry.primary_cta:
+                    cta = entry.primary_cta
+                    break
         product_id = cust.get("last_viewed_product")
         product = None
         if product_id is not None:
