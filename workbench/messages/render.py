@@ -821,9 +821,7 @@ class Renderer:
         market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
         return (market.currency if market is not None and market.currency else None) or self.strategy.brand.currency
 
-    def _find(
-        self, moment: str, part: str, variant: str, candidates: list[tuple[str, str]]
-    ) -> tuple[str, str] | None:
+    def _find(self, moment: str, part: str, variant: str, candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
         """The first file of ``part`` among the candidate folders: a file of the variant in any of them before a
         file for every variant (so a variant stays what its test compares), the most specific folder first."""
         stem, _, ext = PART_FILES[part].partition(".")

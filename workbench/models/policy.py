@@ -32,8 +32,8 @@ from .errors import WorkbenchError
 __all__ = [
     "CONSENT_SOURCES",
     "DAYS",
-    "DEFAULT_MARKETS",
     "DEFAULT_CAPS",
+    "DEFAULT_MARKETS",
     "DEFAULT_QUIET_HOURS",
     "AdaptiveCadence",
     "BreakActions",
@@ -396,7 +396,12 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
             _consent("sms", "house rule: no marketing without consent on record", certainty="practice"),
         ],
         requirements=[
-            _need("sender_identity", "email,sms", "practice: every marketing law reviewed asks for it", certainty="practice"),
+            _need(
+                "sender_identity",
+                "email,sms",
+                "practice: every marketing law reviewed asks for it",
+                certainty="practice",
+            ),
             _need("unsubscribe_link", "email", "practice", certainty="practice"),
             _need("opt_out_instruction", "sms", "practice", certainty="practice"),
         ],
@@ -419,12 +424,24 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
         requirements=[
             _need("postal_address", "email", "CAN-SPAM, 15 U.S.C. 7704(a)(5)(A)(iii)"),
             _need("unsubscribe_link", "email", "CAN-SPAM, 15 U.S.C. 7704(a)(3) and (a)(5)(A)(ii)"),
-            _need("sender_identity", "email,sms", "CAN-SPAM 7704(a)(1) (no misleading header); CTIA Messaging "
-                  "Principles and Best Practices for texts", certainty="law"),
-            _need("opt_out_instruction", "sms", "CTIA Messaging Principles and Best Practices; 47 CFR 64.1200(a)(10)",
-                  certainty="practice"),
-            _need("program_disclosures", "sms", "CTIA Messaging Principles and Best Practices (first message)",
-                  certainty="practice"),
+            _need(
+                "sender_identity",
+                "email,sms",
+                "CAN-SPAM 7704(a)(1) (no misleading header); CTIA Messaging Principles and Best Practices for texts",
+                certainty="law",
+            ),
+            _need(
+                "opt_out_instruction",
+                "sms",
+                "CTIA Messaging Principles and Best Practices; 47 CFR 64.1200(a)(10)",
+                certainty="practice",
+            ),
+            _need(
+                "program_disclosures",
+                "sms",
+                "CTIA Messaging Principles and Best Practices (first message)",
+                certainty="practice",
+            ),
         ],
     ),
     MarketRule(
@@ -445,12 +462,20 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
         requirements=[
             _need("sender_identity", "email,sms", _CASL_ID),
             _need("postal_address", "email", _CASL_ID + " (mailing address)"),
-            _need("contact_details", "email,sms", _CASL_ID + " (a phone number, email or web address); in an SMS a "
-                  "link to a page with them is acceptable (SOR/2012-36 s. 3)"),
+            _need(
+                "contact_details",
+                "email,sms",
+                _CASL_ID + " (a phone number, email or web address); in an SMS a "
+                "link to a page with them is acceptable (SOR/2012-36 s. 3)",
+            ),
             _need("unsubscribe_link", "email", _CASL_UNSUB),
             _need("opt_out_instruction", "sms", _CASL_UNSUB),
-            _need("program_disclosures", "sms", "CWTA Canadian Common Short Code Application Guidelines",
-                  certainty="practice"),
+            _need(
+                "program_disclosures",
+                "sms",
+                "CWTA Canadian Common Short Code Application Guidelines",
+                certainty="practice",
+            ),
         ],
     ),
     MarketRule(
@@ -479,8 +504,12 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
             _need("contact_details", "email,sms", _CASL_ID + " (a phone number, email or web address)"),
             _need("unsubscribe_link", "email", _CASL_UNSUB),
             _need("opt_out_instruction", "sms", _CASL_UNSUB),
-            _need("program_disclosures", "sms", "CWTA Canadian Common Short Code Application Guidelines",
-                  certainty="practice"),
+            _need(
+                "program_disclosures",
+                "sms",
+                "CWTA Canadian Common Short Code Application Guidelines",
+                certainty="practice",
+            ),
         ],
     ),
     MarketRule(
@@ -500,10 +529,14 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
         requirements=[
             _need("sender_identity", "email,sms", _PECR + " reg. 23(a)"),
             _need("unsubscribe_link", "email", _PECR + " reg. 23(b) (a valid address to ask that messages stop)"),
-            _need("opt_out_instruction", "sms", _PECR + " reg. 23(b); ICO guidance accepts a free short code "
-                  "(STOP)"),
-            _need("postal_address", "email", "Electronic Commerce (EC Directive) Regulations 2002 reg. 6(1)(b): the "
-                  "geographic address must be easily accessible, which a web page can satisfy", certainty="uncertain"),
+            _need("opt_out_instruction", "sms", _PECR + " reg. 23(b); ICO guidance accepts a free short code (STOP)"),
+            _need(
+                "postal_address",
+                "email",
+                "Electronic Commerce (EC Directive) Regulations 2002 reg. 6(1)(b): the "
+                "geographic address must be easily accessible, which a web page can satisfy",
+                certainty="uncertain",
+            ),
         ],
     ),
     MarketRule(
@@ -514,8 +547,9 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
         consent=[
             _consent(
                 ch,
-                _CPCE + " al. 1 and 2; CNIL, 'La prospection commerciale par SMS-MMS' and 'par courrier electronique'"
-                " (existing customers, analogous products: no opt-in, a free refusal at collection and in each message)",
+                _CPCE + " al. 1 and 2; CNIL, 'La prospection commerciale par SMS-MMS' and 'par courrier "
+                "electronique' (existing customers, analogous products: no opt-in, a free refusal at collection "
+                "and in each message)",
                 soft_opt_in=True,
             )
             for ch in ("email", "sms")
@@ -553,8 +587,13 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
             _need("sender_identity", "email,sms", _UWG + " Abs. 2 Nr. 3 (Nr. 4 before 2022); DDG para. 6(1) Nr. 2"),
             _need("unsubscribe_link", "email", _UWG + " Abs. 2 Nr. 3 and Abs. 3 Nr. 4 (a valid address to object)"),
             _need("opt_out_instruction", "sms", _UWG + " Abs. 2 Nr. 3 and Abs. 3 Nr. 4"),
-            _need("postal_address", "email", "practice: German senders add the imprint (DDG para. 5) to emails; "
-                  "not settled as a duty for marketing emails of a foreign sender", certainty="uncertain"),
+            _need(
+                "postal_address",
+                "email",
+                "practice: German senders add the imprint (DDG para. 5) to emails; "
+                "not settled as a duty for marketing emails of a foreign sender",
+                certainty="uncertain",
+            ),
         ],
     ),
     MarketRule(
