@@ -39,7 +39,7 @@ from .cadence.simulate import resolve_start
 from .exporters import ExportContext, ExportResult, export_journeys, resolve_targets
 from .exporters.registry import NEEDS_PROFILES, IdMap
 from .journeys import build_journey, journey_for, journey_problems, known_segments
-from .messages import lint_library
+from .messages import Preview, lint_library, preview
 from .models.dataset import Dataset
 from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
@@ -497,6 +497,27 @@ class Workspace:
             templates_dir=self.templates_dir,
             moments=moments,
             sample_customers=sample_customers,
+            max_sms_segments=self.max_sms_segments,
+        )
+
+
+    def preview(self, moment: str, customer_id: str, *, variant: str | None = None) -> Preview:
+        """One customer's paired message for ``moment`` in their language, linted, as a side-by-side preview."""
+        assigned = self.assigned
+        found = assigned[assigned["customer_id"].astype("string") == str(customer_id)]
+        if found.empty:
+            examples = ", ".join(assigned["customer_id"].astype("string").head(3).tolist())
+            msg = (
+                f"no customer {customer_id!r} in the data ({len(assigned):,} customers, e.g. {examples}). "
+                "Fix: pass a customer_id of the customers table"
+            )
+            raise WorkbenchError(msg)
+        return preview(
+            moment,
+            found.iloc[0].to_dict(),
+            strategy=self.strategy,
+            variant=variant,
+            templates_dir=self.templates_dir,
             max_sms_segments=self.max_sms_segments,
         )
 
