@@ -7,6 +7,16 @@ buyers, cancellations and returns, behaviour events, and a message history
 whose opens, clicks and conversions depend on each customer's own latent
 engagement. The same ``seed`` always gives the same tables; everything is
 vectorised so a million customers take seconds, not minutes.
+
+Orders are priced in their market's currency (US dollars, Canadian dollars,
+pounds, euros, Australian dollars); the amounts are local shelf prices, not
+conversions. Most customers state no locale, so theirs comes from their
+market; a few state one where people do: French speakers outside Quebec and
+English speakers in it, English-speaking residents of Germany and France, and
+Spanish speakers in the US (who have no Spanish translation and fall back).
+German email sign-ups are confirmed (ledger source ``double_opt_in``), as
+German practice asks. These draws come from a stream of their own, so the
+rest of the dataset is the same as before they were added.
 """
 
 from __future__ import annotations
@@ -53,6 +63,18 @@ _STATED_ZONES = {
     "DE": ["Europe/Berlin"],
 }
 _AU_REGIONS = ["NSW", "VIC", "QLD", "WA"]
+#: The currency orders are priced in, per market.
+_CURRENCIES = {"US": "USD", "CA": "CAD", "GB": "GBP", "FR": "EUR", "DE": "EUR", "AU": "AUD"}
+# (country, region or None, locale, share of those customers who state it)
+_STATED_LOCALES = (
+    ("CA", "QC", "en-CA", 0.12),
+    ("CA", "ON", "fr-CA", 0.04),
+    ("CA", "BC", "fr-CA", 0.02),
+    ("DE", None, "en-GB", 0.06),
+    ("FR", None, "en-GB", 0.04),
+    ("US", None, "es-US", 0.04),
+    ("GB", None, "en-GB", 0.10),
+)
 _FIRST_NAMES = np.array(
     [
         "Olivia",
@@ -220,7 +242,7 @@ def _orders(
             "customer_id": customers["customer_id"].to_numpy()[owner],
             "ordered_at": pd.to_datetime(ts, utc=True, unit="ns"),
             "amount": amount,
-            "currency": "USD",
+            "currency": pd.Series(customers["country"].to_numpy()[owner]).map(_CURRENCIES).fillna("USD").to_numpy(),
             "status": status,
         }
     )
@@ -426,6 +448,18 @@ def _subscribed_at(ledger: pd.DataFrame, index: pd.Series, owner: np.ndarray, wh
     return out
 
 
+def _stated_locales(rng: np.random.Generator, customers: pd.DataFrame) -> np.ndarray:
+    """The locale a few customers state (:data:`_STATED_LOCALES`); None for everyone else."""
+    out = np.full(len(customers), None, dtype=object)
+    country = customers["country"].to_numpy()
+    region = customers["region"].to_numpy()
+    draw = rng.random(len(customers))
+    for c, r, tag, share in _STATED_LOCALES:
+        where = (country == c) & ((region == r) if r is not None else True) & (draw < share) & pd.isna(out)
+        out[where] = tag
+    return out
+
+
 def synthesize(
     customers: int = 5000, *, seed: int = 7, end: str = DEFAULT_END, event_days: int = 45, message_days: int = 180
 ) -> Dataset:
@@ -451,4 +485,8 @@ def synthesize(
         labels=["none", "silver", "gold", "platinum"],
     ).astype(str)
     cust["loyalty_tier"] = tier
+    cust["locale"] = _stated_locales(np.random.default_rng([seed, 16]), cust)
+    german = consents["customer_id"].isin(cust.loc[cust["country"] == "DE", "customer_id"])
+    confirmed = german & (consents["channel"] == "email") & (consents["source"] == "signup_form")
+    consents["source"] = consents["source"].where(~confirmed, "double_opt_in")
     return from_frames(orders, cust, events, consents, messages, source=f"synth(customers={customers}, seed={seed})")
