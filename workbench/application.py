@@ -500,7 +500,6 @@ class Workspace:
             max_sms_segments=self.max_sms_segments,
         )
 
-
     def preview(self, moment: str, customer_id: str, *, variant: str | None = None) -> Preview:
         """One customer's paired message for ``moment`` in their language, linted, as a side-by-side preview."""
         assigned = self.assigned

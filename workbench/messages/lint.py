@@ -1186,6 +1186,7 @@ def sms_cost(
     *,
     renderer: Renderer,
     steps: Sequence[tuple[str, str, str | None]] | None = None,
+    by_locale: bool = True,
 ) -> pd.DataFrame:
     """The cost of each SMS template, per locale it is written in, in segments per 1,000 sends.
 
@@ -1198,6 +1199,9 @@ def sms_cost(
     steps
         ``(moment, variant, offer)`` to cost; default every SMS moment and variant of the library with
         its default offer. An offer of ``""`` renders without an offer.
+    by_locale
+        One row per locale the SMS is written in (default); False: one row per step over every locale
+        (``locale`` is ``*``), what a send to the whole audience costs.
 
     Returns
     -------
@@ -1209,7 +1213,7 @@ def sms_cost(
     """
     segments: dict[tuple[str, str, str, str | None], list[int]] = {}
     for moment, variant, offer, locale, a in _sms_texts(profiles, renderer, steps):
-        segments.setdefault((moment, variant, locale, offer), []).append(a.segments)
+        segments.setdefault((moment, variant, locale if by_locale else "*", offer), []).append(a.segments)
     rows = []
     for (moment, variant, locale, offer), segs in segments.items():
         n = len(segs)

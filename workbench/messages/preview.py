@@ -355,8 +355,8 @@ table.lint td a{{color:#0b5563}}</style></head>
 <body><header class="top"><h1>Paired message previews</h1>
 <p>{len(rows)} previews · lint: {errors} error rows, {warnings} warning rows · {_esc(state)}</p></header>
 <section class="findings" style="margin-top:20px"><h2>Previews</h2>
-<table class="lint"><thead><tr><th>Moment</th><th>Variant</th><th>Customer</th><th>Locale</th><th>Subject</th><th>SMS</th>
-<th>Findings</th><th>Approval</th></tr></thead><tbody>{"".join(cards)}</tbody></table></section>
+<table class="lint"><thead><tr><th>Moment</th><th>Variant</th><th>Customer</th><th>Locale</th><th>Subject</th>
+<th>SMS</th><th>Findings</th><th>Approval</th></tr></thead><tbody>{"".join(cards)}</tbody></table></section>
 <section class="findings"><h2>Library lint (sampled customers)</h2>{_findings_table(lint)}</section>
 </body></html>
 """
