@@ -1,4 +1,4 @@
-"""Market rules as data: each country's hours, consent regime and required elements, checked in the recipient's market."""
+"""Market rules as data: each country's hours, consent and required elements, checked in the recipient's market."""
 
 from __future__ import annotations
 

@@ -394,24 +394,26 @@ def locale_report(result: ExportResult, renderer: Any, strategy: Any, journeys: 
         return
     syntax = SYNTAXES.get(getattr(renderer, "target", ""), KLAVIYO_SYNTAX)
     moments = sorted({n.template for j in journeys for n in j.nodes if n.type in ("send_email", "send_sms")})
+    default = strategy.brand.locale
     for moment in moments:
         try:
-            translated = sorted(
-                {t for t in locales if not renderer.resolve(moment, renderer.manifest(moment).variants[0], t).fallback}
-            )
+            manifest = renderer.manifest(moment)
+            variant = manifest.variants[0]
+            content = localized_content(renderer, moment, variant, manifest.default_offer, locales)
+            untranslated = [t for t in locales if renderer.resolve(moment, variant, t).fallback]
         except TemplateError:
             continue
-        missing = [t for t in locales if t not in translated]
-        if translated:
-            detail = (
-                f"{moment}: {', '.join(translated)} carried by {syntax.locale_mechanism}; the brand's default "
-                f"({strategy.brand.locale}) is the else branch"
-            )
-            result.note("*", "locales", "mapped", detail + (f"; {', '.join(missing)} get it too" if missing else ""))
+        same = [t for t in locales if t not in content.locales and t not in untranslated]
+        tail = "".join(
+            f"; {', '.join(group)} {what} {default}"
+            for group, what in ((same, "share the content of"), (untranslated, "have no translation and get"))
+            if group
+        )
+        if content.locales:
+            detail = f"{moment}: {', '.join(content.locales)} carried by {syntax.locale_mechanism}, else {default}"
+            result.note("*", "locales", "mapped", detail + tail)
         else:
-            result.note(
-                "*", "locales", "not_carried", f"{moment}: no translation, every locale gets {strategy.brand.locale}"
-            )
+            result.note("*", "locales", "not_carried", f"{moment}: one version for every locale{tail}")
 
 
 def localized_content(
