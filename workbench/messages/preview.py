@@ -32,7 +32,7 @@ from .lint import (
     lint_sample,
     target_locales,
 )
-from .render import PART_FILES, PairedMessage, Renderer, get_renderer
+from .render import PairedMessage, Renderer, get_renderer
 
 __all__ = [
     "Gallery",
@@ -214,7 +214,7 @@ def preview_html(
             + (f'<span class="chip">market {_esc(pair.market)}</span>' if pair.market else "")
             + (f'<span class="chip">{_esc(pair.currency)}</span>' if pair.currency else "")
         )
-        files = ", ".join(f"{PART_FILES[p].split('.')[0]}: {t or 'root'}" for p, t in loc.files.items())
+        files = ", ".join(f"{p}: {t or 'root'}" for p, t in loc.files.items())
         note = " (no translation in the customer's language)" if loc.fallback else ""
         locale_meta = (
             f"<dt>Locale</dt><dd>{_esc(loc.locale)} → written in {_esc(pair.content_locale)}{note}; "
