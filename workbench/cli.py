@@ -274,11 +274,22 @@ def _lint(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200):
             print("SMS cost over the sampled customers (segments per 1,000 sends):")
             print(cost.to_string(index=False))
+    translations = findings.attrs.get("translations")
+    if translations is not None and len(translations):
+        missing = translations[translations["status"] == "missing"].groupby("locale", sort=False)["moment"]
+        print("Moments without a translation, per locale (those customers get the default language):")
+        for locale in translations["locale"].drop_duplicates():
+            names = missing.get_group(locale).tolist() if locale in missing.groups else []
+            print(f"  {locale}: {', '.join(names) if names else 'none'}")
     if findings.empty:
         print(f"no findings: every template and variant is clean for {args.sample} sampled customers per moment")
     else:
+        errors = int((findings["severity"] == "error").sum())
+        if not errors:
+            print(f"no error findings ({len(findings)} warning and info rows below)")
         with pd.option_context("display.max_rows", 200, "display.max_colwidth", 80, "display.width", 200):
-            print(findings[["severity", "rule", "moment", "variant", "channel", "message", "customers"]].to_string())
+            columns = ["severity", "rule", "moment", "variant", "locale", "channel", "message", "customers"]
+            print(findings[columns].to_string())
     return lint_exit_code(findings)
 
 

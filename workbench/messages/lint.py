@@ -1034,7 +1034,6 @@ def _render_and_lint(
             str(exc),
             getattr(exc, "template", ""),
             str(customer.get("customer_id", "")),
-            locale=str(customer.get("locale") or ""),
         )
         return False, [finding]
     options.setdefault("markets", renderer.strategy.policy.markets)
