@@ -171,7 +171,7 @@ def test_a_template_cannot_rewrite_the_brand_other_messages_use(tmp_path, strate
     sms = library / "welcome" / "sms.txt.j2"
     sms.write_text("{{ brand.update({'name': 'Evil'}) }}" + sms.read_text())
     renderer = Renderer(strategy, templates_dir=library)
-    customer = sample_profiles.iloc[0].to_dict()
+    customer = sample_profiles[sample_profiles["locale"] == "en-US"].iloc[0].to_dict()  # the root (default) files
     with pytest.raises(TemplateError, match=r"welcome/sms\.txt\.j2"):
         renderer.render_pair("welcome", customer)
     assert renderer.render_pair("cart_abandonment", customer).sms.startswith(strategy.brand.name)

@@ -123,7 +123,9 @@ def test_lint_blames_only_the_template_at_fault(tmp_path, root, strategy, sample
     assert set(render["template"]) == {"win_back/sms.txt.j2"}
     assert render["message"].str.startswith("win_back/sms.txt.j2 line 1: refused by the sandbox").all()
     variants = load_library(folder)["win_back"].variants
-    assert sorted(render["variant"]) == sorted(variants) and render["customers"].tolist() == [6] * len(variants)
+    # every customer who reads the root SMS (6 sampled, plus the English-speaking customers of each locale)
+    assert sorted(render["variant"]) == sorted(variants) and render["customers"].nunique() == 1
+    assert (render["customers"] >= 6).all()
 
 
 @pytest.mark.parametrize(

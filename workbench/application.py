@@ -41,13 +41,13 @@ from .engines import spark as spark_engine
 from .exporters import ExportContext, ExportResult, export_journeys, resolve_targets
 from .exporters.registry import NEEDS_PROFILES, IdMap
 from .journeys import build_journey, journey_for, journey_problems, known_segments
-from .messages import lint_library
+from .messages import Preview, lint_library, preview
 from .models.dataset import Dataset
 from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
-from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
+from .profiles import ATTRIBUTES, build_profiles, resolve_as_of, with_locales
 from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
 from .value import CalibrationHoldout, CustomerValue, ValueModelError, calibration_holdout, customer_value
@@ -317,10 +317,15 @@ class Workspace:
         ``expected_orders_365d``, ``expected_spend``, ``clv_365d``), which segment
         rules may read.
         """
-        key = f"profiles:{self.as_of_label}"
+        brand, markets = self.strategy.brand, self.strategy.policy.markets
+        markets_key = hash(self.strategy.policy.model_dump_json(include={"markets"}))
+        key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}"
         if key not in self._shared:
+            locales = {"default_locale": brand.locale, "default_currency": brand.currency, "markets": markets}
             profiles = (
-                self._spark_profiles() if self.engine == "spark" else build_profiles(self.dataset, as_of=self.as_of)
+                with_locales(self._spark_profiles(), self.dataset, as_of=self.as_of, **locales)
+                if self.engine == "spark"
+                else build_profiles(self.dataset, as_of=self.as_of, **locales)
             )
             value = customer_value(profiles)
             self._shared[f"value:{self.as_of_label}"] = value
@@ -588,6 +593,26 @@ class Workspace:
             templates_dir=self.templates_dir,
             moments=moments,
             sample_customers=sample_customers,
+            max_sms_segments=self.max_sms_segments,
+        )
+
+    def preview(self, moment: str, customer_id: str, *, variant: str | None = None) -> Preview:
+        """One customer's paired message for ``moment`` in their language, linted, as a side-by-side preview."""
+        assigned = self.assigned
+        found = assigned[assigned["customer_id"].astype("string") == str(customer_id)]
+        if found.empty:
+            examples = ", ".join(assigned["customer_id"].astype("string").head(3).tolist())
+            msg = (
+                f"no customer {customer_id!r} in the data ({len(assigned):,} customers, e.g. {examples}). "
+                "Fix: pass a customer_id of the customers table"
+            )
+            raise WorkbenchError(msg)
+        return preview(
+            moment,
+            found.iloc[0].to_dict(),
+            strategy=self.strategy,
+            variant=variant,
+            templates_dir=self.templates_dir,
             max_sms_segments=self.max_sms_segments,
         )
 

@@ -331,12 +331,61 @@ def _lint(args: argparse.Namespace) -> int:
         with pd.option_context("display.width", 200):
             print("SMS cost over the sampled customers (segments per 1,000 sends):")
             print(cost.to_string(index=False))
+    translations = findings.attrs.get("translations")
+    if translations is not None and len(translations):
+        missing = translations[translations["status"] == "missing"].groupby("locale", sort=False)["moment"]
+        print("Moments without a translation, per locale (those customers get the default language):")
+        for locale in translations["locale"].drop_duplicates():
+            names = missing.get_group(locale).tolist() if locale in missing.groups else []
+            print(f"  {locale}: {', '.join(names) if names else 'none'}")
     if findings.empty:
         print(f"no findings: every template and variant is clean for {args.sample} sampled customers per moment")
     else:
+        errors = int((findings["severity"] == "error").sum())
+        if not errors:
+            print(f"no error findings ({len(findings)} warning and info rows below)")
         with pd.option_context("display.max_rows", 200, "display.max_colwidth", 80, "display.width", 200):
-            print(findings[["severity", "rule", "moment", "variant", "channel", "message", "customers"]].to_string())
+            columns = ["severity", "rule", "moment", "variant", "locale", "channel", "message", "customers"]
+            print(findings[columns].to_string())
     return lint_exit_code(findings)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    """``workbench preview``: one customer's pair written as a side-by-side HTML page; the SMS and subject printed."""
+    from .io import staged_output
+    from .models.names import safe_name
+
+    out = _output_folder(args, Path(args.out))
+    ws = _workspace(args)
+    item = ws.preview(args.moment, args.customer, variant=args.variant)
+    pair = item.pair
+    name = f"{safe_name(pair.moment)}__{safe_name(pair.variant)}__{safe_name(pair.customer_id)}.html"
+    with staged_output(out, force=args.force, what="preview") as folder:
+        folder.write_text(name, item.html)
+    loc = pair.locale
+    if loc is not None:
+        fallback = " (no translation in the customer's language)" if loc.fallback else ""
+        print(f"locale: {loc.locale} → written in {pair.content_locale}{fallback}; chain {' → '.join(loc.chain)}")
+        print(f"market: {pair.market or 'none'} · currency: {pair.currency} · amounts and dates in {loc.format_locale}")
+    if pair.html:
+        print(f"email subject: {pair.subject}")
+        print(f"email preheader: {pair.preheader}")
+    if pair.sms is not None and pair.sms_analysis is not None:
+        a = pair.sms_analysis
+        unit = "septets" if a.encoding == "GSM-7" else "UTF-16 units"
+        print(f"SMS ({a.encoding}, {a.units} {unit}, {a.segments} segment{'s' if a.segments != 1 else ''}):")
+        print(f"  {pair.sms}")
+        if a.non_gsm:
+            from .messages.lint import _ucs2_message
+
+            print(f"  {_ucs2_message(a)}")
+    findings = item.findings
+    if len(findings):
+        print(f"{len(findings)} lint finding{'s' if len(findings) != 1 else ''}:")
+        for r in findings.itertuples(index=False):
+            print(f"  {r.severity}: {r.rule}: {r.message}")
+    print(f"wrote {out / name}")
+    return 1 if len(findings) and (findings["severity"] == "error").any() else 0
 
 
 def _ids(args: argparse.Namespace) -> int:
@@ -634,6 +683,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=None, metavar="FILE", help="also write the findings (.csv or .parquet)")
     p.add_argument("--force", action="store_true", help="replace an existing findings file")
+
+    p = _command(
+        sub,
+        "preview",
+        _preview,
+        "one customer's paired message in their language, side by side (exit 1 on an error finding)",
+        [
+            "workbench preview --moment cart_abandonment --customer C0000042 --out preview",
+            "workbench preview --strategy data/strategy.yaml --data data/sample --moment win_back "
+            "--customer C0000042 --variant B --out preview",
+        ],
+    )
+    _inputs(p)
+    p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
+    p.add_argument("--moment", required=True, help="moment (a template folder), e.g. cart_abandonment")
+    p.add_argument("--customer", required=True, metavar="ID", help="customer_id of the customer to preview")
+    p.add_argument("--variant", default=None, help="template variant (default: the manifest's first, A)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder (new or empty) for the preview page")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     return parser
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .locales import canonical_locale
 from .models.dataset import Dataset, arrow_strings, customer_positions
 from .models.errors import DataContractError
 from .models.tables import (
@@ -509,6 +510,22 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
         frames.append(
             quality_row(
                 "customers", column, absent, (~given).sum(), n, c.loc[~given, "customer_id"].head(5), unreachable
+            )
+        )
+    if "locale" in c.columns:
+        given = _given(c["locale"])
+        text = c["locale"].astype("string")
+        known = {v: canonical_locale(v) is not None for v in text[given].unique().tolist()}
+        bad = given & text.map(lambda v: not known.get(v, True), na_action="ignore").fillna(False).astype(bool)
+        frames.append(
+            quality_row(
+                "customers",
+                "locale",
+                "locale is not a BCP 47 tag Babel knows (e.g. fr-CA)",
+                int(bad.sum()),
+                n,
+                c.loc[bad, "customer_id"].head(5),
+                "ignored: the locale is derived from country and region",
             )
         )
     formula = c["customer_id"].astype("string").str.startswith(FORMULA_START).fillna(False).astype(bool)

@@ -34,8 +34,10 @@ import pandas as pd
 import pyarrow as pa
 
 from .contracts import contact_validity, valid_emails, valid_phones
+from .locales import customer_currencies, resolve_locales
 from .models.dataset import Dataset
 from .models.errors import WorkbenchError
+from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
 from .timezones import resolve_timezones
 
@@ -43,6 +45,7 @@ __all__ = [
     "ATTRIBUTES",
     "CANCELLED_STATUSES",
     "DIALECTS",
+    "LOCALE_COLUMNS",
     "ORDER_COLUMNS",
     "PROFILE_COLUMNS",
     "SQL_COLUMNS",
@@ -56,6 +59,7 @@ __all__ = [
     "resolve_as_of",
     "sql_columns",
     "to_dialect",
+    "with_locales",
 ]
 
 US_PER_DAY = 86_400_000_000
@@ -115,6 +119,9 @@ PROFILE_COLUMNS = [
     "timezone_source",
     "preferred_channel",
     "preferred_channel_source",
+    "locale",
+    "locale_source",
+    "currency",
 ]
 
 
@@ -768,7 +775,14 @@ def customer_timezones(dataset: Dataset) -> pd.DataFrame:
     return dataset.derived("timezones", ("customers",), lambda: resolve_timezones(dataset.customers))
 
 
-def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
+def build_profiles(
+    dataset: Dataset,
+    *,
+    as_of: object,
+    default_locale: str = "en-US",
+    default_currency: str = "USD",
+    markets: Sequence[MarketRule] | None = None,
+) -> pd.DataFrame:
     """One row per customer: orders, engagement, behaviour, consent, time zone, preferred channel.
 
     Parameters
@@ -778,6 +792,12 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
     as_of
         The moment of the profile (a date means the end of that day, UTC).
         Nothing after it is counted.
+    default_locale, default_currency, markets
+        The brand's locale and currency and the market rules (default
+        :data:`~workbench.models.policy.DEFAULT_MARKETS`) that give ``locale``
+        (stated, else the market's, else the brand's) and ``currency`` (the
+        latest order's, else the market's, else the brand's); see
+        :mod:`workbench.locales`.
 
     Returns
     -------
@@ -810,9 +830,43 @@ def build_profiles(dataset: Dataset, *, as_of: object) -> pd.DataFrame:
                 _load(con, name, _keyed(dataset, name, _table(dataset, name, _PART_INPUTS[name])))
                 part = con.sql(part_sql(name, as_of=ts, key=_KEY)).to_arrow_table()
             computed.update(_spread(part, n, defaults))
-    return finish_profiles(
+    profiles = finish_profiles(
         dataset.customers, computed, as_of=ts, validity=contact_validity(dataset), zones=customer_timezones(dataset)
     )
+    return with_locales(
+        profiles, dataset, as_of=ts, default_locale=default_locale, default_currency=default_currency, markets=markets
+    )
+
+
+#: The columns that say a customer's language and currency (:func:`with_locales`), last of ``PROFILE_COLUMNS``.
+LOCALE_COLUMNS = ("locale", "locale_source", "currency")
+
+
+def with_locales(
+    profiles: pd.DataFrame,
+    dataset: Dataset,
+    *,
+    as_of: object,
+    default_locale: str = "en-US",
+    default_currency: str = "USD",
+    markets: Sequence[MarketRule] | None = None,
+) -> pd.DataFrame:
+    """Profiles (in the order of ``dataset.customers``) with ``locale``, ``locale_source`` and ``currency``.
+
+    ``locale``: stated, else the market's, else the brand's; ``currency``: the
+    latest order's, else the market's, else the brand's (see
+    :mod:`workbench.locales`). Every engine's profiles get them the same way.
+    """
+    customers = dataset.customers.reset_index(drop=True)
+    locales = resolve_locales(customers, default_locale=default_locale, markets=markets).reset_index(drop=True)
+    out = profiles.copy(deep=False)
+    out["locale"] = locales["locale"].to_numpy()
+    out["locale_source"] = locales["locale_source"].to_numpy()
+    currency = customer_currencies(
+        dataset, default_currency=default_currency, markets=markets, as_of=resolve_as_of(as_of)
+    )
+    out["currency"] = pd.Series(currency).to_numpy()
+    return out
 
 
 #: Every column :func:`profile_sql` computes, with the value a customer without rows takes.
@@ -871,7 +925,8 @@ def finish_profiles(
         columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
     columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
-    return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *PROFILE_COLUMNS[1:]]}, copy=False)
+    order = [c for c in PROFILE_COLUMNS[1:] if c not in LOCALE_COLUMNS]
+    return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *order]}, copy=False)
 
 
 def _validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -8,6 +8,16 @@ whose opens, clicks and conversions depend on each customer's own latent
 engagement. The same ``seed`` always gives the same tables; everything is
 vectorised (no Python loop per row: a million customers and their 32 million
 messages are drawn in under a minute, before ``from_frames`` checks them).
+
+Orders are priced in their market's currency (US dollars, Canadian dollars,
+pounds, euros, Australian dollars); the amounts are local shelf prices, not
+conversions. Most customers state no locale, so theirs comes from their
+market; a few state one where people do: French speakers outside Quebec and
+English speakers in it, English-speaking residents of Germany and France, and
+Spanish speakers in the US (who have no Spanish translation and fall back).
+German email sign-ups are confirmed (ledger source ``double_opt_in``), as
+German practice asks. These draws come from a stream of their own, so the
+rest of the dataset is the same as before they were added.
 """
 
 from __future__ import annotations
@@ -58,6 +68,18 @@ _STATED_ZONES = {
     "DE": ["Europe/Berlin"],
 }
 _AU_REGIONS = ["NSW", "VIC", "QLD", "WA"]
+#: The currency orders are priced in, per market.
+_CURRENCIES = {"US": "USD", "CA": "CAD", "GB": "GBP", "FR": "EUR", "DE": "EUR", "AU": "AUD"}
+# (country, region or None, locale, share of those customers who state it)
+_STATED_LOCALES = (
+    ("CA", "QC", "en-CA", 0.12),
+    ("CA", "ON", "fr-CA", 0.04),
+    ("CA", "BC", "fr-CA", 0.02),
+    ("DE", None, "en-GB", 0.06),
+    ("FR", None, "en-GB", 0.04),
+    ("US", None, "es-US", 0.04),
+    ("GB", None, "en-GB", 0.10),
+)
 _FIRST_NAMES = np.array(
     [
         "Olivia",
@@ -276,6 +298,14 @@ class _Times:
     ns: np.ndarray
 
 
+def _currency_codes(customers: pd.DataFrame, owner: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Each order's currency, its owner's market's (:data:`_CURRENCIES`; US dollars elsewhere), as codes."""
+    labels = sorted(set(_CURRENCIES.values()) | {"USD"})
+    code = {c: labels.index(cur) for c, cur in _CURRENCIES.items()}
+    by_customer = pd.Series(customers["country"].to_numpy()).map(code).fillna(labels.index("USD")).to_numpy()
+    return labels, by_customer.astype(np.int64)[owner]
+
+
 def _sort_by_time(columns: dict[str, object], when: np.ndarray) -> pd.DataFrame:
     """A frame of ``columns``, its rows ordered as ``sort_values`` orders a timestamp column holding ``when``.
 
@@ -322,7 +352,7 @@ def _orders(
         "customer_id": _Coded(_customer_ids(customers), owner),
         "ordered_at": _Times(ts),
         "amount": amount,
-        "currency": _Coded(["USD"], np.zeros(total, dtype=np.int64)),
+        "currency": _Coded(*_currency_codes(customers, owner)),
         "status": _Coded(["cancelled", "placed", "returned"], status),
     }
     return _sort_by_time(columns, ts)
@@ -579,6 +609,18 @@ def _subscribed_at(
     return out
 
 
+def _stated_locales(rng: np.random.Generator, customers: pd.DataFrame) -> np.ndarray:
+    """The locale a few customers state (:data:`_STATED_LOCALES`); None for everyone else."""
+    out = np.full(len(customers), None, dtype=object)
+    country = customers["country"].to_numpy()
+    region = customers["region"].to_numpy()
+    draw = rng.random(len(customers))
+    for c, r, tag, share in _STATED_LOCALES:
+        where = (country == c) & ((region == r) if r is not None else True) & (draw < share) & pd.isna(out)
+        out[where] = tag
+    return out
+
+
 def synthesize(
     customers: int = 5000, *, seed: int = 7, end: str = DEFAULT_END, event_days: int = 45, message_days: int = 180
 ) -> Dataset:
@@ -604,4 +646,8 @@ def synthesize(
         labels=["none", "silver", "gold", "platinum"],
     ).astype(str)
     cust["loyalty_tier"] = tier
+    cust["locale"] = _stated_locales(np.random.default_rng([seed, 16]), cust)
+    german = consents["customer_id"].isin(cust.loc[cust["country"] == "DE", "customer_id"])
+    confirmed = german & (consents["channel"] == "email") & (consents["source"] == "signup_form")
+    consents["source"] = consents["source"].where(~confirmed, "double_opt_in")
     return from_frames(orders, cust, events, consents, messages, source=f"synth(customers={customers}, seed={seed})")

@@ -74,6 +74,8 @@ class Rules:
         self.caps = [
             (_SCOPES[c.channel], c.max, c.window_minutes, r.code(f"cap:{c.channel}:{c.label}")) for c in p.caps
         ]
+        # a ledger consent the recipient's market does not accept (see ContactPolicy.markets)
+        self.market_consent = {m.name: r.code(f"market_consent:{m.name}") for m in p.markets}
         self.buffer = [max([n for s, n, _, _ in self.caps if s == k], default=0) for k in range(3)]
         freq = [c.max for c in p.frequency_preferences.values()]
         self.buffer[0] = max(self.buffer[0], max(freq, default=0), 1)
@@ -96,24 +98,41 @@ class ConsentLedger:
     time: np.ndarray  # int64 minutes
     subscribed: np.ndarray  # bool
     before: np.ndarray  # bool (n, 2): consent before the first row (no row: no consent)
+    why: np.ndarray | None = None  # int16 per row: the reason code of a consent the market refuses (0: none)
 
     @classmethod
     def constant(cls, subscribed: np.ndarray) -> ConsentLedger:
         empty = np.zeros(0, dtype=np.int64)
         return cls(empty, empty, np.zeros(0, dtype=bool), np.asarray(subscribed, dtype=bool))
 
-    def at(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Consent of each (customer, channel) at minute ``t`` (the latest row at or before ``t`` wins)."""
-        out = self.before[cust, ch].copy()
-        if self.key.size == 0:
-            return out
+    def _rows(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The ledger row in force for each (customer, channel) at minute ``t`` (-1: none)."""
         qkey = cust.astype(np.int64) * 2 + ch
         composite = (self.key << 32) | (self.time - _T_BASE)
         q = (qkey << 32) | np.clip(t - _T_BASE, 0, 2**32 - 1)
         pos = np.searchsorted(composite, q, side="right") - 1
         hit = pos >= 0
         hit[hit] &= self.key[pos[hit]] == qkey[hit]
+        return np.where(hit, pos, -1)
+
+    def at(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Consent of each (customer, channel) at minute ``t`` (the latest row at or before ``t`` wins)."""
+        out = self.before[cust, ch].copy()
+        if self.key.size == 0:
+            return out
+        pos = self._rows(cust, ch, t)
+        hit = pos >= 0
         out[hit] = self.subscribed[pos[hit]]
+        return out
+
+    def reasons(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The reason code of the row in force when the market refuses its consent (0 otherwise)."""
+        out = np.zeros(len(cust), dtype=np.int16)
+        if self.why is None or self.key.size == 0:
+            return out
+        pos = self._rows(cust, ch, t)
+        hit = pos >= 0
+        out[hit] = self.why[pos[hit]]
         return out
 
 
@@ -278,7 +297,8 @@ def run_kernel(
         # consent at the time it would go out
         ok = ctx.consent.at(c, k, t)
         status[chosen[~ok]] = SUPPRESSED
-        reason[chosen[~ok]] = rules.no_consent
+        refused = ctx.consent.reasons(c[~ok], k[~ok], t[~ok])
+        reason[chosen[~ok]] = np.where(refused > 0, refused, rules.no_consent)
         final |= ~ok
         # windows again (a deferral can land outside them)
         todo = ~final

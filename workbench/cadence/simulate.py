@@ -154,6 +154,7 @@ class _Prepared:
         consents: pd.DataFrame | None,
         engagement_as_of: pd.Timestamp,
         priors: Mapping[str, float] | None = None,
+        rules: Rules | None = None,
     ) -> None:
         n = len(audience)
         self.n = n
@@ -244,8 +245,13 @@ class _Prepared:
             k = ch.to_numpy()[ok].astype(np.int64)
             t = np.clip(when[ok], 0, None)
             s = sub[ok]
+            why = np.zeros(len(g), dtype=np.int16)
+            if rules is not None and "source" in consents.columns:
+                g, k, t, s, why = _market_consent(
+                    audience, policy, rules, consents["source"].to_numpy(dtype=object)[ok], g, k, t, s
+                )
             order = np.lexsort((t, k, g))
-            self.ledger = (g[order], k[order], t[order], s[order])
+            self.ledger = (g[order], k[order], t[order], s[order], why[order])
         self.rates = outcome_rates(audience, priors=priors)
         self.cust_hash = customer_hash(self.ids)
 
@@ -253,9 +259,11 @@ class _Prepared:
         before = self.before[lo:hi]
         if self.ledger is None:
             return ConsentLedger.constant(before)
-        g, k, t, s = self.ledger
+        g, k, t, s, why = self.ledger
         a, b = np.searchsorted(g, [lo, hi])
-        return ConsentLedger(key=(g[a:b] - lo) * 2 + k[a:b], time=t[a:b], subscribed=s[a:b], before=before)
+        return ConsentLedger(
+            key=(g[a:b] - lo) * 2 + k[a:b], time=t[a:b], subscribed=s[a:b], before=before, why=why[a:b]
+        )
 
     def context(self, lo: int, hi: int) -> CustomerContext:
         """The kernel's view of customers ``lo:hi``."""
@@ -269,6 +277,48 @@ class _Prepared:
             freq_window=self.freq_window[lo:hi],
             consent=self.ledger_for(lo, hi),
         )
+
+
+def _market_consent(
+    audience: pd.DataFrame,
+    policy: ContactPolicy,
+    rules: Rules,
+    source: np.ndarray,
+    g: np.ndarray,
+    k: np.ndarray,
+    t: np.ndarray,
+    s: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The ledger in the recipient's market: a subscribed row whose ``source`` the market's consent regime
+    refuses counts as no consent (reason ``market_consent:<market>``), and an implied consent ends after the
+    market's ``implied_consent_days`` (a row is added there)."""
+    country = _column(audience, "country", None).astype("string").str.upper().fillna("")
+    region = _column(audience, "region", None).astype("string").str.upper().fillna("")
+    codes, uniques = pd.factorize((country + "|" + region).to_numpy(dtype=object))
+    markets = [policy.market_for(*(str(u).split("|", 1))) for u in uniques]
+    why = np.zeros(len(g), dtype=np.int16)
+    extra: list[tuple[int, int, int]] = []
+    text = pd.Series(source, dtype="string").str.strip().str.lower().fillna("").to_numpy(dtype=object)
+    for i in np.flatnonzero(s):
+        market = markets[codes[g[i]]] if len(codes) else None
+        if market is None:
+            continue
+        regime = market.consent_for(("email", "sms")[k[i]])
+        if regime is None:
+            continue
+        if regime.refuses(text[i]):
+            why[i] = rules.market_consent[market.name]
+        elif text[i] == "implied" and regime.implied_consent_days:
+            extra.append((i, int(t[i]) + regime.implied_consent_days * 1440, rules.market_consent[market.name]))
+    s = s & (why == 0)
+    if extra:
+        idx = np.array([e[0] for e in extra])
+        g = np.concatenate([g, g[idx]])
+        k = np.concatenate([k, k[idx]])
+        t = np.concatenate([t, np.array([e[1] for e in extra], dtype=t.dtype)])
+        s = np.concatenate([s, np.zeros(len(extra), dtype=bool)])
+        why = np.concatenate([why, np.array([e[2] for e in extra], dtype=np.int16)])
+    return g, k, t, s, why
 
 
 def simulate(
@@ -344,10 +394,17 @@ def simulate(
     items = resolve_journeys(journeys)
     compiled = [compile_journey(j, i) for i, j in enumerate(items)]
     audience = audience.reset_index(drop=True)
-    prep = _Prepared(
-        audience, policy, start=t_start, end=t_end, consents=consents, engagement_as_of=start_ts, priors=priors
-    )
     rules = Rules(policy)
+    prep = _Prepared(
+        audience,
+        policy,
+        start=t_start,
+        end=t_end,
+        consents=consents,
+        engagement_as_of=start_ts,
+        priors=priors,
+        rules=rules,
+    )
     node_rows: list[tuple[int, str, str, str, str, bool]] = []
     node_codes: dict[tuple[int, str], int] = {}
     for cj in compiled:
@@ -566,6 +623,7 @@ def apply_policy(
             scheduled_at=touches["planned_at"], status=pd.Series(dtype="string"), reason=pd.Series(dtype="string")
         )
     t0, t1 = int(planned.min()), int(planned.max())
+    rules = Rules(policy)
     prep = _Prepared(
         customers,
         policy,
@@ -573,6 +631,7 @@ def apply_policy(
         end=t1 + 1,
         consents=consents,
         engagement_as_of=pd.Timestamp(t0 * 60, unit="s", tz="UTC"),
+        rules=rules,
     )
     cust = pd.Index(prep.ids).get_indexer(touches["customer_id"].astype("string").to_numpy())
     if (cust < 0).any():
@@ -591,7 +650,6 @@ def apply_policy(
         else np.zeros(len(touches), dtype=bool)
     )
     order = np.lexsort((np.arange(len(touches)), planned, cust))
-    rules = Rules(policy)
     ctx = prep.context(0, prep.n)
     sched, status, reason, blocked = run_kernel(
         cust[order].astype(np.int64),

@@ -445,14 +445,11 @@ def _ledger(table: pa.Table) -> pd.DataFrame:
     ids = table.column("customer_id").combine_chunks()
     parents = pa.compute.list_parent_indices(lists)
     rows = pa.compute.list_flatten(lists)
-    frame = pa.table(
-        {
-            "customer_id": ids.take(parents),
-            "channel": rows.field("channel"),
-            "status": rows.field("status"),
-            "recorded_at": rows.field("recorded_at"),
-        }
-    )
+    columns = {"customer_id": ids.take(parents)}
+    for name in ("channel", "status", "recorded_at", "source"):  # source: the market's consent regime reads it
+        if rows.type.get_field_index(name) >= 0:
+            columns[name] = rows.field(name)
+    frame = pa.table(columns)
     return frame.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
 
 
@@ -501,9 +498,8 @@ def plan(
         priors = _priors(audience)
     frame = audience.withColumnRenamed("position", _POSITION)
     if consents is not None:
-        ledger = consents.groupBy("customer_id").agg(
-            F.collect_list(F.struct("channel", "status", "recorded_at")).alias(_LEDGER)
-        )
+        fields = ["channel", "status", "recorded_at", *(["source"] if "source" in consents.columns else [])]
+        ledger = consents.groupBy("customer_id").agg(F.collect_list(F.struct(*fields)).alias(_LEDGER))
         frame = frame.join(ledger, on="customer_id", how="left")
     if partitions is not None:
         frame = frame.repartition(int(partitions), "customer_id")

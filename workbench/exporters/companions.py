@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..locales import canonical_locale
 from ..messages.lint import sms_cost
 from ..messages.render import Renderer, get_renderer, render_pair
 from ..models.errors import TemplateError
@@ -24,6 +25,7 @@ from .registry import ExportContext, ExportResult, register
 __all__ = [
     "AUDIENCE_COLUMNS",
     "PREVIEW_CUSTOMER",
+    "content_locales",
     "dittofeed_batches",
     "export_audience",
     "export_templates",
@@ -31,6 +33,8 @@ __all__ = [
     "holdout_range",
     "klaviyo_import_bodies",
     "load_renderer",
+    "locale_report",
+    "localized_content",
     "profile_properties",
     "tool_content",
     "tool_renderer",
@@ -44,6 +48,8 @@ TIMEZONE_PROPERTY = "timezone"
 HOLDOUT_BUCKET_PROPERTY = "holdout_bucket"
 LIFECYCLE_PROPERTY = "lifecycle_stage"
 SEGMENTS_PROPERTY = "wb_segments"
+#: The customer's locale (BCP 47), on which localized content branches.
+LOCALE_PROPERTY = "locale"
 #: Date properties a date-triggered journey waits on.
 DATE_PROPERTIES = ("created_at", "last_order_at")
 #: Holdout buckets run 0..HOLDOUT_BUCKETS-1 (per mille): a 7.5% holdout is 75 buckets.
@@ -209,6 +215,13 @@ class MergeSyntax:
     money: str  # an amount; {name} and {symbol}
     unsubscribe: str
     preferences: str
+    locale_if: str = ""  # opens a branch on the locale property; {tests} is filled in
+    locale_elif: str = ""
+    locale_else: str = ""
+    locale_end: str = ""
+    locale_test: str = ""  # one equality test; {tag} is filled in
+    locale_join: str = " or "
+    locale_mechanism: str = ""
 
 
 #: Klaviyo template tags (Django style): built-in first_name with a default, custom properties through
@@ -221,6 +234,12 @@ KLAVIYO_SYNTAX = MergeSyntax(
     money="{symbol}{{{{ person|lookup:'{name}'|floatformat:2 }}}}",
     unsubscribe="{% unsubscribe_link %}",
     preferences="{% manage_preferences_link %}",
+    locale_if="{{% if {tests} %}}",
+    locale_elif="{{% elif {tests} %}}",
+    locale_else="{% else %}",
+    locale_end="{% endif %}",
+    locale_test="person|lookup:'locale' == '{tag}'",
+    locale_mechanism="conditional blocks ({% if person|lookup:'locale' == ... %}) on the profile property locale",
 )
 #: Dittofeed Liquid: user properties under ``user``, its own unsubscribe and subscription-management URLs.
 DITTOFEED_SYNTAX = MergeSyntax(
@@ -231,6 +250,13 @@ DITTOFEED_SYNTAX = MergeSyntax(
     money="{symbol}{{{{ user.{name} | round: 2 }}}}",
     unsubscribe="{% unsubscribe_url %}",
     preferences="{% subscription_management_url %}",
+    locale_if="{{% case user.locale %}}{{% when {tests} %}}",
+    locale_elif="{{% when {tests} %}}",
+    locale_else="{% else %}",
+    locale_end="{% endcase %}",
+    locale_test="'{tag}'",
+    locale_join=", ",
+    locale_mechanism="Liquid {% case user.locale %} blocks on the user property locale",
 )
 SYNTAXES = {"klaviyo": KLAVIYO_SYNTAX, "dittofeed": DITTOFEED_SYNTAX}
 #: The last tool renderer built per target, with its strategy (templates compile once per strategy).
@@ -277,6 +303,7 @@ class ToolContent:
     text: str
     sms: str | None
     merge_fields: tuple[str, ...]
+    locales: tuple[str, ...] = ()
 
 
 def tool_renderer(strategy: Any, target: str) -> Any:
@@ -294,13 +321,15 @@ def tool_renderer(strategy: Any, target: str) -> Any:
     class _ToolRenderer(Renderer):  # type: ignore[misc, valid-type]
         def context(self, moment: str, customer: Any, **kwargs: Any) -> dict[str, Any]:
             kwargs.pop("clean", None)
-            ctx = super().context(moment, {}, **kwargs)
+            tag = customer.get("locale") if hasattr(customer, "get") else None
+            ctx = super().context(moment, {"locale": tag} if tag else {}, **kwargs)
             ctx["customer"] = _MergeCustomer(syntax)
             ctx["unsubscribe_link"] = Markup(syntax.unsubscribe)
             ctx["preferences_link"] = Markup(syntax.preferences)
             return ctx
 
     renderer = _ToolRenderer(strategy, inline_css=False)
+    renderer.target = target  # type: ignore[attr-defined]
     symbol = {"USD": "$", "CAD": "CA$", "AUD": "A$", "GBP": "£", "EUR": "€"}.get(strategy.brand.currency, "")
 
     def _name(value: object, fallback: str = "there") -> Markup:
@@ -326,13 +355,14 @@ def tool_renderer(strategy: Any, target: str) -> Any:
     return renderer
 
 
-def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) -> ToolContent:
-    """The email and SMS of ``moment``/``variant`` with ``offer`` (None: no offer) in the renderer's tool syntax."""
-    key = (moment, variant, offer or "")
+def tool_content(renderer: Any, moment: str, variant: str, offer: str | None, locale: str | None = None) -> ToolContent:
+    """The email and SMS of ``moment``/``variant`` with ``offer`` (None: no offer) in the renderer's tool syntax,
+    in the translation a customer of ``locale`` gets (default: the brand's locale)."""
+    key = (moment, variant, offer or "", locale or "")
     if key in renderer.contents:
         return renderer.contents[key]
     renderer.merge_fields.clear()
-    pair = renderer.render_pair(moment, {}, variant=variant, promotion=offer or "")
+    pair = renderer.render_pair(moment, {"locale": locale} if locale else {}, variant=variant, promotion=offer or "")
     content = ToolContent(
         moment=moment,
         variant=variant,
@@ -346,6 +376,96 @@ def tool_content(renderer: Any, moment: str, variant: str, offer: str | None) ->
     )
     renderer.contents[key] = content
     return content
+
+
+def content_locales(strategy: Any) -> tuple[str, ...]:
+    """The locales an export writes content for: the strategy's ``brand.locales`` other than its default."""
+    if strategy is None:
+        return ()
+    default = canonical_locale(strategy.brand.locale)
+    tags = (canonical_locale(t) for t in strategy.brand.locales)
+    return tuple(dict.fromkeys(t for t in tags if t and t != default))
+
+
+def locale_report(result: ExportResult, renderer: Any, strategy: Any, journeys: Sequence[Any]) -> None:
+    """Say in the export report how the target carries the locales, and which moments stay in one language."""
+    locales = content_locales(strategy)
+    if renderer is None or not locales:
+        return
+    syntax = SYNTAXES.get(getattr(renderer, "target", ""), KLAVIYO_SYNTAX)
+    moments = sorted({n.template for j in journeys for n in j.nodes if n.type in ("send_email", "send_sms")})
+    default = strategy.brand.locale
+    for moment in moments:
+        try:
+            manifest = renderer.manifest(moment)
+            variant = manifest.variants[0]
+            content = localized_content(renderer, moment, variant, manifest.default_offer, locales)
+            untranslated = [t for t in locales if renderer.resolve(moment, variant, t).fallback]
+        except TemplateError:
+            continue
+        same = [t for t in locales if t not in content.locales and t not in untranslated]
+        tail = "".join(
+            f"; {', '.join(group)} {what} {default}"
+            for group, what in ((same, "share the content of"), (untranslated, "have no translation and get"))
+            if group
+        )
+        if content.locales:
+            detail = f"{moment}: {', '.join(content.locales)} carried by {syntax.locale_mechanism}, else {default}"
+            result.note("*", "locales", "mapped", detail + tail)
+        else:
+            result.note("*", "locales", "not_carried", f"{moment}: one version for every locale{tail}")
+
+
+def localized_content(
+    renderer: Any, moment: str, variant: str, offer: str | None, locales: Sequence[str] = ()
+) -> ToolContent:
+    """:func:`tool_content` for every locale of ``locales`` in one message: the tool picks the branch of the
+    customer's ``locale`` property at send time (Klaviyo: ``{% if %}`` blocks; Dittofeed: ``{% case %}``).
+
+    Locales that get the same content share a branch; the brand's default locale (and every locale
+    without a translation) is the ``else`` branch. Without other locales, the default content as it is.
+    """
+    syntax = SYNTAXES.get(getattr(renderer, "target", ""), KLAVIYO_SYNTAX)
+    default = tool_content(renderer, moment, variant, offer)
+    branches: dict[tuple[Any, ...], list[str]] = {}
+    contents: dict[tuple[Any, ...], ToolContent] = {}
+    for tag in locales:
+        content = tool_content(renderer, moment, variant, offer, tag)
+        key = (content.subject, content.preheader, content.html, content.text, content.sms)
+        if key == (default.subject, default.preheader, default.html, default.text, default.sms):
+            continue
+        branches.setdefault(key, []).append(tag)
+        contents[key] = content
+    if not branches:
+        return default
+
+    def join(part: str) -> str | None:
+        values = [getattr(contents[k], part) for k in branches]
+        base = getattr(default, part)
+        if base is None and all(v is None for v in values):
+            return None
+        out = []
+        for i, (key, tags) in enumerate(branches.items()):
+            tests = syntax.locale_join.join(syntax.locale_test.format(tag=t) for t in tags)
+            opener = syntax.locale_if if i == 0 else syntax.locale_elif
+            out.append(opener.format(tests=tests) + (getattr(contents[key], part) or ""))
+        return "".join(out) + syntax.locale_else + (base or "") + syntax.locale_end
+
+    fields = set(default.merge_fields)
+    for content in contents.values():
+        fields.update(content.merge_fields)
+    return ToolContent(
+        moment=moment,
+        variant=variant,
+        offer=offer,
+        subject=join("subject") or "",
+        preheader=join("preheader") or "",
+        html=join("html") or "",
+        text=join("text") or "",
+        sms=join("sms"),
+        merge_fields=tuple(sorted(fields)),
+        locales=tuple(t for tags in branches.values() for t in tags),
+    )
 
 
 #: Customers the SMS cost of an export is computed over (a seeded sample when there are more).
@@ -366,7 +486,7 @@ def sms_step_cost(
     if _LAST_COST and _LAST_COST[0] == key and _LAST_COST[1] is assigned:
         return _LAST_COST[2]  # the same audience and steps as the other tool's export
     sample = assigned.sample(n=COST_SAMPLE, random_state=seed) if len(assigned) > COST_SAMPLE else assigned
-    table = sms_cost(sample, renderer=get_renderer(strategy), steps=unique)
+    table = sms_cost(sample, renderer=get_renderer(strategy), steps=unique, by_locale=False)
     costs = {(r.moment, r.variant, r.offer or ""): r for r in table.itertuples()}
     _LAST_COST[:] = [key, assigned, costs]
     return costs
@@ -426,6 +546,7 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
         TIMEZONE_PROPERTY: text("timezone"),
         PREFERRED_CHANNEL_PROPERTY: text("preferred_channel"),
         LIFECYCLE_PROPERTY: text("lifecycle_stage"),
+        LOCALE_PROPERTY: text("locale"),
         **{col: dates(col) for col in DATE_PROPERTIES},
     }
     out = []
@@ -461,6 +582,7 @@ def klaviyo_import_bodies(assigned: Any) -> list[dict[str, Any]]:
                 PREFERRED_CHANNEL_PROPERTY,
                 HOLDOUT_BUCKET_PROPERTY,
                 LIFECYCLE_PROPERTY,
+                LOCALE_PROPERTY,
                 SEGMENTS_PROPERTY,
                 *DATE_PROPERTIES,
             )
@@ -499,6 +621,7 @@ def dittofeed_batches(assigned: Any) -> list[dict[str, Any]]:
             PREFERRED_CHANNEL_PROPERTY: p[PREFERRED_CHANNEL_PROPERTY],
             HOLDOUT_BUCKET_PROPERTY: p[HOLDOUT_BUCKET_PROPERTY],
             LIFECYCLE_PROPERTY: p[LIFECYCLE_PROPERTY],
+            LOCALE_PROPERTY: p[LOCALE_PROPERTY],
             SEGMENTS_PROPERTY: {s: "true" for s in p[SEGMENTS_PROPERTY]},
             **{k: p[k] for k in DATE_PROPERTIES},
         }
@@ -526,7 +649,8 @@ def _profile_export(target: str, context: ExportContext, journeys: Sequence[Any]
         "profiles",
         "written",
         f"{len(context.assigned)} customers in {len(bodies)} request bodies for {where}: preferred channel, time zone, "
-        "holdout bucket, lifecycle stage, segments and dates, the properties the journeys branch on",
+        "holdout bucket, lifecycle stage, locale, segments and dates, the properties the journeys and their "
+        "localized content branch on",
     )
     return result
 

@@ -41,8 +41,10 @@ from .companions import (
     PREFERRED_CHANNEL_PROPERTY,
     SEGMENTS_PROPERTY,
     TIMEZONE_PROPERTY,
+    content_locales,
+    locale_report,
+    localized_content,
     sms_step_cost,
-    tool_content,
     tool_renderer,
 )
 from .registry import ExportContext, ExportResult, Ids, placeholder_id, register
@@ -418,7 +420,9 @@ def to_dittofeed(
             content = None
             if renderer is not None:
                 try:
-                    content = tool_content(renderer, node.template, node.variant, node.offer)
+                    content = localized_content(
+                        renderer, node.template, node.variant, node.offer, content_locales(strategy)
+                    )
                 except TemplateError as exc:
                     result.note(jid, "content", "not_carried", f"no content: {exc}", nid)
             name = (
@@ -744,6 +748,7 @@ def export_dittofeed(journeys: Sequence[Any], context: ExportContext) -> ExportR
         )
         result.files[f"{j.id}.json"] = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
     ids.check("dittofeed")
+    locale_report(result, renderer, context.strategy, journeys)
     result.resources = resources.bodies
     result.needed = {k: v for k, v in ids.needed.items() if v}
     result.files["resources.json"] = json.dumps(resources.bodies, indent=2, ensure_ascii=False) + "\n"

@@ -42,8 +42,10 @@ from .companions import (
     HOLDOUT_BUCKET_PROPERTY,
     PREFERRED_CHANNEL_PROPERTY,
     SEGMENTS_PROPERTY,
+    content_locales,
+    locale_report,
+    localized_content,
     sms_step_cost,
-    tool_content,
     tool_renderer,
 )
 from .companions import holdout_range as _holdout_range
@@ -405,7 +407,9 @@ def to_klaviyo(
         content = None
         if renderer is not None:
             try:
-                content = tool_content(renderer, node.template, node.variant, node.offer)
+                content = localized_content(
+                    renderer, node.template, node.variant, node.offer, content_locales(strategy)
+                )
             except TemplateError as exc:
                 result.note(jid, "content", "not_carried", f"no content: {exc}", nid)
         if node.type == "send_email":
@@ -738,10 +742,15 @@ def export_klaviyo(journeys: Sequence[Any], context: ExportContext) -> ExportRes
                 name = template_name(node.template, node.variant, node.offer)
                 if name not in templates:
                     try:
-                        templates[name] = template_body(tool_content(renderer, node.template, node.variant, node.offer))
+                        templates[name] = template_body(
+                            localized_content(
+                                renderer, node.template, node.variant, node.offer, content_locales(context.strategy)
+                            )
+                        )
                     except TemplateError:
                         continue  # reported on the send node
     ids.check("klaviyo")
+    locale_report(result, renderer, context.strategy, journeys)
     segments = {name: segment_definition(name) for name in sorted(ids.needed["segments"])}
     result.resources = {"templates": templates, "segments": segments}
     result.needed = {k: v for k, v in ids.needed.items() if v}

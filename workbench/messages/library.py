@@ -1,10 +1,26 @@
 """The template library: one folder per moment under ``templates/``, each with a manifest.
 
 A moment folder holds ``manifest.yaml`` and, per variant (``A`` is the default),
-``email_subject[.B].txt.j2``, ``email_preheader[.B].txt.j2``, ``email.html.j2`` (or ``email.B.html.j2``),
+``subject[.B].txt.j2``, ``preheader[.B].txt.j2``, ``email.html.j2`` (or ``email.B.html.j2``),
 ``email.txt.j2`` and ``sms.txt.j2``. A file without a variant suffix serves every variant that has no
 file of its own. Every email extends ``templates/_base/email.html.j2`` (responsive layout and the
 compliance footer). Brand facts come from the strategy file, never from a template.
+
+Translations live in sub-folders named by locale (BCP 47: ``fr``, ``fr-CA``, ``de``), holding the same
+file names::
+
+    cart_abandonment/
+        manifest.yaml            who approved each locale's version (``locales:``)
+        subject.txt.j2 ...       the brand's default language (``brand.locale``)
+        fr/subject.txt.j2 ...    French, for every French-speaking customer
+        fr-CA/sms.txt.j2         Quebec French where it differs from France's; the rest comes from fr/
+        de/ ...                  German
+
+A customer gets the first language of their fallback chain (``fr-CA``, ``fr``, then the brand's
+default) whose folders hold every part the moment needs; within a language the most specific file
+wins, so ``fr-CA/`` only needs the files that differ. Localised emails extend
+``_base/<language>/email.html.j2`` and include ``_base/<language>/blocks/...`` (the footer and blocks
+in that language).
 
 The manifest says what the moment is for and who owns it::
 
@@ -17,10 +33,14 @@ The manifest says what the moment is for and who owns it::
     approval: approved
     variants: [A, B]
     channels: [email, sms]
+    locales:
+      fr: {version: 2, approval: approved, approved_by: "Camille Roux (France)", approved_on: 2026-09-14,
+           primary_cta: Voir le produit}
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -30,16 +50,19 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..locales import canonical_locale
 from ..models.errors import TemplateError
 from ..resources import templates_dir
 
 __all__ = [
     "MOMENTS",
+    "LocaleVersion",
     "TemplateManifest",
     "default_templates_dir",
     "fill_fields",
     "load_library",
     "load_manifest",
+    "translations",
 ]
 
 #: The moments of the journey blueprints, in lifecycle order.
@@ -89,6 +112,36 @@ def fill_fields(text: str, fields: Mapping[str, str]) -> str:
     return _FIELD.sub(one, text)
 
 
+class LocaleVersion(BaseModel):
+    """Who approved which version of one locale's translation of a moment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1, description="Version of this locale's files (raise it with every change).")
+    approval: Literal["draft", "approved"] = "draft"
+    approved_by: str | None = Field(None, description="Who approved this version (a native speaker of the market).")
+    approved_on: dt.date | None = None
+    translated_by: str | None = None
+    primary_cta: str | None = Field(None, description="The call to action's label in this language.")
+    accept_ucs2: str | None = Field(
+        None, description="Why this locale's SMS may be sent in UCS-2 (70 characters a segment); empty: it may not."
+    )
+    notes: str = ""
+
+    @field_validator("approved_by")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            msg = "approved_by names a person or team"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def approved(self) -> bool:
+        """Approved, with the approver named."""
+        return self.approval == "approved" and bool(self.approved_by)
+
+
 class TemplateManifest(BaseModel):
     """What a moment's paired message is for, what it needs, and who approved it."""
 
@@ -117,6 +170,25 @@ class TemplateManifest(BaseModel):
     )
     transactional: bool = Field(False, description="Transactional (not marketing) message, e.g. a shipping update.")
     description: str = ""
+    approved_by: str | None = Field(None, description="Who approved the default-language version.")
+    locales: dict[str, LocaleVersion] = Field(
+        default_factory=dict,
+        description="Per locale folder (fr, fr-CA, de ...): version, approval and approver of its translation.",
+    )
+
+    @field_validator("locales", mode="before")
+    @classmethod
+    def _locale_keys(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            return value
+        out = {}
+        for key, entry in value.items():
+            canon = canonical_locale(str(key))
+            if canon is None:
+                msg = f"locales: {key!r} is not a BCP 47 locale tag (write fr, fr-CA, de, en-GB ...)"
+                raise ValueError(msg)
+            out[canon] = entry
+        return out
 
     @field_validator("landing_path", "fallback_landing_path")
     @classmethod
@@ -215,3 +287,28 @@ def load_library(templates_dir: str | os.PathLike[str] | None = None) -> dict[st
     order = {m: i for i, m in enumerate(MOMENTS)}
     folders.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return {p.name: load_manifest(p) for p in folders}
+
+
+def translations(folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """The locale sub-folders of a moment folder, by canonical tag (``fr-ca/`` is read as ``fr-CA``).
+
+    Raises
+    ------
+    TemplateError
+        A sub-folder is not named by a locale tag, or two name the same locale.
+    """
+    root = Path(folder)
+    out: dict[str, Path] = {}
+    for child in sorted(root.iterdir()) if root.is_dir() else ():
+        if not child.is_dir() or child.name.startswith((".", "_")):
+            continue
+        canon = canonical_locale(child.name)
+        if canon is None:
+            raise TemplateError(
+                f"{child} is not named by a locale. Fix: name translation folders by BCP 47 tag (fr, fr-CA, de, "
+                "en-GB) and keep other files out of moment folders"
+            )
+        if canon in out:
+            raise TemplateError(f"{child} and {out[canon]} are both {canon}. Fix: keep one folder per locale")
+        out[canon] = child
+    return out

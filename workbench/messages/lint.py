@@ -1,6 +1,7 @@
 """Lint paired messages: compliance, deliverability and pairing rules, run over real customers.
 
-Every rule has an id, a severity (``error`` blocks export, ``warning`` needs a look), a message and
+Every rule has an id, a severity (``error`` blocks export, ``warning`` needs a look, ``info`` was accepted
+on purpose), a message and
 a suggested fix. The rules run on *rendered* pairs for a sample of real profiles (long names,
 non-Latin names, missing optional fields), for every moment and every variant, so a template that
 only breaks for some customers is caught. :func:`lint_library` returns one row per rule, moment,
@@ -16,6 +17,14 @@ Rules (see :data:`RULES`):
 - Pair: the SMS repeating the email, the two pointing to different offers or landing pages, more than
   one call to action.
 - Template: unapproved (draft) manifests, required variables missing from the profiles, render errors.
+- Locale: translations nobody approved or listed in the manifest, translations missing a part, and
+  customers whose language has no translation (they get the brand's default language).
+- Market: what the recipient's market asks every message to carry (sender identity, contact details,
+  the market's language), from the policy's market rules (:class:`~workbench.models.policy.MarketRule`).
+
+Findings carry the locale the pair was written in and the recipient's market. An SMS that needs UCS-2
+is reported per locale with each character, its GSM look-alike and the segments it costs; a locale whose
+manifest entry accepts UCS-2 (``accept_ucs2``, with the reason) gets an ``info`` finding instead of a warning.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -31,11 +40,13 @@ from urllib.parse import urlsplit
 import pandas as pd
 import regex
 
+from ..locales import canonical_locale, language_of
 from ..models.errors import TemplateError
+from ..models.policy import DEFAULT_MARKETS, MarketRule
 from ..models.strategy import Brand, Strategy
 from .library import TemplateManifest
 from .render import PairedMessage, Renderer, _tidy_sms, customer_context
-from .sms import analyze_sms
+from .sms import GSM_REPLACEMENTS, SmsAnalysis, analyze_sms, gsm_safe
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -48,10 +59,14 @@ __all__ = [
     "lint_manifest",
     "lint_pair",
     "lint_sample",
+    "lint_translations",
+    "sms_characters",
     "sms_cost",
+    "target_locales",
+    "translation_table",
 ]
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +246,48 @@ RULES: dict[str, Rule] = {
             "The template fails to render for some customers",
             "Fix the template at the named line, or give the variable a fallback",
         ),
+        Rule(
+            "template-locale-fallback",
+            "warning",
+            "template",
+            "Customers whose language has no translation get the brand's default language",
+            "Add a locale folder (e.g. it/) with every part, or accept the fallback",
+        ),
+        Rule(
+            "template-locale-incomplete",
+            "error",
+            "template",
+            "A translation lacks parts, so its language is skipped for every customer",
+            "Add the missing files to the locale folder (or to its language's folder, e.g. fr/ for fr-CA/)",
+        ),
+        Rule(
+            "template-locale-unlisted",
+            "error",
+            "template",
+            "A translation folder has no entry in the manifest (nobody approved it)",
+            "Add it under locales: in manifest.yaml with version, approval and approved_by",
+        ),
+        Rule(
+            "template-locale-unapproved",
+            "warning",
+            "template",
+            "A translation is a draft, or its approver is not named",
+            "Have a native speaker of the market review it and set approval: approved and approved_by",
+        ),
+        Rule(
+            "market-required",
+            "error",
+            "market",
+            "The message lacks an element the recipient's market requires",
+            "Add the element (see the market rule's source); a practice or uncertain rule is a warning",
+        ),
+        Rule(
+            "market-language",
+            "warning",
+            "market",
+            "The message is not in a language the recipient's market asks for",
+            "Add a translation in that language (e.g. fr/ for Quebec)",
+        ),
     )
 }
 
@@ -240,6 +297,8 @@ FINDING_COLUMNS = [
     "channel",
     "moment",
     "variant",
+    "locale",
+    "market",
     "template",
     "message",
     "fix",
@@ -259,6 +318,8 @@ class Finding:
     template: str = ""
     customer_id: str = ""
     severity_override: str | None = None
+    locale: str = ""
+    market: str = ""
 
     @property
     def severity(self) -> str:
@@ -274,6 +335,8 @@ class Finding:
             "channel": rule.channel,
             "moment": self.moment,
             "variant": self.variant,
+            "locale": self.locale,
+            "market": self.market,
             "template": self.template,
             "message": self.message,
             "fix": rule.fix,
@@ -300,9 +363,21 @@ _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"([A-Za-z_:][-\w:.]*)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+)")
 _CODE = re.compile(r"(?=[cC])(?i:\bcode)\b:?\s+([A-Z][A-Z0-9]{3,})\b")
 _WORD = regex.compile(r"[\p{L}\p{N}']+")
-_STOP_WORDING = re.compile(r"\b(?:reply|text|txt|send)\b[^.!?\n]{0,40}?\b(?:STOP|END|QUIT|CANCEL|UNSUBSCRIBE)\b", re.I)
-_RATES = re.compile(r"\bmsg\s*(?:&|and)\s*data\s+rates\s+may\s+apply\b", re.I)
-_HELP = re.compile(r"\bHELP\b")
+# Opt-out wording in English, French and German: a verb and a keyword, "keyword pour/au ..." (French) or
+# "Abmelden: STOP" (German).
+_STOP_WORDING = re.compile(
+    r"\b(?:reply|text|txt|send|r[ée]pondez|r[ée]ponds|envoyez|textez|antworte|antworten|sende|senden)\b"
+    r"[^.!?\n]{0,40}?\b(?:STOP|END|QUIT|CANCEL|UNSUBSCRIBE|ARRET|ARR[ÊE]T)\b"
+    r"|\b(?:STOP|ARRET)\b(?:\s+ou\s+ARRET)?\s+(?:pour|au)\b"
+    r"|\b(?:d[ée]sinscription|d[ée]sabonnement|abmelden|abbestellen)\s*:\s*(?:\w+\s+)?(?:STOP|ARRET)\b",
+    re.I,
+)
+_RATES = re.compile(
+    r"\bmsg\s*(?:&|and)\s*data\s+rates\s+may\s+apply\b"
+    r"|\bfrais\s+de\s+(?:msg|messagerie|messages?|textos?)\s+et\s+de\s+donn[ée]es\b",
+    re.I,
+)
+_HELP = re.compile(r"\b(?:HELP|AIDE|HILFE)\b")
 _STYLE_OR_HEAD = re.compile(r"<(style|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
 _BOILERPLATE = re.compile(
     r"(?=[rhd])(?:reply\s+stop\s+to\s+opt\s+out|reply\s+help\s+for\s+help"
@@ -311,7 +386,7 @@ _BOILERPLATE = re.compile(
 )
 _ASCII_WORD = re.compile(r"[A-Za-z0-9']+")
 _ONE_CLICK_URI = re.compile(r"<https://[^>]+>")
-_RECURRING = re.compile(r"recurring|msgs?/", re.I)
+_RECURRING = re.compile(r"recurring|msgs?/|r[ée]currents?|/mois|wiederkehrend|/Monat", re.I)
 _CLIP_BYTES = 102 * 1024
 _EMAIL_GRAMS: dict[str, set[tuple[str, ...]]] = {}
 _MAX_EMAIL_GRAMS = 512
@@ -397,6 +472,137 @@ def lint_manifest(manifest: TemplateManifest, *, profile_columns: Iterable[str] 
     return out
 
 
+def lint_translations(renderer: Renderer, moment: str) -> list[Finding]:
+    """Locale-level findings of a moment: folders nobody listed or approved, entries without a folder,
+    translations missing a part (whose language is then skipped)."""
+    manifest = renderer.manifest(moment)
+    folders = renderer.translations(moment)
+    where = f"{moment}/manifest.yaml"
+    out: list[Finding] = []
+    for tag, folder in folders.items():
+        entry = manifest.locales.get(tag)
+        if entry is None:
+            out.append(
+                Finding(
+                    "template-locale-unlisted",
+                    moment,
+                    "*",
+                    f"{moment}/{folder}/ has no entry under locales: in {where}",
+                    where,
+                    locale=tag,
+                )
+            )
+        elif not entry.approved:
+            who = f"approved_by {entry.approved_by}" if entry.approved_by else "no approved_by"
+            out.append(
+                Finding(
+                    "template-locale-unapproved",
+                    moment,
+                    "*",
+                    f"{moment}/{folder}/ is {entry.approval} (version {entry.version}, {who})",
+                    where,
+                    locale=tag,
+                )
+            )
+    for tag in manifest.locales:
+        if tag not in folders and tag != renderer.default_locale:
+            out.append(
+                Finding(
+                    "template-locale-unlisted",
+                    moment,
+                    "*",
+                    f"{where} lists {tag} but {moment}/ has no {tag}/ folder",
+                    where,
+                    locale=tag,
+                )
+            )
+    for variant in manifest.variants:
+        for tag, folder in folders.items():
+            try:
+                resolution = renderer.resolve(moment, variant, tag)
+            except TemplateError as exc:
+                out.append(Finding("template-render", moment, variant, str(exc), f"{moment}/{folder}/", locale=tag))
+                continue
+            if tag in resolution.incomplete:
+                missing = ", ".join(resolution.incomplete[tag])
+                out.append(
+                    Finding(
+                        "template-locale-incomplete",
+                        moment,
+                        variant,
+                        f"{moment}/{folder}/ lacks {missing} (also in its language's folders), so {tag} customers "
+                        f"get {resolution.content_locale}",
+                        f"{moment}/{folder}/",
+                        locale=tag,
+                    )
+                )
+    return out
+
+
+TRANSLATION_COLUMNS = [
+    "moment",
+    "locale",
+    "status",
+    "content_locale",
+    "chain",
+    "files",
+    "version",
+    "approval",
+    "approved_by",
+]
+
+
+def translation_table(
+    renderer: Renderer, locales: Iterable[str], *, moments: Sequence[str] | None = None, variant: str | None = None
+) -> pd.DataFrame:
+    """Per moment and locale: which translation a customer of that locale gets, and who approved it.
+
+    ``status`` is ``translated`` (a locale folder of the customer's language serves every part),
+    ``default`` (the customer's language is the brand's) or ``missing`` (the customer falls back to
+    the brand's default language: a translation to add).
+    """
+    rows = []
+    wanted = list(moments) if moments is not None else list(renderer.library)
+    tags = list(dict.fromkeys(t for t in (canonical_locale(x) for x in locales) if t))
+    home = language_of(renderer.default_locale)
+    for moment in wanted:
+        manifest = renderer.manifest(moment)
+        for tag in tags:
+            resolution = renderer.resolve(moment, variant or manifest.variants[0], tag)
+            if resolution.fallback:
+                status = "missing"
+            elif language_of(resolution.content_locale) == home and not any(resolution.files.values()):
+                status = "default"
+            else:
+                status = "translated"
+            entry = None
+            for key in (resolution.content_locale, language_of(resolution.content_locale) or ""):
+                entry = manifest.locales.get(key)
+                if entry is not None:
+                    break
+            used = sorted({t or "root" for t in resolution.files.values()})
+            rows.append(
+                {
+                    "moment": moment,
+                    "locale": tag,
+                    "status": status,
+                    "content_locale": resolution.content_locale,
+                    "chain": resolution.path,
+                    "files": ", ".join(used),
+                    "version": entry.version
+                    if entry is not None
+                    else (manifest.version if status != "missing" else None),
+                    "approval": entry.approval
+                    if entry is not None
+                    else (manifest.approval if status != "missing" else None),
+                    "approved_by": entry.approved_by
+                    if entry is not None
+                    else (manifest.approved_by if status != "missing" else None),
+                }
+            )
+    return pd.DataFrame(rows, columns=TRANSLATION_COLUMNS)
+
+
 def lint_pair(
     pair: PairedMessage,
     *,
@@ -406,8 +612,9 @@ def lint_pair(
     max_subject: int = 50,
     max_preheader: int = 90,
     clip_bytes: int = _CLIP_BYTES,
+    markets: Sequence[MarketRule] | None = None,
 ) -> list[Finding]:
-    """Every SMS, email and pair rule on one rendered pair.
+    """Every SMS, email, pair and market rule on one rendered pair.
 
     Parameters
     ----------
@@ -423,6 +630,9 @@ def lint_pair(
         Length limits (DOMAIN.md section 3: 30-50 characters for subjects, about 90 for preheaders).
     clip_bytes
         Gmail's clipping size for HTML bodies.
+    markets
+        The policy's market rules (default :data:`~workbench.models.policy.DEFAULT_MARKETS`); the
+        recipient's (``pair.market``) says what the message must carry.
 
     Returns
     -------
@@ -431,9 +641,16 @@ def lint_pair(
     out: list[Finding] = []
     m, v, cid, tpl = pair.moment, pair.variant, pair.customer_id, pair.templates
     manifest = pair.manifest
+    content = pair.content_locale
+    market = next((r for r in (markets if markets is not None else DEFAULT_MARKETS) if r.name == pair.market), None)
 
     def add(rule: str, message: str, part: str, severity: str | None = None) -> None:
-        out.append(Finding(rule, m, v, message, tpl.get(part, ""), cid, severity))
+        out.append(Finding(rule, m, v, message, tpl.get(part, ""), cid, severity, content, pair.market))
+
+    def need(element: str, channel: str) -> Any:
+        if market is None:
+            return None
+        return next((r for r in market.required(channel) if r.element == element), None)
 
     unsubscribe = str(brand.unsubscribe_url).rstrip("/")
     email_cta: list[tuple[str, str]] = []
@@ -504,7 +721,7 @@ def lint_pair(
     if pair.sms is not None:
         sms = pair.sms
         a = pair.sms_analysis
-        first = manifest.sms_program_start
+        first = manifest.sms_program_start and (market is None or need("program_disclosures", "sms") is not None)
         if first:
             missing = []
             if brand.sms_program_name.lower() not in sms.lower():
@@ -526,7 +743,12 @@ def lint_pair(
                     "error",
                 )
             elif not manifest.transactional:
-                add("sms-opt-out", "no opt-out wording (Reply STOP to opt out)", "sms")
+                rule = need("opt_out_instruction", "sms")
+                law = rule is not None and rule.certainty == "law"
+                where = f" ({rule.source})" if law else ""
+                add(
+                    "sms-opt-out", f"no opt-out wording (Reply STOP to opt out){where}", "sms", "error" if law else None
+                )
         if brand.name.lower() not in sms.lower():
             add("sms-brand", f"the SMS does not name the brand {brand.name!r}", "sms")
         if a is not None and a.segments > max_sms_segments:
@@ -537,11 +759,9 @@ def lint_pair(
                 "sms",
             )
         if a is not None and a.non_gsm:
-            chars = ", ".join(
-                f"{c!r} -> {a.replacements[c]!r}" if c in a.replacements else f"{c!r} (no GSM look-alike)"
-                for c in a.non_gsm
-            )
-            add("sms-non-gsm", f"UCS-2 because of {chars}", "sms")
+            accepted = _accepted_ucs2(manifest, content)
+            note = f"; accepted in the manifest ({content}): {accepted}" if accepted else ""
+            add("sms-non-gsm", _ucs2_message(a) + note, "sms", "info" if accepted else None)
         hit = _find_placeholder(sms)
         if hit:
             add("sms-placeholder", f"{hit.group(0)!r} left in the SMS", "sms")
@@ -575,7 +795,95 @@ def lint_pair(
                     f"(threshold {similarity_threshold:.0%})",
                     "sms",
                 )
+    if market is not None:
+        _market_checks(pair, market, brand, email_visible, add)
+    if pair.locale is not None and pair.locale.fallback:
+        out.append(
+            Finding(
+                "template-locale-fallback",
+                m,
+                v,
+                f"customers with locale {pair.locale.locale} get {pair.locale.content_locale} "
+                f"({pair.locale.path}): no translation of {m} in their language",
+                f"{m}/",
+                cid,
+                None,
+                pair.locale.locale,
+                pair.market,
+            )
+        )
     return out
+
+
+def _accepted_ucs2(manifest: TemplateManifest, content: str) -> str | None:
+    """The manifest's reason for accepting UCS-2 in the SMS of ``content`` (the locale, then its language)."""
+    for tag in (content, language_of(content) or ""):
+        entry = manifest.locales.get(tag)
+        if entry is not None and entry.accept_ucs2:
+            return entry.accept_ucs2
+    return None
+
+
+def _ucs2_message(a: SmsAnalysis) -> str:
+    """Each character that forces UCS-2, its look-alike and count, and the segments that costs."""
+    chars = []
+    for c in a.non_gsm:
+        count = a.text.count(c)
+        times = f" x{count}" if count > 1 else ""
+        chars.append(
+            f"{c!r}{times} -> {a.replacements[c]!r}" if c in a.replacements else f"{c!r}{times} (no GSM look-alike)"
+        )
+    safe = analyze_sms(gsm_safe(a.text))
+    if safe.encoding == "GSM-7":
+        per = a.part_limit if a.segments > 1 else a.single_limit
+        cost = (
+            f"{a.segments} segment{'s' if a.segments != 1 else ''} in UCS-2 ({a.units} UTF-16 units, {per} a segment) "
+            f"instead of {safe.segments} in GSM-7 with the look-alikes ({a.segments - safe.segments:+d} per send)"
+        )
+    else:
+        cost = f"{a.segments} segment{'s' if a.segments != 1 else ''} in UCS-2; some characters have no GSM look-alike"
+    return f"UCS-2 because of {', '.join(chars)}: {cost}"
+
+
+_CONTACT = re.compile(r"https?://|@|\+?\d[\d .()-]{6,}\d")
+
+
+def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_visible: str, add: Any) -> None:
+    """``market-required`` and ``market-language`` for the recipient's market.
+
+    The postal address, the unsubscribe link and the SMS opt-out wording are the house rules every
+    message follows (``email-postal-address``, ``email-unsubscribe``, ``sms-opt-out``); this checks the
+    rest: the sender named in the email, contact details (CASL, Spam Act) and the market's language.
+    """
+
+    def report(rule: Any, what: str, part: str) -> None:
+        severity = None if rule.certainty == "law" else "warning"
+        add("market-required", f"market {market.name}: {what} ({rule.certainty}: {rule.source})", part, severity)
+
+    if pair.html:
+        body = email_visible + "\n" + pair.text
+        for rule in market.required("email"):
+            if rule.element == "sender_identity" and brand.name.lower() not in body.lower():
+                report(rule, f"the email does not name the sender {brand.name!r}", "html")
+            elif (
+                rule.element == "contact_details"
+                and not any(str(u).rstrip("/") in body for u in (brand.support_url, brand.website_url) if u)
+                and not (brand.reply_to and brand.reply_to in body)
+            ):
+                report(rule, "the email gives no phone number, email or web address to contact the sender", "html")
+    if pair.sms is not None:
+        for rule in market.required("sms"):
+            if rule.element == "contact_details" and not _CONTACT.search(pair.sms):
+                report(rule, "the SMS gives no web address (or phone or email) to contact the sender", "sms")
+    if market.languages and pair.locale is not None:
+        lang = language_of(pair.content_locale)
+        if lang not in market.languages:
+            add(
+                "market-language",
+                f"market {market.name} asks for {', '.join(market.languages)}; this customer ({pair.locale.locale}) "
+                f"gets {pair.content_locale} ({market.languages_source})",
+                "subject" if pair.html else "sms",
+            )
 
 
 # ---------------------------------------------------------------- samples and tables
@@ -629,6 +937,10 @@ def lint_sample(profiles: pd.DataFrame, *, n: int = 24, seed: int = 0) -> pd.Dat
     if "orders_total" in profiles:
         take(profiles["orders_total"] == 0, 1)
         take(profiles["orders_total"] > 3, 1)
+    for column in ("locale", "country"):
+        if column in profiles:
+            for value in profiles[column].dropna().value_counts().index[:12]:
+                take(profiles[column] == value, 1)
     picks = picks[:n]
     rest = profiles.index.difference(pd.Index(picks))
     fill = max(n - len(picks), 0)
@@ -637,7 +949,7 @@ def lint_sample(profiles: pd.DataFrame, *, n: int = 24, seed: int = 0) -> pd.Dat
     return profiles.loc[picks]
 
 
-_Groups = dict[tuple[str, str, str, str, str], dict[str, Any]]
+_Groups = dict[tuple[str, ...], dict[str, Any]]
 _EXAMPLES = 3
 
 
@@ -645,7 +957,15 @@ def _group(rows: Iterable[Finding], *, examples: int = _EXAMPLES) -> _Groups:
     """Findings grouped by rule, moment, variant, template and severity (first finding's row, count, ids)."""
     groups: _Groups = {}
     for f in rows:
-        key = (f.rule, f.moment, f.variant, f.template, f.severity)
+        key = (
+            f.rule,
+            f.moment,
+            f.variant,
+            f.template,
+            f.severity,
+            f.locale,
+            f.market if f.rule.startswith("market") else "",
+        )
         g = groups.get(key)
         if g is None:
             g = groups[key] = {**f.to_dict(), "customers": 0, "ids": []}
@@ -680,9 +1000,9 @@ def _frame(groups: _Groups) -> pd.DataFrame:
     df = pd.DataFrame(records, columns=FINDING_COLUMNS)
     if df.empty:
         return df.astype({"customers": "int64"})
-    order = {"error": 0, "warning": 1}
+    order = {"error": 0, "warning": 1, "info": 2}
     df = df.sort_values(
-        ["severity", "moment", "variant", "rule"],
+        ["severity", "moment", "variant", "locale", "rule"],
         key=lambda s: s.map(order) if s.name == "severity" else s,
         kind="stable",
     )
@@ -716,7 +1036,33 @@ def _render_and_lint(
             str(customer.get("customer_id", "")),
         )
         return False, [finding]
+    options.setdefault("markets", renderer.strategy.policy.markets)
     return True, lint_pair(pair, brand=brand, **options)
+
+
+def target_locales(profiles: pd.DataFrame, renderer: Renderer) -> list[str]:
+    """The locales a library is checked in: the brand's (its default and ``brand.locales``), the profiles'
+    own (most common first), and the locale of any translation folder in a language none of those speaks."""
+    out = [renderer.default_locale, *renderer.strategy.brand.locales]
+    if "locale" in profiles:
+        out.extend(str(v) for v in profiles["locale"].dropna().value_counts().index)
+    tags = list(dict.fromkeys(t for t in (canonical_locale(x) for x in out) if t))
+    spoken = {language_of(t) for t in tags}
+    for moment in renderer.library:  # a translation no customer or brand locale speaks is still checked
+        for tag in renderer.translations(moment):
+            if language_of(tag) not in spoken:
+                tags.append(tag)
+                spoken.add(language_of(tag))
+    return tags
+
+
+def _locale_sample(profiles: pd.DataFrame, sample: pd.DataFrame, locale: str, *, n: int, seed: int) -> pd.DataFrame:
+    """Customers of one locale: real ones when the profiles have some, else the sample speaking that locale."""
+    if "locale" in profiles:
+        own = profiles[(profiles["locale"] == locale).fillna(False).astype(bool)]
+        if len(own):
+            return lint_sample(own, n=n, seed=seed)
+    return sample.head(n).assign(locale=locale)
 
 
 def lint_library(
@@ -731,15 +1077,16 @@ def lint_library(
     max_sms_segments: int = 2,
     similarity_threshold: float = 0.5,
     renderer: Renderer | None = None,
+    locale_customers: int = 6,
 ) -> pd.DataFrame:
-    """Lint every template and variant of the library, rendered for a sample of real customers.
+    """Lint every template, variant and translation of the library, rendered for a sample of real customers.
 
     Parameters
     ----------
     profiles
         Profiles to sample from (see :func:`lint_sample`); all of them when there are fewer.
     strategy
-        Brand facts and (later) the contact policy.
+        Brand facts, the brand's locales and the market rules of the contact policy.
     templates_dir
         The library to lint (default: the repository's ``templates/``).
     moments
@@ -752,34 +1099,43 @@ def lint_library(
         Limits of the SMS and pair rules (see :func:`lint_pair`).
     renderer
         A prepared renderer (else one is built for ``strategy`` and ``templates_dir``).
+    locale_customers
+        Customers rendered per locale of :func:`target_locales` on top of the sample (real customers of
+        that locale when the profiles have some, else sampled customers given that locale).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``rule, severity, channel, moment, variant, template, message, fix, customers,
-        example_ids``: one row per rule, moment, variant and template (errors first). Empty when clean.
-        ``attrs["sms_cost"]`` holds the cost of each SMS template over the sampled customers
-        (:func:`sms_cost`).
+        Columns ``rule, severity, channel, moment, variant, locale, market, template, message, fix,
+        customers, example_ids``: one row per rule, moment, variant, locale and template (errors first).
+        Empty when clean. ``attrs["sms_cost"]`` holds the cost of each SMS template per locale over the
+        sampled customers (:func:`sms_cost`), ``attrs["sms_characters"]`` each character that forces
+        UCS-2 per locale (:func:`sms_characters`), ``attrs["translations"]`` which translation each
+        locale gets per moment (:func:`translation_table`).
     """
     renderer = renderer or Renderer(strategy, templates_dir=templates_dir)
     sample = lint_sample(profiles, n=sample_customers, seed=seed)
-    records = [customer_context(r) for r in sample.to_dict("records")]
+    locales = target_locales(profiles, renderer)
+    groups = [sample] + [
+        _locale_sample(profiles, sample, tag, n=locale_customers, seed=seed) for tag in locales if locale_customers
+    ]
+    everyone = pd.concat(groups, ignore_index=True) if len(groups) > 1 else sample
+    records = [customer_context(r) for r in everyone.to_dict("records")]
     findings: list[Finding] = []
     wanted = list(moments) if moments is not None else list(renderer.library)
+    options = {
+        "max_sms_segments": max_sms_segments,
+        "similarity_threshold": similarity_threshold,
+        "markets": strategy.policy.markets,
+    }
     for moment in wanted:
         manifest = renderer.manifest(moment)
         findings += lint_manifest(manifest, profile_columns=profiles.columns)
+        findings += lint_translations(renderer, moment)
         for variant in manifest.variants:
             for customer in records:
                 findings += _render_and_lint(
-                    renderer,
-                    moment,
-                    customer,
-                    variant=variant,
-                    promotion=promotion,
-                    brand=strategy.brand,
-                    max_sms_segments=max_sms_segments,
-                    similarity_threshold=similarity_threshold,
+                    renderer, moment, customer, variant=variant, promotion=promotion, brand=strategy.brand, **options
                 )[1]
     out = _aggregate(findings)
     steps = [
@@ -788,39 +1144,19 @@ def lint_library(
         if "sms" in renderer.manifest(m).channels
         for v in renderer.manifest(m).variants
     ]
-    out.attrs["sms_cost"] = sms_cost(sample, renderer=renderer, steps=steps)
+    out.attrs["sms_cost"] = sms_cost(everyone, renderer=renderer, steps=steps)
+    out.attrs["sms_characters"] = sms_characters(everyone, renderer=renderer, steps=steps)
+    out.attrs["translations"] = translation_table(renderer, locales, moments=wanted)
     return out
 
 
-SMS_COST_COLUMNS = ["moment", "variant", "offer", "customers", "one_segment_share", "segments_per_1000"]
+SMS_COST_COLUMNS = ["moment", "variant", "locale", "offer", "customers", "one_segment_share", "segments_per_1000"]
 
 
-def sms_cost(
-    profiles: pd.DataFrame,
-    *,
-    renderer: Renderer,
-    steps: Sequence[tuple[str, str, str | None]] | None = None,
-) -> pd.DataFrame:
-    """The cost of each SMS template in segments per 1,000 sends, over the given customers.
-
-    Parameters
-    ----------
-    profiles
-        The customers to render for (one row each).
-    renderer
-        A prepared renderer (its library and brand).
-    steps
-        ``(moment, variant, offer)`` to cost; default every SMS moment and variant of the library with
-        its default offer. An offer of ``""`` renders without an offer.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``moment, variant, offer, customers, one_segment_share`` (share of customers whose SMS
-        fits one segment) and ``segments_per_1000`` (mean segments per send times 1,000, what a
-        provider bills per 1,000 texts). A template that cannot be rendered for a customer is left out
-        of that customer's count.
-    """
+def _sms_texts(
+    profiles: pd.DataFrame, renderer: Renderer, steps: Sequence[tuple[str, str, str | None]] | None
+) -> Iterator[tuple[str, str, str | None, str, SmsAnalysis]]:
+    """Each SMS of each step rendered for each customer: moment, variant, offer, content locale, analysis."""
     if steps is None:
         steps = [
             (m, v, None)
@@ -829,33 +1165,135 @@ def sms_cost(
             for v in manifest.variants
         ]
     records = [customer_context(r) for r in profiles.to_dict("records")]
-    rows = []
     for moment, variant, offer in steps:
-        segments = []
-        try:
-            template = renderer.templates(moment, variant).get("sms")
-        except TemplateError:
-            template = None
-        for customer in records if template is not None else ():
-            ctx = renderer.context(moment, customer, variant=variant, promotion=offer, clean=True)
-            ctx["channel"] = "sms"
+        for customer in records:
             try:
+                ctx = renderer.context(moment, customer, variant=variant, promotion=offer, clean=True)
+                resolution = ctx.pop("resolution")
+                template = renderer.templates(moment, variant, resolution.locale).get("sms")
+                if template is None:
+                    continue
+                ctx["channel"] = "sms"
                 text = _tidy_sms(renderer._render(template, ctx))
             except TemplateError:
                 continue
-            segments.append(analyze_sms(text).segments)
-        n = len(segments)
+            yield moment, variant, offer, resolution.content_locale, analyze_sms(text)
+
+
+def sms_cost(
+    profiles: pd.DataFrame,
+    *,
+    renderer: Renderer,
+    steps: Sequence[tuple[str, str, str | None]] | None = None,
+    by_locale: bool = True,
+) -> pd.DataFrame:
+    """The cost of each SMS template, per locale it is written in, in segments per 1,000 sends.
+
+    Parameters
+    ----------
+    profiles
+        The customers to render for (one row each; each gets the translation of their locale).
+    renderer
+        A prepared renderer (its library and brand).
+    steps
+        ``(moment, variant, offer)`` to cost; default every SMS moment and variant of the library with
+        its default offer. An offer of ``""`` renders without an offer.
+    by_locale
+        One row per locale the SMS is written in (default); False: one row per step over every locale
+        (``locale`` is ``*``), what a send to the whole audience costs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``moment, variant, locale`` (the locale the SMS was written in), ``offer, customers,
+        one_segment_share`` (share of customers whose SMS fits one segment) and ``segments_per_1000``
+        (mean segments per send times 1,000, what a provider bills per 1,000 texts). A template that
+        cannot be rendered for a customer is left out of that customer's count.
+    """
+    segments: dict[tuple[str, str, str, str | None], list[int]] = {}
+    for moment, variant, offer, locale, a in _sms_texts(profiles, renderer, steps):
+        segments.setdefault((moment, variant, locale if by_locale else "*", offer), []).append(a.segments)
+    rows = []
+    for (moment, variant, locale, offer), segs in segments.items():
+        n = len(segs)
         rows.append(
             {
                 "moment": moment,
                 "variant": variant,
+                "locale": locale,
                 "offer": offer if offer is not None else renderer.manifest(moment).default_offer,
                 "customers": n,
-                "one_segment_share": round(sum(s == 1 for s in segments) / n, 4) if n else float("nan"),
-                "segments_per_1000": round(1000 * sum(segments) / n, 1) if n else float("nan"),
+                "one_segment_share": round(sum(x == 1 for x in segs) / n, 4),
+                "segments_per_1000": round(1000 * sum(segs) / n, 1),
             }
         )
     return pd.DataFrame(rows, columns=SMS_COST_COLUMNS)
+
+
+SMS_CHARACTER_COLUMNS = [
+    "moment",
+    "variant",
+    "locale",
+    "character",
+    "replacement",
+    "occurrences",
+    "customers",
+    "segments_ucs2",
+    "segments_gsm",
+    "extra_segments_per_1000",
+    "accepted",
+]
+
+
+def sms_characters(
+    profiles: pd.DataFrame,
+    *,
+    renderer: Renderer,
+    steps: Sequence[tuple[str, str, str | None]] | None = None,
+) -> pd.DataFrame:
+    """Each character that switches an SMS to UCS-2, per moment, variant and locale, with what it costs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``character`` and its GSM look-alike (``replacement``, empty when there is none), how often it
+        appears per message (``occurrences``, the most seen) and for how many customers, the mean segments
+        as written (``segments_ucs2``) and with every look-alike applied (``segments_gsm``), the extra
+        segments per 1,000 sends that costs, and the manifest's reason when the locale accepts UCS-2.
+    """
+    found: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for moment, variant, _offer, locale, a in _sms_texts(profiles, renderer, steps):
+        if not a.non_gsm:
+            continue
+        safe = analyze_sms(gsm_safe(a.text)).segments
+        for c in a.non_gsm:
+            row = found.setdefault(
+                (moment, variant, locale, c),
+                {"occurrences": 0, "customers": 0, "ucs2": 0, "gsm": 0},
+            )
+            row["occurrences"] = max(row["occurrences"], a.text.count(c))
+            row["customers"] += 1
+            row["ucs2"] += a.segments
+            row["gsm"] += safe
+    rows = []
+    for (moment, variant, locale, c), row in found.items():
+        n = row["customers"]
+        rows.append(
+            {
+                "moment": moment,
+                "variant": variant,
+                "locale": locale,
+                "character": c,
+                "replacement": GSM_REPLACEMENTS.get(c, ""),
+                "occurrences": row["occurrences"],
+                "customers": n,
+                "segments_ucs2": round(row["ucs2"] / n, 2),
+                "segments_gsm": round(row["gsm"] / n, 2),
+                "extra_segments_per_1000": round(1000 * (row["ucs2"] - row["gsm"]) / n, 1),
+                "accepted": _accepted_ucs2(renderer.manifest(moment), locale) or "",
+            }
+        )
+    return pd.DataFrame(rows, columns=SMS_CHARACTER_COLUMNS)
 
 
 def lint_exit_code(findings: pd.DataFrame) -> int:

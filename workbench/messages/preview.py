@@ -21,7 +21,17 @@ import pandas as pd
 from ..models.names import safe_name
 from ..models.strategy import Strategy
 from .library import TemplateManifest
-from .lint import FINDING_COLUMNS, _aggregate, lint_library, lint_manifest, lint_pair, lint_sample
+from .lint import (
+    FINDING_COLUMNS,
+    _accepted_ucs2,
+    _aggregate,
+    _ucs2_message,
+    lint_library,
+    lint_manifest,
+    lint_pair,
+    lint_sample,
+    target_locales,
+)
 from .render import PairedMessage, Renderer, get_renderer
 
 __all__ = [
@@ -92,6 +102,9 @@ table.lint th{color:#627d98;font-weight:600}
 .sev{display:inline-block;padding:1px 8px;border-radius:8px;font-size:12px;font-weight:650}
 .sev.error{background:#ffe3e3;color:#a61b1b}
 .sev.warning{background:#fff3c4;color:#8d2b0b}
+.sev.info{background:#e6f6ff;color:#035388}
+.chip.locale{background:#d9e2ec;color:#102a43}
+.chip.fallback{background:#ffe3e3;color:#a61b1b}
 .ok{color:#0e5814;margin:0}
 @media (max-width:720px){
  header.top{padding:12px 14px}
@@ -179,11 +192,35 @@ def preview_html(
     m = pair.manifest
     title = f"{m.moment.replace('_', ' ').capitalize()} · variant {pair.variant}"
     who = customer_label or pair.customer_id
+    loc = pair.locale
+    entry = m.locales.get(pair.content_locale) if loc is not None else None
+    if entry is None and loc is not None:
+        entry = m.locales.get((pair.content_locale or "").split("-")[0])
+    approval = entry.approval if entry is not None else m.approval
+    version = entry.version if entry is not None else m.version
+    approver = (entry.approved_by if entry is not None else m.approved_by) or m.owner
     chips = (
-        f'<span class="chip {m.approval}">{_esc(m.approval)}</span>'
-        f'<span class="chip">v{m.version}</span><span class="chip">{_esc(m.owner)}</span>'
+        f'<span class="chip {approval}">{_esc(approval)}</span>'
+        f'<span class="chip">v{version}</span><span class="chip">{_esc(approver)}</span>'
         + ('<span class="chip">transactional</span>' if m.transactional else "")
     )
+    lang = "en"
+    locale_meta = ""
+    if loc is not None:
+        lang = (pair.content_locale or "en").split("-")[0]
+        kind = "fallback" if loc.fallback else "locale"
+        chips += (
+            f'<span class="chip {kind}" data-locale="{_esc(loc.locale)}">{_esc(loc.path)}</span>'
+            + (f'<span class="chip">market {_esc(pair.market)}</span>' if pair.market else "")
+            + (f'<span class="chip">{_esc(pair.currency)}</span>' if pair.currency else "")
+        )
+        files = ", ".join(f"{p}: {t or 'root'}" for p, t in loc.files.items())
+        note = " (no translation in the customer's language)" if loc.fallback else ""
+        locale_meta = (
+            f"<dt>Locale</dt><dd>{_esc(loc.locale)} → written in {_esc(pair.content_locale)}{note}; "
+            f"amounts and dates in {_esc(loc.format_locale)}</dd><dt>Fallback chain</dt><dd>"
+            f"{_esc(' → '.join(loc.chain))}</dd><dt>Files</dt><dd>{_esc(files)}</dd>"
+        )
     email = ""
     if pair.html:
         doc = _esc(pair.html, quote=True)
@@ -191,7 +228,7 @@ def preview_html(
         email = f"""
 <section class="pane email-pane" aria-label="Email">
 <h2>Email</h2>
-<dl class="meta"><dt>Subject</dt><dd>{_esc(pair.subject)} <small>({len(pair.subject)} chars)</small></dd>
+<dl class="meta">{locale_meta}<dt>Subject</dt><dd>{_esc(pair.subject)} <small>({len(pair.subject)} chars)</small></dd>
 <dt>Preheader</dt><dd>{_esc(pair.preheader)} <small>({len(pair.preheader)} chars)</small></dd>
 {headers}<dt>Size</dt><dd>{pair.html_bytes / 1024:.1f} KB HTML</dd></dl>
 <div class="frames">
@@ -212,7 +249,12 @@ def preview_html(
         warn = ""
         if a.non_gsm:
             sugg = ", ".join(f"{_esc(c)} → {_esc(a.replacements.get(c, '?'))}" for c in a.non_gsm)
-            warn = f'<p class="warn">Forces UCS-2: {sugg}</p>'
+            accepted = _accepted_ucs2(m, pair.content_locale)
+            why = f" Accepted for {_esc(pair.content_locale)}: {_esc(accepted)}" if accepted else ""
+            warn = (
+                f'<p class="warn">Forces UCS-2: {sugg}.</p><p class="warn" data-ucs2-cost>'
+                f"{_esc(_ucs2_message(a))}.{why}</p>"
+            )
         sms = f"""
 <section class="pane sms-pane" aria-label="SMS">
 <h2>SMS</h2>
@@ -223,7 +265,7 @@ def preview_html(
 <div>{segs}</div>{warn}
 </section>"""
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{_esc(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -261,7 +303,9 @@ def preview(
     """
     renderer = renderer or get_renderer(strategy, templates_dir=templates_dir)
     pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion)
-    found = lint_manifest(pair.manifest) + lint_pair(pair, brand=strategy.brand, max_sms_segments=max_sms_segments)
+    found = lint_manifest(pair.manifest) + lint_pair(
+        pair, brand=strategy.brand, max_sms_segments=max_sms_segments, markets=strategy.policy.markets
+    )
     findings = _aggregate(found)
     name = customer.get("first_name") if hasattr(customer, "get") else None
     label = pair.customer_id + (f" ({name})" if isinstance(name, str) and name.strip() else "")
@@ -293,7 +337,8 @@ def _gallery_index(rows: list[dict[str, Any]], templates: pd.DataFrame, lint: pd
     for r in rows:
         cards.append(
             f'<tr><td><a href="{_esc(r["file"])}">{_esc(r["moment"])}</a></td><td>{_esc(r["variant"])}</td>'
-            f"<td>{_esc(r['customer_id'])}</td><td>{_esc(r['subject'])}</td>"
+            f"<td>{_esc(r['customer_id'])}</td><td>{_esc(r['locale'])} → {_esc(r['content_locale'])}</td>"
+            f"<td>{_esc(r['subject'])}</td>"
             f"<td>{_esc(r['encoding'] or '')} · {r['segments']}</td><td>{r['findings']}</td>"
             f'<td><span class="chip {_esc(r["approval"])}">{_esc(r["approval"])}</span></td></tr>'
         )
@@ -310,8 +355,8 @@ table.lint td a{{color:#0b5563}}</style></head>
 <body><header class="top"><h1>Paired message previews</h1>
 <p>{len(rows)} previews · lint: {errors} error rows, {warnings} warning rows · {_esc(state)}</p></header>
 <section class="findings" style="margin-top:20px"><h2>Previews</h2>
-<table class="lint"><thead><tr><th>Moment</th><th>Variant</th><th>Customer</th><th>Subject</th><th>SMS</th>
-<th>Findings</th><th>Approval</th></tr></thead><tbody>{"".join(cards)}</tbody></table></section>
+<table class="lint"><thead><tr><th>Moment</th><th>Variant</th><th>Customer</th><th>Locale</th><th>Subject</th>
+<th>SMS</th><th>Findings</th><th>Approval</th></tr></thead><tbody>{"".join(cards)}</tbody></table></section>
 <section class="findings"><h2>Library lint (sampled customers)</h2>{_findings_table(lint)}</section>
 </body></html>
 """
@@ -355,6 +400,14 @@ def build_gallery(
     for moment in wanted:
         renderer.manifest(moment)
     customers = lint_sample(profiles, n=sample_customers, seed=seed)
+    if "locale" in profiles.columns:  # at least one real customer per locale the library is checked in
+        have = set(customers["locale"].dropna()) if "locale" in customers.columns else set()
+        extra = [
+            profiles[(profiles["locale"] == tag).fillna(False).astype(bool)].head(1)
+            for tag in target_locales(profiles, renderer)
+            if tag not in have
+        ]
+        customers = pd.concat([customers, *extra]) if extra else customers
     rows: list[dict[str, Any]] = []
     pages: dict[str, str] = {}
     for moment in wanted:
@@ -375,6 +428,8 @@ def build_gallery(
                     {
                         "moment": moment,
                         "variant": variant,
+                        "locale": item.pair.locale.locale if item.pair.locale else "",
+                        "content_locale": item.pair.content_locale,
                         "customer_id": item.pair.customer_id,
                         "subject": item.pair.subject,
                         "encoding": a.encoding if a else None,

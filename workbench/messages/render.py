@@ -9,13 +9,24 @@ preheader, text and SMS bodies are plain text and are not HTML-escaped. Each ren
 context; the brand facts and customer values in it are read-only (:func:`~.sandbox.freeze`).
 Templates are compiled once per renderer and reused for every customer.
 
+Each pair is rendered in the customer's language: the renderer walks the customer's fallback chain
+(``fr-CA``, ``fr``, then the brand's default; see :mod:`workbench.locales`) and takes the first
+language whose locale folders hold every part of the moment (see :mod:`workbench.messages.library`).
+Amounts, dates and plural forms are written by Babel in the customer's locale (in the content's
+locale when the customer's language has no translation), amounts in the customer's currency (their
+latest order's, see :func:`workbench.locales.customer_currencies`).
+
 Filters available to templates:
 
 ``money(amount, currency=None)``
-    ``12.5 | money`` -> ``$12.50`` in the brand currency.
+    ``12.5 | money`` -> ``$12.50`` for en-US in USD, ``12,50 $`` for fr-CA in CAD, ``£12.50`` for en-GB.
 ``local_date(ts, style="medium")``
-    A timestamp in the recipient's own time zone (``customer.timezone``): short ``Oct 2``,
-    medium ``Oct 2, 2026``, long ``Friday, October 2``.
+    A timestamp in the recipient's own time zone (``customer.timezone``) and locale: short ``Oct 2`` /
+    ``2 oct.``, medium ``Oct 2, 2026`` / ``02.10.2026``, long ``Friday, October 2, 2026``.
+``local_time(ts)``
+    The time of day in the recipient's zone and locale (``3:30 PM``, ``15 h 30``).
+``number(x)``, ``plural(n, one=..., other=...)``
+    A number with the locale's separators; the CLDR plural form of ``n`` (``#`` is the number).
 ``first_name(name, fallback="there")``
     The first name, or the fallback when it is missing, blank or too long; in an SMS, a name
     that cannot be written in GSM-7 falls back too, so a name never doubles the SMS cost.
@@ -37,7 +48,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 import jinja2.meta
@@ -53,9 +63,11 @@ from jinja2.exceptions import (
 )
 from markupsafe import Markup, escape
 
+from ..locales import canonical_locale, language_of, locale_chain
 from ..models.errors import StrategyError, TemplateError
 from ..models.strategy import Brand, Strategy
-from .library import TemplateManifest, default_templates_dir, fill_fields, load_library
+from .formatting import local_date, local_time, money, number, plural
+from .library import TemplateManifest, default_templates_dir, fill_fields, load_library, translations
 from .sandbox import (
     MAX_OUTPUT_CHARS,
     MAX_RENDER_SECONDS,
@@ -71,6 +83,7 @@ from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 
 __all__ = [
     "PART_FILES",
+    "LocaleResolution",
     "PairedMessage",
     "Renderer",
     "brand_context",
@@ -91,9 +104,53 @@ PART_FILES: dict[str, str] = {
 #: The shared header template declaring the one-click unsubscribe headers (RFC 8058).
 HEADERS_FILE = "_base/headers.txt.j2"
 
-_CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "GBP": "£", "EUR": "€", "JPY": "¥"}
-_ZERO_DECIMAL = {"JPY", "KRW"}
 _MAX_NAME = 30
+
+
+@dataclass(frozen=True, slots=True)
+class LocaleResolution:
+    """Which language a customer's pair is written in, and why.
+
+    Attributes
+    ----------
+    locale : str
+        The customer's locale (stated, market or brand).
+    chain : tuple of str
+        The locales tried, in order (``fr-CA``, ``fr``, ``en-US``, ``en``).
+    content_locale : str
+        The locale of the content used: the most specific locale folder that gave a part, or the
+        brand's default for the files at the moment folder's root.
+    format_locale : str
+        The locale amounts and dates are written in: the customer's when the content is in their
+        language, else the content's.
+    files : dict of str to str
+        The locale each part came from (``""``: the moment folder's root).
+    fallback : bool
+        The customer's language has no (complete) translation: they get another language.
+    incomplete : dict of str to tuple of str
+        Locale folders of the chain skipped because parts are missing, with the missing parts.
+    names : dict of str to str
+        The template file of each part.
+    """
+
+    locale: str
+    chain: tuple[str, ...]
+    content_locale: str
+    format_locale: str
+    files: dict[str, str]
+    fallback: bool
+    incomplete: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        """The chain as people read it, ending at the content used: ``it-IT → it → en-US``."""
+        shown = []
+        for tag in self.chain:
+            shown.append(tag)
+            if tag == self.content_locale:
+                break
+        return " → ".join(shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +191,14 @@ class PairedMessage:
     landing_path: str
     manifest: TemplateManifest
     templates: dict[str, str] = field(default_factory=dict)
+    locale: LocaleResolution | None = None
+    market: str = ""
+    currency: str = ""
+
+    @property
+    def content_locale(self) -> str:
+        """The locale the pair is written in (``""`` when unknown)."""
+        return self.locale.content_locale if self.locale is not None else ""
 
     @property
     def html_bytes(self) -> int:
@@ -192,57 +257,6 @@ def brand_context(brand: Brand) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- filters
-
-
-def money(amount: object, currency: str | None = None, *, default_currency: str = "USD") -> str:
-    """Format an amount with its currency symbol: ``1234.5`` -> ``$1,234.50``; missing -> ``""``."""
-    if _is_missing(amount):
-        return ""
-    code = (currency or default_currency).upper()
-    value = float(amount)  # type: ignore[arg-type]
-    digits = 0 if code in _ZERO_DECIMAL else 2
-    sign = "-" if value < 0 else ""
-    number = f"{abs(value):,.{digits}f}"
-    symbol = _CURRENCY_SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
-
-
-_ZONES: dict[str, ZoneInfo] = {}
-
-
-def _zone(name: object) -> ZoneInfo:
-    key = str(name) if name else "UTC"
-    zone = _ZONES.get(key)
-    if zone is None:
-        try:
-            zone = ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        if len(_ZONES) > 4096:  # names come from data: keep the cache bounded
-            _ZONES.clear()
-        _ZONES[key] = zone
-    return zone
-
-
-def local_date(value: object, timezone: object = None, style: str = "medium") -> str:
-    """A date in the recipient's zone: ``short`` (Oct 2), ``medium`` (Oct 2, 2026), ``long`` (Friday, October 2)."""
-    if _is_missing(value):
-        return ""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime):
-        when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        day = when.astimezone(_zone(timezone))
-    elif isinstance(value, dt.date):
-        day = value  # type: ignore[assignment]
-    else:
-        msg = f"local_date expects a timestamp, got {type(value).__name__}"
-        raise TypeError(msg)
-    if style == "short":
-        return f"{day:%b} {day.day}"
-    if style == "long":
-        return f"{day:%A, %B} {day.day}"
-    return f"{day:%b} {day.day}, {day.year}"
 
 
 def clean_first_name(value: object, fallback: str = "there", *, gsm: bool = False) -> str:
@@ -401,16 +415,39 @@ def build_environment(
     )
     brand_ctx = brand_context(brand)
     currency = brand.currency
+    default_locale = canonical_locale(brand.locale) or "en-US"
     link_cache: dict[tuple[str, str, str, str], str] = {}
+
+    def _where(ctx: jinja2.runtime.Context) -> tuple[str, bool]:
+        return str(ctx.get("locale") or default_locale), ctx.get("channel") == "sms"
 
     @pass_context
     def _money(ctx: jinja2.runtime.Context, amount: object, currency_code: str | None = None) -> str:
-        return money(amount, currency_code, default_currency=currency)
+        loc, gsm = _where(ctx)
+        return money(amount, currency_code or ctx.get("currency") or currency, locale=loc, gsm=gsm)
 
     @pass_context
     def _local_date(ctx: jinja2.runtime.Context, value: object, style: str = "medium") -> str:
         customer = ctx.get("customer") or {}
-        return local_date(value, customer.get("timezone"), style)
+        loc, gsm = _where(ctx)
+        return local_date(value, customer.get("timezone"), style, locale=loc, gsm=gsm)
+
+    @pass_context
+    def _local_time(ctx: jinja2.runtime.Context, value: object, style: str = "short") -> str:
+        customer = ctx.get("customer") or {}
+        loc, gsm = _where(ctx)
+        return local_time(value, customer.get("timezone"), style, locale=loc, gsm=gsm)
+
+    @pass_context
+    def _number(ctx: jinja2.runtime.Context, value: object) -> str:
+        loc, gsm = _where(ctx)
+        return number(value, locale=loc, gsm=gsm)
+
+    @pass_context
+    def _plural(ctx: jinja2.runtime.Context, count: object, one: str = "", other: str = "", **forms: str) -> str:
+        loc, gsm = _where(ctx)
+        known = {k: str(v) for k, v in forms.items() if k in ("zero", "two", "few", "many")}
+        return plural(count, one=str(one), other=str(other or one), locale=loc, gsm=gsm, **known)
 
     @pass_context
     def _first_name(ctx: jinja2.runtime.Context, value: object, fallback: str = "there") -> str:
@@ -435,7 +472,15 @@ def build_environment(
             link_cache[key] = url
         return url
 
-    env.filters.update(money=_money, local_date=_local_date, first_name=_first_name, track=_track)
+    env.filters.update(
+        money=_money,
+        local_date=_local_date,
+        local_time=_local_time,
+        number=_number,
+        plural=_plural,
+        first_name=_first_name,
+        track=_track,
+    )
     return env
 
 
@@ -716,9 +761,12 @@ class Renderer:
 
             self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
             self._css = _CssPlan(self._inliner)
-        self._parts: dict[tuple[str, str], dict[str, jinja2.Template]] = {}
+        self._parts: dict[tuple[str, str, str], dict[str, jinja2.Template]] = {}
         self._plain: dict[str, bool] = {}
         self._trees: dict[str, tuple[nodes.Template, ...] | None] = {}
+        self.default_locale = canonical_locale(strategy.brand.locale) or "en-US"
+        self._folders: dict[str, dict[str, str]] = {}
+        self._resolved: dict[tuple[str, str, str], LocaleResolution] = {}
 
     # -- templates
 
@@ -738,37 +786,130 @@ class Renderer:
                 f"a folder {moment}/ with a manifest.yaml"
             ) from None
 
-    def _template_name(self, moment: str, part: str, variant: str) -> str | None:
+    def _parts_of(self, manifest: TemplateManifest) -> list[str]:
+        return [
+            part
+            for part in PART_FILES
+            if (part == "sms" and "sms" in manifest.channels) or (part != "sms" and "email" in manifest.channels)
+        ]
+
+    def translations(self, moment: str) -> dict[str, str]:
+        """The locale folders of a moment: canonical tag -> folder name (``fr-CA`` -> ``fr-CA``)."""
+        found = self._folders.get(moment)
+        if found is None:
+            self.manifest(moment)
+            found = self._folders[moment] = {
+                tag: path.name for tag, path in translations(self.templates_dir / moment).items()
+            }
+        return found
+
+    def customer_locale(self, customer: Mapping[str, Any]) -> str:
+        """A customer's locale: stated (``locale``), else their market's, else the brand's default."""
+        stated = canonical_locale(customer.get("locale"))
+        if stated is not None:
+            return stated
+        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        if market is not None and market.locale:
+            return canonical_locale(market.locale) or self.default_locale
+        return self.default_locale
+
+    def customer_currency(self, customer: Mapping[str, Any]) -> str:
+        """A customer's currency: the profile's (latest order), else their market's, else the brand's."""
+        given = customer.get("currency")
+        if isinstance(given, str) and len(given.strip()) == 3 and given.strip().isalpha():
+            return given.strip().upper()
+        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        return (market.currency if market is not None and market.currency else None) or self.strategy.brand.currency
+
+    def _find(self, moment: str, part: str, variant: str, candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
+        """The first file of ``part`` among the candidate folders: a file of the variant in any of them before a
+        file for every variant (so a variant stays what its test compares), the most specific folder first."""
         stem, _, ext = PART_FILES[part].partition(".")
-        for name in (f"{moment}/{stem}.{variant}.{ext}", f"{moment}/{stem}.{ext}"):
-            if (self.templates_dir / name).exists():
-                return name
+        for file in (f"{stem}.{variant}.{ext}", f"{stem}.{ext}"):
+            for tag, folder in candidates:
+                name = f"{moment}/{folder}/{file}" if folder else f"{moment}/{file}"
+                if (self.templates_dir / name).exists():
+                    return tag, name
         return None
 
-    def templates(self, moment: str, variant: str) -> dict[str, jinja2.Template]:
-        """The compiled templates of a moment and variant, by part (``subject``, ``html``, ``sms``...)."""
-        key = (moment, variant)
-        found = self._parts.get(key)
-        if found is not None:
-            return found
+    def resolve(self, moment: str, variant: str, locale: str | None = None) -> LocaleResolution:
+        """Which locale folders serve ``moment``/``variant`` to a customer of ``locale`` (see the module docstring).
+
+        The chain's languages are tried in order; a language serves when its folders (most specific
+        first, and for the brand's language the moment folder's root last) hold every part.
+        """
+        wanted = canonical_locale(locale) or self.default_locale
+        key = (moment, variant, wanted)
+        hit = self._resolved.get(key)
+        if hit is not None:
+            return hit
         manifest = self.manifest(moment)
         if variant not in manifest.variants:
             raise TemplateError(
                 f"{moment}/manifest.yaml has no variant {variant!r} (variants: {', '.join(manifest.variants)}). "
                 "Fix: pick one of those or add it to the manifest"
             )
+        folders = self.translations(moment)
+        chain = locale_chain(wanted, default=self.default_locale)
+        home = language_of(self.default_locale)
+        incomplete: dict[str, tuple[str, ...]] = {}
+        chosen: tuple[str, dict[str, str], dict[str, str]] | None = None
+        languages = list(dict.fromkeys(language_of(tag) for tag in chain))
+        for lang in languages:
+            tags = [t for t in chain if language_of(t) == lang and t in folders]
+            candidates = [(t, folders[t]) for t in tags] + ([("", "")] if lang == home else [])
+            if not candidates:
+                continue
+            files: dict[str, str] = {}
+            names: dict[str, str] = {}
+            missing = []
+            for part in self._parts_of(manifest):
+                found = self._find(moment, part, variant, candidates)
+                if found is None:
+                    missing.append(PART_FILES[part])
+                else:
+                    files[part], names[part] = found
+            if missing:
+                for t in tags:
+                    incomplete[t] = tuple(missing)
+                continue
+            used = [t for t in tags if t in files.values()]
+            chosen = (used[0] if used else self.default_locale, files, names)
+            break
+        if chosen is None:
+            parts = ", ".join(PART_FILES[p] for p in self._parts_of(manifest))
+            raise TemplateError(
+                f"{moment}: no language has every part ({parts}) for variant {variant}. Fix: add the missing files "
+                f"at the root of {moment}/ (the brand's default language, {self.default_locale})"
+            )
+        content, files, names = chosen
+        lang = language_of(content)
+        fallback = language_of(wanted) != lang
+        resolution = LocaleResolution(
+            locale=wanted,
+            chain=chain,
+            content_locale=content,
+            format_locale=content if fallback else wanted,
+            files=files,
+            fallback=fallback,
+            incomplete=incomplete,
+            names=names,
+        )
+        if len(self._resolved) > 4096:  # locales come from data: keep the cache bounded
+            self._resolved.clear()
+        self._resolved[key] = resolution
+        return resolution
+
+    def templates(self, moment: str, variant: str, locale: str | None = None) -> dict[str, jinja2.Template]:
+        """The compiled templates of a moment, variant and customer locale, by part (``subject``, ``sms``...)."""
+        resolution = self.resolve(moment, variant, locale)
+        key = (moment, variant, "|".join(f"{p}={n}" for p, n in sorted(resolution.names.items())))
+        found = self._parts.get(key)
+        if found is not None:
+            return found
+        manifest = self.manifest(moment)
         parts: dict[str, jinja2.Template] = {}
-        for part in PART_FILES:
-            if part == "sms" and "sms" not in manifest.channels:
-                continue
-            if part != "sms" and "email" not in manifest.channels:
-                continue
-            name = self._template_name(moment, part, variant)
-            if name is None:
-                raise TemplateError(
-                    f"{moment}/{PART_FILES[part]} is missing. Fix: add it (every {'/'.join(manifest.channels)} "
-                    "moment needs a subject, preheader, HTML, text and SMS template for its channels)"
-                )
+        for part, name in resolution.names.items():
             parts[part] = self._compile(name, self._html_env if part == "html" else self.env)
         if "email" in manifest.channels and (self.templates_dir / HEADERS_FILE).exists():
             parts["headers"] = self._compile(HEADERS_FILE)
@@ -800,14 +941,16 @@ class Renderer:
         column) when a template uses ``customer`` any other way (passes it on, loops over it, calls a
         method) or a template cannot be resolved.
         """
-        columns = {"customer_id", "last_viewed_product", "timezone"}
+        columns = {"customer_id", "last_viewed_product", "timezone", "locale", "currency", "country", "region"}
         try:
             for moment in moments:
                 manifest = self.manifest(moment)
-                for template in self.templates(moment, variant or manifest.variants[0]).values():
-                    trees = self._template_trees(template.name or "")
-                    if trees is None or not all(_customer_fields(tree, columns) for tree in trees):
-                        return None
+                chosen = variant or manifest.variants[0]
+                for tag in [None, *self.translations(moment)]:
+                    for template in self.templates(moment, chosen, tag).values():
+                        trees = self._template_trees(template.name or "")
+                        if trees is None or not all(_customer_fields(tree, columns) for tree in trees):
+                            return None
         except TemplateError:
             return None
         return columns
@@ -829,6 +972,14 @@ class Renderer:
         """
         manifest = self.manifest(moment)
         cust = customer if clean and isinstance(customer, FrozenDict) else customer_context(customer)
+        resolution = self.resolve(moment, variant, self.customer_locale(cust))
+        cta = manifest.primary_cta
+        if language_of(resolution.content_locale) != language_of(self.default_locale):
+            for tag in (resolution.content_locale, language_of(resolution.content_locale)):
+                entry = manifest.locales.get(tag or "")
+                if entry is not None and entry.primary_cta:
+                    cta = entry.primary_cta
+                    break
         product_id = cust.get("last_viewed_product")
         product = None
         if product_id is not None:
@@ -855,8 +1006,12 @@ class Renderer:
             "moment": moment,
             "variant": variant,
             "channel": "email",
-            "manifest": FrozenDict(objective=manifest.objective, cta=manifest.primary_cta),
-            "cta": manifest.primary_cta,
+            "manifest": FrozenDict(objective=manifest.objective, cta=cta),
+            "cta": cta,
+            "locale": resolution.format_locale,
+            "lang": language_of(resolution.content_locale) or "en",
+            "currency": self.customer_currency(cust),
+            "resolution": resolution,
             "offer": promotion if promotion is not None else manifest.default_offer,
             "product": product,
             "landing": landing,
@@ -915,8 +1070,9 @@ class Renderer:
         """Render the email and the SMS of ``moment`` for one customer (see :func:`render_pair`)."""
         manifest = self.manifest(moment)
         variant = variant or manifest.variants[0]
-        parts = self.templates(moment, variant)
         ctx = self.context(moment, customer, variant=variant, promotion=promotion, clean=clean)
+        resolution: LocaleResolution = ctx.pop("resolution")
+        parts = self.templates(moment, variant, resolution.locale)
         subject = preheader = html = text = ""
         headers: dict[str, str] = {}
         if "html" in parts:
@@ -947,7 +1103,14 @@ class Renderer:
             landing_path=ctx["landing"],
             manifest=manifest,
             templates={part: t.name or "" for part, t in parts.items()},
+            locale=resolution,
+            market=self._market_name(ctx["customer"]),
+            currency=str(ctx["currency"]),
         )
+
+    def _market_name(self, customer: Mapping[str, Any]) -> str:
+        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        return market.name if market is not None else ""
 
 
 def _tidy_sms(text: str) -> str:

@@ -30,18 +30,24 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from .errors import WorkbenchError
 
 __all__ = [
+    "CONSENT_SOURCES",
     "DAYS",
     "DEFAULT_CAPS",
+    "DEFAULT_MARKETS",
     "DEFAULT_QUIET_HOURS",
     "AdaptiveCadence",
     "BreakActions",
     "Cap",
+    "ConsentRegime",
     "ContactPolicy",
     "EngagementWeights",
+    "MarketRule",
     "QuietHoursRule",
+    "Requirement",
     "Spacing",
     "TimeWindow",
     "duration_minutes",
+    "market_for",
     "rule_for",
 ]
 
@@ -222,7 +228,416 @@ DEFAULT_QUIET_HOURS: tuple[QuietHoursRule, ...] = (
         allowed=[_w("mon-fri", "09:00", "21:30"), _w("sat-sun", "10:00", "18:00")],
         source="CRTC telemarketing rules",
     ),
+    QuietHoursRule(
+        name="fr_sms_practice",
+        country="FR",
+        allowed=[_w("mon-sat", "08:00", "20:00")],
+        source=(
+            "practice (uncertain as law): French SMS providers hold marketing texts from 20:00 to 08:00, on Sundays "
+            "and on public holidays, a rule often attributed to the CNIL but found in no statute; public holidays "
+            "are not modelled. The legal hours of Code de la consommation art. D223-9 (decree 2022-1313) name "
+            "telephone calls, not texts, and exempt consumers who gave prior express consent: see the disabled "
+            "rule fr_d223_9_calls"
+        ),
+    ),
+    QuietHoursRule(
+        name="fr_d223_9_calls",
+        country="FR",
+        allowed=[_w("mon-fri", "10:00", "13:00"), _w("mon-fri", "14:00", "20:00")],
+        enabled=False,
+        source=(
+            "law for marketing calls: Code de la consommation art. D223-9 (decree 2022-1313 of 13 October 2022, "
+            "in force 1 March 2023): Monday to Friday 10:00-13:00 and 14:00-20:00, not on public holidays, unless "
+            "the consumer gave prior express consent. Whether it reaches SMS is not settled: disabled, enable it "
+            "to plan as if it did"
+        ),
+    ),
+    QuietHoursRule(
+        name="de_sms_practice",
+        country="DE",
+        allowed=[_w("mon-sat", "08:00", "20:00")],
+        source=(
+            "practice (no statute found): German senders avoid nights and Sundays (Sonn- und Feiertagsruhe); "
+            "UWG para. 7 sets consent, not hours; public holidays are not modelled"
+        ),
+    ),
 )
+
+
+# ---------------------------------------------------------------- markets: consent, required elements, locale
+
+Certainty = Literal["law", "practice", "uncertain"]
+#: What a message must carry in a market (checked by the lint on the rendered pair).
+Element = Literal[
+    "sender_identity",
+    "postal_address",
+    "contact_details",
+    "unsubscribe_link",
+    "opt_out_instruction",
+    "program_disclosures",
+]
+#: Ledger ``source`` values the market consent check reads; any other source is a single express opt-in.
+CONSENT_SOURCES = {
+    "double_opt_in": "express consent confirmed by the person (a link in a confirmation email or a reply)",
+    "soft_opt_in": "no opt-in: an existing customer's details, used for similar products, refusal offered each time",
+    "implied": "implied consent from a purchase (Canada's existing business relationship)",
+}
+
+
+class ConsentRegime(_Model):
+    """What a market's law asks before a marketing message on one channel, and how the simulator checks it."""
+
+    channel: Channel
+    basis: Literal["opt_in", "opt_out"] = Field(
+        "opt_in",
+        description="opt_in: prior consent needed; opt_out: allowed until the person objects (the workbench still "
+        "sends only with consent on record).",
+    )
+    soft_opt_in: bool = Field(False, description="Existing customers may get similar products without opt-in.")
+    implied_consent_days: int | None = Field(
+        None, ge=1, description="Days an implied consent (ledger source 'implied') lasts after it is recorded."
+    )
+    double_opt_in: bool = Field(False, description="Only confirmed opt-ins (ledger source 'double_opt_in') count.")
+    certainty: Certainty = "law"
+    source: str = Field(min_length=1, description="Law and section, or regulator page.")
+    note: str = ""
+
+    def refuses(self, ledger_source: object) -> bool:
+        """Whether a subscribed ledger row with this ``source`` is not valid consent in this market."""
+        text = "" if ledger_source is None or ledger_source != ledger_source else str(ledger_source).strip().lower()
+        if text == "soft_opt_in":
+            return not self.soft_opt_in
+        if text == "implied":
+            return self.implied_consent_days is None
+        if self.double_opt_in:
+            return text != "double_opt_in"
+        return False
+
+
+class Requirement(_Model):
+    """An element every message of a channel must carry in a market, with the rule that asks for it."""
+
+    element: Element
+    channels: list[Channel] = Field(min_length=1)
+    certainty: Certainty = "law"
+    source: str = Field(min_length=1, description="Law and section, or regulator page.")
+    note: str = ""
+
+
+class MarketRule(_Model):
+    """A market (country, optionally some regions): its language, currency, consent regime and required elements.
+
+    The most specific enabled rule applies to a customer: country and region, then country, then the
+    default (no country). A strategy overrides a rule by giving one with the same ``name``.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    country: str | None = Field(None, description="ISO 3166 alpha-2; none: every other country (the default).")
+    regions: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    locale: str | None = Field(
+        None, description="The market's language (BCP 47, e.g. fr-CA) for customers without a stated locale."
+    )
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="The market's currency (ISO 4217).")
+    languages: list[str] = Field(
+        default_factory=list, description="Languages marketing content must be in (empty: any language)."
+    )
+    languages_source: str = ""
+    consent: list[ConsentRegime] = Field(default_factory=list)
+    requirements: list[Requirement] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> MarketRule:
+        if self.country is not None and self.country != self.country.upper():
+            msg = f"market {self.name}: country {self.country!r} must be upper-case ISO 3166 alpha-2"
+            raise ValueError(msg)
+        if self.regions and self.country is None:
+            msg = f"market {self.name}: regions need a country"
+            raise ValueError(msg)
+        channels = [c.channel for c in self.consent]
+        if len(set(channels)) != len(channels):
+            msg = f"market {self.name}: give one consent regime per channel"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def specificity(self) -> int:
+        return 2 if self.regions else (1 if self.country else 0)
+
+    def consent_for(self, channel: str) -> ConsentRegime | None:
+        """The consent regime of ``channel`` (None: nothing beyond consent on record)."""
+        return next((c for c in self.consent if c.channel == channel), None)
+
+    def required(self, channel: str) -> list[Requirement]:
+        """The elements a message on ``channel`` must carry here."""
+        return [r for r in self.requirements if channel in r.channels]
+
+
+def _consent(channel: Channel, source: str, **kw: Any) -> ConsentRegime:
+    return ConsentRegime(channel=channel, source=source, **kw)
+
+
+def _need(element: Element, channels: str, source: str, **kw: Any) -> Requirement:
+    return Requirement(element=element, channels=channels.split(","), source=source, **kw)  # type: ignore[arg-type]
+
+
+_CASL_ID = "CASL (S.C. 2010, c. 23) s. 6(2)(a)-(b); Electronic Commerce Protection Regulations (CRTC) SOR/2012-36 s. 2"
+_CASL_UNSUB = "CASL s. 6(2)(c) and s. 11; CRTC bulletin 2012-548 (a link to a web page is acceptable in an SMS)"
+_PECR = "Privacy and Electronic Communications Regulations 2003 (UK)"
+_CPCE = "Code des postes et des communications electroniques art. L34-5 (France)"
+_UWG = "UWG (Germany) para. 7"
+
+#: Market rules of the sample audience's countries (and a default), each element with its source.
+DEFAULT_MARKETS: tuple[MarketRule, ...] = (
+    MarketRule(
+        name="default",
+        locale=None,
+        consent=[
+            _consent("email", "house rule: no marketing without consent on record", certainty="practice"),
+            _consent("sms", "house rule: no marketing without consent on record", certainty="practice"),
+        ],
+        requirements=[
+            _need(
+                "sender_identity",
+                "email,sms",
+                "practice: every marketing law reviewed asks for it",
+                certainty="practice",
+            ),
+            _need("unsubscribe_link", "email", "practice", certainty="practice"),
+            _need("opt_out_instruction", "sms", "practice", certainty="practice"),
+        ],
+        note="Countries without a rule of their own; extend the table before sending to a new market.",
+    ),
+    MarketRule(
+        name="us",
+        country="US",
+        locale="en-US",
+        currency="USD",
+        consent=[
+            _consent(
+                "email",
+                "CAN-SPAM Act, 15 U.S.C. 7704(a)(3)-(4)",
+                basis="opt_out",
+                note="email marketing may be sent until the person opts out; the workbench still needs consent",
+            ),
+            _consent("sms", "TCPA, 47 CFR 64.1200(a)(2): prior express written consent for marketing texts"),
+        ],
+        requirements=[
+            _need("postal_address", "email", "CAN-SPAM, 15 U.S.C. 7704(a)(5)(A)(iii)"),
+            _need("unsubscribe_link", "email", "CAN-SPAM, 15 U.S.C. 7704(a)(3) and (a)(5)(A)(ii)"),
+            _need(
+                "sender_identity",
+                "email,sms",
+                "CAN-SPAM 7704(a)(1) (no misleading header); CTIA Messaging Principles and Best Practices for texts",
+                certainty="law",
+            ),
+            _need(
+                "opt_out_instruction",
+                "sms",
+                "CTIA Messaging Principles and Best Practices; 47 CFR 64.1200(a)(10)",
+                certainty="practice",
+            ),
+            _need(
+                "program_disclosures",
+                "sms",
+                "CTIA Messaging Principles and Best Practices (first message)",
+                certainty="practice",
+            ),
+        ],
+    ),
+    MarketRule(
+        name="ca",
+        country="CA",
+        locale="en-CA",
+        currency="CAD",
+        consent=[
+            _consent(
+                ch,
+                "CASL s. 6(1)(a) (consent) and s. 10(9)-(10) (implied consent: existing business relationship, "
+                "2 years after a purchase, 6 months after an inquiry)",
+                implied_consent_days=730,
+                note="an implied consent from an inquiry lasts 183 days: record such rows with their own expiry",
+            )
+            for ch in ("email", "sms")
+        ],
+        requirements=[
+            _need("sender_identity", "email,sms", _CASL_ID),
+            _need("postal_address", "email", _CASL_ID + " (mailing address)"),
+            _need(
+                "contact_details",
+                "email,sms",
+                _CASL_ID + " (a phone number, email or web address); in an SMS a "
+                "link to a page with them is acceptable (SOR/2012-36 s. 3)",
+            ),
+            _need("unsubscribe_link", "email", _CASL_UNSUB),
+            _need("opt_out_instruction", "sms", _CASL_UNSUB),
+            _need(
+                "program_disclosures",
+                "sms",
+                "CWTA Canadian Common Short Code Application Guidelines",
+                certainty="practice",
+            ),
+        ],
+    ),
+    MarketRule(
+        name="ca_qc",
+        country="CA",
+        regions=["QC"],
+        locale="fr-CA",
+        currency="CAD",
+        languages=["fr"],
+        languages_source=(
+            "uncertain: Charter of the French language (Quebec) s. 52 asks for commercial publications in French; "
+            "whether it reaches an email to a customer who chose English is not settled (French alongside "
+            "another language is accepted)"
+        ),
+        consent=[
+            _consent(
+                ch,
+                "CASL s. 6(1)(a) and s. 10(9)-(10) (implied consent: 2 years after a purchase)",
+                implied_consent_days=730,
+            )
+            for ch in ("email", "sms")
+        ],
+        requirements=[
+            _need("sender_identity", "email,sms", _CASL_ID),
+            _need("postal_address", "email", _CASL_ID + " (mailing address)"),
+            _need("contact_details", "email,sms", _CASL_ID + " (a phone number, email or web address)"),
+            _need("unsubscribe_link", "email", _CASL_UNSUB),
+            _need("opt_out_instruction", "sms", _CASL_UNSUB),
+            _need(
+                "program_disclosures",
+                "sms",
+                "CWTA Canadian Common Short Code Application Guidelines",
+                certainty="practice",
+            ),
+        ],
+    ),
+    MarketRule(
+        name="gb",
+        country="GB",
+        locale="en-GB",
+        currency="GBP",
+        consent=[
+            _consent(
+                ch,
+                _PECR + " reg. 22(2)-(3) (consent, or the soft opt-in: details from a sale, similar products, a "
+                "simple refusal offered at collection and in every message); reg. 2 counts SMS as electronic mail",
+                soft_opt_in=True,
+            )
+            for ch in ("email", "sms")
+        ],
+        requirements=[
+            _need("sender_identity", "email,sms", _PECR + " reg. 23(a)"),
+            _need("unsubscribe_link", "email", _PECR + " reg. 23(b) (a valid address to ask that messages stop)"),
+            _need("opt_out_instruction", "sms", _PECR + " reg. 23(b); ICO guidance accepts a free short code (STOP)"),
+            _need(
+                "postal_address",
+                "email",
+                "Electronic Commerce (EC Directive) Regulations 2002 reg. 6(1)(b): the "
+                "geographic address must be easily accessible, which a web page can satisfy",
+                certainty="uncertain",
+            ),
+        ],
+    ),
+    MarketRule(
+        name="fr",
+        country="FR",
+        locale="fr-FR",
+        currency="EUR",
+        consent=[
+            _consent(
+                ch,
+                _CPCE + " al. 1 and 2; CNIL, 'La prospection commerciale par SMS-MMS' and 'par courrier "
+                "electronique' (existing customers, analogous products: no opt-in, a free refusal at collection "
+                "and in each message)",
+                soft_opt_in=True,
+            )
+            for ch in ("email", "sms")
+        ],
+        requirements=[
+            _need("sender_identity", "email,sms", _CPCE + " al. 5 (hiding the sender's identity is forbidden)"),
+            _need("unsubscribe_link", "email", _CPCE + " al. 5 (valid details to ask that messages stop)"),
+            _need("opt_out_instruction", "sms", _CPCE + " al. 5; CNIL recommends 'STOP' in each SMS"),
+        ],
+    ),
+    MarketRule(
+        name="de",
+        country="DE",
+        locale="de-DE",
+        currency="EUR",
+        consent=[
+            _consent(
+                "email",
+                _UWG + " Abs. 2 Nr. 2 (prior express consent for electronic mail; Nr. 3 before the 2022 "
+                "amendment) and Abs. 3 (existing customers); BGH I ZR 164/09 (the sender must prove consent)",
+                soft_opt_in=True,
+                double_opt_in=True,
+                certainty="practice",
+                note="double opt-in is the accepted proof of consent in German practice, not a statutory step",
+            ),
+            _consent(
+                "sms",
+                _UWG + " Abs. 2 Nr. 2 (SMS is electronic mail)",
+                soft_opt_in=True,
+                certainty="uncertain",
+                note="whether the existing-customer exception of Abs. 3 covers SMS is disputed",
+            ),
+        ],
+        requirements=[
+            _need("sender_identity", "email,sms", _UWG + " Abs. 2 Nr. 3 (Nr. 4 before 2022); DDG para. 6(1) Nr. 2"),
+            _need("unsubscribe_link", "email", _UWG + " Abs. 2 Nr. 3 and Abs. 3 Nr. 4 (a valid address to object)"),
+            _need("opt_out_instruction", "sms", _UWG + " Abs. 2 Nr. 3 and Abs. 3 Nr. 4"),
+            _need(
+                "postal_address",
+                "email",
+                "practice: German senders add the imprint (DDG para. 5) to emails; "
+                "not settled as a duty for marketing emails of a foreign sender",
+                certainty="uncertain",
+            ),
+        ],
+    ),
+    MarketRule(
+        name="au",
+        country="AU",
+        locale="en-AU",
+        currency="AUD",
+        consent=[
+            _consent(ch, "Spam Act 2003 (Cth) s. 16 and Schedule 2 (express or inferred consent)")
+            for ch in ("email", "sms")
+        ],
+        requirements=[
+            _need("sender_identity", "email,sms", "Spam Act 2003 s. 17"),
+            _need("contact_details", "email,sms", "Spam Act 2003 s. 17 (how to contact the sender)"),
+            _need("unsubscribe_link", "email", "Spam Act 2003 s. 18"),
+            _need("opt_out_instruction", "sms", "Spam Act 2003 s. 18"),
+        ],
+    ),
+)
+
+
+def _merge_markets(defaults: Sequence[MarketRule], given: Sequence[MarketRule]) -> list[MarketRule]:
+    by_name = {r.name: r for r in defaults}
+    for rule in given:
+        by_name[rule.name] = rule
+    return list(by_name.values())
+
+
+def market_for(markets: Sequence[MarketRule], country: object, region: object) -> MarketRule | None:
+    """The most specific enabled market rule: country and region, then country, then the default."""
+    co, rg = _norm(country), _norm(region)
+    best: MarketRule | None = None
+    for rule in markets:
+        if not rule.enabled:
+            continue
+        if rule.country is not None and rule.country != co:
+            continue
+        if rule.regions and rg not in {r.upper() for r in rule.regions}:
+            continue
+        if best is None or rule.specificity > best.specificity:
+            best = rule
+    return best
 
 
 class Cap(_Model):
@@ -352,6 +767,12 @@ class ContactPolicy(_Model):
     max_defer: Duration = Field("48h", description="A touch deferred further than this is suppressed.")
     adaptive: AdaptiveCadence = AdaptiveCadence()
     max_sms_segments: int = Field(2, ge=1, le=10, description="Longest SMS allowed (segments); read by the lint.")
+    markets: list[MarketRule] = Field(
+        default_factory=lambda: list(DEFAULT_MARKETS),
+        description="Market rules (locale, currency, consent regime, required elements), merged by name over the "
+        "defaults (enabled: false switches one off).",
+    )
+    include_default_markets: bool = Field(True, description="Merge markets over DEFAULT_MARKETS.")
 
     @model_validator(mode="after")
     def _merge(self) -> ContactPolicy:
@@ -364,6 +785,15 @@ class ContactPolicy(_Model):
             merged = _merge_rules(DEFAULT_QUIET_HOURS, self.quiet_hours)
             if [r.name for r in merged] != names or merged != self.quiet_hours:
                 object.__setattr__(self, "quiet_hours", merged)
+        market_names = [m.name for m in self.markets]
+        dupes = sorted({n for n in market_names if market_names.count(n) > 1})
+        if dupes:
+            msg = f"market rule names must be unique: {', '.join(dupes)}"
+            raise ValueError(msg)
+        if self.include_default_markets:
+            markets = _merge_markets(DEFAULT_MARKETS, self.markets)
+            if markets != self.markets:
+                object.__setattr__(self, "markets", markets)
         return self
 
     @property
@@ -373,6 +803,10 @@ class ContactPolicy(_Model):
     def rule_for(self, country: object, region: object, channel: str = "sms") -> QuietHoursRule | None:
         """The quiet-hour rule for a country/region and channel (None: the channel has no quiet hours)."""
         return rule_for(self.quiet_hours, country, region, channel)
+
+    def market_for(self, country: object, region: object) -> MarketRule | None:
+        """The market rule for a country/region (see :func:`market_for`)."""
+        return market_for(self.markets, country, region)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> ContactPolicy:
         """A copy with some fields replaced, validated again.

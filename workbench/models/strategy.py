@@ -52,7 +52,16 @@ class Brand(_Model):
     reply_to: str | None = None
     sms_frequency: str = Field("up to 4 msgs/month", description="Stated message frequency for the SMS program.")
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
-    locale: str = "en_US"
+    locale: str = Field(
+        "en-US",
+        description="Default locale (BCP 47): the language of the templates at the root of each moment folder, "
+        "and the locale of customers whose market has none.",
+    )
+    locales: list[str] = Field(
+        default_factory=list,
+        description="Locales the strategy writes for (BCP 47, e.g. fr-CA); the lint reports the moments without a "
+        "translation for each.",
+    )
     tracking_params: dict[str, str] = Field(
         default_factory=lambda: {"utm_source": "workbench", "utm_medium": "{channel}"},
         description="Query parameters added to tracked links; {channel}, {moment} and {variant} are filled in.",

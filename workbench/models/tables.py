@@ -94,6 +94,7 @@ CONTRACTS: dict[str, TableContract] = {
             "created_at",
             "loyalty_tier",
             "preferred_channel",
+            "locale",
         ),
         key="customer_id",
         ids=("customer_id",),

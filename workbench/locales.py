@@ -1,0 +1,181 @@
+"""Which language and currency each customer gets: stated locale, else the market's, else the brand's.
+
+A customer's locale is a BCP 47 tag (``fr-CA``, ``de-DE``, ``en-GB``). It comes from, in order:
+
+1. the ``locale`` column of the customers table, when it names a locale Babel (CLDR) knows
+   (``fr_CA`` and ``FR-ca`` are read as ``fr-CA``; anything else is ignored and counted at load);
+2. the market of the customer's country and region (the contact policy's market rules,
+   :data:`~workbench.models.policy.DEFAULT_MARKETS`: Quebec is ``fr-CA``, the rest of Canada
+   ``en-CA``, France ``fr-FR``, Germany ``de-DE`` ...);
+3. the brand's default locale (``brand.locale`` of the strategy).
+
+Templates fall back along :func:`locale_chain`: ``fr-CA``, then ``fr``, then the brand's default.
+A customer's currency is the one of their latest order, else their market's, else the brand's.
+
+Examples
+--------
+>>> canonical_locale("fr_ca"), canonical_locale("english"), canonical_locale("de-DE")
+('fr-CA', None, 'de-DE')
+>>> locale_chain("fr-CA", default="en-US")
+('fr-CA', 'fr', 'en-US', 'en')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from babel import Locale, UnknownLocaleError
+
+from .models.dataset import Dataset
+from .models.policy import DEFAULT_MARKETS, MarketRule, market_for
+
+__all__ = [
+    "LOCALE_SOURCES",
+    "canonical_locale",
+    "customer_currencies",
+    "language_of",
+    "locale_chain",
+    "resolve_locales",
+]
+
+#: Where a customer's locale came from.
+LOCALE_SOURCES = ("stated", "market", "brand")
+_MAX_TAG = 35
+
+
+@lru_cache(maxsize=4096)
+def canonical_locale(value: object) -> str | None:
+    """The BCP 47 form of a locale Babel knows (``fr_ca`` -> ``fr-CA``), or None for anything else."""
+    if value is None or not isinstance(value, str):
+        return None
+    text = value.strip().replace("_", "-")
+    if not text or len(text) > _MAX_TAG or not all(part.isalnum() for part in text.split("-")):
+        return None
+    try:
+        loc = Locale.parse(text, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+    parts = [loc.language, loc.script, loc.territory, loc.variant]
+    return "-".join(p for p in parts if p)
+
+
+def language_of(tag: str | None) -> str | None:
+    """The language part of a locale tag (``fr-CA`` -> ``fr``)."""
+    if not tag:
+        return None
+    return tag.split("-", 1)[0].lower()
+
+
+def locale_chain(tag: str | None, *, default: str) -> tuple[str, ...]:
+    """The locales to try for ``tag``, most specific first, ending with the brand's default and its language.
+
+    ``fr-CA`` with default ``en-US`` gives ``fr-CA, fr, en-US, en``; a missing tag gives the default's chain.
+    """
+    out: list[str] = []
+    for item in (tag, default):
+        canon = canonical_locale(item) if item else None
+        if canon is None:
+            continue
+        parts = canon.split("-")
+        for k in range(len(parts), 0, -1):
+            candidate = "-".join(parts[:k])
+            if candidate not in out:
+                out.append(candidate)
+    return tuple(out)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column in frame.columns:
+        return frame[column].astype("string").str.strip().str.upper().fillna("")
+    return pd.Series("", index=frame.index, dtype="string")
+
+
+def resolve_locales(
+    customers: pd.DataFrame, *, default_locale: str, markets: Sequence[MarketRule] | None = None
+) -> pd.DataFrame:
+    """Each customer's locale (BCP 47) and where it came from (:data:`LOCALE_SOURCES`), in row order.
+
+    Parameters
+    ----------
+    customers
+        The customers table (``locale``, ``country`` and ``region`` are read when present).
+    default_locale
+        The brand's default locale; a tag Babel does not know falls back to ``en-US``.
+    markets
+        Market rules (default :data:`~workbench.models.policy.DEFAULT_MARKETS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``locale`` and ``locale_source``, indexed like ``customers``.
+    """
+    rules = list(DEFAULT_MARKETS if markets is None else markets)
+    default = canonical_locale(default_locale) or "en-US"
+    stated = customers["locale"] if "locale" in customers.columns else pd.Series(None, index=customers.index)
+    codes, uniques = pd.factorize(stated.astype("string").fillna("").to_numpy(dtype=object))
+    canon = np.array([canonical_locale(u) if u else None for u in uniques] or [None], dtype=object)
+    own = canon[codes] if len(codes) else np.array([], dtype=object)
+    place = (_text(customers, "country") + "|" + _text(customers, "region")).to_numpy(dtype=object)
+    p_codes, p_uniques = pd.factorize(place)
+    from_market = []
+    for key in p_uniques:
+        country, region = str(key).split("|", 1)
+        rule = market_for(rules, country or None, region or None)
+        from_market.append(canonical_locale(rule.locale) if rule is not None and rule.locale else None)
+    market = np.array(from_market or [None], dtype=object)[p_codes] if len(p_codes) else np.array([], dtype=object)
+    has_own = np.array([v is not None for v in own], dtype=bool)
+    has_market = np.array([v is not None for v in market], dtype=bool)
+    locale = np.where(has_own, own, np.where(has_market, market, default))
+    source = np.where(has_own, "stated", np.where(has_market, "market", "brand"))
+    return pd.DataFrame(
+        {
+            "locale": pd.array(locale.tolist(), dtype="string"),
+            "locale_source": pd.array(source.tolist(), dtype="string"),
+        },
+        index=customers.index,
+    )
+
+
+def customer_currencies(
+    dataset: Dataset,
+    *,
+    default_currency: str,
+    markets: Sequence[MarketRule] | None = None,
+    as_of: pd.Timestamp | None = None,
+) -> pd.Series:
+    """Each customer's currency (ISO 4217): their latest order's, else their market's, else ``default_currency``.
+
+    Only orders at or before ``as_of`` count. Returns a string Series in the order of ``dataset.customers``.
+    """
+    customers = dataset.customers
+    n = len(customers)
+    out = np.full(n, None, dtype=object)
+    orders = dataset.orders
+    if "currency" in orders.columns and len(orders):
+        keys = np.asarray(dataset.customer_keys("orders"))
+        code = orders["currency"].astype("string").str.strip().str.upper()
+        valid = code.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy(dtype=bool) & (keys >= 0)
+        if as_of is not None:
+            valid &= (orders["ordered_at"] <= as_of).to_numpy(dtype=bool, na_value=False)
+        if valid.any():
+            when = orders["ordered_at"].to_numpy()[valid]
+            order = np.lexsort((when, keys[valid]))
+            k = keys[valid][order]
+            last = np.r_[k[1:] != k[:-1], True]
+            out[k[last]] = code.to_numpy(dtype=object)[valid][order][last]
+    rules = list(DEFAULT_MARKETS if markets is None else markets)
+    missing = np.flatnonzero(pd.isna(out))
+    if missing.size:
+        part = customers.iloc[missing]
+        place = (_text(part, "country") + "|" + _text(part, "region")).to_numpy(dtype=object)
+        p_codes, p_uniques = pd.factorize(place)
+        found = []
+        for key in p_uniques:
+            country, region = str(key).split("|", 1)
+            rule = market_for(rules, country or None, region or None)
+            found.append(rule.currency if rule is not None and rule.currency else default_currency)
+        out[missing] = np.array(found or [default_currency], dtype=object)[p_codes]
+    return pd.Series(pd.array(out.tolist(), dtype="string"), name="currency")
