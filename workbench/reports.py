@@ -15,6 +15,7 @@ import html
 import json
 import os
 import platform
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
+from . import charts
 from .application import default_as_of
 from .io import file_sha256, load_dataset, load_strategy, new_run_dir, write_text
 from .io.resources import notebooks_dir, sample_data, sample_strategy
@@ -117,28 +119,98 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str,
     return dict(pm.inspect_notebook(str(notebook)))
 
 
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}<style>{{ resources.workbench_css }}</style>{%- endblock extra_css -%}
+{%- block footer_js -%}{{ resources.workbench_js }}{%- endblock footer_js -%}
+"""
+
+# A report page reads like a document: a column of text the width of a chart, tables that fit it.
+_CSS = """
+body.jp-Notebook { max-width: 1000px; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+.jp-Cell { padding: 0; }
+.jp-OutputArea-output { overflow-x: auto; }
+.wb-chart { margin: .5rem 0 1rem; max-width: 100%; }
+.wb-chart svg { max-width: 100%; height: auto; }
+.wb-chart .vega-embed { display: block; }
+.wb-chart .vega-embed summary { opacity: .6; }
+"""
+
+# Draw every chart with the bundled Vega; the static SVG stays when drawing fails (or scripts are off).
+_LOADER = """<script>
+(function () {
+  var options = {renderer: "svg", actions: {export: true, source: false, compiled: false, editor: false}};
+  document.querySelectorAll("script[type='application/vnd.workbench.vega+json']").forEach(function (data) {
+    var box = data.parentElement, view = box.querySelector(".wb-vega"), still = box.querySelector(".wb-static");
+    vegaEmbed(view, JSON.parse(data.textContent), options).then(function () {
+      if (still) { still.remove(); }
+      box.classList.add("wb-drawn");
+    }).catch(function (error) { console.error("chart", error); });
+  });
+})();
+</script>"""
+
+
+def _chart_html(data: Mapping[str, Any]) -> str:
+    """A chart output as HTML: the Vega spec for the bundled Vega, the SVG as what shows without it."""
+    spec = dict(data[charts.VEGA_MIME])
+    spec["$schema"] = "https://vega.github.io/schema/vega/v6.json"  # the bundled Vega is 6
+    svg = data.get("image/svg+xml", "")
+    svg = "".join(svg) if isinstance(svg, list) else svg
+    title = html.escape(str(data.get("text/plain", "chart")))
+    return (
+        f'<div class="wb-chart" role="figure" aria-label="{title}"><div class="wb-vega"></div>'
+        f'<div class="wb-static">{svg}</div>'
+        f'<script type="application/vnd.workbench.vega+json">{charts.spec_json(spec)}</script></div>'
+    )
+
+
+def _charts_to_html(nb: Any) -> int:
+    """Replace every chart output of the notebook by its HTML (see :func:`_chart_html`); return how many."""
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if charts.VEGA_MIME in data:
+                output["data"] = {"text/html": _chart_html(data)}
+                count += 1
+    return count
+
+
 def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *, include_code: bool) -> Path:
-    """Convert an executed notebook to a self-contained HTML report (charts as inline SVG, no CDN scripts)."""
+    """Convert an executed notebook to a self-contained HTML report that opens offline.
+
+    Charts are drawn by the Vega libraries inlined once in the page (interactive: tooltips, zoom,
+    legend selection), with their static SVG as the fallback; nothing is loaded from the network:
+    no MathJax, require.js, widget manager or Mermaid script, and any other ``<script src=http...>``
+    is removed.
+    """
+    import jinja2
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
+    drawn = _charts_to_html(nb)
     exporter = HTMLExporter(
-        template_name="lab", exclude_input=not include_code, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="lab",
+        template_file="workbench.html.j2",
+        extra_loaders=[jinja2.DictLoader({"workbench.html.j2": _TEMPLATE})],
+        exclude_input=not include_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
-    exporter.mathjax_url = ""
-    exporter.require_js_url = ""
-    exporter.widget_renderer_url = ""
-    body, _ = exporter.from_notebook_node(nb)
+    script = f"<script>{charts.vega_bundle()}</script>{_LOADER}" if drawn else ""
+    body, _ = exporter.from_notebook_node(nb, resources={"workbench_css": _CSS, "workbench_js": script})
     body = _strip_remote_scripts(body)
     return write_text(target, body)
 
 
 def _strip_remote_scripts(body: str) -> str:
     """Drop ``<script src=http...>`` tags (MathJax, require.js, widget manager): reports open offline."""
-    import re
-
-    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    return re.sub(r"<script[^>]+src=[\"']?(?:https?:)?//[^>]*>\s*</script>", "", body)
 
 
 def run_notebook(
