@@ -76,7 +76,9 @@ def test_audience_headline_shows_what_an_override_changed(sample_workspace):
     frame = changes.frame.set_index(["kind", "segment"])
     before = sample_workspace.segment_sizes.set_index(["kind", "segment"])["customers"]
     after = moved.segment_sizes.set_index(["kind", "segment"])["customers"]
-    assert frame.loc[("lifecycle", "active"), "change"] == after[("lifecycle", "active")] - before[("lifecycle", "active")]
+    assert (
+        frame.loc[("lifecycle", "active"), "change"] == after[("lifecycle", "active")] - before[("lifecycle", "active")]
+    )
     assert (frame["change"] != 0).all() and len(frame) == int((after != before).sum())
 
 

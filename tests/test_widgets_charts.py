@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 
 from workbench import charts
@@ -75,7 +77,7 @@ def test_journey_layout_keeps_rows_apart_and_links_going_down(strategy):
         assert (row[links["target"]].to_numpy() > row[links["source"]].to_numpy()).all(), journey.id
         for _, members in nodes.groupby("row"):
             xs = sorted(members["x"])
-            assert all(b - a >= NODE_WIDTH for a, b in zip(xs, xs[1:], strict=False)), journey.id
+            assert all(b - a >= NODE_WIDTH for a, b in itertools.pairwise(xs)), journey.id
         expected = 1 + sum(1 for n in journey.nodes for _label, target in _links(n) if target is not None)
         assert len(links) == expected
         svg = charts.journey_chart(journey).to_svg()

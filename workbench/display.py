@@ -114,7 +114,7 @@ _PERCENT_SUFFIXES = ("_rate", "_share", "share", "rate", "p_alive")
 
 def _is_percent(name: str, values: pd.Series) -> bool:
     lowered = name.lower()
-    if not (lowered.endswith(_PERCENT_SUFFIXES) or lowered.startswith("relative_") or " (÷" in lowered):
+    if not (lowered.endswith(_PERCENT_SUFFIXES) or lowered.startswith(("relative_", "share_")) or " (÷" in lowered):
         return False
     finite = values[np.isfinite(values)]
     return bool(len(finite)) and float(finite.abs().max()) <= 10
@@ -542,7 +542,7 @@ def cadence_headline(plan: Plan) -> Section:
             .rename("touches")
             .reset_index()
         )
-        reasons["share of planned"] = reasons["touches"] / planned
+        reasons["planned_share"] = reasons["touches"] / planned
         listed = "; ".join(f"{r.reason} ({r.status}) {r.touches:,}" for r in reasons.head(3).itertuples())
         points.append(f"Most frequent rules holding touches back: {_label(listed)}.")
         detail: Any = table(
