@@ -11,16 +11,17 @@ versions, timings) from which the run can be reproduced.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import platform
+import queue
 import re
 import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -39,6 +40,7 @@ from .models.strategy import Strategy
 
 __all__ = [
     "PIPELINE",
+    "NotebookKernel",
     "NotebookRun",
     "notebook_parameters",
     "pipeline",
@@ -223,6 +225,82 @@ def _strip_remote_scripts(body: str) -> str:
     return re.sub(r"<script[^>]+src=[\"']?(?:https?:)?//[^>]*>\s*</script>", "", body)
 
 
+class NotebookKernel:
+    """One kernel that runs notebooks one after the other, so imports and loaded data are paid once.
+
+    Before each notebook the kernel's namespace is emptied and its working folder set, so a notebook
+    sees what a fresh kernel would show it, except that modules already imported (and the datasets
+    and workspaces the package keeps for files that did not change) are at hand. A kernel that died
+    is replaced by a new one for the next notebook. Close it (or use it as a context manager) when done.
+    """
+
+    def __init__(self) -> None:
+        self.km: Any = None
+        self.kc: Any = None
+        self.notebooks = 0
+
+    def __enter__(self) -> NotebookKernel:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def execute(self, nb: Any, *, cwd: Path) -> Any:
+        """Run every code cell of ``nb`` in order (in place); the first failing cell raises ``CellExecutionError``.
+
+        Each code cell's run time is kept in its metadata (``papermill.duration``, as papermill records it).
+        """
+        from nbclient import NotebookClient
+
+        client = NotebookClient(
+            nb,
+            km=self.km,
+            kernel_name=_KERNEL_NAME,
+            kernel_manager_class=ThisPythonKernelManager,
+            timeout=None,
+            # the kernel's own start-up and shutdown chatter is not the user's concern
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL", _SKIP_IRI_GRAMMAR],
+        )
+        if self.km is None:
+            client.km = client.create_kernel_manager()
+        client.kc = self.kc
+        with client.setup_kernel(cwd=str(cwd), cleanup_kc=False):
+            self.km, self.kc = client.km, client.kc
+            client.reset_execution_trackers()
+            prelude = nbformat_code_cell(
+                f"get_ipython().run_line_magic('reset', '-f')\n__import__('os').chdir({str(cwd)!r})"
+            )
+            client.execute_cell(prelude, 0, store_history=False)
+            self.notebooks += 1
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                started = time.perf_counter()
+                try:
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                finally:
+                    cell.metadata.setdefault("papermill", {})["duration"] = round(time.perf_counter() - started, 3)
+        return nb
+
+    def close(self) -> None:
+        """Shut the kernel down (nothing happens when none was started)."""
+        from jupyter_core.utils import run_sync
+
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None:
+            with contextlib.suppress(RuntimeError):  # already gone
+                run_sync(self.km.shutdown_kernel)(now=True)
+        self.km = self.kc = None
+
+
+def nbformat_code_cell(source: str) -> Any:
+    """A code cell (for what a run executes around a notebook's own cells)."""
+    import nbformat
+
+    return nbformat.v4.new_code_cell(source)
+
+
 def run_notebook(
     notebook: str | os.PathLike[str],
     run_dir: str | os.PathLike[str],
@@ -230,16 +308,20 @@ def run_notebook(
     parameters: Mapping[str, Any] | None = None,
     name: str | None = None,
     raise_on_error: bool = True,
+    kernel: NotebookKernel | None = None,
 ) -> NotebookRun:
-    """Execute one notebook with papermill into ``run_dir`` and write its HTML reports.
+    """Execute one notebook into ``run_dir`` (parameters injected as papermill does) and write its HTML reports.
 
     Only the parameters the notebook declares are passed (others are noted in
     the result). A failing cell raises :class:`RunError` naming the notebook,
     the cell number and the error; the partly executed notebook and its HTML are
-    still written so the failure can be read in context.
+    still written so the failure can be read in context. ``kernel`` runs it in a
+    kernel shared with other notebooks (default: a kernel of its own).
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+    import nbformat
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
 
     source = Path(notebook).resolve()
     if not source.exists():
@@ -260,29 +342,32 @@ def run_notebook(
     passed = {k: v for k, v in given.items() if k in declared}
     result = NotebookRun(name=label, notebook=str(source), parameters=passed, executed=str(executed.relative_to(out)))
     started = time.perf_counter()
+    own = kernel is None
+    runner = kernel or NotebookKernel()
+    nb = None
     try:
-        pm.execute_notebook(
-            str(source),
-            str(executed),
-            parameters=passed,
-            cwd=str(out),  # anything a notebook writes by a relative path lands in the run folder
-            kernel_name=_KERNEL_NAME,
-            kernel_manager_class=ThisPythonKernelManager,
-            progress_bar=False,
-            log_output=False,
-            # the kernel's own start-up and shutdown chatter is not the user's concern
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL", _SKIP_IRI_GRAMMAR],
-        )
+        nb = parameterize_notebook(load_notebook_node(str(source)), passed, language="python")
+        runner.execute(nb, cwd=out.resolve())  # relative paths a notebook writes land in the run folder
         result.status = "ok"
-    except PapermillExecutionError as exc:
+    except CellExecutionError as exc:
         result.status = "failed"
+        index = next((i for i, c in enumerate(nb.cells) if _failed(c)), 0) if nb is not None else 0
+        count = nb.cells[index].get("execution_count") if nb is not None else None
         first_line = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
-        result.error = f"cell {exc.exec_count} (#{exc.cell_index + 1}) raised {exc.ename}: {first_line}"
+        result.error = f"cell {count} (#{index + 1}) raised {exc.ename}: {first_line}"
+    except DeadKernelError as exc:
+        result.status = "failed"
+        result.error = f"the kernel died ({exc})"
+        runner.close()  # the next notebook starts a new one
     except Exception as exc:  # kernel could not start, notebook unreadable
         result.status = "failed"
         result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if own:
+            runner.close()
     result.seconds = round(time.perf_counter() - started, 2)
-    if executed.exists():
+    if nb is not None:
+        write_text(executed, nbformat.writes(nb) + "\n")
         to_html(executed, out / f"{label}.html", include_code=False)
         to_html(executed, out / f"{label}.code.html", include_code=True)
         result.html = f"{label}.html"
@@ -290,6 +375,10 @@ def run_notebook(
     if result.status == "failed" and raise_on_error:
         raise RunError(f"{source.name}: {result.error}. The executed notebook is {executed}")
     return result
+
+
+def _failed(cell: Any) -> bool:
+    return cell.get("cell_type") == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
 # jsonschema (imported by Altair) registers IRI format checks when rfc3987_syntax is installed (a
@@ -524,15 +613,30 @@ def pipeline(
         jobs.append((path, stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)}))
     results: dict[str, NotebookRun] = {}
     jobs.sort(key=lambda job: _EXPECTED_SECONDS.get(job[1], 0), reverse=True)  # longest first: less idle at the end
-    with _progress(len(jobs), "notebooks") as bar, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        threading.Thread(target=charts.vega_bundle, daemon=True).start()  # built once (~2 s) while kernels start
-        futures = {
-            pool.submit(run_notebook, path, run_dir, parameters=params, name=name, raise_on_error=False): name
-            for path, name, params in jobs
-        }
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            bar.update(1)
+    waiting: queue.SimpleQueue[tuple[Path, str, dict[str, Any]]] = queue.SimpleQueue()
+    for job in jobs:
+        waiting.put(job)
+
+    def worker(bar: Any) -> None:
+        # one kernel per worker for all its notebooks: imports and the data are loaded once per worker
+        with NotebookKernel() as kernel:
+            while True:
+                try:
+                    path, name, params = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                results[name] = run_notebook(
+                    path, run_dir, parameters=params, name=name, raise_on_error=False, kernel=kernel
+                )
+                bar.update(1)
+
+    with _progress(len(jobs), "notebooks") as bar:
+        threading.Thread(target=charts.vega_bundle, daemon=True).start()  # built (~2 s) while kernels start
+        threads = [threading.Thread(target=worker, args=(bar,)) for _ in range(max(1, min(workers, len(jobs))))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     ordered = [results[stem] for stem, _ in PIPELINE if stem in results]
     seconds = time.perf_counter() - started
     write_index(run_dir, ordered, title=f"{loaded.name}", seconds=seconds)
