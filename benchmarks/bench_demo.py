@@ -47,13 +47,10 @@ def _split(run_dir: Path) -> list[dict[str, object]]:
     rows = []
     for entry in manifest["notebooks"]:
         nb = json.loads((run_dir / entry["executed"]).read_text())
-        code = [
-            c
-            for c in nb["cells"]
-            if c["cell_type"] == "code" and "injected-parameters" not in c["metadata"].get("tags", [])
-        ]
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         durations = [float(c["metadata"].get("papermill", {}).get("duration") or 0) for c in code]
-        imports = durations[1] if len(durations) > 1 else 0.0  # after the parameters cell
+        tagged = [bool({"parameters", "injected-parameters"} & set(c["metadata"].get("tags", []))) for c in code]
+        imports = next((d for d, t in zip(durations, tagged, strict=True) if not t), 0.0)  # the first cell of its own
         work = sum(durations) - imports
         rows.append(
             {

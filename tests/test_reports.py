@@ -144,3 +144,36 @@ def test_index_links_every_report(run_dir, offline_page, artifacts):
         assert (run_dir / href).exists(), href
     page.screenshot(path=str(artifacts / "run_index.png"), full_page=True)
     assert page.blocked == [] and page.errors == []
+
+
+def test_a_shared_kernel_runs_each_notebook_as_a_fresh_one_would(tmp_path):
+    import nbformat
+
+    from workbench.reports import NotebookKernel, run_notebook
+
+    first = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# First"),
+            nbformat.v4.new_code_cell("import os\nleft_over = 1\nos.chdir('/')"),
+        ]
+    )
+    second = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Second"),
+            nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"),
+            nbformat.v4.new_code_cell("left_over"),
+        ]
+    )
+    for name, nb in (("first", first), ("second", second)):
+        nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    run_dir = tmp_path / "run"
+    with NotebookKernel() as kernel:
+        ok = run_notebook(tmp_path / "first.ipynb", run_dir, kernel=kernel)
+        failed = run_notebook(tmp_path / "second.ipynb", run_dir, kernel=kernel, raise_on_error=False)
+        assert kernel.notebooks == 2
+    assert ok.status == "ok"
+    assert failed.status == "failed" and "NameError" in failed.error and "#3" in failed.error
+    executed = nbformat.read(run_dir / "notebooks" / "second.ipynb", as_version=4)
+    assert [c.source for c in executed.cells] == [c.source for c in second.cells]  # nothing added, nothing lost
+    assert executed.cells[1].outputs[0]["text"].strip() == str(run_dir.resolve())

@@ -250,6 +250,23 @@ class NotebookKernel:
 
         Each code cell's run time is kept in its metadata (``papermill.duration``, as papermill records it).
         """
+        client = self._client(nb)
+        with client.setup_kernel(cwd=str(cwd), cleanup_kc=False):
+            self.km, self.kc = client.km, client.kc
+            self._prepare(cwd)
+            client.reset_execution_trackers()
+            self.notebooks += 1
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                started = time.perf_counter()
+                try:
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                finally:
+                    cell.metadata.setdefault("papermill", {})["duration"] = round(time.perf_counter() - started, 3)
+        return nb
+
+    def _client(self, nb: Any) -> Any:
         from nbclient import NotebookClient
 
         client = NotebookClient(
@@ -264,23 +281,18 @@ class NotebookKernel:
         if self.km is None:
             client.km = client.create_kernel_manager()
         client.kc = self.kc
-        with client.setup_kernel(cwd=str(cwd), cleanup_kc=False):
-            self.km, self.kc = client.km, client.kc
-            client.reset_execution_trackers()
-            prelude = nbformat_code_cell(
-                f"get_ipython().run_line_magic('reset', '-f')\n__import__('os').chdir({str(cwd)!r})"
-            )
-            client.execute_cell(prelude, 0, store_history=False)
-            self.notebooks += 1
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code":
-                    continue
-                started = time.perf_counter()
-                try:
-                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-                finally:
-                    cell.metadata.setdefault("papermill", {})["duration"] = round(time.perf_counter() - started, 3)
-        return nb
+        return client
+
+    def _prepare(self, cwd: Path) -> None:
+        """Empty the namespace and set the working folder, in a notebook of its own (not the report's)."""
+        import nbformat
+
+        cell = nbformat.v4.new_code_cell(
+            f"get_ipython().run_line_magic('reset', '-f')\n__import__('os').chdir({str(cwd)!r})"
+        )
+        client = self._client(nbformat.v4.new_notebook(cells=[cell]))
+        with client.setup_kernel(cleanup_kc=False):
+            client.execute_cell(cell, 0, store_history=False)
 
     def close(self) -> None:
         """Shut the kernel down (nothing happens when none was started)."""
@@ -292,13 +304,6 @@ class NotebookKernel:
             with contextlib.suppress(RuntimeError):  # already gone
                 run_sync(self.km.shutdown_kernel)(now=True)
         self.km = self.kc = None
-
-
-def nbformat_code_cell(source: str) -> Any:
-    """A code cell (for what a run executes around a notebook's own cells)."""
-    import nbformat
-
-    return nbformat.v4.new_code_cell(source)
 
 
 def run_notebook(
@@ -346,7 +351,9 @@ def run_notebook(
     runner = kernel or NotebookKernel()
     nb = None
     try:
-        nb = parameterize_notebook(load_notebook_node(str(source)), passed, language="python")
+        nb = load_notebook_node(str(source))
+        if passed:  # as papermill: a cell of the values given, after the parameters cell
+            nb = parameterize_notebook(nb, passed, language="python")
         runner.execute(nb, cwd=out.resolve())  # relative paths a notebook writes land in the run folder
         result.status = "ok"
     except CellExecutionError as exc:
