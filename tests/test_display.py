@@ -171,3 +171,17 @@ def test_export_verdicts_name_what_each_target_cannot_carry(sample_workspace):
         if summary.get("not_carried"):
             assert f"except {summary['not_carried']} item" in verdicts.loc[target, "verdict"]
     assert verdicts.loc["mermaid", "verdict"].startswith("carries everything natively")
+
+
+def test_metrics_by_channel_names_each_denominator():
+    summary = pd.DataFrame(
+        {
+            "channel": ["email", "sms", "email", "sms"],
+            "metric": ["sent", "sent", "click_rate", "click_rate"],
+            "value": [1000.0, 200.0, 0.0736, 0.16],
+            "denominator_name": ["", "", "delivered", "delivered"],
+        }
+    )
+    frame = display.metrics_by_channel(summary).frame.set_index("metric")
+    assert frame.loc["sent", "email"] == "1,000" and frame.loc["click_rate (÷ delivered)", "sms"] == "16.0%"
+    assert "No message history" in display.metrics_by_channel(summary.iloc[:0])._repr_html_()

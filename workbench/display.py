@@ -50,6 +50,7 @@ __all__ = [
     "journeys_headline",
     "measure_headline",
     "messages_headline",
+    "metrics_by_channel",
     "readout_header",
     "sms_cost_table",
     "table",
@@ -462,7 +463,11 @@ def sms_cost_table(lint: pd.DataFrame) -> Table:
         frame,
         caption="SMS cost: segments billed per 1,000 sends, and the share of customers whose text fits one segment",
         empty="No SMS template in this library, so no SMS cost.",
-        rename={"one_segment_share": "fits one segment (share of customers)", "customers": "customers sampled"},
+        rename={
+            "one_segment_share": "fits one segment (share of customers)",
+            "customers": "customers sampled",
+            "segments_per_1000": "segments per 1,000 sends",
+        },
     )
 
 
@@ -480,7 +485,8 @@ def messages_headline(lint: pd.DataFrame, *, previews: pd.DataFrame | None = Non
     if len(cost):
         mean = float(cost["segments_per_1000"].mean())
         worst = cost.sort_values("segments_per_1000", ascending=False).iloc[0]
-        cards.append((f"{mean:,.0f}", "SMS segments per 1,000 sends", f"mean over {len(cost)} SMS templates"))
+        context = f"mean over {len(cost)} SMS templates and variants"
+        cards.append((f"{mean:,.0f}", "SMS segments per 1,000 sends", context))
         cards.append(
             (
                 f"{worst['segments_per_1000']:,.0f}",
@@ -704,6 +710,30 @@ def channel_return(channel_summary: pd.DataFrame, *, cost_per_1000: Mapping[str,
         out["cost"] = [out.loc[ch, "sent"] / 1000 * costs[ch] if ch in costs else np.nan for ch in out.index]
         out["ROI"] = (out["attributed revenue"] - out["cost"]) / out["cost"]
     return out.reset_index()
+
+
+def metrics_by_channel(channel_summary: pd.DataFrame) -> Table:
+    """The cross-channel metrics with one row per metric (named with its denominator) and one column per channel."""
+    if channel_summary is None or channel_summary.empty:
+        return table(pd.DataFrame(), empty="No message history: cross-channel metrics need a messages table.")
+    data = channel_summary.copy()
+    named = data["denominator_name"].fillna("").astype(str)
+    data["metric"] = data["metric"].where(named == "", data["metric"] + " (÷ " + named + ")")
+    order = list(dict.fromkeys(data["metric"]))
+    wide = data.pivot_table(index="metric", columns="channel", values="value", aggfunc="first").reindex(order)
+    per_unit = ("revenue", "clicks_per", "site_visits")  # amounts per recipient, not shares
+    rates = {m for m in order if "(÷" in m and not m.startswith(per_unit)}
+    text = {}
+    for channel in wide.columns:
+        column = wide[channel]
+        text[channel] = [
+            _MISSING
+            if not math.isfinite(v)
+            else (f"{v:.1%}" if m in rates else _number(v))
+            for m, v in column.items()
+        ]
+    frame = pd.DataFrame({"metric": order, **text})
+    return table(frame, caption="By channel (each metric names its denominator)", max_rows=30)
 
 
 def measure_headline(readout: Any, *, cost_per_1000: Mapping[str, float] | None = None) -> Section:

@@ -132,6 +132,6 @@ def show_previewer(ws: Any, *, enabled: bool = True, moments: Sequence[str] | No
     note = (
         '<p class="wb-note" style="color:#52606d">One pair shown; the previewer (moment, variant, customer, '
         "desktop or mobile width) needs a live kernel: open the notebook in JupyterLab. Every preview of the "
-        "gallery is linked in the table above.</p>"
+        "gallery is linked in the gallery table below.</p>"
     )
     return HTML(note + _framed(item.html))
