@@ -727,10 +727,7 @@ def metrics_by_channel(channel_summary: pd.DataFrame) -> Table:
     for channel in wide.columns:
         column = wide[channel]
         text[channel] = [
-            _MISSING
-            if not math.isfinite(v)
-            else (f"{v:.1%}" if m in rates else _number(v))
-            for m, v in column.items()
+            _MISSING if not math.isfinite(v) else (f"{v:.1%}" if m in rates else _number(v)) for m, v in column.items()
         ]
     frame = pd.DataFrame({"metric": order, **text})
     return table(frame, caption="By channel (each metric names its denominator)", max_rows=30)

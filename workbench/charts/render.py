@@ -86,8 +86,10 @@ def _report_renderer(spec: dict[str, Any], **_meta: Any) -> dict[str, Any]:
     return chart_bundle(spec, static=True)
 
 
-alt.renderers.register("workbench-interactive", _interactive_renderer)
-alt.renderers.register("workbench-report", _report_renderer)
+_RENDERERS = {
+    "interactive": ("workbench-interactive", _interactive_renderer),
+    "report": ("workbench-report", _report_renderer),
+}
 
 
 def use_renderer(mode: str = "interactive", *, interactive: bool | None = None) -> None:
@@ -103,7 +105,12 @@ def use_renderer(mode: str = "interactive", *, interactive: bool | None = None) 
     if mode not in _MODES:
         msg = f"chart renderer {mode!r}: use one of {', '.join(_MODES)} ('report' and 'svg' render offline)"
         raise ValueError(msg)
-    alt.renderers.enable({"interactive": "workbench-interactive", "report": "workbench-report"}.get(mode, mode))
+    if mode in _RENDERERS:
+        name, renderer = _RENDERERS[mode]
+        alt.renderers.register(name, renderer)
+        alt.renderers.enable(name)
+    else:
+        alt.renderers.enable(mode)
     _state["mode"] = mode
 
 
