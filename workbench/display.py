@@ -598,11 +598,18 @@ def journey_diagrams(journeys: Sequence[Journey], *, skip: int = 0) -> Section:
         return Section([HTML(f'<p class="wb-empty">{text}</p>')])
     section = Section()
     for j in shown:
-        section.add(HTML(f"<h4>{_label(j.name)} (<code>{_label(j.id)}</code>)</h4>"), charts.journey_chart(j))
-        section.add(
-            HTML(f"<details><summary>Mermaid text</summary><pre>{html.escape(to_mermaid(j).strip())}</pre></details>")
-        )
+        section.add(*_diagram(j))
     return section
+
+
+def _diagram(journey: Journey) -> tuple[HTML, Any, HTML]:
+    """A journey's title, its diagram, and its Mermaid text folded under it."""
+    mermaid = html.escape(to_mermaid(journey).strip())
+    return (
+        HTML(f"<h4>{_label(journey.name)} (<code>{_label(journey.id)}</code>)</h4>"),
+        charts.journey_chart(journey),
+        HTML(f"<details><summary>Mermaid text (for documentation tools)</summary><pre>{mermaid}</pre></details>"),
+    )
 
 
 _VERDICT = {
@@ -659,10 +666,7 @@ def journeys_headline(
     points = ["Every journey below passed validation: no cycle, no unreachable node, every SMS guarded by consent."]
     section = Section([_headline("Journeys at a glance", cards, points)])
     if journeys:
-        first = journeys[0]
-        section.add(
-            HTML(f"<h4>{_label(first.name)} (<code>{_label(first.id)}</code>)</h4>"), charts.journey_chart(first)
-        )
+        section.add(*_diagram(journeys[0]))
     section.add(
         table(
             export_verdicts(exports),
