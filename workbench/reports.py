@@ -467,7 +467,8 @@ a {{ color: #1d4ed8; }}
 <h1>{title}</h1>
 <p class="meta">Run <code>{run_id}</code> · {created} · {seconds:.1f} s · <a href="manifest.json">manifest.json</a></p>
 <h2>Reports</h2>
-<table><thead><tr><th>report</th><th>status</th><th>time</th><th>links</th></tr></thead><tbody>
+<table><thead><tr><th>report</th><th>the question it answers</th><th>status</th><th>time</th><th>links</th></tr>
+</thead><tbody>
 {rows}
 </tbody></table>
 <h2>Outputs</h2>
@@ -476,6 +477,15 @@ a {{ color: #1d4ed8; }}
 </tbody></table>
 </body></html>
 """
+
+
+_QUESTIONS = {
+    "01_explore_audiences": "Who can we reach, by which channel, in which segments, and what are they worth?",
+    "02_preview_messages": "Are the messages ready to export, and what do the texts cost?",
+    "03_plan_cadence": "How often does each customer hear from us, and which rules hold touches back?",
+    "04_generate_journeys": "What do the journeys do, and can each tool carry them?",
+    "05_measure_results": "Which variants won, and what does each channel return?",
+}
 
 
 def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, seconds: float) -> Path:
@@ -492,8 +502,9 @@ def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, secon
         status = f'<span class="{r.status}">{r.status}</span>'
         if r.error:
             status += f"<br><small>{html.escape(r.error)}</small>"
+        question = html.escape(_QUESTIONS.get(r.name, ""))
         rows.append(
-            f"<tr><td>{html.escape(r.name)}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
+            f"<tr><td>{html.escape(r.name)}</td><td>{question}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
             f"<td>{' · '.join(links)}</td></tr>"
         )
     groups: dict[str, list[str]] = {}
