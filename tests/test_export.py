@@ -243,6 +243,15 @@ def test_mermaid_diagram(strategy):
     assert "n_step1_sms_consent -->|yes| n_step1_sms" in text
     assert "n_holdout_split -->|holdout 10%| n_end_holdout" in text
     assert " end\n" not in text.replace("n_end", "")
+    trigger = next(line for line in text.splitlines() if line.startswith("  trigger(["))
+    # the trigger's lines break where Mermaid breaks them: the break itself is not escaped into text
+    assert "<br/>" in trigger and "#lt;" not in trigger
+
+
+def test_mermaid_escapes_what_the_strategy_wrote():
+    journey = BLUEPRINTS["cart_abandonment"]().model_copy(update={"audience": 'vip <b>"x"</b>'})
+    trigger = next(line for line in to_mermaid(journey).splitlines() if line.startswith("  trigger(["))
+    assert "audience: vip #lt;b#gt;#quot;x#quot;#lt;/b#gt;" in trigger
 
 
 def test_unknown_target_is_refused():

@@ -57,7 +57,8 @@ def test_notebook_builds_validates_and_writes_configs(tmp_path, execute_notebook
     assert not (out / "exports" / "canonical").exists()
     executed = json.loads((tmp_path / "executed.ipynb").read_text())
     outputs = "".join(str(o) for c in executed["cells"] for o in c.get("outputs", []))
-    assert "flowchart TD" in outputs
+    assert "flowchart TD" in outputs and "Journeys at a glance" in outputs and "Export verdict per target" in outputs
+    assert "application/vnd.vega.v5+json" in outputs  # the diagram, drawn offline
     # the deploy plan of the whole strategy, changing nothing
     assert "deploy plan for dittofeed" in outputs and "create       journey 'Cart abandonment'" in outputs
     assert not (ROOT / "data" / "strategy.dittofeed.deploy.json").exists()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import re
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 
@@ -60,35 +59,79 @@ def test_a_second_run_gets_a_new_folder(run_dir):
     assert again != run_dir and (run_dir / "index.html").exists()
 
 
-def _svg_images(page) -> list[dict]:
-    return page.evaluate("""() => Array.from(document.images)
-        .filter(i => i.src.startsWith('data:image/svg+xml'))
-        .map(i => ({src: i.src, w: i.naturalWidth, h: i.naturalHeight,
-                    visible: i.getBoundingClientRect().width > 100}))""")
+REPORTS = {
+    "01_explore_audiences": ("Audience at a glance", 6),
+    "02_preview_messages": ("Messages at a glance", 0),
+    "03_plan_cadence": ("Cadence at a glance", 4),
+    "04_generate_journeys": ("Journeys at a glance", 3),
+    "05_measure_results": ("Results at a glance", 5),
+}
 
 
-def _decode(src: str) -> str:
-    head, data = src.split(",", 1)
-    return base64.b64decode(data).decode() if head.endswith(";base64") else unquote(data)
+def _hover_shows_a_tooltip(page) -> bool:
+    """Hover marks of the drawn charts until Vega's tooltip appears."""
+    marks = page.locator(
+        ".wb-drawn svg .mark-rect path, .wb-drawn svg .mark-symbol path, .wb-drawn svg .mark-rect rect"
+    )
+    for i in range(min(marks.count(), 40)):
+        mark = marks.nth(i)
+        try:
+            mark.scroll_into_view_if_needed(timeout=2_000)
+            mark.hover(timeout=2_000, force=True)
+        except Exception:
+            continue
+        page.wait_for_timeout(150)
+        tip = page.locator("#vg-tooltip-element.visible")
+        if tip.count() and tip.inner_text().strip():
+            return True
+    return False
 
 
-def test_audience_report_shows_its_charts_offline(run_dir, offline_page, artifacts):
+@pytest.mark.parametrize("stem", list(REPORTS))
+def test_report_opens_offline_with_headline_and_interactive_charts(run_dir, offline_page, artifacts, stem):
+    headline, min_charts = REPORTS[stem]
+    page = offline_page
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto((run_dir / f"{stem}.html").as_uri())
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)
+    assert page.locator("h2.wb-headline").first.inner_text() == headline
+    charts = page.locator(".wb-chart")
+    assert charts.count() >= min_charts
+    page.wait_for_function(
+        "document.querySelectorAll('.wb-drawn').length === document.querySelectorAll('.wb-chart').length",
+        timeout=30_000,
+    )
+    if min_charts:
+        widths = page.eval_on_selector_all(".wb-drawn svg", "els => els.map(e => e.getBoundingClientRect().width)")
+        page_width = page.evaluate("document.body.getBoundingClientRect().width")
+        assert all(0 < w <= page_width for w in widths), "every chart fits the page"
+        assert _hover_shows_a_tooltip(page), "hovering a mark shows its tooltip"
+    html = page.content()
+    assert "Traceback" not in html and "+00:00" not in html
+    assert page.locator(".jp-OutputArea-output pre").filter(has_text="<IPython").count() == 0
+    page.screenshot(path=str(artifacts / f"report_{stem}.png"), full_page=True)
+    assert page.blocked == [] and failed == []  # the report asked for nothing from the network
+    assert page.errors == []
+
+
+def test_report_html_loads_nothing_remote(run_dir):
+    for page in run_dir.glob("*.html"):
+        text = page.read_text()
+        assert "unpkg.com" not in text and "cdnjs" not in text and "cdn.jsdelivr" not in text, page.name
+        assert re.search(r"<script[^>]+src=[\"']?(https?:)?//", text) is None, page.name
+    report = (run_dir / "01_explore_audiences.html").read_text()
+    assert report.count("vega-embed") >= 1 and report.count('<script type="application/vnd.workbench.vega+json">') >= 6
+
+
+def test_report_links_are_relative_to_the_run_folder(run_dir, offline_page):
     page = offline_page
     page.goto((run_dir / "01_explore_audiences.html").as_uri())
-    page.wait_for_load_state("load")
-    images = _svg_images(page)
-    assert len(images) >= 6, "data quality, segment sizes, RFM grid, lifecycle, recency + frequency, overlap"
-    for img in images:
-        assert img["w"] > 200 and img["h"] > 100 and img["visible"]
-        svg = _decode(img["src"])
-        assert 'class="mark-' in svg and ("<path" in svg or "<rect" in svg)
-    marks = "".join(_decode(i["src"]) for i in images)
-    for title in ("Customers per segment", "RFM grid", "Lifecycle stage by channel reach", "Data quality"):
-        assert title in marks
-    assert "Traceback" not in page.content()
-    page.screenshot(path=str(artifacts / "audience_report.png"), full_page=True)
-    assert page.blocked == []  # the report asked for nothing from the network
-    assert page.errors == []
+    hrefs = page.eval_on_selector_all(".wb-table a", "els => els.map(e => e.getAttribute('href'))")
+    assert "audiences/vip.csv" in hrefs
+    for href in hrefs:
+        assert not href.startswith("/") and (run_dir / href).exists(), href
 
 
 def test_index_links_every_report(run_dir, offline_page, artifacts):
@@ -96,6 +139,41 @@ def test_index_links_every_report(run_dir, offline_page, artifacts):
     page.goto((run_dir / "index.html").as_uri())
     hrefs = page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href'))")
     assert "01_explore_audiences.html" in hrefs and "manifest.json" in hrefs
+    assert {f"{stem}.html" for stem in REPORTS} <= set(hrefs)
     for href in hrefs:
         assert (run_dir / href).exists(), href
     page.screenshot(path=str(artifacts / "run_index.png"), full_page=True)
+    assert page.blocked == [] and page.errors == []
+
+
+def test_a_shared_kernel_runs_each_notebook_as_a_fresh_one_would(tmp_path):
+    import nbformat
+
+    from workbench.reports import NotebookKernel, run_notebook
+
+    first = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# First"),
+            nbformat.v4.new_code_cell("import os\nleft_over = 1\nos.chdir('/')"),
+        ]
+    )
+    second = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Second"),
+            nbformat.v4.new_code_cell("import os\nprint(os.getcwd())"),
+            nbformat.v4.new_code_cell("left_over"),
+        ]
+    )
+    for name, nb in (("first", first), ("second", second)):
+        nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    run_dir = tmp_path / "run"
+    with NotebookKernel() as kernel:
+        ok = run_notebook(tmp_path / "first.ipynb", run_dir, kernel=kernel)
+        failed = run_notebook(tmp_path / "second.ipynb", run_dir, kernel=kernel, raise_on_error=False)
+        assert kernel.notebooks == 2
+    assert ok.status == "ok"
+    assert failed.status == "failed" and "NameError" in failed.error and "#3" in failed.error
+    executed = nbformat.read(run_dir / "notebooks" / "second.ipynb", as_version=4)
+    assert [c.source for c in executed.cells] == [c.source for c in second.cells]  # nothing added, nothing lost
+    assert executed.cells[1].outputs[0]["text"].strip() == str(run_dir.resolve())

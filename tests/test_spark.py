@@ -17,7 +17,7 @@ from workbench.engines import spark as engine
 from workbench.io import load_online_retail
 from workbench.models.errors import StrategyError
 from workbench.models.strategy import SegmentDefinition
-from workbench.profiles import build_profiles, with_locales
+from workbench.profiles import build_profiles
 from workbench.rules import check_rules, evaluate
 
 pytestmark = pytest.mark.xdist_group("spark")
@@ -48,11 +48,9 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 def _spark_profiles(spark: object, dataset: object, as_of: object) -> pd.DataFrame:
-    """Spark's profiles as the application completes them: the locale and currency columns added on the driver."""
+    """Spark's profiles, every column (the locale and currency too) computed on the executors."""
     tables = engine.tables_from_frames(spark, dataset.tables())
     found = engine.to_pandas(engine.profiles(spark, tables, as_of=as_of))
-    order = pd.Index(found["customer_id"].astype(object)).get_indexer(dataset.customers["customer_id"].astype(object))
-    found = with_locales(found.take(order).reset_index(drop=True), dataset, as_of=as_of)
     return found.sort_values("customer_id", ignore_index=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 
 from workbench import charts
@@ -40,6 +42,52 @@ def test_renderer_choice_is_checked():
 
     with pytest.raises(ValueError, match="svg"):
         charts.use_renderer("pdf")
+
+
+def test_charts_display_as_vega_lab_draws_offline_and_reports_add_svg(assigned):
+    chart = charts.lifecycle_by_reach_chart(charts.lifecycle_by_reach(assigned))
+    try:
+        charts.use_renderer(interactive=True)
+        lab = chart._repr_mimebundle_()
+        lab = lab[0] if isinstance(lab, tuple) else lab
+        charts.use_renderer(interactive=False)
+        report = chart._repr_mimebundle_()
+        report = report[0] if isinstance(report, tuple) else report
+    finally:
+        charts.use_renderer("svg")
+    spec = lab[charts.VEGA_MIME]
+    assert spec["$schema"].endswith("/vega/v5.json")  # what JupyterLab's own renderer draws
+    assert "image/svg+xml" not in lab and "<svg" in report["image/svg+xml"]
+    assert report[charts.VEGA_MIME] == spec
+    # the legend selection survives compilation: clicking a legend entry highlights a series
+    assert any(s["name"].startswith("pick") for s in spec["signals"])
+    values = [v for d in spec["data"] if "values" in d for v in d["values"]]
+    assert sum(v["customers"] for v in values if "customers" in v) == len(assigned)
+
+
+def test_journey_layout_keeps_rows_apart_and_links_going_down(strategy):
+    from workbench.application import strategy_journeys
+    from workbench.charts.journey import NODE_HEIGHT, NODE_WIDTH
+
+    for journey in strategy_journeys(strategy):
+        nodes, links = charts.journey_layout(journey)
+        assert set(nodes["id"]) == {"__trigger__", *[n.id for n in journey.nodes]}
+        assert (nodes["x"] >= NODE_WIDTH / 2 - 1e-9).all() and (nodes["y"] >= NODE_HEIGHT / 2).all()
+        row = nodes.set_index("id")["row"]
+        assert (row[links["target"]].to_numpy() > row[links["source"]].to_numpy()).all(), journey.id
+        for _, members in nodes.groupby("row"):
+            xs = sorted(members["x"])
+            assert all(b - a >= NODE_WIDTH for a, b in itertools.pairwise(xs)), journey.id
+        expected = 1 + sum(1 for n in journey.nodes for _label, target in _links(n) if target is not None)
+        assert len(links) == expected
+        svg = charts.journey_chart(journey).to_svg()
+        assert svg.count("<path") >= len(links) and journey.id in svg
+
+
+def _links(node):
+    from workbench.models.journey import links
+
+    return links(node)
 
 
 def _workspace(sample_dataset, strategy):
@@ -96,4 +144,5 @@ def test_explorer_saves_its_thresholds_into_a_copy_of_the_strategy(strategy, sam
 
 
 def test_explorer_off_in_static_reports(strategy, sample_dataset):
-    assert "off in this report" in AudienceExplorer.show(_workspace(sample_dataset, strategy), enabled=False)
+    note = AudienceExplorer.show(_workspace(sample_dataset, strategy), enabled=False)
+    assert "needs a live kernel" in note.data and "make lab" in note.data

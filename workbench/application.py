@@ -47,7 +47,7 @@ from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
-from .profiles import ATTRIBUTES, build_profiles, resolve_as_of, with_locales
+from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
 from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
 from .value import CalibrationHoldout, CustomerValue, ValueModelError, calibration_holdout, customer_value
@@ -323,7 +323,7 @@ class Workspace:
         if key not in self._shared:
             locales = {"default_locale": brand.locale, "default_currency": brand.currency, "markets": markets}
             profiles = (
-                with_locales(self._spark_profiles(), self.dataset, as_of=self.as_of, **locales)
+                self._spark_profiles(**locales)
                 if self.engine == "spark"
                 else build_profiles(self.dataset, as_of=self.as_of, **locales)
             )
@@ -468,9 +468,10 @@ class Workspace:
             self._shared["spark_tables"] = spark_engine.tables_from_frames(self._spark(), self.dataset.tables())
         return self._shared["spark_tables"]  # type: ignore[no-any-return]
 
-    def _spark_profiles(self) -> pd.DataFrame:
+    def _spark_profiles(self, **locales: Any) -> pd.DataFrame:
         """:func:`build_profiles` computed by Spark, in the order and column types of the DuckDB engine's."""
-        frame = spark_engine.to_pandas(spark_engine.profiles(self._spark(), self._spark_tables(), as_of=self.as_of))
+        found = spark_engine.profiles(self._spark(), self._spark_tables(), as_of=self.as_of, **locales)
+        frame = spark_engine.to_pandas(found)
         customers = self.dataset.customers.reset_index(drop=True)
         where = pd.Index(frame["customer_id"].astype(object)).get_indexer(customers["customer_id"].astype(object))
         frame = frame.take(where).reset_index(drop=True)

@@ -156,6 +156,7 @@ def _emit_sql(args: argparse.Namespace) -> int:
         dialect=args.dialect,
         tables=tuple(dataset.tables()),
         has_status="status" in dataset.orders.columns,
+        has_currency="currency" in dataset.orders.columns,
         customer_columns=carried,
     )
     print(sql.rstrip() + ";")
@@ -428,8 +429,20 @@ def _deploy(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- the parser
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Option help with its default, and descriptions and examples kept as written."""
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Option help with its default (unless the help says it, or the option is required or a switch), and
+    descriptions and examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.required
+            or action.default in (None, False, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return text + " (default: %(default)s)"
 
 
 def _command(sub: Any, name: str, handler: Handler, help_text: str, examples: Sequence[str]) -> argparse.ArgumentParser:
@@ -491,8 +504,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same files")
     p.add_argument("--end", default="2026-10-31", metavar="DATE", help="last day of the data, YYYY-MM-DD")
     p.add_argument("--format", choices=["csv.gz", "csv", "parquet"], default="csv.gz", help="file format")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the tables into (new or empty)")
-    p.add_argument("--force", action="store_true", help="replace tables in a non-empty folder")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder to write the tables into, new or empty (required)"
+    )
+    p.add_argument("--force", action="store_true", help="replace tables in a non-empty folder (default: refuse)")
 
     p = _command(
         sub,
@@ -506,13 +521,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("data", nargs="?", default=None, metavar="DATA", help=_DATA_HELP)
     p.add_argument("--as-of", default=None, metavar="DATE", help=_AS_OF_HELP)
-    p.add_argument("--out", default=None, metavar="FILE", help="output file: .csv, .csv.gz or .parquet")
-    p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument(
-        "--emit-sql", action="store_true", help="print the profile SQL for the data's tables instead of running it"
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="output file: .csv, .csv.gz or .parquet (required unless --emit-sql)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing output file (default: refuse)")
+    p.add_argument(
+        "--emit-sql",
+        action="store_true",
+        help="print the profile SQL for the data's tables instead of running it (default: run it)",
     )
     p.add_argument(
-        "--dialect", choices=list(DIALECTS), default="duckdb", help="SQL dialect of --emit-sql (SQLGlot's names)"
+        "--dialect",
+        choices=list(DIALECTS),
+        default="duckdb",
+        help="SQL dialect of --emit-sql, in SQLGlot's names (default: duckdb)",
     )
     _engine(p)
 
@@ -546,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=2,
         action="append",
         metavar=("NAME", "VALUE"),
-        help="a notebook parameter; the value is read as YAML (3, 0.5, true, [a, b])",
+        help="a notebook parameter, repeatable, its value read as YAML: 3, 0.5, true, [a, b] (default: the notebook's)",
     )
     p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
 
@@ -563,7 +588,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _inputs(p)
     p.add_argument("--out", default="out", metavar="DIR", help="a new run folder is created under it")
-    p.add_argument("--only", nargs="*", default=None, metavar="NOTEBOOK", help="run only these notebooks (stems)")
+    p.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        metavar="NOTEBOOK",
+        help="run only these notebooks (stems) (default: all five)",
+    )
     p.add_argument("--workers", type=int, default=2, help="notebooks run side by side")
     _engine(p)
 
@@ -593,11 +624,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="canonical, yaml, klaviyo, dittofeed, mermaid, audience, templates, or all (comma-separated)",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the files and reports (new or empty)")
-    p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
-    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.add_argument(
-        "--ids", default=None, metavar="FILE", help="id map file (workbench ids writes it): real ids, not placeholders"
+        "--out", required=True, metavar="DIR", help="folder for the files and reports, new or empty (required)"
+    )
+    p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder (default: refuse)")
+    p.add_argument(
+        "--ids",
+        default=None,
+        metavar="FILE",
+        help="id map file (workbench ids writes it): real ids, not placeholders (default: placeholders, reported)",
     )
 
     p = _command(
@@ -610,12 +646,22 @@ def build_parser() -> argparse.ArgumentParser:
             "KLAVIYO_API_KEY=... workbench ids --target klaviyo --out klaviyo.ids.yaml",
         ],
     )
-    p.add_argument("--target", required=True, choices=["klaviyo", "dittofeed"], help="the tool")
+    p.add_argument("--target", required=True, choices=["klaviyo", "dittofeed"], help="the tool (required)")
     p.add_argument("--strategy", default=None, metavar="FILE", help=_STRATEGY_HELP)
-    p.add_argument("--ids", default=None, metavar="FILE", help="an existing id map whose ids are kept")
+    p.add_argument(
+        "--ids",
+        default=None,
+        metavar="FILE",
+        help="an existing id map whose ids are kept (default: none, start afresh)",
+    )
     p.add_argument("--out", default=None, metavar="FILE", help="file to write (default: print it)")
-    p.add_argument("--force", action="store_true", help="replace an existing id map file")
-    p.add_argument("--base-url", default=None, metavar="URL", help="API root (self-hosted Dittofeed, tests)")
+    p.add_argument("--force", action="store_true", help="replace an existing id map file (default: refuse)")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="API root, for a self-hosted Dittofeed or tests (default: the tool's public API)",
+    )
 
     p = _command(
         sub,
@@ -627,11 +673,16 @@ def build_parser() -> argparse.ArgumentParser:
             "KLAVIYO_API_KEY=... workbench deploy --target klaviyo --ids klaviyo.ids.yaml --apply",
         ],
     )
-    p.add_argument("--target", required=True, choices=["klaviyo", "dittofeed"], help="the tool")
+    p.add_argument("--target", required=True, choices=["klaviyo", "dittofeed"], help="the tool (required)")
     p.add_argument("--strategy", default=None, metavar="FILE", help=_STRATEGY_HELP)
     p.add_argument("--apply", action="store_true", help="carry out the plan (default: print it and change nothing)")
-    p.add_argument("--ids", default=None, metavar="FILE", help="id map file (workbench ids writes it)")
-    p.add_argument("--base-url", default=None, metavar="URL", help="API root (self-hosted Dittofeed, tests)")
+    p.add_argument("--ids", default=None, metavar="FILE", help="id map file (workbench ids writes it) (default: none)")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="API root, for a self-hosted Dittofeed or tests (default: the tool's public API)",
+    )
 
     p = _command(
         sub,
@@ -658,11 +709,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default=None, metavar="DATE", help="first day of the plan (default: the day after as-of)")
     p.add_argument("--days", type=int, default=90, help="length of the plan in days")
     p.add_argument("--seed", type=int, default=7, help="seed of every draw: the same seed gives the same plan")
-    p.add_argument("--policy", default=None, metavar="YAML", help="policy overrides as YAML, e.g. '{max_defer: 2d}'")
     p.add_argument(
-        "--out", required=True, metavar="DIR", help="folder (new or empty) for send_plan.parquet and cadence/*.csv"
+        "--policy",
+        default=None,
+        metavar="YAML",
+        help="policy overrides as YAML, e.g. '{max_defer: 2d}' (default: the strategy's policy as is)",
     )
-    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder (new or empty) for send_plan.parquet and cadence/*.csv (required)",
+    )
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder (default: refuse)")
     _engine(p)
 
     p = _command(
@@ -681,8 +740,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-sms-segments", type=int, default=None, help="longest SMS allowed (default: the strategy's policy)"
     )
-    p.add_argument("--out", default=None, metavar="FILE", help="also write the findings (.csv or .parquet)")
-    p.add_argument("--force", action="store_true", help="replace an existing findings file")
+    p.add_argument(
+        "--out", default=None, metavar="FILE", help="also write the findings (.csv or .parquet) (default: print only)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing findings file (default: refuse)")
 
     p = _command(
         sub,
@@ -697,11 +758,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _inputs(p)
     p.add_argument("--templates", default=None, metavar="DIR", help="template folder (default: the bundled library)")
-    p.add_argument("--moment", required=True, help="moment (a template folder), e.g. cart_abandonment")
-    p.add_argument("--customer", required=True, metavar="ID", help="customer_id of the customer to preview")
+    p.add_argument("--moment", required=True, help="moment (a template folder), e.g. cart_abandonment (required)")
+    p.add_argument("--customer", required=True, metavar="ID", help="customer_id of the customer to preview (required)")
     p.add_argument("--variant", default=None, help="template variant (default: the manifest's first, A)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder (new or empty) for the preview page")
-    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder (new or empty) for the preview page (required)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder (default: refuse)")
     return parser
 
 

@@ -29,15 +29,14 @@ import numpy as np
 import pandas as pd
 from babel import Locale, UnknownLocaleError
 
-from .models.dataset import Dataset
 from .models.policy import DEFAULT_MARKETS, MarketRule, market_for
 
 __all__ = [
     "LOCALE_SOURCES",
     "canonical_locale",
-    "customer_currencies",
     "language_of",
     "locale_chain",
+    "resolve_currencies",
     "resolve_locales",
 ]
 
@@ -139,37 +138,28 @@ def resolve_locales(
     )
 
 
-def customer_currencies(
-    dataset: Dataset,
+def resolve_currencies(
+    customers: pd.DataFrame,
+    latest: pd.Series,
     *,
     default_currency: str,
     markets: Sequence[MarketRule] | None = None,
-    as_of: pd.Timestamp | None = None,
 ) -> pd.Series:
     """Each customer's currency (ISO 4217): their latest order's, else their market's, else ``default_currency``.
 
-    Only orders at or before ``as_of`` count. Returns a string Series in the order of ``dataset.customers``.
+    ``latest`` is the currency of each customer's latest order (missing for a
+    customer without one), in the row order of ``customers``; a code that is
+    not three letters counts as missing. Returns a string Series in that order.
     """
-    customers = dataset.customers
     n = len(customers)
+    code = pd.Series(latest, dtype="string").reset_index(drop=True).str.strip().str.upper()
+    valid = code.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy(dtype=bool)
     out = np.full(n, None, dtype=object)
-    orders = dataset.orders
-    if "currency" in orders.columns and len(orders):
-        keys = np.asarray(dataset.customer_keys("orders"))
-        code = orders["currency"].astype("string").str.strip().str.upper()
-        valid = code.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy(dtype=bool) & (keys >= 0)
-        if as_of is not None:
-            valid &= (orders["ordered_at"] <= as_of).to_numpy(dtype=bool, na_value=False)
-        if valid.any():
-            when = orders["ordered_at"].to_numpy()[valid]
-            order = np.lexsort((when, keys[valid]))
-            k = keys[valid][order]
-            last = np.r_[k[1:] != k[:-1], True]
-            out[k[last]] = code.to_numpy(dtype=object)[valid][order][last]
+    out[valid] = code.to_numpy(dtype=object)[valid]
     rules = list(DEFAULT_MARKETS if markets is None else markets)
     missing = np.flatnonzero(pd.isna(out))
     if missing.size:
-        part = customers.iloc[missing]
+        part = customers.reset_index(drop=True).iloc[missing]
         place = (_text(part, "country") + "|" + _text(part, "region")).to_numpy(dtype=object)
         p_codes, p_uniques = pd.factorize(place)
         found = []

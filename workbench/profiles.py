@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .contracts import contact_validity, valid_emails, valid_phones
-from .locales import customer_currencies, resolve_locales
+from .locales import resolve_currencies, resolve_locales
 from .models.dataset import Dataset
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
@@ -59,7 +59,6 @@ __all__ = [
     "resolve_as_of",
     "sql_columns",
     "to_dialect",
-    "with_locales",
 ]
 
 US_PER_DAY = 86_400_000_000
@@ -188,8 +187,15 @@ US_DAY_MACRO = f"(us + {_DAY_SHIFT * US_PER_DAY}) // {US_PER_DAY} - {_DAY_SHIFT}
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres")
 
 
-def _order_ctes(orders: str, *, as_of_us: int, has_status: bool, key: str) -> list[tuple[str, str]]:
-    """The order part as named CTEs; the last one, ``orders_part``, has one row per ``key``."""
+def _order_ctes(
+    orders: str, *, as_of_us: int, has_status: bool, key: str, has_currency: bool = False
+) -> list[tuple[str, str]]:
+    """The order part as named CTEs; the last one, ``orders_part``, has one row per ``key``.
+
+    With ``has_currency``, ``latest_currency`` is the currency (trimmed, upper
+    case, three characters) of the customer's latest order at ``as_of``, of
+    several at the same moment the greatest code; without, it is missing.
+    """
     cancelled = _cancelled_sql(has_status)
     as_of_day = _floor_day(as_of_us)
 
@@ -201,7 +207,22 @@ def _order_ctes(orders: str, *, as_of_us: int, has_status: bool, key: str) -> li
         f"           sum(amount) filter (where us >= {since(d)}) as revenue_{d}d"
         for d in (30, 90)
     )
+    code = "upper(trim(cast(currency as varchar)))"
+    currencies = [
+        (
+            "currencies",
+            f"""select {key}, currency as latest_currency from (
+        select {key}, {code} as currency,
+               row_number() over (partition by {key} order by epoch_us(ordered_at) desc, {code} desc) as pick
+        from {orders}
+        where epoch_us(ordered_at) <= {as_of_us} and length({code}) = 3
+    ) as c where pick = 1""",
+        )
+    ]
+    latest = "cur.latest_currency" if has_currency else "cast(null as varchar)"
+    join_currency = f"\nleft join currencies cur on cur.{key} = t.{key}" if has_currency else ""
     return [
+        *(currencies if has_currency else []),
         (
             "purchase_days",
             f"""select {key}, us_day(epoch_us(ordered_at)) as day, sum(amount) as day_amount
@@ -264,10 +285,11 @@ def _order_ctes(orders: str, *, as_of_us: int, has_status: bool, key: str) -> li
        coalesce(r.orders_365d, 0)::bigint as orders_365d,
        coalesce(r.revenue_30d, 0)::double as revenue_30d,
        coalesce(r.revenue_90d, 0)::double as revenue_90d,
-       coalesce(r.revenue_365d, 0)::double as revenue_365d
+       coalesce(r.revenue_365d, 0)::double as revenue_365d,
+       {latest} as latest_currency
 from totals t
 left join lifetimes l on l.{key} = t.{key}
-left join recent r on r.{key} = t.{key}""",
+left join recent r on r.{key} = t.{key}{join_currency}""",
         ),
     ]
 
@@ -282,7 +304,12 @@ def _with(ctes: list[tuple[str, str]], final: str) -> str:
 
 
 def order_summary_sql(
-    orders: str = "orders", *, as_of_us: int, has_status: bool = True, key: str = "customer_id"
+    orders: str = "orders",
+    *,
+    as_of_us: int,
+    has_status: bool = True,
+    key: str = "customer_id",
+    has_currency: bool = False,
 ) -> str:
     """The SQL for the order-derived profile columns, one row per ``key`` with an order at ``as_of``.
 
@@ -302,7 +329,7 @@ def order_summary_sql(
     connection of this module defines); :func:`to_dialect` writes it for
     another engine and :func:`profile_sql` gives every SQL column of a profile.
     """
-    ctes = _order_ctes(orders, as_of_us=as_of_us, has_status=has_status, key=key)
+    ctes = _order_ctes(orders, as_of_us=as_of_us, has_status=has_status, key=key, has_currency=has_currency)
     return _with(ctes, "select * from orders_part")
 
 
@@ -409,8 +436,8 @@ def part_sql(name: str, table: str | None = None, *, as_of: object, key: str = "
 
 #: Customer attributes a profile carries over from the customers table.
 ATTRIBUTES = ("email", "phone", "first_name", "country", "region", "loyalty_tier", "created_at")
-#: Customer columns the rest of a profile is computed from (time zone, preferred channel).
-_INPUT_ATTRIBUTES = ("timezone", "preferred_channel")
+#: Customer columns the rest of a profile is computed from (time zone, preferred channel, locale).
+INPUT_ATTRIBUTES = ("timezone", "preferred_channel", "locale")
 
 
 def profile_sql(
@@ -419,7 +446,8 @@ def profile_sql(
     dialect: str = "duckdb",
     tables: Sequence[str] = ("customers", "orders", "messages", "events", "consents"),
     has_status: bool = True,
-    customer_columns: Sequence[str] = ATTRIBUTES + _INPUT_ATTRIBUTES,
+    has_currency: bool = False,
+    customer_columns: Sequence[str] = ATTRIBUTES + INPUT_ATTRIBUTES,
     schema: str | None = None,
     table_names: Mapping[str, str] | None = None,
     pretty: bool = True,
@@ -443,8 +471,8 @@ def profile_sql(
         One of :data:`DIALECTS`.
     tables
         The tables the source has (``orders`` is required).
-    has_status
-        Whether ``orders`` has a ``status`` column.
+    has_status, has_currency
+        Whether ``orders`` has a ``status`` and a ``currency`` column.
     customer_columns
         Columns of ``customers`` to carry (those missing from ``tables`` are left out by the caller).
     schema
@@ -468,7 +496,9 @@ def profile_sql(
         table = (table_names or {}).get(table, table)
         return f"{schema}.{table}" if schema else table
 
-    ctes = _order_ctes(name("orders"), as_of_us=_epoch_us(ts), has_status=has_status, key="customer_id")
+    ctes = _order_ctes(
+        name("orders"), as_of_us=_epoch_us(ts), has_status=has_status, key="customer_id", has_currency=has_currency
+    )
     present = [part for part in ("messages", "events", "consents") if part in tables]
     for part in present:
         ctes += _part_ctes(part, name(part), as_of=ts, key="customer_id")
@@ -599,12 +629,12 @@ def order_summary(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
     with _connect() as con:
         con.register("orders_in", _order_view(orders))
         sql = order_summary_sql("orders_in", as_of_us=_epoch_us(ts), has_status="status" in orders.columns)
-        out = con.execute(sql).df()
+        out = con.execute(sql).df().drop(columns="latest_currency")
     return _fix_timestamps(out.sort_values("customer_id", ignore_index=True))
 
 
 def _order_view(orders: pd.DataFrame) -> pd.DataFrame:
-    cols = ["customer_id", "ordered_at", "amount"] + (["status"] if "status" in orders.columns else [])
+    cols = ["customer_id", "ordered_at", "amount"] + [c for c in ("status", "currency") if c in orders.columns]
     return orders[cols]
 
 
@@ -679,6 +709,7 @@ _ORDER_DEFAULTS: dict[str, object] = {
     "first_order_at": None,
     "last_order_at": None,
     "days_since_last_order": float("nan"),
+    "latest_currency": None,
 }
 
 #: Each other table's part: its columns with the value a customer without rows takes.
@@ -822,7 +853,13 @@ def build_profiles(
     with _connect() as con:
         orders = _order_view(dataset.orders)
         _load(con, "orders_in", _keyed(dataset, "orders", orders))
-        sql = order_summary_sql("orders_in", as_of_us=_epoch_us(ts), has_status="status" in orders.columns, key=_KEY)
+        sql = order_summary_sql(
+            "orders_in",
+            as_of_us=_epoch_us(ts),
+            has_status="status" in orders.columns,
+            key=_KEY,
+            has_currency="currency" in orders.columns,
+        )
         computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
         for name, defaults in _PARTS.items():
             part = None
@@ -830,43 +867,20 @@ def build_profiles(
                 _load(con, name, _keyed(dataset, name, _table(dataset, name, _PART_INPUTS[name])))
                 part = con.sql(part_sql(name, as_of=ts, key=_KEY)).to_arrow_table()
             computed.update(_spread(part, n, defaults))
-    profiles = finish_profiles(
-        dataset.customers, computed, as_of=ts, validity=contact_validity(dataset), zones=customer_timezones(dataset)
-    )
-    return with_locales(
-        profiles, dataset, as_of=ts, default_locale=default_locale, default_currency=default_currency, markets=markets
+    return finish_profiles(
+        dataset.customers,
+        computed,
+        as_of=ts,
+        validity=contact_validity(dataset),
+        zones=customer_timezones(dataset),
+        default_locale=default_locale,
+        default_currency=default_currency,
+        markets=markets,
     )
 
 
-#: The columns that say a customer's language and currency (:func:`with_locales`), last of ``PROFILE_COLUMNS``.
+#: The columns that say a customer's language and currency, last of ``PROFILE_COLUMNS``.
 LOCALE_COLUMNS = ("locale", "locale_source", "currency")
-
-
-def with_locales(
-    profiles: pd.DataFrame,
-    dataset: Dataset,
-    *,
-    as_of: object,
-    default_locale: str = "en-US",
-    default_currency: str = "USD",
-    markets: Sequence[MarketRule] | None = None,
-) -> pd.DataFrame:
-    """Profiles (in the order of ``dataset.customers``) with ``locale``, ``locale_source`` and ``currency``.
-
-    ``locale``: stated, else the market's, else the brand's; ``currency``: the
-    latest order's, else the market's, else the brand's (see
-    :mod:`workbench.locales`). Every engine's profiles get them the same way.
-    """
-    customers = dataset.customers.reset_index(drop=True)
-    locales = resolve_locales(customers, default_locale=default_locale, markets=markets).reset_index(drop=True)
-    out = profiles.copy(deep=False)
-    out["locale"] = locales["locale"].to_numpy()
-    out["locale_source"] = locales["locale_source"].to_numpy()
-    currency = customer_currencies(
-        dataset, default_currency=default_currency, markets=markets, as_of=resolve_as_of(as_of)
-    )
-    out["currency"] = pd.Series(currency).to_numpy()
-    return out
 
 
 #: Every column :func:`profile_sql` computes, with the value a customer without rows takes.
@@ -886,8 +900,11 @@ def finish_profiles(
     as_of: object,
     validity: Mapping[str, np.ndarray] | None = None,
     zones: pd.DataFrame | None = None,
+    default_locale: str = "en-US",
+    default_currency: str = "USD",
+    markets: Sequence[MarketRule] | None = None,
 ) -> pd.DataFrame:
-    """The profiles from the SQL columns: attributes, tenure, valid addresses, consent, time zone, channel.
+    """The profiles from the SQL columns: attributes, tenure, valid addresses, consent, time zone, channel, locale.
 
     Everything here is per customer, so it runs on any slice of customers (a
     Spark partition, the customers of a database) and gives the same rows.
@@ -903,6 +920,11 @@ def finish_profiles(
     validity, zones
         Valid addresses (``email``, ``phone``) and time zones when already known
         (a dataset keeps them); computed from ``customers`` otherwise.
+    default_locale, default_currency, markets
+        The brand's locale and currency and the market rules: ``locale`` is
+        the stated one, else the market's, else the brand's; ``currency`` the
+        latest order's (``latest_currency``), else the market's, else the
+        brand's (:mod:`workbench.locales`).
     """
     ts = resolve_as_of(as_of)
     customers = customers.reset_index(drop=True)
@@ -925,7 +947,13 @@ def finish_profiles(
         columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
     columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
-    order = [c for c in PROFILE_COLUMNS[1:] if c not in LOCALE_COLUMNS]
+    locales = resolve_locales(customers, default_locale=default_locale, markets=markets)
+    columns["locale"] = locales["locale"].array
+    columns["locale_source"] = locales["locale_source"].array
+    latest = pd.Series(computed["latest_currency"], dtype="string")
+    currency = resolve_currencies(customers, latest, default_currency=default_currency, markets=markets)
+    columns["currency"] = currency.array
+    order = PROFILE_COLUMNS[1:]
     return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *order]}, copy=False)
 
 

@@ -11,15 +11,19 @@ versions, timings) from which the run can be reproduced.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import platform
+import queue
+import re
+import subprocess
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -29,6 +33,7 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
+from . import charts
 from .application import default_as_of
 from .io import file_sha256, load_dataset, load_strategy, new_run_dir, write_text
 from .io.resources import notebooks_dir, sample_data, sample_strategy
@@ -37,6 +42,7 @@ from .models.strategy import Strategy
 
 __all__ = [
     "PIPELINE",
+    "NotebookKernel",
     "NotebookRun",
     "notebook_parameters",
     "pipeline",
@@ -56,6 +62,16 @@ PIPELINE: tuple[tuple[str, str], ...] = (
     ("04_generate_journeys", ""),
     ("05_measure_results", "measure"),
 )
+
+# Relative run time of each notebook on the sample (the pipeline starts the longest first; 01 and 02
+# are quick once a kernel holds the workspace 03 or 04 opened).
+_EXPECTED_SECONDS = {
+    "04_generate_journeys": 6,
+    "05_measure_results": 5.5,
+    "03_plan_cadence": 5,
+    "01_explore_audiences": 2,
+    "02_preview_messages": 2,
+}
 
 _VERSIONED = (
     "workbench",
@@ -97,14 +113,20 @@ _KERNELS: weakref.WeakSet[AsyncKernelManager] = weakref.WeakSet()
 
 
 def stop_kernels() -> int:
-    """Kill every kernel the runs of this process started that is still alive; returns how many."""
-    stopped = 0
+    """Kill every kernel the runs of this process started that is still alive; returns how many.
+
+    Each killed kernel is waited for, so none is left behind as a zombie process.
+    """
+    killed = []
     for manager in list(_KERNELS):
         process = getattr(getattr(manager, "provisioner", None), "process", None)
         if process is not None and process.poll() is None:
             process.kill()
-            stopped += 1
-    return stopped
+            killed.append(process)
+    for process in killed:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+    return len(killed)
 
 
 class ThisPythonKernelManager(AsyncKernelManager):
@@ -149,28 +171,179 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str,
         raise WorkbenchError(msg) from None
 
 
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}<style>{{ resources.workbench_css }}</style>{%- endblock extra_css -%}
+{%- block footer_js -%}{{ resources.workbench_js }}{%- endblock footer_js -%}
+"""
+
+# A report page reads like a document: a column of text the width of a chart, tables that fit it.
+_CSS = """
+body.jp-Notebook { max-width: 1000px; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+.jp-Cell { padding: 0; }
+.jp-OutputArea-output { overflow-x: auto; }
+.wb-chart { margin: .5rem 0 1rem; max-width: 100%; }
+.wb-chart svg { max-width: 100%; height: auto; }
+.wb-chart .vega-embed { display: block; }
+.wb-chart .vega-embed summary { opacity: .6; }
+"""
+
+# Draw every chart with the bundled Vega; the static SVG stays when drawing fails (or scripts are off).
+_LOADER = """<script>
+(function () {
+  var options = {renderer: "svg", actions: {export: true, source: false, compiled: false, editor: false}};
+  document.querySelectorAll("script[type='application/vnd.workbench.vega+json']").forEach(function (data) {
+    var box = data.parentElement, view = box.querySelector(".wb-vega"), still = box.querySelector(".wb-static");
+    vegaEmbed(view, JSON.parse(data.textContent), options).then(function () {
+      if (still) { still.remove(); }
+      box.classList.add("wb-drawn");
+    }).catch(function (error) { console.error("chart", error); });
+  });
+})();
+</script>"""
+
+
+def _chart_html(data: Mapping[str, Any]) -> str:
+    """A chart output as HTML: the Vega spec for the bundled Vega, the SVG as what shows without it."""
+    spec = dict(data[charts.VEGA_MIME])
+    spec["$schema"] = "https://vega.github.io/schema/vega/v6.json"  # the bundled Vega is 6
+    svg = data.get("image/svg+xml", "")
+    svg = "".join(svg) if isinstance(svg, list) else svg
+    title = html.escape(str(data.get("text/plain", "chart")))
+    return (
+        f'<div class="wb-chart" role="figure" aria-label="{title}"><div class="wb-vega"></div>'
+        f'<div class="wb-static">{svg}</div>'
+        f'<script type="application/vnd.workbench.vega+json">{charts.spec_json(spec)}</script></div>'
+    )
+
+
+def _charts_to_html(nb: Any) -> int:
+    """Replace every chart output of the notebook by its HTML (see :func:`_chart_html`); return how many."""
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            if charts.VEGA_MIME in data:
+                output["data"] = {"text/html": _chart_html(data)}
+                count += 1
+    return count
+
+
 def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *, include_code: bool) -> Path:
-    """Convert an executed notebook to a self-contained HTML report (charts as inline SVG, no CDN scripts)."""
+    """Convert an executed notebook to a self-contained HTML report that opens offline.
+
+    Charts are drawn by the Vega libraries inlined once in the page (interactive: tooltips, zoom,
+    legend selection), with their static SVG as the fallback; nothing is loaded from the network:
+    no MathJax, require.js, widget manager or Mermaid script, and any other ``<script src=http...>``
+    is removed.
+    """
+    import jinja2
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
+    drawn = _charts_to_html(nb)
     exporter = HTMLExporter(
-        template_name="lab", exclude_input=not include_code, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="lab",
+        template_file="workbench.html.j2",
+        extra_loaders=[jinja2.DictLoader({"workbench.html.j2": _TEMPLATE})],
+        exclude_input=not include_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
-    exporter.mathjax_url = ""
-    exporter.require_js_url = ""
-    exporter.widget_renderer_url = ""
-    body, _ = exporter.from_notebook_node(nb)
+    script = f"<script>{charts.vega_bundle()}</script>{_LOADER}" if drawn else ""
+    body, _ = exporter.from_notebook_node(nb, resources={"workbench_css": _CSS, "workbench_js": script})
     body = _strip_remote_scripts(body)
     return write_text(target, body)
 
 
 def _strip_remote_scripts(body: str) -> str:
     """Drop ``<script src=http...>`` tags (MathJax, require.js, widget manager): reports open offline."""
-    import re
+    return re.sub(r"<script[^>]+src=[\"']?(?:https?:)?//[^>]*>\s*</script>", "", body)
 
-    return re.sub(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+
+class NotebookKernel:
+    """One kernel that runs notebooks one after the other, so imports and loaded data are paid once.
+
+    Before each notebook the kernel's namespace is emptied and its working folder set, so a notebook
+    sees what a fresh kernel would show it, except that modules already imported (and the datasets
+    and workspaces the package keeps for files that did not change) are at hand. A kernel that died
+    is replaced by a new one for the next notebook. Close it (or use it as a context manager) when done.
+    """
+
+    def __init__(self) -> None:
+        self.km: Any = None
+        self.kc: Any = None
+        self.notebooks = 0
+
+    def __enter__(self) -> NotebookKernel:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def execute(self, nb: Any, *, cwd: Path) -> Any:
+        """Run every code cell of ``nb`` in order (in place); the first failing cell raises ``CellExecutionError``.
+
+        Each code cell's run time is kept in its metadata (``papermill.duration``, as papermill records it).
+        """
+        client = self._client(nb)
+        with client.setup_kernel(cwd=str(cwd), cleanup_kc=False):
+            self.km, self.kc = client.km, client.kc
+            self._prepare(cwd)
+            client.reset_execution_trackers()
+            self.notebooks += 1
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                started = time.perf_counter()
+                try:
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                finally:
+                    cell.metadata.setdefault("papermill", {})["duration"] = round(time.perf_counter() - started, 3)
+        return nb
+
+    def _client(self, nb: Any) -> Any:
+        from nbclient import NotebookClient
+
+        client = NotebookClient(
+            nb,
+            km=self.km,
+            kernel_name=_KERNEL_NAME,
+            kernel_manager_class=ThisPythonKernelManager,
+            timeout=None,
+            # the kernel's own start-up and shutdown chatter is not the user's concern
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL", _SKIP_IRI_GRAMMAR],
+        )
+        if self.km is None:
+            client.km = client.create_kernel_manager()
+        client.kc = self.kc
+        return client
+
+    def _prepare(self, cwd: Path) -> None:
+        """Empty the namespace and set the working folder, in a notebook of its own (not the report's)."""
+        import nbformat
+
+        cell = nbformat.v4.new_code_cell(
+            f"get_ipython().run_line_magic('reset', '-f')\n__import__('os').chdir({str(cwd)!r})"
+        )
+        client = self._client(nbformat.v4.new_notebook(cells=[cell]))
+        with client.setup_kernel(cleanup_kc=False):
+            client.execute_cell(cell, 0, store_history=False)
+
+    def close(self) -> None:
+        """Shut the kernel down (nothing happens when none was started)."""
+        from jupyter_core.utils import run_sync
+
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None:
+            with contextlib.suppress(RuntimeError):  # already gone
+                run_sync(self.km.shutdown_kernel)(now=True)
+        self.km = self.kc = None
 
 
 def run_notebook(
@@ -180,16 +353,20 @@ def run_notebook(
     parameters: Mapping[str, Any] | None = None,
     name: str | None = None,
     raise_on_error: bool = True,
+    kernel: NotebookKernel | None = None,
 ) -> NotebookRun:
-    """Execute one notebook with papermill into ``run_dir`` and write its HTML reports.
+    """Execute one notebook into ``run_dir`` (parameters injected as papermill does) and write its HTML reports.
 
     Only the parameters the notebook declares are passed (others are noted in
     the result). A failing cell raises :class:`RunError` naming the notebook,
     the cell number and the error; the partly executed notebook and its HTML are
-    still written so the failure can be read in context.
+    still written so the failure can be read in context. ``kernel`` runs it in a
+    kernel shared with other notebooks (default: a kernel of its own).
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+    import nbformat
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
 
     source = Path(notebook).resolve()
     if not source.exists():
@@ -210,29 +387,34 @@ def run_notebook(
     passed = {k: v for k, v in given.items() if k in declared}
     result = NotebookRun(name=label, notebook=str(source), parameters=passed, executed=str(executed.relative_to(out)))
     started = time.perf_counter()
+    own = kernel is None
+    runner = kernel or NotebookKernel()
+    nb = None
     try:
-        pm.execute_notebook(
-            str(source),
-            str(executed),
-            parameters=passed,
-            cwd=str(out),  # anything a notebook writes by a relative path lands in the run folder
-            kernel_name=_KERNEL_NAME,
-            kernel_manager_class=ThisPythonKernelManager,
-            progress_bar=False,
-            log_output=False,
-            # the kernel's own start-up and shutdown chatter is not the user's concern
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
+        nb = load_notebook_node(str(source))
+        if passed:  # as papermill: a cell of the values given, after the parameters cell
+            nb = parameterize_notebook(nb, passed, language="python")
+        runner.execute(nb, cwd=out.resolve())  # relative paths a notebook writes land in the run folder
         result.status = "ok"
-    except PapermillExecutionError as exc:
+    except CellExecutionError as exc:
         result.status = "failed"
+        index = next((i for i, c in enumerate(nb.cells) if _failed(c)), 0) if nb is not None else 0
+        count = nb.cells[index].get("execution_count") if nb is not None else None
         first_line = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
-        result.error = f"cell {exc.exec_count} (#{exc.cell_index + 1}) raised {exc.ename}: {first_line}"
+        result.error = f"cell {count} (#{index + 1}) raised {exc.ename}: {first_line}"
+    except DeadKernelError as exc:
+        result.status = "failed"
+        result.error = f"the kernel died ({exc})"
+        runner.close()  # the next notebook starts a new one
     except Exception as exc:  # kernel could not start, notebook unreadable
         result.status = "failed"
         result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if own:
+            runner.close()
     result.seconds = round(time.perf_counter() - started, 2)
-    if executed.exists():
+    if nb is not None:
+        write_text(executed, nbformat.writes(nb) + "\n")
         to_html(executed, out / f"{label}.html", include_code=False)
         to_html(executed, out / f"{label}.code.html", include_code=True)
         result.html = f"{label}.html"
@@ -241,6 +423,15 @@ def run_notebook(
         raise RunError(f"{source.name}: {result.error}. The executed notebook is {executed}")
     return result
 
+
+def _failed(cell: Any) -> bool:
+    return cell.get("cell_type") == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+# jsonschema (imported by Altair) registers IRI format checks when rfc3987_syntax is installed (a
+# JupyterLab dependency), and that module builds a grammar on import: about 1 s of every report
+# kernel's start, for checks no report makes. Report kernels import jsonschema without it.
+_SKIP_IRI_GRAMMAR = "--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)"
 
 _COMMON = {"data_path", "strategy_path", "output_dir", "as_of", "interactive"}
 
@@ -318,7 +509,8 @@ a {{ color: #1d4ed8; }}
 <h1>{title}</h1>
 <p class="meta">Run <code>{run_id}</code> · {created} · {seconds:.1f} s · <a href="manifest.json">manifest.json</a></p>
 <h2>Reports</h2>
-<table><thead><tr><th>report</th><th>status</th><th>time</th><th>links</th></tr></thead><tbody>
+<table><thead><tr><th>report</th><th>the question it answers</th><th>status</th><th>time</th><th>links</th></tr>
+</thead><tbody>
 {rows}
 </tbody></table>
 <h2>Outputs</h2>
@@ -327,6 +519,15 @@ a {{ color: #1d4ed8; }}
 </tbody></table>
 </body></html>
 """
+
+
+_QUESTIONS = {
+    "01_explore_audiences": "Who can we reach, by which channel, in which segments, and what are they worth?",
+    "02_preview_messages": "Are the messages ready to export, and what do the texts cost?",
+    "03_plan_cadence": "How often does each customer hear from us, and which rules hold touches back?",
+    "04_generate_journeys": "What do the journeys do, and can each tool carry them?",
+    "05_measure_results": "Which variants won, and what does each channel return?",
+}
 
 
 def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, seconds: float) -> Path:
@@ -343,8 +544,9 @@ def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, secon
         status = f'<span class="{r.status}">{r.status}</span>'
         if r.error:
             status += f"<br><small>{html.escape(r.error)}</small>"
+        question = html.escape(_QUESTIONS.get(r.name, ""))
         rows.append(
-            f"<tr><td>{html.escape(r.name)}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
+            f"<tr><td>{html.escape(r.name)}</td><td>{question}</td><td>{status}</td><td>{r.seconds:.1f} s</td>"
             f"<td>{' · '.join(links)}</td></tr>"
         )
     groups: dict[str, list[str]] = {}
@@ -475,13 +677,33 @@ def pipeline(
             raise RunError(msg)
         jobs.append((path, stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)}))
     results: dict[str, NotebookRun] = {}
+    jobs.sort(key=lambda job: _EXPECTED_SECONDS.get(job[1], 0), reverse=True)  # longest first: less idle at the end
+    waiting: queue.SimpleQueue[tuple[Path, str, dict[str, Any]]] = queue.SimpleQueue()
+    for job in jobs:
+        waiting.put(job)
+    stop = threading.Event()
+
+    def worker(bar: Any) -> None:
+        # one kernel per worker for all its notebooks: imports and the data are loaded once per worker
+        with NotebookKernel() as kernel:
+            while not stop.is_set():
+                try:
+                    path, name, params = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                results[name] = run_notebook(
+                    path, run_dir, parameters=params, name=name, raise_on_error=False, kernel=kernel
+                )
+                bar.update(1)
+
     parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    paths = {name: path for path, name, _ in jobs}
 
     def finish(status: str) -> list[NotebookRun]:
         ordered = [
-            results.get(name) or NotebookRun(name=name, notebook=str(path), status="interrupted")
-            for path, name, _ in jobs
+            results.get(stem) or NotebookRun(name=stem, notebook=str(paths[stem]), status="interrupted")
+            for stem, _ in PIPELINE
+            if stem in paths
         ]
         seconds = time.perf_counter() - started
         title = loaded.name if status == "complete" else f"{loaded.name} (interrupted: incomplete)"
@@ -494,21 +716,21 @@ def pipeline(
 
     try:
         with _progress(len(jobs), "notebooks") as bar:
-            futures = {
-                pool.submit(run_notebook, path, run_dir, parameters=params, name=name, raise_on_error=False): name
-                for path, name, params in jobs
-            }
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+            threading.Thread(target=charts.vega_bundle, daemon=True).start()  # built (~2 s) while kernels start
+            count = max(1, min(workers, len(jobs)))
+            threads = [threading.Thread(target=worker, args=(bar,), daemon=True) for _ in range(count)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.2)  # short waits: Ctrl-C is seen at once
     except KeyboardInterrupt:
         # Stop now: no queued notebook starts, running kernels are killed, the folder says it is incomplete.
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop.set()
         stop_kernels()
         finish("interrupted")
         write_text(run_dir / "INCOMPLETE", "This run was interrupted: its reports and outputs are incomplete.\n")
         raise
-    pool.shutdown(wait=True)
     ordered = finish("complete")
     failed = [r for r in ordered if r.status != "ok"]
     if failed:

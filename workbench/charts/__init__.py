@@ -9,5 +9,7 @@ from __future__ import annotations
 
 from .audience import *  # noqa: F403
 from .cadence import *  # noqa: F403
+from .journey import *  # noqa: F403
 from .measure import *  # noqa: F403
+from .render import *  # noqa: F403
 from .value import *  # noqa: F403

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..segments import CHANNEL_REACH, LIFECYCLE_STAGES
+from .render import legend_highlight
 
 __all__ = [
     "data_quality_chart",
@@ -19,21 +20,9 @@ __all__ = [
     "rfm_grid",
     "rfm_grid_chart",
     "segment_sizes_chart",
-    "use_renderer",
 ]
 
 _WIDTH = 520
-
-
-def use_renderer(mode: str = "svg") -> None:
-    """Choose how charts display: ``svg`` (static, renders offline in HTML reports) or ``default`` (interactive).
-
-    Reports use ``svg``: the default renderer loads Vega from a CDN and shows
-    nothing when the HTML is opened without a network.
-    """
-    if mode not in {"svg", "default", "png"}:
-        raise ValueError(f"chart renderer {mode!r}: use 'svg' (offline reports), 'png' or 'default' (interactive)")
-    alt.renderers.enable(mode)
 
 
 def segment_sizes_chart(sizes: pd.DataFrame, *, kind: str | None = None) -> alt.Chart:
@@ -46,7 +35,7 @@ def segment_sizes_chart(sizes: pd.DataFrame, *, kind: str | None = None) -> alt.
     )
     bars = base.mark_bar(color="#4c78a8")
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(text=alt.Text("share:Q", format=".1%"))
-    title = "Customers per segment" + (f" ({kind})" if kind else "")
+    title = "Customers per segment" + (f" ({kind})" if kind else "") + ", labels: share of all customers"
     return (bars + labels).properties(width=_WIDTH, height=alt.Step(18), title=title)
 
 
@@ -96,8 +85,8 @@ def lifecycle_by_reach(assigned: pd.DataFrame) -> pd.DataFrame:
 
 
 def lifecycle_by_reach_chart(table: pd.DataFrame) -> alt.Chart:
-    """Stacked bars: lifecycle stages, split by which channels can reach the customers."""
-    return (
+    """Stacked bars: lifecycle stages, split by which channels can reach the customers (click the legend)."""
+    chart = (
         alt.Chart(table)
         .mark_bar()
         .encode(
@@ -112,8 +101,9 @@ def lifecycle_by_reach_chart(table: pd.DataFrame) -> alt.Chart:
             order=alt.Order("channel_reach:N"),
             tooltip=["lifecycle_stage", "channel_reach", "customers"],
         )
-        .properties(width=_WIDTH, height=260, title="Lifecycle stage by channel reach")
+        .properties(width=_WIDTH, height=260, title="Customers by lifecycle stage and channel reach")
     )
+    return legend_highlight(chart, "channel_reach")
 
 
 def distribution_table(values: pd.Series, *, bins: list[float], labels: list[str]) -> pd.DataFrame:

@@ -10,6 +10,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .render import legend_highlight, zoom_x
+
 __all__ = [
     "daily_volume_chart",
     "send_hour_heatmap",
@@ -96,7 +98,7 @@ def daily_volume_chart(daily: pd.DataFrame) -> alt.Chart:
     """Touches sent per day and channel, from :func:`workbench.cadence.daily_volume`."""
     if daily.empty:
         return _empty("No touches in the horizon")
-    return (
+    chart = (
         alt.Chart(daily)
         .mark_bar()
         .encode(
@@ -105,5 +107,6 @@ def daily_volume_chart(daily: pd.DataFrame) -> alt.Chart:
             color=alt.Color("channel:N", scale=_CHANNEL_COLORS, title=None),
             tooltip=[alt.Tooltip("date:T", format="%Y-%m-%d"), "channel:N", "sent:Q", "suppressed:Q"],
         )
-        .properties(width=_WIDTH, height=220, title="Daily volume by channel")
+        .properties(width=_WIDTH, height=220, title="Daily volume by channel (touches that go out)")
     )
+    return zoom_x(legend_highlight(chart, "channel"))

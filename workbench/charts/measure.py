@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 from ..measure import metrics_table
+from .render import PAGE_WIDTH, legend_highlight
 
 __all__ = [
     "attribution_chart",
@@ -168,31 +169,42 @@ def channel_metrics_chart(
             color=alt.Color("channel:N", scale=alt.Scale(domain=["email", "sms"], range=["#4c78a8", "#f58518"])),
             tooltip=["group", "channel", "panel", alt.Tooltip("value:Q", format=".2%"), "numerator", "denominator"],
         )
-        .properties(width=_WIDTH // 2, height=alt.Step(16))
-        .facet(column=alt.Column("panel:N", title=None))
+        .properties(width=(PAGE_WIDTH - 420) // 2, height=alt.Step(12))
+        .facet(facet=alt.Facet("panel:N", title=None), columns=2)
         .resolve_scale(x="independent")
-        .properties(title="Cross-channel metrics")
+        .properties(title="Cross-channel metrics (each panel names its denominator)")
     )
+
+
+NO_TOUCH_LABEL = "no qualifying touch (none)"
 
 
 def attribution_chart(attribution: pd.DataFrame, *, value: str = "revenue_share") -> alt.Chart:
     """Share credited to each journey and channel by every model, side by side.
 
-    Takes the long table of :func:`workbench.measure.attribute`.
+    Takes the long table of :func:`workbench.measure.attribute`. The orders no message can claim (no
+    qualifying touch within any attribution window: the state ``none``) are a bar of their own, labelled
+    so; every model splits the same total, so each model's bars add up to 100%. Click a model in the
+    legend to highlight it.
     """
     if attribution is None or attribution.empty:
         return _empty("No attribution: it needs a messages table and orders.")
     keys = [c for c in attribution.columns if c in ("journey_id", "step_id", "channel", "variant", "segment")]
     data = attribution.copy()
     data["group"] = _join(data, keys, "all")
+    if keys:
+        nobody = (data[keys].astype(str) == "none").all(axis=1)
+        data.loc[nobody, "group"] = NO_TOUCH_LABEL
     data = data[["group", "model", value, "conversions", "revenue"]]
-    return (
+    chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("group:N", title=None),
+            y=alt.Y("group:N", title=None, axis=alt.Axis(labelLimit=220)),
             yOffset=alt.YOffset("model:N"),
-            x=alt.X(f"{value}:Q", title=value.replace("_", " "), axis=alt.Axis(format="%")),
+            x=alt.X(
+                f"{value}:Q", title=value.replace("_", " ") + " (of all orders' revenue)", axis=alt.Axis(format="%")
+            ),
             color=alt.Color("model:N", title="model"),
             tooltip=[
                 "group",
@@ -202,8 +214,16 @@ def attribution_chart(attribution: pd.DataFrame, *, value: str = "revenue_share"
                 alt.Tooltip("revenue:Q", format=",.0f"),
             ],
         )
-        .properties(width=_WIDTH, height=alt.Step(7), title="Attribution by model")
+        .properties(
+            width=PAGE_WIDTH - 400,
+            height=alt.Step(6),
+            title=alt.Title(
+                "Attribution by model",
+                subtitle="'none': orders with no qualifying touch in any attribution window (no message claims them)",
+            ),
+        )
     )
+    return legend_highlight(chart, "model")
 
 
 def health_chart(checks: pd.DataFrame) -> alt.Chart:

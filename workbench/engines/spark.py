@@ -36,8 +36,9 @@ from ..cadence.engagement import outcome_priors
 from ..cadence.simulate import PLAN_COLUMNS
 from ..cadence.traverse import compile_journey
 from ..models.errors import WorkbenchError
+from ..models.policy import MarketRule
 from ..models.tables import TABLES
-from ..profiles import ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
+from ..profiles import ATTRIBUTES, INPUT_ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from ..rules import CheckedRule
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ __all__ = [
 #: Where a session runs when no master is named and none is running: this machine, two cores.
 DEFAULT_MASTER = "local[2]"
 #: Customer columns the profile finish reads besides the carried attributes.
-_INPUTS = ("timezone", "preferred_channel")
+_INPUTS = INPUT_ATTRIBUTES
 
 
 class SparkUnavailableError(WorkbenchError):
@@ -195,7 +196,7 @@ def _views(spark: SparkSession, tables: Mapping[str, DataFrame]) -> dict[str, st
     return names
 
 
-def _finish_batches(as_of: pd.Timestamp, carried: Sequence[str], schema: pa.Schema):
+def _finish_batches(as_of: pd.Timestamp, carried: Sequence[str], schema: pa.Schema, locales: Mapping[str, Any]):
     """The function ``mapInArrow`` runs on each partition: SQL columns in, finished profiles out."""
 
     def finish(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -206,13 +207,21 @@ def _finish_batches(as_of: pd.Timestamp, carried: Sequence[str], schema: pa.Sche
             customers = table.select(["customer_id", *carried]).to_pandas(
                 types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get
             )
-            done = finish_profiles(customers, sql_columns(table), as_of=as_of)
+            done = finish_profiles(customers, sql_columns(table), as_of=as_of, **locales)
             yield from pa.Table.from_pandas(done, schema=schema, preserve_index=False).to_batches()
 
     return finish
 
 
-def profiles(spark: SparkSession, tables: Mapping[str, DataFrame], *, as_of: object) -> DataFrame:
+def profiles(
+    spark: SparkSession,
+    tables: Mapping[str, DataFrame],
+    *,
+    as_of: object,
+    default_locale: str = "en-US",
+    default_currency: str = "USD",
+    markets: Sequence[MarketRule] | None = None,
+) -> DataFrame:
     """One row per customer, every column of :func:`workbench.profiles.build_profiles`, computed by Spark.
 
     Parameters
@@ -225,6 +234,9 @@ def profiles(spark: SparkSession, tables: Mapping[str, DataFrame], *, as_of: obj
         for Parquet folders and Spark tables).
     as_of
         The profile moment (a date is the end of that day, UTC).
+    default_locale, default_currency, markets
+        The brand's locale and currency and the market rules, as for
+        :func:`workbench.profiles.finish_profiles`.
 
     Returns
     -------
@@ -245,14 +257,16 @@ def profiles(spark: SparkSession, tables: Mapping[str, DataFrame], *, as_of: obj
         dialect="spark",
         tables=tuple(tables),
         has_status="status" in tables["orders"].columns,
+        has_currency="currency" in tables["orders"].columns,
         customer_columns=carried,
         table_names=views,
         pretty=False,
     )
     joined = spark.sql(sql)
+    locales = {"default_locale": default_locale, "default_currency": default_currency, "markets": markets}
     template = pa.Table.from_pandas(_empty_profiles(joined, carried, ts), preserve_index=False)
     schema = _plain(template.schema)
-    return joined.mapInArrow(_finish_batches(ts, carried, schema), _spark_schema(schema))
+    return joined.mapInArrow(_finish_batches(ts, carried, schema, locales), _spark_schema(schema))
 
 
 def _empty_profiles(joined: DataFrame, carried: Sequence[str], as_of: pd.Timestamp) -> pd.DataFrame:

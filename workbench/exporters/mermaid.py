@@ -19,18 +19,19 @@ def _text(value: str) -> str:
 
 
 def _trigger(j: Any) -> str:
+    """The trigger's label: each line escaped, joined by Mermaid's line break."""
     t = j.trigger
     if t.type == "event":
-        label = f"Event: {t.event}"
+        lines = [f"Event: {t.event}"]
     elif t.type == "segment":
-        label = f"Enters segment: {t.segment}"
+        lines = [f"Enters segment: {t.segment}"]
     else:
-        label = f"{t.offset_days:+d} days from {t.property} at {t.at.time}"
+        lines = [f"{t.offset_days:+d} days from {t.property} at {t.at.time}"]
     if j.audience:
-        label += f"<br/>audience: {j.audience}"
+        lines.append(f"audience: {j.audience}")
     if j.goal is not None:
-        label += f"<br/>exits on {j.goal.event}"
-    return label
+        lines.append(f"exits on {j.goal.event}")
+    return "<br/>".join(_text(line) for line in lines)
 
 
 def _id(node_id: str) -> str:
@@ -64,7 +65,7 @@ def to_mermaid(journey: Any) -> str:
     >>> to_mermaid(welcome()).splitlines()[0]
     'flowchart TD'
     """
-    lines = ["flowchart TD", f'  trigger(["{_text(_trigger(journey))}"])', f"  trigger --> {_id(journey.entry)}"]
+    lines = ["flowchart TD", f'  trigger(["{_trigger(journey)}"])', f"  trigger --> {_id(journey.entry)}"]
     for node in journey.nodes:
         lines.append(f"  {_shape(node)}")
     for node in journey.nodes:

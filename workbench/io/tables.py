@@ -21,7 +21,7 @@ from ..contracts import from_frames, validate
 from ..models.dataset import Dataset
 from ..models.errors import DataContractError, FileError, WorkbenchError
 from ..models.tables import TABLES
-from ..profiles import ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
+from ..profiles import ATTRIBUTES, INPUT_ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from .writer import write_table
 
 __all__ = ["load_dataset", "profiles_in_postgres", "write_dataset"]
@@ -288,12 +288,13 @@ def profiles_in_postgres(url: str, *, as_of: object = None) -> pd.DataFrame:
                     ),
                 )
                 customers = validate("customers", raw).sort_values("customer_id", ignore_index=True)
-            carried = [c for c in (*ATTRIBUTES, "timezone", "preferred_channel") if c in present.get("customers", [])]
+            carried = [c for c in (*ATTRIBUTES, *INPUT_ATTRIBUTES) if c in present.get("customers", [])]
             query = profile_sql(
                 as_of=ts,
                 dialect="postgres",
                 tables=tuple(present),
                 has_status="status" in present["orders"],
+                has_currency="currency" in present["orders"],
                 customer_columns=carried,
                 schema=schema,
                 pretty=False,

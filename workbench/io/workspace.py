@@ -23,6 +23,20 @@ __all__ = ["load_templates", "open_workspace"]
 
 PathLike = str | os.PathLike[str]
 
+# The workspaces opened last, by the signature of their files (path, size, modification time): a
+# kernel that runs several reports on the same files loads the data and builds the profiles once.
+# A workspace is immutable, so sharing it is safe; a changed file changes the signature.
+_RECENT: dict[tuple[Any, ...], Workspace] = {}
+_KEEP = 2
+
+
+def _signature(path: Path | str) -> tuple[Any, ...]:
+    """What says a file or folder is unchanged: every file with its size and time (a database URL: nothing)."""
+    if isinstance(path, str):
+        return (path,)
+    files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+    return tuple((str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists())
+
 
 def load_templates(folder: PathLike | None = None) -> tuple[Path, Mapping[str, Any]]:
     """The template folder (default: the bundled library) and its manifests by moment.
@@ -64,19 +78,37 @@ def open_workspace(
         Overrides of the strategy (None values are ignored); the workspace records them for the report.
     engine, master
         Where the work runs (``duckdb`` or ``spark``) and the Spark master (:class:`~workbench.application.Workspace`).
+
+    The same files (unchanged since) give the same workspace, with what it computed already, so
+    reports run one after the other in a kernel share the loaded data and the profiles.
     """
     strategy_path = Path(strategy or sample_strategy())
-    dataset = load_dataset(data or sample_data())
-    loaded = load_strategy(strategy_path)
-    root, library = load_templates(templates)
-    ws = Workspace.create(
-        dataset,
-        loaded,
-        as_of=as_of,
-        library=library,
-        templates_dir=root,
-        engine=engine,
-        master=master,
-        strategy_source=strategy_path,
+    source = str(data) if data and "://" in str(data) else Path(data or sample_data())  # a folder, file or URL
+    templates_path = Path(templates) if templates else templates_dir()
+    key = (
+        *(_signature(p) for p in (source, strategy_path, templates_path)),
+        str(source),
+        str(strategy_path),
+        str(as_of),
+        engine,
+        master,
     )
+    ws = _RECENT.get(key) if not isinstance(source, str) else None  # a database may change under the same URL
+    if ws is None:
+        dataset = load_dataset(source)
+        loaded = load_strategy(strategy_path)
+        root, library = load_templates(templates)
+        ws = Workspace.create(
+            dataset,
+            loaded,
+            as_of=as_of,
+            library=library,
+            templates_dir=root,
+            engine=engine,
+            master=master,
+            strategy_source=strategy_path,
+        )
+        _RECENT[key] = ws
+        while len(_RECENT) > _KEEP:
+            _RECENT.pop(next(iter(_RECENT)))
     return ws.with_lifecycle(lifecycle).with_overrides(max_sms_segments=max_sms_segments, policy=policy)

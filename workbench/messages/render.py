@@ -14,7 +14,7 @@ Each pair is rendered in the customer's language: the renderer walks the custome
 language whose locale folders hold every part of the moment (see :mod:`workbench.messages.library`).
 Amounts, dates and plural forms are written by Babel in the customer's locale (in the content's
 locale when the customer's language has no translation), amounts in the customer's currency (their
-latest order's, see :func:`workbench.locales.customer_currencies`).
+latest order's, see :func:`workbench.locales.resolve_currencies`).
 
 Filters available to templates:
 

@@ -7,4 +7,4 @@ comes from a tested function elsewhere in the package.
 from __future__ import annotations
 
 from .audience import *  # noqa: F403
-from .preview import message_previewer  # noqa: F401
+from .preview import message_previewer, show_previewer  # noqa: F401

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 import ipywidgets as w
-from IPython.display import display
+from IPython.display import HTML, display
 
 from .. import charts
 from ..application import Workspace
@@ -168,8 +168,12 @@ class AudienceExplorer:
         display(self.widget)
 
     @classmethod
-    def show(cls, workspace: Workspace, *, enabled: bool = True) -> AudienceExplorer | str:
+    def show(cls, workspace: Workspace, *, enabled: bool = True) -> AudienceExplorer | HTML:
         """The explorer when ``enabled`` (JupyterLab), else a note: a static report has no live controls."""
         if not enabled:
-            return "The audience explorer is off in this report: open the notebook in JupyterLab to use it."
+            return HTML(
+                '<p class="wb-note" style="color:#52606d">The audience explorer (sliders for the lifecycle '
+                "thresholds, a segment picker) needs a live kernel: open <code>notebooks/01_explore_audiences.ipynb"
+                "</code> in JupyterLab (<code>make lab</code>) to use it.</p>"
+            )
         return cls(workspace)
