@@ -17,6 +17,7 @@ from ..messages.library import load_library
 from ..models.errors import TemplateError
 from .files import load_strategy
 from .resources import sample_data, sample_strategy, templates_dir
+from .spark import read_spark_tables, reads_with_spark
 from .tables import load_dataset
 
 __all__ = ["load_templates", "open_workspace"]
@@ -51,6 +52,7 @@ def open_workspace(
     policy: Mapping[str, Any] | None = None,
     engine: str = "duckdb",
     master: str | None = None,
+    partitions: int | None = None,
 ) -> Workspace:
     """Read and validate the data and the strategy, load the template library, and return the workspace.
 
@@ -62,11 +64,20 @@ def open_workspace(
         Profile date; None means the day of the latest order (:func:`workbench.application.default_as_of`).
     lifecycle, max_sms_segments, policy
         Overrides of the strategy (None values are ignored); the workspace records them for the report.
-    engine, master
+    engine, master, partitions
         Where the work runs (``duckdb`` or ``spark``) and the Spark master (:class:`~workbench.application.Workspace`).
+        On the Spark engine a folder of Parquet tables and a schema of Spark's catalog (``spark:shop``)
+        are read by Spark (:func:`~workbench.io.read_spark_tables`); other sources are loaded here and
+        handed to Spark.
     """
     strategy_path = Path(strategy or sample_strategy())
-    dataset = load_dataset(data or sample_data())
+    source = data or sample_data()
+    if engine == "spark" and reads_with_spark(source):  # Parquet folders and Spark tables: read by Spark
+        from ..engines.spark import session
+
+        dataset: Any = read_spark_tables(session(master), source)
+    else:
+        dataset = load_dataset(source)
     loaded = load_strategy(strategy_path)
     root, library = load_templates(templates)
     ws = Workspace.create(
@@ -77,6 +88,7 @@ def open_workspace(
         templates_dir=root,
         engine=engine,
         master=master,
+        partitions=partitions,
         strategy_source=strategy_path,
     )
     return ws.with_lifecycle(lifecycle).with_overrides(max_sms_segments=max_sms_segments, policy=policy)
