@@ -92,7 +92,8 @@ def load_dataset(
         a ``.duckdb`` file with tables of those names; or a PostgreSQL URL,
         ``postgresql://user@host:5432/db?schema=shop`` (default schema
         ``public``; a password is best kept in ``~/.pgpass`` or ``PGPASSWORD``),
-        whose tables of those names are read with psycopg.
+        whose tables of those names are read with psycopg, in the order of
+        their key (customers by id, orders by order id, ...).
     column_map
         Renames applied before validation: either one mapping for every table
         (``{"CustomerID": "customer_id"}``) or one per table
@@ -229,6 +230,26 @@ def _copy_out(con: Any, query: Any) -> pd.DataFrame:
     return pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
 
 
+#: The order rows are read in: a table has none in SQL, and a scan may start anywhere in it (synchronized
+#: scans), while ties in the RFM ranks are broken by the order of the customers.
+_READ_ORDER = {
+    "customers": ("customer_id",),
+    "orders": ("order_id",),
+    "messages": ("message_id",),
+    "events": ("customer_id", "occurred_at", "event"),
+    "consents": ("customer_id", "channel", "recorded_at"),
+}
+
+
+def _select_all(schema: str, name: str, columns: list[str]) -> Any:
+    """``select *`` from a table, in the order of its key as text (byte order, whatever the database's collation)."""
+    from psycopg import sql
+
+    keys = [c for c in _READ_ORDER.get(name, ()) if c in columns] or columns
+    order = sql.SQL(", ").join(sql.SQL('cast({} as text) collate "C"').format(sql.Identifier(c)) for c in keys)
+    return sql.SQL("select * from {}.{} order by {}").format(sql.Identifier(schema), sql.Identifier(name), order)
+
+
 def _read_postgres(url: str, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """The contract's tables of the URL's schema, as text frames (the contract parses them like CSV files)."""
     import psycopg
@@ -241,9 +262,7 @@ def _read_postgres(url: str, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]
             if "orders" not in present:
                 raise _missing_orders(url, schema)
             return {
-                name: _copy_out(
-                    con, sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-                )
+                name: _copy_out(con, _select_all(schema, name, present[name]))
                 for name in TABLES
                 if name in present and (name in wanted or name == "orders")
             }
@@ -282,7 +301,7 @@ def profiles_in_postgres(url: str, *, as_of: object = None) -> pd.DataFrame:
                 as_of = pd.Timestamp(latest).tz_convert("UTC").date()
             ts = resolve_as_of(as_of)
             if "customers" in present:
-                raw = _copy_out(con, sql.SQL("select * from {}.customers").format(sql.Identifier(schema)))
+                raw = _copy_out(con, _select_all(schema, "customers", present["customers"]))
                 customers = validate("customers", raw)
             else:
                 raw = _copy_out(
