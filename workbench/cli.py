@@ -335,8 +335,8 @@ def _simulate(args: argparse.Namespace) -> int:
             f"--policy takes a YAML mapping of policy fields, not {type(overrides).__name__}. "
             'Fix: write it as a mapping, e.g. --policy "{caps: [{channel: sms, max: 1, per: 7d}]}"'
         )
-    ws = _workspace(args)
-    with staged_output(out, force=args.force, what="plan and summaries") as folder:
+    with staged_output(out, force=args.force, what="plan and summaries") as folder:  # an output in use: refused first
+        ws = _workspace(args)
         if args.engine == "spark":  # written by Spark, partitioned by journey; the summaries added up there
             from .io import write_spark_plan
 
