@@ -102,6 +102,18 @@ def test_parquet_folder_read_by_spark_gives_duckdbs_profiles(parquet_workspaces:
     assert "dataset" not in on_spark._shared
 
 
+def test_a_report_that_needs_the_tables_gets_a_local_copy(
+    parquet_workspaces: tuple[Workspace, Workspace], strategy: object
+) -> None:
+    on_spark, duck = parquet_workspaces
+    fresh = Workspace.create(on_spark.spark_tables, strategy, as_of=AS_OF, engine="spark")
+    local = fresh.dataset  # loaded by the local contract from what Spark read, in the order of the files
+    for name, table in duck.dataset.tables().items():
+        pd.testing.assert_frame_equal(local.tables()[name], table, check_dtype=False)
+    pd.testing.assert_frame_equal(local.quality, duck.dataset.quality)
+    assert fresh.dataset is local
+
+
 def test_profiles_written_by_spark_read_back_equal_duckdbs(
     parquet_workspaces: tuple[Workspace, Workspace], tmp_path: Path
 ) -> None:
