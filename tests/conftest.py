@@ -17,6 +17,27 @@ AS_OF = "2026-10-31"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the tests of one ``xdist_group`` on one worker (``--dist loadgroup``) with pytest 9.
+
+    pytest-xdist 3.8 names a grouped test ``<nodeid>@<group>`` by setting ``item._nodeid``, which
+    pytest 9 no longer reads (a node's id is ``item._id``), so every group was spread over the
+    workers: two Spark sessions, two PostgreSQL servers. The same name is given here; nothing
+    happens when xdist has named the test already.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on the workers of --dist loadgroup
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        )
+        if groups and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
@@ -65,6 +86,20 @@ def sample_profiles(sample_workspace):
 @pytest.fixture(scope="session")
 def assigned(sample_workspace):
     return sample_workspace.assigned
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One Spark session (local mode, two cores, four shuffle partitions) for every Spark test of a worker.
+
+    Tests that use it carry ``pytest.mark.xdist_group("spark")``, so ``--dist loadgroup`` runs them on
+    one worker and the JVM starts once.
+    """
+    from workbench.engines import spark as engine
+
+    session = engine.session("local[2]", shuffle_partitions=4)
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

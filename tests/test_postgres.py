@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import glob
 import io
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.io import load_dataset, profiles_in_postgres
+from workbench.application import Workspace
+from workbench.io import load_dataset, load_strategy, profiles_in_postgres, sample_strategy
 from workbench.models.errors import DataContractError, FileError
 from workbench.profiles import build_profiles, profile_sql
 
@@ -170,6 +174,9 @@ def test_load_dataset_reads_every_table_from_postgres(sample_in_postgres: str) -
             frame.sort_values(keys, ignore_index=True),
         )
     assert "postgresql://" in remote.source
+    # rows come in the order of their key (ties in the RFM ranks are broken by the order of the customers)
+    assert remote.customers["customer_id"].tolist() == sorted(local.customers["customer_id"])
+    assert remote.orders["order_id"].tolist() == sorted(local.orders["order_id"])
 
 
 def test_profiles_computed_in_postgres_equal_duckdb(sample_in_postgres: str) -> None:
@@ -223,3 +230,70 @@ def test_missing_orders_and_bad_connection_say_what_to_fix(postgres: str) -> Non
     closed = f"postgresql://postgres@127.0.0.1:{_free_port()}/postgres"
     with pytest.raises(FileError, match=r"cannot connect to .* Fix: check the host"):
         load_dataset(closed)
+
+
+# ---------------------------------------------------------------- a URL with a password through the commands
+
+PASSWORD = "se:cr@t/1"
+
+
+@pytest.fixture(scope="session")
+def password_url(postgres: str, sample_in_postgres: str) -> str:
+    """The sample's schema read by a role that must give its password (SCRAM), as a URL that carries it."""
+    import psycopg
+
+    with psycopg.connect(postgres, autocommit=True) as con:
+        con.execute(f"create role analyst login password '{PASSWORD}'")
+        con.execute("grant usage on schema shop to analyst")
+        con.execute("grant select on all tables in schema shop to analyst")
+        hba = Path(con.execute("show hba_file").fetchone()[0])
+        hba.write_text("host all analyst 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        con.execute("select pg_reload_conf()")
+    host = postgres.split("@", 1)[1].split("/", 1)[0]
+    return f"postgresql://analyst:{quote(PASSWORD, safe='')}@{host}/postgres?schema=shop"
+
+
+def test_the_server_asks_for_the_password(password_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    without = password_url.replace(f":{quote(PASSWORD, safe='')}@", "@")
+    with pytest.raises(FileError, match="cannot connect to postgresql://analyst@"):
+        load_dataset(without)
+    assert len(load_dataset(password_url).customers) == 5000
+
+
+def test_commands_take_a_postgres_url_as_data(password_url: str, tmp_path: Path) -> None:
+    from workbench.cli import main
+
+    out = tmp_path / "profiles.parquet"
+    assert main(["profiles", password_url, "--as-of", AS_OF, "--out", str(out)]) == 0
+    local = build_profiles(load_dataset(ROOT / "data" / "sample"), as_of=AS_OF)
+    written = pd.read_parquet(out)
+    _same(_by_customer(written[list(local.columns)]), _by_customer(local))
+
+
+def test_pipeline_reads_a_postgres_url_and_never_writes_its_password(
+    password_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.cli import main
+
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    out = tmp_path / "runs"
+    args = ["pipeline", "--only", "01_explore_audiences", "--data", password_url, "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["workbench", *args])  # the command line the manifest records
+    assert main(args) == 0
+    (run,) = list(out.iterdir())
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert [n["status"] for n in manifest["notebooks"]] == ["ok"]
+    shown = password_url.replace(f":{quote(PASSWORD, safe='')}@", ":***@")
+    assert manifest["inputs"][0] == {"url": shown, "kind": "postgresql"}
+    assert shown in manifest["command"]
+    assert manifest["parameters"]["data_path"] == password_url.replace(f":{quote(PASSWORD, safe='')}@", "@")
+    # the notebook read the database (the password reached its kernel, not its parameters)
+    sizes = pd.read_csv(run / "audiences" / "segment_sizes.csv")
+    local = Workspace.create(load_dataset(password_url), load_strategy(sample_strategy()))
+    assert sizes["customers"].tolist() == local.segment_sizes["customers"].tolist()
+    for path in run.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert PASSWORD.encode() not in text and quote(PASSWORD, safe="").encode() not in text, path

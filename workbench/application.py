@@ -20,6 +20,12 @@ This is also the only place that chooses defaults:
 A workspace is immutable: :meth:`Workspace.with_lifecycle` and
 :meth:`Workspace.with_strategy` return new ones that share what did not change
 (the dataset and its profiles).
+
+On the Spark engine a workspace can also be made from tables Spark read and
+checked (:class:`~workbench.engines.spark.SparkTables`: Parquet folders, Spark
+tables): then no table reaches this process; only what is one row per customer
+(profiles, segments, the audience of a plan) does, and :meth:`Workspace.spark_profiles`
+and :meth:`Workspace.spark_plan` leave even those in Spark for writing.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ __all__ = [
     "ENGINES",
     "MAX_PLAN_DAYS",
     "Plan",
+    "SparkPlan",
     "Workspace",
     "check_journey",
     "default_as_of",
@@ -72,12 +79,15 @@ MAX_PLAN_DAYS = 1096
 _KEEP_ASSIGNED = 4
 
 
-def default_as_of(dataset: Dataset) -> dt.date:
+def default_as_of(dataset: Dataset | spark_engine.SparkTables) -> dt.date:
     """The default profile date: the day (UTC) of the latest order in the data.
 
     The one rule every command, notebook and report uses when no ``as_of`` is
     given, so a rerun on the same data gives the same results.
     """
+    if isinstance(dataset, spark_engine.SparkTables):
+        found: dt.date = spark_engine.latest_order_day(dataset)
+        return found
     latest = dataset.orders["ordered_at"].max()
     if pd.isna(latest):
         msg = "orders has no order date, so there is no default as_of. Fix: pass as_of (YYYY-MM-DD)"
@@ -160,13 +170,42 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class SparkPlan:
+    """A send plan left in Spark, for writing where Spark writes.
+
+    ``rows`` is lazy (Spark DataFrame): every planned touch with the columns of
+    :data:`workbench.cadence.simulate.PLAN_COLUMNS` plus ``position`` (the
+    customer's row in ``audience``), ``journey_index`` and ``step_index``, by
+    which the touches sort as the DuckDB engine's plan. ``audience`` is the
+    assigned profiles with the engagement score (one row per customer, on this
+    machine), ``audience_frame`` the same in Spark.
+    """
+
+    rows: Any
+    audience: pd.DataFrame
+    audience_frame: Any
+    start: pd.Timestamp
+    days: int
+    seed: int
+    policy: ContactPolicy
+    journeys: tuple[Journey, ...]
+
+    def summaries(self, rows: Any = None) -> dict[str, pd.DataFrame]:
+        """The summary tables of :meth:`Plan.summaries`, added up by Spark from ``rows`` (default: the plan's;
+        pass a persisted copy when the plan is also written, so that it is simulated once)."""
+        return spark_engine.plan_summaries(self.rows if rows is None else rows, self.audience_frame, days=self.days)
+
+
+@dataclass(frozen=True)
 class Workspace:
     """A dataset, a strategy and a profile date, with everything computed from them once.
 
     Parameters
     ----------
-    dataset
-        The validated tables (:func:`workbench.io.load_dataset`).
+    data
+        The validated tables: a :class:`~workbench.models.dataset.Dataset` (:func:`workbench.io.load_dataset`),
+        or, on the Spark engine, :class:`~workbench.engines.spark.SparkTables`
+        (:func:`workbench.io.read_spark_tables`).
     strategy
         The strategy (:func:`workbench.io.load_strategy`).
     as_of
@@ -196,7 +235,7 @@ class Workspace:
     >>> ws.plan(days=30).summaries()["daily_volume"]             # doctest: +SKIP
     """
 
-    dataset: Dataset
+    data: Dataset | spark_engine.SparkTables
     strategy: Strategy
     as_of: dt.date | pd.Timestamp
     as_of_source: str = "given"
@@ -214,7 +253,7 @@ class Workspace:
     @classmethod
     def create(
         cls,
-        dataset: Dataset,
+        dataset: Dataset | spark_engine.SparkTables,
         strategy: Strategy,
         *,
         as_of: object = None,
@@ -229,6 +268,10 @@ class Workspace:
         if engine not in ENGINES:
             msg = f"engine {engine!r} is not available. Fix: use one of {', '.join(ENGINES)}"
             raise WorkbenchError(msg)
+        if isinstance(dataset, spark_engine.SparkTables) and engine != "spark":
+            msg = f"tables read by Spark ({dataset.source or 'Spark DataFrames'}) need engine='spark'. Fix: pass "
+            msg += "engine='spark' (--engine spark), or load the data with load_dataset for the DuckDB engine"
+            raise WorkbenchError(msg)
         if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
             day: dt.date | pd.Timestamp = default_as_of(dataset)
             source = "the day of the latest order"
@@ -237,7 +280,7 @@ class Workspace:
             day = resolved.date() if _is_day(as_of) else resolved
             source = "given"
         return cls(
-            dataset=dataset,
+            data=dataset,
             strategy=strategy,
             as_of=day,
             as_of_source=source,
@@ -299,6 +342,24 @@ class Workspace:
         before = {k: known[k] for k in given}
         return replace(self, overrides={**self.overrides, **given}, replaced={**before, **self.replaced})
 
+    # ------------------------------------------------------------ the data
+
+    @property
+    def dataset(self) -> Dataset:
+        """The tables on this machine. For tables read by Spark, a local copy made when first asked
+        (:meth:`~workbench.engines.spark.SparkTables.to_dataset`): the engine's own work never asks."""
+        if isinstance(self.data, Dataset):
+            return self.data
+        if "dataset" not in self._shared:
+            self._shared["dataset"] = self.data.to_dataset()
+        found: Dataset = self._shared["dataset"]
+        return found
+
+    @property
+    def spark_tables(self) -> spark_engine.SparkTables | None:
+        """The tables Spark read, when the workspace was made from them (else None)."""
+        return self.data if isinstance(self.data, spark_engine.SparkTables) else None
+
     # ------------------------------------------------------------ profiles and segments
 
     @property
@@ -317,17 +378,17 @@ class Workspace:
         ``expected_orders_365d``, ``expected_spend``, ``clv_365d``), which segment
         rules may read.
         """
-        brand, markets = self.strategy.brand, self.strategy.policy.markets
+        brand = self.strategy.brand
         markets_key = hash(self.strategy.policy.model_dump_json(include={"markets"}))
         key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}"
         if key not in self._shared:
-            locales = {"default_locale": brand.locale, "default_currency": brand.currency, "markets": markets}
+            locales = self._locales()
             profiles = (
                 self._spark_profiles(**locales)
                 if self.engine == "spark"
                 else build_profiles(self.dataset, as_of=self.as_of, **locales)
             )
-            value = customer_value(profiles)
+            value = self._shared.get(f"value:{self.as_of_label}") or customer_value(profiles)
             self._shared[f"value:{self.as_of_label}"] = value
             frame = value.frame.drop(columns="customer_id")
             self._shared[key] = pd.concat([profiles, frame.set_axis(profiles.index)], axis=1)
@@ -427,15 +488,7 @@ class Workspace:
         ``workbench validate`` rejects. The result is kept: asking again with the
         same arguments returns the same plan.
         """
-        if not 0 < days <= MAX_PLAN_DAYS:
-            msg = (
-                f"days must be 1 to {MAX_PLAN_DAYS:,}, not {days:,}. Fix: pass the length of the plan in days, e.g. 90"
-            )
-            raise SimulationError(msg)
-        start_ts = resolve_start(start) if start is not None else self._day_after_as_of()
-        given = self.overrides.get("policy") if policy_overrides is None else policy_overrides
-        policy = self.strategy.policy.with_overrides(given)
-        chosen = list(journeys) if journeys is not None else self.journeys
+        start_ts, policy, chosen = self._plan_inputs(start, days, policy_overrides, journeys)
         key = (start_ts, int(days), int(seed), policy.model_dump_json(), tuple(j.model_dump_json() for j in chosen))
         plans: dict[tuple[Any, ...], Plan] = self.__dict__.setdefault("_plans", {})
         if key not in plans:
@@ -448,14 +501,74 @@ class Workspace:
                 start=start_ts,
                 days=int(days),
                 seed=int(seed),
-                consents=self.dataset.consents,
+                consents=None if self.engine == "spark" else self.dataset.consents,
                 chunk_size=chunk_size,
                 progress=progress,
             )
             plans[key] = Plan(plan=plan, audience=people, start=start_ts, days=int(days), seed=int(seed), policy=policy)
         return plans[key]
 
+    def spark_plan(
+        self,
+        *,
+        start: object = None,
+        days: int = 90,
+        seed: int = 7,
+        policy_overrides: Mapping[str, Any] | None = None,
+        journeys: Sequence[Journey] | None = None,
+    ) -> SparkPlan:
+        """The plan of :meth:`plan` left in Spark (engine ``spark`` only), for writing where Spark writes.
+
+        The same touches as :meth:`plan` gives (a test reads a written plan back and compares), without
+        collecting them: only the audience (one row per customer) is on this machine.
+        """
+        self._require_spark("spark_plan")
+        start_ts, policy, chosen = self._plan_inputs(start, days, policy_overrides, journeys)
+        people = self._plan_audience(policy)
+        rows, _, frame = self._spark_plan_frames(people, chosen, policy, start=start_ts, days=int(days), seed=int(seed))
+        return SparkPlan(
+            rows=rows,
+            audience=people,
+            audience_frame=frame,
+            start=start_ts,
+            days=int(days),
+            seed=int(seed),
+            policy=policy,
+            journeys=tuple(chosen),
+        )
+
+    def spark_profiles(self) -> Any:
+        """:attr:`profiles` as a Spark DataFrame (engine ``spark`` only), computed and left in Spark.
+
+        Only the four columns the value model is fitted on come to this machine
+        (unless :attr:`profiles` was asked already); the predicted value is
+        joined back in Spark. The rows are in no particular order.
+        """
+        self._require_spark("spark_profiles")
+        spark = self._spark()
+        frame = self._spark_profile_frame(**self._locales())
+        key = f"value:{self.as_of_label}"
+        if key not in self._shared:
+            fitted = ["customer_id", "frequency", "recency", "T", "monetary_value", "orders_total"]
+            slim = spark_engine.to_pandas(
+                frame.select(*fitted, *spark_engine.HIDDEN).orderBy(spark_engine.source_order())
+            )
+            self._shared[key] = customer_value(slim)
+        value: CustomerValue = self._shared[key]
+        columns = [c for c in frame.columns if c not in spark_engine.HIDDEN]
+        values = spark.createDataFrame(spark_engine.arrow_table(value.frame))
+        return (
+            frame.select(*columns)
+            .join(values, on="customer_id", how="left")
+            .select(*columns, *[c for c in value.frame.columns if c != "customer_id"])
+        )
+
     # ------------------------------------------------------------ the spark engine
+
+    def _require_spark(self, what: str) -> None:
+        if self.engine != "spark":
+            msg = f"{what} needs the spark engine. Fix: create the workspace with engine='spark' (--engine spark)"
+            raise WorkbenchError(msg)
 
     def _spark(self) -> Any:
         """The Spark session of this workspace (started once, shared by its variants)."""
@@ -463,22 +576,49 @@ class Workspace:
             self._shared["spark"] = spark_engine.session(self.master)
         return self._shared["spark"]
 
-    def _spark_tables(self) -> dict[str, Any]:
+    def _spark_tables(self) -> spark_engine.SparkTables:
+        if self.spark_tables is not None:
+            return self.spark_tables
         if "spark_tables" not in self._shared:
-            self._shared["spark_tables"] = spark_engine.tables_from_frames(self._spark(), self.dataset.tables())
-        return self._shared["spark_tables"]  # type: ignore[no-any-return]
+            self._shared["spark_tables"] = spark_engine.from_dataset(self._spark(), self.dataset)
+        found: spark_engine.SparkTables = self._shared["spark_tables"]
+        return found
+
+    def _locales(self) -> dict[str, Any]:
+        """The brand's locale and currency and the market rules, as the profiles' finish takes them."""
+        brand = self.strategy.brand
+        return {
+            "default_locale": brand.locale,
+            "default_currency": brand.currency,
+            "markets": self.strategy.policy.markets,
+        }
+
+    def _spark_profile_frame(self, **locales: Any) -> Any:
+        """The profiles in Spark with the order of the source (kept by Spark once computed, memory then disk)."""
+        key = f"spark_profiles:{self.as_of_label}:{locales!r}"
+        if key not in self._shared:
+            frame = spark_engine.profiles(
+                self._spark(), self._spark_tables(), as_of=self.as_of, keep_order=True, **locales
+            )
+            self._shared[key] = frame.persist()
+        return self._shared[key]
 
     def _spark_profiles(self, **locales: Any) -> pd.DataFrame:
         """:func:`build_profiles` computed by Spark, in the order and column types of the DuckDB engine's."""
-        found = spark_engine.profiles(self._spark(), self._spark_tables(), as_of=self.as_of, **locales)
-        frame = spark_engine.to_pandas(found)
+        frame = self._spark_profile_frame(**locales)
+        ordered = spark_engine.to_pandas(frame.orderBy(spark_engine.source_order())).drop(
+            columns=list(spark_engine.HIDDEN)
+        )
+        if self.spark_tables is not None:  # text attributes with the type a table read on this machine has
+            for column in ATTRIBUTES:
+                if column in ordered.columns and pd.api.types.is_string_dtype(ordered[column].dtype):
+                    ordered[column] = ordered[column].astype("str")
+            return ordered
         customers = self.dataset.customers.reset_index(drop=True)
-        where = pd.Index(frame["customer_id"].astype(object)).get_indexer(customers["customer_id"].astype(object))
-        frame = frame.take(where).reset_index(drop=True)
         for column in ("customer_id", *ATTRIBUTES):  # the customers' own columns as the dataset holds them
-            if column in frame.columns and column in customers.columns:
-                frame[column] = customers[column]
-        return frame
+            if column in ordered.columns and column in customers.columns:
+                ordered[column] = customers[column]
+        return ordered
 
     def _spark_assign(self) -> pd.DataFrame:
         """Segments with the strategy's rules evaluated by Spark SQL (the built-in segments are ranks
@@ -499,13 +639,12 @@ class Workspace:
             built[f"segment_{rule.segment}"] = masks[f"segment_{rule.segment}"].to_numpy(dtype=bool)
         return built
 
-    def _spark_plan(
+    def _spark_plan_frames(
         self, people: pd.DataFrame, journeys: Sequence[Journey], policy: ContactPolicy, **kwargs: Any
-    ) -> pd.DataFrame:
-        """:func:`simulate` per partition of customers on Spark: the same plan, touch for touch."""
+    ) -> tuple[Any, Any, Any]:
+        """The plan's rows and per-journey counts in Spark, and the audience frame they were made from."""
         spark = self._spark()
         audience = spark.createDataFrame(spark_engine.arrow_table(people.assign(position=np.arange(len(people)))))
-        consents = self._spark_tables().get("consents")
         rows, stats = spark_engine.plan(
             audience,
             list(journeys),
@@ -513,10 +652,17 @@ class Workspace:
             start=kwargs["start"],
             days=kwargs["days"],
             seed=kwargs["seed"],
-            consents=consents,
+            consents=self._spark_tables().get("consents"),
             partitions=self.partitions,
             priors=outcome_priors(people),
         )
+        return rows, stats, audience
+
+    def _spark_plan(
+        self, people: pd.DataFrame, journeys: Sequence[Journey], policy: ContactPolicy, **kwargs: Any
+    ) -> pd.DataFrame:
+        """:func:`simulate` per partition of customers on Spark: the same plan, touch for touch."""
+        rows, stats, _ = self._spark_plan_frames(people, journeys, policy, **kwargs)
         found = spark_engine.to_pandas(rows)
         found = found.sort_values(["position", "planned_at", "journey_index", "step_index"], kind="stable")
         plan = plan_from_rows(found.reset_index(drop=True), plan_categories(people, journeys, policy))
@@ -530,22 +676,48 @@ class Workspace:
         plan.attrs["horizon"] = {"start": kwargs["start"].isoformat(), "days": kwargs["days"], "seed": kwargs["seed"]}
         return plan
 
+    def _plan_inputs(
+        self,
+        start: object,
+        days: int,
+        policy_overrides: Mapping[str, Any] | None,
+        journeys: Sequence[Journey] | None,
+    ) -> tuple[pd.Timestamp, ContactPolicy, list[Journey]]:
+        """The plan's start, policy and journeys, with the horizon checked before any work starts."""
+        if not 0 < days <= MAX_PLAN_DAYS:
+            msg = (
+                f"days must be 1 to {MAX_PLAN_DAYS:,}, not {days:,}. Fix: pass the length of the plan in days, e.g. 90"
+            )
+            raise SimulationError(msg)
+        start_ts = resolve_start(start) if start is not None else self._day_after_as_of()
+        given = self.overrides.get("policy") if policy_overrides is None else policy_overrides
+        policy = self.strategy.policy.with_overrides(given)
+        chosen = list(journeys) if journeys is not None else self.journeys
+        return start_ts, policy, chosen
+
     def _day_after_as_of(self) -> pd.Timestamp:
         day = self.as_of.date() if isinstance(self.as_of, pd.Timestamp) else self.as_of
         return pd.Timestamp(day + dt.timedelta(days=1), tz="UTC")
 
     def _plan_audience(self, policy: ContactPolicy) -> pd.DataFrame:
-        scores = engagement_score(
-            self.dataset,
-            as_of=self.as_of,
-            weights=policy.adaptive.weights,
-            half_life_days=policy.adaptive.half_life_days,
-        )
+        tables = self.spark_tables
+        weights, half_life = policy.adaptive.weights, policy.adaptive.half_life_days
+        if tables is None:
+            scores = engagement_score(self.dataset, as_of=self.as_of, weights=weights, half_life_days=half_life)
+        else:  # added up where the tables are; one row per customer comes back
+            frame = spark_engine.engagement_scores(tables, as_of=self.as_of, weights=weights, half_life_days=half_life)
+            scores = spark_engine.to_pandas(frame)
         people = self.assigned.merge(scores, on="customer_id", how="left")
-        customers = self.dataset.customers
         column = policy.frequency_column
-        if column in customers.columns and column not in people.columns:
-            people = people.merge(customers[["customer_id", column]], on="customer_id", how="left")
+        if column in people.columns:
+            return people
+        if tables is None:
+            customers = self.dataset.customers
+            if column in customers.columns:
+                people = people.merge(customers[["customer_id", column]], on="customer_id", how="left")
+        elif column in tables["customers"].columns:
+            stated = spark_engine.to_pandas(tables["customers"].select("customer_id", column))
+            people = people.merge(stated, on="customer_id", how="left")
         return people
 
     def simulated_volume(self, journey: Journey, *, days: int = 14, seed: int = 0) -> pd.DataFrame:

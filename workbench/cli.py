@@ -27,7 +27,11 @@ Handler = Callable[[argparse.Namespace], int]
 #: The largest synthetic dataset written (customers); larger ones need more memory than a laptop has.
 MAX_SYNTH_CUSTOMERS = 5_000_000
 
-_DATA_HELP = "dataset: a folder of tables (CSV, CSV.GZ, Parquet) or a .duckdb file (default: the bundled sample)"
+_DATA_HELP = (
+    "dataset: a folder of tables (CSV, CSV.GZ, Parquet), a .duckdb file, a PostgreSQL URL "
+    "(postgresql://user@host/db?schema=shop) or, with --engine spark, a schema of Spark's catalog "
+    "(spark:shop) (default: the bundled sample)"
+)
 _STRATEGY_HELP = "strategy file (YAML) with brand facts, segments, policy and journeys (default: the bundled sample)"
 #: The engines of workbench.application.ENGINES and the dialects of workbench.profiles.DIALECTS
 #: (named here so that the command starts without loading them; a test checks they agree).
@@ -46,16 +50,23 @@ def _workspace(args: argparse.Namespace, **overrides: Any) -> Any:
         templates=getattr(args, "templates", None),
         engine=getattr(args, "engine", "duckdb"),
         master=getattr(args, "master", None),
+        partitions=getattr(args, "partitions", None),
         **overrides,
     )
+
+
+def _is_url(data: object) -> bool:
+    """A data source that is not a path: a PostgreSQL URL or a schema of Spark's catalog."""
+    return isinstance(data, str) and data.startswith(("postgresql://", "postgres://", "spark:"))
 
 
 def _given_inputs(args: argparse.Namespace) -> list[Path]:
     """Every file or folder the command reads (the bundled ones when none is named)."""
     from .io import sample_data, sample_strategy, templates_dir
 
-    found = [
-        Path(getattr(args, "data", None) or sample_data()),
+    data = getattr(args, "data", None)
+    found = [] if _is_url(data) else [Path(data or sample_data())]
+    found += [
         Path(getattr(args, "strategy", None) or sample_strategy()),
         Path(getattr(args, "templates", None) or templates_dir()),
     ]
@@ -121,10 +132,30 @@ def _profiles(args: argparse.Namespace) -> int:
         raise WorkbenchError(
             "profiles needs --out FILE (or --emit-sql to print the SQL). Fix: pass --out profiles.parquet"
         )
+    if args.engine == "spark":
+        return _spark_profiles(args)
     out = _output_file(args, Path(args.out))
     ws = _workspace(args)
     write_table(ws.profiles, out, for_people=True)
     print(f"wrote {len(ws.profiles):,} profiles at {ws.as_of_label} ({ws.as_of_source}) to {out}")
+    return 0
+
+
+def _spark_profiles(args: argparse.Namespace) -> int:
+    """``profiles --engine spark``: a Parquet folder written by Spark, partitioned by preferred channel."""
+    from .io import write_spark_profiles
+
+    out = _output_folder(args, Path(args.out))
+    if out.suffix.lower() in {".csv", ".gz"}:
+        raise WorkbenchError(
+            f"the spark engine writes profiles as a folder of Parquet files, not {out.name}. "
+            f"Fix: pass --out {out.with_suffix('').with_suffix('.parquet').name} (a folder), or --engine duckdb for CSV"
+        )
+    if out.exists() and not args.force:
+        raise WorkbenchError(f"{out} exists. Fix: choose another name, or pass --force to replace it")
+    ws = _workspace(args)
+    write_spark_profiles(ws.spark_profiles(), out, force=args.force)
+    print(f"wrote the profiles at {ws.as_of_label} ({ws.as_of_source}) to {out} (Parquet by preferred_channel)")
     return 0
 
 
@@ -305,10 +336,16 @@ def _simulate(args: argparse.Namespace) -> int:
             f"--policy takes a YAML mapping of policy fields, not {type(overrides).__name__}. "
             'Fix: write it as a mapping, e.g. --policy "{caps: [{channel: sms, max: 1, per: 7d}]}"'
         )
-    ws = _workspace(args)
-    with staged_output(out, force=args.force, what="plan and summaries") as folder:
-        plan = ws.plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides, progress=True)
-        written = write_plan(plan, folder)
+    with staged_output(out, force=args.force, what="plan and summaries") as folder:  # an output in use: refused first
+        ws = _workspace(args)
+        if args.engine == "spark":  # written by Spark, partitioned by journey; the summaries added up there
+            from .io import write_spark_plan
+
+            spark_plan = ws.spark_plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides)
+            written = write_spark_plan(spark_plan, folder)
+        else:
+            plan = ws.plan(start=args.start, days=args.days, seed=args.seed, policy_overrides=overrides, progress=True)
+            written = write_plan(plan, folder)
     for name, path in written.items():
         print(f"{name}: {out / path.relative_to(folder.root)}")
     return 0
@@ -480,6 +517,13 @@ def _engine(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="Spark master (local[4], spark://host:7077, yarn; default: a running session's, else local[2])",
     )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Spark partitions of customers the plan is simulated in (default: Spark's own)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -517,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
         [
             "workbench profiles data/sample --out profiles.parquet",
             "workbench profiles data/sample --as-of 2026-10-31 --out profiles.csv",
+            "workbench profiles data/shop --engine spark --out profiles.parquet   # a folder, by preferred_channel",
         ],
     )
     p.add_argument("data", nargs="?", default=None, metavar="DATA", help=_DATA_HELP)
@@ -525,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         metavar="FILE",
-        help="output file: .csv, .csv.gz or .parquet (required unless --emit-sql)",
+        help="output file: .csv, .csv.gz or .parquet; with --engine spark a folder of Parquet files "
+        "(required unless --emit-sql)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing output file (default: refuse)")
     p.add_argument(
@@ -703,6 +749,7 @@ def build_parser() -> argparse.ArgumentParser:
             "workbench simulate --days 90 --seed 7 --out plan",
             "workbench simulate --strategy data/strategy.yaml --data data/sample --start 2026-11-02 "
             "--policy '{max_defer: 2d}' --out plan",
+            "workbench simulate --engine spark --data data/shop --out plan   # send_plan.parquet/journey_id=.../",
         ],
     )
     _inputs(p)

@@ -35,9 +35,11 @@ from .phones import is_valid as is_valid_phone
 
 __all__ = [
     "contact_validity",
+    "date_order",
     "derive_customers",
     "from_frames",
     "normalize_events",
+    "numeric_date_parts",
     "quality_checks",
     "quality_row",
     "to_utc",
@@ -62,7 +64,7 @@ class AmbiguousDates(ValueError):
         self.mask = mask
 
 
-def to_utc(values: pd.Series) -> pd.Series:
+def to_utc(values: pd.Series, *, day_first: bool | None = None) -> pd.Series:
     """Parse a column to timezone-aware UTC; naive values are taken as UTC.
 
     ISO 8601 is read as it is. Dates written with numbers only (``03/04/2026``)
@@ -70,6 +72,8 @@ def to_utc(values: pd.Series) -> pd.Series:
     day above 12 (``13/04/2026``), month first when some value has a month
     position above 12 (``04/13/2026``); a column that has both, or only values
     that could be either, raises :class:`AmbiguousDates` rather than guessing.
+    ``day_first`` gives the order decided for the whole column elsewhere (an
+    engine that parses a column in parts: see :func:`numeric_date_parts`).
     Unparseable values become ``NaT``; the caller decides whether that is an
     error (see :func:`validate`).
     """
@@ -91,20 +95,55 @@ def to_utc(values: pd.Series) -> pd.Series:
             if other.any():
                 out[other] = pd.to_datetime(text[other], utc=True, errors="coerce", format="mixed", cache=False)
             if numeric.any():
-                first, second = parts.loc[numeric, 0], parts.loc[numeric, 1]
-                day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
                 where = retry.copy()
                 where[retry] = numeric.to_numpy(dtype=bool)
-                if day_first and month_first:
-                    msg = "dates are written day first in some rows (13/04/2026) and month first in others (04/13/2026)"
-                    raise AmbiguousDates(msg, where)
-                if not day_first and not month_first and bool((first != second).any()):
-                    msg = "dates such as 03/04/2026 could be day/month or month/day, and no row tells which"
-                    raise AmbiguousDates(msg, where)
+                if day_first is None:
+                    first, second = parts.loc[numeric, 0], parts.loc[numeric, 1]
+                    day_first = date_order(
+                        bool((first > 12).any()), bool((second > 12).any()), bool((first != second).any()), where
+                    )
                 out[where] = pd.to_datetime(
                     text[where], utc=True, errors="coerce", format="mixed", dayfirst=day_first, cache=False
                 )
     return out.astype("datetime64[us, UTC]")
+
+
+def date_order(day_first: bool, month_first: bool, differ: bool, where: pd.Series) -> bool:
+    """Whether a column's numeric dates are day first, from what its rows show (see :func:`to_utc`).
+
+    ``day_first``: some date has a first number above 12; ``month_first``: some has a second number
+    above 12; ``differ``: some has two different numbers. Raises :class:`AmbiguousDates` (with ``where``,
+    the rows written with numbers) when the rows show both orders, or neither while the order matters.
+    """
+    if day_first and month_first:
+        msg = "dates are written day first in some rows (13/04/2026) and month first in others (04/13/2026)"
+        raise AmbiguousDates(msg, where)
+    if not day_first and not month_first and differ:
+        msg = "dates such as 03/04/2026 could be day/month or month/day, and no row tells which"
+        raise AmbiguousDates(msg, where)
+    return day_first
+
+
+def numeric_date_parts(values: pd.Series) -> pd.DataFrame:
+    """For each value that :func:`to_utc` reads as a date written with numbers only (``03/04/2026``): its
+    first and second number (``first``, ``second``, missing for every other value).
+
+    From these a column read in parts decides its order once (:func:`date_order`) and parses each part
+    with ``to_utc(part, day_first=...)``, as :func:`to_utc` does for a whole column.
+    """
+    empty = pd.DataFrame({"first": pd.Series(pd.NA, index=values.index, dtype="Float64")})
+    empty["second"] = empty["first"]
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype):
+        return empty
+    text = values.astype("string").str.strip()
+    iso = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601", cache=False)
+    retry = iso.isna() & text.notna() & (text != "")
+    if not retry.any():
+        return empty
+    parts = text[retry].str.extract(_NUMERIC_DATE).astype("Float64")
+    empty.loc[retry, "first"] = parts[0]
+    empty.loc[retry, "second"] = parts[1]
+    return empty
 
 
 _TIMESTAMP_FIX = "use ISO 8601 (2024-03-01T09:30:00Z); values without a zone are read as UTC"

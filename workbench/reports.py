@@ -7,6 +7,11 @@ with code for analysts), the outputs the notebooks write (``audiences/``,
 ``journeys/``, ``exports/``, ``send_plan.parquet`` ...), an ``index.html``
 linking them and a ``manifest.json`` (inputs with sha256, parameters, package
 versions, timings) from which the run can be reproduced.
+
+The data may also be a PostgreSQL URL (``postgresql://user:secret@host/db?schema=shop``):
+the notebooks get it without its password, which reaches their kernels as
+``PGPASSWORD`` only, and the manifest records the URL without the password
+(parameters and command line included), never a hash of a database.
 """
 
 from __future__ import annotations
@@ -35,7 +40,18 @@ from jupyter_client.manager import AsyncKernelManager
 
 from . import charts
 from .application import default_as_of
-from .io import file_sha256, load_dataset, load_strategy, new_run_dir, write_text
+from .io import (
+    file_sha256,
+    is_postgres_url,
+    is_spark_source,
+    load_dataset,
+    load_strategy,
+    new_run_dir,
+    read_spark_tables,
+    reads_with_spark,
+    shown_url,
+    write_text,
+)
 from .io.resources import notebooks_dir, sample_data, sample_strategy
 from .models.errors import RunError, WorkbenchError
 from .models.strategy import Strategy
@@ -135,7 +151,10 @@ class ThisPythonKernelManager(AsyncKernelManager):
     A run's notebooks must import the same package as the command that started them: a user-wide
     or system-wide ``python3`` kernel could belong to another environment without the workbench.
     Every manager is remembered (weakly) so :func:`stop_kernels` can stop them all at an interrupt.
+    ``extra_env`` is added to the kernel's environment (a subclass sets it: :func:`_kernel_manager`).
     """
+
+    extra_env: dict[str, str] = {}  # noqa: RUF012 (read-only; a subclass replaces it)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -148,7 +167,54 @@ class ThisPythonKernelManager(AsyncKernelManager):
             display_name=f"Python {platform.python_version()} (workbench)",
             language="python",
             resource_dir="",
+            env=dict(self.extra_env),
         )
+
+
+def _kernel_manager(env: Mapping[str, str] | None) -> type[ThisPythonKernelManager]:
+    """The kernel manager class of a run: :class:`ThisPythonKernelManager`, with ``env`` for its kernels."""
+    if not env:
+        return ThisPythonKernelManager
+    return type("RunKernelManager", (ThisPythonKernelManager,), {"extra_env": dict(env)})
+
+
+def _secrets(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The parameters with every PostgreSQL URL's password taken out, and the environment that carries it.
+
+    libpq reads ``PGPASSWORD`` when the URL has no password, so a notebook connects as the URL said
+    while its parameters (kept in the executed notebook) and the manifest never hold the password.
+    """
+    from urllib.parse import urlsplit
+
+    cleaned: dict[str, Any] = {}
+    env: dict[str, str] = {}
+    for name, value in parameters.items():
+        if is_postgres_url(value) and urlsplit(value).password is not None:
+            parts = urlsplit(value)
+            password = parts.password or ""
+            user = parts.username or ""
+            host = parts.netloc.rsplit("@", 1)[1]
+            cleaned[name] = value.replace(parts.netloc, f"{user}@{host}" if user else host, 1)
+            if env.get("PGPASSWORD", password) != password:
+                msg = "two PostgreSQL URLs with different passwords. Fix: keep the passwords in ~/.pgpass"
+                raise RunError(msg)
+            env["PGPASSWORD"] = _unquote(password)
+        else:
+            cleaned[name] = value
+    return cleaned, env
+
+
+def _unquote(text: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(text)
+
+
+def _redacted(command: Sequence[str]) -> list[str]:
+    """The command line with the password of every PostgreSQL URL in it replaced by ``***``."""
+    import re
+
+    return [re.sub(r"postgres(?:ql)?://[^\s'\"]+", lambda m: shown_url(m.group(0)), str(arg)) for arg in command]
 
 
 def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
@@ -274,7 +340,8 @@ class NotebookKernel:
     is replaced by a new one for the next notebook. Close it (or use it as a context manager) when done.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, env: Mapping[str, str] | None = None) -> None:
+        self.manager_class = _kernel_manager(env)  # ``env`` is added to the kernel's environment
         self.km: Any = None
         self.kc: Any = None
         self.notebooks = 0
@@ -313,7 +380,7 @@ class NotebookKernel:
             nb,
             km=self.km,
             kernel_name=_KERNEL_NAME,
-            kernel_manager_class=ThisPythonKernelManager,
+            kernel_manager_class=self.manager_class,
             timeout=None,
             # the kernel's own start-up and shutdown chatter is not the user's concern
             extra_arguments=["--IPKernelApp.log_level=CRITICAL", _SKIP_IRI_GRAMMAR],
@@ -354,6 +421,7 @@ def run_notebook(
     name: str | None = None,
     raise_on_error: bool = True,
     kernel: NotebookKernel | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> NotebookRun:
     """Execute one notebook into ``run_dir`` (parameters injected as papermill does) and write its HTML reports.
 
@@ -361,7 +429,9 @@ def run_notebook(
     the result). A failing cell raises :class:`RunError` naming the notebook,
     the cell number and the error; the partly executed notebook and its HTML are
     still written so the failure can be read in context. ``kernel`` runs it in a
-    kernel shared with other notebooks (default: a kernel of its own).
+    kernel shared with other notebooks (default: a kernel of its own). ``env`` is added
+    to the environment of a kernel of its own (a password that must not be written into
+    the notebook's parameters); a shared kernel has its own (:class:`NotebookKernel`).
     """
     import nbformat
     from nbclient.exceptions import CellExecutionError, DeadKernelError
@@ -388,7 +458,7 @@ def run_notebook(
     result = NotebookRun(name=label, notebook=str(source), parameters=passed, executed=str(executed.relative_to(out)))
     started = time.perf_counter()
     own = kernel is None
-    runner = kernel or NotebookKernel()
+    runner = kernel or NotebookKernel(env=env)
     nb = None
     try:
         nb = load_notebook_node(str(source))
@@ -449,21 +519,30 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _inputs(paths: Sequence[Path]) -> list[dict[str, Any]]:
+def _inputs(paths: Sequence[Path | str]) -> list[dict[str, Any]]:
+    """Each input file with its size and sha256; a database or a Spark catalog by its name (no password)."""
     files: list[Path] = []
+    sources: list[dict[str, Any]] = []
     for p in paths:
+        if is_postgres_url(p):
+            sources.append({"url": shown_url(str(p)), "kind": "postgresql"})
+            continue
+        if is_spark_source(p):
+            sources.append({"url": str(p), "kind": "spark catalog"})
+            continue
+        p = Path(p)
         if p.is_dir():
             files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
         elif p.exists():
             files.append(p)
-    return [{"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": file_sha256(f)} for f in files]
+    return sources + [{"path": str(f.resolve()), "bytes": f.stat().st_size, "sha256": file_sha256(f)} for f in files]
 
 
 def write_manifest(
     run_dir: Path,
     *,
     runs: Sequence[NotebookRun],
-    inputs: Sequence[Path],
+    inputs: Sequence[Path | str],
     parameters: Mapping[str, Any],
     command: Sequence[str],
     seconds: float,
@@ -480,8 +559,8 @@ def write_manifest(
         "run_id": run_dir.name,
         "status": status,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": list(command),
-        "parameters": dict(parameters),
+        "command": _redacted(command),
+        "parameters": {k: shown_url(v) if is_postgres_url(v) else v for k, v in parameters.items()},
         "inputs": _inputs(list(inputs)),
         "versions": _versions(),
         "seconds": round(seconds, 2),
@@ -602,19 +681,24 @@ def run(
     """
     started = time.perf_counter()
     declared = notebook_parameters(notebook)  # a path that is not a notebook stops here, before any folder is made
+    params, env = _secrets(dict(parameters or {}))
     run_dir = new_run_dir(out)
-    params = dict(parameters or {})
     if "output_dir" in declared:
         params.setdefault("output_dir", str(run_dir))
     if "interactive" in declared:
         params.setdefault("interactive", False)  # a report has no live kernel behind its controls
     with _progress(1, "notebooks") as bar:
-        result = run_notebook(notebook, run_dir, parameters=params, raise_on_error=False)
+        result = run_notebook(notebook, run_dir, parameters=params, raise_on_error=False, env=env)
         bar.update(1)
     seconds = time.perf_counter() - started
-    inputs = [Path(notebook)] + [
-        Path(v) for k, v in params.items() if k.endswith("_path") and isinstance(v, str) and Path(v).exists()
-    ]
+    inputs: list[Path | str] = [Path(notebook)]
+    for k, v in params.items():
+        if (
+            k.endswith("_path")
+            and isinstance(v, str)
+            and (is_postgres_url(v) or is_spark_source(v) or Path(v).exists())
+        ):
+            inputs.append(v if is_postgres_url(v) or is_spark_source(v) else Path(v))
     write_index(run_dir, [result], title=f"Workbench run: {Path(notebook).stem}", seconds=seconds)
     write_manifest(run_dir, runs=[result], inputs=inputs, parameters=params, command=command, seconds=seconds)
     if result.status != "ok":
@@ -636,7 +720,8 @@ def pipeline(
 ) -> Path:
     """Run the strategy's notebooks on a dataset into a new run folder and return it.
 
-    ``strategy`` and ``data`` default to the bundled sample strategy and data.
+    ``strategy`` and ``data`` default to the bundled sample strategy and data; ``data`` may
+    also be a PostgreSQL URL or, with the spark engine, a schema of Spark's catalog (``spark:shop``).
     Both are read and validated first, so a contract error stops the run before
     any notebook starts. ``as_of`` defaults to the day of the last order in the
     data (:func:`workbench.application.default_as_of`, never the clock), so a
@@ -647,10 +732,17 @@ def pipeline(
     """
     started = time.perf_counter()
     strategy_path = Path(strategy or sample_strategy()).resolve()
-    data_path = Path(data or sample_data()).resolve()
+    given = str(data) if data is not None else ""
+    source: Path | str = given if is_postgres_url(given) or is_spark_source(given) else Path(data or sample_data())
+    source = source.resolve() if isinstance(source, Path) else source
     loaded: Strategy = load_strategy(strategy_path)
-    dataset = load_dataset(data_path)
-    resolved_as_of = as_of or default_as_of(dataset).isoformat()
+    if engine == "spark" and reads_with_spark(source):  # checked by Spark, as the notebooks will read it
+        from .engines.spark import session
+
+        tables: Any = read_spark_tables(session(master), source)
+    else:
+        tables = load_dataset(source)
+    resolved_as_of = as_of or default_as_of(tables).isoformat()
     stems = [stem for stem, _ in PIPELINE]
     if notebooks is not None:
         unknown = sorted(set(notebooks) - set(stems))
@@ -663,7 +755,8 @@ def pipeline(
     folder = notebooks_dir()
     jobs: list[tuple[Path, str, dict[str, Any]]] = []
     run_dir = new_run_dir(out)
-    common: dict[str, Any] = {"data_path": str(data_path), "strategy_path": str(strategy_path), "interactive": False}
+    common: dict[str, Any] = {"data_path": str(source), "strategy_path": str(strategy_path), "interactive": False}
+    common, env = _secrets(common)
     if as_of:
         common["as_of"] = as_of
     if engine != "duckdb" or master:  # the notebooks' engine parameters (their default is duckdb)
@@ -685,7 +778,7 @@ def pipeline(
 
     def worker(bar: Any) -> None:
         # one kernel per worker for all its notebooks: imports and the data are loaded once per worker
-        with NotebookKernel() as kernel:
+        with NotebookKernel(env=env) as kernel:
             while not stop.is_set():
                 try:
                     path, name, params = waiting.get_nowait()
@@ -708,7 +801,7 @@ def pipeline(
         seconds = time.perf_counter() - started
         title = loaded.name if status == "complete" else f"{loaded.name} (interrupted: incomplete)"
         write_index(run_dir, ordered, title=title, seconds=seconds)
-        inputs = [data_path, strategy_path]
+        inputs: list[Path | str] = [source, strategy_path]
         write_manifest(
             run_dir, runs=ordered, inputs=inputs, parameters=parameters, command=command, seconds=seconds, status=status
         )

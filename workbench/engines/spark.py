@@ -3,6 +3,9 @@
 Everything takes and returns Spark DataFrames, so that nothing larger than
 one row per customer of a few columns ever reaches the driver:
 
+- :func:`validate_tables`: the data contract's checks and refusals on Spark
+  (:mod:`workbench.engines.spark_contract`); tables given straight to
+  :func:`profiles` or :func:`plan` are checked first;
 - :func:`profiles`: the profile SQL of :func:`workbench.profiles.profile_sql`
   written for Spark (SQLGlot), then the per-customer finish
   (:func:`workbench.profiles.finish_profiles`: valid addresses, time zones,
@@ -13,7 +16,9 @@ one row per customer of a few columns ever reaches the driver:
   partition of customers with ``mapInArrow``, each customer with their own
   consent ledger, and the audience-wide figures the outcome rates need
   computed once; every draw is keyed by customer and seed, so the plan is
-  the same for any partitioning and equals the DuckDB engine's.
+  the same for any partitioning and equals the DuckDB engine's;
+- :func:`plan_summaries`: the summary tables of a plan, added up by Spark
+  (:mod:`workbench.engines.spark_summaries`).
 
 PySpark is imported here only (``pip install 'workbench[spark]'``); data moves
 between Python and the JVM as Arrow, never through pandas conversions of
@@ -37,24 +42,48 @@ from ..cadence.simulate import PLAN_COLUMNS
 from ..cadence.traverse import compile_journey
 from ..models.errors import WorkbenchError
 from ..models.policy import MarketRule
-from ..models.tables import TABLES
+from ..models.tables import CANCELLED_STATUSES, TABLES
+from ..policy import EngagementWeights
 from ..profiles import ATTRIBUTES, INPUT_ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from ..rules import CheckedRule
+from .spark_arrow import arrow_table, to_pandas
+from .spark_contract import (
+    FILE,
+    HIDDEN,
+    ROW,
+    SparkTables,
+    is_checked,
+    source_order,
+    validate_table,
+    validate_tables,
+)
+from .spark_summaries import plan_summaries
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
     "DEFAULT_MASTER",
+    "FILE",
+    "HIDDEN",
+    "ROW",
+    "SparkTables",
     "SparkUnavailableError",
     "arrow_table",
+    "engagement_scores",
+    "from_dataset",
+    "latest_order_day",
     "plan",
+    "plan_summaries",
     "profiles",
     "rule_segments",
     "rule_sql",
     "session",
+    "source_order",
     "tables_from_frames",
     "to_pandas",
+    "validate_table",
+    "validate_tables",
 ]
 
 #: Where a session runs when no master is named and none is running: this machine, two cores.
@@ -99,7 +128,8 @@ def session(
     config
         Other settings for a new session.
 
-    The session's time zone is set to UTC, as every time of the data contract is.
+    The session's time zone is set to UTC, as every time of the data contract is, and
+    Parquet files it writes hold times as UTC microseconds (not Spark's default INT96).
     """
     sql = _pyspark()
     active = sql.SparkSession.getActiveSession()
@@ -111,6 +141,7 @@ def session(
             os.environ["PYSPARK_PYTHON"] = sys.executable
         for key, value in {
             "spark.sql.session.timeZone": "UTC",
+            "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             **dict(config or {}),
@@ -132,43 +163,27 @@ def session(
 # ---------------------------------------------------------------- data in and out
 
 
-def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """A pandas frame as Arrow with types Spark reads: strings, not large strings or dictionaries."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    fields = []
-    for field in table.schema:
-        kind = field.type
-        if pa.types.is_dictionary(kind):
-            kind = kind.value_type
-        if pa.types.is_large_string(kind):
-            kind = pa.string()
-        if pa.types.is_timestamp(kind):
-            kind = pa.timestamp("us", tz=kind.tz)
-        fields.append(pa.field(field.name, kind))
-    return table.cast(pa.schema(fields))
+def _positioned(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with where each row is (:data:`FILE` empty, :data:`ROW` its position), the order of the frame."""
+    return frame.assign(**{FILE: "", ROW: np.arange(len(frame), dtype=np.int64)})
 
 
 def tables_from_frames(spark: SparkSession, tables: Mapping[str, pd.DataFrame]) -> dict[str, DataFrame]:
-    """Spark DataFrames of the contract's tables (a :class:`~workbench.models.dataset.Dataset`'s ``tables()``)."""
-    return {name: spark.createDataFrame(arrow_table(frame)) for name, frame in tables.items() if name in TABLES}
-
-
-def to_pandas(frame: DataFrame) -> pd.DataFrame:
-    """A Spark DataFrame on the driver through Arrow (strings stay Arrow strings, integers with gaps stay integers)."""
-    table = frame.toArrow()
-    mapping = {
-        pa.string(): pd.StringDtype("pyarrow"),
-        pa.large_string(): pd.StringDtype("pyarrow"),
-        pa.int64(): pd.Int64Dtype(),
-        pa.int32(): pd.Int32Dtype(),
+    """Spark DataFrames of tables held by pandas, as they are: :func:`profiles` and :func:`plan` check them
+    against the contract (:func:`validate_tables`) before use. A checked dataset goes with :func:`from_dataset`."""
+    return {
+        name: spark.createDataFrame(arrow_table(_positioned(frame))) for name, frame in tables.items() if name in TABLES
     }
-    out = table.to_pandas(types_mapper=mapping.get)
-    for field in table.schema:  # integers without a gap are plain numpy integers, as the DuckDB engine gives
-        if pa.types.is_integer(field.type) and table.column(field.name).null_count == 0:
-            out[field.name] = out[field.name].to_numpy(dtype=field.type.to_pandas_dtype())
-        if pa.types.is_timestamp(field.type) and field.type.tz is not None:
-            out[field.name] = out[field.name].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    return out
+
+
+def from_dataset(spark: SparkSession, dataset: Any) -> SparkTables:
+    """A :class:`~workbench.models.dataset.Dataset`'s tables (checked when it was loaded) as Spark DataFrames."""
+    frames = {name: spark.createDataFrame(arrow_table(_positioned(frame))) for name, frame in dataset.tables().items()}
+    return SparkTables(frames, source=dataset.source)
+
+
+def _checked(tables: Mapping[str, DataFrame]) -> SparkTables:
+    return tables if isinstance(tables, SparkTables) else validate_tables(tables)
 
 
 def _spark_schema(schema: pa.Schema) -> Any:
@@ -196,7 +211,13 @@ def _views(spark: SparkSession, tables: Mapping[str, DataFrame]) -> dict[str, st
     return names
 
 
-def _finish_batches(as_of: pd.Timestamp, carried: Sequence[str], schema: pa.Schema, locales: Mapping[str, Any]):
+def _finish_batches(
+    as_of: pd.Timestamp,
+    carried: Sequence[str],
+    schema: pa.Schema,
+    locales: Mapping[str, Any],
+    kept: Sequence[str] = (),
+):
     """The function ``mapInArrow`` runs on each partition: SQL columns in, finished profiles out."""
 
     def finish(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -208,6 +229,8 @@ def _finish_batches(as_of: pd.Timestamp, carried: Sequence[str], schema: pa.Sche
                 types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get
             )
             done = finish_profiles(customers, sql_columns(table), as_of=as_of, **locales)
+            for column in kept:
+                done[column] = table.column(column).to_pandas()
             yield from pa.Table.from_pandas(done, schema=schema, preserve_index=False).to_batches()
 
     return finish
@@ -218,6 +241,7 @@ def profiles(
     tables: Mapping[str, DataFrame],
     *,
     as_of: object,
+    keep_order: bool = False,
     default_locale: str = "en-US",
     default_currency: str = "USD",
     markets: Sequence[MarketRule] | None = None,
@@ -229,14 +253,21 @@ def profiles(
     spark
         The session (:func:`session`).
     tables
-        Spark DataFrames of the contract's tables by name (``orders`` required;
-        :func:`tables_from_frames`, or :func:`workbench.io.read_spark_tables`
-        for Parquet folders and Spark tables).
+        Spark DataFrames of the contract's tables by name (``orders`` required):
+        :class:`SparkTables` (:func:`workbench.io.read_spark_tables` for Parquet
+        folders and Spark tables, :func:`from_dataset`), or any mapping of
+        DataFrames, which is checked against the contract first (:func:`validate_tables`).
     as_of
         The profile moment (a date is the end of that day, UTC).
     default_locale, default_currency, markets
         The brand's locale and currency and the market rules, as for
         :func:`workbench.profiles.finish_profiles`.
+    keep_order
+        Keep the columns :data:`~workbench.engines.spark_contract.FILE` and
+        :data:`~workbench.engines.spark_contract.ROW` of the customers, to sort
+        the profiles in the order of the source
+        (:func:`~workbench.engines.spark_contract.source_order`), as the DuckDB
+        engine gives them.
 
     Returns
     -------
@@ -244,21 +275,19 @@ def profiles(
         Lazy: nothing runs until it is written or collected. The rows are in
         no particular order.
     """
-    if "orders" not in tables:
-        raise WorkbenchError("profiles need an orders table. Fix: add orders to the source")
+    checked = _with_read_columns(_checked(tables))
     ts = resolve_as_of(as_of)
-    views = _views(spark, tables)
-    customers = tables.get("customers")
-    carried = [c for c in (*ATTRIBUTES, *_INPUTS) if customers is not None and c in customers.columns]
-    if customers is None:
-        carried = ["created_at"]  # the customers of the orders, created at their first order
+    views = _views(spark, checked)
+    customers = checked["customers"]
+    carried = [c for c in (*ATTRIBUTES, *_INPUTS) if c in customers.columns]
+    kept = list(HIDDEN) if keep_order else []
     sql = profile_sql(
         as_of=ts,
         dialect="spark",
-        tables=tuple(tables),
-        has_status="status" in tables["orders"].columns,
-        has_currency="currency" in tables["orders"].columns,
-        customer_columns=carried,
+        tables=tuple(checked),
+        has_status="status" in checked["orders"].columns,
+        has_currency="currency" in checked["orders"].columns,
+        customer_columns=[*carried, *kept],
         table_names=views,
         pretty=False,
     )
@@ -266,7 +295,27 @@ def profiles(
     locales = {"default_locale": default_locale, "default_currency": default_currency, "markets": markets}
     template = pa.Table.from_pandas(_empty_profiles(joined, carried, ts), preserve_index=False)
     schema = _plain(template.schema)
-    return joined.mapInArrow(_finish_batches(ts, carried, schema, locales), _spark_schema(schema))
+    for column in kept:
+        schema = schema.append(pa.field(column, pa.string() if column == FILE else pa.int64()))
+    return joined.mapInArrow(_finish_batches(ts, carried, schema, locales, kept), _spark_schema(schema))
+
+
+#: The optional columns the profile SQL reads, with their types: missing ones are read as missing values.
+_READ_COLUMNS = {
+    "messages": {"opened_at": "timestamp", "clicked_at": "timestamp"},
+    "events": {"product_id": "string"},
+}
+
+
+def _with_read_columns(tables: SparkTables) -> dict[str, DataFrame]:
+    from pyspark.sql import functions as F
+
+    out = dict(tables)
+    for name, columns in _READ_COLUMNS.items():
+        if name in out:
+            absent = {c: F.lit(None).cast(kind) for c, kind in columns.items() if c not in out[name].columns}
+            out[name] = out[name].withColumns(absent) if absent else out[name]
+    return out
 
 
 def _empty_profiles(joined: DataFrame, carried: Sequence[str], as_of: pd.Timestamp) -> pd.DataFrame:
@@ -491,7 +540,8 @@ def plan(
     journeys, policy, start, days, seed
         As for :func:`workbench.cadence.simulate`.
     consents
-        The consent ledger; each customer's rows travel with the customer.
+        The consent ledger (a :class:`SparkTables`' ``consents``, or a frame that is
+        checked against the contract first); each customer's rows travel with the customer.
     partitions
         Partitions of customers (hashed by id); None keeps the audience's.
     priors
@@ -511,6 +561,8 @@ def plan(
     if priors is None:
         priors = _priors(audience)
     frame = audience.withColumnRenamed("position", _POSITION)
+    if consents is not None and not is_checked(consents):
+        consents = validate_table("consents", consents)
     if consents is not None:
         fields = ["channel", "status", "recorded_at", *(["source"] if "source" in consents.columns else [])]
         ledger = consents.groupBy("customer_id").agg(F.collect_list(F.struct(*fields)).alias(_LEDGER))
@@ -548,3 +600,83 @@ def _priors(audience: DataFrame) -> dict[str, float]:
 def local_priors(audience: pd.DataFrame) -> dict[str, float]:
     """The priors of an audience held by the driver (the same figures :func:`_priors` adds up in Spark)."""
     return outcome_priors(audience)
+
+
+# ---------------------------------------------------------------- what the plan reads besides profiles
+
+
+def latest_order_day(tables: Mapping[str, DataFrame]) -> Any:
+    """The day (UTC) of the latest order: the default ``as_of`` (:func:`workbench.application.default_as_of`)."""
+    from pyspark.sql import functions as F
+
+    day = _checked(tables)["orders"].agg(F.to_date(F.max("ordered_at"))).collect()[0][0]  # the session is in UTC
+    if day is None:
+        msg = "orders has no order date, so there is no default as_of. Fix: pass as_of (YYYY-MM-DD)"
+        raise WorkbenchError(msg)
+    return day
+
+
+_LN2 = float(np.log(2.0))
+
+
+def engagement_scores(
+    tables: Mapping[str, DataFrame],
+    *,
+    as_of: object,
+    weights: EngagementWeights | None = None,
+    half_life_days: float = 30.0,
+) -> DataFrame:
+    """:func:`workbench.cadence.engagement.engagement_score` added up by Spark: ``customer_id``, ``engagement_score``.
+
+    Every customer appears (0 without signals). Each signal counts
+    ``weight * 0.5 ** (age_days / half_life_days)``; the sums per customer run
+    in another order than on one machine, so a score may differ in its last
+    digits (never a tier, unless a score falls on a threshold to 15 digits).
+    """
+    from pyspark.sql import functions as F
+
+    checked = _checked(tables)
+    ts = resolve_as_of(as_of)
+    w = weights or EngagementWeights()
+    as_of_us = int(ts.value // 1000)
+    signals: list[tuple[DataFrame, str, float]] = []
+    messages = checked.get("messages")
+    if messages is not None:
+        email = F.col("channel") == "email"
+        for col, mask, weight in (
+            ("opened_at", email, w.email_open),
+            ("clicked_at", email, w.email_click),
+            ("clicked_at", ~email, w.sms_click),
+        ):
+            if col in messages.columns and weight > 0:
+                signals.append((messages.where(F.coalesce(mask, F.lit(False))), col, weight))
+    events = checked.get("events")
+    if events is not None and w.site_visit > 0:
+        signals.append((events.where(F.col("event") == "site_visit"), "occurred_at", w.site_visit))
+    orders = checked["orders"]
+    if w.order > 0:
+        placed = F.col("amount") > 0
+        if "status" in orders.columns:
+            statuses = F.lower(F.col("status").cast("string")).isin(*CANCELLED_STATUSES)
+            placed = placed & ~F.coalesce(statuses, F.lit(False))
+        signals.append((orders.where(F.coalesce(placed, F.lit(False))), "ordered_at", w.order))
+    customers = checked["customers"].select("customer_id")
+    if not signals:
+        return customers.select("customer_id", F.lit(0.0).alias("engagement_score"))
+    parts = []
+    for i, (frame, col, _) in enumerate(signals):
+        age = (F.lit(as_of_us) - F.unix_micros(F.col(col))) / F.lit(1e6) / F.lit(86_400.0)
+        decay = F.exp(F.lit(-_LN2) * age / F.lit(float(half_life_days)))
+        kept = frame.where(F.col(col).isNotNull() & (age >= 0))
+        parts.append(kept.select("customer_id", F.lit(i).alias("signal"), decay.alias("decay")))
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    sums = union.groupBy("customer_id").pivot("signal", list(range(len(signals)))).agg(F.sum("decay"))
+    total = F.lit(0.0)
+    for i, (_, _, weight) in enumerate(signals):  # added in the order the local computation adds them
+        total = total + F.coalesce(F.col(str(i)) * F.lit(float(weight)), F.lit(0.0))
+    scored = sums.select("customer_id", total.alias("engagement_score"))
+    return customers.join(scored, on="customer_id", how="left").select(
+        "customer_id", F.coalesce(F.col("engagement_score"), F.lit(0.0)).alias("engagement_score")
+    )

@@ -26,7 +26,8 @@ from .resources import (
     sample_strategy,
     templates_dir,
 )
-from .tables import load_dataset, profiles_in_postgres, write_dataset
+from .spark import is_spark_source, read_spark_tables, reads_with_spark, write_spark_plan, write_spark_profiles
+from .tables import is_postgres_url, load_dataset, profiles_in_postgres, shown_url, write_dataset
 from .workspace import load_templates, open_workspace
 from .writer import (
     OutputFolder,
@@ -53,6 +54,8 @@ __all__ = [
     "dump_json_schema",
     "file_sha256",
     "files_table",
+    "is_postgres_url",
+    "is_spark_source",
     "load_dataset",
     "load_hillstrom",
     "load_journeys",
@@ -65,12 +68,15 @@ __all__ = [
     "open_workspace",
     "output_folder",
     "profiles_in_postgres",
+    "read_spark_tables",
     "read_text",
+    "reads_with_spark",
     "refuse_inputs",
     "resolve_output_dir",
     "safe_name",
     "sample_data",
     "sample_strategy",
+    "shown_url",
     "staged_output",
     "templates_dir",
     "validate_file",
@@ -81,6 +87,8 @@ __all__ = [
     "write_journeys",
     "write_plan",
     "write_preview",
+    "write_spark_plan",
+    "write_spark_profiles",
     "write_table",
     "write_text",
 ]

@@ -24,7 +24,7 @@ from ..models.tables import TABLES
 from ..profiles import ATTRIBUTES, INPUT_ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from .writer import write_table
 
-__all__ = ["load_dataset", "profiles_in_postgres", "write_dataset"]
+__all__ = ["is_postgres_url", "load_dataset", "profiles_in_postgres", "shown_url", "write_dataset"]
 
 _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
 
@@ -92,7 +92,8 @@ def load_dataset(
         a ``.duckdb`` file with tables of those names; or a PostgreSQL URL,
         ``postgresql://user@host:5432/db?schema=shop`` (default schema
         ``public``; a password is best kept in ``~/.pgpass`` or ``PGPASSWORD``),
-        whose tables of those names are read with psycopg.
+        whose tables of those names are read with psycopg, in the order of
+        their key (customers by id, orders by order id, ...).
     column_map
         Renames applied before validation: either one mapping for every table
         (``{"CustomerID": "customer_id"}``) or one per table
@@ -109,7 +110,11 @@ def load_dataset(
     if is_postgres_url(path):
         raw = _read_postgres(str(path), tables)
         renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in raw.items()}
-        return from_frames(**renamed, source=_shown_url(str(path)))
+        return from_frames(**renamed, source=shown_url(str(path)))
+    if isinstance(path, str) and path.startswith("spark:"):
+        msg = f"{path} is a schema of Spark's catalog, which only the spark engine reads. Fix: pass --engine spark "
+        msg += "(open_workspace(..., engine='spark')), or use workbench.io.read_spark_tables"
+        raise FileError(msg)
     root = Path(path)
     if not root.exists():
         raise FileError(f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file")
@@ -150,8 +155,8 @@ def is_postgres_url(path: object) -> bool:
     return isinstance(path, str) and path.startswith(("postgresql://", "postgres://"))
 
 
-def _shown_url(url: str) -> str:
-    """The URL without its password (for messages and the dataset's ``source``)."""
+def shown_url(url: str) -> str:
+    """The URL without its password (for messages, the dataset's ``source`` and a run's manifest)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -178,7 +183,7 @@ def _connect_postgres(url: str) -> Any:
     try:
         con = psycopg.connect(conninfo, connect_timeout=10, autocommit=True)
     except psycopg.Error as exc:
-        msg = f"cannot connect to {_shown_url(url)} ({_first_line(exc)})"
+        msg = f"cannot connect to {shown_url(url)} ({_first_line(exc)})"
         raise FileError(msg + ". Fix: check the host, port, user, database and password (~/.pgpass)") from None
     con.execute("set timezone = 'UTC'")
     con.execute("set datestyle = 'ISO, YMD'")
@@ -207,7 +212,7 @@ def _missing_orders(url: str, schema: str) -> DataContractError:
     return DataContractError(
         "orders",
         None,
-        f"no orders table in schema {schema!r} of {_shown_url(url)}",
+        f"no orders table in schema {schema!r} of {shown_url(url)}",
         remedy="name the schema that holds the tables with ?schema=NAME, or create orders "
         "(order_id, customer_id, ordered_at, amount)",
     )
@@ -225,10 +230,29 @@ def _copy_out(con: Any, query: Any) -> pd.DataFrame:
     return pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
 
 
+#: The order rows are read in: a table has none in SQL, and a scan may start anywhere in it (synchronized
+#: scans), while ties in the RFM ranks are broken by the order of the customers.
+_READ_ORDER = {
+    "customers": ("customer_id",),
+    "orders": ("order_id",),
+    "messages": ("message_id",),
+    "events": ("customer_id", "occurred_at", "event"),
+    "consents": ("customer_id", "channel", "recorded_at"),
+}
+
+
+def _select_all(schema: str, name: str, columns: list[str]) -> Any:
+    """``select *`` from a table, in the order of its key as text (byte order, whatever the database's collation)."""
+    from psycopg import sql
+
+    keys = [c for c in _READ_ORDER.get(name, ()) if c in columns] or columns
+    order = sql.SQL(", ").join(sql.SQL('cast({} as text) collate "C"').format(sql.Identifier(c)) for c in keys)
+    return sql.SQL("select * from {}.{} order by {}").format(sql.Identifier(schema), sql.Identifier(name), order)
+
+
 def _read_postgres(url: str, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """The contract's tables of the URL's schema, as text frames (the contract parses them like CSV files)."""
     import psycopg
-    from psycopg import sql
 
     _, schema = _postgres_target(url)
     with _connect_postgres(url) as con:
@@ -237,14 +261,12 @@ def _read_postgres(url: str, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]
             if "orders" not in present:
                 raise _missing_orders(url, schema)
             return {
-                name: _copy_out(
-                    con, sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-                )
+                name: _copy_out(con, _select_all(schema, name, present[name]))
                 for name in TABLES
                 if name in present and (name in wanted or name == "orders")
             }
         except psycopg.Error as exc:
-            msg = f"cannot read the tables of schema {schema!r} of {_shown_url(url)} ({_first_line(exc)})"
+            msg = f"cannot read the tables of schema {schema!r} of {shown_url(url)} ({_first_line(exc)})"
             raise FileError(msg + ". Fix: check that the user may read them") from None
 
 
@@ -278,7 +300,7 @@ def profiles_in_postgres(url: str, *, as_of: object = None) -> pd.DataFrame:
                 as_of = pd.Timestamp(latest).tz_convert("UTC").date()
             ts = resolve_as_of(as_of)
             if "customers" in present:
-                raw = _copy_out(con, sql.SQL("select * from {}.customers").format(sql.Identifier(schema)))
+                raw = _copy_out(con, _select_all(schema, "customers", present["customers"]))
                 customers = validate("customers", raw)
             else:
                 raw = _copy_out(
@@ -303,7 +325,7 @@ def profiles_in_postgres(url: str, *, as_of: object = None) -> pd.DataFrame:
             names = [d.name for d in cursor.description]
             rows = cursor.fetchall()
         except psycopg.Error as exc:
-            msg = f"PostgreSQL could not compute the profiles in {_shown_url(url)} ({_first_line(exc)})"
+            msg = f"PostgreSQL could not compute the profiles in {shown_url(url)} ({_first_line(exc)})"
             raise FileError(msg + ". Fix: check that the tables have the contract's columns and types") from None
     table = pa.table({name: pa.array([row[i] for row in rows]) for i, name in enumerate(names)})
     where = pd.Index(table.column("customer_id").to_pylist()).get_indexer(customers["customer_id"].astype(object))

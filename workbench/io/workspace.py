@@ -17,6 +17,7 @@ from ..messages.library import load_library
 from ..models.errors import TemplateError
 from .files import load_strategy
 from .resources import sample_data, sample_strategy, templates_dir
+from .spark import SPARK_PREFIX, read_spark_tables, reads_with_spark
 from .tables import load_dataset
 
 __all__ = ["load_templates", "open_workspace"]
@@ -65,6 +66,7 @@ def open_workspace(
     policy: Mapping[str, Any] | None = None,
     engine: str = "duckdb",
     master: str | None = None,
+    partitions: int | None = None,
 ) -> Workspace:
     """Read and validate the data and the strategy, load the template library, and return the workspace.
 
@@ -76,14 +78,19 @@ def open_workspace(
         Profile date; None means the day of the latest order (:func:`workbench.application.default_as_of`).
     lifecycle, max_sms_segments, policy
         Overrides of the strategy (None values are ignored); the workspace records them for the report.
-    engine, master
+    engine, master, partitions
         Where the work runs (``duckdb`` or ``spark``) and the Spark master (:class:`~workbench.application.Workspace`).
+        On the Spark engine a folder of Parquet tables and a schema of Spark's catalog (``spark:shop``)
+        are read by Spark (:func:`~workbench.io.read_spark_tables`); other sources are loaded here and
+        handed to Spark.
 
     The same files (unchanged since) give the same workspace, with what it computed already, so
     reports run one after the other in a kernel share the loaded data and the profiles.
     """
     strategy_path = Path(strategy or sample_strategy())
-    source = str(data) if data and "://" in str(data) else Path(data or sample_data())  # a folder, file or URL
+    given = str(data) if data else ""
+    named = "://" in given or given.startswith(SPARK_PREFIX)  # a database URL or a schema of Spark's catalog
+    source: Path | str = given if named else Path(data or sample_data())
     templates_path = Path(templates) if templates else templates_dir()
     key = (
         *(_signature(p) for p in (source, strategy_path, templates_path)),
@@ -92,10 +99,17 @@ def open_workspace(
         str(as_of),
         engine,
         master,
+        partitions,
     )
-    ws = _RECENT.get(key) if not isinstance(source, str) else None  # a database may change under the same URL
+    by_spark = engine == "spark" and reads_with_spark(source)
+    ws = _RECENT.get(key) if not (named or by_spark) else None  # a database or Spark table may change under a name
     if ws is None:
-        dataset = load_dataset(source)
+        if by_spark:  # Parquet folders and Spark tables: read by Spark
+            from ..engines.spark import session
+
+            dataset: Any = read_spark_tables(session(master), source)
+        else:
+            dataset = load_dataset(source)
         loaded = load_strategy(strategy_path)
         root, library = load_templates(templates)
         ws = Workspace.create(
@@ -106,6 +120,7 @@ def open_workspace(
             templates_dir=root,
             engine=engine,
             master=master,
+            partitions=partitions,
             strategy_source=strategy_path,
         )
         _RECENT[key] = ws
