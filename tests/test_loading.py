@@ -17,7 +17,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -283,7 +282,11 @@ def test_extra_columns_keep_the_types_pandas_gives_them(tmp_path):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(max_size=12), st.from_regex(r"[a-z\s.]{1,5}@[a-zé.\s]{1,6}\.[a-zA-Z]{1,3}\n?"))))
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=12), st.from_regex(r"[a-z\s.]{1,5}@[a-zé.\s]{1,6}\.[a-zA-Z]{1,3}\n?"))
+    )
+)
 def test_emails_match_as_python_matches_the_pattern(values):
     series = pd.Series(values, dtype=object)
     want = [value is not None and re.match(EMAIL_PATTERN, value) is not None for value in values]
