@@ -370,22 +370,54 @@ def _lower_words(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().str.lower()
 
 
-def _by_distinct(values: pa.ChunkedArray, normalise: Callable[[pd.Series], pd.Series]) -> tuple[pd.Series, pa.Array]:
-    """``normalise`` applied to each distinct value once: the distinct values normalised, and each row's
-    position among them."""
-    distinct = pc.unique(values)
-    if isinstance(distinct, pa.ChunkedArray):
-        distinct = distinct.combine_chunks()
-    normalised = normalise(pd.Series(pd.arrays.ArrowStringArray(distinct.cast(pa.large_string()))))
-    return normalised, distinct
+_TEXT = pa.large_string()
 
 
-def _mapped(values: pa.ChunkedArray, distinct: pa.Array, normalised: pd.Series) -> pa.ChunkedArray:
-    """Each row's normalised value, ``values`` itself when normalising changes nothing."""
-    target = pa.array(normalised.array, type=pa.large_string())
-    if pc.all(pc.equal(target, distinct.cast(pa.large_string()))).as_py() is True:
-        return values.cast(pa.large_string())
-    return pc.take(target, pc.index_in(values, value_set=distinct))
+def _is_coded_text(kind: pa.DataType) -> bool:
+    """Text, plain or dictionary-encoded (loading reads columns of few values as a dictionary)."""
+    return _is_text(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type))
+
+
+def _distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of a text column, plain or dictionary-encoded (a missing value among them when
+    a row is missing), and each row's position among them."""
+    if not pa.types.is_dictionary(values.type):
+        distinct = pc.unique(values).cast(_TEXT)
+        return distinct, pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
+    parts = [chunk.dictionary.cast(_TEXT) for chunk in values.chunks]
+    if values.null_count or any(part.null_count for part in parts):
+        parts.append(pa.nulls(1, _TEXT))
+    distinct = pc.unique(pa.chunked_array(parts, type=_TEXT))
+    null_at = pc.index_in(pa.nulls(1, _TEXT), value_set=distinct)[0].as_py()
+    codes = []
+    for chunk in values.chunks:
+        local = pc.index_in(chunk.dictionary.cast(_TEXT), value_set=distinct).to_numpy(zero_copy_only=False)
+        index = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        rows = local[index] if len(local) else np.zeros(len(index), dtype=np.int32)
+        if chunk.null_count:
+            rows = np.where(chunk.is_null().to_numpy(zero_copy_only=False), null_at, rows)
+        codes.append(rows.astype(np.int32, copy=False))
+    return distinct, np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+
+
+def _by_distinct(
+    values: pa.ChunkedArray, normalise: Callable[[pd.Series], pd.Series]
+) -> tuple[pd.Series, np.ndarray, pa.Array]:
+    """``normalise`` applied to each distinct value once: the distinct values normalised, each row's
+    position among them, and the distinct values themselves."""
+    distinct, codes = _distinct(values)
+    return normalise(pd.Series(pd.arrays.ArrowStringArray(distinct))), codes, distinct
+
+
+def _recoded(normalised: pd.Series, codes: np.ndarray) -> pa.ChunkedArray:
+    """Each row's normalised value, dictionary-encoded (text of few distinct values takes little memory)."""
+    target = pa.array(normalised.array, type=_TEXT)
+    values = pc.unique(target)
+    remap = pc.index_in(target, value_set=values).to_numpy(zero_copy_only=False).astype(np.int32)
+    indices = remap[codes] if len(remap) else np.zeros(len(codes), dtype=np.int32)
+    missing = normalised.isna().to_numpy(dtype=bool)
+    mask = missing[codes] if missing.any() else None
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), values)])
 
 
 def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) -> pa.Table | None:
@@ -440,12 +472,12 @@ def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) 
         if col not in columns:
             continue
         values = columns[col]
-        if not _is_text(values.type) or values.null_count:
+        if not _is_coded_text(values.type) or values.null_count:
             return None
-        normalised, distinct = _by_distinct(values, _lower_words)
+        normalised, codes, _ = _by_distinct(values, _lower_words)
         if normalised.isna().any() or not normalised.isin(allowed).all():
             return None
-        columns[col] = _mapped(values, distinct, normalised)
+        columns[col] = _recoded(normalised, codes)
     if contract.key and contract.key in columns and _repeated_values(columns[contract.key]):
         return None
     return pa.table(columns, metadata=table.schema.metadata)
@@ -646,24 +678,23 @@ def _normalize_events(events: Table) -> tuple[Table, list[pd.DataFrame]]:
     The quality rows are computed by pandas over the rows they concern (none, for names already in the
     workbench's words), so they read as they always have.
     """
-    if isinstance(events, pd.DataFrame) or not _is_text(events.column("event").type):
+    if isinstance(events, pd.DataFrame) or not _is_coded_text(events.column("event").type):
         given = events["event"] if isinstance(events, pd.DataFrame) else events.column("event").to_pandas()
         text = _column(pd.DataFrame({"event": pd.Series(given).astype("string")}), "event")
     else:
         text = events.column("event")
-    normalised, distinct = _by_distinct(text, _event_words)
-    dist_raw = pd.Series(pd.arrays.ArrowStringArray(distinct.cast(pa.large_string())))
+    normalised, position, distinct = _by_distinct(text, _event_words)
+    dist_raw = pd.Series(pd.arrays.ArrowStringArray(distinct))
     renamed_d = ((normalised != dist_raw).fillna(False).astype(bool) & normalised.isin(KNOWN_EVENTS)).to_numpy()
     unknown_d = (~normalised.isin(KNOWN_EVENTS)).to_numpy(dtype=bool)
-    position = pc.index_in(text, value_set=distinct).to_numpy(zero_copy_only=False)
-    norm_col = pc.take(pa.array(normalised.array, type=pa.large_string()), pa.array(position))
+    norm_col = _recoded(normalised, position)
     n = events.shape[0]
     notes = []
     renamed = renamed_d[position] if renamed_d.any() else np.zeros(n, dtype=bool)
     if renamed.any():
         rows = pa.array(np.flatnonzero(renamed))
-        raw = pd.Series(pd.arrays.ArrowStringArray(text.take(rows).cast(pa.large_string())))
-        norm = pd.Series(pd.arrays.ArrowStringArray(norm_col.take(rows)))
+        raw = pd.Series(pd.arrays.ArrowStringArray(text.take(rows).cast(_TEXT)))
+        norm = pd.Series(pd.arrays.ArrowStringArray(norm_col.take(rows).cast(_TEXT)))
         pairs = pd.DataFrame({"from": raw, "to": norm}).drop_duplicates()
         notes.append(
             quality_row(
@@ -678,7 +709,8 @@ def _normalize_events(events: Table) -> tuple[Table, list[pd.DataFrame]]:
         )
     unknown = unknown_d[position] if unknown_d.any() else np.zeros(n, dtype=bool)
     if unknown.any():
-        names = pd.Series(pd.arrays.ArrowStringArray(norm_col.take(pa.array(np.flatnonzero(unknown))))).value_counts()
+        names = pd.Series(pd.arrays.ArrowStringArray(norm_col.take(pa.array(np.flatnonzero(unknown))).cast(_TEXT)))
+        names = names.value_counts()
         notes.append(
             quality_row(
                 "events",
@@ -693,7 +725,7 @@ def _normalize_events(events: Table) -> tuple[Table, list[pd.DataFrame]]:
     if isinstance(events, pa.Table):
         return events.set_column(events.column_names.index("event"), "event", norm_col), notes
     out = events.copy(deep=False)
-    out["event"] = pd.arrays.ArrowStringArray(norm_col)
+    out["event"] = pd.arrays.ArrowStringArray(norm_col.cast(_TEXT))
     return out, notes
 
 
@@ -807,7 +839,7 @@ def _cancelled(dataset: Dataset) -> np.ndarray:
     if "status" not in dataset.column_names("orders"):
         return negative
     status = dataset.column("orders", "status")
-    if not _is_text(status.type):
+    if not _is_coded_text(status.type):
         status = _column(pd.DataFrame({"status": pd.Series(status.to_pandas()).astype("string")}), "status")
-    flags, distinct = _by_distinct(status, lambda v: v.str.lower().isin(CANCELLED_STATUSES).fillna(False))
-    return negative | flags.to_numpy(dtype=bool)[pc.index_in(status, value_set=distinct).to_numpy(zero_copy_only=False)]
+    flags, codes, _ = _by_distinct(status, lambda v: v.str.lower().isin(CANCELLED_STATUSES).fillna(False))
+    return negative | flags.to_numpy(dtype=bool)[codes]

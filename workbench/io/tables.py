@@ -32,8 +32,19 @@ __all__ = ["load_dataset", "write_dataset"]
 _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
 _TEXT = pa.large_string()  # pandas' text columns are backed by large_string: no cast when one is asked for
 _UTC = pa.timestamp("us", tz="UTC")
-#: Bytes Arrow's CSV reader parses at a time (its default is 1 MiB; larger blocks are faster on big files).
+#: Bytes Arrow's CSV reader parses at a time (its default is 1 MiB; larger blocks give fewer chunks).
 _BLOCK = 16 << 20
+#: Text columns of few distinct values, read dictionary-encoded: a third of the memory of plain text, and a
+#: Parquet file's own dictionary pages are kept rather than decoded into one string per row. A dataset gives
+#: them to pandas as plain text.
+_FEW_VALUES = {
+    "customers": ("country", "region", "timezone", "loyalty_tier", "preferred_channel"),
+    "orders": ("currency", "status"),
+    "events": ("event",),
+    "consents": ("channel", "status", "source", "keyword"),
+    "messages": ("channel", "journey_id", "step_id", "variant", "bounced"),
+}
+_CODED = pa.dictionary(pa.int32(), _TEXT)
 
 
 def _find_table(folder: Path, name: str) -> Path | None:
@@ -88,7 +99,7 @@ def _read_csv_typed(path: Path, name: str, rename: Mapping[str, str]) -> pa.Tabl
     for column in names:
         target = rename.get(column, column)
         kind = _UTC if target in contract.timestamps else pa.float64() if target in contract.numeric else _TEXT
-        types[column] = kind
+        types[column] = _CODED if target in _FEW_VALUES[name] else kind
     for attempt in (types, {c: _TEXT if t == _UTC else t for c, t in types.items()}):
         try:
             return pacsv.read_csv(
@@ -104,10 +115,19 @@ def _read_csv_typed(path: Path, name: str, rename: Mapping[str, str]) -> pa.Tabl
     return None
 
 
-def _read_parquet_typed(path: Path) -> pa.Table | None:
-    """A Parquet file as Arrow, None when pandas would read it differently (an index stored in the file)."""
+def _read_parquet_typed(path: Path, name: str, rename: Mapping[str, str]) -> pa.Table | None:
+    """A Parquet file as Arrow, None when pandas would read it differently (an index stored in the file).
+
+    Text columns of few values are read as dictionaries (:data:`_FEW_VALUES`)."""
     try:
-        table = pq.read_table(path)
+        schema = pq.read_schema(path)
+        coded = [
+            f.name
+            for f in schema
+            if rename.get(f.name, f.name) in _FEW_VALUES[name]
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        ]
+        table = pq.read_table(path, read_dictionary=coded)
     except (OSError, pa.ArrowException):
         return None
     meta = table.schema.pandas_metadata or {}
@@ -198,7 +218,9 @@ def load_dataset(
         for name, found in files.items():
             rename = _column_map_for(column_map, name)
             typed = (
-                _read_parquet_typed(found) if found.name.endswith(".parquet") else _read_csv_typed(found, name, rename)
+                _read_parquet_typed(found, name, rename)
+                if found.name.endswith(".parquet")
+                else _read_csv_typed(found, name, rename)
             )
             raw[name] = typed if typed is not None else _read_text(found)
 
