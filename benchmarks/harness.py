@@ -5,6 +5,10 @@ interpreter: ``SETUP(size)`` builds the inputs (not timed), then ``SUBJECT(input
 times. Peak memory is the process's maximum resident set size during the runs minus the resident size
 after setup, so it counts everything the subject allocates (Arrow, DuckDB and NumPy buffers included)
 and nothing the setup did: the kernel's high-water mark is reset after setup (``/proc/self/clear_refs``).
+
+The machine is shared: :func:`rounds` measures a subject and its floor alternately, one fresh process
+each, several rounds, so that both see the same load; it reports medians, the spread (fastest and
+slowest) and the median of the per-round ratios.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def _load(spec: str):
 
 
 def measure(setup: str, subject: str, size: int, repeat: int = 3, timeout: float = 900) -> dict[str, float]:
-    """Run one measurement in a fresh interpreter and return ``median_s``, ``min_s`` and ``peak_mb``."""
+    """Run one measurement in a fresh interpreter and return ``median_s``, ``min_s``, ``max_s`` and ``peak_mb``."""
     cmd = [sys.executable, "-m", "benchmarks.harness", setup, subject, str(size), str(repeat)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
@@ -73,7 +77,42 @@ def _child(setup: str, subject: str, size: int, repeat: int) -> None:
         fn(inputs)
         times.append(time.perf_counter() - start)
     peak = _peak_mb()
-    print(json.dumps({"median_s": statistics.median(times), "min_s": min(times), "peak_mb": max(peak - base, 0.0)}))
+    result = {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+    print(json.dumps({**result, "peak_mb": max(peak - base, 0.0)}))
+
+
+def rounds(setup: str, subjects: dict[str, str], size: int, n: int = 3, timeout: float = 900) -> dict[str, dict]:
+    """Measure several subjects on the same inputs, alternately, ``n`` rounds of one run each.
+
+    Returns, per subject name: ``median_s``, ``min_s``, ``max_s`` over the rounds, ``peak_mb`` (the
+    median peak) and ``runs`` (every round's seconds), so that ratios can be taken round by round.
+    """
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in subjects}
+    for _ in range(n):
+        for name, subject in subjects.items():
+            runs[name].append(measure(setup, subject, size, repeat=1, timeout=timeout))
+    out = {}
+    for name, got in runs.items():
+        seconds = [g["median_s"] for g in got]
+        out[name] = {
+            "median_s": statistics.median(seconds),
+            "min_s": min(seconds),
+            "max_s": max(seconds),
+            "peak_mb": statistics.median(g["peak_mb"] for g in got),
+            "runs": seconds,
+        }
+    return out
+
+
+def ratio(subject: dict, floor: dict) -> str:
+    """The median of the per-round time ratios, with their range: ``1.32x (1.21-1.40)``."""
+    each = sorted(a / b for a, b in zip(subject["runs"], floor["runs"], strict=True))
+    return f"{statistics.median(each):.2f}x ({each[0]:.2f}-{each[-1]:.2f})"
+
+
+def spread(got: dict) -> str:
+    """Median seconds and the range over the runs: ``12.3 (11.8-14.0)``."""
+    return f"{got['median_s']:.2f} ({got['min_s']:.2f}-{got['max_s']:.2f})"
 
 
 def table(rows: list[dict[str, object]], columns: list[str]) -> str:

@@ -131,5 +131,5 @@ def test_sample_plan_names_market_rules(sample_workspace):
     fr = plan[(plan["channel"] == "sms") & (plan["status"] != "suppressed")]
     local = fr.merge(sample_workspace.assigned[["customer_id", "country"]], on="customer_id")
     french = local[local["country"] == "FR"]
-    assert len(french) and (french["local_time"].dt.dayofweek != 6).all()  # no French text on a Sunday
+    assert len(french) and (french["local_time"].dt.day_of_week != 6).all()  # no French text on a Sunday
     assert ((french["local_time"].dt.hour >= 8) & (french["local_time"].dt.hour < 20)).all()

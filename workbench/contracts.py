@@ -1,18 +1,27 @@
 """The data contract, enforced: normalise each table, assemble a :class:`Dataset`, count what is not fatal.
 
-Every table is a pandas DataFrame. Ids are strings, timestamps are
-timezone-aware UTC, extra columns are kept and ignored (the contract itself is
-data: :mod:`workbench.models.tables`). :func:`validate` normalises one table to
-that shape or raises :class:`DataContractError` naming the table, column,
-number of bad rows and a few example ids; :func:`from_frames` validates every
-table and builds the dataset; :func:`quality_checks` counts what does not stop
-a run (invalid emails or phones, returns, orphan rows).
+Ids are strings, timestamps are timezone-aware UTC, extra columns are kept
+and ignored (the contract itself is data: :mod:`workbench.models.tables`).
+:func:`validate` normalises one pandas table to that shape or raises
+:class:`DataContractError` naming the table, column, number of bad rows and a
+few example ids; :func:`from_frames` validates every table and builds the
+dataset; :func:`quality_checks` counts what does not stop a run (invalid
+emails or phones, returns, orphan rows).
+
+Tables may also be given as Arrow tables, as loading reads them: typed
+timestamps and numbers, ids as Arrow text. :func:`validate_arrow` checks such a
+table column by column with Arrow's kernels, without a pandas copy and without
+parsing a value twice, and the table stays in Arrow. It accepts a table only
+when every check :func:`validate` makes would pass and give the same values;
+whatever else it meets (a bad value, text it cannot read the way pandas reads
+it) sends the table through :func:`validate`, so every refusal is the one
+:func:`validate` gives, word for word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -20,12 +29,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .locales import canonical_locale
-from .models.dataset import Dataset, arrow_strings, customer_positions
+from .models.dataset import Dataset, Table, arrow_column, arrow_strings, arrow_to_frame, customer_positions
 from .models.errors import DataContractError
 from .models.tables import (
     CANCELLED_STATUSES,
     CONTRACTS,
-    EMAIL_PATTERN,
     EVENT_ALIASES,
     FORMULA_START,
     KNOWN_EVENTS,
@@ -46,6 +54,7 @@ __all__ = [
     "valid_emails",
     "valid_phones",
     "validate",
+    "validate_arrow",
 ]
 
 
@@ -202,7 +211,7 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
         )
     if must_have_rows and len(df) == 0:
         raise DataContractError(name, None, "the table is empty", remedy=f"provide at least one row of {name}")
-    out = df.copy()
+    out = df.copy(deep=False)  # columns are replaced, never written into: the input frame stays as it was
     ex_col = contract.example_column
 
     for col in contract.ids:
@@ -315,20 +324,225 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
     return out
 
 
-def _repeated_values(values: pd.Series) -> list[str]:
-    """The values that appear more than once (hashed in DuckDB: pandas takes seconds on millions of ids)."""
+def _repeated_values(values: pd.Series | pa.ChunkedArray) -> list[str]:
+    """The values that appear more than once (none when the values are in strictly increasing order,
+    as exports and generated ids often are; otherwise hashed in DuckDB: pandas takes seconds on millions)."""
     import duckdb
-    import pyarrow as pa
 
+    array = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([_arrow_text(values)])
+    if _strictly_increasing(array):
+        return []
     with duckdb.connect(":memory:") as con:
         con.execute("set enable_progress_bar = false")
-        con.register("ids", pa.table({"id": pa.array(values.astype("string").array)}))
+        con.register("ids", pa.table({"id": array}))
         return [row[0] for row in con.sql("select id from ids group by id having count(*) > 1").fetchall()]
 
 
+def _strictly_increasing(values: pa.ChunkedArray) -> bool:
+    """Whether each text value sorts after the one before it (byte order), so that none repeats."""
+    if len(values) < 2 or (not pa.types.is_large_string(values.type) and not pa.types.is_string(values.type)):
+        return len(values) < 2
+    later = pc.greater(values.slice(1), values.slice(0, len(values) - 1))
+    return pc.all(later, skip_nulls=False).as_py() is True
+
+
+def _arrow_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A pandas column as Arrow text (no copy for text pandas already holds in Arrow)."""
+    array = values.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        return array._pa_array
+    return pa.array(values.astype("string").array)
+
+
+# ---------------------------------------------------------------- the same checks over Arrow tables
+
+_EARLIEST_US, _LATEST_US = EARLIEST.value // 1000, LATEST.value // 1000
+_UTC_US = pa.timestamp("us", tz="UTC")
+#: Arrow's ISO 8601 readings tried on a text timestamp column, in order: with a zone, then without (read as UTC).
+_ISO_TYPES = (pa.timestamp("us", tz="UTC"), pa.timestamp("ns", tz="UTC"), pa.timestamp("us"), pa.timestamp("ns"))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _utc_micros(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """Timestamps as ``timestamp[us, tz=UTC]``, as :func:`to_utc` reads them; None for values it reads otherwise.
+
+    Typed timestamps keep their instant (a zone-less one is read as UTC) and finer units are floored to the
+    microsecond, as pandas converts them. Text is read when every value is ISO 8601 that Arrow's parser
+    reads, all with a zone or all without (read as UTC), as pandas' ISO 8601 parser reads the same text.
+    """
+    kind = values.type
+    if _is_text(kind):
+        for target in _ISO_TYPES:
+            try:
+                return _utc_micros(pc.cast(values, target))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+        return None
+    if not pa.types.is_timestamp(kind):
+        return None
+    ints = values.cast(pa.int64())
+    if kind.unit in ("s", "ms"):
+        ints = pc.multiply_checked(ints, 1_000_000 if kind.unit == "s" else 1_000)
+    elif kind.unit == "ns":
+        chunks = []
+        for chunk in ints.chunks:
+            floored = np.floor_divide(chunk.fill_null(0).to_numpy(zero_copy_only=False), 1000)
+            chunks.append(pa.array(floored, mask=chunk.is_null().to_numpy(zero_copy_only=False)))
+        ints = pa.chunked_array(chunks, type=pa.int64())
+    return ints.cast(_UTC_US)
+
+
+def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text without leading and trailing white space (Arrow's kernel, which pandas' ``str.strip`` calls),
+    reusing every chunk that has none to strip."""
+    chunks = []
+    for chunk in values.chunks:
+        trimmed = pc.utf8_trim_whitespace(chunk)
+        same = pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(chunk))).as_py() is not False
+        chunks.append(chunk if same else trimmed)
+    return pa.chunked_array(chunks, type=values.type)
+
+
+def _lower_words(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().str.lower()
+
+
+_TEXT = pa.large_string()
+
+
+def _is_coded_text(kind: pa.DataType) -> bool:
+    """Text, plain or dictionary-encoded (loading reads columns of few values as a dictionary)."""
+    return _is_text(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type))
+
+
+def _distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of a text column, plain or dictionary-encoded (a missing value among them when
+    a row is missing), and each row's position among them."""
+    if not pa.types.is_dictionary(values.type):
+        distinct = pc.unique(values).cast(_TEXT)
+        return distinct, pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
+    parts = [chunk.dictionary.cast(_TEXT) for chunk in values.chunks]
+    if values.null_count or any(part.null_count for part in parts):
+        parts.append(pa.nulls(1, _TEXT))
+    distinct = pc.unique(pa.chunked_array(parts, type=_TEXT))
+    null_at = pc.index_in(pa.nulls(1, _TEXT), value_set=distinct)[0].as_py()
+    codes = []
+    for chunk in values.chunks:
+        local = pc.index_in(chunk.dictionary.cast(_TEXT), value_set=distinct).to_numpy(zero_copy_only=False)
+        index = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        rows = local[index] if len(local) else np.zeros(len(index), dtype=np.int32)
+        if chunk.null_count:
+            rows = np.where(chunk.is_null().to_numpy(zero_copy_only=False), null_at, rows)
+        codes.append(rows.astype(np.int32, copy=False))
+    return distinct, np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+
+
+def _by_distinct(
+    values: pa.ChunkedArray, normalise: Callable[[pd.Series], pd.Series]
+) -> tuple[pd.Series, np.ndarray, pa.Array]:
+    """``normalise`` applied to each distinct value once: the distinct values normalised, each row's
+    position among them, and the distinct values themselves."""
+    distinct, codes = _distinct(values)
+    return normalise(pd.Series(pd.arrays.ArrowStringArray(distinct))), codes, distinct
+
+
+def _recoded(normalised: pd.Series, codes: np.ndarray) -> pa.ChunkedArray:
+    """Each row's normalised value, dictionary-encoded (text of few distinct values takes little memory)."""
+    target = pa.array(normalised.array, type=_TEXT)
+    values = pc.unique(target)
+    remap = pc.index_in(target, value_set=values).to_numpy(zero_copy_only=False).astype(np.int32)
+    indices = remap[codes] if len(remap) else np.zeros(len(codes), dtype=np.int32)
+    missing = normalised.isna().to_numpy(dtype=bool)
+    mask = missing[codes] if missing.any() else None
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), values)])
+
+
+def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) -> pa.Table | None:
+    """Check one Arrow table against its contract: the table normalised, or None when :func:`validate` must decide.
+
+    The checks and the values are those of :func:`validate`: ids are text without surrounding space and
+    never empty, timestamps UTC at microsecond precision and within 1900-2199, numbers finite floats,
+    channels and statuses known and lower case, keys unique. Columns arrive typed (what loading reads):
+    timestamps as Arrow timestamps or ISO 8601 text, numbers as floats, ids, channels and statuses as
+    text. None means that something is wrong or read differently (a bad or missing value, a number
+    written as text, a duplicate key): :func:`validate` on the same data then raises the contract's
+    error, with its counts and examples, or returns the table.
+    """
+    contract = CONTRACTS[name]
+    must_have_rows = contract.required_table if required is None else required
+    names = table.column_names
+    if len(set(names)) != len(names) or any(c not in names for c in contract.required):
+        return None
+    if must_have_rows and table.num_rows == 0:
+        return None
+    columns = dict(zip(names, table.columns, strict=True))
+    for col in contract.ids:
+        if col not in columns:
+            continue
+        values = columns[col]
+        if not _is_text(values.type):
+            return None
+        values = _trimmed(values.cast(pa.large_string()))
+        if values.null_count or pc.any(pc.equal(pc.binary_length(values), 0)).as_py():
+            return None
+        columns[col] = values
+    for col in contract.timestamps:
+        if col not in columns:
+            continue
+        parsed = _utc_micros(columns[col])
+        if parsed is None or (col in contract.required and parsed.null_count):
+            return None
+        span = pc.min_max(parsed.cast(pa.int64()))
+        low, high = span["min"].as_py(), span["max"].as_py()
+        if low is not None and (low < _EARLIEST_US or high >= _LATEST_US):
+            return None
+        columns[col] = parsed
+    for col in contract.numeric:
+        if col not in columns:
+            continue
+        values = columns[col]
+        if not pa.types.is_float64(values.type) or (col in contract.required and values.null_count):
+            return None
+        if pc.any(pc.invert(pc.is_finite(values))).as_py():  # NaN written as text, or infinite
+            return None
+    for col, allowed in contract.enums.items():
+        if col not in columns:
+            continue
+        values = columns[col]
+        if not _is_coded_text(values.type) or values.null_count:
+            return None
+        normalised, codes, _ = _by_distinct(values, _lower_words)
+        if normalised.isna().any() or not normalised.isin(allowed).all():
+            return None
+        columns[col] = _recoded(normalised, codes)
+    if contract.key and contract.key in columns and _repeated_values(columns[contract.key]):
+        return None
+    return pa.table(columns, metadata=table.schema.metadata)
+
+
+@cache
+def _email_re2() -> str:
+    """The email pattern (:data:`~workbench.models.tables.EMAIL_PATTERN`) as Python's ``re.match`` reads it,
+    written for Arrow's engine (RE2): RE2's ``\\s`` is ASCII only, so white space is spelled out as every
+    character ``str.isspace`` accepts (Python's ``\\s``), and RE2's ``$`` does not also match before a final
+    newline as Python's does."""
+    space = "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace())
+    return rf"^[^@{space}]+@[^@{space}]+\.[A-Za-z]{{2,}}\n?$"
+
+
 def valid_emails(values: pd.Series) -> pd.Series:
-    """True where the value is a usable email address (:data:`EMAIL_PATTERN`); missing is False."""
-    return values.astype("string").str.match(EMAIL_PATTERN).fillna(False).astype(bool)
+    """True where the value is a usable email address (:data:`~workbench.models.tables.EMAIL_PATTERN`);
+    missing is False.
+
+    Matched by Arrow's regular-expression kernel with a pattern that means what ``EMAIL_PATTERN``
+    means to Python's ``re.match`` (a test holds the two to the same answers).
+    """
+    text = _column(pd.DataFrame({"v": pd.Series(values).astype("string")}), "v")
+    matched = pc.match_substring_regex(text, _email_re2()).fill_null(False)
+    return pd.Series(matched.to_numpy(), index=values.index, dtype=bool)
 
 
 def valid_phones(values: pd.Series) -> pd.Series:
@@ -346,40 +560,63 @@ def valid_phones(values: pd.Series) -> pd.Series:
 
 
 def from_frames(
-    orders: pd.DataFrame,
-    customers: pd.DataFrame | None = None,
-    events: pd.DataFrame | None = None,
-    consents: pd.DataFrame | None = None,
-    messages: pd.DataFrame | None = None,
+    orders: Table,
+    customers: Table | None = None,
+    events: Table | None = None,
+    consents: Table | None = None,
+    messages: Table | None = None,
     *,
     quality: pd.DataFrame | None = None,
     source: str = "",
+    reread: Callable[[str], pd.DataFrame] | None = None,
 ) -> Dataset:
-    """Validate in-memory tables and build a :class:`Dataset` (customers derived from orders when absent)."""
-    v_orders = validate("orders", orders)
-    if customers is not None and len(customers) == 0:
+    """Validate tables and build a :class:`Dataset` (customers derived from orders when absent).
+
+    Each table is a pandas DataFrame or an Arrow table. An Arrow table that
+    :func:`validate_arrow` accepts stays in Arrow; one it does not is checked
+    by :func:`validate` as pandas reads it: ``reread(name)`` when given (the
+    loader reads the file again as text, as the contract defines it), else the
+    table converted to pandas. Loading also finds the customer of every row of
+    every table (:meth:`~workbench.models.dataset.Dataset.customer_keys`).
+    """
+
+    def check(name: str, table: Table) -> Table:
+        if isinstance(table, pa.Table):
+            fast = validate_arrow(name, table)
+            if fast is not None:
+                return fast
+            table = reread(name) if reread is not None else table.to_pandas()
+        return validate(name, table)
+
+    v_orders = check("orders", orders)
+    if customers is not None and customers.shape[0] == 0:
+        named = pc.count_distinct(_column(v_orders, "customer_id")).as_py()
         raise DataContractError(
             "customers",
             None,
-            f"the customers table has no rows while orders name {v_orders['customer_id'].nunique():,} customers",
+            f"the customers table has no rows while orders name {named:,} customers",
             remedy="fill the customers table, or remove the file so customers are derived from orders",
         )
+    v_customers: Table
     if customers is None:
-        v_customers, keys = _derive_customers(v_orders)
+        v_customers, keys = _derive_customers(_column(v_orders, "customer_id"), _column(v_orders, "ordered_at"))
     else:
-        v_customers = validate("customers", customers)
-        keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
+        v_customers = check("customers", customers)
+        keys = customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
     found_quality = [] if quality is None else [quality]
     v_events = None
     if events is not None:
-        v_events, notes = normalize_events(validate("events", events))
+        v_events, notes = _normalize_events(check("events", events))
         found_quality.extend(notes)
     if (keys < 0).any():
-        unknown = v_orders[keys < 0]
-        missing_ids = unknown["customer_id"].unique()
-        known = len(v_customers)
-        v_customers = pd.concat([v_customers, derive_customers(unknown)], ignore_index=True)
-        keys = customer_positions(v_orders["customer_id"], v_customers["customer_id"])
+        unknown = np.flatnonzero(keys < 0)
+        unknown_ids = _column(v_orders, "customer_id").take(pa.array(unknown))
+        missing_ids = pc.unique(unknown_ids).to_pylist()  # in order of first appearance, as pandas' unique
+        known = v_customers.shape[0]
+        added, _ = _derive_customers(unknown_ids, _column(v_orders, "ordered_at").take(pa.array(unknown)))
+        frame = v_customers if isinstance(v_customers, pd.DataFrame) else arrow_to_frame("customers", v_customers)
+        v_customers = pd.concat([frame, added], ignore_index=True)
+        keys = customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
         found_quality.append(
             quality_row(
                 "orders",
@@ -395,16 +632,22 @@ def from_frames(
         orders=v_orders,
         customers=v_customers,
         events=v_events,
-        consents=None if consents is None else validate("consents", consents),
-        messages=None if messages is None else validate("messages", messages),
+        consents=None if consents is None else check("consents", consents),
+        messages=None if messages is None else check("messages", messages),
         source=source,
     )
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
-    out = replace(dataset, quality=all_quality[QUALITY_COLUMNS])
-    out._derived.update(dataset._derived)  # same tables, same derived values
-    return out
+    return dataset.with_quality(all_quality[QUALITY_COLUMNS])
+
+
+def _column(table: Table, column: str) -> pa.ChunkedArray:
+    """One column of a pandas or Arrow table, as Arrow."""
+    if isinstance(table, pa.Table):
+        return table.column(column)
+    values = arrow_column(table[column])
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
 
 
 def contact_validity(dataset: Dataset) -> dict[str, np.ndarray]:
@@ -428,19 +671,21 @@ def _contact_validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:
     """One customer row per id seen in orders (sorted by id), created at the first order."""
-    return _derive_customers(orders)[0]
+    return _derive_customers(_column(orders, "customer_id"), _column(orders, "ordered_at"))[0]
 
 
-def _derive_customers(orders: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`derive_customers` and the position of each order's customer in it (Arrow hashing, no groupby)."""
-    encoded = pc.dictionary_encode(arrow_strings(orders["customer_id"]))
+def _derive_customers(ids: pa.ChunkedArray, when: pa.ChunkedArray) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`derive_customers` from the orders' customer ids and times, and the position of each order's
+    customer in it (Arrow hashing, no groupby)."""
+    encoded = pc.dictionary_encode(arrow_strings(ids))
     by_id = pc.sort_indices(encoded.dictionary).to_numpy()
     rank = np.empty(len(by_id), dtype=np.int32)
     rank[by_id] = np.arange(len(by_id), dtype=np.int32)
     keys = rank[encoded.indices.to_numpy(zero_copy_only=False)]
-    when = np.asarray(orders["ordered_at"].dt.tz_convert(None), dtype="datetime64[us]").view(np.int64)
+    micros = _utc_micros(when)
+    times = (micros if micros is not None else when).cast(pa.int64()).to_numpy()
     first = np.full(len(by_id), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, keys, when)
+    np.minimum.at(first, keys, times)
     customers = pd.DataFrame(
         {
             "customer_id": pd.arrays.ArrowStringArray(encoded.dictionary.take(pa.array(by_id))),
@@ -458,40 +703,69 @@ def normalize_events(events: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFr
     (:data:`~workbench.models.tables.EVENT_ALIASES`); names the workbench does
     not read are kept and counted, so an intent segment at zero is explained.
     """
-    raw = events["event"].astype("string")
+    out, notes = _normalize_events(events)
+    return out, notes  # type: ignore[return-value]  # a DataFrame in gives a DataFrame out
+
+
+def _event_words(raw: pd.Series) -> pd.Series:
     norm = raw.str.strip().str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
-    norm = norm.replace(EVENT_ALIASES)
-    out = events.copy(deep=False)
-    out["event"] = norm
+    return norm.replace(EVENT_ALIASES)
+
+
+def _normalize_events(events: Table) -> tuple[Table, list[pd.DataFrame]]:
+    """:func:`normalize_events` for a pandas or Arrow table: each distinct name is normalised once.
+
+    The quality rows are computed by pandas over the rows they concern (none, for names already in the
+    workbench's words), so they read as they always have.
+    """
+    if isinstance(events, pd.DataFrame) or not _is_coded_text(events.column("event").type):
+        given = events["event"] if isinstance(events, pd.DataFrame) else events.column("event").to_pandas()
+        text = _column(pd.DataFrame({"event": pd.Series(given).astype("string")}), "event")
+    else:
+        text = events.column("event")
+    normalised, position, distinct = _by_distinct(text, _event_words)
+    dist_raw = pd.Series(pd.arrays.ArrowStringArray(distinct))
+    renamed_d = ((normalised != dist_raw).fillna(False).astype(bool) & normalised.isin(KNOWN_EVENTS)).to_numpy()
+    unknown_d = (~normalised.isin(KNOWN_EVENTS)).to_numpy(dtype=bool)
+    norm_col = _recoded(normalised, position)
+    n = events.shape[0]
     notes = []
-    renamed = (norm != raw).fillna(False).astype(bool) & norm.isin(KNOWN_EVENTS)
+    renamed = renamed_d[position] if renamed_d.any() else np.zeros(n, dtype=bool)
     if renamed.any():
-        pairs = pd.DataFrame({"from": raw[renamed], "to": norm[renamed]}).drop_duplicates()
+        rows = pa.array(np.flatnonzero(renamed))
+        raw = pd.Series(pd.arrays.ArrowStringArray(text.take(rows).cast(_TEXT)))
+        norm = pd.Series(pd.arrays.ArrowStringArray(norm_col.take(rows).cast(_TEXT)))
+        pairs = pd.DataFrame({"from": raw, "to": norm}).drop_duplicates()
         notes.append(
             quality_row(
                 "events",
                 "event",
                 "event names written another way",
                 int(renamed.sum()),
-                len(events),
+                n,
                 [f"{a} → {b}" for a, b in pairs.itertuples(index=False)][:5],
                 "renamed to the workbench's event names",
             )
         )
-    unknown = ~norm.isin(KNOWN_EVENTS)
+    unknown = unknown_d[position] if unknown_d.any() else np.zeros(n, dtype=bool)
     if unknown.any():
-        names = norm[unknown].value_counts()
+        names = pd.Series(pd.arrays.ArrowStringArray(norm_col.take(pa.array(np.flatnonzero(unknown))).cast(_TEXT)))
+        names = names.value_counts()
         notes.append(
             quality_row(
                 "events",
                 "event",
                 "event names the workbench does not read",
                 int(unknown.sum()),
-                len(events),
+                n,
                 [f"{name} ({count:,})" for name, count in names.head(5).items()],
                 f"kept but unused: profiles and intent segments read {', '.join(KNOWN_EVENTS)}",
             )
         )
+    if isinstance(events, pa.Table):
+        return events.set_column(events.column_names.index("event"), "event", norm_col), notes
+    out = events.copy(deep=False)
+    out["event"] = pd.arrays.ArrowStringArray(norm_col.cast(_TEXT))
     return out, notes
 
 
@@ -579,24 +853,21 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
             "kept; written with a leading ' in the CSV files meant for spreadsheets",
         )
     )
-    o = dataset.orders
-    negative = o["amount"] < 0
-    if "status" in o.columns:
-        negative = negative | o["status"].astype("string").str.lower().isin(CANCELLED_STATUSES).fillna(False)
+    order_ids = dataset.column("orders", "order_id")
+    negative = _cancelled(dataset)
     frames.append(
         quality_row(
             "orders",
             "amount",
             "cancellations and returns",
             negative.sum(),
-            len(o),
-            o.loc[negative, "order_id"].head(5),
+            len(negative),
+            _first(order_ids, negative),
             "excluded from purchase counts and revenue",
         )
     )
     for name in ("events", "consents", "messages"):
-        df = getattr(dataset, name)
-        if df is None:
+        if not dataset.has(name):
             continue
         orphan = dataset.customer_keys(name) < 0
         frames.append(
@@ -605,9 +876,26 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
                 "customer_id",
                 "customer not in customers table",
                 orphan.sum(),
-                len(df),
-                df.loc[orphan, "customer_id"].head(5),
+                dataset.rows(name),
+                _first(dataset.column(name, "customer_id"), orphan),
                 "ignored in profiles",
             )
         )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUALITY_COLUMNS)
+
+
+def _first(values: pa.ChunkedArray, mask: np.ndarray, limit: int = 5) -> list[object]:
+    """The first ``limit`` values where ``mask`` holds, in row order."""
+    return values.take(pa.array(np.flatnonzero(mask)[:limit])).to_pylist()
+
+
+def _cancelled(dataset: Dataset) -> np.ndarray:
+    """Orders that are cancellations or returns: a negative amount, or a cancelled/returned status."""
+    negative = dataset.column("orders", "amount").to_numpy() < 0
+    if "status" not in dataset.column_names("orders"):
+        return negative
+    status = dataset.column("orders", "status")
+    if not _is_coded_text(status.type):
+        status = _column(pd.DataFrame({"status": pd.Series(status.to_pandas()).astype("string")}), "status")
+    flags, codes, _ = _by_distinct(status, lambda v: v.str.lower().isin(CANCELLED_STATUSES).fillna(False))
+    return negative | flags.to_numpy(dtype=bool)[codes]

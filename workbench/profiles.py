@@ -660,44 +660,14 @@ _PART_INPUTS = {
     "consents": ["customer_id", "channel", "status", "recorded_at"],
 }
 
-_EMPTY = {
-    "messages": pd.DataFrame(
-        {
-            "customer_id": pd.Series(dtype="string"),
-            "channel": pd.Series(dtype="string"),
-            **{c: pd.Series(dtype="datetime64[us, UTC]") for c in ("sent_at", "opened_at", "clicked_at")},
-        }
-    ),
-    "events": pd.DataFrame(
-        {
-            "customer_id": pd.Series(dtype="string"),
-            "event": pd.Series(dtype="string"),
-            "product_id": pd.Series(dtype="string"),
-            "occurred_at": pd.Series(dtype="datetime64[us, UTC]"),
-        }
-    ),
-    "consents": pd.DataFrame(
-        {
-            "customer_id": pd.Series(dtype="string"),
-            "channel": pd.Series(dtype="string"),
-            "status": pd.Series(dtype="string"),
-            "recorded_at": pd.Series(dtype="datetime64[us, UTC]"),
-        }
-    ),
+#: The Arrow type of each input column a table may lack (it is then read as missing everywhere).
+_PART_TYPES = {
+    "channel": pa.large_string(),
+    "event": pa.large_string(),
+    "product_id": pa.large_string(),
+    "status": pa.large_string(),
+    **{c: pa.timestamp("us", tz="UTC") for c in ("sent_at", "opened_at", "clicked_at", "occurred_at", "recorded_at")},
 }
-
-
-def _table(dataset: Dataset, name: str, columns: list[str]) -> pd.DataFrame:
-    df = getattr(dataset, name)
-    out = df[[c for c in columns if c in df.columns]]
-    for col in columns:
-        if col not in out.columns:
-            out = (
-                out.assign(**{col: _EMPTY[name][col]})
-                if len(out) == 0
-                else out.assign(**{col: pd.Series(pd.NA, index=out.index, dtype=_EMPTY[name][col].dtype)})
-            )
-    return out
 
 
 #: Each column with the value it takes for a customer its table has no row for
@@ -747,11 +717,16 @@ _PARTS: dict[str, dict[str, object]] = {
 _KEY = "customer_key"  # the integer customer keys of the dataset (positions in dataset.customers)
 
 
-def _keyed(dataset: Dataset, name: str, frame: pd.DataFrame) -> pa.Table:
-    """``frame`` (rows of the dataset's table ``name``) with the customer key in place of the customer id."""
-    columns = {_KEY: dataset.customer_keys(name)}
-    columns.update({c: frame[c].array for c in frame.columns if c != "customer_id"})
-    return pa.table(columns)
+def _keyed(dataset: Dataset, name: str, columns: list[str]) -> pa.Table:
+    """Some columns of the dataset's table ``name`` as Arrow, with the customer key in place of the customer id.
+
+    A column the table lacks is all missing."""
+    have = set(dataset.column_names(name))
+    table = dataset.arrow(name, [c for c in columns if c in have])
+    out = {_KEY: pa.array(dataset.customer_keys(name))}
+    for column in columns:
+        out[column] = table.column(column) if column in have else pa.nulls(dataset.rows(name), _PART_TYPES[column])
+    return pa.table(out)
 
 
 def _load(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
@@ -851,20 +826,18 @@ def build_profiles(
     n = len(dataset.customers)
     computed: dict[str, object] = {}
     with _connect() as con:
-        orders = _order_view(dataset.orders)
-        _load(con, "orders_in", _keyed(dataset, "orders", orders))
+        present = dataset.column_names("orders")
+        has_status, has_currency = "status" in present, "currency" in present
+        order_columns = ["ordered_at", "amount"] + [c for c in ("status", "currency") if c in present]
+        _load(con, "orders_in", _keyed(dataset, "orders", order_columns))
         sql = order_summary_sql(
-            "orders_in",
-            as_of_us=_epoch_us(ts),
-            has_status="status" in orders.columns,
-            key=_KEY,
-            has_currency="currency" in orders.columns,
+            "orders_in", as_of_us=_epoch_us(ts), has_status=has_status, key=_KEY, has_currency=has_currency
         )
         computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
         for name, defaults in _PARTS.items():
             part = None
-            if getattr(dataset, name) is not None:
-                _load(con, name, _keyed(dataset, name, _table(dataset, name, _PART_INPUTS[name])))
+            if dataset.has(name):
+                _load(con, name, _keyed(dataset, name, _PART_INPUTS[name][1:]))
                 part = con.sql(part_sql(name, as_of=ts, key=_KEY)).to_arrow_table()
             computed.update(_spread(part, n, defaults))
     return finish_profiles(

@@ -1,10 +1,17 @@
-"""A dataset: the five tables of the data contract, validated and in UTC (see :mod:`workbench.models.tables`)."""
+"""A dataset: the five tables of the data contract, validated and in UTC (see :mod:`workbench.models.tables`).
+
+A table is held as it was given: a pandas DataFrame, or an Arrow table (what
+loading reads files into). An Arrow table becomes a DataFrame the first time
+someone asks for it (``dataset.messages``) and that frame is kept; what the
+workbench computes itself (customer keys, profiles) reads the Arrow columns, so
+a table nobody asks for as pandas is never converted.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import TypeVar
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -14,36 +21,150 @@ import pyarrow.compute as pc
 from .errors import WorkbenchError
 from .tables import CONTRACTS, QUALITY_COLUMNS, TABLES
 
-__all__ = ["Dataset", "arrow_strings", "customer_positions"]
+__all__ = [
+    "Dataset",
+    "Table",
+    "arrow_column",
+    "arrow_strings",
+    "arrow_to_frame",
+    "customer_positions",
+    "utc_timestamps",
+]
 
 T = TypeVar("T")
+Table = pd.DataFrame | pa.Table
+
+#: pandas' text dtype of validated ids, channels, statuses and event names (missing values are pd.NA).
+STRING = pd.StringDtype("pyarrow")
+#: The dtype of every validated timestamp.
+UTC_US = pd.DatetimeTZDtype("us", "UTC")
+_NAT = np.iinfo(np.int64).min
 
 
-@dataclass(frozen=True)
 class Dataset:
     """The five tables of the data contract, validated and in UTC.
 
-    ``orders`` is always present; the others may be ``None`` when the source
-    has no such table. ``quality`` lists data-quality findings that did not stop
-    loading (invalid emails or phones, rows an adapter set aside), one row per
-    check with the number of rows concerned and what was done about them.
+    ``orders`` and ``customers`` are always present; the others may be ``None``
+    when the source has no such table. ``quality`` lists data-quality findings
+    that did not stop loading (invalid emails or phones, rows an adapter set
+    aside), one row per check with the number of rows concerned and what was
+    done about them.
+
+    Each table may be given as a pandas DataFrame or an Arrow table; the
+    attributes (``dataset.orders``) are always DataFrames, made from an Arrow
+    table when first asked for. :meth:`arrow` gives the columns as Arrow without
+    going through pandas.
 
     Treat the tables as read-only: what is derived from them (customer keys,
     contact validity, time zones) is computed once and kept; make changed
     tables with :meth:`with_tables`.
     """
 
-    orders: pd.DataFrame
-    customers: pd.DataFrame
-    events: pd.DataFrame | None = None
-    consents: pd.DataFrame | None = None
-    messages: pd.DataFrame | None = None
-    quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_COLUMNS))
-    source: str = ""
-    # values derived from the tables: name -> (the tables they come from, value); a replace() copy starts empty
-    _derived: dict[str, tuple[tuple[str, ...], object]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    __slots__ = ("_arrow", "_derived", "_frames", "_given", "quality", "source")
+
+    _given: dict[str, Table]
+    _frames: dict[str, pd.DataFrame]
+    _arrow: dict[str, pa.Table]
+    # values derived from the tables: name -> (the tables they come from, value)
+    _derived: dict[str, tuple[tuple[str, ...], object]]
+    quality: pd.DataFrame
+    source: str
+
+    def __init__(
+        self,
+        orders: Table,
+        customers: Table,
+        events: Table | None = None,
+        consents: Table | None = None,
+        messages: Table | None = None,
+        quality: pd.DataFrame | None = None,
+        source: str = "",
+    ) -> None:
+        given = {"customers": customers, "orders": orders, "events": events, "consents": consents, "messages": messages}
+        for name, table in given.items():
+            if table is not None and not isinstance(table, pd.DataFrame | pa.Table):
+                msg = f"the {name} table must be a pandas DataFrame or an Arrow table, not {type(table).__name__}"
+                raise WorkbenchError(msg)
+        init = object.__setattr__
+        init(self, "_given", {n: t for n, t in given.items() if t is not None})
+        init(self, "_frames", {})
+        init(self, "_arrow", {})
+        init(self, "_derived", {})
+        init(self, "quality", pd.DataFrame(columns=QUALITY_COLUMNS) if quality is None else quality)
+        init(self, "source", source)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = f"a Dataset is read-only: make a changed copy with with_tables(), not by setting {name}"
+        raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{n} {self._given[n].shape[0]:,}" for n in TABLES if n in self._given)
+        return f"Dataset({rows}{f', source={self.source!r}' if self.source else ''})"
+
+    # ------------------------------------------------------------ the tables as pandas
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        return self._frame("orders")
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        return self._frame("customers")
+
+    @property
+    def events(self) -> pd.DataFrame | None:
+        return self._frame("events") if "events" in self._given else None
+
+    @property
+    def consents(self) -> pd.DataFrame | None:
+        return self._frame("consents") if "consents" in self._given else None
+
+    @property
+    def messages(self) -> pd.DataFrame | None:
+        return self._frame("messages") if "messages" in self._given else None
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        given = self._given[name]
+        if isinstance(given, pd.DataFrame):
+            return given
+        if name not in self._frames:
+            self._frames[name] = arrow_to_frame(name, given)
+        return self._frames[name]
+
+    # ------------------------------------------------------------ the tables as Arrow
+
+    def has(self, table: str) -> bool:
+        """Whether the dataset holds ``table``."""
+        return table in self._given
+
+    def rows(self, table: str) -> int:
+        """The number of rows of ``table`` (0 when absent), without making a DataFrame."""
+        given = self._given.get(table)
+        return 0 if given is None else int(given.shape[0])
+
+    def column_names(self, table: str) -> list[str]:
+        """The columns of ``table``, in order."""
+        given = self._given[table]
+        return [str(c) for c in given.columns] if isinstance(given, pd.DataFrame) else given.column_names
+
+    def arrow(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """``table`` (or some of its columns) as an Arrow table, without a copy when it was given as Arrow.
+
+        A table given as pandas is converted column by column (text columns backed by Arrow are not copied).
+        """
+        if table not in self._given:
+            raise WorkbenchError(f"the dataset has no {table} table")
+        given = self._given[table]
+        names = self.column_names(table) if columns is None else list(columns)
+        if isinstance(given, pa.Table):
+            return given if columns is None else given.select(names)
+        return pa.table({c: arrow_column(given[c]) for c in names})
+
+    def column(self, table: str, column: str) -> pa.ChunkedArray:
+        """One column of ``table`` as Arrow."""
+        return self.arrow(table, [column]).column(0)
+
+    # ------------------------------------------------------------ derived values
 
     def derived(self, name: str, tables: tuple[str, ...], compute: Callable[[], T]) -> T:
         """A value computed from some of the tables, computed once per dataset and kept.
@@ -59,63 +180,191 @@ class Dataset:
     def customer_keys(self, table: str) -> np.ndarray:
         """For each row of ``table``, the position of its customer in ``customers`` (-1 if not there).
 
-        These integer keys are what profiles group and join on: computed once
-        per dataset (loading computes them for ``orders`` while checking that
-        every order's customer exists), so repeated profile runs, for example
-        at several ``as_of`` dates, do not hash the string ids again.
+        These integer keys are what profiles group and join on: loading
+        computes them for every table while it checks that each row's customer
+        exists, so profile runs, for example at several ``as_of`` dates, do not
+        hash the string ids again.
         """
-        frame = getattr(self, table)
-        if frame is None:
+        if table not in self._given:
             msg = f"the dataset has no {table} table"
             raise WorkbenchError(msg)
         return self.derived(
             f"keys:{table}",
             ("customers", table),
-            lambda: customer_positions(frame["customer_id"], self.customers["customer_id"]),
+            lambda: customer_positions(self.column(table, "customer_id"), self.column("customers", "customer_id")),
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables that are present, by name."""
-        return {n: getattr(self, n) for n in TABLES if getattr(self, n) is not None}
+        """The tables that are present, by name, as pandas DataFrames."""
+        return {n: self._frame(n) for n in TABLES if n in self._given}
 
-    def with_tables(self, **tables: pd.DataFrame | None) -> Dataset:
+    def with_tables(self, **tables: Table | None) -> Dataset:
         """A copy with some tables replaced (the dataset itself is immutable)."""
-        out = replace(self, **tables)  # type: ignore[arg-type]  # only table fields are passed
+        unknown = set(tables) - set(TABLES)
+        if unknown:
+            raise WorkbenchError(f"unknown table {sorted(unknown)[0]!r}: a dataset holds {', '.join(TABLES)}")
+        given: dict[str, Any] = {n: self._given.get(n) for n in TABLES} | tables
+        out = Dataset(**given, quality=self.quality, source=self.source)
+        for name, frame in self._frames.items():
+            if name not in tables:
+                out._frames[name] = frame
         out._derived.update({k: v for k, v in self._derived.items() if not set(v[0]) & set(tables)})
+        return out
+
+    def with_quality(self, quality: pd.DataFrame) -> Dataset:
+        """A copy with another ``quality`` table (same tables, same derived values)."""
+        out = Dataset(**{n: self._given.get(n) for n in TABLES}, quality=quality, source=self.source)  # type: ignore[arg-type]
+        out._frames.update(self._frames)
+        out._derived.update(self._derived)
         return out
 
     def summary(self) -> pd.DataFrame:
         """Rows per table and the time span each covers."""
         rows = []
         for name in TABLES:
-            df = getattr(self, name)
-            ts = next((c for c in CONTRACTS[name].timestamps if df is not None and c in df.columns), None)
-            rows.append(
-                {
-                    "table": name,
-                    "rows": 0 if df is None else len(df),
-                    "present": df is not None,
-                    "first": None if df is None or ts is None or df.empty else df[ts].min(),
-                    "last": None if df is None or ts is None or df.empty else df[ts].max(),
-                }
-            )
+            present = name in self._given
+            first = last = None
+            if present and self.rows(name):
+                ts = next((c for c in CONTRACTS[name].timestamps if c in self.column_names(name)), None)
+                if ts is not None:
+                    first, last = _time_span(self._given[name], ts)
+            rows.append({"table": name, "rows": self.rows(name), "present": present, "first": first, "last": last})
         return pd.DataFrame(rows)
 
 
-def customer_positions(ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
-    """Position of each id in ``customer_ids`` (unique), -1 where it is not there, as int32."""
-    found = pc.index_in(arrow_strings(ids), value_set=arrow_strings(customer_ids))
-    positions: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return positions
+def _time_span(table: Table, column: str) -> tuple[object, object]:
+    if isinstance(table, pd.DataFrame):
+        return table[column].min(), table[column].max()
+    span = pc.min_max(table.column(column))
+    return tuple(
+        pd.NaT if s.as_py() is None else pd.Timestamp(s.cast(pa.int64()).as_py(), unit="us", tz="UTC")
+        for s in (span["min"], span["max"])
+    )
 
 
-def arrow_strings(series: pd.Series) -> pa.Array:
+def arrow_column(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A pandas column as Arrow, without a copy when pandas holds it in Arrow."""
+    array = series.array
+    if isinstance(array, pd.arrays.ArrowStringArray | pd.arrays.ArrowExtensionArray):
+        return array._pa_array  # the Arrow data pandas holds (no copy)
+    return pa.array(array, from_pandas=True)
+
+
+#: Rows from which customer positions are found by a join on every core rather than one hash look-up.
+_JOIN_ROWS = 1_000_000
+
+
+def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids: object) -> np.ndarray:
+    """Position of each id in ``customer_ids`` (the first one, should an id repeat), -1 where it is not there,
+    as int32.
+
+    A large column is looked up by a hash join in DuckDB, on every core (several times faster than
+    Arrow's one-threaded ``index_in``, which smaller ones use); both give the same positions.
+    """
+    values = _text_chunks(ids)
+    customers = arrow_strings(customer_ids)
+    if len(values) < _JOIN_ROWS or customers.null_count or values.null_count:
+        found = pc.index_in(values, value_set=customers)
+        positions: np.ndarray = found.fill_null(-1).to_numpy().astype(np.int32, copy=False)
+        return positions
+    import duckdb
+
+    rows = pa.table({"i": pa.array(np.arange(len(values), dtype=np.int64)), "customer_id": values})
+    known = pa.table({"k": pa.array(np.arange(len(customers), dtype=np.int32)), "customer_id": customers})
+    with duckdb.connect(":memory:") as con:
+        con.execute("set enable_progress_bar = false")
+        con.register("rows", rows)
+        con.register("known", known)
+        pairs = con.sql(
+            "select rows.i, first_known.k from rows join "
+            "(select customer_id, min(k) as k from known group by customer_id) as first_known "
+            "on rows.customer_id = first_known.customer_id"
+        ).to_arrow_table()
+    out = np.full(len(values), -1, dtype=np.int32)
+    out[pairs.column("i").to_numpy()] = pairs.column("k").to_numpy()
+    return out
+
+
+def _text_chunks(values: object) -> pa.ChunkedArray:
+    """Values as Arrow ``large_string`` chunks, without joining the chunks."""
+    if isinstance(values, pa.ChunkedArray) and _is_text(values.type):
+        return values.cast(pa.large_string())
+    if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
+        return values.array._pa_array.cast(pa.large_string())
+    return pa.chunked_array([arrow_strings(values)])
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def arrow_strings(values: object) -> pa.Array:
     """The values as one Arrow ``large_string`` array (no copy when they are already Arrow strings in one chunk).
 
-    Columns read by Arrow's CSV or Parquet readers arrive in several chunks; they are joined into one
-    array, which the dictionary encoding and look-ups need.
+    ``values`` is a pandas Series or an Arrow array. Columns read by Arrow's CSV or Parquet readers arrive
+    in several chunks; they are joined into one array, which the dictionary encoding and look-ups need.
     """
-    array = pa.array(series.astype("string").array)
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        array = values
+        if not _is_text(array.type):
+            array = pa.array(pd.Series(array.to_pandas()).astype("string").array)
+    else:
+        array = pa.array(pd.Series(values).astype("string").array)
     if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
+
+
+def utc_timestamps(values: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """Arrow ``timestamp[us, tz=UTC]`` values as pandas' ``datetime64[us, UTC]`` (missing: NaT)."""
+    micros = pc.fill_null(values.cast(pa.int64()), _NAT)
+    ints = micros.to_numpy() if isinstance(micros, pa.ChunkedArray) else micros.to_numpy(zero_copy_only=False)
+    naive = np.asarray(ints, dtype=np.int64).view("datetime64[us]")
+    return pd.array(naive if naive.flags.writeable else naive.copy(), dtype=UTC_US)
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded text as plain text, except columns pandas itself wrote as categoricals."""
+    categorical = {
+        c.get("name")
+        for c in (table.schema.pandas_metadata or {}).get("columns", [])
+        if c.get("pandas_type") == "categorical"
+    }
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind) and _is_text(kind.value_type) and field.name not in categorical:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.large_string()))
+    return table
+
+
+def arrow_to_frame(name: str, table: pa.Table) -> pd.DataFrame:
+    """A validated Arrow table as the DataFrame the contract describes.
+
+    Ids, channels, statuses and event names become pandas' ``string`` text,
+    timestamps ``datetime64[us, UTC]``, numbers ``float64``; other columns become
+    what pandas makes of them when it reads the same file (``str`` text, and the
+    types a Parquet file records). Text that loading kept dictionary-encoded
+    becomes plain text.
+    """
+    contract = CONTRACTS[name]
+    text = {*contract.ids, *contract.enums, *(["event"] if name == "events" else [])}
+    stamps, numbers = set(contract.timestamps), set(contract.numeric)
+    others = [c for c in table.column_names if c not in text | stamps | numbers]
+    rest = _decoded(table.select(others)).to_pandas() if others else None
+    columns: dict[str, Any] = {}
+    for column in table.column_names:
+        values = table.column(column)
+        if column in text:
+            columns[column] = pd.arrays.ArrowStringArray(values.cast(pa.large_string()))
+        elif column in stamps:
+            columns[column] = utc_timestamps(values)
+        elif column in numbers:
+            array = values.to_numpy()
+            columns[column] = array if array.flags.writeable else array.copy()
+        else:
+            columns[column] = rest[column] if rest is not None else None
+    frame = pd.DataFrame(columns, copy=False)
+    metadata = table.schema.metadata or {}
+    if b"PANDAS_ATTRS" in metadata:
+        frame.attrs = json.loads(metadata[b"PANDAS_ATTRS"])
+    return frame

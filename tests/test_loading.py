@@ -1,0 +1,323 @@
+"""Loading at the engine's pace gives what the contract's pandas checks give, value for value and error for error.
+
+``load_dataset`` reads files with Arrow's typed readers and checks the tables in Arrow
+(:func:`workbench.contracts.validate_arrow`); the reference is the contract as pandas applies it: every CSV
+cell read as text (``pd.read_csv(dtype=str)``) or the Parquet file read by pandas, then
+:func:`workbench.contracts.from_frames` over those frames (:func:`workbench.contracts.validate`, value by
+value). Both must give the same tables, dtypes, quality rows and customer keys, or the same error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import workbench.models.dataset as dataset_module
+from workbench.contracts import from_frames, to_utc, valid_emails, validate_arrow
+from workbench.io import load_dataset
+from workbench.models.errors import DataContractError
+from workbench.models.tables import EMAIL_PATTERN, TABLES
+from workbench.profiles import build_profiles
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+def reference(folder: Path, column_map: dict | None = None):
+    """The dataset the contract defines: files read as pandas reads them, checked value by value."""
+    frames = {}
+    for name in TABLES:
+        for ext in (".parquet", ".csv", ".csv.gz"):
+            path = folder / f"{name}{ext}"
+            if path.exists():
+                frame = (
+                    pd.read_parquet(path)
+                    if ext == ".parquet"
+                    else pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
+                )
+                frames[name] = frame.rename(columns=column_map or {})
+    return from_frames(**frames, source=str(folder))
+
+
+def outcome(load):
+    """The dataset's tables, quality and keys, or the error (kind and message)."""
+    try:
+        ds = load()
+    except DataContractError as exc:
+        return ("error", type(exc).__name__, str(exc), exc.count, exc.examples)
+    keys = {n: ds.customer_keys(n).tolist() for n in ("orders", "events", "consents", "messages") if ds.has(n)}
+    return ("dataset", ds.tables(), ds.quality, keys)
+
+
+def assert_same(got, want):
+    assert got[0] == want[0], (got[:3], want[:3])
+    if got[0] == "error":
+        assert got == want
+        return
+    _, tables, quality, keys = got
+    assert tables.keys() == want[1].keys()
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(frame, want[1][name], check_exact=True, obj=name)
+        assert frame.dtypes.astype(str).tolist() == want[1][name].dtypes.astype(str).tolist(), name
+    pd.testing.assert_frame_equal(quality, want[2], check_exact=True)
+    assert keys == want[3]
+
+
+def _write(folder: Path, fmt: str = "csv", **tables: pd.DataFrame) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        if fmt == "parquet":
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            frame.to_csv(folder / f"{name}.{fmt}", index=False)
+    return folder
+
+
+def _orders(n: int = 4, **columns: object) -> pd.DataFrame:
+    base = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": [f"c{i % 3}" for i in range(n)],
+            "ordered_at": [f"2026-0{1 + i % 9}-1{i % 9}T10:00:00Z" for i in range(n)],
+            "amount": [f"{10 + i}.50" for i in range(n)],
+        }
+    )
+    for name, values in columns.items():
+        base[name] = values
+    return base
+
+
+# ---------------------------------------------------------------- the sample and its Parquet copy
+
+
+@pytest.fixture(scope="module")
+def sample_parquet(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sample_parquet")
+    for path in SAMPLE.glob("*.csv.gz"):
+        name = path.name.split(".")[0]
+        pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]).to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def test_the_sample_loads_as_the_contract_reads_it():
+    assert_same(outcome(lambda: load_dataset(SAMPLE)), outcome(lambda: reference(SAMPLE)))
+
+
+def test_a_parquet_copy_of_the_sample_loads_as_the_contract_reads_it(sample_parquet):
+    assert_same(outcome(lambda: load_dataset(sample_parquet)), outcome(lambda: reference(sample_parquet)))
+
+
+def test_tables_stay_in_arrow_until_asked_for(monkeypatch):
+    """Loading and profiles read the tables as Arrow: only customers become a DataFrame (profiles carry them)."""
+    made = []
+    convert = dataset_module.arrow_to_frame
+    monkeypatch.setattr(dataset_module, "arrow_to_frame", lambda name, table: made.append(name) or convert(name, table))
+    ds = load_dataset(SAMPLE)
+    build_profiles(ds, as_of="2026-10-31")
+    assert made == ["customers"]
+    assert ds.messages["channel"].dtype == "string" and made == ["customers", "messages"]
+    assert ds.messages is ds.messages  # made once, kept
+
+
+def test_a_duckdb_file_loads_as_the_contract_reads_it(tmp_path):
+    db = tmp_path / "shop.duckdb"
+    orders = _orders(6, status=["placed", "Cancelled", None, "placed", "returned", "placed"])
+    with duckdb.connect(str(db)) as con:
+        con.register("o", orders.assign(ordered_at=pd.to_datetime(orders["ordered_at"], utc=True)))
+        con.execute("create table orders as select * from o")
+    ds = load_dataset(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        want = from_frames(con.sql("select * from orders").df())
+    pd.testing.assert_frame_equal(ds.orders, want.orders, check_exact=True)
+    pd.testing.assert_frame_equal(ds.quality, want.quality, check_exact=True)
+
+
+# ---------------------------------------------------------------- cells written every which way
+
+_ZONES = st.sampled_from(["", "Z", "+00:00", "+02:00", "-05:00", "+0530", "-08", " +01:00"])
+_FRACTIONS = st.sampled_from(["", ".5", ".123", ".123456", ".1234567", ".123456789"])
+
+
+@st.composite
+def timestamp_text(draw) -> str:
+    """A timestamp as exports write them: ISO 8601 in its forms, day/month numbers, blanks, junk."""
+    day = draw(st.dates(dt.date(1890, 1, 1), dt.date(2210, 12, 31)))
+    kind = draw(st.sampled_from(["iso", "iso", "iso", "date", "numeric", "blank", "junk"]))
+    if kind == "date":
+        return day.isoformat()
+    if kind == "numeric":
+        sep = draw(st.sampled_from(["/", ".", "-"]))
+        return f"{day.day:02d}{sep}{day.month:02d}{sep}{day.year}"
+    if kind == "blank":
+        return draw(st.sampled_from(["", " ", "  "]))
+    if kind == "junk":
+        return draw(st.sampled_from(["yesterday", "2024-13-45", "2024-02-30T10:00:00Z", "0001-01-01", "9999-12-31"]))
+    clock = f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}"
+    if draw(st.booleans()):
+        clock += f":{draw(st.integers(0, 59)):02d}{draw(_FRACTIONS)}"
+    sep = draw(st.sampled_from(["T", " "]))
+    return f"{day.isoformat()}{sep}{clock}{draw(_ZONES)}"
+
+
+@st.composite
+def timestamp_columns(draw) -> list[str]:
+    """A column of timestamps mostly of one form (as one export writes them), sometimes mixed."""
+    n = draw(st.integers(1, 8))
+    if draw(st.booleans()):
+        return [draw(timestamp_text()) for _ in range(n)]
+    zone, fraction, sep = draw(_ZONES), draw(_FRACTIONS), draw(st.sampled_from(["T", " "]))
+    days = draw(st.lists(st.dates(dt.date(1900, 1, 2), dt.date(2199, 12, 30)), min_size=n, max_size=n))
+    return [f"{d.isoformat()}{sep}10:20:30{fraction}{zone}" for d in days]
+
+
+_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_SETTINGS
+@given(timestamp_columns(), st.sampled_from(["csv", "csv.gz"]))
+def test_timestamps_are_read_as_the_contract_reads_them(tmp_path_factory, texts, fmt):
+    folder = _write(tmp_path_factory.mktemp("ts"), fmt, orders=_orders(len(texts), ordered_at=texts))
+    assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))
+
+
+_AMOUNTS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(
+        ["1e5", ".5", "5.", "+5", " 5", "5 ", "-0", "1e309", "nan", "NaN", "inf", "-Infinity", "$5", "1,5", "", "0x10"]
+    ),
+)
+
+
+@_SETTINGS
+@given(st.lists(_AMOUNTS, min_size=1, max_size=8), st.lists(_AMOUNTS, min_size=1, max_size=8))
+def test_numbers_are_read_as_the_contract_reads_them(tmp_path_factory, amounts, revenue):
+    folder = _write(tmp_path_factory.mktemp("num"), orders=_orders(len(amounts), amount=amounts))
+    messages = pd.DataFrame(
+        {
+            "message_id": [f"m{i}" for i in range(len(revenue))],
+            "customer_id": "c0",
+            "channel": "email",
+            "sent_at": "2026-01-01T10:00:00Z",
+            "revenue": revenue,
+        }
+    )
+    messages.to_csv(folder / "messages.csv", index=False)
+    assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))
+
+
+_IDS = st.one_of(
+    st.sampled_from(["c1", " c1", "c1 ", "\u00a0c2", "c2\u3000", "c1", "", " ", "=c3", "C1", "c10", "c9"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=4),
+)
+
+
+@_SETTINGS
+@given(
+    st.lists(_IDS, min_size=1, max_size=8),
+    st.lists(st.sampled_from(["email", " EMAIL", "sms", "Sms ", "push", ""]), min_size=1, max_size=6),
+    st.lists(st.sampled_from(["subscribed", "Unsubscribed", " subscribed ", "opted-in"]), min_size=6, max_size=6),
+)
+def test_ids_and_enums_are_read_as_the_contract_reads_them(tmp_path_factory, ids, channels, statuses):
+    orders = _orders(len(ids), customer_id=ids, order_id=[f"o{i % 5}" for i in range(len(ids))])
+    consents = pd.DataFrame(
+        {
+            "customer_id": ids[0],
+            "channel": channels,
+            "status": statuses[: len(channels)],
+            "recorded_at": "2026-01-01T00:00:00Z",
+        }
+    )
+    folder = _write(tmp_path_factory.mktemp("ids"), orders=orders, consents=consents)
+    assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("zone", [None, "UTC", "America/New_York"])
+def test_parquet_timestamps_of_any_unit_and_zone_are_read_as_pandas_reads_them(tmp_path, unit, zone):
+    """Sub-microsecond times before 1970 are floored, as pandas converts them; zones keep the instant."""
+    ns = np.array([-1_500, -2_208_988_800_000_000_001, 1_700_000_000_123_456_789, 1], dtype=np.int64)
+    stamps = pd.Series(ns.view("datetime64[ns]")).astype(f"datetime64[{unit}]")
+    stamps = stamps if zone is None else stamps.dt.tz_localize("UTC").dt.tz_convert(zone)
+    folder = _write(tmp_path / "pq", "parquet", orders=_orders(4, ordered_at=stamps, amount=[1.0, 2.0, 3.0, 4.0]))
+    assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))
+
+
+def test_a_parquet_file_with_a_stored_index_loads_as_pandas_reads_it(tmp_path):
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    orders = _orders(4, amount=[1.0, 2.0, 3.0, 4.0]).set_index("order_id", drop=False)
+    orders.index.name = "row"
+    orders.to_parquet(folder / "orders.parquet")  # the index is stored as a column
+    assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))
+
+
+def test_a_column_map_renames_before_either_check(tmp_path):
+    raw = _orders(amount=["1", "2", "$3", "4"]).rename(columns={"amount": "Total", "ordered_at": "When"})
+    folder = _write(tmp_path / "d", orders=raw)
+    mapping = {"Total": "amount", "When": "ordered_at"}
+    got = outcome(lambda: load_dataset(folder, column_map=mapping))
+    assert_same(got, outcome(lambda: reference(folder, mapping)))
+    assert got[0] == "error" and "orders.amount" in got[2]
+
+
+def test_extra_columns_keep_the_types_pandas_gives_them(tmp_path):
+    orders = _orders(3).assign(
+        note=["a", None, "c"], score=[1, 2, 3], flag=[True, False, True], when=pd.date_range("2026-01-01", periods=3)
+    )
+    folder = _write(tmp_path / "pq", "parquet", orders=orders.assign(amount=[1.0, 2.0, 3.0]))
+    assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))
+
+
+# ---------------------------------------------------------------- the pieces
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=12), st.from_regex(r"[a-z\s.]{1,5}@[a-zé.\s]{1,6}\.[a-zA-Z]{1,3}\n?"))
+    )
+)
+def test_emails_match_as_python_matches_the_pattern(values):
+    series = pd.Series(values, dtype=object)
+    want = [value is not None and re.match(EMAIL_PATTERN, value) is not None for value in values]
+    assert valid_emails(series).tolist() == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(timestamp_columns())
+def test_arrow_reads_a_text_timestamp_only_as_pandas_reads_it(texts):
+    """Where the quick check reads a text column of timestamps, :func:`to_utc` reads the same instants."""
+    table = pa.table(
+        {
+            "order_id": [f"o{i}" for i in range(len(texts))],
+            "customer_id": ["c"] * len(texts),
+            "ordered_at": pa.array(texts, pa.large_string()),
+            "amount": [1.0] * len(texts),
+        }
+    )
+    quick = validate_arrow("orders", table)
+    if quick is None:
+        return
+    event("read by Arrow")
+    want = to_utc(pd.Series(texts, dtype="string"))
+    got = dataset_module.utc_timestamps(quick.column("ordered_at"))
+    assert pd.Series(got).equals(want)
+
+
+def test_keys_in_increasing_order_are_not_hashed_for_duplicates_and_others_are(tmp_path):
+    ordered = _write(tmp_path / "a", orders=_orders(6, order_id=["o1", "o2", "o3", "o4", "o5", "o6"]))
+    assert load_dataset(ordered).orders["order_id"].is_unique
+    shuffled = _write(tmp_path / "b", orders=_orders(6, order_id=["o6", "o2", "o3", "o2", "o5", "o6"]))
+    with pytest.raises(DataContractError, match="duplicate order_id") as info:
+        load_dataset(shuffled)
+    assert info.value.count == 4 and info.value.examples == ["o6", "o2"]
