@@ -47,6 +47,7 @@ from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
+from .money import CurrencyMix, orders_in_customer_currency, spend_in_reporting_currency
 from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
 from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
@@ -319,20 +320,63 @@ class Workspace:
         """
         brand, markets = self.strategy.brand, self.strategy.policy.markets
         markets_key = hash(self.strategy.policy.model_dump_json(include={"markets"}))
-        key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}"
+        key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}:{self._rates_key}"
         if key not in self._shared:
             locales = {"default_locale": brand.locale, "default_currency": brand.currency, "markets": markets}
             profiles = (
                 self._spark_profiles(**locales)
                 if self.engine == "spark"
-                else build_profiles(self.dataset, as_of=self.as_of, **locales)
+                else build_profiles(self._profile_dataset, as_of=self.as_of, **locales)
             )
-            value = customer_value(profiles)
+            spend = spend_in_reporting_currency(
+                profiles, settings=self.strategy.measurement, default_currency=brand.currency
+            )
+            value = customer_value(spend)
+            rates = spend.attrs.get("exchange_rates")
+            if rates:
+                code = self.strategy.measurement.reporting_currency
+                listed = "; ".join(f"1 {r['currency']} = {r['rate']:g} {code} on {r['date']}" for r in rates)
+                note = f"Spend and CLV in {code}: each customer's average order converted at the strategy's rates"
+                value = replace(value, notes=(*value.notes, f"{note} ({listed})."))
             self._shared[f"value:{self.as_of_label}"] = value
             frame = value.frame.drop(columns="customer_id")
             self._shared[key] = pd.concat([profiles, frame.set_axis(profiles.index)], axis=1)
         found: pd.DataFrame = self._shared[key]
         return found
+
+    @property
+    def _profile_dataset(self) -> Dataset:
+        """The dataset whose orders the profiles sum: a customer's orders in another currency than their own
+        converted with the strategy's rates (:func:`workbench.money.orders_in_customer_currency`)."""
+        name = f"profile_dataset:{self._rates_key}"
+        if name not in self._shared:
+            orders, mix = orders_in_customer_currency(
+                self.dataset.orders, settings=self.strategy.measurement, default_currency=self.strategy.brand.currency
+            )
+            self._shared[f"currency_mix:{self._rates_key}"] = mix
+            self._shared[name] = (
+                self.dataset if orders is self.dataset.orders else self.dataset.with_tables(orders=orders)
+            )
+        return self._shared[name]  # type: ignore[no-any-return]
+
+    @property
+    def _rates_key(self) -> str:
+        return self.strategy.measurement.model_dump_json(include={"reporting_currency", "exchange_rates"})
+
+    @property
+    def currency_mix(self) -> CurrencyMix:
+        """The customers whose orders are in more than one currency, and what their profiles' sums hold."""
+        self._profile_dataset  # noqa: B018
+        return self._shared[f"currency_mix:{self._rates_key}"]  # type: ignore[no-any-return]
+
+    @property
+    def quality(self) -> pd.DataFrame:
+        """The dataset's data-quality findings, plus the customers who ordered in more than one currency."""
+        mix = self.currency_mix
+        if not len(mix):
+            return self.dataset.quality
+        row = pd.DataFrame([mix.quality_row(len(self.dataset.orders))])
+        return pd.concat([self.dataset.quality, row], ignore_index=True) if len(self.dataset.quality) else row
 
     @property
     def customer_value(self) -> CustomerValue:
@@ -465,7 +509,8 @@ class Workspace:
 
     def _spark_tables(self) -> dict[str, Any]:
         if "spark_tables" not in self._shared:
-            self._shared["spark_tables"] = spark_engine.tables_from_frames(self._spark(), self.dataset.tables())
+            tables = self._profile_dataset.tables()
+            self._shared["spark_tables"] = spark_engine.tables_from_frames(self._spark(), tables)
         return self._shared["spark_tables"]  # type: ignore[no-any-return]
 
     def _spark_profiles(self, **locales: Any) -> pd.DataFrame:
