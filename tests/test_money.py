@@ -324,3 +324,20 @@ def test_export_reports_say_how_amounts_are_formatted(sample_workspace):
         assert "pre-formatted per customer in profile properties" in notes[0].detail
     profiles = [i for i in results["klaviyo_profiles"].report if i.feature == "profiles"]
     assert "revenue_total_display" in profiles[0].detail
+
+
+def test_report_tables_name_the_currency_of_every_amount(small_dataset, strategy):
+    from workbench import display
+
+    readout = measure.experiment_readout(small_dataset, settings=strategy.measurement)
+    ret = display.channel_return(readout.channel_summary)
+    assert set(ret["currency"]) == {"USD"}
+    wide = measure.metrics_table(readout.metrics)
+    assert "revenue_per_recipient in USD (÷ recipients (delivered))" in wide.columns
+    assert "currency" not in wide.columns  # a label of the amount, not a grouping key
+    shown = display.metrics_by_channel(readout.channel_summary)
+    assert "revenue_per_recipient in USD (÷ recipients (delivered))" in str(shown.frame["metric"].tolist())
+    headline = display.measure_headline(readout)
+    page = " ".join(part._repr_html_() if hasattr(part, "_repr_html_") else str(part) for part in headline.parts)
+    assert "revenue per 1,000 delivered (USD)" in page
+    assert "attributed revenue in USD" in page

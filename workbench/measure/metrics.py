@@ -394,7 +394,22 @@ def channel_metrics(
     return summarise_outcomes(outcomes, by=by)
 
 
-_VALUE_COLUMNS = frozenset({"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name"})
+_VALUE_COLUMNS = frozenset(
+    {"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name", "currency"}
+)
+
+
+def _metric_labels(data: pd.DataFrame) -> np.ndarray:
+    """``metric (÷ denominator)``, with the currency of an amount: ``revenue_per_recipient in USD (÷ ...)``."""
+    name = data["metric"].astype(str)
+    if "currency" in data.columns:
+        code = data["currency"].astype("string").fillna("")
+        name = name.where(code == "", name + " in " + code)
+    return np.where(
+        data["denominator_name"].astype(str) != "",
+        name + " (÷ " + data["denominator_name"].astype(str) + ")",
+        name,
+    )
 
 
 def _group_columns(metrics: pd.DataFrame) -> list[str]:
@@ -405,17 +420,14 @@ def _group_columns(metrics: pd.DataFrame) -> list[str]:
 def metrics_table(metrics: pd.DataFrame, *, metrics_shown: Sequence[str] | None = None) -> pd.DataFrame:
     """The long metrics table pivoted for reading: one row per group, one column per metric.
 
-    Column headers name the denominator, e.g. ``open_rate (÷ delivered emails)``.
+    Column headers name the denominator, e.g. ``open_rate (÷ delivered emails)``, and the currency of
+    an amount, e.g. ``revenue_per_recipient in USD (÷ recipients (delivered))``.
     """
     if metrics is None or metrics.empty:
         return pd.DataFrame()
     keys = _group_columns(metrics)
     data = metrics if metrics_shown is None else metrics[metrics["metric"].isin(list(metrics_shown))]
-    label = np.where(
-        data["denominator_name"].astype(str) != "",
-        data["metric"].astype(str) + " (÷ " + data["denominator_name"].astype(str) + ")",
-        data["metric"].astype(str),
-    )
+    label = _metric_labels(data)
     order = list(dict.fromkeys(label))
     wide = (
         data.assign(_label=label).pivot_table(
