@@ -341,3 +341,23 @@ def test_report_tables_name_the_currency_of_every_amount(small_dataset, strategy
     page = " ".join(part._repr_html_() if hasattr(part, "_repr_html_") else str(part) for part in headline.parts)
     assert "revenue per 1,000 delivered (USD)" in page
     assert "attributed revenue in USD" in page
+
+
+def test_revenue_the_sending_tool_recorded_in_several_currencies_is_refused():
+    messages = pd.DataFrame(
+        {
+            "message_id": ["m1", "m2", "m3"],
+            "customer_id": ["a", "b", "c"],
+            "channel": ["email", "email", "sms"],
+            "sent_at": pd.to_datetime(["2026-10-01T10:00:00Z"] * 3, utc=True),
+            "delivered_at": pd.to_datetime(["2026-10-01T10:01:00Z"] * 3, utc=True),
+            "converted_at": pd.to_datetime(["2026-10-02T10:00:00Z"] * 3, utc=True),
+            "revenue": [10.0, 20.0, 30.0],
+            "currency": ["EUR", "EUR", "GBP"],
+        }
+    )
+    with pytest.raises(MeasurementError, match=r"recorded in 2 currencies \(EUR 2, GBP 1\)"):
+        measure.channel_metrics(messages, by=["channel"])
+    one = measure.channel_metrics(messages.assign(currency="EUR"), by=["channel"])
+    revenue = one[one["metric"] == "revenue_per_recipient"].set_index("channel")
+    assert set(revenue["currency"]) == {"EUR"} and revenue.loc["email", "numerator"] == 30.0

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..models.errors import MeasurementError
 from ..models.measurement import AttributionWindows, HealthThresholds, MeasurementSettings
-from ..money import CURRENCY_ATTR, orders_in_one_currency
+from ..money import CURRENCY_ATTR
 from ._prep import NAT, US_PER_HOUR, Prepared, as_us, check_keys, check_messages, join_segments
 from .attribution import _core, _settings
 
@@ -218,19 +218,21 @@ def _recorded_currency(
     messages: pd.DataFrame, converted: np.ndarray, settings: MeasurementSettings
 ) -> tuple[str, list[dict]]:
     """The currency of the revenue the sending tool recorded: the messages' ``currency`` column when it has
-    one value among converted messages; several are refused like orders in several currencies."""
+    one value among converted messages; several are refused (the metrics would add them up)."""
     if "currency" not in messages.columns or "revenue" not in messages.columns:
         return "", []
-    rows = messages.loc[converted, ["message_id", "currency", "revenue"]].rename(columns={"message_id": "order_id"})
-    rows = rows.rename(columns={"revenue": "amount"})
-    found = orders_in_one_currency(rows, settings=settings)
-    if found.attrs.get("exchange_rates"):
+    code = messages.loc[converted, "currency"].astype("string").str.strip().str.upper().dropna()
+    found = sorted(set(code) - {""})
+    if len(found) > 1:
+        counts = code.value_counts()
         msg = (
-            "messages record revenue in several currencies; convert it before measuring, or measure from the "
-            "orders table (which converts with the strategy's rates). Fix: pass orders="
+            f"messages.revenue is recorded in {len(found)} currencies "
+            f"({', '.join(f'{c} {n:,}' for c, n in counts.items())}), which the metrics would add up. Fix: pass "
+            "the orders table (measured in the reporting currency at the strategy's exchange rates), or "
+            "measure one currency's messages at a time"
         )
         raise MeasurementError(msg)
-    return str(found.attrs.get(CURRENCY_ATTR, "")), []
+    return (found[0] if found else ""), []
 
 
 _COUNTS = (
