@@ -9,11 +9,17 @@ MESSAGES_PER_CUSTOMER = 32  # the synthetic history sends about 32 messages per 
 
 
 def setup(size: int):
-    """A synthetic dataset with ``size`` messages (the earliest ones), its orders and events."""
+    """A synthetic dataset with ``size`` messages (the earliest ones), its orders and events.
+
+    The orders are in five currencies: they are measured in USD at the sample strategy's rates.
+    """
+    from workbench.io import load_strategy, sample_strategy
+    from workbench.money import orders_in_one_currency
     from workbench.synth import synthesize
 
     ds = synthesize(max(size // MESSAGES_PER_CUSTOMER + 200, 300), seed=5)
-    return ds.messages.head(size).reset_index(drop=True), ds.orders, ds.events
+    orders = orders_in_one_currency(ds.orders, settings=load_strategy(sample_strategy()).measurement)
+    return ds.messages.head(size).reset_index(drop=True), orders, ds.events
 
 
 def metrics_and_attribution(inputs) -> None:

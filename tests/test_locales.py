@@ -168,7 +168,7 @@ def test_sample_library_lint_per_locale(sample_profiles, strategy):
     assert findings[findings["rule"].str.startswith("pair-") & (findings["severity"] == "error")].empty
     assert findings[findings["severity"] == "error"].empty, findings[findings["severity"] == "error"].to_string()
     table = findings.attrs["translations"]
-    translated = {"welcome", "cart_abandonment", "post_purchase_confirmation", "win_back"}
+    translated = {"welcome", "cart_abandonment", "post_purchase_confirmation", "win_back", "shipping_update"}
     for locale in ("fr-CA", "fr-FR", "de-DE"):
         rows = table[table["locale"] == locale].set_index("moment")
         missing = set(rows.index[rows["status"] == "missing"])
@@ -187,7 +187,7 @@ def test_sample_library_lint_per_locale(sample_profiles, strategy):
 
 def test_every_translation_is_listed_and_approved_by_a_named_person(strategy):
     renderer = Renderer(strategy)
-    for moment in ("welcome", "cart_abandonment", "post_purchase_confirmation", "win_back"):
+    for moment in ("welcome", "cart_abandonment", "post_purchase_confirmation", "win_back", "shipping_update"):
         manifest = renderer.manifest(moment)
         folders = renderer.translations(moment)
         assert {"fr", "fr-CA", "de"} <= set(folders)

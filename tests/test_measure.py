@@ -12,6 +12,7 @@ from statsmodels.stats.power import tt_ind_solve_power
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from workbench import measure
+from workbench.io import load_strategy, sample_strategy
 from workbench.measure import (
     AttributionWindows,
     HealthThresholds,
@@ -24,6 +25,9 @@ from workbench.measure import (
     markov_attribution,
 )
 from workbench.models.errors import DataContractError, WorkbenchError
+
+#: The sample strategy's measurement settings: revenue in USD, the sample's other currencies at its stated rates.
+SAMPLE = measure.settings_from(load_strategy(sample_strategy()))
 
 T0 = pd.Timestamp("2026-10-01T12:00:00Z")
 
@@ -422,10 +426,10 @@ def test_markov_on_sample_data_splits_non_converting_histories(sample_dataset):
     ds = sample_dataset
     shares = {}
     for rule in ("customer", "window"):
-        paths = measure.attribution_paths(ds.messages, ds.orders, by=["channel"], non_converting=rule)
+        paths = measure.attribution_paths(ds.messages, ds.orders, by=["channel"], non_converting=rule, settings=SAMPLE)
         size = paths.groupby("path_id").agg(n=("position", "size"), converted=("converted", "first"))
         mean = size.groupby("converted")["n"].mean()
-        a = attribute(ds.messages, ds.orders, by=["channel"], models=["markov"], non_converting=rule)
+        a = attribute(ds.messages, ds.orders, by=["channel"], models=["markov"], non_converting=rule, settings=SAMPLE)
         shares[rule] = a.set_index("channel")["conversion_share"]
         if rule == "customer":
             assert mean[False] > 10 * mean[True]  # one path per customer history: about 16 touches against 1
@@ -458,7 +462,7 @@ def test_predicted_clv_as_the_customer_value_of_attribution(three_touch_path):
 
 
 def test_readout_reports_incremental_clv_per_arm(small_dataset):
-    r = measure.experiment_readout(small_dataset)
+    r = measure.experiment_readout(small_dataset, settings=SAMPLE)
     inc = r.incremental_clv
     assert not inc.empty and set(inc["metric"]) == {"clv"}
     treated = inc[inc["test"] != "control"]
@@ -473,9 +477,16 @@ def test_readout_reports_incremental_clv_per_arm(small_dataset):
     from workbench.profiles import order_summary
     from workbench.value import customer_value
 
+    # the orders' amounts in USD at the strategy's rates (each order's amount times its currency's rate)
+    rate = {r.currency: r.rate for r in SAMPLE.exchange_rates} | {"USD": 1.0}
+    in_usd = small_dataset.orders.assign(
+        amount=small_dataset.orders["amount"] * small_dataset.orders["currency"].map(rate)
+    )
     as_of = small_dataset.orders["ordered_at"].max().normalize().date()
-    values = customer_value(order_summary(small_dataset.orders, as_of=as_of)).frame.set_index("customer_id")["clv_365d"]
-    units = measure.message_outcomes(small_dataset.messages, small_dataset.orders, small_dataset.events)
+    values = customer_value(order_summary(in_usd, as_of=as_of)).frame.set_index("customer_id")["clv_365d"]
+    units = measure.message_outcomes(
+        small_dataset.messages, small_dataset.orders, small_dataset.events, settings=SAMPLE
+    )
     units = units[units["delivered"] == 1]
     one = treated.iloc[0]
     step = units[(units["journey_id"] == one["journey_id"]) & (units["step_id"] == one["step_id"])]
@@ -485,7 +496,7 @@ def test_readout_reports_incremental_clv_per_arm(small_dataset):
     assert one["control_value"] == pytest.approx(v[arm == "A"].mean())
     # given values replace the prediction
     everyone = small_dataset.customers["customer_id"]
-    given = measure.experiment_readout(small_dataset, customer_value=pd.Series(1.0, index=everyone))
+    given = measure.experiment_readout(small_dataset, settings=SAMPLE, customer_value=pd.Series(1.0, index=everyone))
     assert given.incremental_clv.loc[given.incremental_clv["test"] != "control", "lift_vs_control"].abs().max() < 1e-12
 
 
@@ -679,7 +690,7 @@ def test_lift_by_segment_and_incrementality(three_arms):
 
 
 def test_readout_on_synthetic_messages(small_dataset):
-    r = measure.experiment_readout(small_dataset)
+    r = measure.experiment_readout(small_dataset, settings=SAMPLE)
     assert r.kind == "messages" and not r.results.empty
     assert {
         "journey_id",
@@ -704,7 +715,7 @@ def test_readout_on_synthetic_messages(small_dataset):
 def test_charts_are_values(small_dataset):
     from workbench import charts
 
-    r = measure.experiment_readout(small_dataset)
+    r = measure.experiment_readout(small_dataset, settings=SAMPLE)
     for chart in (
         charts.lift_chart(r.results),
         charts.segment_lift_chart(r.by_segment),
@@ -721,7 +732,7 @@ def test_charts_are_values(small_dataset):
 def test_readout_page_is_self_contained(small_dataset):
     from workbench import charts
 
-    r = measure.experiment_readout(small_dataset)
+    r = measure.experiment_readout(small_dataset, settings=SAMPLE)
     page = charts.readout_html(r)
     assert page.count("<svg") >= 4 and "<script" not in page
 

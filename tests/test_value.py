@@ -346,8 +346,10 @@ def test_customer_value_on_sample_profiles(sample_profiles):
         "expected_orders_365d",
         "expected_spend",
         "clv_365d",
+        "value_currency",
     ]
     assert frame["customer_id"].tolist() == sample_profiles["customer_id"].tolist()
+    assert frame["value_currency"].tolist() == sample_profiles["currency"].tolist()
     buyers = sample_profiles["orders_total"].to_numpy() > 0
     assert frame.loc[~buyers, "p_alive"].isna().all() and frame.loc[buyers, "p_alive"].notna().all()
     summary = sample_profiles[buyers].reset_index(drop=True)
@@ -355,8 +357,19 @@ def test_customer_value_on_sample_profiles(sample_profiles):
     np.testing.assert_allclose(
         frame.loc[buyers, "expected_orders_90d"], expected_purchases(cv.bg, summary, 90), rtol=1e-12
     )
+    # the sample's customers pay in five currencies: one spend model per currency, never fitted across them
+    assert len(set(summary["currency"])) == 5
+    assert any("a spend model per currency" in n for n in cv.notes)
+    values = frame.loc[buyers].reset_index(drop=True)
+    for code, group in summary.groupby("currency"):
+        gg = fit_gamma_gamma(group)
+        rows = values.index[summary["currency"] == code]
+        np.testing.assert_allclose(values.loc[rows, "clv_365d"], clv(cv.bg, gg, group, 365, 0.01), rtol=1e-9)
+        assert any(n.startswith(f"{code}: Gamma-Gamma fitted on {gg.n_customers:,}") for n in cv.notes)
+    # the same customers with one currency get one spend model over all of them, as before
+    one = customer_value(sample_profiles.drop(columns="currency"))
     np.testing.assert_allclose(
-        frame.loc[buyers, "clv_365d"], clv(cv.bg, cv.gg, summary, 365, 0.01), rtol=1e-12, equal_nan=True
+        one.frame.loc[buyers, "clv_365d"], clv(one.bg, one.gg, summary, 365, 0.01), rtol=1e-12, equal_nan=True
     )
     assert (frame.loc[buyers, "expected_orders_365d"] >= frame.loc[buyers, "expected_orders_90d"]).all()
     params = cv.parameters()

@@ -53,6 +53,7 @@ from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
+from .money import CurrencyMix, orders_in_customer_currency, spend_in_reporting_currency
 from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
 from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
@@ -380,26 +381,83 @@ class Workspace:
         """
         brand = self.strategy.brand
         markets_key = hash(self.strategy.policy.model_dump_json(include={"markets"}))
-        key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}"
+        key = f"profiles:{self.as_of_label}:{brand.locale}:{brand.currency}:{markets_key}:{self._rates_key}"
         if key not in self._shared:
             locales = self._locales()
             profiles = (
                 self._spark_profiles(**locales)
                 if self.engine == "spark"
-                else build_profiles(self.dataset, as_of=self.as_of, **locales)
+                else build_profiles(self._profile_dataset, as_of=self.as_of, **locales)
             )
-            value = self._shared.get(f"value:{self.as_of_label}") or customer_value(profiles)
-            self._shared[f"value:{self.as_of_label}"] = value
+            value = self._value(profiles)
             frame = value.frame.drop(columns="customer_id")
             self._shared[key] = pd.concat([profiles, frame.set_axis(profiles.index)], axis=1)
         found: pd.DataFrame = self._shared[key]
         return found
 
     @property
+    def _profile_dataset(self) -> Dataset:
+        """The dataset whose orders the profiles sum: a customer's orders in another currency than their own
+        converted with the strategy's rates (:func:`workbench.money.orders_in_customer_currency`)."""
+        name = f"profile_dataset:{self._rates_key}"
+        if name not in self._shared:
+            orders, mix = orders_in_customer_currency(
+                self.dataset.orders, settings=self.strategy.measurement, default_currency=self.strategy.brand.currency
+            )
+            self._shared[f"currency_mix:{self._rates_key}"] = mix
+            self._shared[name] = (
+                self.dataset if orders is self.dataset.orders else self.dataset.with_tables(orders=orders)
+            )
+        return self._shared[name]  # type: ignore[no-any-return]
+
+    @property
+    def _rates_key(self) -> str:
+        return self.strategy.measurement.model_dump_json(include={"reporting_currency", "exchange_rates"})
+
+    @property
+    def currency_mix(self) -> CurrencyMix:
+        """The customers whose orders are in more than one currency, and what their profiles' sums hold."""
+        self._profile_dataset  # noqa: B018
+        return self._shared[f"currency_mix:{self._rates_key}"]  # type: ignore[no-any-return]
+
+    @property
+    def quality(self) -> pd.DataFrame:
+        """The dataset's data-quality findings, plus the customers who ordered in more than one currency."""
+        mix = self.currency_mix
+        if not len(mix):
+            return self.dataset.quality
+        row = pd.DataFrame([mix.quality_row(len(self.dataset.orders))])
+        return pd.concat([self.dataset.quality, row], ignore_index=True) if len(self.dataset.quality) else row
+
+    @property
     def customer_value(self) -> CustomerValue:
         """The fitted BG/NBD and Gamma-Gamma models behind the value columns, with their notes."""
-        self.profiles  # noqa: B018  (fits the models once, with the profiles)
-        return self._shared[f"value:{self.as_of_label}"]  # type: ignore[no-any-return]
+        if self._value_key not in self._shared:
+            self.profiles  # noqa: B018  (fits the models once, with the profiles)
+        found: CustomerValue = self._shared[self._value_key]
+        return found
+
+    @property
+    def _value_key(self) -> str:
+        return f"value:{self.as_of_label}:{self._rates_key}"
+
+    def _value(self, profiles: pd.DataFrame) -> CustomerValue:
+        """The value models fitted on ``profiles``, spend in the reporting currency (computed once)."""
+        if self._value_key not in self._shared:
+            brand = self.strategy.brand
+            spend = spend_in_reporting_currency(
+                profiles, settings=self.strategy.measurement, default_currency=brand.currency
+            )
+            value = customer_value(spend)
+            rates = spend.attrs.get("exchange_rates")
+            if rates:
+                code = self.strategy.measurement.reporting_currency
+                listed = "; ".join(f"1 {r['currency']} = {r['rate']:g} {code} on {r['date']}" for r in rates)
+                note = f"Spend and CLV in {code}: each customer's average order converted at the strategy's rates"
+                value = replace(value, notes=(*value.notes, f"{note} ({listed})."))
+            self._shared[self._value_key] = value
+        found: CustomerValue = self._shared[self._value_key]
+        return found
 
     def value_check(self, *, holdout_days: int = 180) -> CalibrationHoldout | str:
         """The calibration/holdout check of the value model: fit up to ``holdout_days`` before ``as_of``,
@@ -547,14 +605,13 @@ class Workspace:
         self._require_spark("spark_profiles")
         spark = self._spark()
         frame = self._spark_profile_frame(**self._locales())
-        key = f"value:{self.as_of_label}"
-        if key not in self._shared:
-            fitted = ["customer_id", "frequency", "recency", "T", "monetary_value", "orders_total"]
+        if self._value_key not in self._shared:
+            fitted = ["customer_id", "frequency", "recency", "T", "monetary_value", "orders_total", "currency"]
             slim = spark_engine.to_pandas(
                 frame.select(*fitted, *spark_engine.HIDDEN).orderBy(spark_engine.source_order())
-            )
-            self._shared[key] = customer_value(slim)
-        value: CustomerValue = self._shared[key]
+            ).drop(columns=list(spark_engine.HIDDEN))
+            self._value(slim)
+        value = self.customer_value
         columns = [c for c in frame.columns if c not in spark_engine.HIDDEN]
         values = spark.createDataFrame(spark_engine.arrow_table(value.frame))
         return (
@@ -580,7 +637,7 @@ class Workspace:
         if self.spark_tables is not None:
             return self.spark_tables
         if "spark_tables" not in self._shared:
-            self._shared["spark_tables"] = spark_engine.from_dataset(self._spark(), self.dataset)
+            self._shared["spark_tables"] = spark_engine.from_dataset(self._spark(), self._profile_dataset)
         found: spark_engine.SparkTables = self._shared["spark_tables"]
         return found
 

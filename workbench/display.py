@@ -696,11 +696,13 @@ def channel_return(channel_summary: pd.DataFrame, *, cost_per_1000: Mapping[str,
     """Attributed revenue per channel and per 1,000 delivered messages; ROI where a cost per 1,000 is given.
 
     ROI = (attributed revenue − cost) ÷ cost, with cost = sent ÷ 1,000 × cost per 1,000 (last touch).
+    ``currency`` names the currency of the revenue (and of the cost per 1,000, which must be in it).
     """
     if channel_summary is None or channel_summary.empty:
         return pd.DataFrame()
     wide = channel_summary.pivot_table(index="channel", columns="metric", values="value", aggfunc="first")
-    revenue = channel_summary[channel_summary["metric"] == "revenue_per_recipient"].set_index("channel")["numerator"]
+    money = channel_summary[channel_summary["metric"] == "revenue_per_recipient"].set_index("channel")
+    revenue = money["numerator"]
     out = pd.DataFrame(
         {
             "sent": wide.get("sent"),
@@ -708,6 +710,8 @@ def channel_return(channel_summary: pd.DataFrame, *, cost_per_1000: Mapping[str,
             "attributed revenue": revenue,
         }
     )
+    if "currency" in money.columns:
+        out["currency"] = money["currency"]
     out["revenue per 1,000 delivered"] = out["attributed revenue"] / out["delivered"] * 1000
     costs = dict(cost_per_1000 or {})
     if costs:
@@ -722,6 +726,10 @@ def metrics_by_channel(channel_summary: pd.DataFrame) -> Table:
         return table(pd.DataFrame(), empty="No message history: cross-channel metrics need a messages table.")
     data = channel_summary.copy()
     named = data["denominator_name"].fillna("").astype(str)
+    code = (
+        data["currency"].astype("string").fillna("") if "currency" in data.columns else pd.Series("", index=data.index)
+    )
+    data["metric"] = data["metric"].where(code == "", data["metric"] + " in " + code)
     data["metric"] = data["metric"].where(named == "", data["metric"] + " (÷ " + named + ")")
     order = list(dict.fromkeys(data["metric"]))
     wide = data.pivot_table(index="metric", columns="channel", values="value", aggfunc="first").reindex(order)
@@ -744,6 +752,12 @@ def measure_headline(readout: Any, *, cost_per_1000: Mapping[str, float] | None 
     cards = [(f"{len(won):,}", "winning arms", f"of {tested:,} arm × metric comparisons, after correction")]
     points = []
     ret = channel_return(readout.channel_summary, cost_per_1000=cost_per_1000)
+    code = (
+        str(ret["currency"].dropna().iloc[0])
+        if len(ret) and "currency" in ret and ret["currency"].notna().any()
+        else ""
+    )
+    unit = f" ({code})" if code else ""
     if len(ret):
         for row in ret.to_dict("records"):
             per = float(row["revenue per 1,000 delivered"])
@@ -752,7 +766,7 @@ def measure_headline(readout: Any, *, cost_per_1000: Mapping[str, float] | None 
             cards.append(
                 (
                     f"{per:,.0f}" if math.isfinite(per) else _MISSING,
-                    f"{row['channel']}: revenue per 1,000 delivered",
+                    f"{row['channel']}: revenue per 1,000 delivered{unit}",
                     context,
                 )
             )
@@ -784,7 +798,8 @@ def measure_headline(readout: Any, *, cost_per_1000: Mapping[str, float] | None 
     section.add(
         table(
             ret,
-            caption="Return by channel (attributed revenue, last touch; per 1,000 delivered messages)",
+            caption=f"Return by channel (attributed revenue{' in ' + code if code else ''}, last touch; "
+            "per 1,000 delivered messages)",
             empty="No message history: channel return needs a messages table.",
             percent=("ROI",),
         )
@@ -810,7 +825,9 @@ def measure_headline(readout: Any, *, cost_per_1000: Mapping[str, float] | None 
     section.add(
         table(
             clv_shown[keep] if keep else clv_shown,
-            caption="Incremental predicted 365-day CLV of each arm against its control (per arm: lift × units)",
+            caption="Incremental predicted 365-day CLV of each arm against its control (per arm: lift × units"
+            + (f"; in {code}" if code else "")
+            + ")",
             empty="No incremental CLV: it needs a message history and an order history to predict value from.",
             rename={"mean": "mean CLV", "control_value": "control mean CLV"},
         )

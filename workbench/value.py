@@ -973,6 +973,10 @@ def customer_value(
         days in the next 90 and 365 days), ``expected_spend`` (per purchase)
         and ``clv_<horizon_days>d``, plus the fitted models and notes. When
         the data cannot identify BG/NBD every value column is missing (NaN);
+        with a ``currency`` column in ``profiles`` (each customer's, as the
+        profiles give it), ``value_currency`` says which currency a row's spend
+        and CLV are in, and customers of different currencies get a spend model
+        each (BG/NBD counts purchases and is fitted once);
         when only the spend model fails, ``expected_spend`` and the CLV are;
         the notes say why. Invalid values (e.g. recency > T) still raise
         :class:`SummaryDataError`.
@@ -1016,22 +1020,40 @@ def customer_value(
             notes.append(
                 f"{int((~spend_ok).sum()):,} repeat buyers with no positive spend are left out of the spend model."
             )
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ModelAssumptionWarning)
-                gg = fit_gamma_gamma(summary.loc[spend_ok], max_correlation=max_correlation)
-            notes.extend(f"Warning: {w.message}." for w in caught if issubclass(w.category, ModelAssumptionWarning))
-            spend = expected_spend(gg, summary.loc[spend_ok])
-            value = clv(bg, gg, summary.loc[spend_ok], horizon_days, discount_rate)
-        except (NotIdentifiedError, ConvergenceError) as exc:
-            notes.append(f"No spend model, so no CLV: {exc}")
-        else:
-            frame.loc[at[spend_ok], "expected_spend"] = spend.to_numpy()
-            frame.loc[at[spend_ok], clv_column] = value.to_numpy()
+        groups = _currency_groups(summary)
+        fitted = []
+        for code, in_group in groups:
+            label = f"{code}: " if len(groups) > 1 else ""
+            rows = spend_ok & in_group
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", ModelAssumptionWarning)
+                    group_gg = fit_gamma_gamma(summary.loc[rows], max_correlation=max_correlation)
+                notes.extend(
+                    f"Warning: {label}{w.message}." for w in caught if issubclass(w.category, ModelAssumptionWarning)
+                )
+                spend = expected_spend(group_gg, summary.loc[rows])
+                value = clv(bg, group_gg, summary.loc[rows], horizon_days, discount_rate)
+            except (NotIdentifiedError, ConvergenceError) as exc:
+                notes.append(f"{label}No spend model, so no CLV: {exc}")
+                continue
+            frame.loc[at[rows], "expected_spend"] = spend.to_numpy()
+            frame.loc[at[rows], clv_column] = value.to_numpy()
+            fitted.append(group_gg)
             notes.append(
-                f"Gamma-Gamma fitted on {gg.n_customers:,} repeat buyers; CLV over {horizon_days:g} days in months "
-                f"of 30 days discounted at {discount_rate:.2%} a month (lifetimes' customer_lifetime_value)."
+                f"{label}Gamma-Gamma fitted on {group_gg.n_customers:,} repeat buyers; CLV over {horizon_days:g} days "
+                f"in months of 30 days discounted at {discount_rate:.2%} a month (lifetimes' customer_lifetime_value)."
             )
+        if fitted:
+            gg = max(fitted, key=lambda m: m.n_customers)
+        if len(groups) > 1:
+            notes.append(
+                "Spend and CLV are in each customer's own currency, with a spend model per currency "
+                f"({', '.join(c for c, _ in groups)}): amounts in different currencies are never fitted or added "
+                "together; give the strategy exchange rates (measurement.exchange_rates) to have them in one."
+            )
+    if "currency" in profiles.columns:
+        frame["value_currency"] = profiles["currency"].astype("string").to_numpy()
     return CustomerValue(
         frame=frame,
         bg=bg,
@@ -1041,6 +1063,17 @@ def customer_value(
         notes=tuple(notes),
         columns=columns,
     )
+
+
+def _currency_groups(summary: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """The profiles' currencies (a ``currency`` column), each with its rows; one group when there is none."""
+    if "currency" not in summary.columns:
+        return [("", np.ones(len(summary), dtype=bool))]
+    code = summary["currency"].astype("string").fillna("").to_numpy(dtype=object)
+    found = pd.Series(code).value_counts()
+    if len(found) <= 1:
+        return [(str(found.index[0]) if len(found) else "", np.ones(len(summary), dtype=bool))]
+    return [(str(c), code == c) for c in found.index]
 
 
 # ---------------------------------------------------------------- calibration and holdout

@@ -196,6 +196,7 @@ def attribution_chart(attribution: pd.DataFrame, *, value: str = "revenue_share"
         nobody = (data[keys].astype(str) == "none").all(axis=1)
         data.loc[nobody, "group"] = NO_TOUCH_LABEL
     data = data[["group", "model", value, "conversions", "revenue"]]
+    code = str(attribution["currency"].iloc[0]) if "currency" in attribution.columns else ""
     chart = (
         alt.Chart(data)
         .mark_bar()
@@ -211,7 +212,7 @@ def attribution_chart(attribution: pd.DataFrame, *, value: str = "revenue_share"
                 "model",
                 alt.Tooltip(f"{value}:Q", format=".1%"),
                 alt.Tooltip("conversions:Q", format=".1f"),
-                alt.Tooltip("revenue:Q", format=",.0f"),
+                alt.Tooltip("revenue:Q", format=",.0f", title=f"revenue{' (' + code + ')' if code else ''}"),
             ],
         )
         .properties(
@@ -219,7 +220,8 @@ def attribution_chart(attribution: pd.DataFrame, *, value: str = "revenue_share"
             height=alt.Step(6),
             title=alt.Title(
                 "Attribution by model",
-                subtitle="'none': orders with no qualifying touch in any attribution window (no message claims them)",
+                subtitle="'none': orders with no qualifying touch in any attribution window (no message claims them)"
+                + (f"; revenue in {code}" if code else ""),
             ),
         )
     )

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..locales import canonical_locale
+from ..messages import formatting
 from ..messages.lint import sms_cost
 from ..messages.render import Renderer, get_renderer, render_pair
 from ..models.errors import TemplateError
@@ -23,7 +24,11 @@ from ..segments import membership
 from .registry import ExportContext, ExportResult, register
 
 __all__ = [
+    "AMOUNT_PROPERTIES",
     "AUDIENCE_COLUMNS",
+    "DATE_STYLES",
+    "DISPLAY_SUFFIX",
+    "FORMATTING_MECHANISM",
     "PREVIEW_CUSTOMER",
     "content_locales",
     "dittofeed_batches",
@@ -52,6 +57,20 @@ SEGMENTS_PROPERTY = "wb_segments"
 LOCALE_PROPERTY = "locale"
 #: Date properties a date-triggered journey waits on.
 DATE_PROPERTIES = ("created_at", "last_order_at")
+#: Amounts sent pre-formatted per customer (``<column>_display``): in the customer's currency, written as
+#: the customer's locale writes it (``1 234,50 $`` in fr-CA, ``£1,234.50`` in en-GB), so a tool's template
+#: shows the customer's own formatting without formatting numbers itself.
+AMOUNT_PROPERTIES = ("revenue_total", "revenue_365d", "avg_order_value", "monetary_value")
+DISPLAY_SUFFIX = "_display"
+#: Dates sent pre-formatted per customer (``<column>_<style>``), in the customer's time zone and locale.
+DATE_STYLES = ("medium", "long")
+#: What the export reports say about amounts and dates in the tools' content.
+FORMATTING_MECHANISM = (
+    "amounts and dates come pre-formatted per customer in profile properties (<amount>_display in the "
+    "customer's currency and locale, e.g. revenue_total_display; <date>_medium and <date>_long in the "
+    "customer's time zone and locale), written by the profile import with Babel, because neither tool "
+    "formats a currency per recipient's locale"
+)
 #: Holdout buckets run 0..HOLDOUT_BUCKETS-1 (per mille): a 7.5% holdout is 75 buckets.
 HOLDOUT_BUCKETS = 1000
 
@@ -211,8 +230,6 @@ class MergeSyntax:
     name: str
     first_name: str  # template of the greeting name; {fallback} is filled in
     field: str  # template of any other profile field; {name} is filled in
-    date: str  # a date field in the recipient's zone; {name}
-    money: str  # an amount; {name} and {symbol}
     unsubscribe: str
     preferences: str
     locale_if: str = ""  # opens a branch on the locale property; {tests} is filled in
@@ -230,8 +247,6 @@ KLAVIYO_SYNTAX = MergeSyntax(
     name="klaviyo",
     first_name="{{{{ first_name|default:'{fallback}' }}}}",
     field="{{{{ person|lookup:'{name}'|default:'' }}}}",
-    date="{{{{ person|lookup:'{name}'|format_date_string|date:'M j, Y' }}}}",
-    money="{symbol}{{{{ person|lookup:'{name}'|floatformat:2 }}}}",
     unsubscribe="{% unsubscribe_link %}",
     preferences="{% manage_preferences_link %}",
     locale_if="{{% if {tests} %}}",
@@ -246,8 +261,6 @@ DITTOFEED_SYNTAX = MergeSyntax(
     name="dittofeed",
     first_name="{{{{ user.firstName | default: '{fallback}' }}}}",
     field="{{{{ user.{name} | default: '' }}}}",
-    date="{{{{ user.{name} | date: '%b %-d, %Y' }}}}",
-    money="{symbol}{{{{ user.{name} | round: 2 }}}}",
     unsubscribe="{% unsubscribe_url %}",
     preferences="{% subscription_management_url %}",
     locale_if="{{% case user.locale %}}{{% when {tests} %}}",
@@ -330,7 +343,6 @@ def tool_renderer(strategy: Any, target: str) -> Any:
 
     renderer = _ToolRenderer(strategy, inline_css=False)
     renderer.target = target  # type: ignore[attr-defined]
-    symbol = {"USD": "$", "CAD": "CA$", "AUD": "A$", "GBP": "£", "EUR": "€"}.get(strategy.brand.currency, "")
 
     def _name(value: object, fallback: str = "there") -> Markup:
         fields.add("first_name")
@@ -338,15 +350,16 @@ def tool_renderer(strategy: Any, target: str) -> Any:
 
     def _date(value: object, style: str = "medium") -> Markup:
         name = getattr(value, "field_name", "") or "date"
-        fields.add(name)
-        return Markup(syntax.date.format(name=name))
+        prop = f"{name}_{style if style in DATE_STYLES else 'medium'}"
+        fields.add(prop)
+        return Markup(syntax.field.format(name=prop))
 
     def _money(value: object, currency: str | None = None) -> Markup:
         name = getattr(value, "field_name", "")
         if not name:
             return Markup(str(value))
-        fields.add(name)
-        return Markup(syntax.money.format(name=name, symbol=symbol))
+        fields.add(name + DISPLAY_SUFFIX)
+        return Markup(syntax.field.format(name=name + DISPLAY_SUFFIX))
 
     renderer.env.filters.update(first_name=_name, local_date=_date, money=_money)
     renderer.merge_fields = fields  # type: ignore[attr-defined]
@@ -389,6 +402,8 @@ def content_locales(strategy: Any) -> tuple[str, ...]:
 
 def locale_report(result: ExportResult, renderer: Any, strategy: Any, journeys: Sequence[Any]) -> None:
     """Say in the export report how the target carries the locales, and which moments stay in one language."""
+    if renderer is not None:
+        result.note("*", "formatting", "mapped", FORMATTING_MECHANISM[0].upper() + FORMATTING_MECHANISM[1:])
     locales = content_locales(strategy)
     if renderer is None or not locales:
         return
@@ -539,6 +554,7 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
         return [v if isinstance(v, str) else None for v in iso.to_numpy(dtype=object, na_value=None)]
 
     ids = [str(v) for v in assigned["customer_id"].to_numpy(dtype=object)]
+    formatted = _formatted_properties(assigned)
     columns = {
         "email": text("email"),
         "phone": text("phone"),
@@ -548,6 +564,7 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
         LIFECYCLE_PROPERTY: text("lifecycle_stage"),
         LOCALE_PROPERTY: text("locale"),
         **{col: dates(col) for col in DATE_PROPERTIES},
+        **formatted,
     }
     out = []
     for i, cid in enumerate(ids):
@@ -557,6 +574,45 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
         out.append(item)
     _LAST_PROPS[:] = [assigned, out]
     return out
+
+
+def _formatted_properties(assigned: Any) -> dict[str, list[Any]]:
+    """Per customer, the amounts and dates templates show, formatted in the customer's locale, currency and zone."""
+    import pandas as pd
+
+    n = len(assigned)
+
+    def column(name: str) -> list[Any]:
+        if name not in assigned.columns:
+            return [None] * n
+        return list(assigned[name].to_numpy(dtype=object, na_value=None))
+
+    locales = column("locale")
+    currencies = column("currency")
+    zones = column("timezone")
+    out: dict[str, list[Any]] = {}
+    for col in AMOUNT_PROPERTIES:
+        if col not in assigned.columns:
+            continue
+        amounts = pd.to_numeric(assigned[col], errors="coerce").to_numpy(dtype=float)
+        out[col + DISPLAY_SUFFIX] = [
+            formatting.money(a, c, locale=loc, gsm=True) or None if c else None
+            for a, c, loc in zip(amounts, currencies, locales, strict=True)
+        ]
+    for col in DATE_PROPERTIES:
+        if col not in assigned.columns:
+            continue
+        values = column(col)
+        for style in DATE_STYLES:
+            out[f"{col}_{style}"] = [
+                formatting.local_date(v, z or "UTC", style, locale=loc, gsm=True) or None if v is not None else None
+                for v, z, loc in zip(values, zones, locales, strict=True)
+            ]
+    return out
+
+
+def _formatted_names(p: dict[str, Any]) -> list[str]:
+    return [k for k in p if k.endswith(DISPLAY_SUFFIX) or any(k.endswith(f"_{s}") for s in DATE_STYLES)]
 
 
 def klaviyo_import_bodies(assigned: Any) -> list[dict[str, Any]]:
@@ -585,6 +641,7 @@ def klaviyo_import_bodies(assigned: Any) -> list[dict[str, Any]]:
                 LOCALE_PROPERTY,
                 SEGMENTS_PROPERTY,
                 *DATE_PROPERTIES,
+                *_formatted_names(p),
             )
             if p[k] is not None
         }
@@ -624,6 +681,7 @@ def dittofeed_batches(assigned: Any) -> list[dict[str, Any]]:
             LOCALE_PROPERTY: p[LOCALE_PROPERTY],
             SEGMENTS_PROPERTY: {s: "true" for s in p[SEGMENTS_PROPERTY]},
             **{k: p[k] for k in DATE_PROPERTIES},
+            **{k: p[k] for k in _formatted_names(p)},
         }
         traits = {k: v for k, v in traits.items() if v is not None}
         digest = hashlib.sha256(repr(sorted(traits.items())).encode()).hexdigest()
@@ -650,7 +708,7 @@ def _profile_export(target: str, context: ExportContext, journeys: Sequence[Any]
         "written",
         f"{len(context.assigned)} customers in {len(bodies)} request bodies for {where}: preferred channel, time zone, "
         "holdout bucket, lifecycle stage, locale, segments and dates, the properties the journeys and their "
-        "localized content branch on",
+        "localized content branch on; " + FORMATTING_MECHANISM,
     )
     return result
 

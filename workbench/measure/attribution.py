@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..models.errors import MeasurementError
 from ..models.measurement import AttributionWindows, MeasurementSettings
+from ..money import CURRENCY_ATTR, orders_in_one_currency
 from ._prep import US_PER_HOUR, Prepared, as_us, check_messages, join_segments, key_frame, valid_orders
 
 __all__ = [
@@ -146,13 +147,22 @@ def _pairs(prep: Prepared, orders: pd.DataFrame, windows: AttributionWindows) ->
     )
 
 
-def _period_orders(prep: Prepared, orders: pd.DataFrame, start: object | None) -> pd.DataFrame:
-    valid = valid_orders(orders)
+def _period_orders(
+    prep: Prepared,
+    orders: pd.DataFrame,
+    start: object | None,
+    *,
+    settings: MeasurementSettings | None = None,
+    currency: str | None = None,
+) -> pd.DataFrame:
+    valid = orders_in_one_currency(valid_orders(orders), settings=settings, only=currency)
     at = as_us(valid["ordered_at"])
     begin = prep.sent_us.min() if start is None else as_us(pd.Series([pd.Timestamp(start)]))[0]
     if prep.n == 0:
         return valid.iloc[0:0]
-    return valid.loc[at >= begin]
+    kept = valid.loc[at >= begin]
+    kept.attrs.update(valid.attrs)
+    return kept
 
 
 def _core(
@@ -162,11 +172,14 @@ def _core(
     settings: MeasurementSettings,
     exclude_machine_opens: bool,
     start: object | None,
+    currency: str | None = None,
 ) -> tuple[Prepared, pd.DataFrame, pd.DataFrame]:
     prep = Prepared(
         messages, machine_open_seconds=settings.machine_open_seconds, exclude_machine_opens=exclude_machine_opens
     )
-    period = _period_orders(prep, orders, start).reset_index(drop=True)
+    found = _period_orders(prep, orders, start, settings=settings, currency=currency)
+    period = found.reset_index(drop=True)
+    period.attrs.update(found.attrs)
     pairs = _pairs(prep, period, settings.attribution_windows)
     pairs = pairs.rename(columns={"oi": "order_id", "touch_us": "touch_at", "at_us": "ordered_at"})
     pairs = pairs.sort_values(["order_id", "touch_at", "mi"], kind="stable", ignore_index=True)
@@ -190,11 +203,17 @@ def attribution_credits(
     settings: MeasurementSettings | None = None,
     exclude_machine_opens: bool = False,
     start: object | None = None,
+    currency: str | None = None,
 ) -> pd.DataFrame:
     """Every (order, message) pair where the message touched the customer within its window before the order.
 
     Only placed orders with a positive amount from ``start`` on (default: the
-    first message sent) are attributed.
+    first message sent) are attributed. Amounts are in one currency, named in
+    the ``currency`` column: the orders' own when they are all in one, else
+    converted into ``settings.reporting_currency`` with
+    ``settings.exchange_rates`` (:func:`workbench.money.orders_in_one_currency`;
+    a currency without a rate is refused); ``currency=`` keeps only the orders
+    in that currency.
 
     Returns
     -------
@@ -206,7 +225,7 @@ def attribution_credits(
     """
     cfg = _settings(settings, windows)
     prep, period, credited = _core(
-        messages, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start
+        messages, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start, currency=currency
     )
     oi, mi = credited["order_id"].to_numpy(), credited["mi"].to_numpy()
     out = pd.DataFrame(
@@ -223,8 +242,11 @@ def attribution_credits(
         }
     )
     out["ordered_at"] = pd.to_datetime(out["ordered_at"], utc=True)
+    out.insert(4, "currency", period.attrs.get(CURRENCY_ATTR, ""))
     for model in RULE_MODELS:
         out[f"credit_{model}"] = credited[f"credit_{model}"].to_numpy()
+    out.attrs[CURRENCY_ATTR] = period.attrs.get(CURRENCY_ATTR, "")
+    out.attrs["exchange_rates"] = period.attrs.get("exchange_rates", [])
     return out
 
 
@@ -295,6 +317,7 @@ def attribution_paths(
     exclude_machine_opens: bool = False,
     start: object | None = None,
     non_converting: str = "window",
+    currency: str | None = None,
 ) -> pd.DataFrame:
     """Customer paths for the Markov model: converting paths (touches before each order) and the rest.
 
@@ -319,7 +342,9 @@ def attribution_paths(
     _check_rule(non_converting)
     cfg = _settings(settings, windows)
     msgs = join_segments(messages, segments)
-    prep, period, credited = _core(msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start)
+    prep, period, credited = _core(
+        msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start, currency=currency
+    )
     return _paths(
         prep,
         period,
@@ -528,8 +553,16 @@ def attribute(
     clv_horizon_days: float = 365.0,
     start: object | None = None,
     non_converting: str = "window",
+    currency: str | None = None,
 ) -> pd.DataFrame:
     """Conversions, revenue and customer-lifetime value credited to each group under each model, side by side.
+
+    Revenue is in one currency, named in the ``currency`` column: the orders'
+    own when they are all in one, else converted into
+    ``settings.reporting_currency`` with ``settings.exchange_rates`` (the rates
+    used are in ``attrs["exchange_rates"]``; a currency without a rate is
+    refused); ``currency=`` keeps only the orders in that currency (figures per
+    currency). The CLV column is in the currency of the customer values given.
 
     Parameters
     ----------
@@ -580,7 +613,9 @@ def attribute(
     cfg = _settings(settings, windows)
     msgs = join_segments(messages, segments)
     check_messages(msgs, by)
-    prep, period, credited = _core(msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start)
+    prep, period, credited = _core(
+        msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start, currency=currency
+    )
     codes, labels, lookup = _state_labels(msgs, by)
     lookup[NONE_STATE] = tuple(NONE_STATE for _ in by)
     label_array = np.asarray(labels, dtype=object)
@@ -659,6 +694,9 @@ def attribute(
     out["revenue_total"] = totals["revenue"]
     out["conversion_share"] = np.where(totals["conversions"] > 0, out["conversions"] / totals["conversions"], 0.0)
     out["revenue_share"] = np.where(totals["revenue"] > 0, out["revenue"] / totals["revenue"], 0.0)
+    out["currency"] = period.attrs.get(CURRENCY_ATTR, "")
+    out.attrs[CURRENCY_ATTR] = period.attrs.get(CURRENCY_ATTR, "")
+    out.attrs["exchange_rates"] = period.attrs.get("exchange_rates", [])
     order = {m: i for i, m in enumerate(models)}
     out = out.sort_values(["model", *by], key=lambda s: s.map(order) if s.name == "model" else s, ignore_index=True)
     return out

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..models.errors import MeasurementError
 from ..models.measurement import AttributionWindows, HealthThresholds, MeasurementSettings
+from ..money import CURRENCY_ATTR
 from ._prep import NAT, US_PER_HOUR, Prepared, as_us, check_keys, check_messages, join_segments
 from .attribution import _core, _settings
 
@@ -118,6 +119,7 @@ def message_outcomes(
     segments: pd.DataFrame | pd.Series | None = None,
     exclude_machine_opens: bool = False,
     start: object | None = None,
+    currency: str | None = None,
 ) -> pd.DataFrame:
     """One row per message with what happened to it: delivery, engagement, attributed orders, site visits.
 
@@ -136,14 +138,23 @@ def message_outcomes(
         ``exclude_machine_opens``), ``click``, ``unsubscribe``, ``conversion``;
         floats ``complaint`` (NaN when complaints are not tracked), ``orders``,
         ``revenue``, ``site_visits`` (NaN without events) and ``visit``.
-        ``attrs["conversion_source"]`` says where conversions came from.
+        ``attrs["conversion_source"]`` says where conversions came from;
+        ``attrs["currency"]`` the currency of ``revenue``: the orders' own
+        when they are all in one, else ``settings.reporting_currency`` with the
+        amounts converted by ``settings.exchange_rates`` (a currency without a
+        rate is refused, never added up); ``currency=`` keeps only the orders
+        in that currency. Revenue recorded by the sending tool is read as
+        given, in the currency the tool records (``attrs["currency"]`` empty
+        unless the messages carry a ``currency`` column of one value).
     """
     cfg = _settings(settings, windows)
     msgs = join_segments(messages, segments)
     if orders is not None:
-        prep, _period, credited = _core(
-            msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start
+        prep, period, credited = _core(
+            msgs, orders, settings=cfg, exclude_machine_opens=exclude_machine_opens, start=start, currency=currency
         )
+        revenue_currency = period.attrs.get(CURRENCY_ATTR, "")
+        rates = period.attrs.get("exchange_rates", [])
         last = credited[credited["credit_last_touch"] > 0]
         mi = last["mi"].to_numpy()
         n_orders = np.bincount(mi, minlength=prep.n).astype(float)
@@ -165,6 +176,7 @@ def message_outcomes(
             else np.zeros(prep.n)
         )
         source = "messages (converted_at and revenue as recorded by the sending tool)"
+        revenue_currency, rates = _recorded_currency(msgs, converted, cfg)
     cols = {
         "message_id": msgs["message_id"].astype("string"),
         "customer_id": msgs["customer_id"].astype("string"),
@@ -196,8 +208,31 @@ def message_outcomes(
         out["site_visits"] = np.nan
         out["visit"] = np.nan
     out.attrs["conversion_source"] = source
+    out.attrs[CURRENCY_ATTR] = revenue_currency
+    out.attrs["exchange_rates"] = rates
     out.attrs["exclude_machine_opens"] = exclude_machine_opens
     return out
+
+
+def _recorded_currency(
+    messages: pd.DataFrame, converted: np.ndarray, settings: MeasurementSettings
+) -> tuple[str, list[dict]]:
+    """The currency of the revenue the sending tool recorded: the messages' ``currency`` column when it has
+    one value among converted messages; several are refused (the metrics would add them up)."""
+    if "currency" not in messages.columns or "revenue" not in messages.columns:
+        return "", []
+    code = messages.loc[converted, "currency"].astype("string").str.strip().str.upper().dropna()
+    found = sorted(set(code) - {""})
+    if len(found) > 1:
+        counts = code.value_counts()
+        msg = (
+            f"messages.revenue is recorded in {len(found)} currencies "
+            f"({', '.join(f'{c} {n:,}' for c, n in counts.items())}), which the metrics would add up. Fix: pass "
+            "the orders table (measured in the reporting currency at the strategy's exchange rates), or "
+            "measure one currency's messages at a time"
+        )
+        raise MeasurementError(msg)
+    return (found[0] if found else ""), []
 
 
 _COUNTS = (
@@ -224,7 +259,8 @@ def summarise_outcomes(outcomes: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY
     pandas.DataFrame
         ``by`` columns, ``metric`` (see :data:`METRIC_DEFINITIONS`), ``value``,
         ``numerator``, ``numerator_name``, ``denominator``, ``denominator_name``
-        (empty for counts).
+        (empty for counts), ``currency`` (the currency of an amount: set on
+        ``revenue_per_recipient``, empty for counts and rates).
     """
     by = list(by)
     check_keys(outcomes, by)
@@ -300,6 +336,10 @@ def summarise_outcomes(outcomes: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY
     out = pd.concat(parts, ignore_index=True)
     for k in by:
         out[k] = out[k].astype("string")
+    money = out["metric"] == "revenue_per_recipient"
+    out["currency"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(
+        money, outcomes.attrs.get(CURRENCY_ATTR, "") or "(as recorded)"
+    )
     out.attrs.update(outcomes.attrs)
     return out
 
@@ -315,6 +355,7 @@ def channel_metrics(
     segments: pd.DataFrame | pd.Series | None = None,
     exclude_machine_opens: bool = False,
     start: object | None = None,
+    currency: str | None = None,
 ) -> pd.DataFrame:
     """The cross-channel metrics of DOMAIN.md section 4 by journey, step, channel, segment or variant.
 
@@ -331,9 +372,14 @@ def channel_metrics(
     --------
     >>> from workbench.synth import synthesize
     >>> ds = synthesize(100, seed=3)
-    >>> m = channel_metrics(ds.messages, ds.orders, by=["channel"])
+    >>> rates = [{"currency": c, "rate": r, "date": "2026-10-31", "source": "example"}
+    ...          for c, r in {"GBP": 1.3, "EUR": 1.1, "CAD": 0.7, "AUD": 0.65}.items()]
+    >>> settings = MeasurementSettings(reporting_currency="USD", exchange_rates=rates)
+    >>> m = channel_metrics(ds.messages, ds.orders, by=["channel"], settings=settings)
     >>> m.loc[m["metric"] == "open_rate", "denominator_name"].iat[0]
     'delivered emails'
+    >>> m.loc[m["metric"] == "revenue_per_recipient", "currency"].iat[0]
+    'USD'
     """
     msgs = join_segments(messages, segments)
     check_messages(msgs, by)
@@ -345,11 +391,27 @@ def channel_metrics(
         settings=settings,
         exclude_machine_opens=exclude_machine_opens,
         start=start,
+        currency=currency,
     )
     return summarise_outcomes(outcomes, by=by)
 
 
-_VALUE_COLUMNS = frozenset({"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name"})
+_VALUE_COLUMNS = frozenset(
+    {"metric", "value", "numerator", "numerator_name", "denominator", "denominator_name", "currency"}
+)
+
+
+def _metric_labels(data: pd.DataFrame) -> np.ndarray:
+    """``metric (÷ denominator)``, with the currency of an amount: ``revenue_per_recipient in USD (÷ ...)``."""
+    name = data["metric"].astype(str)
+    if "currency" in data.columns:
+        code = data["currency"].astype("string").fillna("")
+        name = name.where(code == "", name + " in " + code)
+    return np.where(
+        data["denominator_name"].astype(str) != "",
+        name + " (÷ " + data["denominator_name"].astype(str) + ")",
+        name,
+    )
 
 
 def _group_columns(metrics: pd.DataFrame) -> list[str]:
@@ -360,17 +422,14 @@ def _group_columns(metrics: pd.DataFrame) -> list[str]:
 def metrics_table(metrics: pd.DataFrame, *, metrics_shown: Sequence[str] | None = None) -> pd.DataFrame:
     """The long metrics table pivoted for reading: one row per group, one column per metric.
 
-    Column headers name the denominator, e.g. ``open_rate (÷ delivered emails)``.
+    Column headers name the denominator, e.g. ``open_rate (÷ delivered emails)``, and the currency of
+    an amount, e.g. ``revenue_per_recipient in USD (÷ recipients (delivered))``.
     """
     if metrics is None or metrics.empty:
         return pd.DataFrame()
     keys = _group_columns(metrics)
     data = metrics if metrics_shown is None else metrics[metrics["metric"].isin(list(metrics_shown))]
-    label = np.where(
-        data["denominator_name"].astype(str) != "",
-        data["metric"].astype(str) + " (÷ " + data["denominator_name"].astype(str) + ")",
-        data["metric"].astype(str),
-    )
+    label = _metric_labels(data)
     order = list(dict.fromkeys(label))
     wide = (
         data.assign(_label=label).pivot_table(

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..models.errors import MeasurementError
 from ..models.measurement import MeasurementSettings
+from ..money import CURRENCY_ATTR, orders_in_one_currency
 from ..profiles import order_summary
 from ..value import customer_value as predict_customer_value
 from .attribution import attribute, customer_values
@@ -159,11 +160,12 @@ def incremental_clv(
     return out
 
 
-def _predicted_values(data: object, given: pd.Series | pd.DataFrame | None) -> tuple[pd.Series | None, str]:
-    """Customer values for incremental CLV: given, or predicted from the dataset's orders; and a note."""
+def _predicted_values(
+    orders: pd.DataFrame | None, given: pd.Series | pd.DataFrame | None
+) -> tuple[pd.Series | None, str]:
+    """Customer values for incremental CLV: given, or predicted from the orders (in one currency); and a note."""
     if given is not None:
         return customer_values(given), "Incremental CLV: the customer values given to the readout"
-    orders = getattr(data, "orders", None)
     if orders is None or orders.empty:
         return None, "No incremental CLV: the data has no orders to predict customer value from."
     as_of = pd.Timestamp(orders["ordered_at"].max()).tz_convert("UTC").normalize().date()
@@ -177,7 +179,20 @@ def _predicted_values(data: object, given: pd.Series | pd.DataFrame | None) -> t
         f"Incremental CLV: {cv.horizon_days:g}-day CLV predicted by BG/NBD and Gamma-Gamma from the orders up to "
         f"{as_of} (after the sends, so it is an outcome of them), discounted at {cv.discount_rate:.0%} a month; "
         "customers without a purchase count 0"
+        + (f"; in {orders.attrs[CURRENCY_ATTR]}" if orders.attrs.get(CURRENCY_ATTR) else "")
     )
+
+
+def _currency_note(orders: pd.DataFrame | None, attrs: dict) -> str:
+    """Which currency the revenue figures are in, and the rates they were converted with."""
+    code = attrs.get(CURRENCY_ATTR) or (orders.attrs.get(CURRENCY_ATTR) if orders is not None else "")
+    if not code:
+        return "Revenue is in the currency the amounts were recorded in (the data does not say which)."
+    rates = (orders.attrs.get("exchange_rates") if orders is not None else None) or []
+    if not rates:
+        return f"Revenue and CLV are in {code}: every order is in {code}."
+    listed = "; ".join(f"1 {r['currency']} = {r['rate']:g} {code} on {r['date']} ({r['source']})" for r in rates)
+    return f"Revenue and CLV are in {code}, orders in other currencies converted at the strategy's rates: {listed}."
 
 
 def experiment_readout(
@@ -284,9 +299,10 @@ def experiment_readout(
         )
     else:
         seg = None
+    orders = orders_in_one_currency(data.orders, settings=cfg) if data.orders is not None else None
     outcomes = message_outcomes(
         messages,
-        data.orders,
+        orders,
         getattr(data, "events", None),
         settings=cfg,
         segments=segments,
@@ -299,10 +315,10 @@ def experiment_readout(
     step_keys = [k for k in ("journey_id", "step_id", "channel") if k in outcomes.columns]
     checks = health_alerts(summarise_outcomes(outcomes, by=step_keys), thresholds=cfg.health, all_checks=True)
     alerts = checks[checks["level"].isin(["warning", "critical"])].reset_index(drop=True)
-    values, value_note = _predicted_values(data, customer_value)
+    values, value_note = _predicted_values(orders, customer_value)
     attribution = attribute(
         messages,
-        data.orders,
+        orders,
         by=[k for k in ("journey_id", "channel") if k in messages.columns],
         settings=cfg,
         exclude_machine_opens=exclude_machine_opens,
@@ -374,6 +390,7 @@ def experiment_readout(
         + "; orders without a qualifying touch are the state 'none', a converting path of their own, which "
         "takes its share of the credit like a channel.",
         value_note if value_note.endswith(".") else value_note + ".",
+        _currency_note(orders, outcomes.attrs),
     )
     return Readout(
         kind="messages",

@@ -8,9 +8,11 @@ of section 3; bounce and opt-out limits are industry practice and say so.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import datetime as dt
 
-__all__ = ["AttributionWindows", "HealthThresholds", "MeasurementSettings", "settings_from"]
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["AttributionWindows", "ExchangeRate", "HealthThresholds", "MeasurementSettings", "settings_from"]
 
 
 class _Model(BaseModel):
@@ -82,6 +84,19 @@ class HealthThresholds(_Model):
         return self
 
 
+class ExchangeRate(_Model):
+    """What one unit of a currency is worth in the reporting currency, on a stated day, from a stated source.
+
+    Rates are data the analyst chooses and can audit (a diff of the strategy file
+    shows a changed rate): the workbench never looks one up.
+    """
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="The currency converted from (ISO 4217, e.g. GBP).")
+    rate: float = Field(gt=0, description="Units of the reporting currency for one unit of `currency`.")
+    date: dt.date = Field(description="The day the rate is for (e.g. the reference rate of the last day measured).")
+    source: str = Field(min_length=1, description="Where the rate comes from, e.g. 'ECB euro reference rates'.")
+
+
 class MeasurementSettings(_Model):
     """Everything the measurement of a strategy is configured by (the ``measurement`` part of a strategy)."""
 
@@ -95,11 +110,36 @@ class MeasurementSettings(_Model):
     machine_open_seconds: float = Field(
         2.0, ge=0, description="An open this soon after delivery is taken as a machine open (privacy proxies)."
     )
+    reporting_currency: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{3}$",
+        description="The currency revenue is reported in when orders are in several (default: the brand's).",
+    )
+    exchange_rates: list[ExchangeRate] = Field(
+        default_factory=list,
+        description="Rates into the reporting currency, each with its day and source; without them, orders in "
+        "several currencies are refused rather than added up.",
+    )
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _one_rate_per_currency(cls, value: list[ExchangeRate]) -> list[ExchangeRate]:
+        seen: set[str] = set()
+        for rate in value:
+            if rate.currency in seen:
+                msg = f"exchange_rates lists {rate.currency} twice; give one rate per currency"
+                raise ValueError(msg)
+            seen.add(rate.currency)
+        return value
 
     @model_validator(mode="after")
     def _weights(self) -> MeasurementSettings:
         if min(self.position_weights) < 0 or abs(sum(self.position_weights) - 1) > 1e-9:
             msg = "position_weights must be three non-negative numbers adding up to 1, e.g. [0.4, 0.2, 0.4]"
+            raise ValueError(msg)
+        to_self = [r for r in self.exchange_rates if r.currency == self.reporting_currency and r.rate != 1]
+        if to_self:
+            msg = f"exchange_rates gives {to_self[0].currency}, the reporting currency, a rate other than 1"
             raise ValueError(msg)
         return self
 

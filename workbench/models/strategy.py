@@ -141,6 +141,14 @@ class Strategy(_Model):
             seen.add(seg.name)
         return value
 
+    @model_validator(mode="after")
+    def _reporting_currency(self) -> Strategy:
+        """Revenue is reported in the brand's currency unless the measurement settings name another."""
+        if self.measurement.reporting_currency is None:
+            filled = self.measurement.model_copy(update={"reporting_currency": self.brand.currency})
+            object.__setattr__(self, "measurement", filled)
+        return self
+
     def segment(self, name: str) -> SegmentDefinition:
         """The segment called ``name``."""
         for seg in self.segments:

@@ -130,7 +130,9 @@ ASSIGNED_COLUMNS: Mapping[str, str] = MappingProxyType(
     }
 )
 #: Predicted customer value the workspace adds to profiles (:func:`workbench.value.customer_value`).
-VALUE_KINDS: Mapping[str, str] = MappingProxyType(dict.fromkeys(VALUE_COLUMNS, NUMBER))
+#: ``value_currency`` is the currency of ``expected_spend`` and ``clv_365d`` (the reporting currency, or the
+#: customer's own when the strategy has no rate for it).
+VALUE_KINDS: Mapping[str, str] = MappingProxyType({**dict.fromkeys(VALUE_COLUMNS, NUMBER), "value_currency": TEXT})
 #: Every column a rule may read, with its kind: the one list ``validate``, ``segments`` and the simulator use.
 RULE_COLUMNS: Mapping[str, str] = MappingProxyType(
     {
