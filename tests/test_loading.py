@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import workbench.models.dataset as dataset_module
@@ -184,6 +184,7 @@ _SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Heal
 
 @_SETTINGS
 @given(timestamp_columns(), st.sampled_from(["csv", "csv.gz"]))
+@example(["0001-01-01", "2000-01-01T00:00:00.1234567"], "csv")  # a year 0001 beside nanoseconds
 def test_timestamps_are_read_as_the_contract_reads_them(tmp_path_factory, texts, fmt):
     folder = _write(tmp_path_factory.mktemp("ts"), fmt, orders=_orders(len(texts), ordered_at=texts))
     assert_same(outcome(lambda: load_dataset(folder)), outcome(lambda: reference(folder)))

@@ -96,13 +96,16 @@ def to_utc(values: pd.Series, *, day_first: bool | None = None) -> pd.Series:
         out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601", cache=False)
         retry = out.isna() & text.notna() & (text != "")
         if retry.any():
-            out = out.copy()
+            # one unit for every part (a part parsed at nanoseconds cannot hold a year 0001 parsed at microseconds)
+            out = out.astype("datetime64[us, UTC]")
             parts = text[retry].str.extract(_NUMERIC_DATE).astype("Float64")
             numeric = parts[0].notna()
             other = retry.copy()
             other[retry] = ~numeric.to_numpy(dtype=bool)
             if other.any():
-                out[other] = pd.to_datetime(text[other], utc=True, errors="coerce", format="mixed", cache=False)
+                out[other] = pd.to_datetime(
+                    text[other], utc=True, errors="coerce", format="mixed", cache=False
+                ).astype("datetime64[us, UTC]")
             if numeric.any():
                 where = retry.copy()
                 where[retry] = numeric.to_numpy(dtype=bool)
@@ -113,7 +116,7 @@ def to_utc(values: pd.Series, *, day_first: bool | None = None) -> pd.Series:
                     )
                 out[where] = pd.to_datetime(
                     text[where], utc=True, errors="coerce", format="mixed", dayfirst=day_first, cache=False
-                )
+                ).astype("datetime64[us, UTC]")
     return out.astype("datetime64[us, UTC]")
 
 
