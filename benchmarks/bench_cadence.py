@@ -27,11 +27,15 @@ def _base() -> tuple[pd.DataFrame, object]:
     from workbench.profiles import build_profiles
     from workbench.segments import assign
     from workbench.synth import synthesize
+    from workbench.value import customer_value
 
     strategy = load_strategy(ROOT / "data" / "strategy.yaml")
     ds = synthesize(_BASE_SIZE, seed=5)
-    audience = assign(build_profiles(ds, as_of="2026-10-31"), strategy)
-    return audience, strategy
+    profiles = build_profiles(ds, as_of="2026-10-31")
+    # the predicted value columns some segment rules read, as a workspace adds them
+    value = customer_value(profiles).frame.drop(columns="customer_id")
+    profiles = pd.concat([profiles, value.set_axis(profiles.index)], axis=1)
+    return assign(profiles, strategy), strategy
 
 
 def audience_of(size: int) -> tuple[pd.DataFrame, object]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..journeys import blueprint, build_journey, build_journeys
 from ..models.errors import SimulationError
@@ -158,7 +159,9 @@ class _Prepared:
     ) -> None:
         n = len(audience)
         self.n = n
-        self.ids = audience["customer_id"].astype("string").to_numpy()
+        ids = audience["customer_id"].astype("string")
+        self.ids = ids.to_numpy()
+        self._id_arrow = pa.array(ids.array, type=pa.large_string())
         primary = _column(audience, "timezone", "UTC").astype("string").fillna("UTC")
         zones_text = _column(audience, "timezones", None).astype("string").fillna(primary)
         zones_text = zones_text.where(zones_text.str.len() > 0, primary)
@@ -254,6 +257,10 @@ class _Prepared:
             self.ledger = (g[order], k[order], t[order], s[order], why[order])
         self.rates = outcome_rates(audience, priors=priors)
         self.cust_hash = customer_hash(self.ids)
+
+    def id_array(self, cust: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The ids of customer positions ``cust`` as a ``string`` array (an Arrow gather, no Python strings)."""
+        return pd.array(self._id_arrow.take(pa.array(cust)), dtype="string")
 
     def ledger_for(self, lo: int, hi: int) -> ConsentLedger:
         before = self.before[lo:hi]
@@ -530,7 +537,7 @@ def _assemble(
     rules: Rules,
 ) -> pd.DataFrame:
     cols = [
-        np.concatenate([p[i] for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        np.concatenate([p[i] for p in parts]).astype(np.int64, copy=False) if parts else np.zeros(0, dtype=np.int64)
         for i in range(11)
     ]
     cust, planned, journey, node, entry, sched, status, reason, blocked, opened, clicked = cols
@@ -541,13 +548,14 @@ def _assemble(
     local = prep.zt.local(sched, prep.zone1[cust]) if len(cust) else np.zeros(0, dtype=np.int64)
 
     def labels(values: np.ndarray) -> pd.Categorical:
+        # the code of each send node, then one gather per touch (not a lookup of every touch's text)
         cats = list(dict.fromkeys(values.tolist()))
-        codes = pd.Index(cats).get_indexer(values[node]) if len(node) else np.zeros(0, dtype=np.int64)
+        codes = pd.Index(cats).get_indexer(values)[node] if len(node) else np.zeros(0, dtype=np.int64)
         return pd.Categorical.from_codes(codes, categories=cats)
 
     return pd.DataFrame(
         {
-            "customer_id": pd.array(prep.ids[cust], dtype="string"),
+            "customer_id": prep.id_array(cust),
             "journey_id": pd.Categorical.from_codes(journey, categories=journey_ids or []),
             "step_id": labels(steps),
             "channel": pd.Categorical.from_codes(node_ch[node], categories=["email", "sms"]),
@@ -555,9 +563,9 @@ def _assemble(
             "variant": labels(variants),
             "transactional": node_tr[node],
             "entry": entry.astype(np.int32),
-            "planned_at": pd.to_datetime(planned * 60, unit="s", utc=True).as_unit("us"),
-            "scheduled_at": pd.to_datetime(sched * 60, unit="s", utc=True).as_unit("us"),
-            "local_time": pd.to_datetime(local * 60, unit="s").as_unit("us"),
+            "planned_at": _utc(planned),
+            "scheduled_at": _utc(sched),
+            "local_time": pd.DatetimeIndex((local * 60_000_000).view("datetime64[us]")),
             "timezone": pd.Categorical.from_codes(prep.timezone_code[cust], categories=list(prep.timezone_names)),
             "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
             "reason": pd.Categorical.from_codes(reason, categories=rules.reasons.names),
@@ -567,6 +575,11 @@ def _assemble(
             "engagement_tier": pd.Categorical.from_codes(prep.tier_code[cust], categories=list(TIERS)),
         }
     )
+
+
+def _utc(minutes: np.ndarray) -> pd.DatetimeIndex:
+    """UTC times (microseconds) of minutes since the epoch, without parsing: a view of the scaled integers."""
+    return pd.DatetimeIndex((minutes * 60_000_000).view("datetime64[us]")).tz_localize("UTC")
 
 
 def _journey_stats(stats: list[dict[str, Any]], journey_ids: list[str]) -> list[dict[str, Any]]:
