@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+import multiprocessing
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -340,6 +344,7 @@ def simulate(
     chunk_size: int = 50_000,
     progress: bool = True,
     priors: Mapping[str, float] | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """The send plan: every customer through every active journey at once, under the contact policy.
 
@@ -371,6 +376,9 @@ def simulate(
     priors
         The whole audience's :func:`~workbench.cadence.engagement.outcome_priors` when ``audience`` is
         one part of it (a partition of customers on another engine); default: ``audience``'s own.
+    workers
+        Processes to run the chunks on (default: one per core for an audience of
+        :data:`PARALLEL_MIN_CUSTOMERS` or more, else one). The plan is the same for any number.
 
     Every draw (opens, clicks, purchases, events, random splits) is keyed by
     the customer (:func:`~workbench.cadence.traverse.customer_hash` of the id),
@@ -425,33 +433,17 @@ def simulate(
     node_tr = np.array([r[5] for r in node_rows] or [False], dtype=bool)
     parts: list[tuple[np.ndarray, ...]] = []
     stats: list[dict[str, Any]] = []
-    chunks = range(0, max(prep.n, 1), max(int(chunk_size), 1))
+    size = max(int(chunk_size), 1)
+    bounds = [(lo, min(lo + size, prep.n)) for lo in range(0, prep.n, size)]
+    job = _Job(audience, prep, compiled, node_codes, node_ch, node_tr, rules, t_start, t_end, int(seed))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=prep.n, unit="customers", desc="simulate", leave=False)
-    for lo in chunks:
-        hi = min(lo + chunk_size, prep.n)
-        if hi <= lo:
-            break
-        parts.append(
-            _run_chunk(
-                audience.iloc[lo:hi],
-                prep,
-                lo,
-                hi,
-                compiled,
-                node_codes,
-                node_ch,
-                node_tr,
-                rules,
-                t_start,
-                t_end,
-                int(seed),
-                stats,
-            )
-        )
+    for (lo, hi), (part, chunk_stats) in zip(bounds, _run_chunks(job, bounds, workers), strict=True):
+        parts.append(part)
+        stats.extend(chunk_stats)
         if bar is not None:
             bar.update(hi - lo)
     if bar is not None:
@@ -462,23 +454,100 @@ def simulate(
     return plan
 
 
-def _run_chunk(
-    chunk: pd.DataFrame,
-    prep: _Prepared,
-    lo: int,
-    hi: int,
-    compiled: list[Any],
-    node_codes: dict[tuple[int, str], int],
-    node_ch: np.ndarray,
-    node_tr: np.ndarray,
-    rules: Rules,
-    t_start: int,
-    t_end: int,
-    seed: int,
-    stats: list[dict[str, Any]],
-) -> tuple[np.ndarray, ...]:
+@dataclass(frozen=True)
+class _Job:
+    """What every chunk of one simulation shares."""
+
+    audience: pd.DataFrame
+    prep: _Prepared
+    compiled: list[Any]
+    node_codes: dict[tuple[int, str], int]
+    node_ch: np.ndarray
+    node_tr: np.ndarray
+    rules: Rules
+    t_start: int
+    t_end: int
+    seed: int
+
+
+#: Customers below which a plan is made in this process: starting workers costs more than it saves.
+PARALLEL_MIN_CUSTOMERS = 100_000
+_JOBS: dict[int, _Job] = {}
+_NEXT_JOB = itertools.count()
+
+
+def _worker_count(workers: int | None, n: int, chunks: int) -> int:
+    """Processes to run the chunks on: ``workers`` if given, else one per core this process may use
+    (one when the audience is small, or when this process may not start others)."""
+    if workers is None:
+        if n < PARALLEL_MIN_CUSTOMERS:
+            return 1
+        try:
+            workers = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            workers = os.cpu_count() or 1
+    if multiprocessing.current_process().daemon or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(int(workers), chunks))
+
+
+def _run_chunks(job: _Job, bounds: list[tuple[int, int]], workers: int | None) -> Iterator[_ChunkResult]:
+    """The chunks' touches and statistics, in the order of ``bounds``, on one or more processes.
+
+    A chunk's plan depends only on its customers, the seed and what ``job`` holds, so the chunks can run
+    anywhere: worker processes are forked with ``job`` in their memory (nothing is copied to start them)
+    and send back the chunk's arrays. A chunk that fails in a worker is run again here, so its error is
+    raised as it would be without workers.
+    """
+    count = _worker_count(workers, job.prep.n, len(bounds))
+    if count <= 1:
+        for lo, hi in bounds:
+            yield _run_chunk(job, lo, hi)
+        return
+    token = next(_NEXT_JOB)
+    _JOBS[token] = job
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            for (lo, hi), done in zip(
+                bounds, pool.imap(_chunk_in_worker, [(token, lo, hi) for lo, hi in bounds]), strict=True
+            ):
+                yield _run_chunk(job, lo, hi) if done is None else done
+    finally:
+        del _JOBS[token]
+
+
+def _chunk_in_worker(task: tuple[int, int, int]) -> _ChunkResult | None:
+    token, lo, hi = task
+    try:
+        part, stats = _run_chunk(_JOBS[token], lo, hi)
+    except Exception:
+        return None  # the parent runs the chunk again and raises the error itself
+    return _compact(part), stats
+
+
+def _compact(part: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """A chunk's columns in the narrowest types that hold them, to send between processes."""
+    out = []
+    for values in part:
+        if values.size and values.dtype == np.int64:
+            lo, hi = int(values.min()), int(values.max())
+            for small in (np.int8, np.int16, np.int32):
+                info = np.iinfo(small)
+                if info.min <= lo and hi <= info.max:
+                    values = values.astype(small)
+                    break
+        out.append(values)
+    return tuple(out)
+
+
+_ChunkResult = tuple[tuple[np.ndarray, ...], list[dict[str, Any]]]
+
+
+def _run_chunk(job: _Job, lo: int, hi: int) -> _ChunkResult:
+    prep, rules, compiled, node_ch, node_tr = job.prep, job.rules, job.compiled, job.node_ch, job.node_tr
+    stats: list[dict[str, Any]] = []
     ctx = prep.context(lo, hi)
-    chunk = chunk.reset_index(drop=True)
+    chunk = job.audience.iloc[lo:hi].reset_index(drop=True)
     inp = TraversalInput(
         audience=chunk,
         cust_hash=prep.cust_hash[lo:hi],
@@ -489,16 +558,16 @@ def _run_chunk(
         rules=rules,
         zt=prep.zt,
         ms=prep.ms,
-        start=t_start,
-        end=t_end,
-        seed=seed,
+        start=job.t_start,
+        end=job.t_end,
+        seed=job.seed,
         member=membership(chunk),
     )
     inp.orders_cust, inp.orders_t = order_stream(inp)
-    touches = traverse(compiled, inp, node_codes)
+    touches = traverse(compiled, inp, job.node_codes)
     stats.extend(touches.stats)
     if not touches.cust:
-        return tuple(np.zeros(0, dtype=np.int64) for _ in range(11))
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(11)), stats
     cust = np.concatenate(touches.cust).astype(np.int64)
     t = np.concatenate(touches.t).astype(np.int64)
     journey = np.concatenate(touches.journey).astype(np.int64)
@@ -512,7 +581,7 @@ def _run_chunk(
     sched, status, reason, blocked = run_kernel(
         cust, t, node_ch[node], journey, node_tr[node], ctx, rules, prep.zt, prep.ms, n_journeys=len(compiled)
     )
-    return (
+    part = (
         cust + lo,
         t,
         journey,
@@ -525,6 +594,7 @@ def _run_chunk(
         opened,
         clicked,
     )
+    return part, stats
 
 
 def _assemble(
