@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ from ..models.journey import Journey
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
-from .engagement import TIERS, engagement_from_profiles, engagement_tier, outcome_rates
+from .engagement import TIERS, engagement_from_profiles, engagement_tier, outcome_priors, outcome_rates
 from .kernel import STATUSES, ConsentLedger, CustomerContext, Rules, run_kernel
 from .traverse import TraversalInput, compile_journey, customer_hash, membership, order_stream, traverse
 
@@ -163,15 +164,14 @@ class _Prepared:
     ) -> None:
         n = len(audience)
         self.n = n
-        ids = audience["customer_id"].astype("string")
-        self.ids = ids.to_numpy()
-        self._id_arrow = pa.array(ids.array, type=pa.large_string())
+        self._ids = audience["customer_id"].astype("string")
+        self._id_arrow = pa.array(self._ids.array, type=pa.large_string())
         primary = _column(audience, "timezone", "UTC").astype("string").fillna("UTC")
         zones_text = _column(audience, "timezones", None).astype("string").fillna(primary)
         zones_text = zones_text.where(zones_text.str.len() > 0, primary)
-        codes, uniques = pd.factorize(zones_text.to_numpy(dtype=object))
+        codes, uniques = pd.factorize(zones_text)
         lists = [[z for z in str(u).split("|") if is_valid_zone(z)] or ["UTC"] for u in uniques]
-        p_codes, p_uniques = pd.factorize(primary.to_numpy(dtype=object))
+        p_codes, p_uniques = pd.factorize(primary)
         p_names = [z if is_valid_zone(z) else "UTC" for z in p_uniques]
         all_zones = sorted({z for zs in lists for z in zs} | set(p_names) | {"UTC"})
         margin = policy.max_defer_minutes + 14 * 1440
@@ -192,7 +192,7 @@ class _Prepared:
         self.ms = MaskSet()
         country = _column(audience, "country", None).astype("string").str.upper().fillna("")
         region = _column(audience, "region", None).astype("string").str.upper().fillna("")
-        cr_codes, cr_uniques = pd.factorize((country + "|" + region).to_numpy(dtype=object))
+        cr_codes, cr_uniques = pd.factorize(country + "|" + region)
         quiet = np.zeros((max(len(cr_uniques), 1), 2), dtype=np.int64)
         window = np.zeros_like(quiet)
         for i, key in enumerate(cr_uniques):
@@ -259,8 +259,17 @@ class _Prepared:
                 )
             order = np.lexsort((t, k, g))
             self.ledger = (g[order], k[order], t[order], s[order], why[order])
-        self.rates = outcome_rates(audience, priors=priors)
-        self.cust_hash = customer_hash(self.ids)
+        # each customer's rates and draw key are computed with their chunk (on the chunk's worker)
+        self.priors = dict(priors) if priors is not None else outcome_priors(audience)
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """The customer ids (object array: text, or ``pd.NA``)."""
+        return self._ids.to_numpy()
+
+    def ids_of(self, lo: int, hi: int) -> np.ndarray:
+        """The ids of customers ``lo:hi`` (as :attr:`ids`)."""
+        return self._ids.iloc[lo:hi].to_numpy()
 
     def id_array(self, cust: np.ndarray) -> pd.api.extensions.ExtensionArray:
         """The ids of customer positions ``cust`` as a ``string`` array (an Arrow gather, no Python strings)."""
@@ -550,8 +559,8 @@ def _run_chunk(job: _Job, lo: int, hi: int) -> _ChunkResult:
     chunk = job.audience.iloc[lo:hi].reset_index(drop=True)
     inp = TraversalInput(
         audience=chunk,
-        cust_hash=prep.cust_hash[lo:hi],
-        rates=prep.rates.iloc[lo:hi].reset_index(drop=True),
+        cust_hash=customer_hash(prep.ids_of(lo, hi)),
+        rates=outcome_rates(chunk, priors=prep.priors),
         delay_factor=prep.delay_factor[prep.tier_code[lo:hi]],
         zone1=prep.zone1[lo:hi],
         ctx=ctx,
@@ -643,7 +652,8 @@ def _assemble(
             "opened": (opened > 0) & went,
             "clicked": (clicked > 0) & went,
             "engagement_tier": pd.Categorical.from_codes(prep.tier_code[cust], categories=list(TIERS)),
-        }
+        },
+        copy=False,
     )
 
 
