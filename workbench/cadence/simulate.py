@@ -20,7 +20,7 @@ from ..models.journey import Journey
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
-from .engagement import TIERS, engagement_from_profiles, engagement_tier, outcome_priors, outcome_rates
+from .engagement import TIERS, engagement_from_profiles, engagement_tier_codes, outcome_priors, outcome_rates
 from .kernel import STATUSES, ConsentLedger, CustomerContext, Rules, run_kernel
 from .traverse import TraversalInput, compile_journey, customer_hash, membership, order_stream, traverse
 
@@ -214,7 +214,7 @@ class _Prepared:
             score = engagement_from_profiles(
                 audience, as_of=engagement_as_of, weights=ad.weights, half_life_days=ad.half_life_days
             )
-        self.tier = engagement_tier(score, ad)
+        self.tier_code = engagement_tier_codes(score, ad)
         factor = {
             "engaged": ad.engaged_delay_factor,
             "steady": 1.0,
@@ -222,8 +222,6 @@ class _Prepared:
             "dormant": ad.dormant_delay_factor,
         }
         self.delay_factor = np.array([factor[t] for t in TIERS])
-        tier_code = pd.Categorical(self.tier, categories=list(TIERS)).codes
-        self.tier_code = tier_code.astype(np.int8)
         self.paused = np.zeros((n, 2), dtype=bool)
         if ad.enabled:
             dormant = self.tier_code == 3
