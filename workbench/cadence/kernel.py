@@ -100,6 +100,10 @@ class ConsentLedger:
     before: np.ndarray  # bool (n, 2): consent before the first row (no row: no consent)
     why: np.ndarray | None = None  # int16 per row: the reason code of a consent the market refuses (0: none)
 
+    def __post_init__(self) -> None:
+        # the sort key of every row, made once (the kernel asks the ledger in every round)
+        self._composite = (self.key << 32) | (self.time - _T_BASE)
+
     @classmethod
     def constant(cls, subscribed: np.ndarray) -> ConsentLedger:
         empty = np.zeros(0, dtype=np.int64)
@@ -108,7 +112,7 @@ class ConsentLedger:
     def _rows(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The ledger row in force for each (customer, channel) at minute ``t`` (-1: none)."""
         qkey = cust.astype(np.int64) * 2 + ch
-        composite = (self.key << 32) | (self.time - _T_BASE)
+        composite = self._composite
         q = (qkey << 32) | np.clip(t - _T_BASE, 0, 2**32 - 1)
         pos = np.searchsorted(composite, q, side="right") - 1
         hit = pos >= 0
@@ -300,6 +304,7 @@ def run_kernel(
     pend = np.flatnonzero(status < 0)
     pend = pend[np.argsort(cust[pend], kind="stable")]
     t_base = int(t_nom.min()) if m else 0
+    done = np.zeros(m, dtype=bool)  # decided touches (each leaves ``pend`` in the round it is decided)
     while pend.size:
         pc = cust[pend]
         starts = np.flatnonzero(np.r_[True, pc[1:] != pc[:-1]])
@@ -388,7 +393,6 @@ def run_kernel(
                 sel = kk == chan
                 _shift_in(bufs[1 + chan], jbufs[1 + chan], cc[sel], tt[sel], jj[sel])
             last_moment[cc, jj, kk] = tt
-        done = np.zeros(m, dtype=bool)
         done[chosen[final | keep]] = True
         pend = pend[~done[pend]]
     t_out = np.where(status == SUPPRESSED, t_nom, t_cur)
