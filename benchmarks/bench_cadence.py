@@ -1,5 +1,7 @@
 """Cadence: the sample strategy's journeys for 90 days over 100k and 1M customers, against sorting the touches.
 
+Target (issue 17): 1M customers x 90 days in <= 10 s on 2 cores, the plan identical for a given seed.
+
 The audience is built once from a 20,000-customer synthetic dataset (profiles
 and segments) and tiled to the wanted size with new customer ids, which is
 much faster than synthesising a million customers and keeps every profile
@@ -9,6 +11,7 @@ time (what any per-customer cadence check must at least do).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START = "2026-11-01"
 DAYS = 90
 _BASE_SIZE = 20_000
+TARGET_S = 10.0
 
 
 def _base() -> tuple[pd.DataFrame, object]:
@@ -27,11 +31,15 @@ def _base() -> tuple[pd.DataFrame, object]:
     from workbench.profiles import build_profiles
     from workbench.segments import assign
     from workbench.synth import synthesize
+    from workbench.value import customer_value
 
     strategy = load_strategy(ROOT / "data" / "strategy.yaml")
     ds = synthesize(_BASE_SIZE, seed=5)
-    audience = assign(build_profiles(ds, as_of="2026-10-31"), strategy)
-    return audience, strategy
+    profiles = build_profiles(ds, as_of="2026-10-31")
+    # the predicted value columns some segment rules read, as a workspace adds them
+    value = customer_value(profiles).frame.drop(columns="customer_id")
+    profiles = pd.concat([profiles, value.set_axis(profiles.index)], axis=1)
+    return assign(profiles, strategy), strategy
 
 
 def audience_of(size: int) -> tuple[pd.DataFrame, object]:
@@ -80,15 +88,29 @@ def run(quick: bool) -> str:
         rows.append(
             {
                 "customers": f"{size:,}",
-                "simulate_s": f"{sim['median_s']:.1f}",
-                "peak_mb": f"{sim['peak_mb']:.0f}",
+                "simulate_s": f"{sim['median_s']:.2f}",
+                "min_s": f"{sim['min_s']:.2f}",
                 "sort_floor_s": f"{base['median_s']:.2f}",
-                "ratio": f"{sim['median_s'] / max(base['median_s'], 1e-9):.0f}x",
+                "ratio": f"{sim['median_s'] / max(base['median_s'], 1e-9):.1f}x",
+                "peak_mb": f"{sim['peak_mb']:.0f}",
+                "floor_peak_mb": f"{base['peak_mb']:.0f}",
                 "s_per_100k": f"{sim['median_s'] / size * 100_000:.2f}",
+                "target": (f"<= {TARGET_S:.0f} s: " + ("yes" if sim["median_s"] <= TARGET_S else "no"))
+                if size == 1_000_000
+                else "",
             }
         )
     note = (
-        f"\nTargets: 1M customers in <= 60 s, peak < 8 GB, time linear in customers "
-        f"(s_per_100k flat). {DAYS} days from {START}, sample strategy journeys, seed 1."
+        f"\nTarget: 1M customers in <= {TARGET_S:.0f} s on 2 cores (the chunks of customers run on every core; "
+        f"{_cores()} here), time linear in customers (s_per_100k flat). {DAYS} days from {START}, sample strategy "
+        "journeys, seed 1. The floor sorts the same run's touches by customer and time; peaks are above the "
+        "process's size after setup."
     )
     return table(rows, list(rows[0])) + note
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -32,8 +32,8 @@ def to_minutes(ts: object) -> int:
 
 def minute_of_week(local: np.ndarray) -> np.ndarray:
     """Minute of the week (Monday 00:00 = 0) of local wall-clock minutes since the epoch."""
-    day = local // 1440
-    return ((day + _EPOCH_WEEKDAY) % 7) * 1440 + (local - day * 1440)
+    # ((day + 3) % 7) * 1440 + minute of the day, in one step: (local + 3 days) modulo a week
+    return (local + _EPOCH_WEEKDAY * 1440) % MINUTES_PER_WEEK
 
 
 class ZoneTable:
@@ -51,12 +51,13 @@ class ZoneTable:
             local = utc.tz_convert(zone).tz_localize(None).as_unit("s").asi8
             off[i] = ((local - naive) // 60).astype(np.int16)
         self.offsets = off
+        self._flat = off.ravel()
         self.n = n
 
     def local(self, t: np.ndarray, zone: np.ndarray) -> np.ndarray:
         """Local wall-clock minutes since the epoch of UTC minutes ``t`` in zone indices ``zone``."""
-        slot = np.clip((t - self.t0) // SLOT, 0, self.n - 1)
-        return t + self.offsets[zone, slot]
+        slot = np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
+        return t + self._flat[zone * self.n + slot]
 
 
 class MaskSet:
@@ -78,17 +79,32 @@ class MaskSet:
         return self._keys[key]
 
     def allowed(self, mow: np.ndarray, mask_id: np.ndarray) -> np.ndarray:
-        return self.masks[mask_id, mow]
+        return self.masks.ravel()[mask_id * MINUTES_PER_WEEK + mow]
 
     def wait(self, mow: np.ndarray, mask_id: np.ndarray) -> np.ndarray:
-        return self.waits[mask_id, mow]
+        return self.waits.ravel()[mask_id * MINUTES_PER_WEEK + mow]
+
+
+def _other_zone(zones: np.ndarray, k: int) -> np.ndarray | None:
+    """The rows whose ``k``-th zone is not their first (None: every row).
+
+    A customer's zones are padded to the width of the table by repeating the first, and a zone that is
+    the first again gives the first zone's answer: only these rows need the ``k``-th zone looked at.
+    """
+    if k == 0:
+        return None
+    return np.flatnonzero(zones[:, k] != zones[:, 0])
 
 
 def allowed_all(zt: ZoneTable, ms: MaskSet, t: np.ndarray, zones: np.ndarray, mask_id: np.ndarray) -> np.ndarray:
     """True where ``t`` is allowed by ``mask_id`` in every zone of the row of ``zones`` (shape n x Z)."""
     ok = np.ones(len(t), dtype=bool)
     for k in range(zones.shape[1]):
-        ok &= ms.allowed(minute_of_week(zt.local(t, zones[:, k])), mask_id)
+        rows = _other_zone(zones, k)
+        if rows is None:
+            ok &= ms.allowed(minute_of_week(zt.local(t, zones[:, 0])), mask_id)
+        elif rows.size:
+            ok[rows] &= ms.allowed(minute_of_week(zt.local(t[rows], zones[rows, k])), mask_id[rows])
     return ok
 
 
@@ -111,10 +127,18 @@ def next_allowed_all(
         tt = t[todo]
         step = np.zeros(todo.size, dtype=np.int64)
         never = np.zeros(todo.size, dtype=bool)
+        zs = zones[todo]
+        ids = mask_id[todo]
         for k in range(zones.shape[1]):
-            w = ms.wait(minute_of_week(zt.local(tt, zones[todo, k])), mask_id[todo])
-            never |= w < 0
-            step = np.maximum(step, w)
+            rows = _other_zone(zs, k)
+            if rows is None:
+                w = ms.wait(minute_of_week(zt.local(tt, zs[:, 0])), ids)
+                never |= w < 0
+                step = np.maximum(step, w)
+            elif rows.size:
+                w = ms.wait(minute_of_week(zt.local(tt[rows], zs[rows, k])), ids[rows])
+                never[rows] |= w < 0
+                step[rows] = np.maximum(step[rows], w)
         done = step == 0
         t[todo[never]] = NEVER
         tt = tt + step

@@ -25,6 +25,7 @@ __all__ = [
     "engagement_from_profiles",
     "engagement_score",
     "engagement_tier",
+    "engagement_tier_codes",
     "outcome_priors",
     "outcome_rates",
 ]
@@ -149,14 +150,19 @@ def engagement_from_profiles(
 
 def engagement_tier(scores: np.ndarray | pd.Series, adaptive: AdaptiveCadence) -> np.ndarray:
     """``engaged``, ``steady``, ``fading`` or ``dormant`` for each score (all ``steady`` when disabled)."""
+    return np.array(TIERS, dtype=object)[engagement_tier_codes(scores, adaptive)]
+
+
+def engagement_tier_codes(scores: np.ndarray | pd.Series, adaptive: AdaptiveCadence) -> np.ndarray:
+    """The position in :data:`TIERS` of each score's tier (int8; see :func:`engagement_tier`)."""
     s = np.asarray(scores, dtype=float)
     if not adaptive.enabled:
-        return np.full(len(s), "steady", dtype=object)
+        return np.full(len(s), TIERS.index("steady"), dtype=np.int8)
     return np.select(
         [s >= adaptive.engaged_at, s < adaptive.dormant_below, s < adaptive.fading_below],
-        ["engaged", "dormant", "fading"],
-        default="steady",
-    ).astype(object)
+        [TIERS.index("engaged"), TIERS.index("dormant"), TIERS.index("fading")],
+        default=TIERS.index("steady"),
+    ).astype(np.int8)
 
 
 def outcome_priors(audience: pd.DataFrame) -> dict[str, float]:

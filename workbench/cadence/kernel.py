@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..policy import ContactPolicy, duration_minutes
-from .calendar import NEVER, MaskSet, ZoneTable, allowed_all, next_allowed_all
+from .calendar import NEVER, MaskSet, ZoneTable, allowed_all, minute_of_week, next_allowed_all
 
 __all__ = ["DEFERRED", "KEPT", "STATUSES", "SUPPRESSED", "ConsentLedger", "CustomerContext", "Rules", "run_kernel"]
 
@@ -100,6 +100,10 @@ class ConsentLedger:
     before: np.ndarray  # bool (n, 2): consent before the first row (no row: no consent)
     why: np.ndarray | None = None  # int16 per row: the reason code of a consent the market refuses (0: none)
 
+    def __post_init__(self) -> None:
+        # the sort key of every row, made once (the kernel asks the ledger in every round)
+        self._composite = (self.key << 32) | (self.time - _T_BASE)
+
     @classmethod
     def constant(cls, subscribed: np.ndarray) -> ConsentLedger:
         empty = np.zeros(0, dtype=np.int64)
@@ -108,7 +112,7 @@ class ConsentLedger:
     def _rows(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The ledger row in force for each (customer, channel) at minute ``t`` (-1: none)."""
         qkey = cust.astype(np.int64) * 2 + ch
-        composite = (self.key << 32) | (self.time - _T_BASE)
+        composite = self._composite
         q = (qkey << 32) | np.clip(t - _T_BASE, 0, 2**32 - 1)
         pos = np.searchsorted(composite, q, side="right") - 1
         hit = pos >= 0
@@ -152,6 +156,20 @@ class CustomerContext:
     freq_window: np.ndarray  # (n,) int minutes
     consent: ConsentLedger
 
+    def __post_init__(self) -> None:
+        self.zone_first = np.ascontiguousarray(self.zones[:, 0]) if self.zones.size else np.zeros(0, dtype=np.int64)
+        # customers with a zone besides their first (most have one): only they need the other columns
+        self.multi_zone = (self.zones != self.zones[:, :1]).any(axis=1)
+
+    def allowed(self, zt: ZoneTable, ms: MaskSet, cust: np.ndarray, t: np.ndarray, mask_id: np.ndarray) -> np.ndarray:
+        """:func:`~workbench.cadence.calendar.allowed_all` for customers ``cust``, gathering their other zones
+        only for the customers that have one."""
+        ok = ms.allowed(minute_of_week(zt.local(t, self.zone_first[cust])), mask_id)
+        rows = np.flatnonzero(self.multi_zone[cust])
+        if rows.size:
+            ok[rows] = allowed_all(zt, ms, t[rows], self.zones[cust[rows]], mask_id[rows])
+        return ok
+
 
 def _windows(
     rules: Rules,
@@ -165,14 +183,13 @@ def _windows(
     transactional: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quiet and preferred hours at ``t``: the time to use (NEVER: suppress), the reason, and whether it moved."""
-    zones = ctx.zones[cust]
     quiet_id = ctx.quiet_mask[cust, ch]
     # transactional touches keep quiet hours but not the preferred hours
     win_id = np.where(transactional, quiet_id, ctx.window_mask[cust, ch])
-    quiet_ok = allowed_all(zt, ms, t, zones, quiet_id)
+    quiet_ok = ctx.allowed(zt, ms, cust, t, quiet_id)
     win_ok = quiet_ok.copy()
-    check = quiet_ok & (win_id != quiet_id)
-    win_ok[check] = allowed_all(zt, ms, t[check], zones[check], win_id[check])
+    check = np.flatnonzero(quiet_ok & (win_id != quiet_id))
+    win_ok[check] = ctx.allowed(zt, ms, cust[check], t[check], win_id[check])
     reason = np.zeros(len(t), dtype=np.int16)
     reason[~win_ok] = rules.preferred
     reason[~quiet_ok] = rules.quiet
@@ -184,7 +201,7 @@ def _windows(
         out[bad & suppress] = NEVER
         if move.any():
             mid = np.where(rules.suppress_preferred, quiet_id, win_id)[move]
-            out[move] = next_allowed_all(zt, ms, t[move], zones[move], mid, t_nom[move] + rules.limit)
+            out[move] = next_allowed_all(zt, ms, t[move], ctx.zones[cust[move]], mid, t_nom[move] + rules.limit)
     return out, reason, bad
 
 
@@ -287,6 +304,7 @@ def run_kernel(
     pend = np.flatnonzero(status < 0)
     pend = pend[np.argsort(cust[pend], kind="stable")]
     t_base = int(t_nom.min()) if m else 0
+    done = np.zeros(m, dtype=bool)  # decided touches (each leaves ``pend`` in the round it is decided)
     while pend.size:
         pc = cust[pend]
         starts = np.flatnonzero(np.r_[True, pc[1:] != pc[:-1]])
@@ -375,7 +393,6 @@ def run_kernel(
                 sel = kk == chan
                 _shift_in(bufs[1 + chan], jbufs[1 + chan], cc[sel], tt[sel], jj[sel])
             last_moment[cc, jj, kk] = tt
-        done = np.zeros(m, dtype=bool)
         done[chosen[final | keep]] = True
         pend = pend[~done[pend]]
     t_out = np.where(status == SUPPRESSED, t_nom, t_cur)

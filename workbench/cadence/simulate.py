@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import itertools
+import multiprocessing
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..journeys import blueprint, build_journey, build_journeys
 from ..models.errors import SimulationError
@@ -14,7 +20,7 @@ from ..models.journey import Journey
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
-from .engagement import TIERS, engagement_from_profiles, engagement_tier, outcome_rates
+from .engagement import TIERS, engagement_from_profiles, engagement_tier_codes, outcome_priors, outcome_rates
 from .kernel import STATUSES, ConsentLedger, CustomerContext, Rules, run_kernel
 from .traverse import TraversalInput, compile_journey, customer_hash, membership, order_stream, traverse
 
@@ -158,13 +164,14 @@ class _Prepared:
     ) -> None:
         n = len(audience)
         self.n = n
-        self.ids = audience["customer_id"].astype("string").to_numpy()
+        self._ids = audience["customer_id"].astype("string")
+        self._id_arrow = pa.array(self._ids.array, type=pa.large_string())
         primary = _column(audience, "timezone", "UTC").astype("string").fillna("UTC")
         zones_text = _column(audience, "timezones", None).astype("string").fillna(primary)
         zones_text = zones_text.where(zones_text.str.len() > 0, primary)
-        codes, uniques = pd.factorize(zones_text.to_numpy(dtype=object))
+        codes, uniques = pd.factorize(zones_text)
         lists = [[z for z in str(u).split("|") if is_valid_zone(z)] or ["UTC"] for u in uniques]
-        p_codes, p_uniques = pd.factorize(primary.to_numpy(dtype=object))
+        p_codes, p_uniques = pd.factorize(primary)
         p_names = [z if is_valid_zone(z) else "UTC" for z in p_uniques]
         all_zones = sorted({z for zs in lists for z in zs} | set(p_names) | {"UTC"})
         margin = policy.max_defer_minutes + 14 * 1440
@@ -185,7 +192,7 @@ class _Prepared:
         self.ms = MaskSet()
         country = _column(audience, "country", None).astype("string").str.upper().fillna("")
         region = _column(audience, "region", None).astype("string").str.upper().fillna("")
-        cr_codes, cr_uniques = pd.factorize((country + "|" + region).to_numpy(dtype=object))
+        cr_codes, cr_uniques = pd.factorize(country + "|" + region)
         quiet = np.zeros((max(len(cr_uniques), 1), 2), dtype=np.int64)
         window = np.zeros_like(quiet)
         for i, key in enumerate(cr_uniques):
@@ -207,7 +214,7 @@ class _Prepared:
             score = engagement_from_profiles(
                 audience, as_of=engagement_as_of, weights=ad.weights, half_life_days=ad.half_life_days
             )
-        self.tier = engagement_tier(score, ad)
+        self.tier_code = engagement_tier_codes(score, ad)
         factor = {
             "engaged": ad.engaged_delay_factor,
             "steady": 1.0,
@@ -215,8 +222,6 @@ class _Prepared:
             "dormant": ad.dormant_delay_factor,
         }
         self.delay_factor = np.array([factor[t] for t in TIERS])
-        tier_code = pd.Categorical(self.tier, categories=list(TIERS)).codes
-        self.tier_code = tier_code.astype(np.int8)
         self.paused = np.zeros((n, 2), dtype=bool)
         if ad.enabled:
             dormant = self.tier_code == 3
@@ -252,8 +257,21 @@ class _Prepared:
                 )
             order = np.lexsort((t, k, g))
             self.ledger = (g[order], k[order], t[order], s[order], why[order])
-        self.rates = outcome_rates(audience, priors=priors)
-        self.cust_hash = customer_hash(self.ids)
+        # each customer's rates and draw key are computed with their chunk (on the chunk's worker)
+        self.priors = dict(priors) if priors is not None else outcome_priors(audience)
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """The customer ids (object array: text, or ``pd.NA``)."""
+        return self._ids.to_numpy()
+
+    def ids_of(self, lo: int, hi: int) -> np.ndarray:
+        """The ids of customers ``lo:hi`` (as :attr:`ids`)."""
+        return self._ids.iloc[lo:hi].to_numpy()
+
+    def id_array(self, cust: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The ids of customer positions ``cust`` as a ``string`` array (an Arrow gather, no Python strings)."""
+        return pd.array(self._id_arrow.take(pa.array(cust)), dtype="string")
 
     def ledger_for(self, lo: int, hi: int) -> ConsentLedger:
         before = self.before[lo:hi]
@@ -330,9 +348,10 @@ def simulate(
     days: int,
     seed: int,
     consents: pd.DataFrame | None = None,
-    chunk_size: int = 50_000,
+    chunk_size: int = 125_000,
     progress: bool = True,
     priors: Mapping[str, float] | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """The send plan: every customer through every active journey at once, under the contact policy.
 
@@ -358,12 +377,16 @@ def simulate(
         changes during the horizon apply). Without it, the audience's
         ``email_consent`` / ``sms_consent`` hold for the whole horizon.
     chunk_size
-        Customers per chunk (each chunk is independent; DESIGN principle 6).
+        Customers per chunk at most (each chunk is independent; DESIGN principle 6). Larger chunks take
+        fewer rounds of the policy kernel; on several processes there is at least one chunk per process.
     progress
         Show a progress bar over chunks.
     priors
         The whole audience's :func:`~workbench.cadence.engagement.outcome_priors` when ``audience`` is
         one part of it (a partition of customers on another engine); default: ``audience``'s own.
+    workers
+        Processes to run the chunks on (default: one per core for an audience of
+        :data:`PARALLEL_MIN_CUSTOMERS` or more, else one). The plan is the same for any number.
 
     Every draw (opens, clicks, purchases, events, random splits) is keyed by
     the customer (:func:`~workbench.cadence.traverse.customer_hash` of the id),
@@ -418,33 +441,20 @@ def simulate(
     node_tr = np.array([r[5] for r in node_rows] or [False], dtype=bool)
     parts: list[tuple[np.ndarray, ...]] = []
     stats: list[dict[str, Any]] = []
-    chunks = range(0, max(prep.n, 1), max(int(chunk_size), 1))
+    size = max(int(chunk_size), 1)
+    count = _worker_count(workers, prep.n, -(-prep.n // size) if prep.n else 0)
+    if count > 1:  # at least a chunk per process (a chunk's plan does not depend on the chunk's size)
+        size = min(size, -(-prep.n // count))
+    bounds = [(lo, min(lo + size, prep.n)) for lo in range(0, prep.n, size)]
+    job = _Job(audience, prep, compiled, node_codes, node_ch, node_tr, rules, t_start, t_end, int(seed))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=prep.n, unit="customers", desc="simulate", leave=False)
-    for lo in chunks:
-        hi = min(lo + chunk_size, prep.n)
-        if hi <= lo:
-            break
-        parts.append(
-            _run_chunk(
-                audience.iloc[lo:hi],
-                prep,
-                lo,
-                hi,
-                compiled,
-                node_codes,
-                node_ch,
-                node_tr,
-                rules,
-                t_start,
-                t_end,
-                int(seed),
-                stats,
-            )
-        )
+    for (lo, hi), (part, chunk_stats) in zip(bounds, _run_chunks(job, bounds, count), strict=True):
+        parts.append(part)
+        stats.extend(chunk_stats)
         if bar is not None:
             bar.update(hi - lo)
     if bar is not None:
@@ -455,43 +465,119 @@ def simulate(
     return plan
 
 
-def _run_chunk(
-    chunk: pd.DataFrame,
-    prep: _Prepared,
-    lo: int,
-    hi: int,
-    compiled: list[Any],
-    node_codes: dict[tuple[int, str], int],
-    node_ch: np.ndarray,
-    node_tr: np.ndarray,
-    rules: Rules,
-    t_start: int,
-    t_end: int,
-    seed: int,
-    stats: list[dict[str, Any]],
-) -> tuple[np.ndarray, ...]:
+@dataclass(frozen=True)
+class _Job:
+    """What every chunk of one simulation shares."""
+
+    audience: pd.DataFrame
+    prep: _Prepared
+    compiled: list[Any]
+    node_codes: dict[tuple[int, str], int]
+    node_ch: np.ndarray
+    node_tr: np.ndarray
+    rules: Rules
+    t_start: int
+    t_end: int
+    seed: int
+
+
+#: Customers below which a plan is made in this process: starting workers costs more than it saves.
+PARALLEL_MIN_CUSTOMERS = 100_000
+_JOBS: dict[int, _Job] = {}
+_NEXT_JOB = itertools.count()
+
+
+def _worker_count(workers: int | None, n: int, chunks: int) -> int:
+    """Processes to run the chunks on: ``workers`` if given, else one per core this process may use
+    (one when the audience is small, or when this process may not start others)."""
+    if workers is None:
+        if n < PARALLEL_MIN_CUSTOMERS:
+            return 1
+        try:
+            workers = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            workers = os.cpu_count() or 1
+    if multiprocessing.current_process().daemon or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(int(workers), chunks))
+
+
+def _run_chunks(job: _Job, bounds: list[tuple[int, int]], count: int) -> Iterator[_ChunkResult]:
+    """The chunks' touches and statistics, in the order of ``bounds``, on one or more processes.
+
+    A chunk's plan depends only on its customers, the seed and what ``job`` holds, so the chunks can run
+    anywhere: worker processes are forked with ``job`` in their memory (nothing is copied to start them)
+    and send back the chunk's arrays. A chunk that fails in a worker is run again here, so its error is
+    raised as it would be without workers.
+    """
+    if count <= 1:
+        for lo, hi in bounds:
+            yield _run_chunk(job, lo, hi)
+        return
+    token = next(_NEXT_JOB)
+    _JOBS[token] = job
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            for (lo, hi), done in zip(
+                bounds, pool.imap(_chunk_in_worker, [(token, lo, hi) for lo, hi in bounds]), strict=True
+            ):
+                yield _run_chunk(job, lo, hi) if done is None else done
+    finally:
+        del _JOBS[token]
+
+
+def _chunk_in_worker(task: tuple[int, int, int]) -> _ChunkResult | None:
+    token, lo, hi = task
+    try:
+        part, stats = _run_chunk(_JOBS[token], lo, hi)
+    except Exception:
+        return None  # the parent runs the chunk again and raises the error itself
+    return _compact(part), stats
+
+
+def _compact(part: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """A chunk's columns in the narrowest types that hold them, to send between processes."""
+    out = []
+    for values in part:
+        if values.size and values.dtype == np.int64:
+            lo, hi = int(values.min()), int(values.max())
+            for small in (np.int8, np.int16, np.int32):
+                info = np.iinfo(small)
+                if info.min <= lo and hi <= info.max:
+                    values = values.astype(small)
+                    break
+        out.append(values)
+    return tuple(out)
+
+
+_ChunkResult = tuple[tuple[np.ndarray, ...], list[dict[str, Any]]]
+
+
+def _run_chunk(job: _Job, lo: int, hi: int) -> _ChunkResult:
+    prep, rules, compiled, node_ch, node_tr = job.prep, job.rules, job.compiled, job.node_ch, job.node_tr
+    stats: list[dict[str, Any]] = []
     ctx = prep.context(lo, hi)
-    chunk = chunk.reset_index(drop=True)
+    chunk = job.audience.iloc[lo:hi].reset_index(drop=True)
     inp = TraversalInput(
         audience=chunk,
-        cust_hash=prep.cust_hash[lo:hi],
-        rates=prep.rates.iloc[lo:hi].reset_index(drop=True),
+        cust_hash=customer_hash(prep.ids_of(lo, hi)),
+        rates=outcome_rates(chunk, priors=prep.priors),
         delay_factor=prep.delay_factor[prep.tier_code[lo:hi]],
         zone1=prep.zone1[lo:hi],
         ctx=ctx,
         rules=rules,
         zt=prep.zt,
         ms=prep.ms,
-        start=t_start,
-        end=t_end,
-        seed=seed,
+        start=job.t_start,
+        end=job.t_end,
+        seed=job.seed,
         member=membership(chunk),
     )
     inp.orders_cust, inp.orders_t = order_stream(inp)
-    touches = traverse(compiled, inp, node_codes)
+    touches = traverse(compiled, inp, job.node_codes)
     stats.extend(touches.stats)
     if not touches.cust:
-        return tuple(np.zeros(0, dtype=np.int64) for _ in range(11))
+        return tuple(np.zeros(0, dtype=np.int64) for _ in range(11)), stats
     cust = np.concatenate(touches.cust).astype(np.int64)
     t = np.concatenate(touches.t).astype(np.int64)
     journey = np.concatenate(touches.journey).astype(np.int64)
@@ -505,7 +591,7 @@ def _run_chunk(
     sched, status, reason, blocked = run_kernel(
         cust, t, node_ch[node], journey, node_tr[node], ctx, rules, prep.zt, prep.ms, n_journeys=len(compiled)
     )
-    return (
+    part = (
         cust + lo,
         t,
         journey,
@@ -518,6 +604,7 @@ def _run_chunk(
         opened,
         clicked,
     )
+    return part, stats
 
 
 def _assemble(
@@ -530,7 +617,7 @@ def _assemble(
     rules: Rules,
 ) -> pd.DataFrame:
     cols = [
-        np.concatenate([p[i] for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        np.concatenate([p[i] for p in parts]).astype(np.int64, copy=False) if parts else np.zeros(0, dtype=np.int64)
         for i in range(11)
     ]
     cust, planned, journey, node, entry, sched, status, reason, blocked, opened, clicked = cols
@@ -541,13 +628,14 @@ def _assemble(
     local = prep.zt.local(sched, prep.zone1[cust]) if len(cust) else np.zeros(0, dtype=np.int64)
 
     def labels(values: np.ndarray) -> pd.Categorical:
+        # the code of each send node, then one gather per touch (not a lookup of every touch's text)
         cats = list(dict.fromkeys(values.tolist()))
-        codes = pd.Index(cats).get_indexer(values[node]) if len(node) else np.zeros(0, dtype=np.int64)
+        codes = pd.Index(cats).get_indexer(values)[node] if len(node) else np.zeros(0, dtype=np.int64)
         return pd.Categorical.from_codes(codes, categories=cats)
 
     return pd.DataFrame(
         {
-            "customer_id": pd.array(prep.ids[cust], dtype="string"),
+            "customer_id": prep.id_array(cust),
             "journey_id": pd.Categorical.from_codes(journey, categories=journey_ids or []),
             "step_id": labels(steps),
             "channel": pd.Categorical.from_codes(node_ch[node], categories=["email", "sms"]),
@@ -555,9 +643,9 @@ def _assemble(
             "variant": labels(variants),
             "transactional": node_tr[node],
             "entry": entry.astype(np.int32),
-            "planned_at": pd.to_datetime(planned * 60, unit="s", utc=True).as_unit("us"),
-            "scheduled_at": pd.to_datetime(sched * 60, unit="s", utc=True).as_unit("us"),
-            "local_time": pd.to_datetime(local * 60, unit="s").as_unit("us"),
+            "planned_at": _utc(planned),
+            "scheduled_at": _utc(sched),
+            "local_time": pd.DatetimeIndex((local * 60_000_000).view("datetime64[us]")),
             "timezone": pd.Categorical.from_codes(prep.timezone_code[cust], categories=list(prep.timezone_names)),
             "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
             "reason": pd.Categorical.from_codes(reason, categories=rules.reasons.names),
@@ -565,8 +653,14 @@ def _assemble(
             "opened": (opened > 0) & went,
             "clicked": (clicked > 0) & went,
             "engagement_tier": pd.Categorical.from_codes(prep.tier_code[cust], categories=list(TIERS)),
-        }
+        },
+        copy=False,
     )
+
+
+def _utc(minutes: np.ndarray) -> pd.DatetimeIndex:
+    """UTC times (microseconds) of minutes since the epoch, without parsing: a view of the scaled integers."""
+    return pd.DatetimeIndex((minutes * 60_000_000).view("datetime64[us]")).tz_localize("UTC")
 
 
 def _journey_stats(stats: list[dict[str, Any]], journey_ids: list[str]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ the kernel; a touch they suppress does not change the branches drawn after it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -308,7 +309,9 @@ def _next_event(t: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(gap), t + np.minimum(gap, 2**40).astype(np.int64), NEVER)
 
 
+@functools.lru_cache(maxsize=4096)
 def _h(text: str) -> int:
+    """A 64-bit hash of a name (node ids, events): the same on any machine; kept, since every chunk asks again."""
     return int(pd.util.hash_array(np.array([text], dtype=object))[0])
 
 
