@@ -1455,6 +1455,7 @@ def lint_exit_code(findings: pd.DataFrame) -> int:
 
 _WORKER: dict[str, Any] = {}
 _POOL: dict[str, Any] = {}
+_CALLS = [0]
 
 
 def _init_worker(strategy_json: str, templates_dir: str | None, options: Mapping[str, Any]) -> None:
@@ -1462,7 +1463,6 @@ def _init_worker(strategy_json: str, templates_dir: str | None, options: Mapping
     _WORKER["renderer"] = Renderer(strategy, templates_dir=templates_dir)
     _WORKER["strategy"] = strategy
     _WORKER["options"] = dict(options)
-    _WORKER["memo"] = _LintMemo(strategy.brand, markets=strategy.policy.markets, **options)
     _WORKER["key"] = (strategy_json, templates_dir, tuple(sorted(options.items())))
 
 
@@ -1473,11 +1473,17 @@ def _ensure_worker(strategy_json: str, templates_dir: str | None, options: Mappi
 
 
 def _lint_chunk(
-    chunk: pd.DataFrame, moments: Sequence[str], variant: str | None, promotion: str | None
+    chunk: pd.DataFrame, moments: Sequence[str], variant: str | None, promotion: str | None, call: str = ""
 ) -> tuple[int, _Groups]:
-    """Render, analyse and lint one chunk of profiles; returns the pairs rendered and the grouped findings."""
+    """Render, analyse and lint one chunk of profiles; returns the pairs rendered and the grouped findings.
+
+    Chunks of one :func:`lint_audience` call (``call``) share one lint memo per process.
+    """
     renderer: Renderer = _WORKER["renderer"]
     brand = _WORKER["strategy"].brand
+    if _WORKER.get("call") != call or "memo" not in _WORKER:
+        markets = _WORKER["strategy"].policy.markets
+        _WORKER["memo"], _WORKER["call"] = _LintMemo(brand, markets=markets, **_WORKER["options"]), call
     memo: _LintMemo = _WORKER["memo"]
     findings: list[Finding] = []
     rendered = 0
@@ -1550,6 +1556,8 @@ def lint_audience(
     options = {"max_sms_segments": max_sms_segments, "similarity_threshold": similarity_threshold}
     strategy_json = strategy.model_dump_json()
     _ensure_worker(strategy_json, folder, options)
+    _CALLS[0] += 1
+    call = f"{os.getpid()}:{_CALLS[0]}"  # each call lints its own pairs afresh (the memo is per call)
     moments = list(_WORKER["renderer"].library if moments is None else moments)
     used = _WORKER["renderer"].customer_columns(moments, variant)
     keep = [i for i, c in enumerate(profiles.columns) if used is None or c in used]
@@ -1568,7 +1576,7 @@ def lint_audience(
         if workers <= 1:
             for start in starts:
                 chunk = profiles.iloc[start : start + chunk_size, keep]
-                collect(_lint_chunk(chunk, moments, variant, promotion), len(chunk))
+                collect(_lint_chunk(chunk, moments, variant, promotion, call), len(chunk))
         else:
             import concurrent.futures as cf
 
@@ -1578,7 +1586,7 @@ def lint_audience(
                 pending: list[tuple[cf.Future[tuple[int, _Groups]], int]] = []
                 for start in starts:
                     chunk = profiles.iloc[start : start + chunk_size, keep]
-                    pending.append((pool.submit(_lint_chunk, chunk, moments, variant, promotion), len(chunk)))
+                    pending.append((pool.submit(_lint_chunk, chunk, moments, variant, promotion, call), len(chunk)))
                     while len(pending) > 2 * workers or (pending and pending[0][0].done()):
                         fut, size = pending.pop(0)
                         collect(fut.result(), size)
