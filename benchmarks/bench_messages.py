@@ -73,7 +73,8 @@ class BareJinja:
             hit = self._fixed[key] = (templates, shared)
         return hit
 
-    def render(self, moment: str, customer: dict) -> int:
+    def parts(self, moment: str, customer: dict) -> dict[str, str]:
+        """Every part of one customer's pair, as bare Jinja writes it."""
         templates, shared = self.fixed(moment, customer.get("locale"))
         cid = customer["customer_id"]
         product_id = customer.get("last_viewed_product")
@@ -88,12 +89,16 @@ class BareJinja:
             "unsubscribe_link": f"{self.brand['unsubscribe_url']}?c={cid}",
             "preferences_link": f"{self.brand['preferences_url']}?c={cid}",
         }
-        ctx["subject"] = templates["subject"].render(ctx)
-        ctx["preheader"] = templates["preheader"].render(ctx)
-        size = len(templates["html"].render(ctx)) + len(templates["text"].render(ctx))
-        size += len(templates["headers"].render(ctx))
+        out = {"subject": templates["subject"].render(ctx), "preheader": templates["preheader"].render(ctx)}
+        ctx.update(out)
+        for part in ("html", "text", "headers"):
+            out[part] = templates[part].render(ctx)
         ctx["channel"] = "sms"
-        return size + len(templates["sms"].render(ctx))
+        out["sms"] = templates["sms"].render(ctx)
+        return out
+
+    def render(self, moment: str, customer: dict) -> int:
+        return sum(map(len, self.parts(moment, customer).values()))
 
 
 _BARE: dict[int, BareJinja] = {}

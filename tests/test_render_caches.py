@@ -223,3 +223,21 @@ def test_the_sandbox_holds_in_bulk_and_the_budget_is_restored(tmp_path, root, st
     with pytest.raises(TemplateError, match="output size limit"):
         renderer.render_pair("cart_abandonment", row)
     assert renderer.render_pair("post_purchase_confirmation", row).html.startswith("<!DOCTYPE html>")
+
+
+def test_the_benchmark_floor_renders_the_same_texts(strategy, audience):
+    """The floor of ``make bench`` (bare Jinja) does the same rendering work: the same texts, before CSS inlining."""
+    from benchmarks.bench_messages import BareJinja
+
+    bare = BareJinja(strategy)
+    renderer = Renderer(strategy)
+    frame = audience.head(12).astype(object)
+    for row in frame.where(frame.notna(), None).to_dict("records"):
+        for moment in MOMENTS:
+            got = bare.parts(moment, row)
+            pair = renderer.render_pair(moment, row)
+            assert " ".join(got["subject"].split()) == pair.subject
+            assert " ".join(got["preheader"].split()) == pair.preheader
+            assert got["text"].strip() + "\n" == pair.text
+            assert " ".join(got["sms"].split()) == " ".join(pair.sms.split())
+            assert f"?c={pair.customer_id}" in got["headers"] and pair.headers["List-Unsubscribe"] in got["headers"]
