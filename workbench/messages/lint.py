@@ -33,7 +33,7 @@ import html as html_lib
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -1009,6 +1009,152 @@ def _frame(groups: _Groups) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+# ---------------------------------------------------------------- lint once per distinct pair
+
+_ID_TOKEN = re.compile(r"[A-Za-z0-9]{1,64}")
+# What may follow a customer id for it to be replaced: the characters that end a query value.
+_ID_END = frozenset("\"'&<> \t\n\r\f")
+_MAX_MEMO = 4096
+
+
+def _occurrences(text: str, needle: str) -> list[int]:
+    """Every start position of ``needle`` in ``text`` (overlapping ones included)."""
+    found = []
+    at = text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
+
+
+class _LintMemo:
+    """:func:`lint_pair` once per distinct pair, for pairs that differ only by the customer.
+
+    A pair's findings depend on its texts, its templates, locale and market (and the brand and
+    options, fixed here); the customer enters only through ``customer_id``. Pairs with the same texts
+    share their findings, each with its own ``customer_id``. The texts of most pairs differ by the
+    customer's id alone (the unsubscribe and preference links carry ``?c=<id>``), so the id is replaced
+    by a sentinel of the same length before the texts are compared, when that provably changes no
+    rule's result:
+
+    - the id is 1 to 64 ASCII letters and digits with at least one digit, so it is one word that no
+      rule's keyword can equal (``nan``, ``None``, ``code``, ``http``, ``hi`` ...), like the sentinel;
+    - every place it appears in the email is right after ``=`` (a query value: never a code after
+      ``Code``, never a word boundary inside) and before a character that ends a query value;
+    - in the HTML it appears only inside tags (the visible text the rules read is the same);
+    - neither the id nor the sentinel appears in the subject, preheader or SMS, and the sentinel
+      appears nowhere in the pair;
+    - the unsubscribe, website and support URLs, the postal address, the reply-to address and the
+      brand name are found at the same places in the real and the replaced texts (what the
+      ``in``/``startswith`` rules read), and the unsubscribe URL is written the same in HTML;
+    - none of those strings holds ``=`` (so none can reach into the id from the text before it);
+    - no finding's message quotes the id (a message that quotes text around the id, such as an
+      image's ``src``, is then computed for each customer).
+
+    Anything else is linted for each customer as :func:`lint_pair` does.
+    """
+
+    def __init__(self, brand: Brand, **options: Any) -> None:
+        self.brand = brand
+        self.options = options
+        self.cache: dict[tuple[Any, ...], tuple[TemplateManifest, list[Finding]] | None] = {}
+        unsubscribe = str(brand.unsubscribe_url).rstrip("/")
+        urls = [str(u).rstrip("/") for u in (brand.support_url, brand.website_url) if u]
+        self.needles = [n for n in (unsubscribe, brand.postal_address, brand.reply_to or "", *urls) if n]
+        self.lower_needles = [brand.name.lower()]
+        self.unsubscribe = unsubscribe
+        # A string with no "=" cannot reach into an id from before it (the id always follows "=").
+        self.plain = not any(c in unsubscribe for c in "&<>\"'") and not any(
+            "=" in n for n in (*self.needles, *self.lower_needles)
+        )
+
+    def lint(self, pair: PairedMessage) -> list[Finding]:
+        key = self._key(pair)
+        if key is None:
+            return lint_pair(pair, brand=self.brand, **self.options)
+        hit = self.cache.get(key, False)
+        if hit is False:
+            found = lint_pair(pair, brand=self.brand, **self.options)
+            sentinel, cid = key[-1], pair.customer_id
+            shareable = not any((sentinel and sentinel in f.message) or (cid and cid in f.message) for f in found)
+            if len(self.cache) >= _MAX_MEMO:
+                self.cache.clear()
+            # the manifest is kept with the findings, so the id() in the key stays its own
+            self.cache[key] = (pair.manifest, found) if shareable else None
+            return found
+        if hit is None:
+            return lint_pair(pair, brand=self.brand, **self.options)
+        cid = pair.customer_id
+        return [f if f.customer_id == cid or not f.customer_id else replace(f, customer_id=cid) for f in hit[1]]
+
+    def _key(self, pair: PairedMessage) -> tuple[Any, ...] | None:
+        cid = pair.customer_id
+        html, text = pair.html, pair.text
+        headers = tuple(pair.headers.items())
+        sentinel = ""
+        if cid and (cid in html or cid in text or any(cid in v for _, v in headers)):
+            sentinel = self._sentinel(pair)
+            if not sentinel:
+                return None
+            html, text = html.replace(cid, sentinel), text.replace(cid, sentinel)
+            headers = tuple((k, v.replace(cid, sentinel)) for k, v in headers)
+            if not self._same_needles(pair, html, text):
+                return None
+        loc = pair.locale
+        return (
+            id(pair.manifest),
+            pair.moment,
+            pair.variant,
+            tuple(pair.templates.items()),
+            (loc.locale, loc.content_locale, loc.fallback, loc.path) if loc is not None else None,
+            pair.market,
+            pair.subject,
+            pair.preheader,
+            pair.sms,
+            html,
+            text,
+            headers,
+            sentinel,
+        )
+
+    def _sentinel(self, pair: PairedMessage) -> str:
+        """The sentinel for this pair's customer id, or ``""`` when replacing the id is not provably neutral."""
+        cid = pair.customer_id
+        if not _ID_TOKEN.fullmatch(cid) or not any(c.isdigit() for c in cid):
+            return ""
+        sentinel = ("0" * len(cid)) if cid != "0" * len(cid) else ("1" * len(cid))
+        sms = pair.sms or ""
+        for other in (pair.subject, pair.preheader, sms, sms.lower()):
+            if cid in other or cid.lower() in other or sentinel in other:
+                return ""
+        texts = [pair.html, pair.text, *pair.headers.values()]
+        if any(sentinel in t for t in texts):
+            return ""
+        size = len(cid)
+        for index, body in enumerate(texts):
+            for at in _occurrences(body, cid):
+                end = at + size
+                if at == 0 or body[at - 1] != "=" or (end < len(body) and body[end] not in _ID_END):
+                    return ""
+                if index == 0 and body.rfind("<", 0, at) <= body.rfind(">", 0, at):
+                    return ""  # in the HTML's text, not in a tag
+                if index == 0 and (body.find(">", end) < 0 or -1 < body.find("<", end) < body.find(">", end)):
+                    return ""
+        return sentinel
+
+    def _same_needles(self, pair: PairedMessage, html: str, text: str) -> bool:
+        """Whether every string the rules look for is found at the same places with and without the id."""
+        if not self.plain:
+            return False
+        if _occurrences(pair.html, self.unsubscribe) != _occurrences(html, self.unsubscribe):
+            return False
+        for needle in self.needles:
+            if _occurrences(pair.text, needle) != _occurrences(text, needle):
+                return False
+        lowered, replaced = pair.text.lower(), text.lower()
+        return all(_occurrences(lowered, n) == _occurrences(replaced, n) for n in self.lower_needles)
+
+
 def _render_and_lint(
     renderer: Renderer,
     moment: str,
@@ -1017,12 +1163,14 @@ def _render_and_lint(
     variant: str | None,
     promotion: str | None,
     brand: Brand,
+    memo: _LintMemo | None = None,
     **options: Any,
 ) -> tuple[bool, list[Finding]]:
     """Render one pair for a clean customer context and lint it: whether it rendered, and the findings.
 
     A template that cannot be rendered is one ``template-render`` finding (``variant`` None is the
-    default ``"A"``, as in :meth:`Renderer.render_pair`).
+    default ``"A"``, as in :meth:`Renderer.render_pair`). ``memo`` (made for the same brand and
+    options) lints each distinct pair once.
     """
     try:
         pair = renderer.render_pair(moment, customer, variant=variant, promotion=promotion, clean=True)
@@ -1036,6 +1184,8 @@ def _render_and_lint(
             str(customer.get("customer_id", "")),
         )
         return False, [finding]
+    if memo is not None:
+        return True, memo.lint(pair)
     options.setdefault("markets", renderer.strategy.policy.markets)
     return True, lint_pair(pair, brand=brand, **options)
 
@@ -1305,6 +1455,7 @@ def lint_exit_code(findings: pd.DataFrame) -> int:
 
 _WORKER: dict[str, Any] = {}
 _POOL: dict[str, Any] = {}
+_CALLS = [0]
 
 
 def _init_worker(strategy_json: str, templates_dir: str | None, options: Mapping[str, Any]) -> None:
@@ -1322,18 +1473,24 @@ def _ensure_worker(strategy_json: str, templates_dir: str | None, options: Mappi
 
 
 def _lint_chunk(
-    chunk: pd.DataFrame, moments: Sequence[str], variant: str | None, promotion: str | None
+    chunk: pd.DataFrame, moments: Sequence[str], variant: str | None, promotion: str | None, call: str = ""
 ) -> tuple[int, _Groups]:
-    """Render, analyse and lint one chunk of profiles; returns the pairs rendered and the grouped findings."""
+    """Render, analyse and lint one chunk of profiles; returns the pairs rendered and the grouped findings.
+
+    Chunks of one :func:`lint_audience` call (``call``) share one lint memo per process.
+    """
     renderer: Renderer = _WORKER["renderer"]
     brand = _WORKER["strategy"].brand
-    options = _WORKER["options"]
+    if _WORKER.get("call") != call or "memo" not in _WORKER:
+        markets = _WORKER["strategy"].policy.markets
+        _WORKER["memo"], _WORKER["call"] = _LintMemo(brand, markets=markets, **_WORKER["options"]), call
+    memo: _LintMemo = _WORKER["memo"]
     findings: list[Finding] = []
     rendered = 0
     for customer in [customer_context(r) for r in chunk.to_dict("records")]:
         for moment in moments:
             ok, found = _render_and_lint(
-                renderer, moment, customer, variant=variant, promotion=promotion, brand=brand, **options
+                renderer, moment, customer, variant=variant, promotion=promotion, brand=brand, memo=memo
             )
             rendered += ok
             findings += found
@@ -1399,6 +1556,8 @@ def lint_audience(
     options = {"max_sms_segments": max_sms_segments, "similarity_threshold": similarity_threshold}
     strategy_json = strategy.model_dump_json()
     _ensure_worker(strategy_json, folder, options)
+    _CALLS[0] += 1
+    call = f"{os.getpid()}:{_CALLS[0]}"  # each call lints its own pairs afresh (the memo is per call)
     moments = list(_WORKER["renderer"].library if moments is None else moments)
     used = _WORKER["renderer"].customer_columns(moments, variant)
     keep = [i for i, c in enumerate(profiles.columns) if used is None or c in used]
@@ -1417,7 +1576,7 @@ def lint_audience(
         if workers <= 1:
             for start in starts:
                 chunk = profiles.iloc[start : start + chunk_size, keep]
-                collect(_lint_chunk(chunk, moments, variant, promotion), len(chunk))
+                collect(_lint_chunk(chunk, moments, variant, promotion, call), len(chunk))
         else:
             import concurrent.futures as cf
 
@@ -1427,7 +1586,7 @@ def lint_audience(
                 pending: list[tuple[cf.Future[tuple[int, _Groups]], int]] = []
                 for start in starts:
                     chunk = profiles.iloc[start : start + chunk_size, keep]
-                    pending.append((pool.submit(_lint_chunk, chunk, moments, variant, promotion), len(chunk)))
+                    pending.append((pool.submit(_lint_chunk, chunk, moments, variant, promotion, call), len(chunk)))
                     while len(pending) > 2 * workers or (pending and pending[0][0].done()):
                         fut, size = pending.pop(0)
                         collect(fut.result(), size)

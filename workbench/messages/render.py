@@ -44,7 +44,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -767,6 +767,7 @@ class Renderer:
         self.default_locale = canonical_locale(strategy.brand.locale) or "en-US"
         self._folders: dict[str, dict[str, str]] = {}
         self._resolved: dict[tuple[str, str, str], LocaleResolution] = {}
+        self._sms: dict[str, SmsAnalysis] = {}
 
     # -- templates
 
@@ -1087,7 +1088,7 @@ class Renderer:
         if "sms" in parts:
             ctx["channel"] = "sms"
             sms = _tidy_sms(self._render(parts["sms"], ctx))
-            analysis = analyze_sms(sms)
+            analysis = self._analyze_sms(sms)
         return PairedMessage(
             moment=moment,
             variant=variant,
@@ -1107,6 +1108,19 @@ class Renderer:
             market=self._market_name(ctx["customer"]),
             currency=str(ctx["currency"]),
         )
+
+    def _analyze_sms(self, text: str) -> SmsAnalysis:
+        """:func:`~.sms.analyze_sms` once per distinct SMS text (most differ only by the name, or not at all).
+
+        The analysis is a function of the text alone; each pair gets its own copy of the one mutable
+        field (``replacements``), so nothing a caller changes reaches another pair.
+        """
+        hit = self._sms.get(text)
+        if hit is None:
+            if len(self._sms) >= 4096:  # texts come from data: keep the cache bounded
+                self._sms.clear()
+            hit = self._sms[text] = analyze_sms(text)
+        return replace(hit, replacements=dict(hit.replacements))
 
     def _market_name(self, customer: Mapping[str, Any]) -> str:
         market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))

@@ -567,20 +567,30 @@ def render_limited(
     b = _BUDGET
     saved = (b.deadline, b.seconds, b.max_chars, b.written)
     b.deadline, b.seconds, b.max_chars, b.written = time.monotonic() + seconds, seconds, max_chars, 0
-    chunks = template.generate(context)
+    # What Template.generate does, without its generator around every chunk: the same context, and the
+    # same traceback rewriting (template lines) for an error raised while rendering.
+    chunks = template.root_render_func(template.new_context(dict(context)))
     out: list[str] = []
+    append = out.append
     size = 0
+    over = False
     try:
-        for chunk in chunks:
-            size += len(chunk)
-            if size > max_chars:
-                raise TemplateLimit(
-                    f"wrote more than {max_chars:,} characters, the output size limit",
-                    "write less: a message is a few kilobytes (Gmail clips HTML over 102 KB)",
-                    kind="size",
-                )
-            out.append(chunk)
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > max_chars:
+                    over = True
+                    break
+                append(chunk)
+        except Exception:
+            template.environment.handle_exception()
     finally:
         chunks.close()
         b.deadline, b.seconds, b.max_chars, b.written = saved
+    if over:
+        raise TemplateLimit(
+            f"wrote more than {max_chars:,} characters, the output size limit",
+            "write less: a message is a few kilobytes (Gmail clips HTML over 102 KB)",
+            kind="size",
+        )
     return "".join(out)

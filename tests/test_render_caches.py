@@ -1,0 +1,243 @@
+"""The bulk path's caches never carry one customer's data into another's message or findings.
+
+The renderer keeps one SMS analysis per distinct text and the bulk lint keeps one set of findings per
+distinct pair (pairs that differ only by the customer id in their links share it). Each test compares
+the cached path with the plain one: lint_pair on every pair, a fresh renderer for every customer.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench.messages import Renderer, lint_audience, lint_pair
+from workbench.messages.lint import _aggregate, _LintMemo
+from workbench.messages.render import customer_context, iter_pairs
+from workbench.models.errors import TemplateError
+
+MOMENTS = ("cart_abandonment", "post_purchase_confirmation")
+# Ids a rule could read differently from the sentinel that replaces them, and ordinary ones.
+TRICKY_IDS = [
+    "C0000001",
+    "nan1",
+    "nan",
+    "None",
+    "code1",
+    "CODE9",
+    "0000",
+    "000000",
+    "1",
+    "http1",
+    "https",
+    "Northwind1",
+    "northwind",
+    "a=b1",
+    "x y 1",
+    "Hi1",
+    "é1",
+    "id&1",
+    "",
+    "12345678901234567890123456789012345678901234567890123456789012345",
+]
+NAMES = ["Ana", "José", "Zoë", "王芳", "Łukasz", None, "", "Code", "None", "Northwind", "Jean-Luc"]
+ids = st.one_of(st.sampled_from(TRICKY_IDS), st.from_regex(r"[A-Za-z0-9]{1,10}", fullmatch=True), st.text(max_size=8))
+customers = st.lists(st.tuples(ids, st.sampled_from(NAMES)), min_size=1, max_size=6)
+
+
+def _library(folder, root):
+    """The shipped cart and order messages, and two copies of the cart that put the id where rules read it."""
+    for name in ("_base", *MOMENTS):
+        shutil.copytree(root / "templates" / name, folder / name)
+    img = folder / "cart_img"
+    shutil.copytree(root / "templates" / "cart_abandonment", img)
+    html = (img / "email.html.j2").read_text(encoding="utf-8")
+    pixel = '<img src="https://cdn.example/open.png?c={{ customer.customer_id }}">'  # no alt: the message quotes src
+    (img / "email.html.j2").write_text(html.replace("{% endblock %}\n", pixel + "{% endblock %}\n", 1))
+    code = folder / "cart_code"
+    shutil.copytree(root / "templates" / "cart_abandonment", code)
+    text = (code / "email.txt.j2").read_text(encoding="utf-8")
+    (code / "email.txt.j2").write_text(
+        text + "\nCode {{ customer.customer_id }}\n[[{{ unsubscribe_link }}]]\nref={{ customer.customer_id }}:x\n"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, root):
+    return _library(tmp_path_factory.mktemp("ids") / "templates", root)
+
+
+@pytest.fixture(scope="module")
+def shared(strategy, library):
+    """One renderer and one lint memo for every example: what one customer leaves behind, the next meets."""
+    return Renderer(strategy, templates_dir=library), _LintMemo(strategy.brand, markets=strategy.policy.markets)
+
+
+@pytest.fixture(scope="module")
+def base_rows(sample_profiles):
+    rows = sample_profiles.head(40).to_dict("records")
+    return [r for r in rows if r.get("last_order_at") is not None][:4] + rows[:2]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(customers=customers, pick=st.integers(0, 5))
+def test_lint_memo_gives_each_customer_what_lint_pair_gives(shared, base_rows, strategy, customers, pick):
+    renderer, memo = shared
+    for cid, name in customers:
+        row = {**base_rows[pick % len(base_rows)], "customer_id": cid, "first_name": name}
+        for moment in (*MOMENTS, "cart_img", "cart_code"):
+            pair = renderer.render_pair(moment, row)
+            expected = lint_pair(pair, brand=strategy.brand, markets=strategy.policy.markets)
+            assert memo.lint(pair) == expected, (moment, cid, name)
+            assert all(f.customer_id == pair.customer_id for f in expected)
+
+
+def test_the_memo_shares_findings_only_where_the_id_is_neutral(shared, base_rows, strategy):
+    renderer, memo = shared
+    row = base_rows[0]
+    a = renderer.render_pair("cart_abandonment", {**row, "customer_id": "C7000001"})
+    b = renderer.render_pair("cart_abandonment", {**row, "customer_id": "C7000002"})
+    assert memo._key(a) == memo._key(b) is not None  # the links differ by the id alone: one lint for both
+    # an id in the visible text, after "Code", or with no digit: linted for each customer
+    for moment, cid in (("cart_code", "C7000003"), ("cart_abandonment", "nan"), ("cart_abandonment", "a=b1")):
+        assert memo._key(renderer.render_pair(moment, {**row, "customer_id": cid})) is None or cid not in (
+            renderer.render_pair(moment, {**row, "customer_id": cid}).text
+        )
+    # a finding that quotes the id (an image's src) names each customer's own id
+    for cid in ("C7000004", "C7000005"):
+        pair = renderer.render_pair("cart_img", {**row, "customer_id": cid})
+        alt = [f for f in memo.lint(pair) if f.rule == "email-img-alt"]
+        assert len(alt) == 1 and cid in alt[0].message and alt[0].customer_id == cid
+
+
+@pytest.fixture(scope="module")
+def audience(sample_profiles):
+    profiles = sample_profiles.head(40).copy()
+    profiles.loc[profiles.index[:6], "first_name"] = ["Zoë", "王芳", None, "", "Jean-Luc", "A" * 40]
+    return profiles
+
+
+@pytest.fixture(scope="module")
+def alone(audience, strategy):
+    """Each customer's pairs from a renderer of their own (nothing cached from anyone else)."""
+    out = {}
+    for row in audience.head(12).to_dict("records"):
+        renderer = Renderer(strategy)
+        for moment in MOMENTS:
+            p = renderer.render_pair(moment, customer_context(row))
+            out[(str(row["customer_id"]), moment)] = (
+                p.subject,
+                p.preheader,
+                p.html,
+                p.text,
+                p.sms,
+                p.headers,
+                p.sms_analysis.to_dict() if p.sms_analysis else None,
+                p.locale,
+                p.currency,
+                p.market,
+            )
+    return out
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(12)), chunk=st.integers(1, 12))
+def test_rendering_in_any_order_or_batch_gives_each_customer_their_own_texts(audience, strategy, alone, order, chunk):
+    profiles = audience.head(12).iloc[list(order)]
+    for moment in MOMENTS:
+        pairs = [p for batch in iter_pairs(profiles, moment, strategy=strategy, chunk_size=chunk) for p in batch]
+        assert [p.customer_id for p in pairs] == [str(c) for c in profiles["customer_id"]]
+        for p in pairs:
+            got = (
+                p.subject,
+                p.preheader,
+                p.html,
+                p.text,
+                p.sms,
+                p.headers,
+                p.sms_analysis.to_dict() if p.sms_analysis else None,
+                p.locale,
+                p.currency,
+                p.market,
+            )
+            assert got == alone[(p.customer_id, moment)]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(40)), chunk=st.sampled_from([1, 7, 40]))
+def test_bulk_lint_in_any_order_is_lint_pair_on_each_customer(audience, strategy, order, chunk):
+    profiles = audience.iloc[list(order)]
+    renderer = Renderer(strategy)
+    findings = []
+    for row in profiles.to_dict("records"):
+        for moment in MOMENTS:
+            pair = renderer.render_pair(moment, customer_context(row))
+            findings += lint_pair(pair, brand=strategy.brand, markets=strategy.policy.markets)
+    expected = _aggregate(findings)
+    got = lint_audience(profiles, strategy=strategy, moments=list(MOMENTS), chunk_size=chunk)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.attrs["rendered"] == 2 * len(profiles)
+
+
+def test_an_sms_analysis_is_each_pairs_own(strategy, audience):
+    renderer = Renderer(strategy)
+    row = customer_context(audience.iloc[6].to_dict())
+    first = renderer.render_pair("cart_abandonment", row)
+    second = renderer.render_pair("cart_abandonment", row)
+    assert first.sms == second.sms and first.sms_analysis == second.sms_analysis
+    first.sms_analysis.replacements["x"] = "y"  # a caller changing its own copy ...
+    assert "x" not in second.sms_analysis.replacements  # ... changes nobody else's
+    assert "x" not in renderer.render_pair("cart_abandonment", row).sms_analysis.replacements
+
+
+def test_the_sandbox_holds_in_bulk_and_the_budget_is_restored(tmp_path, root, strategy, audience):
+    folder = tmp_path / "templates"
+    for name in ("_base", *MOMENTS):
+        shutil.copytree(root / "templates" / name, folder / name)
+    sms = folder / "cart_abandonment" / "sms.txt.j2"
+    sms.write_text("{{ brand.update(name='Evil') }}{{ brand.name }}: {{ customer.first_name }}\n")
+    profiles = audience.head(10)
+    out = lint_audience(profiles, strategy=strategy, moments=list(MOMENTS), templates_dir=folder, chunk_size=3)
+    refused = out[out["rule"] == "template-render"]
+    probe = Renderer(strategy, templates_dir=folder)
+    served = sum(
+        probe.resolve("cart_abandonment", "A", probe.customer_locale(customer_context(r))).names["sms"]
+        == "cart_abandonment/sms.txt.j2"
+        for r in profiles.to_dict("records")
+    )
+    assert served >= 5 and len(refused) == 1 and refused.iloc[0]["customers"] == served
+    assert "refused by the sandbox" in refused.iloc[0]["message"]
+    # the other moment is linted exactly as from the shipped library: nothing changed the brand
+    clean = lint_audience(profiles, strategy=strategy, moments=["post_purchase_confirmation"], chunk_size=3)
+    pd.testing.assert_frame_equal(
+        out[out["moment"] == "post_purchase_confirmation"].reset_index(drop=True), clean.reset_index(drop=True)
+    )
+    # an output past the size limit stops that render; the next render has its whole budget again
+    sms.write_text("{% for i in range(100) %}{{ 'x' * 9000 }}{% endfor %}\n")
+    renderer = Renderer(strategy, templates_dir=folder, max_output=500_000)
+    row = customer_context(audience.iloc[0].to_dict())
+    with pytest.raises(TemplateError, match="output size limit"):
+        renderer.render_pair("cart_abandonment", row)
+    assert renderer.render_pair("post_purchase_confirmation", row).html.startswith("<!DOCTYPE html>")
+
+
+def test_the_benchmark_floor_renders_the_same_texts(strategy, audience):
+    """The floor of ``make bench`` (bare Jinja) does the same rendering work: the same texts, before CSS inlining."""
+    from benchmarks.bench_messages import BareJinja
+
+    bare = BareJinja(strategy)
+    renderer = Renderer(strategy)
+    frame = audience.head(12).astype(object)
+    for row in frame.where(frame.notna(), None).to_dict("records"):
+        for moment in MOMENTS:
+            got = bare.parts(moment, row)
+            pair = renderer.render_pair(moment, row)
+            assert " ".join(got["subject"].split()) == pair.subject
+            assert " ".join(got["preheader"].split()) == pair.preheader
+            assert got["text"].strip() + "\n" == pair.text
+            assert " ".join(got["sms"].split()) == " ".join(pair.sms.split())
+            assert f"?c={pair.customer_id}" in got["headers"] and pair.headers["List-Unsubscribe"] in got["headers"]
