@@ -103,9 +103,9 @@ def to_utc(values: pd.Series, *, day_first: bool | None = None) -> pd.Series:
             other = retry.copy()
             other[retry] = ~numeric.to_numpy(dtype=bool)
             if other.any():
-                out[other] = pd.to_datetime(
-                    text[other], utc=True, errors="coerce", format="mixed", cache=False
-                ).astype("datetime64[us, UTC]")
+                out[other] = pd.to_datetime(text[other], utc=True, errors="coerce", format="mixed", cache=False).astype(
+                    "datetime64[us, UTC]"
+                )
             if numeric.any():
                 where = retry.copy()
                 where[retry] = numeric.to_numpy(dtype=bool)
