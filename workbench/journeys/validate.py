@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..models.errors import JourneyError, StrategyError
-from ..models.journey import Journey, links
+from ..models.journey import ConditionSplit, ConsentCondition, Journey, Node, ProfileCondition, RandomSplit, links
 from ..models.segments import resolve_segment
 from ..profiles import PROFILE_COLUMNS
 
@@ -51,24 +51,24 @@ def _error(
     return err
 
 
-def is_sms_guard(node: Any) -> bool:
+def is_sms_guard(node: Node) -> bool:
     """Whether a node is a condition split whose ``on_true`` branch has SMS marketing consent.
 
     A :class:`ConsentCondition` on ``sms``, or a profile condition that
     ``can_sms`` is true.
     """
-    if node.type != "condition_split":
+    if not isinstance(node, ConditionSplit):
         return False
     cond = node.condition
-    if cond.kind == "consent":
+    if isinstance(cond, ConsentCondition):
         return cond.channel == "sms"
-    if cond.kind == "profile" and cond.field == "can_sms":
+    if isinstance(cond, ProfileCondition) and cond.field == "can_sms":
         return cond.op == "is_true" or (cond.op == "eq" and cond.value is True)
     return False
 
 
-def _link_field(node: Any, target_label: str) -> tuple[object, ...]:
-    if node.type == "random_split":
+def _link_field(node: Node, target_label: str) -> tuple[object, ...]:
+    if isinstance(node, RandomSplit):
         for i, b in enumerate(node.branches):
             if b.name == target_label:
                 return ("branches", i, "next")
