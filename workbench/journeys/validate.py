@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..models.errors import JourneyError, StrategyError
-from ..models.journey import ConditionSplit, ConsentCondition, Journey, Node, ProfileCondition, RandomSplit, links
+from ..models.journey import Journey, Node, links
 from ..models.segments import resolve_segment
 from ..profiles import PROFILE_COLUMNS
 
@@ -57,18 +57,18 @@ def is_sms_guard(node: Node) -> bool:
     A :class:`ConsentCondition` on ``sms``, or a profile condition that
     ``can_sms`` is true.
     """
-    if not isinstance(node, ConditionSplit):
+    if node.type != "condition_split":
         return False
     cond = node.condition
-    if isinstance(cond, ConsentCondition):
+    if cond.kind == "consent":
         return cond.channel == "sms"
-    if isinstance(cond, ProfileCondition) and cond.field == "can_sms":
+    if cond.kind == "profile" and cond.field == "can_sms":
         return cond.op == "is_true" or (cond.op == "eq" and cond.value is True)
     return False
 
 
 def _link_field(node: Node, target_label: str) -> tuple[object, ...]:
-    if isinstance(node, RandomSplit):
+    if node.type == "random_split":
         for i, b in enumerate(node.branches):
             if b.name == target_label:
                 return ("branches", i, "next")
