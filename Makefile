@@ -52,11 +52,12 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
-## lint: ruff (rules and format) and the import contracts of the layers (import-linter)
+## lint: ruff (rules and format), the import contracts of the layers (import-linter) and mypy (strict)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check workbench tests benchmarks
 	$(VENV)/bin/ruff format --check workbench tests benchmarks
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy workbench
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format workbench tests benchmarks

@@ -37,6 +37,16 @@ def test_charts_are_built_from_aggregates(assigned, sample_dataset):
     assert freq.set_index("bin").loc["0", "customers"] == (assigned["orders_total"] == 0).sum()
 
 
+def test_rfm_grid_chart_of_no_customers_is_an_empty_chart(assigned):
+    # the label colour compares with half the largest cell; with no cells that is 0, not a crash
+    empty = charts.rfm_grid(assigned.iloc[:0])
+    assert len(empty) == 0
+    spec = charts.rfm_grid_chart(empty).to_dict()
+    test = spec["layer"][1]["encoding"]["color"]["condition"]["test"]
+    assert test == "(datum.customers > 0)"
+    assert _rows(charts.rfm_grid_chart(empty)) == []
+
+
 def test_renderer_choice_is_checked():
     import pytest
 

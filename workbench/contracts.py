@@ -366,7 +366,7 @@ _ISO_TYPES = (pa.timestamp("us", tz="UTC"), pa.timestamp("ns", tz="UTC"), pa.tim
 
 
 def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _utc_micros(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
@@ -707,7 +707,7 @@ def normalize_events(events: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFr
     not read are kept and counted, so an intent segment at zero is explained.
     """
     out, notes = _normalize_events(events)
-    return out, notes  # type: ignore[return-value]  # a DataFrame in gives a DataFrame out
+    return out, notes  # a DataFrame in gives a DataFrame out
 
 
 def _event_words(raw: pd.Series) -> pd.Series:
@@ -889,16 +889,18 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
 
 def _first(values: pa.ChunkedArray, mask: np.ndarray, limit: int = 5) -> list[object]:
     """The first ``limit`` values where ``mask`` holds, in row order."""
-    return values.take(pa.array(np.flatnonzero(mask)[:limit])).to_pylist()
+    first: list[object] = values.take(pa.array(np.flatnonzero(mask)[:limit])).to_pylist()
+    return first
 
 
 def _cancelled(dataset: Dataset) -> np.ndarray:
     """Orders that are cancellations or returns: a negative amount, or a cancelled/returned status."""
-    negative = dataset.column("orders", "amount").to_numpy() < 0
+    negative: np.ndarray = dataset.column("orders", "amount").to_numpy() < 0
     if "status" not in dataset.column_names("orders"):
         return negative
     status = dataset.column("orders", "status")
     if not _is_coded_text(status.type):
         status = _column(pd.DataFrame({"status": pd.Series(status.to_pandas()).astype("string")}), "status")
     flags, codes, _ = _by_distinct(status, lambda v: v.str.lower().isin(CANCELLED_STATUSES).fillna(False))
-    return negative | flags.to_numpy(dtype=bool)[codes]
+    cancelled: np.ndarray = negative | flags.to_numpy(dtype=bool)[codes]
+    return cancelled

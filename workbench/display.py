@@ -283,7 +283,8 @@ class Table:
     def __repr__(self) -> str:
         if self.frame.empty:
             return self.empty
-        return self.text.head(self.max_rows).to_string(index=False)
+        shown: str = self.text.head(self.max_rows).to_string(index=False)
+        return shown
 
 
 def table(frame: pd.DataFrame | None, **options: Any) -> Table:

@@ -206,8 +206,7 @@ def _arrow_compiles(patterns: list[str]) -> bool:
 @cache
 def _plan(cc: int) -> _Plan:
     import phonenumbers
-    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-    from phonenumbers.phonenumberutil import REGION_CODE_FOR_NON_GEO_ENTITY
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, REGION_CODE_FOR_NON_GEO_ENTITY, PhoneMetadata
     from phonenumbers.tzdata import TIMEZONE_DATA
 
     regions = []
@@ -272,7 +271,8 @@ def _plan(cc: int) -> _Plan:
 
 
 def _np(values: pa.Array) -> np.ndarray:
-    return values.to_numpy(zero_copy_only=False)
+    array: np.ndarray = values.to_numpy(zero_copy_only=False)
+    return array
 
 
 def _matches(values: pa.Array, pattern: str) -> np.ndarray:

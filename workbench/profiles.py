@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -40,6 +40,9 @@ from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
 from .timezones import resolve_timezones
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 __all__ = [
     "ATTRIBUTES",
@@ -557,10 +560,10 @@ def to_dialect(sql: str, dialect: str, *, pretty: bool = True) -> str:
     return tree.sql(dialect=dialect, pretty=pretty)
 
 
-def _rewrite(node: object, dialect: str) -> object:
+def _rewrite(node: exp.Expr, dialect: str) -> exp.Expr:
     from sqlglot import exp, parse_one
 
-    def template(text: str, **args: object) -> object:
+    def template(text: str, **args: exp.Expr) -> exp.Expr:
         # the arguments are written first (they may hold functions to rewrite too)
         written = {k: v.transform(lambda n: _rewrite(n, dialect)).sql(dialect=dialect) for k, v in args.items()}
         return parse_one(text.format(**written), read=dialect)
@@ -593,9 +596,9 @@ def _rewrite(node: object, dialect: str) -> object:
         # no FILTER clause: the aggregate reads its argument only where the condition holds
         agg, condition = node.this, node.expression.this
         argument = agg.this if not isinstance(agg.this, exp.Star) else exp.Literal.number(1)
-        agg = agg.copy()
-        agg.set("this", exp.Case(ifs=[exp.If(this=condition.copy(), true=argument.copy())]))
-        return agg
+        filtered: exp.Expr = agg.copy()
+        filtered.set("this", exp.Case(ifs=[exp.If(this=condition.copy(), true=argument.copy())]))
+        return filtered
     return node
 
 

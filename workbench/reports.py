@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
@@ -661,10 +661,21 @@ def write_index(run_dir: Path, runs: Sequence[NotebookRun], *, title: str, secon
 # ---------------------------------------------------------------- runs
 
 
-def _progress(total: int, desc: str):
+class _Progress(Protocol):
+    """What the runs use of a progress bar (tqdm's)."""
+
+    def __enter__(self) -> _Progress: ...
+
+    def __exit__(self, *exc: object) -> object: ...
+
+    def update(self, n: int = 1) -> object: ...
+
+
+def _progress(total: int, desc: str) -> _Progress:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="notebook", file=sys.stderr, disable=total == 0 or None)
+    bar: _Progress = tqdm(total=total, desc=desc, unit="notebook", file=sys.stderr, disable=total == 0 or None)
+    return bar
 
 
 def run(
@@ -776,7 +787,7 @@ def pipeline(
         waiting.put(job)
     stop = threading.Event()
 
-    def worker(bar: Any) -> None:
+    def worker(bar: _Progress) -> None:
         # one kernel per worker for all its notebooks: imports and the data are loaded once per worker
         with NotebookKernel(env=env) as kernel:
             while not stop.is_set():

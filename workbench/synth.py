@@ -157,7 +157,9 @@ def _ids(prefix: str, n: int, width: int) -> pa.Array:
     size = len(head) + width
     chars = np.empty((n, size), dtype=np.uint8)
     chars[:, : len(head)] = head
-    number = np.arange(1, n + 1, dtype=np.uint32 if n < 2**32 else np.uint64)
+    number: np.ndarray[tuple[int], np.dtype[np.unsignedinteger]] = np.arange(
+        1, n + 1, dtype=np.uint32 if n < 2**32 else np.uint64
+    )
     for column in range(size - 1, len(head) - 1, -1):
         chars[:, column] = (number % 10).astype(np.uint8) + ord("0")
         number //= 10

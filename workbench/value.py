@@ -201,7 +201,7 @@ def _column(summary: pd.DataFrame, name: str, table: str) -> np.ndarray:
             remedy="pass lifetimes' summary columns frequency, recency, T (and monetary_value), e.g. the profiles "
             "of workbench.profiles.build_profiles",
         )
-    values = pd.to_numeric(summary[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values: np.ndarray = pd.to_numeric(summary[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
         ids, label = _ids(summary, bad)
@@ -732,7 +732,7 @@ def _euler_hyp2f1(
     """
     c = a + b + x - 1
     z = -np.expm1(np.log(alpha + t) - np.log(alpha + t + horizon))
-    h = hyp2f1(a + b - 1 - r, a - 1, c, z)
+    h: np.ndarray = hyp2f1(a + b - 1 - r, a - 1, c, z)
     gap = x + r - a + 1
     near = ~np.isfinite(h) | (np.abs(gap - np.round(gap)) < 1e-6)
     if near.any():
@@ -754,10 +754,13 @@ def _distinct_pairs(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.nd
     keys, at, _ = _factorize(ix.astype(np.int64) * len(ut) + it)
     if len(keys) > n // 2:
         return fn(x, t)
-    return fn(ux[keys // len(ut)], ut[keys % len(ut)])[at]
+    values: np.ndarray = fn(ux[keys // len(ut)], ut[keys % len(ut)])[at]
+    return values
 
 
-def _expected(params: tuple[float, float, float, float], x, tx, t, horizon: float) -> np.ndarray:
+def _expected(
+    params: tuple[float, float, float, float], x: np.ndarray, tx: np.ndarray, t: np.ndarray, horizon: float
+) -> np.ndarray:
     """Equation (10) of Fader, Hardie & Lee (2005), with Euler's transformation of the hypergeometric term.
 
     lifetimes computes ``1 − ₂F₁(r+x, b+x; a+b+x−1; z)·(1−z)^(r+x)`` with
@@ -778,7 +781,8 @@ def _expected(params: tuple[float, float, float, float], x, tx, t, horizon: floa
         ln_rest = (a - 1) * ln_1mz
         second = np.where(h > 0, -np.expm1(np.log(np.where(h > 0, h, 1.0)) + ln_rest), 1 - h * np.exp(ln_rest))
         first = c / (a - 1)
-        return first * second * expit(-_log_dead_odds(params, x, tx, t))
+        expected: np.ndarray = first * second * expit(-_log_dead_odds(params, x, tx, t))
+    return expected
 
 
 def expected_purchases(model: BGNBDModel, summary: pd.DataFrame, t: float) -> pd.Series:

@@ -70,7 +70,7 @@ def rfm_grid_chart(grid: pd.DataFrame) -> alt.LayerChart:
     text = base.mark_text(fontSize=10).encode(
         text="segment:N",
         color=alt.condition(
-            alt.datum.customers > grid["customers"].max() / 2 if len(grid) else 0,
+            alt.datum.customers > (grid["customers"].max() / 2 if len(grid) else 0),
             alt.value("white"),
             alt.value("black"),
         ),

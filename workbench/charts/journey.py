@@ -153,8 +153,8 @@ def journey_layout(journey: Journey) -> tuple[pd.DataFrame, pd.DataFrame]:
                 detail += f"; exits on {journey.goal.event}"
             label = _trigger_label(journey)
         else:
-            node = nodes_by_id[node_id]
-            kind, label, detail = node.type, _short(node), describe_node(node)
+            shown = nodes_by_id[node_id]
+            kind, label, detail = shown.type, _short(shown), describe_node(shown)
         node_rows.append(
             {
                 "id": node_id,

@@ -272,7 +272,8 @@ def _table(df: pd.DataFrame, *, max_rows: int = 60) -> str:
     if df is None or df.empty:
         return "<p><em>none</em></p>"
     shown = df.head(max_rows)
-    return shown.to_html(index=False, float_format=_number, na_rep="", border=0, classes="t")
+    html: str = shown.to_html(index=False, float_format=_number, na_rep="", border=0, classes="t")
+    return html
 
 
 def _number(value: float) -> str:

@@ -160,7 +160,8 @@ class VegaChart:
 @functools.cache
 def vega_bundle() -> str:
     """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, no network), built once per process."""
-    return vlc.javascript_bundle()
+    # the stub makes snippet required; vl-convert's function defaults it (snippet=None: its own snippet)
+    return vlc.javascript_bundle()  # type: ignore[call-arg]
 
 
 def spec_json(spec: Mapping[str, Any]) -> str:

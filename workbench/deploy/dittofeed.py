@@ -118,6 +118,9 @@ def apply(
     """Upsert every changed object in dependency order; record each in the state as it lands."""
     steps = plan(journeys, strategy, state=state, state_file=state_file, idmap=idmap, base_url=api.base_url)
     for step in steps.changes():
+        if step.id is None:  # plan() gives every step the id in its upsert body
+            msg = f"the {step.kind} {step.name!r} has no id to upsert with. Fix: make the steps with dittofeed.plan"
+            raise DeployError(msg)
         answer = api.request("PUT", ROUTES[step.kind], route=step.kind, json=step.body) or {}
         record(state, step.kind, step.name, id=answer.get("id", step.id), hash=body_hash(step.body))
         if save:

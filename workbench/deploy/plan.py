@@ -118,7 +118,8 @@ def save_state(path: Path, state: dict[str, Any]) -> Path:
 
 def recorded(state: dict[str, Any], kind: str, name: str) -> dict[str, Any] | None:
     """The state entry of one object, or None."""
-    return state["objects"].get(kind, {}).get(name)
+    entry: dict[str, Any] | None = state["objects"].get(kind, {}).get(name)
+    return entry
 
 
 def record(state: dict[str, Any], kind: str, name: str, *, id: str, hash: str, previous: str | None = None) -> None:

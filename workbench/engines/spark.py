@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,9 +41,10 @@ from ..cadence.engagement import outcome_priors
 from ..cadence.simulate import PLAN_COLUMNS
 from ..cadence.traverse import compile_journey
 from ..models.errors import WorkbenchError
+from ..models.journey import Journey
 from ..models.policy import MarketRule
 from ..models.tables import CANCELLED_STATUSES, TABLES
-from ..policy import EngagementWeights
+from ..policy import ContactPolicy, EngagementWeights
 from ..profiles import ATTRIBUTES, INPUT_ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from ..rules import CheckedRule
 from .spark_arrow import arrow_table, to_pandas
@@ -61,6 +62,9 @@ from .spark_summaries import plan_summaries
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+#: What ``mapInArrow`` runs on each partition: Arrow batches in, Arrow batches out.
+_BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 __all__ = [
     "DEFAULT_MASTER",
@@ -132,7 +136,7 @@ def session(
     Parquet files it writes hold times as UTC microseconds (not Spark's default INT96).
     """
     sql = _pyspark()
-    active = sql.SparkSession.getActiveSession()
+    active: SparkSession | None = sql.SparkSession.getActiveSession()
     if active is None or (master is not None and active.sparkContext.master != master):
         chosen = master or DEFAULT_MASTER
         builder = sql.SparkSession.builder.appName(app_name).master(chosen)
@@ -217,7 +221,7 @@ def _finish_batches(
     schema: pa.Schema,
     locales: Mapping[str, Any],
     kept: Sequence[str] = (),
-):
+) -> _BatchFunction:
     """The function ``mapInArrow`` runs on each partition: SQL columns in, finished profiles out."""
 
     def finish(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -365,9 +369,10 @@ def rule_sql(rule: CheckedRule) -> str:
     import sqlglot
     from sqlglot import exp
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.DateDiff):
-            unit = str(node.args.get("unit").name if node.args.get("unit") is not None else "day").lower().rstrip("s")
+            given = node.args.get("unit")
+            unit = str(given.name if given is not None else "day").lower().rstrip("s")
             if unit not in _DATE_DIFF:
                 msg = (
                     f"segment {rule.segment!r}: rule `{rule.rule}` counts {unit}s with date_diff, which Spark "
@@ -444,8 +449,8 @@ _LEDGER = "__workbench_consents"
 
 
 def _plan_batches(
-    journeys: Sequence[Any],
-    policy: Any,
+    journeys: Sequence[Journey],
+    policy: ContactPolicy,
     *,
     start: pd.Timestamp,
     days: int,
@@ -453,7 +458,7 @@ def _plan_batches(
     priors: Mapping[str, float],
     has_ledger: bool,
     stats: bool,
-):
+) -> _BatchFunction:
     """The function ``mapInArrow`` runs on each partition of customers: audience in, plan rows out."""
     order = {j.id: i for i, j in enumerate(journeys)}
     steps: dict[tuple[str, str], int] = {}  # as simulate numbers the send steps, by which it orders touches
@@ -518,8 +523,8 @@ def _ledger(table: pa.Table) -> pd.DataFrame:
 
 def plan(
     audience: DataFrame,
-    journeys: Sequence[Any],
-    policy: Any,
+    journeys: Sequence[Journey],
+    policy: ContactPolicy,
     *,
     start: object,
     days: int,

@@ -147,19 +147,22 @@ def _read_duckdb(path: Path) -> tuple[dict[str, Table], Callable[[str], pd.DataF
     """The tables of a DuckDB file as Arrow, and how pandas reads each one (for the contract's full check)."""
     import duckdb
 
-    def query(table: str, kind: str) -> Table:
+    def arrow(table: str) -> pa.Table:
         with duckdb.connect(str(path), read_only=True) as con:
-            relation = con.sql(f'select * from "{table}"')
-            return relation.to_arrow_table() if kind == "arrow" else relation.df()
+            return con.sql(f'select * from "{table}"').to_arrow_table()
+
+    def frame(table: str) -> pd.DataFrame:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return con.sql(f'select * from "{table}"').df()
 
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        tables = {t: query(t, "arrow") for t in TABLES if t in present}
+        tables: dict[str, Table] = {t: arrow(t) for t in TABLES if t in present}
     except duckdb.Error as exc:
         msg = f"{path} cannot be read as a DuckDB database ({str(exc).splitlines()[0]})"
         raise FileError(msg + ". Fix: pass a .duckdb file written by DuckDB, or a folder of tables") from None
-    return tables, lambda table: query(table, "pandas")  # type: ignore[return-value]
+    return tables, frame
 
 
 def _column_map_for(column_map: Mapping[str, object] | None, table: str) -> dict[str, str]:
@@ -209,8 +212,8 @@ def load_dataset(
     ['order_id', 'customer_id', 'ordered_at', 'amount']
     """
     if is_postgres_url(path):
-        raw = _read_postgres(str(path), tables)
-        renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in raw.items()}
+        frames = _read_postgres(str(path), tables)
+        renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in frames.items()}
         return from_frames(**renamed, source=shown_url(str(path)))
     if isinstance(path, str) and path.startswith("spark:"):
         msg = f"{path} is a schema of Spark's catalog, which only the spark engine reads. Fix: pass --engine spark "
@@ -257,7 +260,7 @@ def load_dataset(
     def reread(name: str) -> pd.DataFrame:
         return text(name).rename(columns=_column_map_for(column_map, name))
 
-    return from_frames(**renamed, source=str(root), reread=reread)  # type: ignore[arg-type]
+    return from_frames(**renamed, source=str(root), reread=reread)
 
 
 def write_dataset(dataset: Dataset, folder: str | os.PathLike[str], *, fmt: str = "csv.gz") -> list[Path]:

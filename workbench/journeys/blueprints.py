@@ -251,7 +251,8 @@ class _Graph:
 
     def add(self, **node: Any) -> str:
         self.nodes.append(node)
-        return node["id"]
+        node_id: str = node["id"]
+        return node_id
 
 
 def _pair(g: _Graph, step: _Step, k: int, p: Mapping[str, Any], after: str, suffix: str = "") -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..models.journey import Journey, links
+from ..models.journey import Goal, Journey, links
 
 __all__ = ["describe_node", "describe_trigger", "diff_journey_sets", "diff_journeys", "journey_table"]
 
@@ -192,7 +192,7 @@ def describe_trigger(trigger: Any) -> str:
     return f"{abs(trigger.offset_days)} days {sign} {trigger.property} at {trigger.at}"
 
 
-def _goal(goal: Any) -> str:
+def _goal(goal: Goal | None) -> str:
     if goal is None:
         return "none"
     return goal.event + (f" within {goal.within}" if goal.within else "")

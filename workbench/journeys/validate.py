@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..models.errors import JourneyError, StrategyError
-from ..models.journey import Journey, links
+from ..models.journey import Journey, Node, links
 from ..models.segments import resolve_segment
 from ..profiles import PROFILE_COLUMNS
 
@@ -51,7 +51,7 @@ def _error(
     return err
 
 
-def is_sms_guard(node: Any) -> bool:
+def is_sms_guard(node: Node) -> bool:
     """Whether a node is a condition split whose ``on_true`` branch has SMS marketing consent.
 
     A :class:`ConsentCondition` on ``sms``, or a profile condition that
@@ -67,7 +67,7 @@ def is_sms_guard(node: Any) -> bool:
     return False
 
 
-def _link_field(node: Any, target_label: str) -> tuple[object, ...]:
+def _link_field(node: Node, target_label: str) -> tuple[object, ...]:
     if node.type == "random_split":
         for i, b in enumerate(node.branches):
             if b.name == target_label:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..contracts import to_utc
 from ..models.errors import DataContractError
+from ..models.measurement import AttributionWindows
 from ..models.tables import CHANNELS
 
 NAT = np.iinfo(np.int64).min
@@ -22,16 +23,20 @@ def as_us(values: pd.Series) -> np.ndarray:
     """Microseconds since the epoch (int64), ``NAT`` where missing."""
     if not isinstance(values.dtype, pd.DatetimeTZDtype):
         values = to_utc(values)
-    return pd.DatetimeIndex(values).as_unit("us").asi8
+    us: np.ndarray = pd.DatetimeIndex(values).as_unit("us").asi8
+    return us
 
 
 def as_bool(values: pd.Series) -> np.ndarray:
     """A flag column (bool, 0/1 or text such as "True") as a numpy bool array; missing is False."""
+    flags: np.ndarray
     if pd.api.types.is_bool_dtype(values.dtype):
-        return values.fillna(False).to_numpy(dtype=bool)
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return values.fillna(0).to_numpy() != 0
-    return values.astype("string").str.strip().str.lower().isin(_TRUE).fillna(False).to_numpy(dtype=bool)
+        flags = values.fillna(False).to_numpy(dtype=bool)
+    elif pd.api.types.is_numeric_dtype(values.dtype):
+        flags = values.fillna(0).to_numpy() != 0
+    else:
+        flags = values.astype("string").str.strip().str.lower().isin(_TRUE).fillna(False).to_numpy(dtype=bool)
+    return flags
 
 
 def require_columns(df: pd.DataFrame, table: str, columns: Sequence[str], *, why: str) -> None:
@@ -186,9 +191,10 @@ class Prepared:
 
     def codes_for(self, customer_ids: pd.Series) -> np.ndarray:
         """Codes of other tables' customer ids in this table's coding (-1: no message for that customer)."""
-        return self.customers.get_indexer(pd.Index(customer_ids.astype("string"))).astype(np.int64)
+        codes: np.ndarray = self.customers.get_indexer(pd.Index(customer_ids.astype("string"))).astype(np.int64)
+        return codes
 
-    def touches(self, windows) -> pd.DataFrame:
+    def touches(self, windows: AttributionWindows) -> pd.DataFrame:
         """One row per (message, touch type) with a window: ``mi`` (row position), ``touch_us``, ``end_us``."""
         frames = []
         for channel, kind, column, hours in windows.touch_types():

@@ -250,12 +250,14 @@ def attribution_credits(
     return out
 
 
-def _state_labels(messages: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, list[str], dict[str, tuple]]:
+def _state_labels(
+    messages: pd.DataFrame, by: Sequence[str]
+) -> tuple[np.ndarray, list[str], dict[str, tuple[str, ...]]]:
     """A state code per message, the state labels (values of ``by`` joined with `` · ``) and label → key values."""
     if not by:
         return np.zeros(len(messages), dtype=np.int64), ["all"], {"all": ()}
     keys = key_frame(messages, by)
-    codes = keys.groupby(list(by), sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
+    codes: np.ndarray = keys.groupby(list(by), sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
     first = pd.Series(np.arange(len(keys))).groupby(codes).first()
     uniq = keys.iloc[first.to_numpy()]
     tuples = [tuple(str(v) for v in row) for row in uniq.itertuples(index=False, name=None)]
@@ -375,7 +377,7 @@ def _window_breaks(ci: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarra
     starts a new path.
     """
     n = len(ci)
-    breaks = np.ones(n, dtype=bool)
+    breaks: np.ndarray = np.ones(n, dtype=bool)
     if n == 0:
         return breaks
     # The running minimum of window ends restarts at each break, which depends on the earlier breaks:
@@ -384,7 +386,7 @@ def _window_breaks(ci: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarra
     breaks = ~same | (at >= np.r_[np.iinfo(np.int64).min, end[:-1]])
     while True:
         group = np.cumsum(breaks) - 1
-        first_end = pd.Series(end).groupby(group).cummin().to_numpy()
+        first_end: np.ndarray = pd.Series(end).groupby(group).cummin().to_numpy()
         prev_min = np.r_[np.iinfo(np.int64).min, first_end[:-1]]
         new = ~same | (at >= prev_min)
         if np.array_equal(new, breaks):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -360,7 +360,8 @@ def welch_test(x: Sequence[float], y: Sequence[float], *, alpha: float = 0.05) -
 
 
 def _diff_of_means(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    diff: np.ndarray = np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    return diff
 
 
 def bootstrap_test(
@@ -615,6 +616,16 @@ def compare_arms(
     return out
 
 
+class CompareOptions(TypedDict, total=False):
+    """The options of :func:`compare_arms` that :func:`lift_by_segment` passes on as they are."""
+
+    kinds: Mapping[str, str] | None
+    mean_test: Literal["welch", "bootstrap"]
+    proportion_method: Literal["score", "wald"]
+    n_resamples: int
+    seed: int
+
+
 def lift_by_segment(
     units: pd.DataFrame,
     *,
@@ -625,7 +636,7 @@ def lift_by_segment(
     by: Sequence[str] = (),
     alpha: float = 0.05,
     correction: str = "holm",
-    **options: object,
+    **options: Unpack[CompareOptions],
 ) -> pd.DataFrame:
     """:func:`compare_arms` within each value of ``segment``, corrected across segments and arms of a metric.
 
@@ -652,7 +663,7 @@ def lift_by_segment(
         correction=correction,
         family="metric",
         **options,
-    )  # type: ignore[arg-type]
+    )
     out = out.rename(columns={"_segment": "segment"})
     out.insert(0, "segment_by", segment)
     cols = ["segment_by", *by, "segment", *[c for c in out.columns if c not in {"segment_by", "segment", *by}]]

@@ -158,7 +158,8 @@ def message_outcomes(
         last = credited[credited["credit_last_touch"] > 0]
         mi = last["mi"].to_numpy()
         n_orders = np.bincount(mi, minlength=prep.n).astype(float)
-        revenue = np.bincount(mi, weights=last["amount"].to_numpy(float), minlength=prep.n)
+        # numpy's stub types bincount as int, but with weights it counts in float
+        revenue: np.ndarray = np.bincount(mi, weights=last["amount"].to_numpy(float), minlength=prep.n)
         converted = n_orders > 0
         source = "orders, last touch within the attribution windows"
     else:

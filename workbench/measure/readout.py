@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
 
 import pandas as pd
 
+from ..models.dataset import Dataset
 from ..models.errors import MeasurementError
 from ..models.measurement import MeasurementSettings
 from ..money import CURRENCY_ATTR, orders_in_one_currency
@@ -183,7 +185,7 @@ def _predicted_values(
     )
 
 
-def _currency_note(orders: pd.DataFrame | None, attrs: dict) -> str:
+def _currency_note(orders: pd.DataFrame | None, attrs: dict[str, Any]) -> str:
     """Which currency the revenue figures are in, and the rates they were converted with."""
     code = attrs.get(CURRENCY_ATTR) or (orders.attrs.get(CURRENCY_ATTR) if orders is not None else "")
     if not code:
@@ -195,15 +197,24 @@ def _currency_note(orders: pd.DataFrame | None, attrs: dict) -> str:
     return f"Revenue and CLV are in {code}, orders in other currencies converted at the strategy's rates: {listed}."
 
 
+class _Comparison(TypedDict):
+    """How arms are compared, the same for the whole table and by segment."""
+
+    alpha: float
+    correction: str
+    mean_test: Literal["welch", "bootstrap"]
+    seed: int
+
+
 def experiment_readout(
-    data: object,
+    data: pd.DataFrame | Dataset,
     *,
     control: str | None = None,
     metrics: Sequence[str] | None = None,
     segment: str | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
-    mean_test: str = "welch",
+    mean_test: Literal["welch", "bootstrap"] = "welch",
     seed: int = 0,
     settings: MeasurementSettings | None = None,
     exclude_machine_opens: bool = False,
@@ -241,7 +252,7 @@ def experiment_readout(
         :func:`workbench.measure.attribution_paths`).
     """
     cfg = settings or MeasurementSettings()
-    options = {"alpha": alpha, "correction": correction, "mean_test": mean_test, "seed": seed}
+    options: _Comparison = {"alpha": alpha, "correction": correction, "mean_test": mean_test, "seed": seed}
     if isinstance(data, pd.DataFrame):
         arm, default_control, default_metrics, default_segment = READOUT_DEFAULTS["experiment"]
         if arm not in data.columns:
@@ -255,15 +266,15 @@ def experiment_readout(
         if not wanted:
             msg = "no metrics to compare. Fix: pass metrics=[...] naming outcome columns"
             raise MeasurementError(msg)
-        seg = default_segment if segment is None else segment
+        seg: str | None = default_segment if segment is None else segment
         seg = seg if seg and seg in data.columns else None
-        results = compare_arms(data, arm=arm, control=ctrl, metrics=wanted, **options)  # type: ignore[arg-type]
+        results = compare_arms(data, arm=arm, control=ctrl, metrics=wanted, **options)
         by_segment = (
             lift_by_segment(data, segment=seg, arm=arm, control=ctrl, metrics=wanted, **options)
             if seg
             else pd.DataFrame()
         )
-        notes = (
+        notes: tuple[str, ...] = (
             f"{len(data):,} units; arms {', '.join(sorted(data[arm].astype(str).unique()))}; control '{ctrl}'.",
             "Lift is the absolute difference arm − control with its "
             f"{1 - alpha:.0%} interval; relative lift is arm ÷ control − 1.",
@@ -355,12 +366,12 @@ def experiment_readout(
                 seed=seed,
             )
             value_note += f"; compared between the arms of {len(clv_table[clv_table['test'] != 'control']):,} variants."
-        results = compare_arms(units, arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)  # type: ignore[arg-type]
+        results = compare_arms(units, arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)
         by_segment = (
             lift_by_segment(units, segment="segment", arm=arm, control=ctrl, metrics=wanted, by=exp_by, **options)
             if seg
             else pd.DataFrame()
-        )  # type: ignore[arg-type]
+        )
         if seg and not by_segment.empty:
             by_segment["segment_by"] = seg
     w = cfg.attribution_windows

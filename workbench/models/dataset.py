@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Table = pd.DataFrame | pa.Table
+#: A table as given: pandas, or Arrow (pyarrow has no type information, so mypy sees its half as Any).
+Table: TypeAlias = pd.DataFrame | pa.Table
 
 #: pandas' text dtype of validated ids, channels, statuses and event names (missing values are pd.NA).
 STRING = pd.StringDtype("pyarrow")
@@ -213,7 +214,7 @@ class Dataset:
 
     def with_quality(self, quality: pd.DataFrame) -> Dataset:
         """A copy with another ``quality`` table (same tables, same derived values)."""
-        out = Dataset(**{n: self._given.get(n) for n in TABLES}, quality=quality, source=self.source)  # type: ignore[arg-type]
+        out = Dataset(**{n: self._given.get(n) for n in TABLES}, quality=quality, source=self.source)
         out._frames.update(self._frames)
         out._derived.update(self._derived)
         return out
@@ -295,7 +296,7 @@ def _text_chunks(values: object) -> pa.ChunkedArray:
 
 
 def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def arrow_strings(values: object) -> pa.Array:

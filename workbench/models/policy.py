@@ -379,7 +379,7 @@ def _consent(channel: Channel, source: str, **kw: Any) -> ConsentRegime:
 
 
 def _need(element: Element, channels: str, source: str, **kw: Any) -> Requirement:
-    return Requirement(element=element, channels=channels.split(","), source=source, **kw)  # type: ignore[arg-type]
+    return Requirement(element=element, channels=channels.split(","), source=source, **kw)
 
 
 _CASL_ID = "CASL (S.C. 2010, c. 23) s. 6(2)(a)-(b); Electronic Commerce Protection Regulations (CRTC) SOR/2012-36 s. 2"

@@ -11,9 +11,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.errors import SqlglotError
-from sqlglot.tokens import TokenType
 
 from .vocabulary import (
     _FUNCTIONS,
@@ -35,7 +34,7 @@ from .vocabulary import (
 __all__ = ["check"]
 
 #: SQLGlot's node for each allowed function (``date_part`` stays an anonymous call in SQLGlot).
-_CLASSES: dict[type[exp.Expression], str] = {
+_CLASSES: dict[type[exp.Expr], str] = {
     exp.Lower: "lower",
     exp.Upper: "upper",
     exp.Trim: "trim",
@@ -88,7 +87,7 @@ _UNITS = frozenset(
 )
 #: Types a rule may cast to, by the kind they make.
 _TYPE = exp.DataType.Type
-_CASTS: dict[exp.DataType.Type, str] = {
+_CASTS: dict[exp.DType, str] = {
     **dict.fromkeys((_TYPE.INT, _TYPE.BIGINT, _TYPE.SMALLINT, _TYPE.DOUBLE, _TYPE.FLOAT, _TYPE.DECIMAL), NUMBER),
     **dict.fromkeys((_TYPE.TEXT, _TYPE.VARCHAR), TEXT),
     _TYPE.BOOLEAN: BOOLEAN,
@@ -104,7 +103,7 @@ _AGGREGATES = (exp.AggFunc, exp.Window)
 _TOO_DEEP = ("is nested too deeply", "write it with fewer brackets, or split it into segments")
 
 
-def _sql(node: exp.Expression) -> str:
+def _sql(node: exp.Expr) -> str:
     try:
         return node.sql(dialect="duckdb", comments=False)
     except Exception:
@@ -115,13 +114,11 @@ def _kind_name(kind: str) -> str:
     return {_NULL: "null", INTERVAL: "an interval", TEXT: "text", BOOLEAN: "true/false"}.get(kind, f"a {kind}")
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
-    try:
-        return type(node).sql_names()[0].lower()
-    except (AttributeError, IndexError):
-        return type(node).__name__.lower()
+    names = type(node).sql_names() if isinstance(node, exp.Func) else []
+    return names[0].lower() if names else type(node).__name__.lower()
 
 
 class _Checker:
@@ -136,7 +133,7 @@ class _Checker:
 
     # -- helpers
 
-    def _need(self, node: exp.Expression, kinds: frozenset[str], what: str) -> str:
+    def _need(self, node: exp.Expr, kinds: frozenset[str], what: str) -> str:
         kind = self.kind(node)
         if kind != _NULL and kind not in kinds:
             wanted = " or ".join(sorted(_kind_name(k) for k in kinds))
@@ -147,8 +144,8 @@ class _Checker:
             )
         return kind
 
-    def _common(self, nodes: Iterable[exp.Expression], what: str) -> str:
-        kinds: list[tuple[str, exp.Expression]] = [(self.kind(n), n) for n in nodes]
+    def _common(self, nodes: Iterable[exp.Expr], what: str) -> str:
+        kinds: list[tuple[str, exp.Expr]] = [(self.kind(n), n) for n in nodes]
         found = {k for k, _ in kinds} - {_NULL}
         if TIMESTAMP in found and DATE in found:
             found.discard(DATE)
@@ -161,7 +158,7 @@ class _Checker:
             )
         return found.pop() if found else _NULL
 
-    def _comparable(self, left: exp.Expression, right: exp.Expression) -> None:
+    def _comparable(self, left: exp.Expr, right: exp.Expr) -> None:
         a, b = self.kind(left), self.kind(right)
         if _NULL in (a, b) or a == b or {a, b} == {TIMESTAMP, DATE}:
             return
@@ -178,7 +175,7 @@ class _Checker:
 
     # -- the walk
 
-    def kind(self, node: exp.Expression) -> str:
+    def kind(self, node: exp.Expr) -> str:
         if isinstance(node, exp.Paren):
             return self.kind(node.this)
         if isinstance(node, exp.Column):
@@ -342,7 +339,7 @@ class _Checker:
             raise _Refused(msg, "write an interval as `interval 30 day` (a number and a unit)")
         return INTERVAL
 
-    def _function(self, node: exp.Expression, spec: _Function, args: Sequence[exp.Expression]) -> str:
+    def _function(self, node: exp.Expr, spec: _Function, args: Sequence[exp.Expr]) -> str:
         name = spec.names[0]
         kinds = []
         for i, arg in enumerate(args):
@@ -356,7 +353,7 @@ class _Checker:
             return kinds[0]
         return self._common(args, f"{name}()")
 
-    def _unit(self, node: exp.Expression | None, name: str) -> None:
+    def _unit(self, node: exp.Expr | None, name: str) -> None:
         text = ""
         if isinstance(node, exp.Var):
             text = str(node.name)
@@ -369,7 +366,7 @@ class _Checker:
                 "use year, quarter, month, week, day, dayofweek, hour, minute or second",
             )
 
-    def _other(self, node: exp.Expression) -> str:
+    def _other(self, node: exp.Expr) -> str:
         if isinstance(node, exp.DateDiff):
             self._unit(node.args.get("unit"), "date_diff")
             return self._function(node, _FUNCTIONS["date_diff"], [node.expression, node.this])
@@ -390,9 +387,9 @@ class _Checker:
         raise _refusal(node)
 
 
-def _args(node: exp.Expression) -> list[exp.Expression]:
+def _args(node: exp.Expr) -> list[exp.Expr]:
     """The argument expressions of an allowed function, in order."""
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     for key in node.arg_types:
         value = node.args.get(key)
         if isinstance(value, exp.Expression):
@@ -402,7 +399,7 @@ def _args(node: exp.Expression) -> list[exp.Expression]:
     return out
 
 
-def _refusal(node: exp.Expression) -> _Refused:
+def _refusal(node: exp.Expr) -> _Refused:
     if isinstance(node, (exp.Subquery, exp.Select, exp.Exists, exp.Union, exp.Query)):
         return _Refused(
             "contains a subquery", "a rule is one expression over the customer's own profile columns; no SELECT"
@@ -442,7 +439,7 @@ def _refusal(node: exp.Expression) -> _Refused:
     )
 
 
-def _depth(node: exp.Expression) -> int:
+def _depth(node: exp.Expr) -> int:
     deepest, todo = 0, [(node, 1)]
     while todo:
         current, depth = todo.pop()
@@ -453,7 +450,7 @@ def _depth(node: exp.Expression) -> int:
     return deepest
 
 
-def _parse(rule: str) -> exp.Expression:
+def _parse(rule: str) -> exp.Expr:
     """The one expression of ``rule``; refused when it is not exactly one, or hides a comment."""
     if not isinstance(rule, str) or not rule.strip():
         msg = "is empty"

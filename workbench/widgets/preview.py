@@ -86,7 +86,7 @@ def message_previewer(
         except WorkbenchError as exc:
             out.value = f"<pre style='color:#a61b1b;white-space:pre-wrap'>{exc}</pre>"
 
-    def on_moment(change: dict) -> None:
+    def on_moment(change: dict[str, Any]) -> None:
         options = renderer.manifest(change["new"]).variants
         variant.unobserve(refresh, "value")
         variant.options = options
