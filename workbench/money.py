@@ -181,7 +181,8 @@ class CurrencyMix:
 
     @property
     def customer_ids(self) -> list[str]:
-        return self.frame["customer_id"].astype(str).tolist()
+        ids: list[str] = self.frame["customer_id"].astype(str).tolist()
+        return ids
 
     @property
     def action(self) -> str:

@@ -10,6 +10,7 @@ the weekly newsletter ten times is ten recipients of that step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -217,7 +218,7 @@ def message_outcomes(
 
 def _recorded_currency(
     messages: pd.DataFrame, converted: np.ndarray, settings: MeasurementSettings
-) -> tuple[str, list[dict]]:
+) -> tuple[str, list[dict[str, Any]]]:
     """The currency of the revenue the sending tool recorded: the messages' ``currency`` column when it has
     one value among converted messages; several are refused (the metrics would add them up)."""
     if "currency" not in messages.columns or "revenue" not in messages.columns:
@@ -408,11 +409,12 @@ def _metric_labels(data: pd.DataFrame) -> np.ndarray:
     if "currency" in data.columns:
         code = data["currency"].astype("string").fillna("")
         name = name.where(code == "", name + " in " + code)
-    return np.where(
+    labels: np.ndarray = np.where(
         data["denominator_name"].astype(str) != "",
         name + " (÷ " + data["denominator_name"].astype(str) + ")",
         name,
     )
+    return labels
 
 
 def _group_columns(metrics: pd.DataFrame) -> list[str]:
