@@ -80,9 +80,11 @@ def _output_file(args: argparse.Namespace, out: Path) -> Path:
 
     refuse_inputs(out, _given_inputs(args))
     if out.is_dir():
-        raise WorkbenchError(f"{out} is a folder. Fix: name the output file, e.g. {out / 'profiles.parquet'}")
+        msg = f"{out} is a folder. Fix: name the output file, e.g. {out / 'profiles.parquet'}"
+        raise WorkbenchError(msg)
     if out.exists() and not getattr(args, "force", False):
-        raise WorkbenchError(f"{out} exists. Fix: choose another file name, or pass --force to replace it")
+        msg = f"{out} exists. Fix: choose another file name, or pass --force to replace it"
+        raise WorkbenchError(msg)
     return out
 
 
@@ -102,18 +104,19 @@ def _synth(args: argparse.Namespace) -> int:
     from .synth import synthesize
 
     if not 1 <= args.customers <= MAX_SYNTH_CUSTOMERS:
-        raise WorkbenchError(
+        msg = (
             f"--customers must be 1 to {MAX_SYNTH_CUSTOMERS:,}, not {args.customers:,} "
             f"(about 1 GB of memory per million customers). Fix: pass a number in that range"
         )
+        raise WorkbenchError(msg)
     try:
         end = dt.date.fromisoformat(args.end)
     except ValueError:
-        raise WorkbenchError(
-            f"--end {args.end!r} is not a date. Fix: write it as YYYY-MM-DD, e.g. 2026-10-31"
-        ) from None
+        msg = f"--end {args.end!r} is not a date. Fix: write it as YYYY-MM-DD, e.g. 2026-10-31"
+        raise WorkbenchError(msg) from None
     if not dt.date(1950, 1, 1) <= end <= dt.date(2150, 12, 31):
-        raise WorkbenchError(f"--end {args.end} is outside 1950-2150. Fix: pass the last day of the data")
+        msg = f"--end {args.end} is outside 1950-2150. Fix: pass the last day of the data"
+        raise WorkbenchError(msg)
     out = _output_folder(args, Path(args.out))
     with staged_output(out, force=args.force, what="tables") as folder:
         dataset = synthesize(args.customers, seed=args.seed, end=args.end)
@@ -129,9 +132,8 @@ def _profiles(args: argparse.Namespace) -> int:
     if args.emit_sql:
         return _emit_sql(args)
     if not args.out:
-        raise WorkbenchError(
-            "profiles needs --out FILE (or --emit-sql to print the SQL). Fix: pass --out profiles.parquet"
-        )
+        msg = "profiles needs --out FILE (or --emit-sql to print the SQL). Fix: pass --out profiles.parquet"
+        raise WorkbenchError(msg)
     if args.engine == "spark":
         return _spark_profiles(args)
     out = _output_file(args, Path(args.out))
@@ -147,12 +149,14 @@ def _spark_profiles(args: argparse.Namespace) -> int:
 
     out = _output_folder(args, Path(args.out))
     if out.suffix.lower() in {".csv", ".gz"}:
-        raise WorkbenchError(
+        msg = (
             f"the spark engine writes profiles as a folder of Parquet files, not {out.name}. "
             f"Fix: pass --out {out.with_suffix('').with_suffix('.parquet').name} (a folder), or --engine duckdb for CSV"
         )
+        raise WorkbenchError(msg)
     if out.exists() and not args.force:
-        raise WorkbenchError(f"{out} exists. Fix: choose another name, or pass --force to replace it")
+        msg = f"{out} exists. Fix: choose another name, or pass --force to replace it"
+        raise WorkbenchError(msg)
     ws = _workspace(args)
     write_spark_profiles(ws.spark_profiles(), out, force=args.force)
     print(f"wrote the profiles at {ws.as_of_label} ({ws.as_of_source}) to {out} (Parquet by preferred_channel)")
@@ -326,16 +330,18 @@ def _simulate(args: argparse.Namespace) -> int:
 
     out = _output_folder(args, Path(args.out))
     if out.suffix.lower() in {".parquet", ".csv", ".gz"}:
-        raise WorkbenchError(
+        msg = (
             f"--out is the folder for send_plan.parquet and cadence/*.csv, not a file: {out}. "
             f"Fix: pass a folder name such as {out.with_suffix('')}"
         )
+        raise WorkbenchError(msg)
     overrides = load_yaml(args.policy, source="--policy") if args.policy else None
     if overrides is not None and not isinstance(overrides, dict):
-        raise WorkbenchError(
+        msg = (
             f"--policy takes a YAML mapping of policy fields, not {type(overrides).__name__}. "
             'Fix: write it as a mapping, e.g. --policy "{caps: [{channel: sms, max: 1, per: 7d}]}"'
         )
+        raise WorkbenchError(msg)
     with staged_output(out, force=args.force, what="plan and summaries") as folder:  # an output in use: refused first
         ws = _workspace(args)
         if args.engine == "spark":  # written by Spark, partitioned by journey; the summaries added up there

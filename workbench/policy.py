@@ -122,14 +122,16 @@ def weekly_wait(mask: np.ndarray) -> np.ndarray:
 def _zones(zones: str | Sequence[str]) -> list[str]:
     out = [z for z in (zones.split("|") if isinstance(zones, str) else zones) if z]
     if not out:
-        raise WorkbenchError("no time zone given. Fix: pass an IANA zone such as America/New_York")
+        msg = "no time zone given. Fix: pass an IANA zone such as America/New_York"
+        raise WorkbenchError(msg)
     return out
 
 
 def _utc(ts: object) -> pd.Timestamp:
     t = pd.Timestamp(ts)
     if t.tzinfo is None:
-        raise WorkbenchError(f"time {ts!r} has no time zone. Fix: pass a UTC timestamp (e.g. '2026-11-02T15:00Z')")
+        msg = f"time {ts!r} has no time zone. Fix: pass a UTC timestamp (e.g. '2026-11-02T15:00Z')"
+        raise WorkbenchError(msg)
     return t.tz_convert("UTC")
 
 

@@ -139,7 +139,8 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
     (a naive one is read as UTC). Dates outside 1900-2199 are refused.
     """
     if as_of is None:
-        raise WorkbenchError("as_of is required (a date such as 2024-06-30). Profiles never use the clock")
+        msg = "as_of is required (a date such as 2024-06-30). Profiles never use the clock"
+        raise WorkbenchError(msg)
     if isinstance(as_of, dt.date) and not isinstance(as_of, dt.datetime):
         _check_span(as_of, as_of)
         return pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
@@ -147,14 +148,17 @@ def resolve_as_of(as_of: object) -> pd.Timestamp:
         try:
             day = dt.date.fromisoformat(as_of.strip())
         except ValueError as exc:
-            raise WorkbenchError(f"as_of {as_of!r} is not a date. Fix: write it as YYYY-MM-DD") from exc
+            msg = f"as_of {as_of!r} is not a date. Fix: write it as YYYY-MM-DD"
+            raise WorkbenchError(msg) from exc
         return resolve_as_of(day)
     try:
         ts = pd.Timestamp(as_of)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise WorkbenchError(f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
+        msg = f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD"
+        raise WorkbenchError(msg) from exc
     if pd.isna(ts):
-        raise WorkbenchError(f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD")
+        msg = f"as_of {as_of!r} is not a date or time. Fix: write it as YYYY-MM-DD"
+        raise WorkbenchError(msg)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     _check_span(ts.date(), as_of)
     return ts
@@ -492,7 +496,8 @@ def profile_sql(
         msg = f"dialect {dialect!r} is not known. Fix: use one of {', '.join(DIALECTS)}"
         raise WorkbenchError(msg)
     if "orders" not in tables:
-        raise WorkbenchError("the profile SQL needs an orders table. Fix: add orders to the source")
+        msg_0 = "the profile SQL needs an orders table. Fix: add orders to the source"
+        raise WorkbenchError(msg_0)
     ts = resolve_as_of(as_of)
 
     def name(table: str) -> str:

@@ -440,7 +440,8 @@ def run_notebook(
 
     source = Path(notebook).resolve()
     if not source.exists():
-        raise RunError(f"notebook {source} does not exist. Fix: pass a path under notebooks/")
+        msg = f"notebook {source} does not exist. Fix: pass a path under notebooks/"
+        raise RunError(msg)
     out = Path(run_dir)
     label = name or source.stem
     executed = out / "notebooks" / f"{label}.ipynb"
@@ -450,10 +451,11 @@ def run_notebook(
     unknown = sorted(set(given) - set(declared))
     if unknown and any(k not in _COMMON for k in unknown):
         wrong = [k for k in unknown if k not in _COMMON]
-        raise RunError(
+        msg = (
             f"{source.name}: unknown parameter{'s' if len(wrong) > 1 else ''} {', '.join(wrong)}. "
             f"Fix: use one of {', '.join(declared) or 'none'}"
         )
+        raise RunError(msg)
     passed = {k: v for k, v in given.items() if k in declared}
     result = NotebookRun(name=label, notebook=str(source), parameters=passed, executed=str(executed.relative_to(out)))
     started = time.perf_counter()
@@ -490,7 +492,8 @@ def run_notebook(
         result.html = f"{label}.html"
         result.code_html = f"{label}.code.html"
     if result.status == "failed" and raise_on_error:
-        raise RunError(f"{source.name}: {result.error}. The executed notebook is {executed}")
+        msg = f"{source.name}: {result.error}. The executed notebook is {executed}"
+        raise RunError(msg)
     return result
 
 
@@ -713,7 +716,8 @@ def run(
     write_index(run_dir, [result], title=f"Workbench run: {Path(notebook).stem}", seconds=seconds)
     write_manifest(run_dir, runs=[result], inputs=inputs, parameters=params, command=command, seconds=seconds)
     if result.status != "ok":
-        raise RunError(f"{Path(notebook).name}: {result.error}. See {run_dir / 'index.html'}")
+        msg = f"{Path(notebook).name}: {result.error}. See {run_dir / 'index.html'}"
+        raise RunError(msg)
     return run_dir
 
 
@@ -839,5 +843,6 @@ def pipeline(
     failed = [r for r in ordered if r.status != "ok"]
     if failed:
         lines = "; ".join(f"{r.name}: {r.error}" for r in failed)
-        raise RunError(f"{len(failed)} of {len(ordered)} notebooks failed ({lines}). See {run_dir / 'index.html'}")
+        msg_0 = f"{len(failed)} of {len(ordered)} notebooks failed ({lines}). See {run_dir / 'index.html'}"
+        raise RunError(msg_0)
     return run_dir

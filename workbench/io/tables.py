@@ -221,7 +221,8 @@ def load_dataset(
         raise FileError(msg)
     root = Path(path)
     if not root.exists():
-        raise FileError(f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file")
+        msg_0 = f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file"
+        raise FileError(msg_0)
     raw: dict[str, Table] = {}
     text: Callable[[str], pd.DataFrame]
     if root.is_file() and root.suffix in {".duckdb", ".db"}:
@@ -247,10 +248,12 @@ def load_dataset(
             return _read_text(files[name])
 
     else:
-        raise FileError(f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv")
+        msg_0 = f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv"
+        raise FileError(msg_0)
     if "orders" not in raw:
+        msg_0 = "orders"
         raise DataContractError(
-            "orders",
+            msg_0,
             None,
             f"no orders table in {root}",
             remedy="add orders.csv, orders.csv.gz or orders.parquet (order_id, customer_id, ordered_at, amount)",
@@ -418,7 +421,8 @@ def profiles_in_postgres(url: str, *, as_of: object = None) -> pd.DataFrame:
                     sql.SQL("select max(ordered_at) from {}.orders").format(sql.Identifier(schema))
                 ).fetchone()[0]
                 if latest is None:
-                    raise WorkbenchError("orders has no order date, so there is no default as_of. Fix: pass as_of")
+                    msg = "orders has no order date, so there is no default as_of. Fix: pass as_of"
+                    raise WorkbenchError(msg)
                 as_of = pd.Timestamp(latest).tz_convert("UTC").date()
             ts = resolve_as_of(as_of)
             if "customers" in present:

@@ -154,7 +154,8 @@ class Dataset:
         A table given as pandas is converted column by column (text columns backed by Arrow are not copied).
         """
         if table not in self._given:
-            raise WorkbenchError(f"the dataset has no {table} table")
+            msg = f"the dataset has no {table} table"
+            raise WorkbenchError(msg)
         given = self._given[table]
         names = self.column_names(table) if columns is None else list(columns)
         if isinstance(given, pa.Table):
@@ -203,7 +204,8 @@ class Dataset:
         """A copy with some tables replaced (the dataset itself is immutable)."""
         unknown = set(tables) - set(TABLES)
         if unknown:
-            raise WorkbenchError(f"unknown table {sorted(unknown)[0]!r}: a dataset holds {', '.join(TABLES)}")
+            msg = f"unknown table {sorted(unknown)[0]!r}: a dataset holds {', '.join(TABLES)}"
+            raise WorkbenchError(msg)
         given: dict[str, Any] = {n: self._given.get(n) for n in TABLES} | tables
         out = Dataset(**given, quality=self.quality, source=self.source)
         for name, frame in self._frames.items():

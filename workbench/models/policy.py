@@ -72,9 +72,8 @@ def duration_minutes(text: str | int | float) -> int:
         return round(float(text) * 60)
     found = _DURATION.match(str(text))
     if not found:
-        raise WorkbenchError(
-            f"duration {text!r} is not understood. Fix: write a number and a unit, e.g. 90m, 4h, 7d or 2w"
-        )
+        msg = f"duration {text!r} is not understood. Fix: write a number and a unit, e.g. 90m, 4h, 7d or 2w"
+        raise WorkbenchError(msg)
     return round(float(found.group(1)) * _UNITS[found.group(2)])
 
 
