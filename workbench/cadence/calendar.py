@@ -57,7 +57,8 @@ class ZoneTable:
     def local(self, t: np.ndarray, zone: np.ndarray) -> np.ndarray:
         """Local wall-clock minutes since the epoch of UTC minutes ``t`` in zone indices ``zone``."""
         slot = np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
-        return t + self._flat[zone * self.n + slot]
+        out: np.ndarray = t + self._flat[zone * self.n + slot]
+        return out
 
 
 class MaskSet:
@@ -79,10 +80,12 @@ class MaskSet:
         return self._keys[key]
 
     def allowed(self, mow: np.ndarray, mask_id: np.ndarray) -> np.ndarray:
-        return self.masks.ravel()[mask_id * MINUTES_PER_WEEK + mow]
+        out: np.ndarray = self.masks.ravel()[mask_id * MINUTES_PER_WEEK + mow]
+        return out
 
     def wait(self, mow: np.ndarray, mask_id: np.ndarray) -> np.ndarray:
-        return self.waits.ravel()[mask_id * MINUTES_PER_WEEK + mow]
+        out: np.ndarray = self.waits.ravel()[mask_id * MINUTES_PER_WEEK + mow]
+        return out
 
 
 def _other_zone(zones: np.ndarray, k: int) -> np.ndarray | None:

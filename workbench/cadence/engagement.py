@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..models.dataset import Dataset
 from ..models.errors import SimulationError
 from ..models.tables import CANCELLED_STATUSES
 from ..policy import AdaptiveCadence, EngagementWeights
@@ -43,7 +44,7 @@ def _decayed(customer_id: pd.Series, when: pd.Series, as_of: pd.Timestamp, half_
 
 
 def engagement_score(
-    dataset: object, *, as_of: object, weights: EngagementWeights | None = None, half_life_days: float = 30.0
+    dataset: Dataset, *, as_of: object, weights: EngagementWeights | None = None, half_life_days: float = 30.0
 ) -> pd.DataFrame:
     """Decayed engagement per customer from the messages, events and orders tables.
 
@@ -67,7 +68,7 @@ def engagement_score(
     customers = dataset.customers["customer_id"]
     total = pd.Series(0.0, index=pd.Index(customers.to_numpy(), name="customer_id"))
     parts: list[pd.Series] = []
-    messages = getattr(dataset, "messages", None)
+    messages = dataset.messages
     if messages is not None and len(messages):
         email = messages["channel"] == "email"
         for col, mask, weight in (
@@ -78,7 +79,7 @@ def engagement_score(
             if col in messages.columns and weight > 0:
                 sub = messages.loc[mask & messages[col].notna(), ["customer_id", col]]
                 parts.append(_decayed(sub["customer_id"], sub[col], ts, half_life_days) * weight)
-    events = getattr(dataset, "events", None)
+    events = dataset.events
     if events is not None and len(events) and w.site_visit > 0:
         sub = events.loc[events["event"] == "site_visit", ["customer_id", "occurred_at"]]
         parts.append(_decayed(sub["customer_id"], sub["occurred_at"], ts, half_life_days) * w.site_visit)
@@ -97,14 +98,16 @@ def engagement_score(
 def _col(df: pd.DataFrame, name: str, default: float = 0.0) -> np.ndarray:
     if name not in df.columns:
         return np.full(len(df), default, dtype=float)
-    return pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(dtype=float)
+    out: np.ndarray = pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(dtype=float)
+    return out
 
 
 def _age_days(df: pd.DataFrame, name: str, as_of: pd.Timestamp | None) -> np.ndarray:
     if name not in df.columns or as_of is None:
         return np.full(len(df), np.inf)
     when = pd.to_datetime(df[name], utc=True)
-    return ((as_of - when).dt.total_seconds() / 86_400).fillna(np.inf).to_numpy(dtype=float)
+    out: np.ndarray = ((as_of - when).dt.total_seconds() / 86_400).fillna(np.inf).to_numpy(dtype=float)
+    return out
 
 
 def engagement_from_profiles(
@@ -134,7 +137,7 @@ def engagement_from_profiles(
     since_order = _col(profiles, "days_since_last_order", np.inf)
     recent_visits = _col(profiles, "site_visits_7d")
     older_visits = np.clip(_col(profiles, "site_visits_30d") - recent_visits, 0, None)
-    score = (
+    score: np.ndarray = (
         w.email_open * _col(profiles, "email_opens") * email_decay * 0.25
         + w.email_click * _col(profiles, "email_clicks") * email_decay * 0.25
         + w.sms_click * _col(profiles, "sms_clicks") * sms_decay * 0.25
@@ -150,7 +153,8 @@ def engagement_from_profiles(
 
 def engagement_tier(scores: np.ndarray | pd.Series, adaptive: AdaptiveCadence) -> np.ndarray:
     """``engaged``, ``steady``, ``fading`` or ``dormant`` for each score (all ``steady`` when disabled)."""
-    return np.array(TIERS, dtype=object)[engagement_tier_codes(scores, adaptive)]
+    tiers: np.ndarray = np.array(TIERS, dtype=object)[engagement_tier_codes(scores, adaptive)]
+    return tiers
 
 
 def engagement_tier_codes(scores: np.ndarray | pd.Series, adaptive: AdaptiveCadence) -> np.ndarray:

@@ -117,11 +117,12 @@ class ConsentLedger:
         pos = np.searchsorted(composite, q, side="right") - 1
         hit = pos >= 0
         hit[hit] &= self.key[pos[hit]] == qkey[hit]
-        return np.where(hit, pos, -1)
+        rows: np.ndarray = np.where(hit, pos, -1)
+        return rows
 
     def at(self, cust: np.ndarray, ch: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Consent of each (customer, channel) at minute ``t`` (the latest row at or before ``t`` wins)."""
-        out = self.before[cust, ch].copy()
+        out: np.ndarray = self.before[cust, ch].copy()
         if self.key.size == 0:
             return out
         pos = self._rows(cust, ch, t)
@@ -368,10 +369,10 @@ def run_kernel(
             broke = bound > tt
             over = broke & ~must_suppress & (bound - t_nom[chosen[ti]] > rules.limit)
             kill = must_suppress | over
-            code = np.where(must_suppress, sup_reason, bind_reason)
+            kill_reason = np.where(must_suppress, sup_reason, bind_reason)
             bj_all = np.where(must_suppress, sup_journey, bind_journey)
             status[chosen[ti[kill]]] = SUPPRESSED
-            reason[chosen[ti[kill]]] = code[kill]
+            reason[chosen[ti[kill]]] = kill_reason[kill]
             blocked[chosen[ti[kill]]] = bj_all[kill]
             final[ti[kill]] = True
             defer = broke & ~kill

@@ -6,7 +6,7 @@ import functools
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,9 @@ import pyarrow as pa
 
 from ..journeys import blueprint, build_journey, build_journeys
 from ..models.errors import SimulationError
-from ..models.journey import Journey
+from ..models.journey import Journey, JourneySpec
+from ..models.policy import Channel
+from ..models.strategy import Strategy
 from ..policy import ContactPolicy, TimeWindow, weekly_mask
 from ..timezones import is_valid_zone
 from .calendar import MaskSet, ZoneTable, to_minutes
@@ -54,7 +56,11 @@ PLAN_COLUMNS = [
     "clicked",
     "engagement_tier",
 ]
-_CH = {"email": 0, "sms": 1}
+_CH: dict[Channel, int] = {"email": 0, "sms": 1}
+
+# What the engine takes as journeys: a strategy (its enabled journeys), or journeys, journey specs and
+# journey entries (mappings: a graph or a blueprint reference), or None (no journeys).
+JourneysInput = Strategy | Iterable[Journey | JourneySpec | Mapping[str, Any]] | None
 
 
 def resolve_start(start: object) -> pd.Timestamp:
@@ -70,7 +76,7 @@ def resolve_start(start: object) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def resolve_journeys(journeys: object) -> list[Any]:
+def resolve_journeys(journeys: JourneysInput) -> list[Any]:
     """Journey objects from a strategy, a list of journeys, or the strategy's ``journeys`` entries.
 
     An entry may be a :class:`~workbench.journeys.model.Journey`, a graph
@@ -78,13 +84,12 @@ def resolve_journeys(journeys: object) -> list[Any]:
     (``blueprint`` and optional ``params`` / ``id``). Entries marked
     ``active: false`` (or ``status`` other than active/live) are skipped.
     """
-    items = getattr(journeys, "journeys", journeys)
-    if items is None:
+    if journeys is None:
         return []
-    if hasattr(journeys, "journeys"):
+    if isinstance(journeys, Strategy):
         return [j for j in build_journeys(journeys) if _active(j)]
     out: list[Any] = []
-    for item in items:
+    for item in journeys:
         if isinstance(item, Journey):
             out.append(item)
             continue
@@ -92,7 +97,7 @@ def resolve_journeys(journeys: object) -> list[Any]:
         if not _active(data):
             continue
         if "graph" in data or ("blueprint" in data and "params" in data and hasattr(item, "model_dump")):
-            out.append(build_journey(item))
+            out.append(build_journey(item if isinstance(item, JourneySpec) else data))
         elif "nodes" in data:
             out.append(Journey.model_validate({k: v for k, v in data.items() if k not in ("active", "status")}))
         elif "blueprint" in data:
@@ -197,12 +202,12 @@ class _Prepared:
         window = np.zeros_like(quiet)
         for i, key in enumerate(cr_uniques):
             co, rg = str(key).split("|", 1)
-            for ch, k in _CH.items():
+            for ch, col in _CH.items():
                 rule = policy.rule_for(co or None, rg or None, ch)
                 qmask = weekly_mask(rule)
-                quiet[i, k] = self.ms.add(qmask)
+                quiet[i, col] = self.ms.add(qmask)
                 pref: list[TimeWindow] | None = policy.preferred_hours.get(ch)
-                window[i, k] = self.ms.add(qmask & weekly_mask(pref) if pref else qmask)
+                window[i, col] = self.ms.add(qmask & weekly_mask(pref) if pref else qmask)
         self.quiet = quiet[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
         self.window = window[cr_codes] if n else np.zeros((0, 2), dtype=np.int64)
         self.addr = _addresses(audience)
@@ -231,9 +236,9 @@ class _Prepared:
         self.freq_max = np.zeros(n, dtype=np.int64)
         self.freq_window = np.zeros(n, dtype=np.int64)
         if policy.frequency_column in audience.columns:
-            pref = audience[policy.frequency_column].astype("string").str.lower()
+            said = audience[policy.frequency_column].astype("string").str.lower()
             for value, cap in policy.frequency_preferences.items():
-                hit = (pref == value.lower()).fillna(False).to_numpy(dtype=bool)
+                hit = said.eq(value.lower()).fillna(False).to_numpy(dtype=bool)
                 self.freq_max[hit] = cap.max
                 self.freq_window[hit] = cap.window_minutes
         # consent ledger
@@ -263,11 +268,13 @@ class _Prepared:
     @functools.cached_property
     def ids(self) -> np.ndarray:
         """The customer ids (object array: text, or ``pd.NA``)."""
-        return self._ids.to_numpy()
+        ids: np.ndarray = self._ids.to_numpy()
+        return ids
 
     def ids_of(self, lo: int, hi: int) -> np.ndarray:
         """The ids of customers ``lo:hi`` (as :attr:`ids`)."""
-        return self._ids.iloc[lo:hi].to_numpy()
+        ids: np.ndarray = self._ids.iloc[lo:hi].to_numpy()
+        return ids
 
     def id_array(self, cust: np.ndarray) -> pd.api.extensions.ExtensionArray:
         """The ids of customer positions ``cust`` as a ``string`` array (an Arrow gather, no Python strings)."""
@@ -327,7 +334,7 @@ def _market_consent(
         if regime.refuses(text[i]):
             why[i] = rules.market_consent[market.name]
         elif text[i] == "implied" and regime.implied_consent_days:
-            extra.append((i, int(t[i]) + regime.implied_consent_days * 1440, rules.market_consent[market.name]))
+            extra.append((int(i), int(t[i]) + regime.implied_consent_days * 1440, rules.market_consent[market.name]))
     s = s & (why == 0)
     if extra:
         idx = np.array([e[0] for e in extra])
@@ -341,7 +348,7 @@ def _market_consent(
 
 def simulate(
     audience: pd.DataFrame,
-    journeys: object,
+    journeys: JourneysInput,
     policy: ContactPolicy | Mapping[str, Any] | None = None,
     *,
     start: object,
@@ -428,7 +435,7 @@ def simulate(
         priors=priors,
         rules=rules,
     )
-    node_rows: list[tuple[int, str, str, str, str, bool]] = []
+    node_rows: list[tuple[int, str, Channel, str, str, bool]] = []
     node_codes: dict[tuple[int, str], int] = {}
     for cj in compiled:
         for node in cj.order:
@@ -773,7 +780,7 @@ def apply_policy(
 
 
 def plan_categories(
-    audience: pd.DataFrame, journeys: object, policy: ContactPolicy | Mapping[str, Any] | None = None
+    audience: pd.DataFrame, journeys: JourneysInput, policy: ContactPolicy | Mapping[str, Any] | None = None
 ) -> dict[str, list[Any]]:
     """The categories of each categorical column of :func:`simulate`'s plan for this audience and journeys.
 

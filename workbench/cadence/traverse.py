@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.errors import JourneyError
-from ..models.journey import WEEKDAYS
+from ..models.journey import WEEKDAYS, ConditionSplit
 from ..segments import membership as segment_membership
 from .calendar import NEVER, MaskSet, ZoneTable
 from .engagement import _col
@@ -60,7 +60,8 @@ def customer_hash(ids: np.ndarray) -> np.ndarray:
     """
     if len(ids) == 0:
         return np.zeros(0, dtype=np.uint64)
-    return pd.util.hash_array(np.asarray(ids).astype(object)).astype(np.uint64)
+    out: np.ndarray = pd.util.hash_array(np.asarray(ids).astype(object)).astype(np.uint64)
+    return out
 
 
 def mix(x: np.ndarray) -> np.ndarray:
@@ -69,14 +70,16 @@ def mix(x: np.ndarray) -> np.ndarray:
         x = x + _G
         x = (x ^ (x >> _S30)) * _M1
         x = (x ^ (x >> _S27)) * _M2
-        return x ^ (x >> _S31)
+        out: np.ndarray = x ^ (x >> _S31)
+        return out
 
 
 def _salt(*parts: int) -> np.uint64:
     h = np.zeros(1, dtype=np.uint64)
     for p in parts:
         h = mix(h ^ np.uint64(p & 0xFFFFFFFFFFFFFFFF))
-    return h[0]
+    out: np.uint64 = h[0]
+    return out
 
 
 def uniform(base: np.ndarray, salt: np.uint64, extra: np.ndarray | None = None) -> np.ndarray:
@@ -335,11 +338,12 @@ def _until(inp: TraversalInput, cust: np.ndarray, t: np.ndarray, at: Any, *, sam
         target = np.where(bad, target + 1440, target)
     utc = target - inp.zt.offsets[zone, np.clip((t - inp.zt.t0) // 15, 0, inp.zt.n - 1)]
     utc = target - inp.zt.offsets[zone, np.clip((utc - inp.zt.t0) // 15, 0, inp.zt.n - 1)]
-    return utc.astype(np.int64)
+    out: np.ndarray = utc.astype(np.int64)
+    return out
 
 
 def _condition(
-    node: Any,
+    node: ConditionSplit,
     inp: TraversalInput,
     cust: np.ndarray,
     t: np.ndarray,
@@ -349,17 +353,20 @@ def _condition(
 ) -> np.ndarray:
     cond = node.condition
     if cond.kind == "segment":
-        return inp.member(cond.segment)[cust]
+        inside: np.ndarray = inp.member(cond.segment)[cust]
+        return inside
     if cond.kind == "consent":
         ch = 0 if cond.channel == "email" else 1
         chv = np.full(cust.size, ch, dtype=np.int64)
         ctx = inp.ctx
-        return ctx.addr_ok[cust, ch] & ~ctx.paused[cust, ch] & ctx.consent.at(cust, chv, t)
+        may: np.ndarray = ctx.addr_ok[cust, ch] & ~ctx.paused[cust, ch] & ctx.consent.at(cust, chv, t)
+        return may
     if cond.kind == "engagement":
         if cond.node not in outcomes:
             return np.zeros(cust.size, dtype=bool)
         opened, clicked = outcomes[cond.node]
-        return (clicked if cond.action == "clicked" else opened)[inst]
+        did: np.ndarray = (clicked if cond.action == "clicked" else opened)[inst]
+        return did
     # profile field
     if cond.field not in inp.audience.columns:
         raise JourneyError(
@@ -390,7 +397,8 @@ def _condition(
             journey=journey_id,
             node=node.id,
         ) from None
-    return pd.Series(res).fillna(False).to_numpy(dtype=bool)
+    holds: np.ndarray = pd.Series(res).fillna(False).to_numpy(dtype=bool)
+    return holds
 
 
 def traverse(

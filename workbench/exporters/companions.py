@@ -20,6 +20,7 @@ from ..messages import formatting
 from ..messages.lint import sms_cost
 from ..messages.render import Renderer, get_renderer, render_pair
 from ..models.errors import TemplateError
+from ..models.strategy import Strategy
 from ..segments import membership
 from .registry import ExportContext, ExportResult, register
 
@@ -273,7 +274,7 @@ DITTOFEED_SYNTAX = MergeSyntax(
 )
 SYNTAXES = {"klaviyo": KLAVIYO_SYNTAX, "dittofeed": DITTOFEED_SYNTAX}
 #: The last tool renderer built per target, with its strategy (templates compile once per strategy).
-_TOOL_RENDERERS: dict[str, tuple[Any, Any]] = {}
+_TOOL_RENDERERS: dict[str, tuple[Strategy, _ToolRenderer]] = {}
 
 
 class _Field(Markup):
@@ -287,12 +288,12 @@ class _Field(Markup):
         return obj
 
     def _cmp(self, other: object) -> bool:
-        return False if not isinstance(other, str) else NotImplemented  # type: ignore[return-value]
+        return False if not isinstance(other, str) else NotImplemented
 
-    __lt__ = __le__ = __gt__ = __ge__ = _cmp  # type: ignore[assignment]
+    __lt__ = __le__ = __gt__ = __ge__ = _cmp
 
 
-class _MergeCustomer(dict):  # type: ignore[type-arg]
+class _MergeCustomer(dict[str, Any]):
     """A customer whose every field is its merge tag."""
 
     def __init__(self, syntax: MergeSyntax) -> None:
@@ -319,7 +320,31 @@ class ToolContent:
     locales: tuple[str, ...] = ()
 
 
-def tool_renderer(strategy: Any, target: str) -> Any:
+class _ToolRenderer(Renderer):
+    """A renderer whose customer is :class:`_MergeCustomer` of ``target``'s merge syntax (see :func:`tool_renderer`).
+
+    ``merge_fields`` collects the profile fields the last render wrote as merge tags; ``contents`` keeps
+    the :class:`ToolContent` made so far, by (moment, variant, offer, locale).
+    """
+
+    def __init__(self, strategy: Strategy, target: str) -> None:
+        self.target = target
+        self.syntax = SYNTAXES[target]
+        self.merge_fields: set[str] = set()
+        self.contents: dict[tuple[str, str, str, str], ToolContent] = {}
+        super().__init__(strategy, inline_css=False)
+
+    def context(self, moment: str, customer: Any, **kwargs: Any) -> dict[str, Any]:
+        kwargs.pop("clean", None)
+        tag = customer.get("locale") if hasattr(customer, "get") else None
+        ctx = super().context(moment, {"locale": tag} if tag else {}, **kwargs)
+        ctx["customer"] = _MergeCustomer(self.syntax)
+        ctx["unsubscribe_link"] = Markup(self.syntax.unsubscribe)
+        ctx["preferences_link"] = Markup(self.syntax.preferences)
+        return ctx
+
+
+def tool_renderer(strategy: Strategy, target: str) -> _ToolRenderer:
     """A renderer of the template library that writes customer fields as ``target``'s merge tags.
 
     Conditions on a customer's values that only the tool can decide at send time (loyalty tier,
@@ -328,21 +353,9 @@ def tool_renderer(strategy: Any, target: str) -> Any:
     hit = _TOOL_RENDERERS.get(target)
     if hit is not None and hit[0] is strategy:
         return hit[1]
-    syntax = SYNTAXES[target]
-    fields: set[str] = set()
-
-    class _ToolRenderer(Renderer):  # type: ignore[misc, valid-type]
-        def context(self, moment: str, customer: Any, **kwargs: Any) -> dict[str, Any]:
-            kwargs.pop("clean", None)
-            tag = customer.get("locale") if hasattr(customer, "get") else None
-            ctx = super().context(moment, {"locale": tag} if tag else {}, **kwargs)
-            ctx["customer"] = _MergeCustomer(syntax)
-            ctx["unsubscribe_link"] = Markup(syntax.unsubscribe)
-            ctx["preferences_link"] = Markup(syntax.preferences)
-            return ctx
-
-    renderer = _ToolRenderer(strategy, inline_css=False)
-    renderer.target = target  # type: ignore[attr-defined]
+    renderer = _ToolRenderer(strategy, target)
+    syntax = renderer.syntax
+    fields = renderer.merge_fields
 
     def _name(value: object, fallback: str = "there") -> Markup:
         fields.add("first_name")
@@ -362,13 +375,13 @@ def tool_renderer(strategy: Any, target: str) -> Any:
         return Markup(syntax.field.format(name=name + DISPLAY_SUFFIX))
 
     renderer.env.filters.update(first_name=_name, local_date=_date, money=_money)
-    renderer.merge_fields = fields  # type: ignore[attr-defined]
-    renderer.contents = {}  # type: ignore[attr-defined]
     _TOOL_RENDERERS[target] = (strategy, renderer)
     return renderer
 
 
-def tool_content(renderer: Any, moment: str, variant: str, offer: str | None, locale: str | None = None) -> ToolContent:
+def tool_content(
+    renderer: _ToolRenderer, moment: str, variant: str, offer: str | None, locale: str | None = None
+) -> ToolContent:
     """The email and SMS of ``moment``/``variant`` with ``offer`` (None: no offer) in the renderer's tool syntax,
     in the translation a customer of ``locale`` gets (default: the brand's locale)."""
     key = (moment, variant, offer or "", locale or "")
@@ -499,7 +512,8 @@ def sms_step_cost(
     unique = list(dict.fromkeys((m, v, o or "") for m, v, o in steps))
     key = (id(assigned), id(strategy), tuple(unique), seed)
     if _LAST_COST and _LAST_COST[0] == key and _LAST_COST[1] is assigned:
-        return _LAST_COST[2]  # the same audience and steps as the other tool's export
+        same: dict[Any, Any] = _LAST_COST[2]  # the same audience and steps as the other tool's export
+        return same
     sample = assigned.sample(n=COST_SAMPLE, random_state=seed) if len(assigned) > COST_SAMPLE else assigned
     table = sms_cost(sample, renderer=get_renderer(strategy), steps=unique, by_locale=False)
     costs = {(r.moment, r.variant, r.offer or ""): r for r in table.itertuples()}
@@ -525,7 +539,8 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
     date-triggered journeys wait on.
     """
     if _LAST_PROPS and _LAST_PROPS[0] is assigned:
-        return _LAST_PROPS[1]  # the other tool's profile import of the same audience
+        same: list[dict[str, Any]] = _LAST_PROPS[1]  # the other tool's profile import of the same audience
+        return same
     import numpy as np
     import pandas as pd
 
@@ -533,8 +548,8 @@ def profile_properties(assigned: Any) -> list[dict[str, Any]]:
     n = len(assigned)
     segments: list[list[str]] = [[] for _ in range(n)]
     for col in rule_cols:
-        for i in np.flatnonzero(assigned[col].fillna(False).to_numpy(dtype=bool)):
-            segments[i].append(col[len("segment_") :])
+        for row in np.flatnonzero(assigned[col].fillna(False).to_numpy(dtype=bool)):
+            segments[row].append(col[len("segment_") :])
     for col in _BUILTIN_SEGMENT_COLUMNS:
         if col in assigned.columns:
             for i, value in enumerate(assigned[col].to_numpy(dtype=object, na_value=None)):

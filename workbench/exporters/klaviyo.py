@@ -203,8 +203,9 @@ def _ab_test(node: Any, index: dict[str, Any]) -> list[Any] | None:
     """The sends of an A/B test: every branch a send of one channel, all going on to the same node."""
     if any(b.holdout for b in node.branches):
         return None
-    sends = [index.get(b.next) for b in node.branches]
-    if not all(s is not None and s.type in ("send_email", "send_sms") for s in sends):
+    found = [index.get(b.next) for b in node.branches]
+    sends = [s for s in found if s is not None and s.type in ("send_email", "send_sms")]
+    if len(sends) != len(found):
         return None
     if len({s.channel for s in sends}) != 1 or len({s.next for s in sends}) != 1:
         return None
@@ -515,13 +516,14 @@ def to_klaviyo(
         elif node.type == "condition_split":
             cond = node.condition
             true_next, false_next = link(node.on_true), link(node.on_false)
+            condition: dict[str, Any] | None  # None: the profile condition has no Klaviyo filter
             if cond.kind == "consent":
                 status = {
                     "channel": cond.channel,
                     "can_receive_marketing": True,
                     "consent_status": {"subscription": "subscribed"},
                 }
-                condition: dict[str, Any] | None = {"type": "profile-marketing-consent", "consent": status}
+                condition = {"type": "profile-marketing-consent", "consent": status}
                 result.note(
                     jid, "consent_guard", "mapped", f"profile-marketing-consent ({cond.channel} subscribed)", nid
                 )

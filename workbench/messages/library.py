@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..locales import canonical_locale
 from ..models.errors import TemplateError
+from ..models.policy import Channel
 from ..resources import templates_dir
 
 __all__ = [
@@ -142,6 +143,10 @@ class LocaleVersion(BaseModel):
         return self.approval == "approved" and bool(self.approved_by)
 
 
+def _both_channels() -> list[Channel]:
+    return ["email", "sms"]
+
+
 class TemplateManifest(BaseModel):
     """What a moment's paired message is for, what it needs, and who approved it."""
 
@@ -158,7 +163,7 @@ class TemplateManifest(BaseModel):
     version: int = Field(ge=1)
     approval: Literal["draft", "approved"] = "draft"
     variants: list[str] = Field(default_factory=lambda: ["A"], min_length=1)
-    channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email", "sms"], min_length=1)
+    channels: list[Channel] = Field(default_factory=_both_channels, min_length=1)
     landing_path: str = Field(
         "/", description="Path on the brand website both channels link to; may contain {product_id}."
     )

@@ -34,7 +34,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -1027,6 +1027,17 @@ def _occurrences(text: str, needle: str) -> list[int]:
     return found
 
 
+class _PairOptions(TypedDict, total=False):
+    """The options of :func:`lint_pair` besides the pair and the brand, as they are passed on."""
+
+    max_sms_segments: int
+    similarity_threshold: float
+    max_subject: int
+    max_preheader: int
+    clip_bytes: int
+    markets: Sequence[MarketRule] | None
+
+
 class _LintMemo:
     """:func:`lint_pair` once per distinct pair, for pairs that differ only by the customer.
 
@@ -1054,7 +1065,7 @@ class _LintMemo:
     Anything else is linted for each customer as :func:`lint_pair` does.
     """
 
-    def __init__(self, brand: Brand, **options: Any) -> None:
+    def __init__(self, brand: Brand, **options: Unpack[_PairOptions]) -> None:
         self.brand = brand
         self.options = options
         self.cache: dict[tuple[Any, ...], tuple[TemplateManifest, list[Finding]] | None] = {}
@@ -1072,8 +1083,7 @@ class _LintMemo:
         key = self._key(pair)
         if key is None:
             return lint_pair(pair, brand=self.brand, **self.options)
-        hit = self.cache.get(key, False)
-        if hit is False:
+        if key not in self.cache:
             found = lint_pair(pair, brand=self.brand, **self.options)
             sentinel, cid = key[-1], pair.customer_id
             shareable = not any((sentinel and sentinel in f.message) or (cid and cid in f.message) for f in found)
@@ -1082,6 +1092,7 @@ class _LintMemo:
             # the manifest is kept with the findings, so the id() in the key stays its own
             self.cache[key] = (pair.manifest, found) if shareable else None
             return found
+        hit = self.cache[key]
         if hit is None:
             return lint_pair(pair, brand=self.brand, **self.options)
         cid = pair.customer_id
@@ -1164,7 +1175,7 @@ def _render_and_lint(
     promotion: str | None,
     brand: Brand,
     memo: _LintMemo | None = None,
-    **options: Any,
+    **options: Unpack[_PairOptions],
 ) -> tuple[bool, list[Finding]]:
     """Render one pair for a clean customer context and lint it: whether it rendered, and the findings.
 
@@ -1273,7 +1284,7 @@ def lint_library(
     records = [customer_context(r) for r in everyone.to_dict("records")]
     findings: list[Finding] = []
     wanted = list(moments) if moments is not None else list(renderer.library)
-    options = {
+    options: _PairOptions = {
         "max_sms_segments": max_sms_segments,
         "similarity_threshold": similarity_threshold,
         "markets": strategy.policy.markets,

@@ -46,7 +46,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -62,6 +62,9 @@ from jinja2.exceptions import (
     UndefinedError,
 )
 from markupsafe import Markup, escape
+
+if TYPE_CHECKING:
+    import css_inline
 
 from ..locales import canonical_locale, language_of, locale_chain
 from ..models.errors import StrategyError, TemplateError
@@ -587,7 +590,7 @@ class _CssPlan:
     fail the check are inlined the ordinary way.
     """
 
-    def __init__(self, inliner: Any) -> None:
+    def __init__(self, inliner: css_inline.CSSInliner) -> None:
         self.inliner = inliner
         self.skeletons: dict[str, tuple[list[str], list[tuple[int, str]], bool] | None] = {}
 
@@ -687,6 +690,8 @@ def _customer_fields(tree: nodes.Template, columns: set[str]) -> bool:
     called = {id(c.node) for c in tree.find_all(nodes.Call)}
     fields = 0
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if not isinstance(node, (nodes.Getattr, nodes.Getitem)):  # always: Jinja annotates the result as Expr
+            continue
         if not is_customer(node.node) or id(node) in called:
             continue
         if isinstance(node, nodes.Getattr):
@@ -774,7 +779,14 @@ class Renderer:
     @property
     def files(self) -> dict[str, str]:
         """Loaded template files: absolute path -> template name."""
-        return self.env.loader.files  # type: ignore[union-attr]
+        loader = self.env.loader
+        if not isinstance(loader, FolderLoader):
+            msg = (
+                f"the template environment reads templates with {type(loader).__name__}, not the folder loader "
+                "that records which file each template came from. Fix: build it with build_environment"
+            )
+            raise TemplateError(msg)
+        return loader.files
 
     def manifest(self, moment: str) -> TemplateManifest:
         """The manifest of ``moment`` (a TemplateError lists the moments when it is unknown)."""

@@ -34,7 +34,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2 import nodes, pass_context
@@ -133,7 +133,10 @@ def _size(value: object) -> int:
     return 0
 
 
-def _checked(value: Any, what: str) -> Any:
+_V = TypeVar("_V")
+
+
+def _checked(value: _V, what: str) -> _V:
     n = _size(value)
     if n > _BUDGET.max_chars:
         raise _too_big(n, what)
@@ -391,7 +394,7 @@ def _output_guard(_context: Any, value: Any) -> Any:
 _GUARDS = {"_wb_loop": _loop_guard, "_wb_value": _value_guard, "_wb_output": _output_guard}
 
 
-def _filter(node: nodes.Expr, name: str, *args: nodes.Expr) -> nodes.Filter:
+def _filter(node: nodes.Node, name: str, *args: nodes.Expr) -> nodes.Filter:
     out = nodes.Filter(node, name, list(args), [], None, None, lineno=node.lineno)
     return out
 
@@ -461,7 +464,7 @@ class FolderLoader(jinja2.FileSystemLoader):
         source, filename, uptodate = super().get_source(environment, template)
         if filename:
             self.files[filename] = template
-        return source, filename, uptodate  # type: ignore[return-value]
+        return source, filename, uptodate
 
 
 # ---------------------------------------------------------------- the environment
@@ -517,7 +520,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
 # ---------------------------------------------------------------- frozen data
 
 
-class FrozenDict(dict):
+class FrozenDict(dict[Any, Any]):
     """A dict that cannot change once made.
 
     Templates see an ordinary dict (``brand.name``, ``customer["email"]``, ``| tojson``); the sandbox
@@ -547,7 +550,7 @@ def freeze(value: Any) -> Any:
         return tuple(freeze(v) for v in value)
     if isinstance(value, (set, frozenset)):
         return frozenset(freeze(v) for v in value)
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)) and getattr(value, "ndim", 0):
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)) and getattr(value, "ndim", None):
         return tuple(freeze(v) for v in value.tolist())
     return value
 
@@ -585,7 +588,8 @@ def render_limited(
         except Exception:
             template.environment.handle_exception()
     finally:
-        chunks.close()
+        # the compiled root render function is a generator; Jinja's annotation says only Iterator[str]
+        chunks.close()  # type: ignore[attr-defined]
         b.deadline, b.seconds, b.max_chars, b.written = saved
     if over:
         raise TemplateLimit(
