@@ -67,6 +67,15 @@ def ref_allowed_all(zt, ms, t, zones, mask_id):
     return ok
 
 
+def ref_until_change(zt, t, zone):
+    """Minutes from ``t`` to the first later slot whose offset differs from t's, scanning the table."""
+    slot = min(max((t - zt.t0) // 15, 0), zt.n - 1)
+    for later in range(slot + 1, zt.n):
+        if zt.offsets[zone, later] != zt.offsets[zone, slot]:
+            return zt.t0 + later * 15 - t
+    return NEVER
+
+
 def ref_next_allowed_all(zt, ms, t, zones, mask_id, limit, *, rounds=24):
     t = t.copy()
     todo = np.arange(len(t))
@@ -78,6 +87,8 @@ def ref_next_allowed_all(zt, ms, t, zones, mask_id, limit, *, rounds=24):
         never = np.zeros(todo.size, dtype=bool)
         for k in range(zones.shape[1]):
             w = ms.waits[mask_id[todo], ref_minute_of_week(ref_local(zt, tt, zones[todo, k]))]
+            w = np.array([min(int(x), ref_until_change(zt, int(u), int(z))) if x > 0 else int(x)
+                          for x, u, z in zip(w, tt, zones[todo, k], strict=True)], dtype=np.int64)  # fmt: skip
             never |= w < 0
             step = np.maximum(step, w)
         done = step == 0
@@ -180,7 +191,9 @@ def zone_checks(draw):
 def test_minute_of_week_is_the_weekday_and_clock_time(minute):
     local = np.array([minute], dtype=np.int64)
     assert minute_of_week(local)[0] == ref_minute_of_week(local)[0]
-    when = dt.datetime(1970, 1, 1) + dt.timedelta(minutes=minute) if abs(minute) < 2**31 else None
+    when = (
+        dt.datetime(1970, 1, 1) + dt.timedelta(minutes=minute) if abs(minute) < 5 * 10**8 else None
+    )  # datetime: years 1 to 9999
     if when is not None:
         assert minute_of_week(local)[0] == when.weekday() * 1440 + when.hour * 60 + when.minute
 
@@ -217,6 +230,26 @@ def test_zone_checks_agree_with_zoneinfo(case):
         span = np.arange(t[i], moved[i] + 1)
         ok = allowed_all(zt, ms, span, np.repeat(zones[i : i + 1], span.size, axis=0), np.full(span.size, mask_id[i]))
         assert ok[-1] and not ok[:-1].any(), i
+
+
+@pytest.mark.parametrize(
+    ("utc", "expected"),
+    [
+        ("2025-03-09 06:30", "2025-03-09 07:00"),  # 01:30 EST; the clock springs to 03:00 EDT at 07:00 UTC
+        ("2025-11-02 05:30", "2025-11-02 08:00"),  # 01:30 EDT; after falling back, 03:00 EST is 08:00 UTC
+    ],
+)
+def test_a_wait_across_a_change_of_clock_lands_on_the_first_allowed_minute(utc, expected):
+    """Sends allowed 03:00-04:00 in New York: the first allowed minute, not a wait counted on the old clock."""
+    minutes = int(pd.Timestamp(utc, tz="UTC").value // 60_000_000_000)
+    zt = ZoneTable(["America/New_York"], minutes - 3 * 1440, minutes + 3 * 1440)
+    ms = MaskSet()
+    mask = ms.add(weekly_mask([TimeWindow(start="03:00", end="04:00")]))
+    one = np.array([[0]], dtype=np.int64)
+    moved = next_allowed_all(zt, ms, np.array([minutes]), one, np.array([mask]), np.array([minutes + 2 * 1440]))
+    assert pd.Timestamp(int(moved[0]) * 60, unit="s", tz="UTC") == pd.Timestamp(expected, tz="UTC")
+    local = pd.Timestamp(expected, tz="UTC").tz_convert("America/New_York")
+    assert local.hour == 3 and local.minute == 0
 
 
 # --- whole plans
