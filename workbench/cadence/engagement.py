@@ -204,7 +204,8 @@ def outcome_rates(
     is a part of it; default: this audience's own.
     """
     if "customer_id" not in audience.columns:
-        raise SimulationError("outcome_rates needs customer_id. Fix: pass profiles from profiles.build_profiles")
+        msg = "outcome_rates needs customer_id. Fix: pass profiles from profiles.build_profiles"
+        raise SimulationError(msg)
     a = prior_strength
     total = dict(priors) if priors is not None else outcome_priors(audience)
 

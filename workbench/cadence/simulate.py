@@ -66,13 +66,13 @@ JourneysInput = Strategy | Iterable[Journey | JourneySpec | Mapping[str, Any]] |
 def resolve_start(start: object) -> pd.Timestamp:
     """The first moment of the horizon in UTC: a date means 00:00 UTC that day; a naive time is read as UTC."""
     if start is None:
-        raise SimulationError(
-            "start is required (a date such as 2026-11-01). Fix: pass start=; the plan never uses the clock"
-        )
+        msg = "start is required (a date such as 2026-11-01). Fix: pass start=; the plan never uses the clock"
+        raise SimulationError(msg)
     try:
         ts = pd.Timestamp(start)
     except (ValueError, TypeError) as exc:
-        raise SimulationError(f"start {start!r} is not a date or time. Fix: write it as YYYY-MM-DD") from exc
+        msg = f"start {start!r} is not a date or time. Fix: write it as YYYY-MM-DD"
+        raise SimulationError(msg) from exc
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
@@ -105,10 +105,11 @@ def resolve_journeys(journeys: JourneysInput) -> list[Any]:
             jid = data.get("id") or data.get("journey_id")
             out.append(blueprint(data["blueprint"], params, **({"journey_id": jid} if jid else {})))
         else:
-            raise SimulationError(
+            msg = (
                 f"journey entry {data!r} is neither a graph nor a blueprint. "
                 "Fix: give `blueprint:` with `params:`, or `nodes:` and `entry:`"
             )
+            raise SimulationError(msg)
     return out
 
 
@@ -413,11 +414,11 @@ def simulate(
     """
     policy = _as_policy(policy)
     if "customer_id" not in audience.columns:
-        raise SimulationError(
-            "simulate needs an audience with customer_id. Fix: pass segments.assign(profiles, strategy)"
-        )
+        msg = "simulate needs an audience with customer_id. Fix: pass segments.assign(profiles, strategy)"
+        raise SimulationError(msg)
     if int(days) <= 0:
-        raise SimulationError(f"days must be positive, got {days}. Fix: pass days=90 for a quarter")
+        msg = f"days must be positive, got {days}. Fix: pass days=90 for a quarter"
+        raise SimulationError(msg)
     start_ts = resolve_start(start)
     t_start = to_minutes(start_ts)
     t_end = t_start + int(days) * 1440
@@ -713,10 +714,11 @@ def apply_policy(
     policy = _as_policy(policy)
     missing = [c for c in ("customer_id", "journey_id", "channel", "planned_at") if c not in touches.columns]
     if missing:
-        raise SimulationError(
+        msg = (
             f"apply_policy: touches lack {', '.join(missing)}. "
             "Fix: give customer_id, journey_id, channel and planned_at (UTC)"
         )
+        raise SimulationError(msg)
     customers = customers.reset_index(drop=True)
     planned = pd.to_datetime(touches["planned_at"], utc=True).dt.as_unit("s").astype("int64").to_numpy() // 60
     if len(planned) == 0:
@@ -737,13 +739,15 @@ def apply_policy(
     cust = pd.Index(prep.ids).get_indexer(touches["customer_id"].astype("string").to_numpy())
     if (cust < 0).any():
         bad = touches["customer_id"].to_numpy()[cust < 0]
-        raise SimulationError(
+        msg = (
             f"apply_policy: {int((cust < 0).sum())} touches for customers not in customers "
             f"(e.g. {', '.join(map(str, bad[:5]))}). Fix: pass every customer of the touches"
         )
+        raise SimulationError(msg)
     ch = touches["channel"].astype("string").str.lower().map(_CH)
     if ch.isna().any():
-        raise SimulationError("apply_policy: channel must be email or sms. Fix: correct the channel column")
+        msg = "apply_policy: channel must be email or sms. Fix: correct the channel column"
+        raise SimulationError(msg)
     journey_codes, journey_ids = pd.factorize(touches["journey_id"].astype("string").to_numpy())
     trans = (
         touches["transactional"].fillna(False).to_numpy(dtype=bool)

@@ -102,8 +102,9 @@ def compile_journey(journey: Any, index: int) -> CompiledJourney:
     """Order the reachable nodes so that every node comes after all of its parents (cycles are an error)."""
     nodes = journey.by_id()
     if journey.entry not in nodes:
+        msg = f"journey {journey.id}: entry node {journey.entry!r} does not exist. Fix: point `entry` at a node id"
         raise JourneyError(
-            f"journey {journey.id}: entry node {journey.entry!r} does not exist. Fix: point `entry` at a node id",
+            msg,
             journey=journey.id,
             node=journey.entry,
         )
@@ -125,9 +126,12 @@ def compile_journey(journey: Any, index: int) -> CompiledJourney:
                     queue.append(target)
     if len(order) != len(reach):
         stuck = sorted(n for n, d in indeg.items() if d > 0)
-        raise JourneyError(
+        msg = (
             f"journey {journey.id}: the graph has a cycle through {', '.join(stuck[:5])}. "
-            "Fix: journeys must not loop; use re-entry to repeat them",
+            "Fix: journeys must not loop; use re-entry to repeat them"
+        )
+        raise JourneyError(
+            msg,
             journey=journey.id,
             node=stuck[0],
         )
@@ -233,9 +237,12 @@ def _entries(cj: CompiledJourney, inp: TraversalInput) -> tuple[np.ndarray, np.n
         cust, t = who, np.full(who.size, inp.start, dtype=np.int64)
     elif trig.type == "date":
         if trig.property not in inp.audience.columns:
-            raise JourneyError(
+            msg = (
                 f"journey {j.id}: trigger date column {trig.property!r} is not in the audience. "
-                "Fix: use a profile date column such as last_order_at or created_at",
+                "Fix: use a profile date column such as last_order_at or created_at"
+            )
+            raise JourneyError(
+                msg,
                 journey=j.id,
             )
         when = pd.to_datetime(inp.audience[trig.property], utc=True)
@@ -369,9 +376,12 @@ def _condition(
         return did
     # profile field
     if cond.field not in inp.audience.columns:
-        raise JourneyError(
+        msg = (
             f"journey {journey_id}, node {node.id}: profile field {cond.field!r} is not in the audience. "
-            "Fix: use a column of profiles.build_profiles or segments.assign",
+            "Fix: use a column of profiles.build_profiles or segments.assign"
+        )
+        raise JourneyError(
+            msg,
             journey=journey_id,
             node=node.id,
         )
@@ -391,9 +401,12 @@ def _condition(
     try:
         res = ops[cond.op](col)
     except TypeError as exc:
-        raise JourneyError(
+        msg = (
             f"journey {journey_id}, node {node.id}: cannot compare {cond.field} {cond.op} {v!r} "
-            f"({exc}). Fix: compare with a value of the column's type",
+            f"({exc}). Fix: compare with a value of the column's type"
+        )
+        raise JourneyError(
+            msg,
             journey=journey_id,
             node=node.id,
         ) from None

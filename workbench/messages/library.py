@@ -236,24 +236,29 @@ def load_manifest(folder: str | os.PathLike[str]) -> TemplateManifest:
     folder = Path(folder)
     path = folder / "manifest.yaml"
     if not path.exists():
-        raise TemplateError(f"{path} is missing. Fix: add a manifest with objective, primary_cta, owner and version")
+        msg = f"{path} is missing. Fix: add a manifest with objective, primary_cta, owner and version"
+        raise TemplateError(msg)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML ({exc}). Fix: check indentation and quoting") from exc
+        msg = f"{path}: not valid YAML ({exc}). Fix: check indentation and quoting"
+        raise TemplateError(msg) from exc
     if not isinstance(data, dict):
-        raise TemplateError(f"{path}: a manifest is a YAML mapping. Fix: write `objective: ...` lines")
+        msg = f"{path}: a manifest is a YAML mapping. Fix: write `objective: ...` lines"
+        raise TemplateError(msg)
     data.setdefault("moment", folder.name)
     if data["moment"] != folder.name:
-        raise TemplateError(
+        msg = (
             f"{path}: moment {data['moment']!r} differs from its folder {folder.name!r}. "
             "Fix: remove the moment field or rename the folder"
         )
+        raise TemplateError(msg)
     try:
         return TemplateManifest.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())
-        raise TemplateError(f"{path}: {problems}. Fix: see workbench.messages.library.TemplateManifest") from None
+        msg = f"{path}: {problems}. Fix: see workbench.messages.library.TemplateManifest"
+        raise TemplateError(msg) from None
 
 
 def load_library(templates_dir: str | os.PathLike[str] | None = None) -> dict[str, TemplateManifest]:
@@ -276,19 +281,19 @@ def load_library(templates_dir: str | os.PathLike[str] | None = None) -> dict[st
     """
     root = Path(templates_dir) if templates_dir is not None else default_templates_dir()
     if not root.is_dir():
-        raise TemplateError(
-            f"template folder {root} does not exist. Fix: pass templates_dir or set WORKBENCH_TEMPLATES"
-        )
+        msg = f"template folder {root} does not exist. Fix: pass templates_dir or set WORKBENCH_TEMPLATES"
+        raise TemplateError(msg)
     folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
     real_root = root.resolve()
     for folder in folders:
         for path in (folder, folder / "manifest.yaml"):
             real = path.resolve()
             if path.exists() and not real.is_relative_to(real_root):
-                raise TemplateError(
+                msg = (
                     f"{path} is a link to {real}, outside the template folder {real_root}. Fix: copy the moment "
                     "into the template folder instead of linking to it"
                 )
+                raise TemplateError(msg)
     order = {m: i for i, m in enumerate(MOMENTS)}
     folders.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return {p.name: load_manifest(p) for p in folders}
@@ -309,11 +314,13 @@ def translations(folder: str | os.PathLike[str]) -> dict[str, Path]:
             continue
         canon = canonical_locale(child.name)
         if canon is None:
-            raise TemplateError(
+            msg = (
                 f"{child} is not named by a locale. Fix: name translation folders by BCP 47 tag (fr, fr-CA, de, "
                 "en-GB) and keep other files out of moment folders"
             )
+            raise TemplateError(msg)
         if canon in out:
-            raise TemplateError(f"{child} and {out[canon]} are both {canon}. Fix: keep one folder per locale")
+            msg = f"{child} and {out[canon]} are both {canon}. Fix: keep one folder per locale"
+            raise TemplateError(msg)
         out[canon] = child
     return out

@@ -794,10 +794,11 @@ class Renderer:
             return self.library[moment]
         except KeyError:
             known = ", ".join(self.library) or "none"
-            raise TemplateError(
+            msg = (
                 f"no moment {moment!r} in {self.templates_dir} (moments: {known}). Fix: use one of those or add "
                 f"a folder {moment}/ with a manifest.yaml"
-            ) from None
+            )
+            raise TemplateError(msg) from None
 
     def _parts_of(self, manifest: TemplateManifest) -> list[str]:
         return [
@@ -858,10 +859,11 @@ class Renderer:
             return hit
         manifest = self.manifest(moment)
         if variant not in manifest.variants:
-            raise TemplateError(
+            msg = (
                 f"{moment}/manifest.yaml has no variant {variant!r} (variants: {', '.join(manifest.variants)}). "
                 "Fix: pick one of those or add it to the manifest"
             )
+            raise TemplateError(msg)
         folders = self.translations(moment)
         chain = locale_chain(wanted, default=self.default_locale)
         home = language_of(self.default_locale)
@@ -891,10 +893,11 @@ class Renderer:
             break
         if chosen is None:
             parts = ", ".join(PART_FILES[p] for p in self._parts_of(manifest))
-            raise TemplateError(
+            msg = (
                 f"{moment}: no language has every part ({parts}) for variant {variant}. Fix: add the missing files "
                 f"at the root of {moment}/ (the brand's default language, {self.default_locale})"
             )
+            raise TemplateError(msg)
         content, files, names = chosen
         lang = language_of(content)
         fallback = language_of(wanted) != lang
@@ -933,7 +936,8 @@ class Renderer:
         try:
             return (env or self.env).get_template(name)
         except TemplateNotFound as exc:
-            raise TemplateError(f"template {name} not found in {self.templates_dir}. Fix: add the file") from exc
+            msg = f"template {name} not found in {self.templates_dir}. Fix: add the file"
+            raise TemplateError(msg) from exc
         except (TemplateSyntaxError, TemplateOutsideFolder) as exc:
             raise _template_error(exc, self.files, name) from None
 

@@ -106,8 +106,9 @@ def check_time() -> None:
     """Raise :class:`TemplateLimit` when the running render is past its deadline."""
     b = _BUDGET
     if b.deadline is not None and time.monotonic() > b.deadline:
+        msg = f"stopped after {b.seconds:g} s, the render time limit"
         raise TemplateLimit(
-            f"stopped after {b.seconds:g} s, the render time limit",
+            msg,
             "a message template renders in milliseconds: remove the loop or computation that runs this long",
             kind="time",
         )
@@ -149,8 +150,9 @@ def _written(n: int) -> None:
         return
     b.written += n
     if b.written > b.max_chars:
+        msg = f"wrote more than {b.max_chars:,} characters, the output size limit"
         raise TemplateLimit(
-            f"wrote more than {b.max_chars:,} characters, the output size limit",
+            msg,
             "write less: a message is a few kilobytes (Gmail clips HTML over 102 KB)",
             kind="size",
         )
@@ -167,8 +169,9 @@ def _check_percent(fmt: str, what: str) -> None:
     total = len(fmt)
     for width, precision in _PERCENT_SPEC.findall(fmt):
         if "*" in (width, precision):
+            msg = f"{what} uses a `*` width in a % format"
             raise TemplateLimit(
-                f"{what} uses a `*` width in a % format",
+                msg,
                 "write the width as a number in the format",
                 kind="size",
             )
@@ -183,8 +186,9 @@ def _check_format(fmt: str, what: str) -> None:
         if field is None or not spec:
             continue
         if "{" in spec:
+            msg = f"{what} computes a format width from a value"
             raise TemplateLimit(
-                f"{what} computes a format width from a value",
+                msg,
                 "write the width as a number in the format",
                 kind="size",
             )
@@ -298,7 +302,8 @@ def _pre_count(value: Any = None, count: Any = 0, *_: Any, **__: Any) -> None:
 
 def _pre_tojson(value: Any = None, indent: Any = None, *_: Any, **__: Any) -> None:
     if (isinstance(indent, int) and indent > 64) or (isinstance(indent, str) and len(indent) > 64):
-        raise TemplateLimit("tojson uses an indent over 64", "use a small indent", kind="size")
+        msg = "tojson uses an indent over 64"
+        raise TemplateLimit(msg, "use a small indent", kind="size")
 
 
 def _pre_urlize(
@@ -348,8 +353,9 @@ def _bounded_range(*args: int) -> range:
     check_time()
     numbers = range(*args)
     if len(numbers) > MAX_RANGE:
+        msg = f"range() of {len(numbers):,} numbers is over the limit of {MAX_RANGE:,}"
         raise TemplateLimit(
-            f"range() of {len(numbers):,} numbers is over the limit of {MAX_RANGE:,}",
+            msg,
             "loop over the customer's own data, or over a short range",
             kind="size",
         )
@@ -358,7 +364,8 @@ def _bounded_range(*args: int) -> range:
 
 def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
     if not (0 <= n <= 20 and 0 <= min <= max <= 500):
-        raise TemplateLimit("lipsum() asks for too much text", "use lipsum(n<=20, max<=500)", kind="size")
+        msg = "lipsum() asks for too much text"
+        raise TemplateLimit(msg, "use lipsum(n<=20, max<=500)", kind="size")
     return generate_lorem_ipsum(n=n, html=html, min=min, max=max)
 
 
@@ -592,8 +599,9 @@ def render_limited(
         chunks.close()  # type: ignore[attr-defined]
         b.deadline, b.seconds, b.max_chars, b.written = saved
     if over:
+        msg = f"wrote more than {max_chars:,} characters, the output size limit"
         raise TemplateLimit(
-            f"wrote more than {max_chars:,} characters, the output size limit",
+            msg,
             "write less: a message is a few kilobytes (Gmail clips HTML over 102 KB)",
             kind="size",
         )
