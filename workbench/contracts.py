@@ -594,9 +594,9 @@ def from_frames(
     v_orders = check("orders", orders)
     if customers is not None and customers.shape[0] == 0:
         named = pc.count_distinct(_column(v_orders, "customer_id")).as_py()
-        msg = "customers"
+        table = "customers"
         raise DataContractError(
-            msg,
+            table,
             None,
             f"the customers table has no rows while orders name {named:,} customers",
             remedy="fill the customers table, or remove the file so customers are derived from orders",

@@ -496,8 +496,8 @@ def profile_sql(
         msg = f"dialect {dialect!r} is not known. Fix: use one of {', '.join(DIALECTS)}"
         raise WorkbenchError(msg)
     if "orders" not in tables:
-        msg_0 = "the profile SQL needs an orders table. Fix: add orders to the source"
-        raise WorkbenchError(msg_0)
+        msg = "the profile SQL needs an orders table. Fix: add orders to the source"
+        raise WorkbenchError(msg)
     ts = resolve_as_of(as_of)
 
     def name(table: str) -> str:

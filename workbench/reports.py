@@ -843,6 +843,6 @@ def pipeline(
     failed = [r for r in ordered if r.status != "ok"]
     if failed:
         lines = "; ".join(f"{r.name}: {r.error}" for r in failed)
-        msg_0 = f"{len(failed)} of {len(ordered)} notebooks failed ({lines}). See {run_dir / 'index.html'}"
-        raise RunError(msg_0)
+        msg = f"{len(failed)} of {len(ordered)} notebooks failed ({lines}). See {run_dir / 'index.html'}"
+        raise RunError(msg)
     return run_dir

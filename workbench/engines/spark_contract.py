@@ -555,9 +555,9 @@ def validate_tables(tables: Mapping[str, DataFrame], *, source: str = "") -> Spa
         The first check that fails, with the message the local path gives.
     """
     if "orders" not in tables:
-        msg = "orders"
+        table = "orders"
         raise DataContractError(
-            msg,
+            table,
             None,
             f"no orders table in {source or 'the tables given'}",
             remedy="add orders.csv, orders.csv.gz or orders.parquet (order_id, customer_id, ordered_at, amount)",
@@ -569,9 +569,9 @@ def validate_tables(tables: Mapping[str, DataFrame], *, source: str = "") -> Spa
     if given is not None:
         if given.isEmpty():
             n = orders.select("customer_id").distinct().count()
-            msg = "customers"
+            table = "customers"
             raise DataContractError(
-                msg,
+                table,
                 None,
                 f"the customers table has no rows while orders name {n:,} customers",
                 remedy="fill the customers table, or remove the file so customers are derived from orders",

@@ -146,18 +146,18 @@ def load_hillstrom(path: str | os.PathLike[str]) -> pd.DataFrame:
     expected = {"recency", "history", "segment", "visit", "conversion", "spend"}
     missing = sorted(expected - set(df.columns))
     if missing:
-        msg = "hillstrom"
+        table = "hillstrom"
         raise DataContractError(
-            msg,
+            table,
             missing[0],
             f"columns {', '.join(missing)} missing",
             remedy="pass the MineThatData e-mail challenge CSV",
         )
     unknown = ~df["segment"].isin(HILLSTROM_ARMS)
     if unknown.any():
-        msg = "hillstrom"
+        table = "hillstrom"
         raise DataContractError(
-            msg,
+            table,
             "segment",
             "unknown arm",
             count=int(unknown.sum()),
@@ -183,8 +183,8 @@ def load_readout_data(kind: str, path: str | os.PathLike[str] | None = None) -> 
     if kind == "hillstrom":
         if not path:
             msg = "the hillstrom readout needs data_path: the path of hillstrom.csv.gz (data/real/hillstrom_email/)"
-            msg_0 = "hillstrom"
-            raise DataContractError(msg_0, None, msg)
+            table = "hillstrom"
+            raise DataContractError(table, None, msg)
         return load_hillstrom(path)
     msg = f"unknown readout dataset {kind!r}. Fix: use one of {', '.join(READOUT_DATASETS)}"
     raise WorkbenchError(msg)

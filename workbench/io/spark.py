@@ -139,8 +139,8 @@ def read_spark_tables(
     else:
         root = Path(source)
         if not root.exists():
-            msg_0 = f"data path {root} does not exist. Fix: pass a folder of Parquet tables or spark:<schema>"
-            raise FileError(msg_0)
+            msg = f"data path {root} does not exist. Fix: pass a folder of Parquet tables or spark:<schema>"
+            raise FileError(msg)
         if not root.is_dir():
             msg = f"{root} is not a folder. Spark reads a folder of Parquet tables or spark:<schema>. "
             msg += "Fix: pass the folder holding orders.parquet, or use --engine duckdb for a single file"
@@ -160,9 +160,9 @@ def read_spark_tables(
             frames[name] = _read_parquet(spark, found)
         where = str(root)
     if "orders" not in frames:
-        msg_0 = "orders"
+        table = "orders"
         raise DataContractError(
-            msg_0,
+            table,
             None,
             f"no orders table in {where}",
             remedy="add orders.parquet (order_id, customer_id, ordered_at, amount)",

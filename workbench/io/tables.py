@@ -221,8 +221,8 @@ def load_dataset(
         raise FileError(msg)
     root = Path(path)
     if not root.exists():
-        msg_0 = f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file"
-        raise FileError(msg_0)
+        msg = f"data path {root} does not exist. Fix: pass a folder of tables or a .duckdb file"
+        raise FileError(msg)
     raw: dict[str, Table] = {}
     text: Callable[[str], pd.DataFrame]
     if root.is_file() and root.suffix in {".duckdb", ".db"}:
@@ -248,12 +248,12 @@ def load_dataset(
             return _read_text(files[name])
 
     else:
-        msg_0 = f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv"
-        raise FileError(msg_0)
+        msg = f"{root} is neither a folder nor a .duckdb file. Fix: pass the folder holding orders.csv"
+        raise FileError(msg)
     if "orders" not in raw:
-        msg_0 = "orders"
+        table = "orders"
         raise DataContractError(
-            msg_0,
+            table,
             None,
             f"no orders table in {root}",
             remedy="add orders.csv, orders.csv.gz or orders.parquet (order_id, customer_id, ordered_at, amount)",

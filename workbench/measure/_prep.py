@@ -61,9 +61,9 @@ def join_segments(messages: pd.DataFrame, segments: pd.DataFrame | pd.Series | N
         require_columns(segments, "segments", ["customer_id", "segment"], why="joining segments")
         dup = segments["customer_id"].duplicated(keep=False)
         if dup.any():
-            msg = "segments"
+            table = "segments"
             raise DataContractError(
-                msg,
+                table,
                 "customer_id",
                 "a customer has more than one segment",
                 count=int(dup.sum()),
@@ -82,9 +82,9 @@ def check_keys(messages: pd.DataFrame, by: Sequence[str]) -> None:
     for key in by:
         if key not in messages.columns:
             hint = "pass segments=<frame of customer_id, segment>" if key == "segment" else f"add {key} to messages"
-            msg = "messages"
+            table = "messages"
             raise DataContractError(
-                msg,
+                table,
                 key,
                 f"cannot group by {key}: the column is missing",
                 remedy=f"{hint}, or group by {', '.join(c for c in MESSAGE_KEYS if c in messages.columns)}",
@@ -98,9 +98,9 @@ def check_messages(messages: pd.DataFrame, by: Sequence[str] = ()) -> None:
     channel = messages["channel"].astype("string")
     bad = ~channel.isin(CHANNELS).fillna(False)
     if bad.any():
-        msg = "messages"
+        table = "messages"
         raise DataContractError(
-            msg,
+            table,
             "channel",
             f"unknown channel; allowed: {', '.join(CHANNELS)}",
             count=int(bad.sum()),
@@ -142,9 +142,9 @@ class Prepared:
         self.sent_us = as_us(m["sent_at"])
         missing_sent = self.sent_us == NAT
         if missing_sent.any():
-            msg = "messages"
+            table = "messages"
             raise DataContractError(
-                msg,
+                table,
                 "sent_at",
                 "sent_at is missing",
                 count=int(missing_sent.sum()),
