@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..journeys.diff import describe_node, describe_trigger
-from ..models.journey import Journey, links
+from ..models.journey import Journey, labelled_links
 from .render import VegaChart
 
 __all__ = ["journey_chart", "journey_layout"]
@@ -24,7 +24,6 @@ NODE_WIDTH = 150
 NODE_HEIGHT = 34
 ROW = 66
 GAP = 18
-_LINK_LABEL = {"on_true": "yes", "on_false": "no", "on_event": "event", "on_timeout": "timeout", "next": ""}
 _KIND_COLOURS = {
     "trigger": ("#243b53", "#ffffff"),
     "send_email": ("#dbeafe", "#1e3a8a"),
@@ -65,18 +64,7 @@ def _short(node: Any) -> str:
 
 
 def _edges(journey: Journey) -> list[tuple[str, str, str]]:
-    out = [("__trigger__", journey.entry, "")]
-    for node in journey.nodes:
-        for label, target in links(node):
-            if target is None:
-                continue
-            if node.type == "random_split":
-                share = next(b.share for b in node.branches if b.name == label)
-                text = f"{label} {share:g}%"
-            else:
-                text = _LINK_LABEL.get(label, label)
-            out.append((node.id, target, text))
-    return out
+    return [("__trigger__", journey.entry, ""), *labelled_links(journey)]
 
 
 def journey_layout(journey: Journey) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -6,12 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..journeys.diff import _condition, _delay
-from ..models.journey import links
+from ..models.journey import labelled_links
 from .registry import ExportContext, ExportResult, register
 
 __all__ = ["export_mermaid", "to_mermaid"]
-
-_LINK_LABEL = {"on_true": "yes", "on_false": "no", "on_event": "event", "on_timeout": "timeout"}
 
 
 def _text(value: str) -> str:
@@ -68,17 +66,9 @@ def to_mermaid(journey: Any) -> str:
     lines = ["flowchart TD", f'  trigger(["{_trigger(journey)}"])', f"  trigger --> {_id(journey.entry)}"]
     for node in journey.nodes:
         lines.append(f"  {_shape(node)}")
-    for node in journey.nodes:
-        for label, target in links(node):
-            if target is None:
-                continue
-            if node.type == "random_split":
-                share = next(b.share for b in node.branches if b.name == label)
-                text = f"{label} {share:g}%"
-            else:
-                text = _LINK_LABEL.get(label, "")
-            a, b = _id(node.id), _id(target)
-            lines.append(f"  {a} -->|{_text(text)}| {b}" if text else f"  {a} --> {b}")
+    for source, target, text in labelled_links(journey):
+        a, b = _id(source), _id(target)
+        lines.append(f"  {a} -->|{_text(text)}| {b}" if text else f"  {a} --> {b}")
     lines.append("  classDef email fill:#e8f0fe,stroke:#1a73e8")
     lines.append("  classDef sms fill:#e6f4ea,stroke:#188038")
     for cls, channel in (("email", "email"), ("sms", "sms")):

@@ -357,6 +357,30 @@ def links(node: Any) -> list[tuple[str, str | None]]:
     return [(label, getattr(node, label)) for label in BRANCH_LINKS[node.type]]
 
 
+#: How a link reads on a diagram ("" for the one way on).
+LINK_LABELS = {"on_true": "yes", "on_false": "no", "on_event": "event", "on_timeout": "timeout", "next": ""}
+
+
+def labelled_links(journey: Journey) -> list[tuple[str, str, str]]:
+    """Every link of a journey's nodes as ``(source id, target id, label)``, for diagrams.
+
+    A random split's branch reads ``name share%``; a split's ``yes``/``no``; a wait's ``event``/``timeout``;
+    the one way on of a step has no label. Links to nothing (the end of a path) are left out.
+    """
+    out = []
+    for node in journey.nodes:
+        for label, target in links(node):
+            if target is None:
+                continue
+            if node.type == "random_split":
+                share = next(b.share for b in node.branches if b.name == label)
+                text = f"{label} {share:g}%"
+            else:
+                text = LINK_LABELS.get(label, label)
+            out.append((node.id, target, text))
+    return out
+
+
 class Journey(_Model):
     """A journey: who enters, when, what they receive, and when they leave."""
 
