@@ -308,7 +308,7 @@ def test_phone_time_zones_keep_their_rules(generated):
         assert phone_zones(v) == old_phone_zones(v), v
 
 
-def test_the_stripped_whitespace_is_what_str_strip_removes():
-    from workbench.timezones import _WHITESPACE
+def test_whitespace_is_what_str_isspace_accepts():
+    from workbench.models.tables import WHITESPACE
 
-    assert sorted(_WHITESPACE) == [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert sorted(WHITESPACE) == [chr(c) for c in range(0x110000) if chr(c).isspace()]

@@ -38,6 +38,7 @@ from .models.tables import (
     FORMULA_START,
     KNOWN_EVENTS,
     QUALITY_COLUMNS,
+    WHITESPACE,
 )
 from .phones import is_valid as is_valid_phone
 
@@ -532,7 +533,7 @@ def _email_re2() -> str:
     written for Arrow's engine (RE2): RE2's ``\\s`` is ASCII only, so white space is spelled out as every
     character ``str.isspace`` accepts (Python's ``\\s``), and RE2's ``$`` does not also match before a final
     newline as Python's does."""
-    space = "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace())
+    space = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE)
     return rf"^[^@{space}]+@[^@{space}]+\.[A-Za-z]{{2,}}\n?$"
 
 

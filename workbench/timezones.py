@@ -14,16 +14,11 @@ from zoneinfo import ZoneInfo, available_timezones
 import numpy as np
 import pandas as pd
 
+from .models.tables import WHITESPACE
 from .phones import time_zones
 
 __all__ = ["COUNTRY_ZONES", "REGION_ZONES", "is_valid_zone", "phone_time_zones", "phone_zones", "resolve_timezones"]
 
-# What Python's str.strip() removes: every character whose str.isspace() is true.
-_WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + "\u2028\u2029\u202f\u205f\u3000"
-)
 
 # The zone holding most of each country's population (a fallback only).
 COUNTRY_ZONES = {
@@ -156,7 +151,7 @@ def phone_time_zones(phones: pd.Series) -> pd.Series:
     invalid numbers have no zone. The zones are phonenumbers' (``timezone.time_zones_for_number``),
     computed for the whole column at once (:func:`workbench.phones.time_zones`), in its order.
     """
-    stripped = phones.astype("string").str.strip(_WHITESPACE)
+    stripped = phones.astype("string").str.strip(WHITESPACE)
     return map_distinct(time_zones(stripped), _known_zones)
 
 

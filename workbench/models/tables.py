@@ -20,6 +20,7 @@ __all__ = [
     "KNOWN_EVENTS",
     "QUALITY_COLUMNS",
     "TABLES",
+    "WHITESPACE",
     "TableContract",
 ]
 
@@ -56,6 +57,12 @@ QUALITY_COLUMNS = ["table", "column", "check", "rows", "share", "examples", "act
 CHANNELS = ("email", "sms")
 #: An address a sender can use: something@domain.tld (a syntax check, not a deliverability check).
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+#: Every character whose ``str.isspace()`` is true: what ``\s`` matches in Python and ``str.strip()`` removes.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 CONSENT_STATUSES = ("subscribed", "unsubscribed")
 #: Order statuses that make an order a cancellation or return (so is a negative amount), case-insensitive.
 CANCELLED_STATUSES = ("cancelled", "canceled", "returned", "refunded", "void")
