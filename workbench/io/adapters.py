@@ -8,9 +8,9 @@ import re
 import pandas as pd
 
 from ..contracts import derive_customers, from_frames, quality_row, validate
-from ..measure.readout import READOUT_DATASETS
 from ..models.dataset import Dataset
 from ..models.errors import DataContractError, WorkbenchError
+from ..models.measurement import READOUT_DATASETS
 from .resources import sample_data
 from .tables import load_dataset
 

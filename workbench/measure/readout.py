@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..models.dataset import Dataset
 from ..models.errors import MeasurementError
-from ..models.measurement import MeasurementSettings
+from ..models.measurement import READOUT_DATASETS, MeasurementSettings
 from ..money import CURRENCY_ATTR, orders_in_one_currency
 from ..profiles import order_summary
 from ..value import customer_value as predict_customer_value
@@ -25,8 +25,6 @@ __all__ = [
     "experiment_readout",
     "incremental_clv",
 ]
-
-READOUT_DATASETS = ("sample", "hillstrom")
 
 # kind of data -> (arm column, control, metrics, segment column)
 READOUT_DEFAULTS = {

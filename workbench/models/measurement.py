@@ -12,7 +12,17 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["AttributionWindows", "ExchangeRate", "HealthThresholds", "MeasurementSettings", "settings_from"]
+__all__ = [
+    "READOUT_DATASETS",
+    "AttributionWindows",
+    "ExchangeRate",
+    "HealthThresholds",
+    "MeasurementSettings",
+    "settings_from",
+]
+
+# The data a measurement readout reads: the journeys' own message history, or the Hillstrom experiment.
+READOUT_DATASETS = ("sample", "hillstrom")
 
 
 class _Model(BaseModel):
