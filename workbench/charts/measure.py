@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import html
-import io
 from typing import Any
 
 import altair as alt
 import pandas as pd
 
 from ..measure import metrics_table
-from .render import PAGE_WIDTH, legend_highlight
+from ..vega import svg
+from .render import PAGE_WIDTH, legend_highlight, to_vega
 
 __all__ = [
     "attribution_chart",
@@ -263,9 +263,7 @@ def health_chart(checks: pd.DataFrame) -> alt.Chart:
 
 
 def _svg(chart: alt.TopLevelMixin) -> str:
-    buf = io.StringIO()
-    chart.save(buf, format="svg")
-    return buf.getvalue()
+    return svg(to_vega(chart))
 
 
 def _table(df: pd.DataFrame, *, max_rows: int = 60) -> str:

@@ -18,13 +18,14 @@ scrolls) and :func:`legend_highlight` (click a legend entry to highlight it).
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import altair as alt
 import vl_convert as vlc
+
+from ..vega import VEGA_MIME, spec_json, svg, vega_bundle
+from ..vega import to_vega as _to_vega
 
 __all__ = [
     "PAGE_WIDTH",
@@ -40,22 +41,15 @@ __all__ = [
     "zoom_x",
 ]
 
-#: The mime type JupyterLab's built-in Vega renderer draws (it ships Vega 5).
-VEGA_MIME = "application/vnd.vega.v5+json"
 #: The widest a chart may be, labels and legend included: a report page holds it without a scroll bar.
 PAGE_WIDTH = 860
-_V5_SCHEMA = "https://vega.github.io/schema/vega/v5.json"
 _MODES = ("interactive", "report", "svg", "png", "default")
 _state = {"mode": "default"}
 
 
 def to_vega(chart: alt.TopLevelMixin | Mapping[str, Any]) -> dict[str, Any]:
     """The chart (or a Vega-Lite spec) compiled to a Vega spec that Vega 5 and 6 both draw."""
-    spec = chart.to_dict() if hasattr(chart, "to_dict") else dict(chart)
-    is_vega = str(spec.get("$schema", "")).split("/")[-2:-1] == ["vega"]
-    vega = dict(spec) if is_vega else vlc.vegalite_to_vega(spec)
-    vega["$schema"] = _V5_SCHEMA
-    return vega
+    return _to_vega(chart.to_dict() if hasattr(chart, "to_dict") else chart)
 
 
 def chart_bundle(chart: alt.TopLevelMixin | Mapping[str, Any], *, static: bool) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def chart_bundle(chart: alt.TopLevelMixin | Mapping[str, Any], *, static: bool) 
     title = _title(spec)
     bundle: dict[str, Any] = {VEGA_MIME: vega, "text/plain": f"<chart: {title}>" if title else "<chart>"}
     if static:
-        bundle["image/svg+xml"] = vlc.vega_to_svg(vega)
+        bundle["image/svg+xml"] = svg(vega)
     return bundle
 
 
@@ -146,7 +140,7 @@ class VegaChart:
 
     def to_svg(self) -> str:
         """The chart as a static SVG (vl-convert, no network)."""
-        return str(vlc.vega_to_svg(to_vega(self.spec)))
+        return svg(to_vega(self.spec))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         mode = _state["mode"]
@@ -155,15 +149,3 @@ class VegaChart:
         if mode == "png":
             return {"image/png": vlc.vega_to_png(to_vega(self.spec)), "text/plain": "<chart>"}
         return chart_bundle(self.spec, static=mode == "report")
-
-
-@functools.cache
-def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed as one script (from vl-convert, no network), built once per process."""
-    # the stub makes snippet required; vl-convert's function defaults it (snippet=None: its own snippet)
-    return vlc.javascript_bundle()  # type: ignore[call-arg]
-
-
-def spec_json(spec: Mapping[str, Any]) -> str:
-    """A spec as JSON safe inside ``<script>`` (no ``</`` can close the tag)."""
-    return json.dumps(spec, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
