@@ -241,3 +241,45 @@ def test_the_benchmark_floor_renders_the_same_texts(strategy, audience):
             assert got["text"].strip() + "\n" == pair.text
             assert " ".join(got["sms"].split()) == " ".join(pair.sms.split())
             assert f"?c={pair.customer_id}" in got["headers"] and pair.headers["List-Unsubscribe"] in got["headers"]
+
+
+def _compiles(monkeypatch):
+    import jinja2
+
+    seen: list[str | None] = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        seen.append(name)
+        return compile_(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return seen
+
+
+def test_renderers_of_one_library_share_compiled_templates_and_nothing_else(
+    tmp_path, root, strategy, audience, monkeypatch
+):
+    folder = _library(tmp_path / "templates", root)
+    compiled = _compiles(monkeypatch)
+    rows = audience.head(3).to_dict("records")
+    first = Renderer(strategy, templates_dir=folder)
+    texts = [first.render_pair("cart_abandonment", customer_context(r)) for r in rows]
+    assert compiled, "the first renderer compiles the library"
+    compiled.clear()
+    second = Renderer(strategy, templates_dir=folder)
+    again = [second.render_pair("cart_abandonment", customer_context(r)) for r in rows]
+    assert compiled == [], "a second renderer of the same library reuses the compiled code"
+    assert [(p.subject, p.html, p.text, p.sms) for p in again] == [(p.subject, p.html, p.text, p.sms) for p in texts]
+    # a setting read when compiling (no sandbox) gets code of its own
+    bare = Renderer(strategy, templates_dir=folder, sandboxed=False)
+    bare.render_pair("cart_abandonment", customer_context(rows[0]))
+    assert compiled, "the unsandboxed environment compiles its own code"
+    # a changed file is compiled again and its new text shows
+    compiled.clear()
+    sms = folder / "cart_abandonment" / "sms.txt.j2"
+    sms.write_text("Changed " + sms.read_text(encoding="utf-8"), encoding="utf-8")
+    third = Renderer(strategy, templates_dir=folder)
+    pair = third.render_pair("cart_abandonment", customer_context(rows[0]))
+    assert "cart_abandonment/sms.txt.j2" in compiled and pair.sms is not None and "Changed " in pair.sms
+    assert texts[0].sms is not None and "Changed " not in texts[0].sms

@@ -381,6 +381,101 @@ class _Outputs(threading.local):
     values: list[str] | None = None
 
 
+class SharedCompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates shared by every environment of the same configuration in this process.
+
+    Each renderer (one per export target, the previewer, the lint) has its own environment, and each
+    compiled the whole library again. Jinja's compiled code depends on the template's source, its name
+    and file, and on settings of the environment read at compile time (its class and sandbox guards,
+    autoescape for that name, ``finalize``, the filters and tests and the context each asks for, the
+    operators the sandbox intercepts, the syntax options); the key holds all of them, so an environment
+    only reuses code it would have compiled itself. Code objects are immutable: nothing a render does
+    is shared. The cache is bounded.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[object, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def signature(environment: jinja2.Environment, name: str, filename: str | None) -> tuple[object, ...]:
+        """What the compiled code of ``name`` depends on besides its source."""
+        autoescape = environment.autoescape(name) if callable(environment.autoescape) else environment.autoescape
+        finalize = environment.finalize
+        # a finalize that takes no context is also called at compile time on constant output: never shared
+        finalize_key: object = None
+        if finalize is not None:
+            passes = _passes(finalize)
+            finalize_key = (passes, finalize.__qualname__) if passes != "None" else ("own", id(finalize))
+        syntax = tuple(
+            getattr(environment, option)
+            for option in (
+                "block_start_string",
+                "block_end_string",
+                "variable_start_string",
+                "variable_end_string",
+                "comment_start_string",
+                "comment_end_string",
+                "line_statement_prefix",
+                "line_comment_prefix",
+                "trim_blocks",
+                "lstrip_blocks",
+                "newline_sequence",
+                "keep_trailing_newline",
+                "optimized",
+                "is_async",
+                "sandboxed",
+            )
+        )
+        intercepted = tuple(
+            tuple(sorted(getattr(environment, name, ()))) for name in ("intercepted_binops", "intercepted_unops")
+        )
+        return (
+            type(environment).__module__,
+            type(environment).__qualname__,
+            name,
+            filename,
+            bool(autoescape),
+            finalize_key,
+            tuple(sorted(environment.extensions)),
+            # a filter's or test's call is compiled with the context it asks for (pass_context...)
+            tuple(sorted((k, _passes(f)) for k, f in environment.filters.items())),
+            tuple(sorted((k, _passes(f)) for k, f in environment.tests.items())),
+            syntax,
+            intercepted,
+        )
+
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        key = (*self.signature(environment, name, filename), self.get_source_checksum(source))
+        bucket = jinja2.bccache.Bucket(environment, repr(key), "")
+        with self._lock:
+            bucket.code = self._code.get(key)
+        bucket.shared_key = key  # type: ignore[attr-defined]
+        return bucket
+
+    def set_bucket(self, bucket: jinja2.bccache.Bucket) -> None:
+        with self._lock:
+            if len(self._code) >= self.MAX_ENTRIES:
+                self._code.clear()
+            self._code[bucket.shared_key] = bucket.code  # type: ignore[attr-defined]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._code.clear()
+
+
+_COMPILED = SharedCompiledTemplates()
+
+
+def _passes(function: Any) -> str:
+    """What a filter, test or finalize function asks Jinja to pass it (context, eval context, environment)."""
+    return str(jinja2.utils._PassArg.from_obj(function))
+
+
 def build_environment(
     templates_dir: str | os.PathLike[str], brand: Brand, *, sandboxed: bool = True
 ) -> jinja2.Environment:
@@ -415,6 +510,7 @@ def build_environment(
         keep_trailing_newline=False,
         auto_reload=False,
         cache_size=-1,
+        bytecode_cache=_COMPILED,
     )
     brand_ctx = brand_context(brand)
     currency = brand.currency
