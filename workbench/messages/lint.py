@@ -914,10 +914,11 @@ def lint_sample(profiles: pd.DataFrame, *, n: int = 24, seed: int = 0) -> pd.Dat
     picks: list[Any] = []
 
     def take(mask: pd.Series | None, k: int, *, order: pd.Series | None = None) -> None:
-        rows = profiles if mask is None else profiles[mask.fillna(False).astype(bool)]
+        # by index only: the profiles' rows (every column) are not copied for each mask
+        index = profiles.index if mask is None else profiles.index[mask.fillna(False).astype(bool).to_numpy()]
         if order is not None:
-            rows = rows.loc[order.loc[rows.index].sort_values(ascending=False, kind="stable").index]
-        for idx in rows.index[: k * 3]:
+            index = order.loc[index].sort_values(ascending=False, kind="stable").index
+        for idx in index[: k * 3]:
             if idx not in picks and k > 0:
                 picks.append(idx)
                 k -= 1
