@@ -268,7 +268,8 @@ def summarise_outcomes(outcomes: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY
     check_keys(outcomes, by)
     o = outcomes
     email = (o["channel"] == "email").to_numpy()
-    frame = pd.DataFrame({k: o[k].astype("string").fillna("(none)") for k in by})
+    # keys as categories (sorted, as groupby sorts text): grouping by codes instead of text
+    frame = pd.DataFrame({k: o[k].astype("string").fillna("(none)").astype("category") for k in by})
     for c in _COUNTS:
         frame[c] = o[c].to_numpy(dtype=float)
     frame["email_delivered"] = o["delivered"].to_numpy(float) * email
@@ -280,11 +281,11 @@ def summarise_outcomes(outcomes: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY
     frame["_engaged"] = ((o["open"] + o["click"]) > 0).to_numpy()
     frame["_deliv"] = o["delivered"].to_numpy() > 0
     if by:
-        grouped = frame.groupby(by, sort=True, dropna=False)
+        grouped = frame.groupby(by, sort=True, dropna=False, observed=True)
         sums = grouped[[*_COUNTS, "email_delivered", "email_click"]].sum()
         nan_sums = grouped[["complaint", "site_visits", "visit"]].sum(min_count=1)
-        recipients = frame[frame["_deliv"]].groupby(by, dropna=False)["_c"].nunique()
-        engaged = frame[frame["_engaged"]].groupby(by, dropna=False)["_c"].nunique()
+        recipients = frame[frame["_deliv"]].groupby(by, dropna=False, observed=True)["_c"].nunique()
+        engaged = frame[frame["_engaged"]].groupby(by, dropna=False, observed=True)["_c"].nunique()
     else:
         sums = frame[[*_COUNTS, "email_delivered", "email_click"]].sum().to_frame().T
         nan_sums = frame[["complaint", "site_visits", "visit"]].sum(min_count=1).to_frame().T
