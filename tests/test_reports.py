@@ -177,3 +177,44 @@ def test_a_shared_kernel_runs_each_notebook_as_a_fresh_one_would(tmp_path):
     executed = nbformat.read(run_dir / "notebooks" / "second.ipynb", as_version=4)
     assert [c.source for c in executed.cells] == [c.source for c in second.cells]  # nothing added, nothing lost
     assert executed.cells[1].outputs[0]["text"].strip() == str(run_dir.resolve())
+
+
+def test_report_cells_are_focusable_and_images_described_but_scripts_untouched(run_dir, offline_page):
+    from workbench.reports import _accessible
+
+    script = '<script>s = "<img src=z>"; d = "<div class=\\"jp-OutputArea-output\\">"</script>'
+    page = '<div class="jp-Cell-inputWrapper">a</div><img src="x.png"><img alt="chart" src="y.png">' + script
+    fixed = _accessible(page)
+    assert '<div class="jp-Cell-inputWrapper" tabindex="0">' in fixed
+    assert '<img alt="No description has been provided for this image" src="x.png">' in fixed
+    assert '<img alt="chart" src="y.png">' in fixed
+    assert fixed.endswith(script)
+    # in a real report, as a keyboard user meets it: every input and output can take the focus
+    offline_page.goto((run_dir / "03_plan_cadence.code.html").as_uri())
+    outputs = offline_page.locator(".jp-OutputArea-output")
+    assert outputs.count() > 5
+    assert outputs.evaluate_all("els => els.every(e => e.tabIndex === 0)")
+    assert offline_page.locator(".jp-Cell-inputWrapper").evaluate_all(
+        "els => els.length > 0 && els.every(e => e.tabIndex === 0)"
+    )
+
+
+def test_the_vega_script_is_kept_between_runs_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    from workbench import reports, vega
+
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    reports.vega_script.cache_clear()
+    built = reports.vega_script()
+    assert built == vega.vega_bundle() and "vegaEmbed" in built
+    (kept,) = (tmp_path / "cache").iterdir()
+    assert metadata.version("vl-convert-python").split(".")[0] in kept.name and kept.read_text() == built
+    kept.write_text("alert('truncated')")  # a damaged copy is not used: the bundle is built and kept again
+    reports.vega_script.cache_clear()
+    assert reports.vega_script() == built and kept.read_text() == built
+    (tmp_path / "a-file").write_text("")  # a cache folder that cannot be made: built each time, no error
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    reports.vega_script.cache_clear()
+    assert reports.vega_script() == built
+    reports.vega_script.cache_clear()

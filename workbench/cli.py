@@ -226,7 +226,18 @@ def _parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
     return params
 
 
+def _report_process() -> None:
+    """Set up this process for running notebooks: skip what only slows its start.
+
+    jsonschema (imported with nbformat) registers IRI format checks when rfc3987_syntax is installed (a
+    JupyterLab dependency), and that module builds a grammar on import (about 1 s) for checks a run
+    never makes; the report kernels skip it the same way.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def _run(args: argparse.Namespace) -> int:
+    _report_process()
     from .reports import run
 
     out = _output_folder(args, Path(args.out))
@@ -236,6 +247,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _pipeline(args: argparse.Namespace) -> int:
+    _report_process()
     from .reports import pipeline
 
     out = _output_folder(args, Path(args.out))

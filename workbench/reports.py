@@ -17,6 +17,7 @@ the notebooks get it without its password, which reaches their kernels as
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import json
 import os
@@ -38,7 +39,7 @@ from typing import Any, Protocol
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
-from . import charts
+from . import vega
 from .application import default_as_of
 from .io import (
     file_sha256,
@@ -274,7 +275,7 @@ _LOADER = """<script>
 
 def _chart_html(data: Mapping[str, Any]) -> str:
     """A chart output as HTML: the Vega spec for the bundled Vega, the SVG as what shows without it."""
-    spec = dict(data[charts.VEGA_MIME])
+    spec = dict(data[vega.VEGA_MIME])
     spec["$schema"] = "https://vega.github.io/schema/vega/v6.json"  # the bundled Vega is 6
     svg = data.get("image/svg+xml", "")
     svg = "".join(svg) if isinstance(svg, list) else svg
@@ -282,7 +283,7 @@ def _chart_html(data: Mapping[str, Any]) -> str:
     return (
         f'<div class="wb-chart" role="figure" aria-label="{title}"><div class="wb-vega"></div>'
         f'<div class="wb-static">{svg}</div>'
-        f'<script type="application/vnd.workbench.vega+json">{charts.spec_json(spec)}</script></div>'
+        f'<script type="application/vnd.workbench.vega+json">{vega.spec_json(spec)}</script></div>'
     )
 
 
@@ -292,10 +293,39 @@ def _charts_to_html(nb: Any) -> int:
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data") or {}
-            if charts.VEGA_MIME in data:
+            if vega.VEGA_MIME in data:
                 output["data"] = {"text/html": _chart_html(data)}
                 count += 1
     return count
+
+
+@functools.cache
+def vega_script() -> str:
+    """The Vega libraries the HTML reports inline (:func:`workbench.vega.vega_bundle`), kept between runs.
+
+    Building the bundle takes about 2 s of a core, and it changes only with vl-convert's version: it is
+    kept in the user's cache folder (``$WORKBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/workbench``, else
+    ``~/.cache/workbench``) under that version, written atomically. When the folder cannot be written
+    the bundle is built each time.
+    """
+    version = metadata.version("vl-convert-python")
+    folder = Path(
+        os.environ.get("WORKBENCH_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
+    )
+    path = folder / f"vega-bundle-vl-convert-{re.sub(r'[^0-9A-Za-z.]+', '-', version)}.js"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        cached = path.read_text(encoding="utf-8")
+        if _BUNDLE_END in cached:  # complete (written atomically, but checked all the same)
+            return cached
+    script = vega.vega_bundle()
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(path, script)
+    return script
+
+
+_BUNDLE_END = "vegaEmbed"
 
 
 def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *, include_code: bool) -> Path:
@@ -306,13 +336,52 @@ def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *,
     no MathJax, require.js, widget manager or Mermaid script, and any other ``<script src=http...>``
     is removed.
     """
-    import jinja2
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
     drawn = _charts_to_html(nb)
-    exporter = HTMLExporter(
+    script = f"<script>{vega_script()}</script>{_LOADER}" if drawn else ""
+    with _EXPORTING:  # one exporter per kind, used by one thread at a time
+        body, _ = _exporter(include_code).from_notebook_node(
+            nb, resources={"workbench_css": _CSS, "workbench_js": script}
+        )
+    body = _strip_remote_scripts(body)
+    return write_text(target, body)
+
+
+_EXPORTING = threading.Lock()
+
+
+@functools.cache
+def _exporter(include_code: bool) -> Any:
+    """The HTML exporter of the reports (built once per kind: its templates compile once per process)."""
+    import jinja2
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        """nbconvert's lab HTML export without its last step, a BeautifulSoup parse and rewrite of the whole
+        page (most of the export's time on pages of charts); its two edits are made on the text instead:
+        cells and outputs focusable with the keyboard, and alt text on images that have none."""
+
+        def from_notebook_node(self, nb: Any, resources: Any = None, **kw: Any) -> Any:
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            self._nb_metadata = {}
+            resources = self._init_resources(resources)  # type: ignore[no-untyped-call]
+            self.register_filter(  # type: ignore[no-untyped-call]
+                "highlight_code", self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            )
+            self.register_filter(  # type: ignore[no-untyped-call]
+                "filter_data_type",
+                WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+            )
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _accessible(html), resources
+
+    return ReportExporter(  # type: ignore[no-untyped-call]
         template_name="lab",
         template_file="workbench.html.j2",
         extra_loaders=[jinja2.DictLoader({"workbench.html.j2": _TEMPLATE})],
@@ -320,10 +389,21 @@ def to_html(executed: str | os.PathLike[str], target: str | os.PathLike[str], *,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    script = f"<script>{charts.vega_bundle()}</script>{_LOADER}" if drawn else ""
-    body, _ = exporter.from_notebook_node(nb, resources={"workbench_css": _CSS, "workbench_js": script})
-    body = _strip_remote_scripts(body)
-    return write_text(target, body)
+
+
+_FOCUSABLE = re.compile(r'<div class="([^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*)"(?![^>]*tabindex)')
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
+_SCRIPT = re.compile(r"(<script\b.*?</script\s*>)", re.DOTALL | re.IGNORECASE)
+
+
+def _accessible(html_text: str) -> str:
+    """Cells and outputs reachable with the Tab key, and a stated lack of description on images without one
+    (in the page's markup only: scripts are left as they are)."""
+    parts = _SCRIPT.split(html_text)
+    for i in range(0, len(parts), 2):  # the even parts are outside <script> elements
+        part = _FOCUSABLE.sub(r'<div class="\1" tabindex="0"', parts[i])
+        parts[i] = _IMG_WITHOUT_ALT.sub('<img alt="No description has been provided for this image"', part)
+    return "".join(parts)
 
 
 def _strip_remote_scripts(body: str) -> str:
@@ -390,15 +470,27 @@ class NotebookKernel:
         client.kc = self.kc
         return client
 
+    def start(self, *, cwd: Path, imports: Sequence[str] = ()) -> None:
+        """Start the kernel now (not at the first notebook) and import ``imports`` in it.
+
+        A run starts its kernels while it checks the data, so the notebooks find them ready with the
+        package's common modules imported.
+        """
+        modules = ", ".join(repr(m) for m in imports)
+        self._quietly(f"for _m in ({modules},):\n    __import__(_m)\ndel _m", cwd=cwd)
+
     def _prepare(self, cwd: Path) -> None:
         """Empty the namespace and set the working folder, in a notebook of its own (not the report's)."""
+        self._quietly(f"get_ipython().run_line_magic('reset', '-f')\n__import__('os').chdir({str(cwd)!r})")
+
+    def _quietly(self, code: str, *, cwd: Path | None = None) -> None:
+        """Run ``code`` in the kernel (starting it if needed) in a notebook of its own, not the report's."""
         import nbformat
 
-        cell = nbformat.v4.new_code_cell(
-            f"get_ipython().run_line_magic('reset', '-f')\n__import__('os').chdir({str(cwd)!r})"
-        )
+        cell = nbformat.v4.new_code_cell(code)
         client = self._client(nbformat.v4.new_notebook(cells=[cell]))
-        with client.setup_kernel(cleanup_kc=False):
+        with client.setup_kernel(cleanup_kc=False, **({"cwd": str(cwd)} if cwd else {})):
+            self.km, self.kc = client.km, client.kc
             client.execute_cell(cell, 0, store_history=False)
 
     def close(self) -> None:
@@ -505,6 +597,9 @@ def _failed(cell: Any) -> bool:
 # JupyterLab dependency), and that module builds a grammar on import: about 1 s of every report
 # kernel's start, for checks no report makes. Report kernels import jsonschema without it.
 _SKIP_IRI_GRAMMAR = "--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)"
+
+# What every pipeline notebook imports first: imported in each kernel while the run checks the data.
+_COMMON_IMPORTS = ("workbench.display", "workbench.io")
 
 _COMMON = {"data_path", "strategy_path", "output_dir", "as_of", "interactive"}
 
@@ -750,14 +845,6 @@ def pipeline(
     given = str(data) if data is not None else ""
     source: Path | str = given if is_postgres_url(given) or is_spark_source(given) else Path(data or sample_data())
     source = source.resolve() if isinstance(source, Path) else source
-    loaded: Strategy = load_strategy(strategy_path)
-    if engine == "spark" and reads_with_spark(source):  # checked by Spark, as the notebooks will read it
-        from .engines.spark import session
-
-        tables: Any = read_spark_tables(session(master), source)
-    else:
-        tables = load_dataset(source)
-    resolved_as_of = as_of or default_as_of(tables).isoformat()
     stems = [stem for stem, _ in PIPELINE]
     if notebooks is not None:
         unknown = sorted(set(notebooks) - set(stems))
@@ -767,33 +854,32 @@ def pipeline(
                 f"Fix: name one or more of {', '.join(stems)}"
             )
             raise RunError(msg)
+    chosen = [(stem, sub) for stem, sub in PIPELINE if notebooks is None or stem in notebooks]
     folder = notebooks_dir()
-    jobs: list[tuple[Path, str, dict[str, Any]]] = []
-    run_dir = new_run_dir(out)
+    for stem, _ in chosen:
+        if not (folder / f"{stem}.ipynb").exists():
+            msg = (
+                f"notebook {folder / f'{stem}.ipynb'} is missing. "
+                "Fix: reinstall the package, or set WORKBENCH_NOTEBOOKS to a full copy"
+            )
+            raise RunError(msg)
     common: dict[str, Any] = {"data_path": str(source), "strategy_path": str(strategy_path), "interactive": False}
     common, env = _secrets(common)
     if as_of:
         common["as_of"] = as_of
     if engine != "duckdb" or master:  # the notebooks' engine parameters (their default is duckdb)
         common.update(engine=engine, spark_master=master)
-    for stem, sub in PIPELINE:
-        if notebooks is not None and stem not in notebooks:
-            continue
-        path = folder / f"{stem}.ipynb"
-        if not path.exists():
-            msg = f"notebook {path} is missing. Fix: reinstall the package, or set WORKBENCH_NOTEBOOKS to a full copy"
-            raise RunError(msg)
-        jobs.append((path, stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)}))
+
     results: dict[str, NotebookRun] = {}
-    jobs.sort(key=lambda job: _EXPECTED_SECONDS.get(job[1], 0), reverse=True)  # longest first: less idle at the end
     waiting: queue.SimpleQueue[tuple[Path, str, dict[str, Any]]] = queue.SimpleQueue()
-    for job in jobs:
-        waiting.put(job)
-    stop = threading.Event()
+    ready, stop = threading.Event(), threading.Event()
 
     def worker(bar: _Progress) -> None:
-        # one kernel per worker for all its notebooks: imports and the data are loaded once per worker
+        # One kernel per worker for all its notebooks: imports and the data are loaded once per worker.
+        # It starts while the data is checked, and takes notebooks once the checks passed.
         with NotebookKernel(env=env) as kernel:
+            kernel.start(cwd=folder, imports=_COMMON_IMPORTS)
+            ready.wait()
             while not stop.is_set():
                 try:
                     path, name, params = waiting.get_nowait()
@@ -804,41 +890,77 @@ def pipeline(
                 )
                 bar.update(1)
 
-    parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
-    paths = {name: path for path, name, _ in jobs}
+    def wait_for(threads: Sequence[threading.Thread]) -> None:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)  # short waits: Ctrl-C is seen at once
 
-    def finish(status: str) -> list[NotebookRun]:
-        ordered = [
-            results.get(stem) or NotebookRun(name=stem, notebook=str(paths[stem]), status="interrupted")
-            for stem, _ in PIPELINE
-            if stem in paths
+    with _progress(len(chosen), "notebooks") as bar:
+        threading.Thread(target=vega_script, daemon=True).start()  # read (or built) while kernels start
+        count = max(1, min(workers, len(chosen)))
+        threads = [threading.Thread(target=worker, args=(bar,), daemon=True) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        try:
+            # Read and checked first (by Spark with the spark engine, as the notebooks will read it):
+            # a contract error stops the run before any notebook starts and before any folder is made.
+            loaded: Strategy = load_strategy(strategy_path)
+            if engine == "spark" and reads_with_spark(source):
+                from .engines.spark import session
+
+                tables: Any = read_spark_tables(session(master), source)
+            else:
+                tables = load_dataset(source)
+            resolved_as_of = as_of or default_as_of(tables).isoformat()
+        except BaseException:
+            stop.set()
+            ready.set()
+            if not isinstance(sys.exc_info()[1], Exception):  # Ctrl-C: do not wait for kernels to finish starting
+                stop_kernels()
+            wait_for(threads)
+            raise
+        run_dir = new_run_dir(out)
+        jobs = [
+            (folder / f"{stem}.ipynb", stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)})
+            for stem, sub in chosen
         ]
-        seconds = time.perf_counter() - started
-        title = loaded.name if status == "complete" else f"{loaded.name} (interrupted: incomplete)"
-        write_index(run_dir, ordered, title=title, seconds=seconds)
-        inputs: list[Path | str] = [source, strategy_path]
-        write_manifest(
-            run_dir, runs=ordered, inputs=inputs, parameters=parameters, command=command, seconds=seconds, status=status
-        )
-        return ordered
+        jobs.sort(key=lambda job: _EXPECTED_SECONDS.get(job[1], 0), reverse=True)  # longest first: less idle
+        for job in jobs:
+            waiting.put(job)
+        parameters = {**common, "as_of": resolved_as_of, "as_of_source": "given" if as_of else "latest order"}
+        paths = {name: path for path, name, _ in jobs}
 
-    try:
-        with _progress(len(jobs), "notebooks") as bar:
-            threading.Thread(target=charts.vega_bundle, daemon=True).start()  # built (~2 s) while kernels start
-            count = max(1, min(workers, len(jobs)))
-            threads = [threading.Thread(target=worker, args=(bar,), daemon=True) for _ in range(count)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(timeout=0.2)  # short waits: Ctrl-C is seen at once
-    except KeyboardInterrupt:
-        # Stop now: no queued notebook starts, running kernels are killed, the folder says it is incomplete.
-        stop.set()
-        stop_kernels()
-        finish("interrupted")
-        write_text(run_dir / "INCOMPLETE", "This run was interrupted: its reports and outputs are incomplete.\n")
-        raise
+        def finish(status: str) -> list[NotebookRun]:
+            ordered = [
+                results.get(stem) or NotebookRun(name=stem, notebook=str(paths[stem]), status="interrupted")
+                for stem, _ in PIPELINE
+                if stem in paths
+            ]
+            seconds = time.perf_counter() - started
+            title = loaded.name if status == "complete" else f"{loaded.name} (interrupted: incomplete)"
+            write_index(run_dir, ordered, title=title, seconds=seconds)
+            inputs: list[Path | str] = [source, strategy_path]
+            write_manifest(
+                run_dir,
+                runs=ordered,
+                inputs=inputs,
+                parameters=parameters,
+                command=command,
+                seconds=seconds,
+                status=status,
+            )
+            return ordered
+
+        try:
+            ready.set()
+            wait_for(threads)
+        except KeyboardInterrupt:
+            # Stop now: no queued notebook starts, running kernels are killed, the folder says it is incomplete.
+            stop.set()
+            stop_kernels()
+            finish("interrupted")
+            write_text(run_dir / "INCOMPLETE", "This run was interrupted: its reports and outputs are incomplete.\n")
+            raise
     ordered = finish("complete")
     failed = [r for r in ordered if r.status != "ok"]
     if failed:
