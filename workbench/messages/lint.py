@@ -769,8 +769,13 @@ def _lint_pair(
     max_preheader: int = 90,
     clip_bytes: int = _CLIP_BYTES,
     markets: Sequence[MarketRule] | None = None,
+    sms_memo: dict[tuple[Any, ...], Any] | None = None,
 ) -> list[Finding]:
-    """:func:`lint_pair` with the facts of the pair's HTML body already read (:func:`_html_facts` of it)."""
+    """:func:`lint_pair` with the facts of the pair's HTML body already read (:func:`_html_facts` of it).
+
+    ``sms_memo`` keeps the findings of the rules that read the SMS alone per distinct SMS (with its
+    moment's manifest, the recipient's market and the content's locale), for pairs from one renderer.
+    """
     out: list[Finding] = []
     m, v, cid, tpl = pair.moment, pair.variant, pair.customer_id, pair.templates
     manifest = pair.manifest
@@ -853,56 +858,18 @@ def _lint_pair(
 
     if pair.sms is not None:
         sms = pair.sms
-        a = pair.sms_analysis
-        first = manifest.sms_program_start and (market is None or need("program_disclosures", "sms") is not None)
-        if first:
-            missing = []
-            if brand.sms_program_name.lower() not in sms.lower():
-                missing.append(f"program name ({brand.sms_program_name})")
-            if not _RATES.search(sms):
-                missing.append("'Msg & data rates may apply'")
-            if brand.sms_frequency.lower() not in sms.lower() and not _RECURRING.search(sms):
-                missing.append(f"frequency ({brand.sms_frequency})")
-            if not _HELP.search(sms):
-                missing.append("HELP instructions")
-            if missing:
-                add("sms-first-message", "first message of the program lacks " + ", ".join(missing), "sms")
-        if not _STOP_WORDING.search(sms):
-            if first:
-                add(
-                    "sms-opt-out",
-                    "the first message of the program has no opt-out wording (Reply STOP)",
-                    "sms",
-                    "error",
-                )
-            elif not manifest.transactional:
-                rule = need("opt_out_instruction", "sms")
-                law = rule is not None and rule.certainty == "law"
-                where = f" ({rule.source})" if law else ""
-                add(
-                    "sms-opt-out", f"no opt-out wording (Reply STOP to opt out){where}", "sms", "error" if law else None
-                )
-        if brand.name.lower() not in sms.lower():
-            add("sms-brand", f"the SMS does not name the brand {brand.name!r}", "sms")
-        if a is not None and a.segments > max_sms_segments:
-            add(
-                "sms-segments",
-                f"{a.segments} segments ({a.units} {'septets' if a.encoding == 'GSM-7' else 'units'}, "
-                f"{a.encoding}); the limit is {max_sms_segments}",
-                "sms",
-            )
-        if a is not None and a.non_gsm:
-            accepted = _accepted_ucs2(manifest, content)
-            note = f"; accepted in the manifest ({content}): {accepted}" if accepted else ""
-            add("sms-non-gsm", _ucs2_message(a) + note, "sms", "info" if accepted else None)
-        hit = _find_placeholder(sms)
-        if hit:
-            add("sms-placeholder", f"{hit.group(0)!r} left in the SMS", "sms")
-        if _search_http(sms):
-            add("sms-insecure-link", "the SMS links to an http:// URL", "sms")
-        urls = {_url_key(u) for u in _URL.findall(sms)}
-        if len(urls) > 1:
-            add("pair-multiple-cta", f"the SMS has {len(urls)} links to different pages", "sms")
+        key = (sms, pair.sms_analysis is None, id(manifest), pair.market, content)
+        rules = sms_memo.get(key) if sms_memo is not None else None
+        if rules is None:
+            rules = _sms_rules(sms, pair.sms_analysis, manifest, market, content, brand, max_sms_segments)
+            if sms_memo is not None:
+                if len(sms_memo) >= _MAX_MEMO:
+                    sms_memo.clear()
+                sms_memo[key] = rules
+                sms_memo[("manifest", id(manifest))] = manifest  # keeps the id() in the key the manifest's own
+        for args in rules[0]:
+            add(*args)
+        urls = rules[1]
         if pair.html:
             if email_cta and urls and not urls <= set(email_cta):
                 sms_paths = ", ".join(sorted(h + p for h, p in urls))
@@ -946,6 +913,76 @@ def _lint_pair(
             )
         )
     return out
+
+
+def _sms_rules(
+    sms: str,
+    a: SmsAnalysis | None,
+    manifest: TemplateManifest,
+    market: MarketRule | None,
+    content: str,
+    brand: Brand,
+    max_sms_segments: int,
+) -> tuple[list[tuple[str, str, str, str | None]], set[tuple[str, str]]]:
+    """The rules that read the SMS alone: (rule, message, part, severity) of each finding, and the SMS's links."""
+    found: list[tuple[str, str, str, str | None]] = []
+
+    def add(rule: str, message: str, part: str, severity: str | None = None) -> None:
+        found.append((rule, message, part, severity))
+
+    def need(element: str, channel: str) -> Any:
+        if market is None:
+            return None
+        return next((r for r in market.required(channel) if r.element == element), None)
+
+    first = manifest.sms_program_start and (market is None or need("program_disclosures", "sms") is not None)
+    if first:
+        missing = []
+        if brand.sms_program_name.lower() not in sms.lower():
+            missing.append(f"program name ({brand.sms_program_name})")
+        if not _RATES.search(sms):
+            missing.append("'Msg & data rates may apply'")
+        if brand.sms_frequency.lower() not in sms.lower() and not _RECURRING.search(sms):
+            missing.append(f"frequency ({brand.sms_frequency})")
+        if not _HELP.search(sms):
+            missing.append("HELP instructions")
+        if missing:
+            add("sms-first-message", "first message of the program lacks " + ", ".join(missing), "sms")
+    if not _STOP_WORDING.search(sms):
+        if first:
+            add(
+                "sms-opt-out",
+                "the first message of the program has no opt-out wording (Reply STOP)",
+                "sms",
+                "error",
+            )
+        elif not manifest.transactional:
+            rule = need("opt_out_instruction", "sms")
+            law = rule is not None and rule.certainty == "law"
+            where = f" ({rule.source})" if law else ""
+            add("sms-opt-out", f"no opt-out wording (Reply STOP to opt out){where}", "sms", "error" if law else None)
+    if brand.name.lower() not in sms.lower():
+        add("sms-brand", f"the SMS does not name the brand {brand.name!r}", "sms")
+    if a is not None and a.segments > max_sms_segments:
+        add(
+            "sms-segments",
+            f"{a.segments} segments ({a.units} {'septets' if a.encoding == 'GSM-7' else 'units'}, "
+            f"{a.encoding}); the limit is {max_sms_segments}",
+            "sms",
+        )
+    if a is not None and a.non_gsm:
+        accepted = _accepted_ucs2(manifest, content)
+        note = f"; accepted in the manifest ({content}): {accepted}" if accepted else ""
+        add("sms-non-gsm", _ucs2_message(a) + note, "sms", "info" if accepted else None)
+    hit = _find_placeholder(sms)
+    if hit:
+        add("sms-placeholder", f"{hit.group(0)!r} left in the SMS", "sms")
+    if _search_http(sms):
+        add("sms-insecure-link", "the SMS links to an http:// URL", "sms")
+    urls = {_url_key(u) for u in _URL.findall(sms)}
+    if len(urls) > 1:
+        add("pair-multiple-cta", f"the SMS has {len(urls)} links to different pages", "sms")
+    return found, urls
 
 
 def _accepted_ucs2(manifest: TemplateManifest, content: str) -> str | None:
@@ -1203,6 +1240,7 @@ class _LintMemo:
         self.options = options
         self.cache: dict[tuple[Any, ...], tuple[TemplateManifest, list[Finding]] | None] = {}
         self.layouts: dict[int, _LayoutFacts] = {}
+        self.sms: dict[tuple[Any, ...], Any] = {}
         unsubscribe = str(brand.unsubscribe_url).rstrip("/")
         urls = [str(u).rstrip("/") for u in (brand.support_url, brand.website_url) if u]
         self.needles = [n for n in (unsubscribe, brand.postal_address, brand.reply_to or "", *urls) if n]
@@ -1223,7 +1261,7 @@ class _LintMemo:
                     self.layouts.clear()
                 found = self.layouts[id(layout.segments)] = _LayoutFacts(layout.segments)
             facts = found.facts(layout.values)
-        return _lint_pair(pair, facts, brand=self.brand, **self.options)
+        return _lint_pair(pair, facts, brand=self.brand, sms_memo=self.sms, **self.options)
 
     def lint(self, pair: PairedMessage, layout: HtmlLayout | None = None) -> list[Finding]:
         """The findings of ``pair`` (``layout``: how its HTML body was put together, from the renderer)."""
