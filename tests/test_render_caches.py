@@ -74,7 +74,8 @@ def library(tmp_path_factory, root):
 @pytest.fixture(scope="module")
 def shared(strategy, library):
     """One renderer and one lint memo for every example: what one customer leaves behind, the next meets."""
-    return Renderer(strategy, templates_dir=library), _LintMemo(strategy.brand, markets=strategy.policy.markets)
+    memo = _LintMemo(strategy.brand, adaptive=False, markets=strategy.policy.markets)  # always looks in the memo
+    return Renderer(strategy, templates_dir=library), memo
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,7 @@ from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 
 __all__ = [
     "PART_FILES",
+    "HtmlLayout",
     "LocaleResolution",
     "PairedMessage",
     "Renderer",
@@ -673,6 +674,26 @@ def _fill(skeleton: str, values: list[str]) -> str:
     return _SLOT.sub(lambda m: values[int(m.group(1))], skeleton)
 
 
+@dataclass(frozen=True, slots=True)
+class HtmlLayout:
+    """How an inlined HTML body is put together: ``segments[0] + values[0] + segments[1] + ...``.
+
+    ``segments`` is the inlined layout (the same list object for every message of one layout, so
+    what is worked out from it can be kept per layout); ``values`` are the outputs as written into it.
+    """
+
+    segments: list[str]
+    values: tuple[str, ...]
+
+    @property
+    def html(self) -> str:
+        out = [self.segments[0]]
+        for value, segment in zip(self.values, self.segments[1:], strict=True):
+            out.append(value)
+            out.append(segment)
+        return "".join(out)
+
+
 class _CssPlan:
     """CSS inlining done once per layout instead of once per message.
 
@@ -691,6 +712,10 @@ class _CssPlan:
         self.skeletons: dict[str, tuple[list[str], list[tuple[int, str]], bool] | None] = {}
 
     def inline(self, skeleton: str, values: list[str]) -> str:
+        return self.inline_layout(skeleton, values)[0]
+
+    def inline_layout(self, skeleton: str, values: list[str]) -> tuple[str, HtmlLayout | None]:
+        """The inlined HTML, and how it is put together when the fast path wrote it (else None)."""
         entry = self.skeletons.get(skeleton)
         if entry is None and skeleton not in self.skeletons:
             if len(self.skeletons) >= _MAX_SKELETONS:
@@ -699,16 +724,19 @@ class _CssPlan:
         if entry is not None and _UNSAFE_VALUE.search("".join(values)) is None:
             segments, slots, padded_ok = entry
             out = [segments[0]]
+            written: list[str] = []
             for (index, where), segment in zip(slots, segments[1:], strict=True):
                 value = values[index]
                 stripped = value.strip(_HTML_SPACE)
                 if not stripped or (value[0] == "\n") or (not padded_ok and len(stripped) != len(value)):
                     break
-                out.append(_serialize(value, where))
+                serialized = _serialize(value, where)
+                written.append(serialized)
+                out.append(serialized)
                 out.append(segment)
             else:
-                return "".join(out)
-        return self.inliner.inline(_fill(skeleton, values))
+                return "".join(out), HtmlLayout(segments, tuple(written))
+        return self.inliner.inline(_fill(skeleton, values)), None
 
     def _stitch(self, segments: list[str], slots: list[tuple[int, str]], values: list[str]) -> str:
         out = [segments[0]]
@@ -807,6 +835,41 @@ def _plain_outputs(tree: nodes.Template) -> bool:
     return not any(n.name in _OPAQUE_NAMES for n in tree.find_all(nodes.Name))
 
 
+# ---------------------------------------------------------------- rendered parts kept per distinct input
+
+#: Context values every filter may read (besides the customer's time zone).
+_FILTER_READS = ("channel", "locale", "currency", "moment", "variant")
+#: Context values that differ for every customer: a template reading them is rendered for each.
+_PER_CUSTOMER = frozenset({"unsubscribe_link", "preferences_link"})
+_MAX_PARTS = 8192
+_MISSING = object()
+#: Types whose equal values are written the same (compared by value, with the type).
+_BY_VALUE = frozenset({str, int, bool, type(None)})
+#: Types compared by ``repr`` (equal values can be written differently, e.g. ``-0.0`` or another time zone).
+_BY_REPR = frozenset({float, decimal.Decimal, pd.Timestamp, dt.datetime, dt.date, np.int64, np.float64})
+_BY_REPR |= frozenset({np.bool_, np.int32, np.float32})
+
+
+class _Uncacheable(Exception):
+    """A value the part cache cannot compare safely: the part is rendered for this customer."""
+
+
+def _canon(value: object) -> object:
+    """A hashable stand-in for a context value that two values share only when templates see the same."""
+    if value is _MISSING:
+        return value
+    kind = type(value)
+    if kind in _BY_VALUE:
+        return (kind, value)
+    if kind in _BY_REPR:
+        return (kind, repr(value))
+    if kind is FrozenDict:
+        return (kind, tuple((_canon(k), _canon(v)) for k, v in value.items()))  # type: ignore[attr-defined]
+    if kind is tuple:
+        return (kind, tuple(_canon(v) for v in value))  # type: ignore[attr-defined]
+    raise _Uncacheable
+
+
 # ---------------------------------------------------------------- renderer
 
 
@@ -830,6 +893,10 @@ class Renderer:
         template that runs past it fails at once for the rest of this renderer's life.
     max_output
         Characters one template part may write (:data:`~.sandbox.MAX_OUTPUT_CHARS`).
+    cache_parts
+        Render a part once per distinct set of values its template reads and reuse it for every
+        customer with the same values (the subject and preheader of most moments, most SMS);
+        ``False`` renders every part for every customer.
     """
 
     def __init__(
@@ -842,6 +909,7 @@ class Renderer:
         sandboxed: bool = True,
         time_limit: float = MAX_RENDER_SECONDS,
         max_output: int = MAX_OUTPUT_CHARS,
+        cache_parts: bool = True,
     ) -> None:
         self.strategy = strategy
         self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
@@ -869,6 +937,9 @@ class Renderer:
         self._folders: dict[str, dict[str, str]] = {}
         self._resolved: dict[tuple[str, str, str], LocaleResolution] = {}
         self._sms: dict[str, SmsAnalysis] = {}
+        self._cache_parts = cache_parts
+        self._reads_of: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+        self._part_cache: dict[tuple[Any, ...], str] = {}
 
     # -- templates
 
@@ -1152,24 +1223,86 @@ class Renderer:
                 self._stopped[name] = err
             raise err from None
 
-    def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
-        """The HTML body with the layout's CSS inlined (see :class:`_CssPlan`)."""
-        if self._inliner is None:
+    def _reads(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The context names and customer fields template ``name`` can read (through extends and includes).
+
+        ``None`` when its output is not a function of those alone, or is one per customer anyway: a
+        template that cannot be resolved, reads ``customer`` other than field by field, calls ``lipsum``
+        or the ``random`` filter, or reads the customer's id or links.
+        """
+        if name in self._reads_of:
+            return self._reads_of[name]
+        found: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        trees = self._template_trees(name)
+        if trees is not None:
+            names: set[str] = set()
+            fields: set[str] = set()
+            plain = True
+            for tree in trees:
+                names.update(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
+                filters = {f.name for f in tree.find_all(nodes.Filter)}
+                if "random" in filters or "lipsum" in names or not _customer_fields(tree, fields):
+                    plain = False
+                if filters & {"local_date", "local_time"}:
+                    fields.add("timezone")  # they read the customer's time zone
+            if plain and not names & _PER_CUSTOMER and "customer_id" not in fields:
+                found = (tuple(sorted(names - {"customer", "brand"} - set(_FILTER_READS))), tuple(sorted(fields)))
+        self._reads_of[name] = found
+        return found
+
+    def _render_part(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
+        """:meth:`_render`, once per distinct set of values the template reads (see :meth:`_reads`).
+
+        The output of a template is a function of the context values it reads: the sandbox lets no
+        render change anything another render sees, and the filters are functions of their arguments
+        and of the ``locale``, ``channel``, ``currency``, ``moment``, ``variant`` and the customer's
+        time zone. Values are compared with their type (``1``, ``1.0`` and ``True`` differ) and by
+        ``repr`` when equal values can be written differently (``-0.0``, ``Decimal("1.0")``, time
+        zones). Renders that fail are not kept: they fail again, the ordinary way.
+        """
+        if not self._cache_parts:
             return self._render(template, ctx)
+        name = template.name or ""
+        reads = self._reads(name) if name else None
+        if reads is None:
+            return self._render(template, ctx)
+        names, fields = reads
+        customer = ctx.get("customer")
+        try:
+            key = (
+                name,
+                tuple(_canon(ctx.get(n, _MISSING)) for n in _FILTER_READS),
+                tuple(_canon(ctx.get(n, _MISSING)) for n in names),
+                tuple(_canon(customer.get(f, _MISSING)) for f in fields) if isinstance(customer, Mapping) else None,
+            )
+        except _Uncacheable:
+            return self._render(template, ctx)
+        hit = self._part_cache.get(key)
+        if hit is None:
+            hit = self._render(template, ctx)
+            if len(self._part_cache) >= _MAX_PARTS:  # keys come from data: keep the cache bounded
+                self._part_cache.clear()
+            self._part_cache[key] = hit
+        return hit
+
+    def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> tuple[str, HtmlLayout | None]:
+        """The HTML body with the layout's CSS inlined (see :class:`_CssPlan`), and its layout when known."""
+        if self._inliner is None:
+            return self._render(template, ctx), None
         name = template.name or ""
         plain = self._plain.get(name)
         if plain is None:
             trees = self._template_trees(name) if name else None
             plain = self._plain[name] = trees is not None and all(_plain_outputs(tree) for tree in trees)
         if not plain or self._outputs is None or self._css is None:
-            return self._inliner.inline(self._render(template, ctx))
+            return self._inliner.inline(self._render(template, ctx)), None
         values: list[str] = []
         self._outputs.values = values
         try:
             skeleton = self._render(template, ctx)
         finally:
             self._outputs.values = None
-        return self._css.inline(skeleton, values)
+        return self._css.inline_layout(skeleton, values)
 
     def render_pair(
         self,
@@ -1181,6 +1314,18 @@ class Renderer:
         clean: bool = False,
     ) -> PairedMessage:
         """Render the email and the SMS of ``moment`` for one customer (see :func:`render_pair`)."""
+        return self.render_pair_layout(moment, customer, variant=variant, promotion=promotion, clean=clean)[0]
+
+    def render_pair_layout(
+        self,
+        moment: str,
+        customer: Mapping[str, Any],
+        *,
+        variant: str | None = None,
+        promotion: str | None = None,
+        clean: bool = False,
+    ) -> tuple[PairedMessage, HtmlLayout | None]:
+        """:meth:`render_pair`, and the layout of its HTML body when the CSS was inlined per layout (else None)."""
         manifest = self.manifest(moment)
         variant = variant or manifest.variants[0]
         ctx = self.context(moment, customer, variant=variant, promotion=promotion, clean=clean)
@@ -1188,20 +1333,21 @@ class Renderer:
         parts = self.templates(moment, variant, resolution.locale)
         subject = preheader = html = text = ""
         headers: dict[str, str] = {}
+        layout = None
         if "html" in parts:
-            subject = " ".join(self._render(parts["subject"], ctx).split())
-            preheader = " ".join(self._render(parts["preheader"], ctx).split())
+            subject = " ".join(self._render_part(parts["subject"], ctx).split())
+            preheader = " ".join(self._render_part(parts["preheader"], ctx).split())
             ctx["subject"], ctx["preheader"] = subject, preheader
-            html = self._render_html(parts["html"], ctx)
-            text = self._render(parts["text"], ctx).strip() + "\n"
+            html, layout = self._render_html(parts["html"], ctx)
+            text = self._render_part(parts["text"], ctx).strip() + "\n"
             if "headers" in parts:
-                headers = _parse_headers(self._render(parts["headers"], ctx))
+                headers = _parse_headers(self._render_part(parts["headers"], ctx))
         sms = analysis = None
         if "sms" in parts:
             ctx["channel"] = "sms"
-            sms = _tidy_sms(self._render(parts["sms"], ctx))
+            sms = _tidy_sms(self._render_part(parts["sms"], ctx))
             analysis = self._analyze_sms(sms)
-        return PairedMessage(
+        pair = PairedMessage(
             moment=moment,
             variant=variant,
             customer_id=str(ctx["customer"].get("customer_id") or ""),
@@ -1220,6 +1366,7 @@ class Renderer:
             market=self._market_name(ctx["customer"]),
             currency=str(ctx["currency"]),
         )
+        return pair, layout
 
     def _analyze_sms(self, text: str) -> SmsAnalysis:
         """:func:`~.sms.analyze_sms` once per distinct SMS text (most differ only by the name, or not at all).
