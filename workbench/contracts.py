@@ -20,7 +20,7 @@ it) sends the table through :func:`validate`, so every refusal is the one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
 import numpy as np
@@ -572,6 +572,7 @@ def from_frames(
     quality: pd.DataFrame | None = None,
     source: str = "",
     reread: Callable[[str], pd.DataFrame] | None = None,
+    customer_keys: Mapping[str, np.ndarray] | None = None,
 ) -> Dataset:
     """Validate tables and build a :class:`Dataset` (customers derived from orders when absent).
 
@@ -580,7 +581,9 @@ def from_frames(
     by :func:`validate` as pandas reads it: ``reread(name)`` when given (the
     loader reads the file again as text, as the contract defines it), else the
     table converted to pandas. Loading also finds the customer of every row of
-    every table (:meth:`~workbench.models.dataset.Dataset.customer_keys`).
+    every table (:meth:`~workbench.models.dataset.Dataset.customer_keys`); code that made the tables
+    itself and knows each row's customer (the generator) gives them as ``customer_keys`` (table name: position
+    in ``customers`` of each row, as int32), and they are taken as they are.
     """
 
     def check(name: str, table: Table) -> Table:
@@ -591,6 +594,7 @@ def from_frames(
             table = reread(name) if reread is not None else table.to_pandas()
         return validate(name, table)
 
+    given_keys = dict(customer_keys or {}) if customers is not None else {}
     v_orders = check("orders", orders)
     if customers is not None and customers.shape[0] == 0:
         named = pc.count_distinct(_column(v_orders, "customer_id")).as_py()
@@ -606,7 +610,11 @@ def from_frames(
         v_customers, keys = _derive_customers(_column(v_orders, "customer_id"), _column(v_orders, "ordered_at"))
     else:
         v_customers = check("customers", customers)
-        keys = customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
+        keys = (
+            customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
+            if given_keys.get("orders") is None
+            else given_keys["orders"]
+        )
     found_quality = [] if quality is None else [quality]
     v_events = None
     if events is not None:
@@ -641,6 +649,9 @@ def from_frames(
         source=source,
     )
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
+    for name, known in given_keys.items():
+        if name != "orders" and dataset.has(name):
+            dataset.derived(f"keys:{name}", ("customers", name), lambda known=known: known)
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])

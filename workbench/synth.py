@@ -170,32 +170,23 @@ def _put(column: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
 
 def _ids(prefix: str, n: int, width: int) -> pa.Array:
     """``prefix`` followed by 1..n zero-padded to ``width`` digits."""
-    if n >= 10**width:  # wider than the padding: let Arrow format the numbers
-        numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.large_string()), width, "0")
-        return pc.binary_join_element_wise(
-            pa.scalar(prefix, pa.large_string()), numbers, pa.scalar("", pa.large_string())
-        )
-    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    size = len(head) + width
-    chars = np.empty((n, size), dtype=np.uint8)
-    chars[:, : len(head)] = head
-    # four digits at a time: the text of 0000..9999, looked up by each number's four-digit groups
+    if n >= 10**width or width < 5:  # wider than the padding, or short: let Arrow format the numbers
+        numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), _TEXT), width, "0")
+        return pc.binary_join_element_wise(pa.scalar(prefix, _TEXT), numbers, pa.scalar("", _TEXT))
+    # consecutive numbers: the last four digits run through 0000..9999 and the others change once a block
+    blocks = n // 10_000 + 1
     quads = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), dtype="V4")
-    number = np.arange(1, n + 1, dtype=np.int64)
-    at = size
-    while at > len(head):
-        step = min(4, at - len(head))
-        group = number % 10**step
-        number //= 10**step
-        if step == 4:
-            chars[:, at - 4 : at] = quads[group].view(np.uint8).reshape(n, 4)
-        else:
-            for column in range(at - 1, at - step - 1, -1):
-                chars[:, column] = (group % 10).astype(np.uint8) + ord("0")
-                group //= 10
-        at -= step
+    high = np.frombuffer("".join(f"{b:0{width - 4}d}" for b in range(blocks)).encode(), dtype=f"V{width - 4}")
+    head = prefix.encode()
+    fields = [("high", f"V{width - 4}"), ("low", "V4")]
+    rows = np.empty(blocks * 10_000, dtype=np.dtype([("prefix", f"V{len(head)}"), *fields] if head else fields))
+    if head:
+        rows["prefix"] = np.frombuffer(head, dtype=f"V{len(head)}")[0]
+    rows["high"] = np.repeat(high, 10_000)
+    rows["low"] = np.tile(quads, blocks)
+    size = len(head) + width
     offsets = np.arange(0, size * (n + 1), size, dtype=np.int64)
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(rows[1 : n + 1]))
 
 
 def _gather(labels: pa.Array, codes: np.ndarray) -> pa.Array:
@@ -218,7 +209,9 @@ def _gather(labels: pa.Array, codes: np.ndarray) -> pa.Array:
 def _coded(labels: list[str], codes: np.ndarray) -> pa.Array:
     """Text of few values, dictionary-encoded: ``labels`` by position (codes -1: missing)."""
     missing = codes < 0
-    indices = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
+    indices = pa.array(
+        codes.astype(np.int8 if len(labels) < 128 else np.int32), mask=missing if missing.any() else None
+    )
     return pa.DictionaryArray.from_arrays(indices, pa.array(labels, type=_TEXT))
 
 
@@ -396,8 +389,9 @@ def _sort_by_time(columns: dict[str, object], when: np.ndarray) -> tuple[pa.Tabl
     return pa.table(out), order
 
 
-def _orders(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tuple[pa.Table, np.ndarray]:
-    """The orders, and each customer's spend on placed orders (summed in time order, as pandas sums them)."""
+def _orders(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """The orders, each one's customer (position in customers), and each customer's spend on placed orders
+    (summed in time order, as pandas sums them)."""
     traits = people.traits
     n = people.table.num_rows
     created = traits["created"]
@@ -431,7 +425,7 @@ def _orders(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tup
     table, order = _sort_by_time(columns, ts)
     placed, owner, amount = placed[order], owner[order], amount[order]
     spend = pd.Series(amount[placed]).groupby(owner[placed]).sum()
-    return table, spend.reindex(np.arange(n)).fillna(0).to_numpy()
+    return table, owner, spend.reindex(np.arange(n)).fillna(0).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -512,7 +506,8 @@ def _consents(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> t
     return table, ledger
 
 
-def _events(rng: np.random.Generator, people: _People, end: pd.Timestamp, days: int) -> pa.Table:
+def _events(rng: np.random.Generator, people: _People, end: pd.Timestamp, days: int) -> tuple[pa.Table, np.ndarray]:
+    """The behaviour events, and each one's customer (position in customers)."""
     traits = people.traits
     n = people.table.num_rows
     alive = (traits["created"] + traits["lifetime_days"] * 86_400e9) > (end.value - 60 * 86_400e9)
@@ -539,13 +534,15 @@ def _events(rng: np.random.Generator, people: _People, end: pd.Timestamp, days: 
         with_product = name in ("product_view", "add_to_cart", "checkout_started")
         products.append(product[mask] if with_product else np.full(int(mask.sum()), -1, dtype=np.int64))
     when = np.minimum(np.concatenate(times), end.value)
+    owner = np.concatenate(owners)
     columns = {
-        "customer_id": _Coded(people.ids, np.concatenate(owners), plain=True),
-        "occurred_at": _Times(when.copy()),
+        "customer_id": _Coded(people.ids, owner, plain=True),
+        "occurred_at": _Times(when),
         "event": _Coded([name for name, _ in kinds], np.concatenate(names)),
         "product_id": _Coded(_PRODUCTS.tolist(), np.concatenate(products)),
     }
-    return _sort_by_time(columns, when)[0]
+    table, order = _sort_by_time(columns, when)
+    return table, owner[order]
 
 
 _JOURNEY_IDS = sorted({j[0] for j in _JOURNEYS})
@@ -553,35 +550,109 @@ _STEP_IDS = sorted({j[2] for j in _JOURNEYS})
 _VARIANTS = ["A", "B", "C"]
 
 
-def _messages(rng: np.random.Generator, people: _People, ledger: _Ledger, end: pd.Timestamp, days: int) -> pa.Table:
-    """Sends only while the customer was subscribed on that channel (as a compliant sender would)."""
-    parts: dict[str, list[np.ndarray]] = {}
+#: Flags of a send, one bit each in a send's ``flags``.
+_BOUNCED, _OPENED, _CLICKED, _CONVERTED, _UNSUBSCRIBED = 1, 2, 4, 8, 16
+
+
+def _send_record(owners: int, seconds: int) -> np.dtype:
+    """One send as numbers, reordered as one record: its customer, its send time in seconds from the start of
+    the history, the seconds from send to open, from open (or send) to click and from click to conversion,
+    the revenue, its labels as codes and its flags."""
+    return np.dtype(
+        [
+            ("owner", np.int32 if owners < 2**31 else np.int64),
+            ("sent", np.int32 if seconds < 2**31 else np.int64),
+            ("open", np.int32),
+            ("click", np.int32),
+            ("conversion", np.int32),
+            ("revenue", np.float64),
+            ("channel", np.int8),
+            ("journey_id", np.int8),
+            ("step_id", np.int8),
+            ("variant", np.int8),
+            ("flags", np.uint8),
+        ]
+    )
+
+
+def _messages(
+    rng: np.random.Generator, people: _People, ledger: _Ledger, end: pd.Timestamp, days: int
+) -> tuple[pa.Table, np.ndarray]:
+    """Sends only while the customer was subscribed on that channel (as a compliant sender would), and each
+    one's customer (position in customers).
+
+    Each send is drawn as a record of numbers (:func:`_send_record`); the records are put in time order in
+    one pass, and only then made into columns of text and timestamps.
+    """
+    start = end.value - days * _DAY
+    record = _send_record(people.table.num_rows, days * 86_400)
+    parts, times = [], []
     for number, (channel, per_week) in enumerate((("email", 1.6), ("sms", 0.45))):
         on_channel = ledger.channel == number
         rows = (ledger.position[on_channel], ledger.recorded[on_channel], ledger.subscribed[on_channel])
-        sends = _channel_sends(rng, people.table.num_rows, people.traits, rows, channel, per_week, end, days)
-        sends["channel"] = np.full(len(sends["owner"]), number, dtype=np.int8)
-        for name, values in sends.items():
-            parts.setdefault(name, []).append(values)
+        sends, sent = _channel_sends(rng, people.table.num_rows, people.traits, rows, channel, per_week, end, days)
+        sends["channel"] = number
+        sends["sent"] = (sent - start) // _SECOND
+        parts.append(sends)
+        times.append(sent)
+    sent_at = np.concatenate(times)
+    del times
+    order = np.argsort(sent_at.view("datetime64[ns]"), kind="quicksort")  # the order sort_values gives
+    del sent_at
+    whole = np.concatenate(parts)
+    del parts
+    width = record.itemsize
+    sends = np.take(whole.view(f"V{width}"), order).view(record)
+    del whole, order
+    flags = sends["flags"]
+    # timestamps in microseconds: every part is a whole number of seconds
+    micro = 1_000_000
+    last = end.value // 1000
 
-    def whole(name: str) -> np.ndarray:
-        return np.concatenate(parts.pop(name))  # each channel's part is let go once joined
+    def stamp(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+        """Microseconds as UTC timestamps, no later than the end, missing where not ``valid``."""
+        np.minimum(values, last, out=values)
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.Array.from_buffers(_UTC, len(values), [bitmap, pa.py_buffer(values)])
 
-    sent_at = whole("sent_at")
-    columns: dict[str, object] = {
-        "customer_id": _Coded(people.ids, whole("owner"), plain=True),
-        "channel": _Coded(["email", "sms"], whole("channel")),
-        "journey_id": _Coded(_JOURNEY_IDS, whole("journey_id")),
-        "step_id": _Coded(_STEP_IDS, whole("step_id")),
-        "variant": _Coded(_VARIANTS, whole("variant")),
-        "sent_at": _Times(sent_at),
-        **{name: _Times(whole(name)) for name in ("delivered_at", "opened_at", "clicked_at", "converted_at")},
-        "revenue": whole("revenue"),
-        "unsubscribed_at": _Times(whole("unsubscribed_at")),
-        "bounced": whole("bounced"),
+    def flagged(bit: int) -> np.ndarray:
+        return (flags & bit) != 0
+
+    sent = sends["sent"].astype(np.int64)
+    sent *= micro
+    sent += start // 1000
+    opened_raw = sends["open"].astype(np.int64)
+    opened_raw *= micro
+    opened_raw += sent
+    clicked_raw = sends["click"].astype(np.int64)
+    clicked_raw *= micro
+    clicked_raw += np.where(flagged(_OPENED), opened_raw, sent)
+    converted_raw = sends["conversion"].astype(np.int64)
+    converted_raw *= micro
+    converted_raw += clicked_raw
+    converted = flagged(_CONVERTED)
+    revenue = pa.Array.from_buffers(
+        pa.float64(),
+        len(sends),
+        [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
+    )
+    columns = {
+        "message_id": _ids("M", len(sends), 10),
+        "customer_id": _gather(people.ids, sends["owner"]),
+        "channel": _coded(["email", "sms"], sends["channel"]),
+        "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
+        "step_id": _coded(_STEP_IDS, sends["step_id"]),
+        "variant": _coded(_VARIANTS, sends["variant"]),
+        "sent_at": pa.Array.from_buffers(_UTC, len(sends), [None, pa.py_buffer(sent)]),
+        "delivered_at": stamp(sent + 5 * micro, ~flagged(_BOUNCED)),
+        "opened_at": stamp(opened_raw, flagged(_OPENED)),
+        "clicked_at": stamp(clicked_raw.copy(), flagged(_CLICKED)),
+        "converted_at": stamp(converted_raw, converted),
+        "revenue": revenue,
+        "unsubscribed_at": stamp(clicked_raw, flagged(_UNSUBSCRIBED)),
+        "bounced": pa.array(flagged(_BOUNCED)),
     }
-    messages = _sort_by_time(columns, sent_at)[0]
-    return messages.add_column(0, "message_id", _ids("M", messages.num_rows, 10))
+    return pa.table(columns), np.ascontiguousarray(sends["owner"])
 
 
 def _channel_sends(
@@ -593,8 +664,9 @@ def _channel_sends(
     per_week: float,
     end: pd.Timestamp,
     days: int,
-) -> dict[str, np.ndarray]:
-    """One channel's sends, in the order drawn: customer positions, label codes, nanosecond timestamps.
+) -> tuple[np.ndarray, np.ndarray]:
+    """One channel's sends in the order drawn, as records (:func:`_send_record`, ``channel`` and ``sent`` left
+    for the caller to fill), and their send times in nanoseconds.
 
     Each row's probabilities are computed per customer (and variant) first and then looked up: the same
     arithmetic on the same numbers as row by row, once per customer instead of once per send.
@@ -618,20 +690,26 @@ def _channel_sends(
     owner, sent = owner[ok], sent[ok]
     del ok
     k = len(owner)
+    out = np.zeros(k, dtype=_send_record(n, days * 86_400))
+    out["owner"] = owner
     names = [j for j in _JOURNEYS if j[1] == channel]
     pick = rng.choice(len(names), size=k, p=np.array([j[4] for j in names]) / sum(j[4] for j in names))
+    out["journey_id"] = np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick]
+    out["step_id"] = np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick]
     variant = _pick_each(rng, np.array([len(j[3]) for j in names])[pick])  # rng.choice of each journey's variants
     variant = np.array([[_VARIANTS.index(v) for v in (*j[3], "A", "A")[:3]] for j in names], dtype=np.int8)[
         pick, variant
     ]
+    del pick
+    out["variant"] = variant
     eng = traits["engagement"]
     lift = np.array([1.0, 1.15, 0.9])  # by variant: B lifts clicks, C lowers them
     per_variant = owner.astype(np.int64) * 3 + variant  # a row's (customer, variant) pair
+    del variant
     bounced = rng.random(k) < 0.012
-    delivered = ~bounced
     if channel == "email":
         opened = rng.random(k) < np.clip(0.12 + 0.8 * eng, 0, 0.95)[owner]
-        opened &= delivered
+        opened &= ~bounced
         chance = np.clip(0.05 + (0.45 * eng)[:, None] * lift, 0, 0.9).ravel()
         clicked = rng.random(k) < chance[per_variant]
         clicked &= opened
@@ -639,45 +717,23 @@ def _channel_sends(
         opened = np.zeros(k, dtype=bool)
         chance = np.clip(0.02 + (0.3 * traits["sms_affinity"])[:, None] * lift, 0, 0.9).ravel()
         clicked = rng.random(k) < chance[per_variant]
-        clicked &= delivered
+        clicked &= ~bounced
     del per_variant, chance
     converted = rng.random(k) < np.clip(0.04 + 0.25 * eng, 0, 0.9)[owner]
     converted &= clicked
     unsub = rng.random(k) < (0.002 if channel == "email" else 0.006)
-    unsub &= delivered
-    open_at = rng.integers(60, 36 * 3600, size=k)
-    open_at *= _SECOND
-    open_at += sent
-    click_at = rng.integers(10, 4 * 3600, size=k)
-    click_at *= _SECOND
-    click_at += np.where(opened, open_at, sent)
-    conv_at = rng.integers(60, 48 * 3600, size=k)
-    conv_at *= _SECOND
-    conv_at += click_at
+    unsub &= ~bounced
+    flags = bounced * np.uint8(_BOUNCED)
+    for mask, bit in ((opened, _OPENED), (clicked, _CLICKED), (converted, _CONVERTED), (unsub, _UNSUBSCRIBED)):
+        flags |= mask * np.uint8(bit)
+    out["flags"] = flags
+    del flags, bounced, opened, clicked, unsub
+    out["open"] = rng.integers(60, 36 * 3600, size=k)
+    out["click"] = rng.integers(10, 4 * 3600, size=k)
+    out["conversion"] = rng.integers(60, 48 * 3600, size=k)
     noise = rng.normal(0, 0.3, size=k)
-    revenue = np.full(k, np.nan)
-    revenue[converted] = np.round(traits["aov"][owner[converted]] * np.exp(noise[converted]), 2)
-    del noise
-
-    def ts(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = np.minimum(values, end.value, out=values)
-        out[~mask] = _NAT
-        return out
-
-    return {
-        "owner": owner,
-        "journey_id": np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick],
-        "step_id": np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick],
-        "variant": variant,
-        "sent_at": sent,
-        "delivered_at": ts(sent + 5 * _SECOND, delivered),
-        "opened_at": ts(open_at, opened),
-        "clicked_at": ts(click_at.copy(), clicked),
-        "converted_at": ts(conv_at, converted),
-        "revenue": revenue,
-        "unsubscribed_at": ts(click_at, unsub),
-        "bounced": bounced,
-    }
+    out["revenue"][converted] = np.round(traits["aov"][owner[converted]] * np.exp(noise[converted]), 2)
+    return out, sent
 
 
 def _subscribed_at(
@@ -740,16 +796,26 @@ def synthesize(
     (200, np.True_)
     """
     rng = np.random.default_rng(seed)
+    keys: dict[str, np.ndarray] = {}  # each row's customer, per table: the dataset's customer keys
     end_ts = pd.Timestamp(end, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
     people = _customers(rng, customers, end_ts)
-    orders, spend = _orders(rng, people, end_ts)
+    orders, keys["orders"], spend = _orders(rng, people, end_ts)
     consents, ledger = _consents(rng, people, end_ts)
-    events = _events(rng, people, end_ts, event_days)
-    messages = _messages(rng, people, ledger, end_ts, message_days)
+    keys["consents"] = ledger.position
+    events, keys["events"] = _events(rng, people, end_ts, event_days)
+    messages, keys["messages"] = _messages(rng, people, ledger, end_ts, message_days)
     del ledger
     # loyalty tiers by spend on placed orders, as pd.cut bins it: (-inf, 150], (150, 600], (600, 1500], above
     tier = np.searchsorted(np.array([150.0, 600.0, 1500.0]), spend, side="left")
     locale = _stated_locales(np.random.default_rng([seed, 16]), people)
     cust = people.table.append_column("loyalty_tier", _gather(pa.array(_TIERS, _TEXT), tier))
     cust = cust.append_column("locale", _gather(pa.array([t for _, _, t, _ in _STATED_LOCALES], _TEXT), locale))
-    return from_frames(orders, cust, events, consents, messages, source=f"synth(customers={customers}, seed={seed})")
+    return from_frames(
+        orders,
+        cust,
+        events,
+        consents,
+        messages,
+        source=f"synth(customers={customers}, seed={seed})",
+        customer_keys={name: positions.astype(np.int32, copy=False) for name, positions in keys.items()},
+    )
