@@ -267,9 +267,10 @@ def load_dataset(
 
 
 def write_dataset(dataset: Dataset, folder: str | os.PathLike[str], *, fmt: str = "csv.gz") -> list[Path]:
-    """Write every present table of a dataset into ``folder`` as ``<table>.<fmt>``."""
+    """Write every present table of a dataset into ``folder`` as ``<table>.<fmt>``: each as the dataset
+    holds it (an Arrow table straight from Arrow, its CSV text that of its DataFrame)."""
     out = Path(folder)
-    return [write_table(df, out / f"{name}.{fmt}") for name, df in dataset.tables().items()]
+    return [write_table(dataset.held(name), out / f"{name}.{fmt}") for name in TABLES if dataset.has(name)]
 
 
 # ---------------------------------------------------------------- PostgreSQL
