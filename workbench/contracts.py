@@ -651,10 +651,14 @@ def from_frames(
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
     for name, known in given_keys.items():
         if name != "orders" and dataset.has(name):
-            dataset.derived(f"keys:{name}", ("customers", name), lambda known=known: known)
+            dataset.derived(f"keys:{name}", ("customers", name), _returning(known))
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])
+
+
+def _returning(value: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: value
 
 
 def _column(table: Table, column: str) -> pa.ChunkedArray:

@@ -166,7 +166,10 @@ def _write_gzip(path: Path, blocks: Iterator[bytes | memoryview]) -> None:
     as its dictionary: the bytes depend only on the text)."""
     from isal import igzip_threaded
 
-    with open(path, "wb") as raw, igzip_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL, threads=1) as fh:
+    with (
+        open(path, "wb") as raw,
+        igzip_threaded.open(raw, "wb", compresslevel=GZIP_LEVEL, threads=1) as fh,  # type: ignore[no-untyped-call]
+    ):
         for block in blocks:
             fh.write(block)
 
