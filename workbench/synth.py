@@ -713,22 +713,31 @@ def _channel_sends(
     lift = np.array([1.0, 1.15, 0.9])  # by variant: B lifts clicks, C lowers them
     per_variant = owner.astype(np.int64) * 3 + variant  # a row's (customer, variant) pair
     del variant
-    bounced = rng.random(k) < 0.012
+    # one buffer for the uniform draws and one for the chances they are compared with, reused draw after draw
+    draw, limit = np.empty(k), np.empty(k)
+
+    def below(chance: np.ndarray | float, rows: np.ndarray | None = None) -> np.ndarray:
+        """``rng.random(k) < chance`` (``chance[rows]`` when rows are given: a per-customer look-up)."""
+        rng.random(out=draw)
+        if rows is None:
+            return draw < chance
+        np.take(chance, rows, out=limit)
+        return draw < limit
+
+    bounced = below(0.012)
     if channel == "email":
-        opened = rng.random(k) < np.clip(0.12 + 0.8 * eng, 0, 0.95)[owner]
+        opened = below(np.clip(0.12 + 0.8 * eng, 0, 0.95), owner)
         opened &= ~bounced
-        chance = np.clip(0.05 + (0.45 * eng)[:, None] * lift, 0, 0.9).ravel()
-        clicked = rng.random(k) < chance[per_variant]
+        clicked = below(np.clip(0.05 + (0.45 * eng)[:, None] * lift, 0, 0.9).ravel(), per_variant)
         clicked &= opened
     else:
         opened = np.zeros(k, dtype=bool)
-        chance = np.clip(0.02 + (0.3 * traits["sms_affinity"])[:, None] * lift, 0, 0.9).ravel()
-        clicked = rng.random(k) < chance[per_variant]
+        clicked = below(np.clip(0.02 + (0.3 * traits["sms_affinity"])[:, None] * lift, 0, 0.9).ravel(), per_variant)
         clicked &= ~bounced
-    del per_variant, chance
-    converted = rng.random(k) < np.clip(0.04 + 0.25 * eng, 0, 0.9)[owner]
+    del per_variant
+    converted = below(np.clip(0.04 + 0.25 * eng, 0, 0.9), owner)
     converted &= clicked
-    unsub = rng.random(k) < (0.002 if channel == "email" else 0.006)
+    unsub = below(0.002 if channel == "email" else 0.006)
     unsub &= ~bounced
     flags = bounced * np.uint8(_BOUNCED)
     for mask, bit in ((opened, _OPENED), (clicked, _CLICKED), (converted, _CONVERTED), (unsub, _UNSUBSCRIBED)):
