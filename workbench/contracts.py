@@ -20,7 +20,7 @@ it) sends the table through :func:`validate`, so every refusal is the one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
 import numpy as np
@@ -573,6 +573,7 @@ def from_frames(
     quality: pd.DataFrame | None = None,
     source: str = "",
     reread: Callable[[str], pd.DataFrame] | None = None,
+    customer_keys: Mapping[str, np.ndarray] | None = None,
 ) -> Dataset:
     """Validate tables and build a :class:`Dataset` (customers derived from orders when absent).
 
@@ -581,7 +582,9 @@ def from_frames(
     by :func:`validate` as pandas reads it: ``reread(name)`` when given (the
     loader reads the file again as text, as the contract defines it), else the
     table converted to pandas. Loading also finds the customer of every row of
-    every table (:meth:`~workbench.models.dataset.Dataset.customer_keys`).
+    every table (:meth:`~workbench.models.dataset.Dataset.customer_keys`); code that made the tables
+    itself and knows each row's customer (the generator) gives them as ``customer_keys`` (table name: position
+    in ``customers`` of each row, as int32), and they are taken as they are.
     """
 
     def check(name: str, table: Table) -> Table:
@@ -592,6 +595,7 @@ def from_frames(
             table = reread(name) if reread is not None else table.to_pandas()
         return validate(name, table)
 
+    given_keys = dict(customer_keys or {}) if customers is not None else {}
     v_orders = check("orders", orders)
     if customers is not None and customers.shape[0] == 0:
         named = pc.count_distinct(_column(v_orders, "customer_id")).as_py()
@@ -607,7 +611,11 @@ def from_frames(
         v_customers, keys = _derive_customers(_column(v_orders, "customer_id"), _column(v_orders, "ordered_at"))
     else:
         v_customers = check("customers", customers)
-        keys = customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
+        keys = (
+            customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
+            if given_keys.get("orders") is None
+            else given_keys["orders"]
+        )
     found_quality = [] if quality is None else [quality]
     v_events = None
     if events is not None:
@@ -642,9 +650,16 @@ def from_frames(
         source=source,
     )
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
+    for name, known in given_keys.items():
+        if name != "orders" and dataset.has(name):
+            dataset.derived(f"keys:{name}", ("customers", name), _returning(known))
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])
+
+
+def _returning(value: np.ndarray) -> Callable[[], np.ndarray]:
+    return lambda: value
 
 
 def _column(table: Table, column: str) -> pa.ChunkedArray:
@@ -834,7 +849,8 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
         given = _given(c["locale"])
         text = c["locale"].astype("string")
         known = {v: canonical_locale(v) is not None for v in text[given].unique().tolist()}
-        bad = given & text.map(lambda v: not known.get(v, True), na_action="ignore").fillna(False).astype(bool)
+        unknown = [v for v, ok in known.items() if not ok]
+        bad = given & text.isin(unknown).fillna(False).astype(bool)  # (a column with no locale at all has none)
         frames.append(
             quality_row(
                 "customers",

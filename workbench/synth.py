@@ -6,8 +6,14 @@ with opt-ins, opt-outs and re-subscriptions per channel, orders with repeat
 buyers, cancellations and returns, behaviour events, and a message history
 whose opens, clicks and conversions depend on each customer's own latent
 engagement. The same ``seed`` always gives the same tables; everything is
-vectorised (no Python loop per row: a million customers and their 32 million
-messages are drawn in under a minute, before ``from_frames`` checks them).
+vectorised (no Python loop per row). The tables are built as Arrow tables in
+the contract's form, as loading holds them (text of few values
+dictionary-encoded, timestamps at the contract's microseconds), so
+``from_frames`` checks them with Arrow's kernels and the writer formats them
+without a pandas copy; each row's customer is handed over as the dataset's
+customer keys. A million customers make 2.2M orders, 3.2M events, 1.4M consent
+rows and 32.5M messages. The draws, their order and so the tables are those of
+the row-by-row generator this replaced: ``data/sample`` is still its output.
 
 Orders are priced in their market's currency (US dollars, Canadian dollars,
 pounds, euros, Australian dollars); the amounts are local shelf prices, not
@@ -133,43 +139,97 @@ _JOURNEYS = [
 ]
 
 
-def _choice(rng: np.random.Generator, values: list[str], weights: list[float], size: int) -> np.ndarray:
+_TEXT = pa.large_string()
+_UTC = pa.timestamp("us", tz="UTC")
+_NAT = np.iinfo(np.int64).min  # NaT as nanoseconds
+_SECOND = 1_000_000_000
+_DAY = 86_400 * _SECOND
+
+
+def _choice(rng: np.random.Generator, weights: list[float], size: int) -> np.ndarray:
+    """Positions drawn with the given weights (what ``rng.choice`` of the values draws, as positions)."""
     w = np.asarray(weights, dtype=float)
-    return rng.choice(np.asarray(values, dtype=object), size=size, p=w / w.sum())
+    return rng.choice(len(w), size=size, p=w / w.sum())
 
 
-def _digits(rng: np.random.Generator, size: int, width: int, first_min: int = 2) -> np.ndarray:
+def _digits(rng: np.random.Generator, size: int, width: int, first_min: int = 2) -> pa.Array:
+    """``width`` random decimal digits per row as text, the first at least ``first_min``."""
     if size == 0:
-        return np.array([], dtype=str)
-    first = rng.integers(first_min, 10, size=size)
-    rest = rng.integers(0, 10 ** (width - 1), size=size)
-    return np.char.add(first.astype(str), np.char.zfill(rest.astype(str), width - 1))
+        return pa.array([], type=_TEXT)
+    number = rng.integers(first_min, 10, size=size) * 10 ** (width - 1)
+    number += rng.integers(0, 10 ** (width - 1), size=size)
+    return pc.utf8_lpad(pc.cast(pa.array(number), _TEXT), width, "0")
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """Text of each row's parts put end to end (a part given as ``str`` is the same in every row)."""
+    given = [pa.scalar(p, _TEXT) if isinstance(p, str) else p.cast(_TEXT) for p in parts]
+    return pc.binary_join_element_wise(*given, pa.scalar("", _TEXT))
+
+
+def _put(column: pa.Array, mask: np.ndarray, values: pa.Array) -> pa.Array:
+    """``column`` with the rows where ``mask`` holds replaced by ``values``, in order."""
+    if not mask.any():
+        return column
+    return pc.replace_with_mask(column, pa.array(mask), values.cast(_TEXT))
 
 
 def _ids(prefix: str, n: int, width: int) -> pa.Array:
     """``prefix`` followed by 1..n zero-padded to ``width`` digits."""
-    if n >= 10**width:  # wider than the padding: let Arrow format the numbers
-        numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.large_string()), width, "0")
-        return pc.binary_join_element_wise(
-            pa.scalar(prefix, pa.large_string()), numbers, pa.scalar("", pa.large_string())
-        )
-    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    if n >= 10**width or width < 5:  # wider than the padding, or short: let Arrow format the numbers
+        numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), _TEXT), width, "0")
+        return pc.binary_join_element_wise(pa.scalar(prefix, _TEXT), numbers, pa.scalar("", _TEXT))
+    # consecutive numbers: the last four digits run through 0000..9999 and the others change once a block
+    blocks = n // 10_000 + 1
+    quads = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), dtype="V4")
+    high = np.frombuffer("".join(f"{b:0{width - 4}d}" for b in range(blocks)).encode(), dtype=f"V{width - 4}")
+    head = prefix.encode()
+    fields = [("high", f"V{width - 4}"), ("low", "V4")]
+    rows = np.empty(blocks * 10_000, dtype=np.dtype([("prefix", f"V{len(head)}"), *fields] if head else fields))
+    if head:
+        rows["prefix"] = np.frombuffer(head, dtype=f"V{len(head)}")[0]
+    rows["high"] = np.repeat(high, 10_000)
+    rows["low"] = np.tile(quads, blocks)
     size = len(head) + width
-    chars = np.empty((n, size), dtype=np.uint8)
-    chars[:, : len(head)] = head
-    number: np.ndarray[tuple[int], np.dtype[np.unsignedinteger]] = np.arange(
-        1, n + 1, dtype=np.uint32 if n < 2**32 else np.uint64
-    )
-    for column in range(size - 1, len(head) - 1, -1):
-        chars[:, column] = (number % 10).astype(np.uint8) + ord("0")
-        number //= 10
     offsets = np.arange(0, size * (n + 1), size, dtype=np.int64)
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(rows[1 : n + 1]))
 
 
-def _text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
-    """Arrow text as pandas' default text dtype (what an object array of Python strings becomes)."""
-    return pd.array(values.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+def _gather(labels: pa.Array, codes: np.ndarray) -> pa.Array:
+    """``labels.take(codes)`` (codes -1: missing) as plain text; labels of one width are copied as fixed-size
+    records by NumPy (ids), in one pass."""
+    labels = labels.cast(_TEXT)
+    missing = codes < 0
+    offsets = np.frombuffer(labels.buffers()[1], dtype=np.int64)[labels.offset : labels.offset + len(labels) + 1]
+    widths = np.diff(offsets)
+    if labels.null_count or missing.any() or not len(labels) or widths.min() != widths.max() or widths[0] == 0:
+        return labels.take(pa.array(codes, mask=missing if missing.any() else None))
+    width = int(widths[0])
+    records = np.frombuffer(labels.buffers()[2], dtype=f"V{width}", count=len(labels), offset=int(offsets[0]))
+    data = records[codes]
+    return pa.LargeStringArray.from_buffers(
+        len(codes), pa.py_buffer(np.arange(0, width * (len(codes) + 1), width, dtype=np.int64)), pa.py_buffer(data)
+    )
+
+
+def _coded(labels: list[str], codes: np.ndarray) -> pa.Array:
+    """Text of few values, dictionary-encoded: ``labels`` by position (codes -1: missing)."""
+    missing = codes < 0
+    indices = pa.array(
+        codes.astype(np.int8 if len(labels) < 128 else np.int32), mask=missing if missing.any() else None
+    )
+    return pa.DictionaryArray.from_arrays(indices, pa.array(labels, type=_TEXT))
+
+
+def _utc(ns: np.ndarray) -> pa.Array:
+    """Nanoseconds since the epoch (int64, :data:`_NAT` for missing) as UTC timestamps floored to the
+    microsecond, as the data contract keeps them. ``ns`` is used up (divided in place)."""
+    missing = ns == _NAT
+    micros = np.floor_divide(ns, 1000, out=ns)
+    validity = None
+    if missing.any():
+        validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    return pa.Array.from_buffers(_UTC, len(micros), [validity, pa.py_buffer(micros)])
 
 
 def _pick_each(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
@@ -202,49 +262,71 @@ def _pick_each(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
         start = stop
 
 
-def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+_COUNTRY_CODES = [c for c, _ in _COUNTRIES]
+
+
+@dataclass(frozen=True)
+class _People:
+    """The customers table and what the other tables are drawn from: latent traits, and each customer's
+    market as positions (country in :data:`_COUNTRY_CODES`; region in ``regions``, -1 for none)."""
+
+    table: pa.Table
+    traits: dict[str, np.ndarray]
+    country: np.ndarray
+    region: np.ndarray
+    regions: list[str]
+
+    @property
+    def ids(self) -> pa.Array:
+        ids = self.table.column("customer_id")
+        return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+
+
+def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> _People:
     ids = _ids("C", n, 7)
-    country = _choice(rng, [c for c, _ in _COUNTRIES], [w for _, w in _COUNTRIES], n)
-    region = np.full(n, None, dtype=object)
-    phone = np.full(n, None, dtype=object)
-    us = country == "US"
-    ca = country == "CA"
-    for mask, table, cc in ((us, _US_STATES, "+1"), (ca, _CA_PROVINCES, "+1")):
+    country = _choice(rng, [w for _, w in _COUNTRIES], n)
+    regions = [*_US_STATES, *_CA_PROVINCES, *_AU_REGIONS]
+    region = np.full(n, -1, dtype=np.int64)
+    phone = pa.nulls(n, _TEXT)
+    for code, table, cc in (("US", _US_STATES, "+1"), ("CA", _CA_PROVINCES, "+1")):
+        mask = country == _COUNTRY_CODES.index(code)
         k = int(mask.sum())
-        states = _choice(rng, list(table), [w for w, _ in table.values()], k)
-        region[mask] = states
         names = list(table)
-        state = pd.Index(names).get_indexer(states)
-        area = np.array([table[name][1] + [""] * (3 - len(table[name][1])) for name in names], dtype=object)
-        codes = area[state, _pick_each(rng, np.array([len(table[name][1]) for name in names])[state])]
+        state = _choice(rng, [w for w, _ in table.values()], k)
+        region[mask] = regions.index(names[0]) + state
+        area = [table[name][1] + [""] * (3 - len(table[name][1])) for name in names]
+        labels = pa.array([a for row in area for a in row], _TEXT)
+        sizes = np.array([len(table[name][1]) for name in names])[state]
+        codes = labels.take(pa.array(state * 3 + _pick_each(rng, sizes)))
         local = _digits(rng, k, 7)
-        phone[mask] = np.char.add(np.char.add(cc, codes.astype(str)), local) if k else phone[mask]
-    au = country == "AU"
-    region[au] = rng.choice(_AU_REGIONS, size=int(au.sum()))
+        phone = _put(phone, mask, _join(cc, codes, local))
+    au = country == _COUNTRY_CODES.index("AU")
+    region[au] = regions.index(_AU_REGIONS[0]) + rng.choice(len(_AU_REGIONS), size=int(au.sum()))
     for c, (prefix, width) in _MOBILE.items():
-        mask = country == c
-        phone[mask] = np.char.add(prefix, _digits(rng, int(mask.sum()), width, first_min=0))
+        mask = country == _COUNTRY_CODES.index(c)
+        phone = _put(phone, mask, _join(prefix, _digits(rng, int(mask.sum()), width, first_min=0)))
     has_phone = rng.random(n) < 0.72
-    phone[~has_phone] = None
+    phone = pc.if_else(pa.array(has_phone), phone, pa.scalar(None, _TEXT))
     bad_phone = has_phone & (rng.random(n) < 0.03)
-    phone[bad_phone] = np.char.add("+1555", _digits(rng, int(bad_phone.sum()), 3))
-    first_name = rng.choice(_FIRST_NAMES, size=n).astype(object)
-    first_name[rng.random(n) < 0.08] = None
-    local_part = np.char.add("customer", np.arange(1, n + 1).astype(str))
-    email = np.char.add(np.char.add(local_part, "@"), rng.choice(_EMAIL_DOMAINS, size=n)).astype(object)
+    phone = _put(phone, bad_phone, _join("+1555", _digits(rng, int(bad_phone.sum()), 3)))
+    first_name = rng.choice(len(_FIRST_NAMES), size=n)
+    first_name[rng.random(n) < 0.08] = -1
+    local_part = _join("customer", pc.cast(pa.array(np.arange(1, n + 1)), _TEXT))
+    domain = pa.array(_EMAIL_DOMAINS.tolist(), _TEXT).take(pa.array(rng.choice(len(_EMAIL_DOMAINS), size=n)))
     no_email = rng.random(n) < 0.04
-    email[no_email] = None
     bad_email = ~no_email & (rng.random(n) < 0.02)
-    email[bad_email] = np.char.add(local_part[bad_email], "@")
+    email = _join(local_part, "@", pc.if_else(pa.array(bad_email), pa.scalar("", _TEXT), domain))
+    email = pc.if_else(pa.array(no_email), pa.scalar(None, _TEXT), email)
     stated = rng.random(n) < 0.4
-    zone = np.full(n, None, dtype=object)
+    zone_labels = [z for zones in _STATED_ZONES.values() for z in zones]
+    zone = np.full(n, -1, dtype=np.int64)
     for c, zones in _STATED_ZONES.items():
-        mask = stated & (country == c)
-        zone[mask] = rng.choice(zones, size=int(mask.sum()))
-    created = end - pd.to_timedelta(rng.integers(1, 3 * 365 * 86_400, size=n), unit="s")
-    preferred = np.full(n, None, dtype=object)
+        mask = stated & (country == _COUNTRY_CODES.index(c))
+        zone[mask] = zone_labels.index(zones[0]) + rng.choice(len(zones), size=int(mask.sum()))
+    created = end.value - rng.integers(1, 3 * 365 * 86_400, size=n) * _SECOND
+    preferred = np.full(n, -1, dtype=np.int64)
     says = rng.random(n) < 0.15
-    preferred[says] = rng.choice(["email", "sms"], size=int(says.sum()), p=[0.6, 0.4])
+    preferred[says] = rng.choice(2, size=int(says.sum()), p=[0.6, 0.4])
     # latent traits that drive behaviour
     traits = {
         "engagement": rng.beta(2.0, 5.0, size=n),  # probability-ish scale
@@ -252,45 +334,34 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> tuple[pd.
         "aov": np.exp(rng.normal(np.log(60), 0.55, size=n)),
         "lifetime_days": rng.exponential(420, size=n),
         "sms_affinity": rng.beta(2.0, 3.0, size=n),
-        "created": created.as_unit("ns").asi8,
+        "created": created,
         "has_email": ~no_email,
         "has_phone": has_phone,
     }
-    customers = pd.DataFrame(
+    customers = pa.table(
         {
-            "customer_id": _text(ids),
+            "customer_id": ids,
             "email": email,
             "phone": phone,
-            "first_name": first_name,
-            "country": country,
-            "region": region,
-            "timezone": zone,
-            "created_at": created,
-            "preferred_channel": preferred,
+            "first_name": _gather(pa.array(_FIRST_NAMES.tolist(), _TEXT), first_name),
+            "country": _gather(pa.array(_COUNTRY_CODES, _TEXT), country),
+            "region": _gather(pa.array(regions, _TEXT), region),
+            "timezone": _gather(pa.array(zone_labels, _TEXT), zone),
+            "created_at": _utc(created.copy()),
+            "preferred_channel": _gather(pa.array(["email", "sms"], _TEXT), preferred),
         }
     )
-    return customers, traits
-
-
-_NAT = np.iinfo(np.int64).min  # NaT as nanoseconds
-
-
-def _customer_ids(customers: pd.DataFrame) -> pa.Array:
-    ids = pa.array(customers["customer_id"].array)
-    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-
-
-def _utc(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Nanoseconds since the epoch (int64, :data:`_NAT` for NaT) as UTC timestamps."""
-    return pd.Series(values.view("datetime64[ns]"), dtype="datetime64[ns, UTC]").array
+    return _People(customers, traits, country, region, regions)
 
 
 @dataclass(frozen=True)
 class _Coded:
-    """A text column as positions in ``labels`` (-1: missing), turned into text once the rows are in order."""
+    """A text column as positions in ``labels`` (-1: missing), turned into text once the rows are in order:
+    dictionary-encoded (text of few values) unless ``plain`` (ids)."""
 
     labels: pa.Array | list[str]
     codes: np.ndarray
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,39 +371,35 @@ class _Times:
     ns: np.ndarray
 
 
-def _currency_codes(customers: pd.DataFrame, owner: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Each order's currency, its owner's market's (:data:`_CURRENCIES`; US dollars elsewhere), as codes."""
-    labels = sorted(set(_CURRENCIES.values()) | {"USD"})
-    code = {c: labels.index(cur) for c, cur in _CURRENCIES.items()}
-    by_customer = pd.Series(customers["country"].to_numpy()).map(code).fillna(labels.index("USD")).to_numpy()
-    return labels, by_customer.astype(np.int64)[owner]
+def _sort_by_time(columns: dict[str, object], when: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+    """A table of ``columns``, its rows ordered as ``sort_values`` orders a timestamp column holding ``when``,
+    and that order.
 
-
-def _sort_by_time(columns: dict[str, object], when: np.ndarray) -> pd.DataFrame:
-    """A frame of ``columns``, its rows ordered as ``sort_values`` orders a timestamp column holding ``when``.
-
-    Columns are NumPy arrays, :class:`_Coded` text or :class:`_Times`; each is reordered as numbers and
-    only then made into text or timestamps.
+    Columns are NumPy arrays (floats: NaN is missing), :class:`_Coded` text or :class:`_Times`; each is
+    reordered as numbers and only then made into text or timestamps.
     """
     order = np.argsort(when.view("datetime64[ns]"), kind="quicksort")
-    out: dict[str, object] = {}
+    out: dict[str, pa.Array] = {}
     for name in list(columns):
         values = columns.pop(name)  # the input column is let go as soon as it is reordered
         if isinstance(values, _Coded):
             codes = values.codes[order]
-            labels = pa.array(values.labels, type=pa.large_string())
-            out[name] = _text(labels.take(pa.array(codes, mask=codes < 0)))
+            if values.plain:
+                out[name] = _gather(pa.array(values.labels, type=_TEXT), codes)
+            else:
+                out[name] = _coded(list(values.labels), codes)
         elif isinstance(values, _Times):
             out[name] = _utc(values.ns[order])
         else:
-            out[name] = np.asarray(values)[order]
-    return pd.DataFrame(out, copy=False)
+            out[name] = pa.array(np.asarray(values)[order], from_pandas=True)  # NaN: missing
+    return pa.table(out), order
 
 
-def _orders(
-    rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp
-) -> pd.DataFrame:
-    n = len(customers)
+def _orders(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """The orders, each one's customer (position in customers), and each customer's spend on placed orders
+    (summed in time order, as pandas sums them)."""
+    traits = people.traits
+    n = people.table.num_rows
     created = traits["created"]
     active_until = np.minimum(created + (traits["lifetime_days"] * 86_400e9).astype(np.int64), end.value)
     span_days = np.maximum((active_until - created) / 86_400e9, 0)
@@ -349,25 +416,45 @@ def _orders(
     returned = (u >= 0.04) & (u < 0.06)
     status = np.where(u < 0.04, 0, np.where(returned, 2, 1))
     amount = np.where(returned, -amount, amount)
+    # each order's currency: its owner's market's (US dollars elsewhere)
+    currencies = sorted(set(_CURRENCIES.values()) | {"USD"})
+    by_country = np.array([currencies.index(_CURRENCIES.get(c, "USD")) for c in _COUNTRY_CODES])
     columns = {
-        "order_id": _Coded(_ids("O", total, 9), np.arange(total)),
-        "customer_id": _Coded(_customer_ids(customers), owner),
+        "order_id": _Coded(_ids("O", total, 9), np.arange(total), plain=True),
+        "customer_id": _Coded(people.ids, owner, plain=True),
         "ordered_at": _Times(ts),
         "amount": amount,
-        "currency": _Coded(*_currency_codes(customers, owner)),
+        "currency": _Coded(currencies, by_country[people.country][owner]),
         "status": _Coded(["cancelled", "placed", "returned"], status),
     }
-    return _sort_by_time(columns, ts)
+    placed = status == 1
+    table, order = _sort_by_time(columns, ts)
+    placed, owner, amount = placed[order], owner[order], amount[order]
+    spend = pd.Series(amount[placed]).groupby(owner[placed]).sum()
+    return table, owner, spend.reindex(np.arange(n)).fillna(0).to_numpy()
 
 
-def _consents(
-    rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The ledger, and the position in ``customers`` of each of its rows."""
-    n = len(customers)
-    ids = customers["customer_id"].to_numpy()
+@dataclass(frozen=True)
+class _Ledger:
+    """The consent ledger as numbers, in its table's row order: whose row, on which channel, when, saying what."""
+
+    position: np.ndarray  # the customer's position in customers
+    channel: np.ndarray  # 0 email, 1 sms
+    recorded: np.ndarray  # nanoseconds
+    subscribed: np.ndarray  # bool
+
+
+_SOURCES = ["signup_form", "unsubscribe_link", "checkout_keyword", "reply", "resubscribe", "double_opt_in"]
+_KEYWORDS = ["START", "STOP", "UNSTOP"]
+
+
+def _consents(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tuple[pa.Table, _Ledger]:
+    """The ledger, and its rows as numbers (for the sends that depend on it).
+
+    German email sign-ups are confirmed: their source is ``double_opt_in``."""
+    traits = people.traits
+    n = people.table.num_rows
     created = traits["created"]
-    frames = []
     plans = (
         ("email", traits["has_email"] & (rng.random(n) < 0.88), 0.14, 0.25, "signup_form", "unsubscribe_link", None),
         (
@@ -380,64 +467,55 @@ def _consents(
             "STOP",
         ),
     )
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pos", "channel", "status", "ns", "source", "keyword")}
+
+    def rows(pos: np.ndarray, channel: int, subscribed: bool, ns: np.ndarray, source: str, keyword: str | None) -> None:
+        k = len(pos)
+        parts["pos"].append(pos)
+        parts["channel"].append(np.full(k, channel, dtype=np.int8))
+        parts["status"].append(np.full(k, 0 if subscribed else 1, dtype=np.int8))
+        parts["ns"].append(ns)
+        parts["source"].append(np.full(k, _SOURCES.index(source), dtype=np.int8))
+        parts["keyword"].append(np.full(k, -1 if keyword is None else _KEYWORDS.index(keyword), dtype=np.int8))
+
     positions = np.arange(n)
-    for channel, opted, p_out, p_back, src_in, src_out, kw_out in plans:
+    for number, (channel, opted, p_out, p_back, src_in, src_out, kw_out) in enumerate(plans):
         k = int(opted.sum())
-        first = created[opted] + rng.integers(0, 3 * 86_400, size=k) * 1_000_000_000
-        rows = [
-            pd.DataFrame(
-                {
-                    "customer_id": ids[opted],
-                    "channel": channel,
-                    "status": "subscribed",
-                    "recorded_at": first,
-                    "source": src_in,
-                    "keyword": "START" if channel == "sms" else None,
-                    "_pos": positions[opted],
-                }
-            )
-        ]
+        first = created[opted] + rng.integers(0, 3 * 86_400, size=k) * _SECOND
+        rows(positions[opted], number, True, first, src_in, "START" if channel == "sms" else None)
         out = rng.random(k) < p_out
         out_at = first[out] + ((end.value - first[out]) * rng.random(int(out.sum()))).astype(np.int64)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "customer_id": ids[opted][out],
-                    "channel": channel,
-                    "status": "unsubscribed",
-                    "recorded_at": out_at,
-                    "source": src_out,
-                    "keyword": kw_out,
-                    "_pos": positions[opted][out],
-                }
-            )
-        )
+        rows(positions[opted][out], number, False, out_at, src_out, kw_out)
         back = rng.random(int(out.sum())) < p_back
         back_at = out_at[back] + ((end.value - out_at[back]) * rng.random(int(back.sum()))).astype(np.int64)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "customer_id": ids[opted][out][back],
-                    "channel": channel,
-                    "status": "subscribed",
-                    "recorded_at": back_at,
-                    "source": "resubscribe",
-                    "keyword": "UNSTOP" if channel == "sms" else None,
-                    "_pos": positions[opted][out][back],
-                }
-            )
-        )
-        frames.extend(rows)
-    ledger = pd.concat(frames, ignore_index=True)
-    ledger["recorded_at"] = _utc(ledger["recorded_at"].to_numpy(dtype=np.int64))
-    ledger = ledger.sort_values(["recorded_at", "customer_id"], ignore_index=True)
-    return ledger, ledger.pop("_pos").to_numpy()
+        rows(positions[opted][out][back], number, True, back_at, "resubscribe", "UNSTOP" if channel == "sms" else None)
+    whole = {name: np.concatenate(values) for name, values in parts.items()}
+    ids = people.ids
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
+    order = np.lexsort((rank[whole["pos"]], whole["ns"]))  # sort_values(["recorded_at", "customer_id"]): stable
+    whole = {name: values[order] for name, values in whole.items()}
+    german = people.country[whole["pos"]] == _COUNTRY_CODES.index("DE")
+    confirmed = german & (whole["channel"] == 0) & (whole["source"] == _SOURCES.index("signup_form"))
+    whole["source"][confirmed] = _SOURCES.index("double_opt_in")
+    ledger = _Ledger(whole["pos"], whole["channel"], whole["ns"], whole["status"] == 0)
+    table = pa.table(
+        {
+            "customer_id": _gather(ids, whole["pos"]),
+            "channel": _coded(["email", "sms"], whole["channel"]),
+            "status": _coded(["subscribed", "unsubscribed"], whole["status"]),
+            "recorded_at": _utc(whole["ns"].copy()),
+            "source": _coded(_SOURCES, whole["source"]),
+            "keyword": _coded(_KEYWORDS, whole["keyword"]),
+        }
+    )
+    return table, ledger
 
 
-def _events(
-    rng: np.random.Generator, customers: pd.DataFrame, traits: dict[str, np.ndarray], end: pd.Timestamp, days: int
-) -> pd.DataFrame:
-    n = len(customers)
+def _events(rng: np.random.Generator, people: _People, end: pd.Timestamp, days: int) -> tuple[pa.Table, np.ndarray]:
+    """The behaviour events, and each one's customer (position in customers)."""
+    traits = people.traits
+    n = people.table.num_rows
     alive = (traits["created"] + traits["lifetime_days"] * 86_400e9) > (end.value - 60 * 86_400e9)
     intensity = traits["engagement"] * np.where(alive, 1.0, 0.15)
     visits = rng.poisson(intensity * days * 0.25)
@@ -458,17 +536,19 @@ def _events(
     for offset, (name, mask) in enumerate(kinds):
         owners.append(owner[mask])
         times.append(ts[mask] + offset * 20_000_000_000)
-        names.append(np.full(int(mask.sum()), offset, dtype=np.int64))
+        names.append(np.full(int(mask.sum()), offset, dtype=np.int8))
         with_product = name in ("product_view", "add_to_cart", "checkout_started")
-        products.append(np.where(with_product, product[mask], -1))
+        products.append(product[mask] if with_product else np.full(int(mask.sum()), -1, dtype=np.int64))
     when = np.minimum(np.concatenate(times), end.value)
+    owner = np.concatenate(owners)
     columns = {
-        "customer_id": _Coded(_customer_ids(customers), np.concatenate(owners)),
+        "customer_id": _Coded(people.ids, owner, plain=True),
         "occurred_at": _Times(when),
         "event": _Coded([name for name, _ in kinds], np.concatenate(names)),
         "product_id": _Coded(_PRODUCTS.tolist(), np.concatenate(products)),
     }
-    return _sort_by_time(columns, when)
+    table, order = _sort_by_time(columns, when)
+    return table, owner[order]
 
 
 _JOURNEY_IDS = sorted({j[0] for j in _JOURNEYS})
@@ -476,46 +556,110 @@ _STEP_IDS = sorted({j[2] for j in _JOURNEYS})
 _VARIANTS = ["A", "B", "C"]
 
 
+#: Flags of a send, one bit each in a send's ``flags``.
+_BOUNCED, _OPENED, _CLICKED, _CONVERTED, _UNSUBSCRIBED = 1, 2, 4, 8, 16
+
+
+def _send_record(owners: int, seconds: int) -> np.dtype:
+    """One send as numbers, reordered as one record: its customer, its send time in seconds from the start of
+    the history, the seconds from send to open, from open (or send) to click and from click to conversion,
+    the revenue, its labels as codes and its flags."""
+    return np.dtype(
+        [
+            ("owner", np.int32 if owners < 2**31 else np.int64),
+            ("sent", np.int32 if seconds < 2**31 else np.int64),
+            ("open", np.int32),
+            ("click", np.int32),
+            ("conversion", np.int32),
+            ("revenue", np.float64),
+            ("channel", np.int8),
+            ("journey_id", np.int8),
+            ("step_id", np.int8),
+            ("variant", np.int8),
+            ("flags", np.uint8),
+        ]
+    )
+
+
 def _messages(
-    rng: np.random.Generator,
-    customers: pd.DataFrame,
-    traits: dict[str, np.ndarray],
-    consents: pd.DataFrame,
-    consent_pos: np.ndarray,
-    end: pd.Timestamp,
-    days: int,
-) -> pd.DataFrame:
-    """Sends only while the customer was subscribed on that channel (as a compliant sender would)."""
-    recorded = np.asarray(consents["recorded_at"].dt.tz_convert(None), dtype="datetime64[ns]").view(np.int64)
-    subscribed = (consents["status"] == "subscribed").to_numpy()
-    parts: dict[str, list[np.ndarray]] = {}
+    rng: np.random.Generator, people: _People, ledger: _Ledger, end: pd.Timestamp, days: int
+) -> tuple[pa.Table, np.ndarray]:
+    """Sends only while the customer was subscribed on that channel (as a compliant sender would), and each
+    one's customer (position in customers).
+
+    Each send is drawn as a record of numbers (:func:`_send_record`); the records are put in time order in
+    one pass, and only then made into columns of text and timestamps.
+    """
+    start = end.value - days * _DAY
+    record = _send_record(people.table.num_rows, days * 86_400)
+    parts, times = [], []
     for number, (channel, per_week) in enumerate((("email", 1.6), ("sms", 0.45))):
-        on_channel = (consents["channel"] == channel).to_numpy()
-        ledger = (consent_pos[on_channel], recorded[on_channel], subscribed[on_channel])
-        sends = _channel_sends(rng, len(customers), traits, ledger, channel, per_week, end, days)
-        sends["channel"] = np.full(len(sends["owner"]), number, dtype=np.int8)
-        for name, values in sends.items():
-            parts.setdefault(name, []).append(values)
+        on_channel = ledger.channel == number
+        rows = (ledger.position[on_channel], ledger.recorded[on_channel], ledger.subscribed[on_channel])
+        sends, sent = _channel_sends(rng, people.table.num_rows, people.traits, rows, channel, per_week, end, days)
+        sends["channel"] = number
+        sends["sent"] = (sent - start) // _SECOND
+        parts.append(sends)
+        times.append(sent)
+    sent_at = np.concatenate(times)
+    del times
+    order = np.argsort(sent_at.view("datetime64[ns]"), kind="quicksort")  # the order sort_values gives
+    del sent_at
+    whole = np.concatenate(parts)
+    del parts
+    width = record.itemsize
+    sends = np.take(whole.view(f"V{width}"), order).view(record)
+    del whole, order
+    flags = sends["flags"]
+    # timestamps in microseconds: every part is a whole number of seconds
+    micro = 1_000_000
+    last = end.value // 1000
 
-    def whole(name: str) -> np.ndarray:
-        return np.concatenate(parts.pop(name))  # each channel's part is let go once joined
+    def stamp(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+        """Microseconds as UTC timestamps, no later than the end, missing where not ``valid``."""
+        np.minimum(values, last, out=values)
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.Array.from_buffers(_UTC, len(values), [bitmap, pa.py_buffer(values)])
 
-    sent_at = whole("sent_at")
-    columns: dict[str, object] = {
-        "customer_id": _Coded(_customer_ids(customers), whole("owner")),
-        "channel": _Coded(["email", "sms"], whole("channel")),
-        "journey_id": _Coded(_JOURNEY_IDS, whole("journey_id")),
-        "step_id": _Coded(_STEP_IDS, whole("step_id")),
-        "variant": _Coded(_VARIANTS, whole("variant")),
-        "sent_at": _Times(sent_at),
-        **{name: _Times(whole(name)) for name in ("delivered_at", "opened_at", "clicked_at", "converted_at")},
-        "revenue": whole("revenue"),
-        "unsubscribed_at": _Times(whole("unsubscribed_at")),
-        "bounced": whole("bounced"),
+    def flagged(bit: int) -> np.ndarray:
+        found: np.ndarray = (flags & bit) != 0
+        return found
+
+    sent = sends["sent"].astype(np.int64)
+    sent *= micro
+    sent += start // 1000
+    opened_raw = sends["open"].astype(np.int64)
+    opened_raw *= micro
+    opened_raw += sent
+    clicked_raw = sends["click"].astype(np.int64)
+    clicked_raw *= micro
+    clicked_raw += np.where(flagged(_OPENED), opened_raw, sent)
+    converted_raw = sends["conversion"].astype(np.int64)
+    converted_raw *= micro
+    converted_raw += clicked_raw
+    converted = flagged(_CONVERTED)
+    revenue = pa.Array.from_buffers(
+        pa.float64(),
+        len(sends),
+        [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
+    )
+    columns = {
+        "message_id": _ids("M", len(sends), 10),
+        "customer_id": _gather(people.ids, sends["owner"]),
+        "channel": _coded(["email", "sms"], sends["channel"]),
+        "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
+        "step_id": _coded(_STEP_IDS, sends["step_id"]),
+        "variant": _coded(_VARIANTS, sends["variant"]),
+        "sent_at": pa.Array.from_buffers(_UTC, len(sends), [None, pa.py_buffer(sent)]),
+        "delivered_at": stamp(sent + 5 * micro, ~flagged(_BOUNCED)),
+        "opened_at": stamp(opened_raw, flagged(_OPENED)),
+        "clicked_at": stamp(clicked_raw.copy(), flagged(_CLICKED)),
+        "converted_at": stamp(converted_raw, converted),
+        "revenue": revenue,
+        "unsubscribed_at": stamp(clicked_raw, flagged(_UNSUBSCRIBED)),
+        "bounced": pa.array(flagged(_BOUNCED)),
     }
-    messages = _sort_by_time(columns, sent_at)
-    messages.insert(0, "message_id", _text(_ids("M", len(messages), 10)))
-    return messages
+    return pa.table(columns), np.ascontiguousarray(sends["owner"])
 
 
 def _channel_sends(
@@ -527,58 +671,85 @@ def _channel_sends(
     per_week: float,
     end: pd.Timestamp,
     days: int,
-) -> dict[str, np.ndarray]:
-    """One channel's sends, in the order drawn: customer positions, label codes, nanosecond timestamps."""
-    start = end.value - days * 86_400 * 1_000_000_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """One channel's sends in the order drawn, as records (:func:`_send_record`, ``channel`` and ``sent`` left
+    for the caller to fill), and their send times in nanoseconds.
+
+    Each row's probabilities are computed per customer (and variant) first and then looked up: the same
+    arithmetic on the same numbers as row by row, once per customer instead of once per send.
+    """
+    start = end.value - days * _DAY
     count = rng.poisson(per_week * days / 7, size=n)
     owner = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), count)
-    sent = start + (rng.random(len(owner)) * (end.value - start)).astype(np.int64)
-    # snap to a daytime send hour (UTC 14:00-19:00 reaches most zones in the day)
-    day = sent // 86_400_000_000_000 * 86_400_000_000_000
-    sent = day + rng.integers(14 * 3600, 19 * 3600, size=len(owner)) * 1_000_000_000
+    # a day, then a daytime send hour in it (UTC 14:00-19:00 reaches most zones in the day)
+    drawn = rng.random(len(owner))
+    drawn *= end.value - start
+    sent = drawn.astype(np.int64)
+    del drawn
+    sent += start
+    sent //= _DAY
+    sent *= _DAY
+    hour = rng.integers(14 * 3600, 19 * 3600, size=len(owner))
+    hour *= _SECOND
+    sent += hour
+    del hour
     ok = _subscribed_at(*ledger, owner, sent)
     owner, sent = owner[ok], sent[ok]
+    del ok
     k = len(owner)
+    out = np.zeros(k, dtype=_send_record(n, days * 86_400))
+    out["owner"] = owner
     names = [j for j in _JOURNEYS if j[1] == channel]
     pick = rng.choice(len(names), size=k, p=np.array([j[4] for j in names]) / sum(j[4] for j in names))
+    out["journey_id"] = np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick]
+    out["step_id"] = np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick]
     variant = _pick_each(rng, np.array([len(j[3]) for j in names])[pick])  # rng.choice of each journey's variants
-    variant = np.array([[_VARIANTS.index(v) for v in (*j[3], "A", "A")[:3]] for j in names])[pick, variant]
-    eng = traits["engagement"][owner]
-    aff = traits["sms_affinity"][owner]
-    lift = np.where(variant == 1, 1.15, np.where(variant == 2, 0.9, 1.0))
-    bounced = rng.random(k) < 0.012
-    delivered = ~bounced
+    variant = np.array([[_VARIANTS.index(v) for v in (*j[3], "A", "A")[:3]] for j in names], dtype=np.int8)[
+        pick, variant
+    ]
+    del pick
+    out["variant"] = variant
+    eng = traits["engagement"]
+    lift = np.array([1.0, 1.15, 0.9])  # by variant: B lifts clicks, C lowers them
+    per_variant = owner.astype(np.int64) * 3 + variant  # a row's (customer, variant) pair
+    del variant
+    # one buffer for the uniform draws and one for the chances they are compared with, reused draw after draw
+    draw, limit = np.empty(k), np.empty(k)
+
+    def below(chance: np.ndarray | float, rows: np.ndarray | None = None) -> np.ndarray:
+        """``rng.random(k) < chance`` (``chance[rows]`` when rows are given: a per-customer look-up)."""
+        rng.random(out=draw)
+        if rows is None:
+            return draw < chance
+        np.take(chance, rows, out=limit)
+        return draw < limit
+
+    bounced = below(0.012)
     if channel == "email":
-        opened = delivered & (rng.random(k) < np.clip(0.12 + 0.8 * eng, 0, 0.95))
-        clicked = opened & (rng.random(k) < np.clip(0.05 + 0.45 * eng * lift, 0, 0.9))
+        opened = below(np.clip(0.12 + 0.8 * eng, 0, 0.95), owner)
+        opened &= ~bounced
+        clicked = below(np.clip(0.05 + (0.45 * eng)[:, None] * lift, 0, 0.9).ravel(), per_variant)
+        clicked &= opened
     else:
         opened = np.zeros(k, dtype=bool)
-        clicked = delivered & (rng.random(k) < np.clip(0.02 + 0.3 * aff * lift, 0, 0.9))
-    converted = clicked & (rng.random(k) < np.clip(0.04 + 0.25 * eng, 0, 0.9))
-    unsub = delivered & (rng.random(k) < (0.002 if channel == "email" else 0.006))
-    sec = 1_000_000_000
-    open_at = sent + rng.integers(60, 36 * 3600, size=k) * sec
-    click_at = (np.where(opened, open_at, sent)) + rng.integers(10, 4 * 3600, size=k) * sec
-    conv_at = click_at + rng.integers(60, 48 * 3600, size=k) * sec
-    revenue = np.where(converted, np.round(traits["aov"][owner] * np.exp(rng.normal(0, 0.3, size=k)), 2), np.nan)
-
-    def ts(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return np.where(mask, np.minimum(values, end.value), _NAT)
-
-    return {
-        "owner": owner,
-        "journey_id": np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick],
-        "step_id": np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick],
-        "variant": variant.astype(np.int8),
-        "sent_at": sent,
-        "delivered_at": ts(sent + 5 * sec, delivered),
-        "opened_at": ts(open_at, opened),
-        "clicked_at": ts(click_at, clicked),
-        "converted_at": ts(conv_at, converted),
-        "revenue": revenue,
-        "unsubscribed_at": ts(click_at, unsub),
-        "bounced": bounced,
-    }
+        clicked = below(np.clip(0.02 + (0.3 * traits["sms_affinity"])[:, None] * lift, 0, 0.9).ravel(), per_variant)
+        clicked &= ~bounced
+    del per_variant
+    converted = below(np.clip(0.04 + 0.25 * eng, 0, 0.9), owner)
+    converted &= clicked
+    unsub = below(0.002 if channel == "email" else 0.006)
+    unsub &= ~bounced
+    flags = bounced * np.uint8(_BOUNCED)
+    for mask, bit in ((opened, _OPENED), (clicked, _CLICKED), (converted, _CONVERTED), (unsub, _UNSUBSCRIBED)):
+        flags |= mask * np.uint8(bit)
+    out["flags"] = flags
+    del flags, bounced, opened, clicked, unsub
+    out["open"] = rng.integers(60, 36 * 3600, size=k)
+    out["click"] = rng.integers(10, 4 * 3600, size=k)
+    out["conversion"] = rng.integers(60, 48 * 3600, size=k)
+    noise = rng.normal(0, 0.3, size=k)
+    out["revenue"][converted] = np.round(traits["aov"][owner[converted]] * np.exp(noise[converted]), 2)
+    return out, sent
 
 
 def _subscribed_at(
@@ -611,22 +782,28 @@ def _subscribed_at(
     return out
 
 
-def _stated_locales(rng: np.random.Generator, customers: pd.DataFrame) -> np.ndarray:
-    """The locale a few customers state (:data:`_STATED_LOCALES`); None for everyone else."""
-    out = np.full(len(customers), None, dtype=object)
-    country = customers["country"].to_numpy()
-    region = customers["region"].to_numpy()
-    draw = rng.random(len(customers))
-    for c, r, tag, share in _STATED_LOCALES:
-        where = (country == c) & ((region == r) if r is not None else True) & (draw < share) & pd.isna(out)
-        out[where] = tag
+def _stated_locales(rng: np.random.Generator, people: _People) -> np.ndarray:
+    """The position in :data:`_STATED_LOCALES` of the locale a few customers state; -1 for everyone else."""
+    n = people.table.num_rows
+    out = np.full(n, -1, dtype=np.int64)
+    draw = rng.random(n)
+    for i, (c, r, _, share) in enumerate(_STATED_LOCALES):
+        where = (people.country == _COUNTRY_CODES.index(c)) & (draw < share) & (out < 0)
+        if r is not None:
+            where &= people.region == people.regions.index(r)
+        out[where] = i
     return out
+
+
+_TIERS = ["none", "silver", "gold", "platinum"]
 
 
 def synthesize(
     customers: int = 5000, *, seed: int = 7, end: str = DEFAULT_END, event_days: int = 45, message_days: int = 180
 ) -> Dataset:
     """Build a synthetic dataset of ``customers`` customers ending at ``end`` (UTC), reproducibly from ``seed``.
+
+    The tables are Arrow tables, as loading holds them; ``dataset.orders`` and the others are their DataFrames.
 
     Examples
     --------
@@ -635,21 +812,26 @@ def synthesize(
     (200, np.True_)
     """
     rng = np.random.default_rng(seed)
+    keys: dict[str, np.ndarray] = {}  # each row's customer, per table: the dataset's customer keys
     end_ts = pd.Timestamp(end, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
-    cust, traits = _customers(rng, customers, end_ts)
-    orders = _orders(rng, cust, traits, end_ts)
-    consents, consent_pos = _consents(rng, cust, traits, end_ts)
-    events = _events(rng, cust, traits, end_ts, event_days)
-    messages = _messages(rng, cust, traits, consents, consent_pos, end_ts, message_days)
-    spend = orders[orders["status"] == "placed"].groupby("customer_id")["amount"].sum()
-    tier = pd.cut(
-        spend.reindex(cust["customer_id"]).fillna(0).to_numpy(),
-        [-np.inf, 150, 600, 1500, np.inf],
-        labels=["none", "silver", "gold", "platinum"],
-    ).astype(str)
-    cust["loyalty_tier"] = tier
-    cust["locale"] = _stated_locales(np.random.default_rng([seed, 16]), cust)
-    german = consents["customer_id"].isin(cust.loc[cust["country"] == "DE", "customer_id"])
-    confirmed = german & (consents["channel"] == "email") & (consents["source"] == "signup_form")
-    consents["source"] = consents["source"].where(~confirmed, "double_opt_in")
-    return from_frames(orders, cust, events, consents, messages, source=f"synth(customers={customers}, seed={seed})")
+    people = _customers(rng, customers, end_ts)
+    orders, keys["orders"], spend = _orders(rng, people, end_ts)
+    consents, ledger = _consents(rng, people, end_ts)
+    keys["consents"] = ledger.position
+    events, keys["events"] = _events(rng, people, end_ts, event_days)
+    messages, keys["messages"] = _messages(rng, people, ledger, end_ts, message_days)
+    del ledger
+    # loyalty tiers by spend on placed orders, as pd.cut bins it: (-inf, 150], (150, 600], (600, 1500], above
+    tier = np.searchsorted(np.array([150.0, 600.0, 1500.0]), spend, side="left")
+    locale = _stated_locales(np.random.default_rng([seed, 16]), people)
+    cust = people.table.append_column("loyalty_tier", _gather(pa.array(_TIERS, _TEXT), tier))
+    cust = cust.append_column("locale", _gather(pa.array([t for _, _, t, _ in _STATED_LOCALES], _TEXT), locale))
+    return from_frames(
+        orders,
+        cust,
+        events,
+        consents,
+        messages,
+        source=f"synth(customers={customers}, seed={seed})",
+        customer_keys={name: positions.astype(np.int32, copy=False) for name, positions in keys.items()},
+    )

@@ -148,6 +148,13 @@ class Dataset:
         given = self._given[table]
         return [str(c) for c in given.columns] if isinstance(given, pd.DataFrame) else given.column_names
 
+    def held(self, table: str) -> Table:
+        """``table`` as the dataset holds it: the DataFrame it was given, or its Arrow table (no conversion)."""
+        if table not in self._given:
+            msg = f"the dataset has no {table} table"
+            raise WorkbenchError(msg)
+        return self._given[table]
+
     def arrow(self, table: str, columns: Sequence[str] | None = None) -> pa.Table:
         """``table`` (or some of its columns) as an Arrow table, without a copy when it was given as Arrow.
 

@@ -1,0 +1,238 @@
+"""CSV text of an Arrow table, cell for cell as pandas' ``to_csv(index=False)`` writes the table's DataFrame.
+
+pandas formats a million rows a second or so, one Python object per cell; this module makes the same text
+with Arrow's kernels and NumPy, a block of rows at a time:
+
+- text (plain or dictionary-encoded) as it is, quoted where Python's ``csv`` module (which pandas writes
+  with) quotes it; a missing value is an empty cell;
+- floats as Python's ``repr`` writes them (``1.0``, ``0.1``, ``1e-05``), missing and NaN empty;
+- integers without missing values as digits; booleans without missing values ``True`` and ``False``;
+- UTC timestamps with the fraction of a second the finest value of the column needs (none, 3, 6 or 9
+  digits, the same for every row) and ``+00:00``.
+
+A table with a column of any other kind (integers or booleans with missing values, which pandas holds as
+floats or objects, timestamps in another zone, nested values) is written by pandas itself
+(:func:`csv_blocks` decides). A single-column table is written by pandas too: Python's ``csv`` module
+writes an empty cell alone on its line as ``""``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["csv_blocks"]
+
+_TEXT = pa.large_string()
+#: Rows formatted at a time (a block of text of some tens of MB).
+BLOCK_ROWS = 1 << 19
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+#: The zones written as ``+00:00``.
+_UTC_NAMES = ("UTC", "Etc/UTC", "+00:00", "Z")
+
+
+class _Unsupported(Exception):
+    """A column this module does not format as pandas does: pandas writes the table."""
+
+
+@cache
+def _quote_class() -> str:
+    """The characters that make Python's ``csv`` module quote a cell, found by asking it, as an RE2 class."""
+    found = []
+    for code in range(128):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([f"a{chr(code)}b", "x"])
+        if buf.getvalue().startswith('"'):
+            found.append(f"\\x{{{code:x}}}")
+    return "[" + "".join(found) + "]"
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    """Text without missing values, each cell that needs it quoted as Python's ``csv`` module quotes it."""
+    need = pc.match_substring_regex(text, _quote_class())
+    if not pc.any(need).as_py():
+        return text
+    doubled = pc.replace_substring(text, '"', '""')
+    wrapped = pc.binary_join_element_wise(pa.scalar('"', _TEXT), doubled, pa.scalar('"', _TEXT), pa.scalar("", _TEXT))
+    return pc.if_else(need, wrapped, text)
+
+
+def _text_cells(values: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(values.type):
+        labels = _quoted(values.dictionary.cast(_TEXT).fill_null(""))
+        return labels.take(values.indices).fill_null("")
+    return _quoted(values.cast(_TEXT).fill_null(""))
+
+
+def _float_cells(values: pa.Array) -> pa.Array:
+    """Floats as Python's ``repr``: Arrow writes the same shortest digits, but no ``.0`` on whole numbers and
+    its exponents in other places, so the (rare) values without a ``.`` or with an exponent, or close to where
+    Python starts writing one, are written by NumPy (which writes ``repr``)."""
+    text = values.cast(_TEXT)
+    size = pc.abs(values)
+    odd = pc.or_(pc.invert(pc.match_substring(text, ".")), pc.match_substring(text, "e"))
+    odd = pc.or_(odd, pc.or_(pc.less(size, 1e-3), pc.greater_equal(size, 1e15))).fill_null(False)
+    if pc.any(odd).as_py():
+        rows = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+        numbers = values.take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        text = pc.replace_with_mask(text, odd, pa.array(numbers.astype(str), _TEXT))
+    return pc.if_else(pc.is_nan(values).fill_null(True), pa.scalar("", _TEXT), text)
+
+
+def _int_cells(values: pa.Array) -> pa.Array:
+    return values.cast(_TEXT)
+
+
+def _bool_cells(values: pa.Array) -> pa.Array:
+    return pc.if_else(values, pa.scalar("True", _TEXT), pa.scalar("False", _TEXT))
+
+
+#: "00".."99" and "0000".."9999" as fixed-size records, looked up by value.
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype="V2")
+_QUADS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), dtype="V4")
+
+
+class _Clock:
+    """How pandas writes one UTC timestamp column: ``YYYY-MM-DD HH:MM:SS``, the fraction of a second its
+    finest value needs (0, 3, 6 or 9 digits, the same on every row), then ``+00:00``."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        kind = column.type
+        if kind.tz not in _UTC_NAMES:
+            raise _Unsupported
+        self.per_second = _PER_SECOND[kind.unit]
+        ints = column.cast(pa.int64())
+        span = pc.min_max(ints)
+        low, high = span["min"].as_py(), span["max"].as_py()
+        if low is not None and (low // self.per_second < -2208988800 or high // self.per_second >= 253402300800):
+            raise _Unsupported  # before 1900 or from the year 10000: pandas' own spelling
+        self.digits = 0
+        for digits in (9, 6, 3):
+            if 10**digits > self.per_second:
+                continue
+            step = self.per_second // 10 ** (digits - 3)
+            if any(np.any(c.fill_null(0).to_numpy(zero_copy_only=False) % step) for c in ints.chunks):
+                self.digits = digits
+                break
+
+    def cells(self, values: pa.Array) -> pa.Array:
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        ints = values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        if not valid.all():
+            ints = ints[valid]
+        seconds, part = np.divmod(ints, self.per_second)
+        days, clock = np.divmod(seconds, 86_400)
+        year, month, day = _civil(days)
+        fields: list[tuple[str, str]] = [
+            ("year", "V4"),
+            ("dash1", "V1"),
+            ("month", "V2"),
+            ("dash2", "V1"),
+            ("day", "V2"),
+            ("space", "V1"),
+            ("hour", "V2"),
+            ("colon1", "V1"),
+            ("minute", "V2"),
+            ("colon2", "V1"),
+            ("second", "V2"),
+        ]
+        if self.digits:
+            fields += [("dot", "V1"), ("fraction", f"V{self.digits}")]
+        fields.append(("zone", "V6"))
+        rows = np.empty(len(ints), dtype=np.dtype(fields))
+        for name, char in (("dash1", b"-"), ("dash2", b"-"), ("space", b" "), ("colon1", b":"), ("colon2", b":")):
+            rows[name] = np.void(char)
+        rows["zone"] = np.void(b"+00:00")
+        rows["year"] = _QUADS[year]
+        rows["month"] = _PAIRS[month]
+        rows["day"] = _PAIRS[day]
+        hour, rest = np.divmod(clock, 3600)
+        minute, second = np.divmod(rest, 60)
+        rows["hour"] = _PAIRS[hour]
+        rows["minute"] = _PAIRS[minute]
+        rows["second"] = _PAIRS[second]
+        if self.digits:
+            rows["dot"] = np.void(b".")
+            fraction = part * 10**self.digits // self.per_second
+            if self.digits <= 4:
+                rows["fraction"] = _numbers(self.digits)[fraction]
+            else:
+                head, tail = np.divmod(fraction, 10_000)
+                parts = np.empty(len(ints), dtype=np.dtype([("head", f"V{self.digits - 4}"), ("tail", "V4")]))
+                parts["head"] = _numbers(self.digits - 4)[head]
+                parts["tail"] = _QUADS[tail]
+                rows["fraction"] = parts.view(f"V{self.digits}")
+        width = rows.dtype.itemsize
+        lengths = np.where(valid, width, 0)
+        offsets = np.zeros(len(valid) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return pa.LargeStringArray.from_buffers(len(valid), pa.py_buffer(offsets), pa.py_buffer(rows))
+
+
+@cache
+def _numbers(width: int) -> np.ndarray:
+    """Every number of ``width`` digits (at most 5) zero-padded, as fixed-size records looked up by value."""
+    return np.frombuffer("".join(f"{i:0{width}d}" for i in range(10**width)).encode(), dtype=f"V{width}")
+
+
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's
+    ``civil_from_days``)."""
+    z = days + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, day
+
+
+def _formatter(column: pa.ChunkedArray) -> Callable[[pa.Array], pa.Array]:
+    kind = column.type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if text or (
+        pa.types.is_dictionary(kind)
+        and (pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type))
+    ):
+        return _text_cells
+    if pa.types.is_float64(kind):
+        return _float_cells
+    if pa.types.is_integer(kind) and not column.null_count:
+        return _int_cells
+    if pa.types.is_boolean(kind) and not column.null_count:
+        return _bool_cells
+    if pa.types.is_timestamp(kind):
+        return _Clock(column).cells
+    raise _Unsupported
+
+
+def csv_blocks(table: pa.Table) -> Iterator[bytes | memoryview]:
+    """The CSV text of ``table`` (header first, ``\\n`` line ends), in blocks of bytes, as pandas' ``to_csv``
+    writes the table's DataFrame (``table.to_pandas()``)."""
+    try:
+        if table.num_columns < 2 or len(set(table.column_names)) != table.num_columns:
+            raise _Unsupported
+        formats = [_formatter(table.column(i)) for i in range(table.num_columns)]
+    except (_Unsupported, pa.ArrowException):
+        yield table.to_pandas().to_csv(index=False, lineterminator="\n").encode()
+        return
+    header = _quoted(pa.array([str(c) for c in table.column_names], _TEXT)).to_pylist()
+    yield (",".join(header) + "\n").encode()
+    comma, empty, newline = pa.scalar(",", _TEXT), pa.scalar("", _TEXT), pa.scalar("\n", _TEXT)
+    for start in range(0, table.num_rows, BLOCK_ROWS):
+        block = table.slice(start, BLOCK_ROWS).combine_chunks()
+        cells = [fmt(block.column(i).chunk(0)).cast(_TEXT) for i, fmt in enumerate(formats)]
+        line = pc.binary_join_element_wise(*cells, comma)
+        del cells
+        lines = pc.binary_join_element_wise(line, empty, newline)  # each row, then a line end
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+        first, last = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+        yield memoryview(lines.buffers()[2])[first:last]
