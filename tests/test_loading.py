@@ -10,6 +10,7 @@ value). Both must give the same tables, dtypes, quality rows and customer keys, 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from pathlib import Path
 
@@ -322,3 +323,28 @@ def test_keys_in_increasing_order_are_not_hashed_for_duplicates_and_others_are(t
     with pytest.raises(DataContractError, match="duplicate order_id") as info:
         load_dataset(shuffled)
     assert info.value.count == 4 and info.value.examples == ["o6", "o2"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", "d", "e", "zz", ""]), max_size=60),
+    customers=st.lists(st.sampled_from(["a", "b", "c", "d", "zz"]), min_size=1, max_size=8),
+    chunks=st.integers(1, 4),
+)
+def test_customer_positions_by_join_and_by_look_up_agree(ids, customers, chunks):
+    """The join on every core (large tables against many customers) finds the position ``index_in`` finds:
+    the first one of a repeated customer id, -1 for an id that is not a customer."""
+    values = pa.array(ids, type=pa.large_string())
+    cut = np.linspace(0, len(values), chunks + 1).astype(int)
+    chunked = pa.chunked_array([values[a:b] for a, b in itertools.pairwise(cut)], type=values.type)
+    expected = np.array([customers.index(i) if i in customers else -1 for i in ids], dtype=np.int32)
+    by_look_up = dataset_module.customer_positions(chunked, pd.Series(customers))
+    saved = dataset_module._JOIN_ROWS, dataset_module._JOIN_CUSTOMERS
+    try:
+        dataset_module._JOIN_ROWS = dataset_module._JOIN_CUSTOMERS = 0
+        by_join = dataset_module.customer_positions(chunked, pd.Series(customers))
+    finally:
+        dataset_module._JOIN_ROWS, dataset_module._JOIN_CUSTOMERS = saved
+    np.testing.assert_array_equal(by_look_up, expected)
+    np.testing.assert_array_equal(by_join, expected)
+    assert by_join.dtype == by_look_up.dtype == np.int32

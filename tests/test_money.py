@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -361,3 +362,70 @@ def test_revenue_the_sending_tool_recorded_in_several_currencies_is_refused():
     one = measure.channel_metrics(messages.assign(currency="EUR"), by=["channel"])
     revenue = one[one["metric"] == "revenue_per_recipient"].set_index("channel")
     assert set(revenue["currency"]) == {"EUR"} and revenue.loc["email", "numerator"] == 30.0
+
+
+# ---------------------------------------------------------------- who mixes currencies, asked of two columns
+
+CODES = st.sampled_from(["USD", "usd", " USD ", "GBP", "gbp ", "EUR", "", "  ", None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d", "x"]), CODES), max_size=40),
+    default=st.sampled_from(["USD", "GBP", "JPY"]),
+    chunks=st.integers(1, 3),
+    coded=st.booleans(),
+)
+def test_may_mix_currencies_agrees_with_the_customers_found_mixing(rows, default, chunks, coded):
+    import pyarrow as pa
+
+    from workbench.models.dataset import customer_positions
+    from workbench.money import may_mix_currencies
+
+    orders = pd.DataFrame(
+        {"customer_id": pd.array([r[0] for r in rows], dtype="string"), "currency": [r[1] for r in rows]}
+    )
+    found = len(customers_with_mixed_currencies(orders, default_currency=default)) > 0
+    # "x" is not a customer: its orders share the key -1 with any other unknown id
+    keys = customer_positions(orders["customer_id"], pd.Series(["a", "b", "c", "d"]))
+    column = pa.array([r[1] for r in rows], type=pa.string())
+    if coded:
+        column = column.dictionary_encode()
+    cut = np.linspace(0, len(column), chunks + 1).astype(int)
+    chunked = pa.chunked_array([column[a:b] for a, b in itertools.pairwise(cut)], type=column.type)
+    for given_as in (chunked, column, orders["currency"]):
+        may = may_mix_currencies(keys, given_as, default_currency=default)
+        assert may or not found  # never misses a customer who mixes
+        if not (keys == -1).any():
+            assert may == found  # and with every id a customer, says exactly whether one does
+    assert not may_mix_currencies(keys, None, default_currency=default)
+
+
+@pytest.mark.parametrize("kind", ["one currency each", "a customer mixing"])
+def test_profiles_are_the_same_whether_or_not_the_orders_are_read_in_full(kind, sample_dataset, strategy):
+    from workbench.money import orders_in_customer_currency
+    from workbench.profiles import build_profiles
+
+    dataset = sample_dataset if kind == "one currency each" else mixed_dataset()
+    ws = Workspace.create(dataset, strategy, as_of="2026-10-31")
+    orders, mix = orders_in_customer_currency(
+        dataset.orders, settings=strategy.measurement, default_currency=strategy.brand.currency
+    )
+    full = dataset if orders is dataset.orders else dataset.with_tables(orders=orders)
+    locales = ws._locales()
+    pd.testing.assert_frame_equal(
+        build_profiles(ws._profile_dataset, as_of=ws.as_of, **locales), build_profiles(full, as_of=ws.as_of, **locales)
+    )
+    pd.testing.assert_frame_equal(ws.currency_mix.frame, mix.frame)
+    assert ws.currency_mix.converted == mix.converted and len(ws.currency_mix) == (kind != "one currency each")
+
+
+def test_orders_in_one_currency_per_customer_stay_in_arrow_for_the_first_profile(strategy, root):
+    from workbench.io import load_dataset
+
+    dataset = load_dataset(root / "data" / "sample")
+    assert len(set(dataset.orders["currency"])) > 1  # several currencies, one per customer
+    fresh = load_dataset(root / "data" / "sample")
+    ws = Workspace.create(fresh, strategy, as_of="2026-10-31")
+    assert ws._profile_dataset is fresh and not len(ws.currency_mix)
+    assert "orders" not in fresh._frames  # the orders were never made a DataFrame

@@ -53,7 +53,7 @@ from .models.errors import JourneyError, SimulationError, WorkbenchError
 from .models.journey import Journey
 from .models.policy import ContactPolicy
 from .models.strategy import LifecycleThresholds, Strategy
-from .money import CurrencyMix, orders_in_customer_currency, spend_in_reporting_currency
+from .money import CurrencyMix, may_mix_currencies, orders_in_customer_currency, spend_in_reporting_currency
 from .profiles import ATTRIBUTES, build_profiles, resolve_as_of
 from .rules import check_rules
 from .segments import assign, audience, membership, overlap_matrix, segment_columns, segment_sizes
@@ -398,16 +398,22 @@ class Workspace:
     @property
     def _profile_dataset(self) -> Dataset:
         """The dataset whose orders the profiles sum: a customer's orders in another currency than their own
-        converted with the strategy's rates (:func:`workbench.money.orders_in_customer_currency`)."""
+        converted with the strategy's rates (:func:`workbench.money.orders_in_customer_currency`).
+
+        Whether anyone mixes currencies is first asked of two columns (the customer keys and ``currency``); the
+        orders become a DataFrame only when someone may."""
         name = f"profile_dataset:{self._rates_key}"
         if name not in self._shared:
-            orders, mix = orders_in_customer_currency(
-                self.dataset.orders, settings=self.strategy.measurement, default_currency=self.strategy.brand.currency
-            )
+            dataset, default = self.dataset, self.strategy.brand.currency
+            currency = dataset.column("orders", "currency") if "currency" in dataset.column_names("orders") else None
+            profile, mix = dataset, CurrencyMix.none()
+            if may_mix_currencies(dataset.customer_keys("orders"), currency, default_currency=default):
+                orders, mix = orders_in_customer_currency(
+                    dataset.orders, settings=self.strategy.measurement, default_currency=default
+                )
+                profile = dataset if orders is dataset.orders else dataset.with_tables(orders=orders)
             self._shared[f"currency_mix:{self._rates_key}"] = mix
-            self._shared[name] = (
-                self.dataset if orders is self.dataset.orders else self.dataset.with_tables(orders=orders)
-            )
+            self._shared[name] = profile
         return self._shared[name]  # type: ignore[no-any-return]
 
     @property

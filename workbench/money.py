@@ -15,7 +15,8 @@ the rate to add.
   orders for per-currency figures.
 - :func:`customers_with_mixed_currencies` and
   :func:`orders_in_customer_currency`: a customer whose orders are in several
-  currencies, for the per-customer sums of the profiles.
+  currencies, for the per-customer sums of the profiles;
+  :func:`may_mix_currencies` rules it out from two columns, without the table.
 - :func:`rates_table`: the rates used, for a report.
 """
 
@@ -25,6 +26,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .models.errors import DataContractError, MeasurementError
 from .models.measurement import ExchangeRate, MeasurementSettings
@@ -33,6 +36,7 @@ __all__ = [
     "CURRENCY_ATTR",
     "CurrencyMix",
     "customers_with_mixed_currencies",
+    "may_mix_currencies",
     "order_currencies",
     "orders_in_customer_currency",
     "orders_in_one_currency",
@@ -176,6 +180,11 @@ class CurrencyMix:
         self.converted = converted
         self.missing = tuple(missing)
 
+    @classmethod
+    def none(cls) -> CurrencyMix:
+        """No customer ordered in more than one currency."""
+        return cls(pd.DataFrame({"customer_id": pd.Series([], dtype="string"), "currencies": [], "orders": []}))
+
     def __len__(self) -> int:
         return len(self.frame)
 
@@ -231,17 +240,60 @@ def _latest_currency(orders: pd.DataFrame, currency: pd.Series) -> pd.Series:
     return frame.groupby("customer_id", sort=False)["c"].last()
 
 
+def _currency_codes(currency: pa.Array | pa.ChunkedArray, *, default_currency: str) -> np.ndarray:
+    """Each order's currency as a small integer, equal for equal currencies as :func:`order_currencies` reads them
+    (trimmed, upper case, missing or blank as ``default_currency``), found on the distinct values only."""
+    chunked = currency if isinstance(currency, pa.ChunkedArray) else pa.chunked_array([currency])
+    if not pa.types.is_dictionary(chunked.type):
+        chunked = pc.dictionary_encode(chunked.cast(pa.large_string()))
+    chunked = chunked.unify_dictionaries()
+    if chunked.num_chunks == 0:
+        return np.zeros(0, dtype=np.int64)
+    values = chunked.chunk(0).dictionary
+    indices = pa.chunked_array([c.indices for c in chunked.chunks], type=chunked.type.index_type)
+    named = order_currencies(pd.DataFrame({"currency": values.to_pandas()}), default_currency=default_currency)
+    codes, uniques = pd.factorize(named, use_na_sentinel=False)
+    default = int(np.flatnonzero(uniques == default_currency)[0]) if default_currency in set(uniques) else len(uniques)
+    lookup = np.append(codes.astype(np.int64), default)  # a missing value (index -1 below) is the default currency
+    positions = indices.fill_null(-1).to_numpy().astype(np.int64, copy=False)
+    found: np.ndarray = lookup[positions]
+    return found
+
+
+def may_mix_currencies(
+    customer_keys: np.ndarray, currency: pa.Array | pa.ChunkedArray | pd.Series | None, *, default_currency: str
+) -> bool:
+    """Whether some customer may have orders in more than one currency, from two columns of the orders only.
+
+    ``customer_keys`` holds an integer per order, equal for orders of the same customer (the dataset's customer
+    keys); ``currency`` the orders' currency column (None when the orders have none). False means that
+    :func:`customers_with_mixed_currencies` finds no customer, so the orders need not be read as a table;
+    True that it may find some (orders of ids missing from the customers share one key, and are counted as
+    one customer here). Runs over the distinct currency values and one pass of integers.
+    """
+    if currency is None or len(customer_keys) == 0:
+        return False
+    if isinstance(currency, pd.Series):
+        currency = pa.array(currency.astype("string").array, type=pa.large_string())
+    codes = _currency_codes(currency, default_currency=default_currency)
+    if codes.min() == codes.max():
+        return False
+    keys = np.asarray(customer_keys, dtype=np.int64) + 1  # -1 (no such customer) becomes 0
+    seen = np.empty(int(keys.max()) + 1, dtype=np.int64)
+    seen[keys] = codes  # some currency of each customer's orders: any order in another one is a mix
+    return bool((seen[keys] != codes).any())
+
+
 def customers_with_mixed_currencies(orders: pd.DataFrame, *, default_currency: str) -> CurrencyMix:
     """The customers whose orders are in more than one currency, with the currencies and their order counts."""
-    empty = pd.DataFrame({"customer_id": pd.Series([], dtype="string"), "currencies": [], "orders": []})
     if "currency" not in orders.columns or orders.empty:
-        return CurrencyMix(empty)
+        return CurrencyMix.none()
     currency = order_currencies(orders, default_currency=default_currency)
     frame = pd.DataFrame({"customer_id": orders["customer_id"].astype("string").to_numpy(), "c": currency.to_numpy()})
     n = frame.groupby("customer_id", sort=True)["c"].nunique()
     mixed = n[n > 1].index
     if len(mixed) == 0:
-        return CurrencyMix(empty)
+        return CurrencyMix.none()
     sub = frame[frame["customer_id"].isin(mixed)]
     out = (
         sub.groupby("customer_id", sort=True)["c"]

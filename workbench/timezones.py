@@ -169,9 +169,15 @@ def phone_zones(phone: object) -> tuple[str, ...]:
 
 def map_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
     """Apply ``lookup`` once per distinct value (a million customers share few countries or prefixes)."""
+    return pd.Series(_lookup_distinct(values, lookup), index=values.index, dtype="string")
+
+
+def _lookup_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> np.ndarray:
+    """:func:`map_distinct` as an object array (None where nothing is found), without building the text column."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([lookup(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype="string")
+    found: np.ndarray = mapped[codes]
+    return found
 
 
 def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
@@ -181,44 +187,46 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
     candidate zones joined by ``|``: several when a phone number spans zones and
     no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
     ``region``, ``country`` or ``default``; the default is UTC). Each distinct
-    value is looked up once.
+    value is looked up once; the choices are made over object arrays and the
+    text columns built once at the end.
     """
     n = len(customers)
-    zone = pd.Series("UTC", index=range(n), dtype="string")
+    zone = np.full(n, "UTC", dtype=object)
     zones = zone.copy()
-    source = pd.Series("default", index=range(n), dtype="string")
+    source = np.full(n, "default", dtype=object)
 
     def column(name: str) -> pd.Series | None:
         if name not in customers.columns or customers[name].isna().all():
             return None
         return customers[name].astype("string").reset_index(drop=True)
 
-    def apply(found: pd.Series, all_found: pd.Series, label: str) -> None:
+    def apply(found: np.ndarray, all_found: np.ndarray, label: str) -> None:
         nonlocal zone, zones, source
-        use = found.notna()
-        zone, zones, source = zone.mask(use, found), zones.mask(use, all_found), source.mask(use, label)
+        use = ~pd.isna(found)
+        zone, zones, source = np.where(use, found, zone), np.where(use, all_found, zones), np.where(use, label, source)
 
     country, region, phone, stated = column("country"), column("region"), column("phone"), column("timezone")
     if country is not None:
-        by_country = map_distinct(country.str.upper(), COUNTRY_ZONES.get)
+        by_country = _lookup_distinct(country.str.upper(), COUNTRY_ZONES.get)
         apply(by_country, by_country, "country")
         if region is not None:
             key = country.str.upper() + "|" + region.str.upper()
             table = {f"{c}|{r}": z for (c, r), z in REGION_ZONES.items()}
-            by_region = map_distinct(key, table.get)
+            by_region = _lookup_distinct(key, table.get)
             apply(by_region, by_region, "region")
     if phone is not None:
         all_zones = phone_time_zones(phone)
-        apply(map_distinct(all_zones, lambda z: z.split("|")[0]), all_zones, "phone")
+        first = _lookup_distinct(all_zones, lambda z: z.split("|")[0])
+        apply(first, all_zones.to_numpy(dtype=object, na_value=None), "phone")
     if stated is not None:
-        valid = map_distinct(stated, lambda z: z if is_valid_zone(z) else None)
+        valid = _lookup_distinct(stated, lambda z: z if is_valid_zone(z) else None)
         apply(valid, valid, "stated")
     return pd.DataFrame(
         {
             "customer_id": customers["customer_id"].reset_index(drop=True),
-            "timezone": zone,
-            "timezones": zones,
-            "timezone_source": source,
+            "timezone": pd.array(zone, dtype="string"),
+            "timezones": pd.array(zones, dtype="string"),
+            "timezone_source": pd.array(source, dtype="string"),
         }
     )
 
