@@ -131,3 +131,26 @@ def test_a_written_synthetic_dataset_loads_as_it_was(tmp_path, small_dataset, fm
         if fmt == "csv.gz" and "bounced" in want:  # loading keeps a column outside the contract as text
             want = want.assign(bounced=want["bounced"].astype(str))
         pd.testing.assert_frame_equal(getattr(back, name), want, check_dtype=False, check_categorical=False)
+
+
+def test_parquet_of_dictionary_text_reads_back_as_plain_text_everywhere(tmp_path):
+    import duckdb
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "customer_id": pa.array(["c1", "c2", "c3"]),
+            "country": pa.array(["US", "FR", "US"]).dictionary_encode(),
+            "at": pa.array([1, 2, 3], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    path = write_table(table, tmp_path / "t.parquet")
+    back = pq.read_table(path)
+    assert back.schema.field("country").type == pa.string() and back.column("country").to_pylist() == ["US", "FR", "US"]
+    assert back.schema.field("at").type == pa.timestamp("us", tz="UTC")
+    assert str(pd.read_parquet(path)["country"].dtype) != "category"
+    assert duckdb.sql(f"select typeof(country) from '{path}' limit 1").fetchall() == [("VARCHAR",)]
+    # the column of few values is still stored with dictionary pages
+    assert "PLAIN_DICTIONARY" in str(
+        pq.ParquetFile(path).metadata.row_group(0).column(1).encodings
+    ) or "RLE_DICTIONARY" in str(pq.ParquetFile(path).metadata.row_group(0).column(1).encodings)

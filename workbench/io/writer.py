@@ -182,11 +182,15 @@ def _write_plain(path: Path, blocks: Iterator[bytes | memoryview]) -> None:
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
     """Arrow's Parquet writer; dictionary pages only for the columns that are dictionary-encoded already
-    (text of few values), not tried and given up on for ids, times and amounts."""
+    (text of few values), not tried and given up on for ids, times and amounts.
+
+    The file holds Parquet's own types only (no Arrow schema beside them): a column of few values reads
+    back as the text it is, as from a file written from pandas, whatever reads it (DuckDB, Spark, Arrow).
+    """
     import pyarrow.parquet as pq
 
     coded = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-    pq.write_table(table, path, use_dictionary=coded or False)
+    pq.write_table(table, path, use_dictionary=coded or False, store_schema=False)
 
 
 def write_text(path: PathLike, text: str) -> Path:
