@@ -122,6 +122,22 @@ def audience(sample_profiles):
     return profiles
 
 
+def _texts(p):
+    """What a customer receives in a rendered pair, comparable across renderers."""
+    return (
+        p.subject,
+        p.preheader,
+        p.html,
+        p.text,
+        p.sms,
+        p.headers,
+        p.sms_analysis.to_dict() if p.sms_analysis else None,
+        p.locale,
+        p.currency,
+        p.market,
+    )
+
+
 @pytest.fixture(scope="module")
 def alone(audience, strategy):
     """Each customer's pairs from a renderer of their own (nothing cached from anyone else)."""
@@ -130,18 +146,7 @@ def alone(audience, strategy):
         renderer = Renderer(strategy)
         for moment in MOMENTS:
             p = renderer.render_pair(moment, customer_context(row))
-            out[(str(row["customer_id"]), moment)] = (
-                p.subject,
-                p.preheader,
-                p.html,
-                p.text,
-                p.sms,
-                p.headers,
-                p.sms_analysis.to_dict() if p.sms_analysis else None,
-                p.locale,
-                p.currency,
-                p.market,
-            )
+            out[(str(row["customer_id"]), moment)] = _texts(p)
     return out
 
 
@@ -153,19 +158,7 @@ def test_rendering_in_any_order_or_batch_gives_each_customer_their_own_texts(aud
         pairs = [p for batch in iter_pairs(profiles, moment, strategy=strategy, chunk_size=chunk) for p in batch]
         assert [p.customer_id for p in pairs] == [str(c) for c in profiles["customer_id"]]
         for p in pairs:
-            got = (
-                p.subject,
-                p.preheader,
-                p.html,
-                p.text,
-                p.sms,
-                p.headers,
-                p.sms_analysis.to_dict() if p.sms_analysis else None,
-                p.locale,
-                p.currency,
-                p.market,
-            )
-            assert got == alone[(p.customer_id, moment)]
+            assert _texts(p) == alone[(p.customer_id, moment)]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -271,7 +264,7 @@ def test_renderers_of_one_library_share_compiled_templates_and_nothing_else(
     second = Renderer(strategy, templates_dir=folder)
     again = [second.render_pair("cart_abandonment", customer_context(r)) for r in rows]
     assert compiled == [], "a second renderer of the same library reuses the compiled code"
-    assert [(p.subject, p.html, p.text, p.sms) for p in again] == [(p.subject, p.html, p.text, p.sms) for p in texts]
+    assert [_texts(p) for p in again] == [_texts(p) for p in texts]
     # a setting read when compiling (no sandbox) gets code of its own
     bare = Renderer(strategy, templates_dir=folder, sandboxed=False)
     bare.render_pair("cart_abandonment", customer_context(rows[0]))
