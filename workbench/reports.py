@@ -854,14 +854,11 @@ def pipeline(
                 f"Fix: name one or more of {', '.join(stems)}"
             )
             raise RunError(msg)
-    chosen = [(stem, sub) for stem, sub in PIPELINE if notebooks is None or stem in notebooks]
     folder = notebooks_dir()
-    for stem, _ in chosen:
-        if not (folder / f"{stem}.ipynb").exists():
-            msg = (
-                f"notebook {folder / f'{stem}.ipynb'} is missing. "
-                "Fix: reinstall the package, or set WORKBENCH_NOTEBOOKS to a full copy"
-            )
+    chosen = [(folder / f"{stem}.ipynb", stem, sub) for stem, sub in PIPELINE if notebooks is None or stem in notebooks]
+    for path, _, _ in chosen:
+        if not path.exists():
+            msg = f"notebook {path} is missing. Fix: reinstall the package, or set WORKBENCH_NOTEBOOKS to a full copy"
             raise RunError(msg)
     common: dict[str, Any] = {"data_path": str(source), "strategy_path": str(strategy_path), "interactive": False}
     common, env = _secrets(common)
@@ -912,17 +909,17 @@ def pipeline(
             else:
                 tables = load_dataset(source)
             resolved_as_of = as_of or default_as_of(tables).isoformat()
-        except BaseException:
+        except BaseException as exc:
             stop.set()
             ready.set()
-            if not isinstance(sys.exc_info()[1], Exception):  # Ctrl-C: do not wait for kernels to finish starting
+            if not isinstance(exc, Exception):  # Ctrl-C: do not wait for kernels to finish starting
                 stop_kernels()
             wait_for(threads)
             raise
         run_dir = new_run_dir(out)
         jobs = [
-            (folder / f"{stem}.ipynb", stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)})
-            for stem, sub in chosen
+            (path, stem, {**common, "output_dir": str(run_dir / sub) if sub else str(run_dir)})
+            for path, stem, sub in chosen
         ]
         jobs.sort(key=lambda job: _EXPECTED_SECONDS.get(job[1], 0), reverse=True)  # longest first: less idle
         for job in jobs:
