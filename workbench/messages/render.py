@@ -397,7 +397,7 @@ class SharedCompiledTemplates(jinja2.BytecodeCache):
     MAX_ENTRIES = 4096
 
     def __init__(self) -> None:
-        self._code: dict[tuple[object, ...], Any] = {}
+        self._code: dict[str, Any] = {}  # by the repr of the key: names, flags and checksums only
         self._lock = threading.Lock()
 
     @staticmethod
@@ -451,18 +451,17 @@ class SharedCompiledTemplates(jinja2.BytecodeCache):
     def get_bucket(
         self, environment: jinja2.Environment, name: str, filename: str | None, source: str
     ) -> jinja2.bccache.Bucket:
-        key = (*self.signature(environment, name, filename), self.get_source_checksum(source))
-        bucket = jinja2.bccache.Bucket(environment, repr(key), "")
+        key = repr((*self.signature(environment, name, filename), self.get_source_checksum(source)))
+        bucket = jinja2.bccache.Bucket(environment, key, "")
         with self._lock:
             bucket.code = self._code.get(key)
-        bucket.shared_key = key  # type: ignore[attr-defined]
         return bucket
 
     def set_bucket(self, bucket: jinja2.bccache.Bucket) -> None:
         with self._lock:
             if len(self._code) >= self.MAX_ENTRIES:
                 self._code.clear()
-            self._code[bucket.shared_key] = bucket.code  # type: ignore[attr-defined]
+            self._code[bucket.key] = bucket.code
 
     def clear(self) -> None:
         with self._lock:
