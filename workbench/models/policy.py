@@ -383,6 +383,30 @@ def _need(element: Element, channels: str, source: str, **kw: Any) -> Requiremen
 
 _CASL_ID = "CASL (S.C. 2010, c. 23) s. 6(2)(a)-(b); Electronic Commerce Protection Regulations (CRTC) SOR/2012-36 s. 2"
 _CASL_UNSUB = "CASL s. 6(2)(c) and s. 11; CRTC bulletin 2012-548 (a link to a web page is acceptable in an SMS)"
+
+
+def _casl_requirements() -> list[Requirement]:
+    """What CASL asks of every commercial electronic message in Canada, and the short-code practice for SMS."""
+    return [
+        _need("sender_identity", "email,sms", _CASL_ID),
+        _need("postal_address", "email", _CASL_ID + " (mailing address)"),
+        _need(
+            "contact_details",
+            "email,sms",
+            _CASL_ID + " (a phone number, email or web address); in an SMS a "
+            "link to a page with them is acceptable (SOR/2012-36 s. 3)",
+        ),
+        _need("unsubscribe_link", "email", _CASL_UNSUB),
+        _need("opt_out_instruction", "sms", _CASL_UNSUB),
+        _need(
+            "program_disclosures",
+            "sms",
+            "CWTA Canadian Common Short Code Application Guidelines",
+            certainty="practice",
+        ),
+    ]
+
+
 _PECR = "Privacy and Electronic Communications Regulations 2003 (UK)"
 _CPCE = "Code des postes et des communications electroniques art. L34-5 (France)"
 _UWG = "UWG (Germany) para. 7"
@@ -460,24 +484,7 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
             )
             for ch in ("email", "sms")
         ],
-        requirements=[
-            _need("sender_identity", "email,sms", _CASL_ID),
-            _need("postal_address", "email", _CASL_ID + " (mailing address)"),
-            _need(
-                "contact_details",
-                "email,sms",
-                _CASL_ID + " (a phone number, email or web address); in an SMS a "
-                "link to a page with them is acceptable (SOR/2012-36 s. 3)",
-            ),
-            _need("unsubscribe_link", "email", _CASL_UNSUB),
-            _need("opt_out_instruction", "sms", _CASL_UNSUB),
-            _need(
-                "program_disclosures",
-                "sms",
-                "CWTA Canadian Common Short Code Application Guidelines",
-                certainty="practice",
-            ),
-        ],
+        requirements=_casl_requirements(),
     ),
     MarketRule(
         name="ca_qc",
@@ -499,19 +506,7 @@ DEFAULT_MARKETS: tuple[MarketRule, ...] = (
             )
             for ch in ("email", "sms")
         ],
-        requirements=[
-            _need("sender_identity", "email,sms", _CASL_ID),
-            _need("postal_address", "email", _CASL_ID + " (mailing address)"),
-            _need("contact_details", "email,sms", _CASL_ID + " (a phone number, email or web address)"),
-            _need("unsubscribe_link", "email", _CASL_UNSUB),
-            _need("opt_out_instruction", "sms", _CASL_UNSUB),
-            _need(
-                "program_disclosures",
-                "sms",
-                "CWTA Canadian Common Short Code Application Guidelines",
-                certainty="practice",
-            ),
-        ],
+        requirements=_casl_requirements(),  # CASL is federal: Quebec's messages carry the same
     ),
     MarketRule(
         name="gb",
