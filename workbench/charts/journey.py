@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..journeys.diff import describe_node, describe_trigger
+from ..journeys.diff import describe_node, describe_trigger, node_label
 from ..models.journey import Journey, labelled_links
 from .render import VegaChart
 
@@ -34,33 +34,6 @@ _KIND_COLOURS = {
     "random_split": ("#fde68a", "#78350f"),
     "end": ("#e5e7eb", "#111827"),
 }
-
-
-def _short(node: Any) -> str:
-    if node.type == "send_email":
-        return f"Email: {node.template} ({node.variant})"
-    if node.type == "send_sms":
-        return f"SMS: {node.template} ({node.variant})"
-    if node.type == "delay":
-        parts = [
-            f"wait {node.duration}" if node.duration is not None else "",
-            f"until {node.until}" if node.until else "",
-        ]
-        return " then ".join(p for p in parts if p) or "no wait"
-    if node.type == "wait_for_event":
-        return f"wait for {node.event} ≤ {node.timeout}"
-    if node.type == "condition_split":
-        c = node.condition
-        if c.kind == "consent":
-            return f"{c.channel.upper() if c.channel == 'sms' else c.channel} consent?"
-        if c.kind == "engagement":
-            return f"{c.action} {c.node}?"
-        if c.kind == "segment":
-            return f"in {c.segment}?"
-        return f"{c.field} {c.op} {c.value!r}?" if c.value is not None else f"{c.field} {c.op}?"
-    if node.type == "random_split":
-        return "random split"
-    return node.name or "end"
 
 
 def _edges(journey: Journey) -> list[tuple[str, str, str]]:
@@ -142,7 +115,7 @@ def journey_layout(journey: Journey) -> tuple[pd.DataFrame, pd.DataFrame]:
             label = _trigger_label(journey)
         else:
             shown = nodes_by_id[node_id]
-            kind, label, detail = shown.type, _short(shown), describe_node(shown)
+            kind, label, detail = shown.type, node_label(shown), describe_node(shown)
         node_rows.append(
             {
                 "id": node_id,

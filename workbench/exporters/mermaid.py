@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..journeys.diff import _condition, _delay
+from ..journeys.diff import node_label
 from ..models.journey import labelled_links
 from .registry import ExportContext, ExportResult, register
 
@@ -37,21 +37,20 @@ def _id(node_id: str) -> str:
     return "n_" + node_id.replace("-", "_")
 
 
+#: Each kind of node's shape: send steps as parallelograms, waits as stadiums, splits as diamonds.
+_SHAPES = {
+    "send_email": ('[/"', '"/]'),
+    "send_sms": ('[/"', '"/]'),
+    "delay": ('(["', '"])'),
+    "wait_for_event": ('{{"', '"}}'),
+    "condition_split": ('{"', '"}'),
+    "random_split": ('{"', '"}'),
+}
+
+
 def _shape(node: Any) -> str:
-    nid = _id(node.id)
-    if node.type == "send_email":
-        return f'{nid}[/"Email: {_text(node.template)} ({_text(node.variant)})"/]'
-    if node.type == "send_sms":
-        return f'{nid}[/"SMS: {_text(node.template)} ({_text(node.variant)})"/]'
-    if node.type == "delay":
-        return f'{nid}(["{_text(_delay(node))}"])'
-    if node.type == "wait_for_event":
-        return f'{nid}{{{{"Wait for {_text(node.event)}<br/>up to {node.timeout}"}}}}'
-    if node.type == "condition_split":
-        return f'{nid}{{"{_text(_condition(node.condition))}?"}}'
-    if node.type == "random_split":
-        return f'{nid}{{"Random split"}}'
-    return f'{nid}(("{_text(node.name or "End")}"))'
+    opening, closing = _SHAPES.get(node.type, ('(("', '"))'))
+    return f"{_id(node.id)}{opening}{_text(node_label(node))}{closing}"
 
 
 def to_mermaid(journey: Any) -> str:

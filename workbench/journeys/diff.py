@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..models.journey import Goal, Journey, links
 
-__all__ = ["describe_node", "describe_trigger", "diff_journey_sets", "diff_journeys", "journey_table"]
+__all__ = ["describe_node", "describe_trigger", "diff_journey_sets", "diff_journeys", "journey_table", "node_label"]
 
 _KIND = {
     "send_email": "email step",
@@ -49,6 +49,28 @@ def _delay(node: Any) -> str:
 
 def _shares(node: Any) -> str:
     return ", ".join(f"{b.name} {b.share:g}%" + (" (holdout)" if b.holdout else "") for b in node.branches)
+
+
+def node_label(node: Any) -> str:
+    """A node's short label, for charts and diagrams: ``Email: cart_abandonment (A)``, ``SMS consent?``."""
+    if node.type in ("send_email", "send_sms"):
+        return f"{'Email' if node.type == 'send_email' else 'SMS'}: {node.template} ({node.variant})"
+    if node.type == "delay":
+        return _delay(node)
+    if node.type == "wait_for_event":
+        return f"wait for {node.event} ≤ {node.timeout}"
+    if node.type == "condition_split":
+        c = node.condition
+        if c.kind == "consent":
+            return f"{c.channel.upper() if c.channel == 'sms' else c.channel} consent?"
+        if c.kind == "engagement":
+            return f"{c.action} {c.node}?"
+        if c.kind == "segment":
+            return f"in {c.segment}?"
+        return f"{c.field} {c.op} {c.value!r}?" if c.value is not None else f"{c.field} {c.op}?"
+    if node.type == "random_split":
+        return "random split"
+    return node.name or "end"
 
 
 def describe_node(node: Any) -> str:
