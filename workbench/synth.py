@@ -28,6 +28,7 @@ rest of the dataset is the same as before they were added.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,7 +150,26 @@ _DAY = 86_400 * _SECOND
 def _choice(rng: np.random.Generator, weights: list[float], size: int) -> np.ndarray:
     """Positions drawn with the given weights (what ``rng.choice`` of the values draws, as positions)."""
     w = np.asarray(weights, dtype=float)
-    return rng.choice(len(w), size=size, p=w / w.sum())
+    return _choice_p(rng, w / w.sum(), size)
+
+
+def _choice_p(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """``rng.choice(len(p), size=size, p=p)``: the same positions and the same generator state afterwards.
+
+    ``Generator.choice`` draws one uniform number a row and finds it in the cumulative shares with a binary
+    search (``searchsorted``, right side); with a handful of shares, counting the ones at or below the draw
+    is the same position, found with a few vectorised comparisons instead of a search per row.
+    """
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    draw = rng.random(size)
+    if len(cdf) > 16:
+        found: np.ndarray = cdf.searchsorted(draw, side="right")
+        return found.astype(np.int64, copy=False)
+    out = np.zeros(size, dtype=np.int64)
+    for share in cdf[:-1]:  # the last is 1.0, above every draw
+        out += draw >= share
+    return out
 
 
 def _digits(rng: np.random.Generator, size: int, width: int, first_min: int = 2) -> pa.Array:
@@ -245,7 +265,11 @@ def _pick_each(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
     if need.size == 0:
         return out
     k = sizes[need].astype(np.uint64)
-    threshold = (np.uint64(1 << 32) - k) % k
+    if sizes.max() <= 1 << 16:  # a handful of sizes: each one's threshold worked out once and looked up
+        each = np.arange(1, int(sizes.max()) + 1, dtype=np.uint64)
+        threshold = np.concatenate([[np.uint64(0)], (np.uint64(1 << 32) - each) % each])[sizes[need]]
+    else:
+        threshold = (np.uint64(1 << 32) - k) % k
     raw = rng.integers(0, (1 << 32) - 1, size=need.size, dtype=np.uint32, endpoint=True).astype(np.uint64)
     start = 0
     while True:
@@ -326,7 +350,7 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> _People:
     created = end.value - rng.integers(1, 3 * 365 * 86_400, size=n) * _SECOND
     preferred = np.full(n, -1, dtype=np.int64)
     says = rng.random(n) < 0.15
-    preferred[says] = rng.choice(2, size=int(says.sum()), p=[0.6, 0.4])
+    preferred[says] = _choice_p(rng, np.array([0.6, 0.4]), int(says.sum()))
     # latent traits that drive behaviour
     traits = {
         "engagement": rng.beta(2.0, 5.0, size=n),  # probability-ish scale
@@ -603,13 +627,25 @@ def _messages(
         times.append(sent)
     sent_at = np.concatenate(times)
     del times
-    order = np.argsort(sent_at.view("datetime64[ns]"), kind="quicksort")  # the order sort_values gives
-    del sent_at
-    whole = np.concatenate(parts)
-    del parts
     width = record.itemsize
-    sends = np.take(whole.view(f"V{width}"), order).view(record)
-    del whole, order
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the sort lets go of the interpreter: the records are put end to end and the ids made meanwhile
+        sorting = pool.submit(np.argsort, sent_at.view("datetime64[ns]"), kind="quicksort")  # as sort_values
+        whole = np.concatenate([part.view(f"V{width}") for part in parts])
+        del parts
+        message_ids = _ids("M", len(whole), 10)
+        order = sorting.result()
+        del sent_at
+        sends = np.take(whole, order).view(record)
+        del whole, order
+        customer_ids = pool.submit(_gather, people.ids, sends["owner"])
+        columns = _send_columns(sends, start, end)
+    columns = {"message_id": message_ids, "customer_id": customer_ids.result(), **columns}
+    return pa.table(columns), np.ascontiguousarray(sends["owner"])
+
+
+def _send_columns(sends: np.ndarray, start: int, end: pd.Timestamp) -> dict[str, pa.Array]:
+    """The columns of the sends in time order after the two ids: labels, timestamps, revenue and bounces."""
     flags = sends["flags"]
     # timestamps in microseconds: every part is a whole number of seconds
     micro = 1_000_000
@@ -643,9 +679,7 @@ def _messages(
         len(sends),
         [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
     )
-    columns = {
-        "message_id": _ids("M", len(sends), 10),
-        "customer_id": _gather(people.ids, sends["owner"]),
+    return {
         "channel": _coded(["email", "sms"], sends["channel"]),
         "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
         "step_id": _coded(_STEP_IDS, sends["step_id"]),
@@ -659,7 +693,6 @@ def _messages(
         "unsubscribed_at": stamp(clicked_raw, flagged(_UNSUBSCRIBED)),
         "bounced": pa.array(flagged(_BOUNCED)),
     }
-    return pa.table(columns), np.ascontiguousarray(sends["owner"])
 
 
 def _channel_sends(
@@ -700,7 +733,7 @@ def _channel_sends(
     out = np.zeros(k, dtype=_send_record(n, days * 86_400))
     out["owner"] = owner
     names = [j for j in _JOURNEYS if j[1] == channel]
-    pick = rng.choice(len(names), size=k, p=np.array([j[4] for j in names]) / sum(j[4] for j in names))
+    pick = _choice_p(rng, np.array([j[4] for j in names]) / sum(j[4] for j in names), k)
     out["journey_id"] = np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick]
     out["step_id"] = np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick]
     variant = _pick_each(rng, np.array([len(j[3]) for j in names])[pick])  # rng.choice of each journey's variants

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -37,6 +39,10 @@ __all__ = ["csv_blocks"]
 _TEXT = pa.large_string()
 #: Rows formatted at a time (a block of text of some tens of MB).
 BLOCK_ROWS = 1 << 19
+#: Blocks formatted at the same time, each on a thread of its own (Arrow's kernels and writer, and NumPy's,
+#: let go of the interpreter); the blocks are handed on in order. The columns' formats are worked out the
+#: same way, a column a thread.
+WORKERS = 1
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 #: The zones written as ``+00:00``.
 _UTC_NAMES = ("UTC", "Etc/UTC", "+00:00", "Z")
@@ -150,14 +156,7 @@ class _Clock:
         low, high = span["min"].as_py(), span["max"].as_py()
         if low is not None and (low // self.per_second < -2208988800 or high // self.per_second >= 253402300800):
             raise _Unsupported  # before 1900 or from the year 10000: pandas' own spelling
-        self.digits = 0
-        for digits in (9, 6, 3):
-            if 10**digits > self.per_second:
-                continue
-            step = self.per_second // 10 ** (digits - 3)
-            if any(np.any(c.fill_null(0).to_numpy(zero_copy_only=False) % step) for c in ints.chunks):
-                self.digits = digits
-                break
+        self.digits = max((_digits(chunk, self.per_second) for chunk in ints.chunks), default=0)
 
     def cells(self, values: pa.Array) -> Cells:
         ints = np.frombuffer(values.buffers()[1], dtype=np.int64, count=len(values), offset=values.offset * 8)
@@ -229,6 +228,30 @@ def _clock() -> np.ndarray:
     )
 
 
+def _digits(ints: pa.Array, per_second: int) -> int:
+    """The digits of a fraction of a second (0, 3, 6 or 9) the finest value of ``ints`` needs, in ``unit``s
+    of which there are ``per_second`` a second. One remainder per row, in runs of a million rows; only the
+    rows with a fraction are looked at further."""
+    values = np.frombuffer(ints.buffers()[1], dtype=np.int64, count=len(ints), offset=ints.offset * 8)
+    valid = ints.is_valid().to_numpy(zero_copy_only=False) if ints.null_count else None
+    digits = 0
+    for start in range(0, len(values), 1 << 20):
+        part = values[start : start + (1 << 20)] % per_second
+        has = part != 0
+        if valid is not None:
+            has &= valid[start : start + (1 << 20)]
+        if not has.any():
+            continue
+        fractions = part[has]
+        for finer in (9, 6, 3):
+            if 10**finer <= per_second and np.any(fractions % (per_second // 10 ** (finer - 3))):
+                digits = max(digits, finer)
+                break
+        if 10**digits >= per_second:
+            return digits
+    return digits
+
+
 @cache
 def _numbers(width: int) -> np.ndarray:
     """Every number of ``width`` digits (at most 5) zero-padded, as fixed-size records looked up by value."""
@@ -271,19 +294,35 @@ def _formatter(column: pa.ChunkedArray) -> Callable[[pa.Array], Cells]:
 def csv_blocks(table: pa.Table) -> Iterator[bytes | memoryview]:
     """The CSV text of ``table`` (header first, ``\\n`` line ends), in blocks of bytes, as pandas' ``to_csv``
     writes the table's DataFrame (``table.to_pandas()``)."""
-    try:
-        if table.num_columns < 2 or len(set(table.column_names)) != table.num_columns:
-            raise _Unsupported
-        formats = [_formatter(table.column(i)) for i in range(table.num_columns)]
-    except (_Unsupported, pa.ArrowException):
-        yield table.to_pandas().to_csv(index=False, lineterminator="\n").encode()
+    if table.num_columns < 2 or len(set(table.column_names)) != table.num_columns:
+        yield _by_pandas(table)
         return
-    header = _quoted(pa.array([str(c) for c in table.column_names], _TEXT)).to_pylist()
-    yield (",".join(header) + "\n").encode()
-    for start in range(0, table.num_rows, BLOCK_ROWS):
-        block = table.slice(start, BLOCK_ROWS).combine_chunks()
-        cells = [fmt(block.column(i).chunk(0)) for i, fmt in enumerate(formats)]
-        yield _lines(cells)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        try:
+            formats = list(pool.map(_formatter, table.columns))
+        except (_Unsupported, pa.ArrowException):
+            yield _by_pandas(table)
+            return
+        header = _quoted(pa.array([str(c) for c in table.column_names], _TEXT)).to_pylist()
+        yield (",".join(header) + "\n").encode()
+        pending: deque[Future[bytes | memoryview]] = deque()
+        for start in range(0, table.num_rows, BLOCK_ROWS):
+            pending.append(pool.submit(_block, table, formats, start))
+            if len(pending) > WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _by_pandas(table: pa.Table) -> bytes:
+    text: str = table.to_pandas().to_csv(index=False, lineterminator="\n")
+    return text.encode()
+
+
+def _block(table: pa.Table, formats: list[Callable[[pa.Array], Cells]], start: int) -> bytes | memoryview:
+    """The lines of the rows from ``start``, a block of them."""
+    block = table.slice(start, BLOCK_ROWS).combine_chunks()
+    return _lines([fmt(block.column(i).chunk(0)) for i, fmt in enumerate(formats)])
 
 
 def _lines(cells: list[Cells]) -> bytes | memoryview:
