@@ -106,6 +106,18 @@ def test_a_block_with_a_cell_arrows_writer_refuses_is_joined_instead(odd):
     assert _text(table) == _pandas(table)
 
 
+def test_a_mostly_missing_float_column_has_only_its_values_formatted():
+    """Revenue of sends: most rows missing; the few values (NaN, whole, tiny, huge) as pandas writes them."""
+    rng = np.random.default_rng(11)
+    amounts = np.round(rng.random(5000) * 300, 2)
+    amounts[:6] = [float("nan"), 1.0, 1e-05, 1e16, -0.0, 123.45]
+    missing = rng.random(5000) < 0.9
+    missing[:6] = False
+    table = pa.table({"id": pa.array(np.arange(5000)), "revenue": pa.array(amounts, mask=missing)})
+    assert table.column("revenue").null_count > 2500
+    assert _text(table) == _pandas(table)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(-25567, 2932896), min_size=1, max_size=40), st.integers(0, 3))
 def test_dates_looked_up_or_worked_out_row_by_row_are_the_calendar(days, spread):

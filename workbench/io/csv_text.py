@@ -117,7 +117,12 @@ def _text_cells(values: pa.Array) -> Cells:
 def _float_cells(values: pa.Array) -> Cells:
     """Floats as Python's ``repr``: Arrow writes the same shortest digits, but no ``.0`` on whole numbers and
     its exponents in other places, so the (rare) values without a ``.`` or with an exponent, or close to where
-    Python starts writing one, are written by NumPy (which writes ``repr``)."""
+    Python starts writing one, are written by NumPy (which writes ``repr``). A column mostly missing (the
+    revenue of sends, most of which convert to nothing) has only its values formatted."""
+    if values.null_count > len(values) // 2:
+        valid = values.is_valid()
+        present, _ = _float_cells(values.filter(valid))
+        return pc.replace_with_mask(pa.nulls(len(values), _TEXT), valid, present), True
     text = values.cast(_TEXT)
     size = pc.abs(values)
     odd = pc.or_(pc.invert(pc.match_substring(text, ".")), pc.match_substring(text, "e"))
