@@ -166,9 +166,15 @@ def _choice_p(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
     if len(cdf) > 16:
         found: np.ndarray = cdf.searchsorted(draw, side="right")
         return found.astype(np.int64, copy=False)
-    out = np.zeros(size, dtype=np.int64)
-    for share in cdf[:-1]:  # the last is 1.0, above every draw
-        out += draw >= share
+    out = np.empty(size, dtype=np.int64)
+    count = np.empty(min(size, _RUN), dtype=np.int8)
+    for start in range(0, size, _RUN):  # a run of rows at a time: the comparisons stay in the cache
+        part = draw[start : start + _RUN]
+        here = count[: len(part)]
+        here.fill(0)
+        for share in cdf[:-1]:  # the last is 1.0, above every draw
+            here += part >= share
+        out[start : start + len(part)] = here
     return out
 
 
@@ -264,26 +270,31 @@ def _pick_each(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
     need = np.flatnonzero(sizes > 1)
     if need.size == 0:
         return out
-    k = sizes[need].astype(np.uint64)
-    if sizes.max() <= 1 << 16:  # a handful of sizes: each one's threshold worked out once and looked up
-        each = np.arange(1, int(sizes.max()) + 1, dtype=np.uint64)
-        threshold = np.concatenate([[np.uint64(0)], (np.uint64(1 << 32) - each) % each])[sizes[need]]
-    else:
-        threshold = (np.uint64(1 << 32) - k) % k
-    raw = rng.integers(0, (1 << 32) - 1, size=need.size, dtype=np.uint32, endpoint=True).astype(np.uint64)
+    small = sizes.max() <= 1 << 16  # a handful of sizes: each one's threshold worked out once and looked up
+    each = np.arange(1, int(sizes.max()) + 1 if small else 2, dtype=np.uint64)
+    thresholds = np.concatenate([[np.uint64(0)], (np.uint64(1 << 32) - each) % each])
+    raw = rng.integers(0, (1 << 32) - 1, size=need.size, dtype=np.uint32, endpoint=True)
     start = 0
-    while True:
-        product = raw[start:] * k[start:]
-        rejected = np.flatnonzero((product & np.uint64(0xFFFFFFFF)) < threshold[start:])
-        stop = start + rejected[0] if rejected.size else need.size
-        out[need[start:stop]] = (product[: stop - start] >> np.uint64(32)).astype(np.int64)
-        if not rejected.size:
-            return out
-        # the rejected row draws again: it takes the next value, every later row the one after its own
-        raw = np.concatenate(
-            [raw[:stop], raw[stop + 1 :], rng.integers(0, (1 << 32) - 1, size=1, dtype=np.uint32, endpoint=True)]
-        ).astype(np.uint64)
-        start = stop
+    while start < need.size:  # a run of rows at a time, so the numbers in between stay in the cache
+        stop = min(start + _RUN, need.size)
+        rows = sizes[need[start:stop]]
+        k = rows.astype(np.uint64)
+        threshold = thresholds[rows] if small else (np.uint64(1 << 32) - k) % k
+        product = raw[start:stop].astype(np.uint64)
+        product *= k
+        rejected = np.flatnonzero((product & np.uint64(0xFFFFFFFF)) < threshold)
+        end = start + int(rejected[0]) if rejected.size else stop
+        out[need[start:end]] = (product[: end - start] >> np.uint64(32)).astype(np.int64)
+        if rejected.size:
+            # the rejected row draws again: it takes the next value, every later row the one after its own
+            again = rng.integers(0, (1 << 32) - 1, size=1, dtype=np.uint32, endpoint=True)
+            raw = np.concatenate([raw[:end], raw[end + 1 :], again])
+        start = end
+    return out
+
+
+#: Rows worked on at a time by the draws that go through many steps (a few MB of numbers each).
+_RUN = 1 << 18
 
 
 _COUNTRY_CODES = [c for c, _ in _COUNTRIES]
@@ -638,14 +649,40 @@ def _messages(
         del sent_at
         sends = np.take(whole, order).view(record)
         del whole, order
+        # the ids, labels and amounts on the other thread, the timestamps on this one
         customer_ids = pool.submit(_gather, people.ids, sends["owner"])
-        columns = _send_columns(sends, start, end)
-    columns = {"message_id": message_ids, "customer_id": customer_ids.result(), **columns}
+        labels = pool.submit(_send_labels, sends)
+        stamps = _send_times(sends, start, end)
+    columns = {"message_id": message_ids, "customer_id": customer_ids.result(), **labels.result(), **stamps}
+    order_of = ("channel", "journey_id", "step_id", "variant", *_SEND_TIMES[:5], "revenue", _SEND_TIMES[5], "bounced")
+    columns = {name: columns[name] for name in ("message_id", "customer_id", *order_of)}
     return pa.table(columns), np.ascontiguousarray(sends["owner"])
 
 
-def _send_columns(sends: np.ndarray, start: int, end: pd.Timestamp) -> dict[str, pa.Array]:
-    """The columns of the sends in time order after the two ids: labels, timestamps, revenue and bounces."""
+_SEND_TIMES = ("sent_at", "delivered_at", "opened_at", "clicked_at", "converted_at", "unsubscribed_at")
+
+
+def _send_labels(sends: np.ndarray) -> dict[str, pa.Array]:
+    """The sends' labels (text of few values), revenue (where converted) and bounces."""
+    flags = sends["flags"]
+    converted = (flags & _CONVERTED) != 0
+    revenue = pa.Array.from_buffers(
+        pa.float64(),
+        len(sends),
+        [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
+    )
+    return {
+        "channel": _coded(["email", "sms"], sends["channel"]),
+        "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
+        "step_id": _coded(_STEP_IDS, sends["step_id"]),
+        "variant": _coded(_VARIANTS, sends["variant"]),
+        "revenue": revenue,
+        "bounced": pa.array((flags & _BOUNCED) != 0),
+    }
+
+
+def _send_times(sends: np.ndarray, start: int, end: pd.Timestamp) -> dict[str, pa.Array]:
+    """The sends' timestamps: sent, delivered (unless bounced), opened, clicked, converted, unsubscribed."""
     flags = sends["flags"]
     # timestamps in microseconds: every part is a whole number of seconds
     micro = 1_000_000
@@ -673,25 +710,13 @@ def _send_columns(sends: np.ndarray, start: int, end: pd.Timestamp) -> dict[str,
     converted_raw = sends["conversion"].astype(np.int64)
     converted_raw *= micro
     converted_raw += clicked_raw
-    converted = flagged(_CONVERTED)
-    revenue = pa.Array.from_buffers(
-        pa.float64(),
-        len(sends),
-        [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
-    )
     return {
-        "channel": _coded(["email", "sms"], sends["channel"]),
-        "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
-        "step_id": _coded(_STEP_IDS, sends["step_id"]),
-        "variant": _coded(_VARIANTS, sends["variant"]),
         "sent_at": pa.Array.from_buffers(_UTC, len(sends), [None, pa.py_buffer(sent)]),
         "delivered_at": stamp(sent + 5 * micro, ~flagged(_BOUNCED)),
         "opened_at": stamp(opened_raw, flagged(_OPENED)),
         "clicked_at": stamp(clicked_raw.copy(), flagged(_CLICKED)),
-        "converted_at": stamp(converted_raw, converted),
-        "revenue": revenue,
+        "converted_at": stamp(converted_raw, flagged(_CONVERTED)),
         "unsubscribed_at": stamp(clicked_raw, flagged(_UNSUBSCRIBED)),
-        "bounced": pa.array(flagged(_BOUNCED)),
     }
 
 
