@@ -13,7 +13,8 @@ with Arrow's kernels and NumPy, a block of rows at a time:
 Each block's cells are then put into lines by Arrow's own CSV writer (``pyarrow.csv.write_csv``, never
 quoting): it writes text, integers and empty cells as pandas does, and is several times faster than joining
 the cells with Arrow's string kernels. A block with a cell that needs quotes (or holds a carriage return,
-which Arrow's writer will not write unquoted) has its lines joined by the string kernels instead.
+which Arrow's writer will not write unquoted) has its lines joined by the string kernels instead. The next
+block is made on a worker thread while the one before it is handed on (to be compressed, for ``.csv.gz``).
 
 A table with a column of any other kind (integers or booleans with missing values, which pandas holds as
 floats or objects, timestamps in another zone, nested values) is written by pandas itself
@@ -39,9 +40,9 @@ __all__ = ["csv_blocks"]
 _TEXT = pa.large_string()
 #: Rows formatted at a time (a block of text of some tens of MB).
 BLOCK_ROWS = 1 << 19
-#: Blocks formatted at the same time, each on a thread of its own (Arrow's kernels and writer, and NumPy's,
-#: let go of the interpreter); the blocks are handed on in order. The columns' formats are worked out the
-#: same way, a column a thread.
+#: Worker threads making blocks ahead of the one handed on (Arrow's kernels and writer, and NumPy's, let go
+#: of the interpreter); the blocks are handed on in order, and the columns' formats are worked out on them
+#: too. One: on two cores the other is compressing, and two workers measured slower than one.
 WORKERS = 1
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 #: The zones written as ``+00:00``.
