@@ -610,14 +610,15 @@ _STEP_IDS = sorted({j[2] for j in _JOURNEYS})
 _VARIANTS = ["A", "B", "C"]
 
 
-#: Flags of a send, one bit each in a send's ``flags``.
-_BOUNCED, _OPENED, _CLICKED, _CONVERTED, _UNSUBSCRIBED = 1, 2, 4, 8, 16
+#: Flags of a send, one bit each in a send's ``flags``; its channel is one of them (set: SMS).
+_BOUNCED, _OPENED, _CLICKED, _CONVERTED, _UNSUBSCRIBED, _SMS = 1, 2, 4, 8, 16, 32
 
 
 def _send_record(owners: int, seconds: int) -> np.dtype:
     """One send as numbers, reordered as one record: its customer, its send time in seconds from the start of
     the history, the seconds from send to open, from open (or send) to click and from click to conversion,
-    the revenue, its labels as codes and its flags."""
+    the revenue, its labels as codes and its flags (the channel among them: 32 bytes a record, a size NumPy
+    gathers in whole words)."""
     return np.dtype(
         [
             ("owner", np.int32 if owners < 2**31 else np.int64),
@@ -626,7 +627,6 @@ def _send_record(owners: int, seconds: int) -> np.dtype:
             ("click", np.int32),
             ("conversion", np.int32),
             ("revenue", np.float64),
-            ("channel", np.int8),
             ("journey_id", np.int8),
             ("step_id", np.int8),
             ("variant", np.int8),
@@ -651,7 +651,8 @@ def _messages(
         on_channel = ledger.channel == number
         rows = (ledger.position[on_channel], ledger.recorded[on_channel], ledger.subscribed[on_channel])
         sends, sent = _channel_sends(rng, people.table.num_rows, people.traits, rows, channel, per_week, end, days)
-        sends["channel"] = number
+        if channel == "sms":
+            sends["flags"] |= np.uint8(_SMS)
         sends["sent"] = (sent - start) // _SECOND
         parts.append(sends)
         times.append(sent)
@@ -691,7 +692,7 @@ def _send_labels(sends: np.ndarray) -> dict[str, pa.Array]:
         [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
     )
     return {
-        "channel": _coded(["email", "sms"], sends["channel"]),
+        "channel": _coded(["email", "sms"], ((flags & _SMS) != 0).view(np.int8)),
         "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
         "step_id": _coded(_STEP_IDS, sends["step_id"]),
         "variant": _coded(_VARIANTS, sends["variant"]),
