@@ -20,7 +20,11 @@ def test_synth_writes_tables_and_refuses_non_empty_folder(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"{t}.csv.gz" for t in ("customers", "orders", "events", "consents", "messages")
     )
-    assert "wrote 5 tables" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "wrote 5 tables" in said
+    for name in ("customers", "orders", "events", "consents", "messages"):  # each table's rows, as written
+        rows = len(pd.read_csv(out / f"{name}.csv.gz"))
+        assert f"{name} {rows:,}" in said
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     assert main(["synth", "--customers", "50", "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err

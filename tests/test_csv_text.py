@@ -71,6 +71,71 @@ def test_the_sample_tables_as_pandas_writes_them(sample_dataset):
         assert _text(table) == _pandas(table), name
 
 
+_PLAIN = st.one_of(st.none(), st.text(st.characters(blacklist_characters=',"\n\r'), max_size=6))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_PLAIN, _PLAIN, st.integers(-(2**62), 2**62), _MICROS), min_size=1, max_size=30))
+def test_blocks_without_quotes_are_lined_up_by_arrows_writer(rows):
+    """Cells that need no quotes (missing text, text of any other characters, dictionary-encoded or not,
+    integers, times) are put into lines by Arrow's CSV writer, and the text is pandas' own."""
+    import pyarrow.csv as pcsv
+
+    calls = []
+    write_csv = pcsv.write_csv
+    texts, kinds, ints, micros = (list(c) for c in zip(*rows, strict=True))
+    table = pa.table(
+        {
+            "text": pa.array(texts, pa.large_string()),
+            "kind": pa.array(kinds, pa.string()).dictionary_encode(),
+            "code": pa.array(ints, pa.int64()),
+            "at": pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        }
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pcsv, "write_csv", lambda *a, **k: calls.append(1) or write_csv(*a, **k))
+        assert _text(table) == _pandas(table)
+    assert calls
+
+
+@pytest.mark.parametrize("odd", ["a,b", 'q"', "x\ny", "r\rz"])
+def test_a_block_with_a_cell_arrows_writer_refuses_is_joined_instead(odd):
+    """Quotes, commas and line ends are quoted as Python's csv module quotes them; a carriage return, which
+    Python's csv module leaves unquoted and Arrow's writer refuses unquoted, is written as it is."""
+    table = pa.table({"a": pa.array(["plain", odd, None]), "b": pa.array(["x", "y", odd]).dictionary_encode()})
+    assert _text(table) == _pandas(table)
+
+
+def test_a_mostly_missing_float_column_has_only_its_values_formatted():
+    """Revenue of sends: most rows missing; the few values (NaN, whole, tiny, huge) as pandas writes them."""
+    rng = np.random.default_rng(11)
+    amounts = np.round(rng.random(5000) * 300, 2)
+    amounts[:6] = [float("nan"), 1.0, 1e-05, 1e16, -0.0, 123.45]
+    missing = rng.random(5000) < 0.9
+    missing[:6] = False
+    table = pa.table({"id": pa.array(np.arange(5000)), "revenue": pa.array(amounts, mask=missing)})
+    assert table.column("revenue").null_count > 2500
+    assert _text(table) == _pandas(table)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-25567, 2932896), min_size=1, max_size=40), st.integers(0, 3))
+def test_dates_looked_up_or_worked_out_row_by_row_are_the_calendar(days, spread):
+    """A column of days within a short span is written from a table of the span's dates, a wider one row
+    by row: both are the proleptic Gregorian calendar (1900 to 9999)."""
+    import datetime as dt
+
+    from workbench.io.csv_text import _dates
+
+    values = np.array(days, dtype=np.int64)
+    if spread < 3:  # close together: a span shorter than the list
+        values = values[0] + values % (len(values) * spread + 1)
+        values = np.clip(values, -25567, 2932896)
+    epoch = dt.date(1970, 1, 1)
+    want = [(epoch + dt.timedelta(days=int(d))).strftime("%Y-%m-%d ") for d in values]
+    assert [bytes(r).decode() for r in _dates(values)] == [f"{w[:-1].zfill(10)} " for w in want]
+
+
 @pytest.mark.parametrize(
     "column",
     [
@@ -85,12 +150,16 @@ def test_other_columns_are_written_by_pandas(column):
     assert _text(table) == _pandas(table)
 
 
-def test_blocks_of_rows_join_into_one_text(monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_blocks_of_rows_join_into_one_text(monkeypatch, workers):
+    """Blocks formatted on one thread or several are handed on in order."""
     import workbench.io.csv_text as csv_text
 
     rng = np.random.default_rng(3)
-    table = pa.table({"a": pa.array(rng.integers(0, 100, 1000)), "b": pa.array(rng.random(1000))})
+    words = pa.array(np.array(["a", "b,c", "d"])[rng.integers(0, 3, 1000)])
+    table = pa.table({"a": pa.array(rng.integers(0, 100, 1000)), "b": pa.array(rng.random(1000)), "c": words})
     monkeypatch.setattr(csv_text, "BLOCK_ROWS", 7)
+    monkeypatch.setattr(csv_text, "WORKERS", workers)
     assert _text(table) == _pandas(table)
 
 

@@ -106,7 +106,40 @@ def test_pick_each_redraws_as_choice_does(sizes, seed):
 
     one, many = np.random.default_rng(seed), np.random.default_rng(seed)
     want = [int(one.integers(0, k)) for k in sizes]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("workbench.synth._RUN", 7)  # runs of a few rows: redraws across the runs' edges
+        assert _pick_each(many, np.array(sizes, dtype=np.int64)).tolist() == want
+    assert one.random() == many.random()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 2**16), max_size=300), st.integers(0, 2**32 - 1))
+def test_pick_each_with_sizes_looked_up_draws_as_integers(sizes, seed):
+    """Sizes up to 2**16 have their rejection thresholds worked out once per size and looked up."""
+    from workbench.synth import _pick_each
+
+    one, many = np.random.default_rng(seed), np.random.default_rng(seed)
+    want = [int(one.integers(0, k)) if k > 1 else 0 for k in sizes]
     assert _pick_each(many, np.array(sizes, dtype=np.int64)).tolist() == want
+    assert one.random() == many.random()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.floats(0, 10, allow_nan=False), min_size=1, max_size=20).filter(lambda w: sum(w) > 0),
+    st.integers(0, 5000),
+    st.integers(0, 2**32 - 1),
+)
+def test_choice_p_draws_as_choice_with_shares(weights, size, seed):
+    """The same positions as ``Generator.choice`` with shares ``p``, the generator left in the same state:
+    counted against the cumulative shares (a handful) or searched (more than sixteen)."""
+    from workbench.synth import _choice_p
+
+    p = np.array(weights) / sum(weights)
+    one, many = np.random.default_rng(seed), np.random.default_rng(seed)
+    want = one.choice(len(p), size=size, p=p)
+    got = _choice_p(many, p, size)
+    assert got.tolist() == want.tolist()
     assert one.random() == many.random()
 
 

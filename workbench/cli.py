@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .models.errors import WorkbenchError
+from .models.tables import TABLES
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
@@ -121,7 +122,7 @@ def _synth(args: argparse.Namespace) -> int:
     with staged_output(out, force=args.force, what="tables") as folder:
         dataset = synthesize(args.customers, seed=args.seed, end=args.end)
         written = write_dataset(dataset, folder.root, fmt=args.format)
-    rows = ", ".join(f"{name} {len(df):,}" for name, df in dataset.tables().items())
+    rows = ", ".join(f"{name} {dataset.rows(name):,}" for name in TABLES if dataset.has(name))  # no DataFrames
     print(f"wrote {len(written)} tables to {out} ({rows})")
     return 0
 

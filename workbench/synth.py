@@ -14,6 +14,11 @@ without a pandas copy; each row's customer is handed over as the dataset's
 customer keys. A million customers make 2.2M orders, 3.2M events, 1.4M consent
 rows and 32.5M messages. The draws, their order and so the tables are those of
 the row-by-row generator this replaced: ``data/sample`` is still its output.
+Where the work lets go of the interpreter it uses a second thread: the sends'
+time order (a sort of 32.5M times, whose order among equal times is NumPy's
+quicksort's and so part of the output) is sorted while their records are put
+end to end and their ids made, and their labels and customer ids are made
+while their timestamps are.
 
 Orders are priced in their market's currency (US dollars, Canadian dollars,
 pounds, euros, Australian dollars); the amounts are local shelf prices, not
@@ -28,6 +33,7 @@ rest of the dataset is the same as before they were added.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,7 +155,32 @@ _DAY = 86_400 * _SECOND
 def _choice(rng: np.random.Generator, weights: list[float], size: int) -> np.ndarray:
     """Positions drawn with the given weights (what ``rng.choice`` of the values draws, as positions)."""
     w = np.asarray(weights, dtype=float)
-    return rng.choice(len(w), size=size, p=w / w.sum())
+    return _choice_p(rng, w / w.sum(), size)
+
+
+def _choice_p(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """``rng.choice(len(p), size=size, p=p)``: the same positions and the same generator state afterwards.
+
+    ``Generator.choice`` draws one uniform number a row and finds it in the cumulative shares with a binary
+    search (``searchsorted``, right side); with a handful of shares, counting the ones at or below the draw
+    is the same position, found with a few vectorised comparisons instead of a search per row.
+    """
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    draw = rng.random(size)
+    if len(cdf) > 16:
+        found: np.ndarray = cdf.searchsorted(draw, side="right")
+        return found.astype(np.int64, copy=False)
+    out = np.empty(size, dtype=np.int64)
+    count = np.empty(min(size, _RUN), dtype=np.int8)
+    for start in range(0, size, _RUN):  # a run of rows at a time: the comparisons stay in the cache
+        part = draw[start : start + _RUN]
+        here = count[: len(part)]
+        here.fill(0)
+        for share in cdf[:-1]:  # the last is 1.0, above every draw
+            here += part >= share
+        out[start : start + len(part)] = here
+    return out
 
 
 def _digits(rng: np.random.Generator, size: int, width: int, first_min: int = 2) -> pa.Array:
@@ -244,22 +275,31 @@ def _pick_each(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
     need = np.flatnonzero(sizes > 1)
     if need.size == 0:
         return out
-    k = sizes[need].astype(np.uint64)
-    threshold = (np.uint64(1 << 32) - k) % k
-    raw = rng.integers(0, (1 << 32) - 1, size=need.size, dtype=np.uint32, endpoint=True).astype(np.uint64)
+    small = sizes.max() <= 1 << 16  # a handful of sizes: each one's threshold worked out once and looked up
+    each = np.arange(1, int(sizes.max()) + 1 if small else 2, dtype=np.uint64)
+    thresholds = np.concatenate([[np.uint64(0)], (np.uint64(1 << 32) - each) % each])
+    raw = rng.integers(0, (1 << 32) - 1, size=need.size, dtype=np.uint32, endpoint=True)
     start = 0
-    while True:
-        product = raw[start:] * k[start:]
-        rejected = np.flatnonzero((product & np.uint64(0xFFFFFFFF)) < threshold[start:])
-        stop = start + rejected[0] if rejected.size else need.size
-        out[need[start:stop]] = (product[: stop - start] >> np.uint64(32)).astype(np.int64)
-        if not rejected.size:
-            return out
-        # the rejected row draws again: it takes the next value, every later row the one after its own
-        raw = np.concatenate(
-            [raw[:stop], raw[stop + 1 :], rng.integers(0, (1 << 32) - 1, size=1, dtype=np.uint32, endpoint=True)]
-        ).astype(np.uint64)
-        start = stop
+    while start < need.size:  # a run of rows at a time, so the numbers in between stay in the cache
+        stop = min(start + _RUN, need.size)
+        rows = sizes[need[start:stop]]
+        k = rows.astype(np.uint64)
+        threshold = thresholds[rows] if small else (np.uint64(1 << 32) - k) % k
+        product = raw[start:stop].astype(np.uint64)
+        product *= k
+        rejected = np.flatnonzero((product & np.uint64(0xFFFFFFFF)) < threshold)
+        end = start + int(rejected[0]) if rejected.size else stop
+        out[need[start:end]] = (product[: end - start] >> np.uint64(32)).astype(np.int64)
+        if rejected.size:
+            # the rejected row draws again: it takes the next value, every later row the one after its own
+            again = rng.integers(0, (1 << 32) - 1, size=1, dtype=np.uint32, endpoint=True)
+            raw = np.concatenate([raw[:end], raw[end + 1 :], again])
+        start = end
+    return out
+
+
+#: Rows worked on at a time by the draws that go through many steps (a few MB of numbers each).
+_RUN = 1 << 18
 
 
 _COUNTRY_CODES = [c for c, _ in _COUNTRIES]
@@ -326,7 +366,7 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> _People:
     created = end.value - rng.integers(1, 3 * 365 * 86_400, size=n) * _SECOND
     preferred = np.full(n, -1, dtype=np.int64)
     says = rng.random(n) < 0.15
-    preferred[says] = rng.choice(2, size=int(says.sum()), p=[0.6, 0.4])
+    preferred[says] = _choice_p(rng, np.array([0.6, 0.4]), int(says.sum()))
     # latent traits that drive behaviour
     traits = {
         "engagement": rng.beta(2.0, 5.0, size=n),  # probability-ish scale
@@ -395,9 +435,11 @@ def _sort_by_time(columns: dict[str, object], when: np.ndarray) -> tuple[pa.Tabl
     return pa.table(out), order
 
 
-def _orders(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+def _orders(
+    rng: np.random.Generator, people: _People, end: pd.Timestamp, later: ThreadPoolExecutor
+) -> Future[tuple[pa.Table, np.ndarray, np.ndarray]]:
     """The orders, each one's customer (position in customers), and each customer's spend on placed orders
-    (summed in time order, as pandas sums them)."""
+    (summed in time order, as pandas sums them): drawn here, put in time order on ``later``'s thread."""
     traits = people.traits
     n = people.table.num_rows
     created = traits["created"]
@@ -427,7 +469,12 @@ def _orders(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> tup
         "currency": _Coded(currencies, by_country[people.country][owner]),
         "status": _Coded(["cancelled", "placed", "returned"], status),
     }
-    placed = status == 1
+    return later.submit(_orders_in_order, columns, ts, status == 1, owner, amount, n)
+
+
+def _orders_in_order(
+    columns: dict[str, object], ts: np.ndarray, placed: np.ndarray, owner: np.ndarray, amount: np.ndarray, n: int
+) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     table, order = _sort_by_time(columns, ts)
     placed, owner, amount = placed[order], owner[order], amount[order]
     spend = pd.Series(amount[placed]).groupby(owner[placed]).sum()
@@ -512,8 +559,11 @@ def _consents(rng: np.random.Generator, people: _People, end: pd.Timestamp) -> t
     return table, ledger
 
 
-def _events(rng: np.random.Generator, people: _People, end: pd.Timestamp, days: int) -> tuple[pa.Table, np.ndarray]:
-    """The behaviour events, and each one's customer (position in customers)."""
+def _events(
+    rng: np.random.Generator, people: _People, end: pd.Timestamp, days: int, later: ThreadPoolExecutor
+) -> Future[tuple[pa.Table, np.ndarray]]:
+    """The behaviour events, and each one's customer (position in customers): drawn here, put in time order on
+    ``later``'s thread."""
     traits = people.traits
     n = people.table.num_rows
     alive = (traits["created"] + traits["lifetime_days"] * 86_400e9) > (end.value - 60 * 86_400e9)
@@ -547,6 +597,10 @@ def _events(rng: np.random.Generator, people: _People, end: pd.Timestamp, days: 
         "event": _Coded([name for name, _ in kinds], np.concatenate(names)),
         "product_id": _Coded(_PRODUCTS.tolist(), np.concatenate(products)),
     }
+    return later.submit(_events_in_order, columns, when, owner)
+
+
+def _events_in_order(columns: dict[str, object], when: np.ndarray, owner: np.ndarray) -> tuple[pa.Table, np.ndarray]:
     table, order = _sort_by_time(columns, when)
     return table, owner[order]
 
@@ -556,14 +610,15 @@ _STEP_IDS = sorted({j[2] for j in _JOURNEYS})
 _VARIANTS = ["A", "B", "C"]
 
 
-#: Flags of a send, one bit each in a send's ``flags``.
-_BOUNCED, _OPENED, _CLICKED, _CONVERTED, _UNSUBSCRIBED = 1, 2, 4, 8, 16
+#: Flags of a send, one bit each in a send's ``flags``; its channel is one of them (set: SMS).
+_BOUNCED, _OPENED, _CLICKED, _CONVERTED, _UNSUBSCRIBED, _SMS = 1, 2, 4, 8, 16, 32
 
 
 def _send_record(owners: int, seconds: int) -> np.dtype:
     """One send as numbers, reordered as one record: its customer, its send time in seconds from the start of
     the history, the seconds from send to open, from open (or send) to click and from click to conversion,
-    the revenue, its labels as codes and its flags."""
+    the revenue, its labels as codes and its flags (the channel among them: 32 bytes a record, a size NumPy
+    gathers in whole words)."""
     return np.dtype(
         [
             ("owner", np.int32 if owners < 2**31 else np.int64),
@@ -572,7 +627,6 @@ def _send_record(owners: int, seconds: int) -> np.dtype:
             ("click", np.int32),
             ("conversion", np.int32),
             ("revenue", np.float64),
-            ("channel", np.int8),
             ("journey_id", np.int8),
             ("step_id", np.int8),
             ("variant", np.int8),
@@ -597,19 +651,58 @@ def _messages(
         on_channel = ledger.channel == number
         rows = (ledger.position[on_channel], ledger.recorded[on_channel], ledger.subscribed[on_channel])
         sends, sent = _channel_sends(rng, people.table.num_rows, people.traits, rows, channel, per_week, end, days)
-        sends["channel"] = number
+        if channel == "sms":
+            sends["flags"] |= np.uint8(_SMS)
         sends["sent"] = (sent - start) // _SECOND
         parts.append(sends)
         times.append(sent)
     sent_at = np.concatenate(times)
     del times
-    order = np.argsort(sent_at.view("datetime64[ns]"), kind="quicksort")  # the order sort_values gives
-    del sent_at
-    whole = np.concatenate(parts)
-    del parts
     width = record.itemsize
-    sends = np.take(whole.view(f"V{width}"), order).view(record)
-    del whole, order
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the sort lets go of the interpreter: the records are put end to end and the ids made meanwhile
+        sorting = pool.submit(np.argsort, sent_at.view("datetime64[ns]"), kind="quicksort")  # as sort_values
+        whole = np.concatenate([part.view(f"V{width}") for part in parts])
+        del parts
+        message_ids = _ids("M", len(whole), 10)
+        order = sorting.result()
+        del sent_at
+        sends = np.take(whole, order).view(record)
+        del whole, order
+        # the ids, labels and amounts on the other thread, the timestamps on this one
+        customer_ids = pool.submit(_gather, people.ids, sends["owner"])
+        labels = pool.submit(_send_labels, sends)
+        stamps = _send_times(sends, start, end)
+    columns = {"message_id": message_ids, "customer_id": customer_ids.result(), **labels.result(), **stamps}
+    order_of = ("channel", "journey_id", "step_id", "variant", *_SEND_TIMES[:5], "revenue", _SEND_TIMES[5], "bounced")
+    columns = {name: columns[name] for name in ("message_id", "customer_id", *order_of)}
+    return pa.table(columns), np.ascontiguousarray(sends["owner"])
+
+
+_SEND_TIMES = ("sent_at", "delivered_at", "opened_at", "clicked_at", "converted_at", "unsubscribed_at")
+
+
+def _send_labels(sends: np.ndarray) -> dict[str, pa.Array]:
+    """The sends' labels (text of few values), revenue (where converted) and bounces."""
+    flags = sends["flags"]
+    converted = (flags & _CONVERTED) != 0
+    revenue = pa.Array.from_buffers(
+        pa.float64(),
+        len(sends),
+        [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
+    )
+    return {
+        "channel": _coded(["email", "sms"], ((flags & _SMS) != 0).view(np.int8)),
+        "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
+        "step_id": _coded(_STEP_IDS, sends["step_id"]),
+        "variant": _coded(_VARIANTS, sends["variant"]),
+        "revenue": revenue,
+        "bounced": pa.array((flags & _BOUNCED) != 0),
+    }
+
+
+def _send_times(sends: np.ndarray, start: int, end: pd.Timestamp) -> dict[str, pa.Array]:
+    """The sends' timestamps: sent, delivered (unless bounced), opened, clicked, converted, unsubscribed."""
     flags = sends["flags"]
     # timestamps in microseconds: every part is a whole number of seconds
     micro = 1_000_000
@@ -637,29 +730,14 @@ def _messages(
     converted_raw = sends["conversion"].astype(np.int64)
     converted_raw *= micro
     converted_raw += clicked_raw
-    converted = flagged(_CONVERTED)
-    revenue = pa.Array.from_buffers(
-        pa.float64(),
-        len(sends),
-        [pa.py_buffer(np.packbits(converted, bitorder="little")), pa.py_buffer(np.ascontiguousarray(sends["revenue"]))],
-    )
-    columns = {
-        "message_id": _ids("M", len(sends), 10),
-        "customer_id": _gather(people.ids, sends["owner"]),
-        "channel": _coded(["email", "sms"], sends["channel"]),
-        "journey_id": _coded(_JOURNEY_IDS, sends["journey_id"]),
-        "step_id": _coded(_STEP_IDS, sends["step_id"]),
-        "variant": _coded(_VARIANTS, sends["variant"]),
+    return {
         "sent_at": pa.Array.from_buffers(_UTC, len(sends), [None, pa.py_buffer(sent)]),
         "delivered_at": stamp(sent + 5 * micro, ~flagged(_BOUNCED)),
         "opened_at": stamp(opened_raw, flagged(_OPENED)),
         "clicked_at": stamp(clicked_raw.copy(), flagged(_CLICKED)),
-        "converted_at": stamp(converted_raw, converted),
-        "revenue": revenue,
+        "converted_at": stamp(converted_raw, flagged(_CONVERTED)),
         "unsubscribed_at": stamp(clicked_raw, flagged(_UNSUBSCRIBED)),
-        "bounced": pa.array(flagged(_BOUNCED)),
     }
-    return pa.table(columns), np.ascontiguousarray(sends["owner"])
 
 
 def _channel_sends(
@@ -700,7 +778,7 @@ def _channel_sends(
     out = np.zeros(k, dtype=_send_record(n, days * 86_400))
     out["owner"] = owner
     names = [j for j in _JOURNEYS if j[1] == channel]
-    pick = rng.choice(len(names), size=k, p=np.array([j[4] for j in names]) / sum(j[4] for j in names))
+    pick = _choice_p(rng, np.array([j[4] for j in names]) / sum(j[4] for j in names), k)
     out["journey_id"] = np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick]
     out["step_id"] = np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick]
     variant = _pick_each(rng, np.array([len(j[3]) for j in names])[pick])  # rng.choice of each journey's variants
@@ -815,12 +893,15 @@ def synthesize(
     keys: dict[str, np.ndarray] = {}  # each row's customer, per table: the dataset's customer keys
     end_ts = pd.Timestamp(end, tz="UTC") + pd.Timedelta(hours=23, minutes=59)
     people = _customers(rng, customers, end_ts)
-    orders, keys["orders"], spend = _orders(rng, people, end_ts)
-    consents, ledger = _consents(rng, people, end_ts)
-    keys["consents"] = ledger.position
-    events, keys["events"] = _events(rng, people, end_ts, event_days)
-    messages, keys["messages"] = _messages(rng, people, ledger, end_ts, message_days)
-    del ledger
+    with ThreadPoolExecutor(max_workers=1) as later:  # orders and events are put in order while sends are drawn
+        ordering = _orders(rng, people, end_ts, later)
+        consents, ledger = _consents(rng, people, end_ts)
+        keys["consents"] = ledger.position
+        happening = _events(rng, people, end_ts, event_days, later)
+        messages, keys["messages"] = _messages(rng, people, ledger, end_ts, message_days)
+        del ledger
+        orders, keys["orders"], spend = ordering.result()
+        events, keys["events"] = happening.result()
     # loyalty tiers by spend on placed orders, as pd.cut bins it: (-inf, 150], (150, 600], (600, 1500], above
     tier = np.searchsorted(np.array([150.0, 600.0, 1500.0]), spend, side="left")
     locale = _stated_locales(np.random.default_rng([seed, 16]), people)

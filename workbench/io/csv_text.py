@@ -10,6 +10,12 @@ with Arrow's kernels and NumPy, a block of rows at a time:
 - UTC timestamps with the fraction of a second the finest value of the column needs (none, 3, 6 or 9
   digits, the same for every row) and ``+00:00``.
 
+Each block's cells are then put into lines by Arrow's own CSV writer (``pyarrow.csv.write_csv``, never
+quoting): it writes text, integers and empty cells as pandas does, and is several times faster than joining
+the cells with Arrow's string kernels. A block with a cell that needs quotes (or holds a carriage return,
+which Arrow's writer will not write unquoted) has its lines joined by the string kernels instead. The next
+block is made on a worker thread while the one before it is handed on (to be compressed, for ``.csv.gz``).
+
 A table with a column of any other kind (integers or booleans with missing values, which pandas holds as
 floats or objects, timestamps in another zone, nested values) is written by pandas itself
 (:func:`csv_blocks` decides). A single-column table is written by pandas too: Python's ``csv`` module
@@ -20,7 +26,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -32,9 +40,18 @@ __all__ = ["csv_blocks"]
 _TEXT = pa.large_string()
 #: Rows formatted at a time (a block of text of some tens of MB).
 BLOCK_ROWS = 1 << 19
+#: Worker threads making blocks ahead of the one handed on (Arrow's kernels and writer, and NumPy's, let go
+#: of the interpreter); the blocks are handed on in order, and the columns' formats are worked out on them
+#: too. One: on two cores the other is compressing, and two workers measured slower than one.
+WORKERS = 1
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 #: The zones written as ``+00:00``.
 _UTC_NAMES = ("UTC", "Etc/UTC", "+00:00", "Z")
+
+
+#: A block's cells of one column, and whether Arrow's CSV writer may write them as they are (no cell needs
+#: quoting); text, or integers and text that Arrow writes as pandas does.
+Cells = tuple[pa.Array, bool]
 
 
 class _Unsupported(Exception):
@@ -63,17 +80,53 @@ def _quoted(text: pa.Array) -> pa.Array:
     return pc.if_else(need, wrapped, text)
 
 
-def _text_cells(values: pa.Array) -> pa.Array:
+@cache
+def _structural() -> np.ndarray:
+    """Which bytes stop Arrow's CSV writer from writing a cell as it is: what Python's ``csv`` module quotes
+    (:func:`_quote_class`) and the carriage return, which Arrow's writer refuses unquoted."""
+    found = np.zeros(256, dtype=bool)
+    for code in range(128):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([f"a{chr(code)}b", "x"])
+        found[code] = buf.getvalue().startswith('"')
+    found[ord("\r")] = True
+    return found
+
+
+def _plain(text: pa.Array) -> bool:
+    """Whether no cell of ``text`` (plain text) holds a byte that needs quoting or is a carriage return."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if pa.types.is_large_string(text.type) else np.int32)
+    first, last = int(offsets[text.offset]), int(offsets[text.offset + len(text)])
+    if first == last:
+        return True
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8, count=last - first, offset=first)
+    codes = np.flatnonzero(_structural())
+    if data.min() > codes.max():  # one pass for text without punctuation or controls (ids, codes, names)
+        return True
+    return not any(np.any(data == code) for code in codes)
+
+
+def _text_cells(values: pa.Array) -> Cells:
+    """Text as it is (missing: empty) where no cell needs quoting; otherwise each cell as ``csv`` writes it."""
     if pa.types.is_dictionary(values.type):
-        labels = _quoted(values.dictionary.cast(_TEXT).fill_null(""))
-        return labels.take(values.indices).fill_null("")
-    return _quoted(values.cast(_TEXT).fill_null(""))
+        labels = values.dictionary.cast(_TEXT)
+        if _plain(labels):
+            return values, True
+        return _quoted(labels.fill_null("")).take(values.indices).fill_null(""), False
+    if _plain(values):
+        return values, True
+    return _quoted(values.cast(_TEXT).fill_null("")), False
 
 
-def _float_cells(values: pa.Array) -> pa.Array:
+def _float_cells(values: pa.Array) -> Cells:
     """Floats as Python's ``repr``: Arrow writes the same shortest digits, but no ``.0`` on whole numbers and
     its exponents in other places, so the (rare) values without a ``.`` or with an exponent, or close to where
-    Python starts writing one, are written by NumPy (which writes ``repr``)."""
+    Python starts writing one, are written by NumPy (which writes ``repr``). A column mostly missing (the
+    revenue of sends, most of which convert to nothing) has only its values formatted."""
+    if values.null_count > len(values) // 2:
+        valid = values.is_valid()
+        present, _ = _float_cells(values.filter(valid))
+        return pc.replace_with_mask(pa.nulls(len(values), _TEXT), valid, present), True
     text = values.cast(_TEXT)
     size = pc.abs(values)
     odd = pc.or_(pc.invert(pc.match_substring(text, ".")), pc.match_substring(text, "e"))
@@ -82,15 +135,15 @@ def _float_cells(values: pa.Array) -> pa.Array:
         rows = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
         numbers = values.take(pa.array(rows)).to_numpy(zero_copy_only=False)
         text = pc.replace_with_mask(text, odd, pa.array(numbers.astype(str), _TEXT))
-    return pc.if_else(pc.is_nan(values).fill_null(True), pa.scalar("", _TEXT), text)
+    return pc.if_else(pc.is_nan(values).fill_null(True), pa.scalar("", _TEXT), text), True
 
 
-def _int_cells(values: pa.Array) -> pa.Array:
-    return values.cast(_TEXT)
+def _int_cells(values: pa.Array) -> Cells:
+    return values, True  # Arrow's writer writes integers as digits
 
 
-def _bool_cells(values: pa.Array) -> pa.Array:
-    return pc.if_else(values, pa.scalar("True", _TEXT), pa.scalar("False", _TEXT))
+def _bool_cells(values: pa.Array) -> Cells:
+    return pc.if_else(values, pa.scalar("True", _TEXT), pa.scalar("False", _TEXT)), True
 
 
 #: "00".."99" and "0000".."9999" as fixed-size records, looked up by value.
@@ -112,51 +165,24 @@ class _Clock:
         low, high = span["min"].as_py(), span["max"].as_py()
         if low is not None and (low // self.per_second < -2208988800 or high // self.per_second >= 253402300800):
             raise _Unsupported  # before 1900 or from the year 10000: pandas' own spelling
-        self.digits = 0
-        for digits in (9, 6, 3):
-            if 10**digits > self.per_second:
-                continue
-            step = self.per_second // 10 ** (digits - 3)
-            if any(np.any(c.fill_null(0).to_numpy(zero_copy_only=False) % step) for c in ints.chunks):
-                self.digits = digits
-                break
+        self.digits = max((_digits(chunk, self.per_second) for chunk in ints.chunks), default=0)
 
-    def cells(self, values: pa.Array) -> pa.Array:
-        valid = values.is_valid().to_numpy(zero_copy_only=False)
-        ints = values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-        if not valid.all():
+    def cells(self, values: pa.Array) -> Cells:
+        ints = np.frombuffer(values.buffers()[1], dtype=np.int64, count=len(values), offset=values.offset * 8)
+        valid = None
+        if values.null_count:
+            valid = values.is_valid().to_numpy(zero_copy_only=False)
             ints = ints[valid]
         seconds, part = np.divmod(ints, self.per_second)
         days, clock = np.divmod(seconds, 86_400)
-        year, month, day = _civil(days)
-        fields: list[tuple[str, str]] = [
-            ("year", "V4"),
-            ("dash1", "V1"),
-            ("month", "V2"),
-            ("dash2", "V1"),
-            ("day", "V2"),
-            ("space", "V1"),
-            ("hour", "V2"),
-            ("colon1", "V1"),
-            ("minute", "V2"),
-            ("colon2", "V1"),
-            ("second", "V2"),
-        ]
+        fields: list[tuple[str, str]] = [("date", "V11"), ("time", "V8")]
         if self.digits:
             fields += [("dot", "V1"), ("fraction", f"V{self.digits}")]
         fields.append(("zone", "V6"))
         rows = np.empty(len(ints), dtype=np.dtype(fields))
-        for name, char in (("dash1", b"-"), ("dash2", b"-"), ("space", b" "), ("colon1", b":"), ("colon2", b":")):
-            rows[name] = np.void(char)
+        rows["date"] = _dates(days)
+        rows["time"] = _clock()[clock]
         rows["zone"] = np.void(b"+00:00")
-        rows["year"] = _QUADS[year]
-        rows["month"] = _PAIRS[month]
-        rows["day"] = _PAIRS[day]
-        hour, rest = np.divmod(clock, 3600)
-        minute, second = np.divmod(rest, 60)
-        rows["hour"] = _PAIRS[hour]
-        rows["minute"] = _PAIRS[minute]
-        rows["second"] = _PAIRS[second]
         if self.digits:
             rows["dot"] = np.void(b".")
             fraction = part * 10**self.digits // self.per_second
@@ -169,10 +195,70 @@ class _Clock:
                 parts["tail"] = _QUADS[tail]
                 rows["fraction"] = parts.view(f"V{self.digits}")
         width = rows.dtype.itemsize
-        lengths = np.where(valid, width, 0)
-        offsets = np.zeros(len(valid) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return pa.LargeStringArray.from_buffers(len(valid), pa.py_buffer(offsets), pa.py_buffer(rows))
+        if valid is None:
+            offsets = np.arange(0, width * (len(values) + 1), width, dtype=np.int64)
+        else:
+            offsets = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(valid * np.int64(width), out=offsets[1:])
+        return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(rows)), True
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD `` of days since 1970-01-01, as fixed-size records: worked out once per day of the span
+    and looked up when the span is shorter than the list (a column of a few years), else row by row."""
+    if not len(days):
+        return np.empty(0, dtype="V11")
+    low, high = int(days.min()), int(days.max())
+    if high - low < len(days):
+        looked_up: np.ndarray = _date_records(np.arange(low, high + 1))[days - low]
+        return looked_up
+    return _date_records(days)
+
+
+def _date_records(days: np.ndarray) -> np.ndarray:
+    year, month, day = _civil(days)
+    rows = np.empty(
+        len(days), dtype=np.dtype([("y", "V4"), ("d1", "V1"), ("m", "V2"), ("d2", "V1"), ("d", "V2"), ("s", "V1")])
+    )
+    rows["y"] = _QUADS[year]
+    rows["m"] = _PAIRS[month]
+    rows["d"] = _PAIRS[day]
+    rows["d1"] = rows["d2"] = np.void(b"-")
+    rows["s"] = np.void(b" ")
+    return rows.view("V11")
+
+
+@cache
+def _clock() -> np.ndarray:
+    """``HH:MM:SS`` of every second of a day, as fixed-size records looked up by the second."""
+    return np.frombuffer(
+        "".join(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)).encode(),
+        dtype="V8",
+    )
+
+
+def _digits(ints: pa.Array, per_second: int) -> int:
+    """The digits of a fraction of a second (0, 3, 6 or 9) the finest value of ``ints`` needs, in ``unit``s
+    of which there are ``per_second`` a second. One remainder per row, in runs of a million rows; only the
+    rows with a fraction are looked at further."""
+    values = np.frombuffer(ints.buffers()[1], dtype=np.int64, count=len(ints), offset=ints.offset * 8)
+    valid = ints.is_valid().to_numpy(zero_copy_only=False) if ints.null_count else None
+    digits = 0
+    for start in range(0, len(values), 1 << 20):
+        part = values[start : start + (1 << 20)] % per_second
+        has = part != 0
+        if valid is not None:
+            has &= valid[start : start + (1 << 20)]
+        if not has.any():
+            continue
+        fractions = part[has]
+        for finer in (9, 6, 3):
+            if 10**finer <= per_second and np.any(fractions % (per_second // 10 ** (finer - 3))):
+                digits = max(digits, finer)
+                break
+        if 10**digits >= per_second:
+            return digits
+    return digits
 
 
 @cache
@@ -195,7 +281,7 @@ def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return yoe + era * 400 + (month <= 2), month, day
 
 
-def _formatter(column: pa.ChunkedArray) -> Callable[[pa.Array], pa.Array]:
+def _formatter(column: pa.ChunkedArray) -> Callable[[pa.Array], Cells]:
     kind = column.type
     text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
     if text or (
@@ -217,22 +303,58 @@ def _formatter(column: pa.ChunkedArray) -> Callable[[pa.Array], pa.Array]:
 def csv_blocks(table: pa.Table) -> Iterator[bytes | memoryview]:
     """The CSV text of ``table`` (header first, ``\\n`` line ends), in blocks of bytes, as pandas' ``to_csv``
     writes the table's DataFrame (``table.to_pandas()``)."""
-    try:
-        if table.num_columns < 2 or len(set(table.column_names)) != table.num_columns:
-            raise _Unsupported
-        formats = [_formatter(table.column(i)) for i in range(table.num_columns)]
-    except (_Unsupported, pa.ArrowException):
-        yield table.to_pandas().to_csv(index=False, lineterminator="\n").encode()
+    if table.num_columns < 2 or len(set(table.column_names)) != table.num_columns:
+        yield _by_pandas(table)
         return
-    header = _quoted(pa.array([str(c) for c in table.column_names], _TEXT)).to_pylist()
-    yield (",".join(header) + "\n").encode()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        try:
+            formats = list(pool.map(_formatter, table.columns))
+        except (_Unsupported, pa.ArrowException):
+            yield _by_pandas(table)
+            return
+        header = _quoted(pa.array([str(c) for c in table.column_names], _TEXT)).to_pylist()
+        yield (",".join(header) + "\n").encode()
+        pending: deque[Future[bytes | memoryview]] = deque()
+        for start in range(0, table.num_rows, BLOCK_ROWS):
+            pending.append(pool.submit(_block, table, formats, start))
+            if len(pending) > WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _by_pandas(table: pa.Table) -> bytes:
+    text: str = table.to_pandas().to_csv(index=False, lineterminator="\n")
+    return text.encode()
+
+
+def _block(table: pa.Table, formats: list[Callable[[pa.Array], Cells]], start: int) -> bytes | memoryview:
+    """The lines of the rows from ``start``, a block of them."""
+    block = table.slice(start, BLOCK_ROWS).combine_chunks()
+    return _lines([fmt(block.column(i).chunk(0)) for i, fmt in enumerate(formats)])
+
+
+def _lines(cells: list[Cells]) -> bytes | memoryview:
+    """The lines of a block of rows from its cells: by Arrow's CSV writer when every cell may be written as it
+    is, else by joining the cells (quoted where they need it) with Arrow's string kernels."""
+    import pyarrow.csv as pcsv
+
+    if all(plain for _, plain in cells):
+        sink = pa.BufferOutputStream()
+        columns = [values for values, _ in cells]
+        options = pcsv.WriteOptions(include_header=False, batch_size=1 << 16, quoting_style="none")
+        pcsv.write_csv(pa.Table.from_arrays(columns, names=[str(i) for i in range(len(columns))]), sink, options)
+        return memoryview(sink.getvalue())
+    text = [_as_text(values) if plain else values for values, plain in cells]
     comma, empty, newline = pa.scalar(",", _TEXT), pa.scalar("", _TEXT), pa.scalar("\n", _TEXT)
-    for start in range(0, table.num_rows, BLOCK_ROWS):
-        block = table.slice(start, BLOCK_ROWS).combine_chunks()
-        cells = [fmt(block.column(i).chunk(0)).cast(_TEXT) for i, fmt in enumerate(formats)]
-        line = pc.binary_join_element_wise(*cells, comma)
-        del cells
-        lines = pc.binary_join_element_wise(line, empty, newline)  # each row, then a line end
-        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-        first, last = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-        yield memoryview(lines.buffers()[2])[first:last]
+    line = pc.binary_join_element_wise(*text, comma)
+    del text
+    lines = pc.binary_join_element_wise(line, empty, newline)  # each row, then a line end
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    return memoryview(lines.buffers()[2])[first:last]
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    """Cells Arrow's writer would write as they are (text, integers), as text: missing ones empty."""
+    return values.cast(_TEXT).fill_null("")

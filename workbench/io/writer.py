@@ -19,8 +19,9 @@ Every file the workbench writes goes through this module:
 
 Tables are pandas DataFrames or Arrow tables (a dataset's tables as loading and
 the generator hold them). An Arrow table's CSV text is the text pandas writes
-for its DataFrame, made by Arrow and NumPy a block of rows at a time
-(:mod:`workbench.io.csv_text`); its Parquet file is written by Arrow directly.
+for its DataFrame, made by Arrow and NumPy a block of rows at a time and put
+into lines by Arrow's CSV writer (:mod:`workbench.io.csv_text`); its Parquet
+file is written by Arrow directly.
 ``.csv.gz`` is compressed by ISA-L (``isal``, level 1) on a thread of its own
 while the text is made, into a gzip stream whose header carries no name or
 time, so the same table always gives the same bytes.
