@@ -93,6 +93,22 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series("", index=frame.index, dtype="string")
 
 
+def _places(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Each row's place as a position in the list of distinct (country, region) pairs (trimmed, upper case,
+    missing as ""), and that list."""
+    present = [_text(frame, c) for c in ("country", "region") if c in frame.columns]
+    if not present:
+        return np.zeros(len(frame), dtype=np.intp), [("", "")]
+    joined = present[0] + "|" + present[1] if len(present) == 2 else present[0]
+    codes, uniques = pd.factorize(joined)
+    if len(present) == 2:
+        keys = [str(u) for u in uniques]
+    else:
+        keys = [f"{u}|" if "country" in frame.columns else f"|{u}" for u in uniques]
+    places = [key.split("|", 1) for key in keys]
+    return codes, [(country, region) for country, region in places]
+
+
 def resolve_locales(
     customers: pd.DataFrame, *, default_locale: str, markets: Sequence[MarketRule] | None = None
 ) -> pd.DataFrame:
@@ -114,14 +130,15 @@ def resolve_locales(
     """
     rules = list(DEFAULT_MARKETS if markets is None else markets)
     default = canonical_locale(default_locale) or "en-US"
-    stated = customers["locale"] if "locale" in customers.columns else pd.Series(None, index=customers.index)
     # each distinct value is looked up once; every row then takes its answer by position (Arrow, no Python objects)
-    codes, uniques = pd.factorize(stated.astype("string").fillna(""))
+    if "locale" in customers.columns:
+        codes, uniques = pd.factorize(customers["locale"].astype("string").fillna(""))
+    else:
+        codes, uniques = np.zeros(len(customers), dtype=np.intp), [""]
     own = [canonical_locale(u) if u else None for u in uniques]
-    p_codes, p_uniques = pd.factorize(_text(customers, "country") + "|" + _text(customers, "region"))
+    p_codes, places = _places(customers)
     market = []
-    for key in p_uniques:
-        country, region = str(key).split("|", 1)
+    for country, region in places:
         rule = market_for(rules, country or None, region or None)
         market.append(canonical_locale(rule.locale) if rule is not None and rule.locale else None)
     has_own = np.array([v is not None for v in own], dtype=bool)[codes]
@@ -165,10 +182,8 @@ def resolve_currencies(
     pick = np.arange(n, dtype=np.int64)
     found: list[str] = []
     if missing.size:
-        part = customers[[c for c in ("country", "region") if c in customers.columns]].iloc[missing]
-        p_codes, p_uniques = pd.factorize(_text(part, "country") + "|" + _text(part, "region"))
-        for key in p_uniques:
-            country, region = str(key).split("|", 1)
+        p_codes, places = _places(customers[[c for c in ("country", "region") if c in customers.columns]].iloc[missing])
+        for country, region in places:
             rule = market_for(rules, country or None, region or None)
             found.append(rule.currency if rule is not None and rule.currency else default_currency)
         pick[missing] = n + p_codes

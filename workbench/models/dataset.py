@@ -253,10 +253,15 @@ def _time_span(table: Table, column: str) -> tuple[object, object]:
 
 
 def arrow_column(series: pd.Series) -> pa.Array | pa.ChunkedArray:
-    """A pandas column as Arrow, without a copy when pandas holds it in Arrow."""
+    """A pandas column as Arrow, without a copy when pandas holds it in Arrow, or holds UTC times with none
+    missing (Arrow then reads pandas' memory)."""
     array = series.array
     if isinstance(array, pd.arrays.ArrowStringArray | pd.arrays.ArrowExtensionArray):
         return array._pa_array  # the Arrow data pandas holds (no copy)
+    if isinstance(array, pd.arrays.DatetimeArray) and array.dtype == UTC_US:
+        micros = array.asi8
+        if micros.flags.c_contiguous and not (micros == _NAT).any():
+            return pa.Array.from_buffers(pa.timestamp("us", tz="UTC"), len(micros), [None, pa.py_buffer(micros)])
     return pa.array(array, from_pandas=True)
 
 
