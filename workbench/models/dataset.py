@@ -290,7 +290,8 @@ def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids
         return positions
     import duckdb
 
-    rows = pa.table({"i": pa.array(np.arange(len(values), dtype=np.int64)), "customer_id": values})
+    row_type = np.int32 if len(values) < 2**31 else np.int64  # fewer bytes for the join to carry and return
+    rows = pa.table({"i": pa.array(np.arange(len(values), dtype=row_type)), "customer_id": values})
     known = pa.table({"k": pa.array(np.arange(len(customers), dtype=np.int32)), "customer_id": customers})
     out = np.full(len(values), -1, dtype=np.int32)
     with duckdb.connect(":memory:") as con:
