@@ -155,12 +155,13 @@ def first_profile_table(sizes: tuple[int, ...], n_rounds: int = 3) -> str:
                 "seconds": spread(got["first"]),
                 "floor seconds": spread(got["floor"]),
                 "time vs floor": ratio(got["first"], got["floor"]),
-                f"target <= {FIRST_TARGET}x": "ok" if middle <= FIRST_TARGET else "MISSED",
+                f"target <= {FIRST_TARGET}x": ("ok" if middle <= FIRST_TARGET else "MISSED") if n == SIZES[-1] else "-",
                 "peak_mb": f"{got['first']['peak_mb']:.0f}",
             }
         )
     note = (
-        f"target at 10M: the first profile after a load, keys included, <= {FIRST_TARGET}x the floor "
+        f"target at 10M (judged there only): the first profile after a load, keys included, <= {FIRST_TARGET}x "
+        "the floor "
         f"(median of {n_rounds} alternating rounds; the range is the fastest and slowest round's ratio)"
     )
     return table(rows, list(rows[0])) + "\n" + note
