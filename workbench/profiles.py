@@ -787,23 +787,25 @@ def _spread(part: pa.Table | None, n: int, defaults: dict[str, object]) -> dict[
     keys = part.column(_KEY).to_numpy()
     known = keys >= 0
     rows = keys[known]
+    kinds = {column: _arrow_type(column, default) for column, default in defaults.items()}
+    taken = [column for column, kind in kinds.items() if not _is_number(kind)]
     placed = None
+    if taken:
+        index = np.full(n, -1, dtype=np.int64)
+        index[rows] = np.flatnonzero(known)
+        placed = part.select(taken).take(pa.array(index, mask=index < 0))
     out: dict[str, object] = {}
     for column, default in defaults.items():
-        kind = _arrow_type(column, default)
-        if _is_number(kind):
-            values = part.column(column).cast(kind)
-            if default == default:  # not NaN: fill, so counts stay integers
-                values = values.fill_null(default)
-            full = np.full(n, default, dtype=kind.to_pandas_dtype())
-            full[rows] = values.to_numpy()[known]  # a missing float is NaN
-            out[column] = full
+        kind = kinds[column]
+        if placed is not None and column in taken:
+            out[column] = _column(placed.column(column), n, column, default)
             continue
-        if placed is None:
-            index = np.full(n, -1, dtype=np.int64)
-            index[rows] = np.flatnonzero(known)
-            placed = part.take(pa.array(index, mask=index < 0))
-        out[column] = _column(placed.column(column), n, column, default)
+        values = part.column(column).cast(kind)
+        if default == default:  # not NaN: fill, so counts stay integers
+            values = values.fill_null(default)
+        full = np.full(n, default, dtype=kind.to_pandas_dtype())
+        full[rows] = values.to_numpy()[known]  # a missing float is NaN
+        out[column] = full
     return out
 
 
