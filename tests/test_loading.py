@@ -348,3 +348,25 @@ def test_customer_positions_by_join_and_by_look_up_agree(ids, customers, chunks)
     np.testing.assert_array_equal(by_look_up, expected)
     np.testing.assert_array_equal(by_join, expected)
     assert by_join.dtype == by_look_up.dtype == np.int32
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    micros=st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=40),
+    step=st.integers(1, 3),
+)
+def test_utc_times_reach_arrow_as_pandas_holds_them(micros, step):
+    """A column of UTC times (read by Arrow without a copy when none is missing) gives the values, the type and the
+    missing entries that Arrow's own conversion from pandas gives, also for a column that is a slice of another."""
+    times = pd.Series(
+        pd.array(
+            [pd.NaT if m is None else pd.Timestamp(m, unit="us", tz="UTC") for m in micros], dtype=dataset_module.UTC_US
+        )
+    )
+    frame = pd.DataFrame({"a": times, "b": times})
+    for column in (times, frame["b"], times.iloc[::step]):
+        got = dataset_module.arrow_column(column)
+        expected = pa.array(column.array, from_pandas=True)
+        assert got.type == pa.timestamp("us", tz="UTC")
+        assert got.equals(expected)
+        assert got.null_count == int(column.isna().sum())

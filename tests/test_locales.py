@@ -13,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.contracts import from_frames
-from workbench.locales import canonical_locale, locale_chain, resolve_locales
+from workbench.locales import canonical_locale, locale_chain, resolve_currencies, resolve_locales
 from workbench.messages import analyze_sms, lint_library, render_pair
 from workbench.messages.formatting import money, plural
 from workbench.messages.lint import lint_pair
 from workbench.messages.render import Renderer
 from workbench.messages.sms import is_gsm
+from workbench.models.policy import DEFAULT_MARKETS, market_for
 from workbench.profiles import build_profiles
 
 NBSP = "\u00a0\u202f"
@@ -207,6 +208,56 @@ def test_locale_comes_from_stated_market_or_brand():
     out = resolve_locales(customers, default_locale="en-US")
     assert out["locale"].tolist() == ["fr-CA", "fr-CA", "en-CA", "de-DE", "en-US", "en-US"]
     assert out["locale_source"].tolist() == ["stated", "market", "market", "market", "brand", "brand"]
+
+
+_PLACE_TEXT = st.sampled_from(["CA", " ca ", "QC", "qc", "ON", "GB", "DE", "FR", "JP", "US", "", " ", "A|B", "|"])
+
+
+def _cell(value: object) -> str:
+    """What the resolver reads of a cell: trimmed, upper case text, missing as ""."""
+    return "" if value is None else str(value).strip().upper()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(["fr_ca", "FR-ca", "de", "en-GB", "klingon", "", " pt-BR ", "x|y"])),
+            st.one_of(st.none(), _PLACE_TEXT),
+            st.one_of(st.none(), _PLACE_TEXT),
+            st.one_of(st.none(), st.sampled_from(["EUR", " gbp ", "CAD", "US", "usd", "", "EURO"])),
+        ),
+        max_size=30,
+    ),
+    columns=st.sets(st.sampled_from(["locale", "country", "region"])),
+    default_locale=st.sampled_from(["en-US", "fr-FR", "not a locale"]),
+)
+def test_locales_and_currencies_agree_with_a_row_by_row_reading(rows, columns, default_locale):
+    """Every customer gets what reading their own row with the market rules gives, whatever columns are present."""
+    names = ["locale", "country", "region"]
+    customers = pd.DataFrame({n: pd.Series([r[i] for r in rows], dtype="object") for i, n in enumerate(names)})
+    customers = customers[[n for n in names if n in columns]]
+    latest = pd.Series([r[3] for r in rows], dtype="object")
+    default = canonical_locale(default_locale) or "en-US"
+    expected_locale, expected_source, expected_currency = [], [], []
+    for stated, country, region, currency in rows:
+        stated = stated if "locale" in columns else None
+        place = f"{_cell(country) if 'country' in columns else ''}|{_cell(region) if 'region' in columns else ''}"
+        country_key, region_key = place.split("|", 1)
+        rule = market_for(DEFAULT_MARKETS, country_key or None, region_key or None)
+        own = canonical_locale(stated) if stated else None
+        market = canonical_locale(rule.locale) if rule is not None and rule.locale else None
+        expected_locale.append(own or market or default)
+        expected_source.append("stated" if own else "market" if market else "brand")
+        code = _cell(currency)
+        market_currency = rule.currency if rule is not None and rule.currency else "CHF"
+        expected_currency.append(code if len(code) == 3 and code.isascii() and code.isalpha() else market_currency)
+    locales = resolve_locales(customers, default_locale=default_locale)
+    currencies = resolve_currencies(customers, latest, default_currency="CHF")
+    assert locales["locale"].tolist() == expected_locale
+    assert locales["locale_source"].tolist() == expected_source
+    assert currencies.tolist() == expected_currency
+    assert str(locales["locale"].dtype) == str(currencies.dtype) == "string"
 
 
 def test_invalid_locales_are_counted_at_load_and_ignored(strategy):

@@ -27,6 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from babel import Locale, UnknownLocaleError
 
 from .models.policy import DEFAULT_MARKETS, MarketRule, market_for
@@ -92,6 +93,22 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series("", index=frame.index, dtype="string")
 
 
+def _places(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Each row's place as a position in the list of distinct (country, region) pairs (trimmed, upper case,
+    missing as ""), and that list."""
+    present = [_text(frame, c) for c in ("country", "region") if c in frame.columns]
+    if not present:
+        return np.zeros(len(frame), dtype=np.intp), [("", "")]
+    joined = present[0] + "|" + present[1] if len(present) == 2 else present[0]
+    codes, uniques = pd.factorize(joined)
+    if len(present) == 2:
+        keys = [str(u) for u in uniques]
+    else:
+        keys = [f"{u}|" if "country" in frame.columns else f"|{u}" for u in uniques]
+    places = [key.split("|", 1) for key in keys]
+    return codes, [(country, region) for country, region in places]
+
+
 def resolve_locales(
     customers: pd.DataFrame, *, default_locale: str, markets: Sequence[MarketRule] | None = None
 ) -> pd.DataFrame:
@@ -113,29 +130,34 @@ def resolve_locales(
     """
     rules = list(DEFAULT_MARKETS if markets is None else markets)
     default = canonical_locale(default_locale) or "en-US"
-    stated = customers["locale"] if "locale" in customers.columns else pd.Series(None, index=customers.index)
-    codes, uniques = pd.factorize(stated.astype("string").fillna("").to_numpy(dtype=object))
-    canon = np.array([canonical_locale(u) if u else None for u in uniques] or [None], dtype=object)
-    own = canon[codes] if len(codes) else np.array([], dtype=object)
-    place = (_text(customers, "country") + "|" + _text(customers, "region")).to_numpy(dtype=object)
-    p_codes, p_uniques = pd.factorize(place)
-    from_market = []
-    for key in p_uniques:
-        country, region = str(key).split("|", 1)
+    # each distinct value is looked up once; every row then takes its answer by position (Arrow, no Python objects)
+    if "locale" in customers.columns:
+        codes, uniques = pd.factorize(customers["locale"].astype("string").fillna(""))
+    else:
+        codes, uniques = np.zeros(len(customers), dtype=np.intp), [""]
+    own = [canonical_locale(u) if u else None for u in uniques]
+    p_codes, places = _places(customers)
+    market = []
+    for country, region in places:
         rule = market_for(rules, country or None, region or None)
-        from_market.append(canonical_locale(rule.locale) if rule is not None and rule.locale else None)
-    market = np.array(from_market or [None], dtype=object)[p_codes] if len(p_codes) else np.array([], dtype=object)
-    has_own = np.array([v is not None for v in own], dtype=bool)
-    has_market = np.array([v is not None for v in market], dtype=bool)
-    locale = np.where(has_own, own, np.where(has_market, market, default))
-    source = np.where(has_own, "stated", np.where(has_market, "market", "brand"))
+        market.append(canonical_locale(rule.locale) if rule is not None and rule.locale else None)
+    has_own = np.array([v is not None for v in own], dtype=bool)[codes]
+    has_market = np.array([v is not None for v in market], dtype=bool)[p_codes]
+    # positions in [*own, *market, default]
+    pick = np.where(has_own, codes, np.where(has_market, len(own) + p_codes, len(own) + len(market)))
+    source = np.where(has_own, 0, np.where(has_market, 1, 2))
     return pd.DataFrame(
         {
-            "locale": pd.array(locale.tolist(), dtype="string"),
-            "locale_source": pd.array(source.tolist(), dtype="string"),
+            "locale": _strings([*own, *market, default], pick),
+            "locale_source": _strings(list(LOCALE_SOURCES), source),
         },
         index=customers.index,
     )
+
+
+def _strings(choices: list[str | None], pick: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``choices[pick[i]]`` for every row, as pandas ``string`` text held in Arrow."""
+    return pd.arrays.ArrowStringArray(pa.array(choices, type=pa.large_string()).take(pa.array(pick, type=pa.int64())))
 
 
 def resolve_currencies(
@@ -154,18 +176,18 @@ def resolve_currencies(
     n = len(customers)
     code = pd.Series(latest, dtype="string").reset_index(drop=True).str.strip().str.upper()
     valid = code.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy(dtype=bool)
-    out = np.full(n, None, dtype=object)
-    out[valid] = code.to_numpy(dtype=object)[valid]
     rules = list(DEFAULT_MARKETS if markets is None else markets)
-    missing = np.flatnonzero(pd.isna(out))
+    missing = np.flatnonzero(~valid)
+    # positions in [*code, *market of each distinct place of the customers without a valid code]
+    pick = np.arange(n, dtype=np.int64)
+    found: list[str] = []
     if missing.size:
-        part = customers.reset_index(drop=True).iloc[missing]
-        place = (_text(part, "country") + "|" + _text(part, "region")).to_numpy(dtype=object)
-        p_codes, p_uniques = pd.factorize(place)
-        found = []
-        for key in p_uniques:
-            country, region = str(key).split("|", 1)
+        p_codes, places = _places(customers[[c for c in ("country", "region") if c in customers.columns]].iloc[missing])
+        for country, region in places:
             rule = market_for(rules, country or None, region or None)
             found.append(rule.currency if rule is not None and rule.currency else default_currency)
-        out[missing] = np.array(found or [default_currency], dtype=object)[p_codes]
-    return pd.Series(pd.array(out.tolist(), dtype="string"), name="currency")
+        pick[missing] = n + p_codes
+    held = code.array.__arrow_array__()
+    codes = held.chunks if isinstance(held, pa.ChunkedArray) else [held]
+    choices = pa.chunked_array([c.cast(pa.large_string()) for c in [*codes, pa.array(found, pa.string())]])
+    return pd.Series(pd.arrays.ArrowStringArray(choices.take(pa.array(pick))), name="currency")

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from .contracts import contact_validity, valid_emails, valid_phones
 from .locales import resolve_currencies, resolve_locales
-from .models.dataset import Dataset
+from .models.dataset import Dataset, utc_timestamps
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
@@ -757,9 +757,11 @@ def _arrow_type(column: str, default: object) -> pa.DataType:
 def _column(values: pa.ChunkedArray | None, n: int, column: str, default: object) -> object:
     """One profile column for pandas: ``values`` with the default where a customer has none."""
     kind = _arrow_type(column, default)
+    if values is None and _is_number(kind):
+        return np.full(n, default, dtype=kind.to_pandas_dtype())
     values = pa.chunked_array([pa.nulls(n, kind)]) if values is None else values.cast(kind)
     if pa.types.is_timestamp(kind):
-        return pd.Series(values.to_pandas().array)
+        return utc_timestamps(values)
     if pa.types.is_large_string(kind):
         return pd.arrays.ArrowStringArray(values if default is None else values.fill_null(default))
     if default == default:  # not NaN: fill, so counts stay integers
@@ -768,20 +770,43 @@ def _column(values: pa.ChunkedArray | None, n: int, column: str, default: object
     return array if array.flags.writeable else array.copy()  # a zero-copy view of Arrow memory is read-only
 
 
+def _is_number(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
 def _spread(part: pa.Table | None, n: int, defaults: dict[str, object]) -> dict[str, object]:
     """A part's columns with one row per customer, in the order of ``customers`` (by the key column).
 
     ``part`` is None for a table the dataset does not have: every customer
     gets the default. Rows of customers not in ``customers`` (key -1) are dropped.
+    Numbers are written into an array of the default at their customers' positions;
+    text and times are taken by position.
     """
     if part is None:
         return {c: _column(None, n, c, d) for c, d in defaults.items()}
     keys = part.column(_KEY).to_numpy()
-    index = np.full(n, -1, dtype=np.int64)
     known = keys >= 0
-    index[keys[known]] = np.flatnonzero(known)
-    placed = part.take(pa.array(index, mask=index < 0))
-    return {c: _column(placed.column(c), n, c, d) for c, d in defaults.items()}
+    rows = keys[known]
+    kinds = {column: _arrow_type(column, default) for column, default in defaults.items()}
+    taken = [column for column, kind in kinds.items() if not _is_number(kind)]
+    placed = None
+    if taken:
+        index = np.full(n, -1, dtype=np.int64)
+        index[rows] = np.flatnonzero(known)
+        placed = part.select(taken).take(pa.array(index, mask=index < 0))
+    out: dict[str, object] = {}
+    for column, default in defaults.items():
+        kind = kinds[column]
+        if placed is not None and column in taken:
+            out[column] = _column(placed.column(column), n, column, default)
+            continue
+        values = part.column(column).cast(kind)
+        if default == default:  # not NaN: fill, so counts stay integers
+            values = values.fill_null(default)
+        full = np.full(n, default, dtype=kind.to_pandas_dtype())
+        full[rows] = values.to_numpy()[known]  # a missing float is NaN
+        out[column] = full
+    return out
 
 
 def customer_timezones(dataset: Dataset) -> pd.DataFrame:

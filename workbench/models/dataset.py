@@ -253,10 +253,15 @@ def _time_span(table: Table, column: str) -> tuple[object, object]:
 
 
 def arrow_column(series: pd.Series) -> pa.Array | pa.ChunkedArray:
-    """A pandas column as Arrow, without a copy when pandas holds it in Arrow."""
+    """A pandas column as Arrow, without a copy when pandas holds it in Arrow, or holds UTC times with none
+    missing (Arrow then reads pandas' memory)."""
     array = series.array
     if isinstance(array, pd.arrays.ArrowStringArray | pd.arrays.ArrowExtensionArray):
         return array._pa_array  # the Arrow data pandas holds (no copy)
+    if isinstance(array, pd.arrays.DatetimeArray) and array.dtype == UTC_US:
+        micros = array.asi8
+        if micros.flags.c_contiguous and not (micros == _NAT).any():
+            return pa.Array.from_buffers(pa.timestamp("us", tz="UTC"), len(micros), [None, pa.py_buffer(micros)])
     return pa.array(array, from_pandas=True)
 
 
@@ -285,19 +290,26 @@ def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids
         return positions
     import duckdb
 
-    rows = pa.table({"i": pa.array(np.arange(len(values), dtype=np.int64)), "customer_id": values})
+    row_type = np.int32 if len(values) < 2**31 else np.int64  # fewer bytes for the join to carry and return
+    rows = pa.table({"i": pa.array(np.arange(len(values), dtype=row_type)), "customer_id": values})
     known = pa.table({"k": pa.array(np.arange(len(customers), dtype=np.int32)), "customer_id": customers})
+    out = np.full(len(values), -1, dtype=np.int32)
     with duckdb.connect(":memory:") as con:
         con.execute("set enable_progress_bar = false")
         con.register("rows", rows)
         con.register("known", known)
-        pairs = con.sql(
-            "select rows.i, first_known.k from rows join "
-            "(select customer_id, min(k) as k from known group by customer_id) as first_known "
-            "on rows.customer_id = first_known.customer_id"
-        ).to_arrow_table()
-    out = np.full(len(values), -1, dtype=np.int32)
-    out[pairs.column("i").to_numpy()] = pairs.column("k").to_numpy()
+        # customer ids are unique in a loaded dataset: join on them as they are, and only when a row found
+        # several customers join again on the first position of each id (one more hash aggregation)
+        pairs = con.sql("select rows.i, known.k from rows join known on rows.customer_id = known.customer_id")
+        found = pairs.to_arrow_table()
+        out[found.column("i").to_numpy()] = found.column("k").to_numpy()
+        if found.num_rows != np.count_nonzero(out >= 0):
+            found = con.sql(
+                "select rows.i, first_known.k from rows join "
+                "(select customer_id, min(k) as k from known group by customer_id) as first_known "
+                "on rows.customer_id = first_known.customer_id"
+            ).to_arrow_table()
+            out[found.column("i").to_numpy()] = found.column("k").to_numpy()
     return out
 
 
