@@ -23,7 +23,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODES_FOR_NON_GEO_REGIONS, SUPP
 
 from workbench import phones
 from workbench.contracts import valid_phones
-from workbench.timezones import is_valid_zone, phone_zones, resolve_timezones
+from workbench.timezones import is_valid_zone, phone_time_zones, phone_zones, resolve_timezones
 
 TYPES = [t for t in range(11)]  # every PhoneNumberType but UNKNOWN
 NAMES = {v: k for k, v in phones.NUMBER_TYPES.items()}
@@ -312,3 +312,39 @@ def test_whitespace_is_what_str_isspace_accepts():
     from workbench.models.tables import WHITESPACE
 
     assert sorted(WHITESPACE) == [chr(c) for c in range(0x110000) if chr(c).isspace()]
+
+
+def _padded(values: list[str]) -> list[object]:
+    """The numbers as given, and again with white space around them, missing values and bare digits."""
+    out: list[object] = []
+    for k, v in enumerate(values):
+        out.append(v)
+        out.append((" ", "\t", "\u3000", "\x1c")[k % 4] + v if k % 3 == 0 else v + " ")
+    return [*out, None, "", "   ", "12015550123", " +12015550123", "+12015550123\n"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(alphabet=st.sampled_from([*"+0123456789 -().", "\u00a0", "\u3000"]), max_size=18), max_size=30))
+def test_one_parse_gives_what_validity_and_zones_give(values):
+    from workbench.contracts import _phone_checks
+
+    phones_given = pd.Series(_padded(values), dtype=object, index=np.arange(len(values) * 2 + 6) * 3)
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(phones_given))], "phone": phones_given})
+    valid, zones = _phone_checks(customers)
+    assert valid.tolist() == valid_phones(phones_given).tolist()
+    assert zones is not None
+    want = phone_time_zones(phones_given)
+    assert zones.isna().tolist() == want.isna().tolist()
+    assert zones.dropna().tolist() == want.dropna().tolist()
+
+
+def test_one_parse_agrees_on_generated_numbers(generated):
+    from workbench.contracts import _phone_checks
+
+    values = pd.Series(_padded(generated[60_000:70_000]), dtype=object)
+    valid, zones = _phone_checks(pd.DataFrame({"phone": values}))
+    assert valid.tolist() == [old_valid_phone(v) for v in values]
+    assert zones is not None
+    assert zones.fillna("").tolist() == ["|".join(old_phone_zones(v)) for v in values]
+    assert valid.sum() > 2000 and zones.notna().sum() > valid.sum()  # padded numbers have zones, not validity
+    assert _phone_checks(pd.DataFrame({"phone": [None, None]}))[1] is None

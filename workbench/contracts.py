@@ -41,6 +41,8 @@ from .models.tables import (
     WHITESPACE,
 )
 from .phones import is_valid as is_valid_phone
+from .phones import valid_and_zones
+from .timezones import known_zones
 
 __all__ = [
     "contact_validity",
@@ -678,15 +680,43 @@ def contact_validity(dataset: Dataset) -> dict[str, np.ndarray]:
     same answers for ``has_valid_email`` and ``has_valid_phone``. A
     missing column means no valid address.
     """
-    return dataset.derived("contacts", ("customers",), lambda: _contact_validity(dataset.customers))
+    return dataset.derived(
+        "contacts", ("customers",), lambda: _contact_validity(dataset.customers, phone_checks(dataset)[0])
+    )
 
 
-def _contact_validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
-    out = {}
-    for column, check in (("email", valid_emails), ("phone", valid_phones)):
-        present = column in customers.columns and customers[column].notna().any()
-        out[column] = check(customers[column]).to_numpy(dtype=bool) if present else np.zeros(len(customers), dtype=bool)
-    return out
+def _contact_validity(customers: pd.DataFrame, phone: np.ndarray) -> dict[str, np.ndarray]:
+    present = "email" in customers.columns and customers["email"].notna().any()
+    email = valid_emails(customers["email"]).to_numpy(dtype=bool) if present else np.zeros(len(customers), dtype=bool)
+    return {"email": email, "phone": phone}
+
+
+def phone_checks(dataset: Dataset) -> tuple[np.ndarray, pd.Series | None]:
+    """Per customer (in the order of ``customers``): is the phone valid E.164 (:func:`valid_phones`), and
+    its time zones (:func:`~workbench.timezones.phone_time_zones`; None without phone numbers).
+
+    Both come from one parse of each distinct number, once per dataset: loading checks validity, and
+    profiles read the zones.
+    """
+    return dataset.derived("phones", ("customers",), lambda: _phone_checks(dataset.customers))
+
+
+def _phone_checks(customers: pd.DataFrame) -> tuple[np.ndarray, pd.Series | None]:
+    n = len(customers)
+    if "phone" not in customers.columns or not customers["phone"].notna().any():
+        return np.zeros(n, dtype=bool), None
+    text = customers["phone"].astype("string").reset_index(drop=True)
+    stripped = text.str.strip(WHITESPACE)
+    international = text.str.startswith("+").fillna(False).to_numpy(dtype=bool)
+    padded = (text != stripped).fillna(False).to_numpy(dtype=bool)
+    # validity reads the text as given (international only), zones the stripped text: one parse serves both
+    # where they are the same text, and the few numbers with white space around them are parsed as given too
+    again = np.flatnonzero(international & padded)
+    valid, zones = valid_and_zones(pd.concat([stripped, text.iloc[again]], ignore_index=True))
+    out = valid.to_numpy(dtype=bool)
+    phone = out[:n] & international & ~padded
+    phone[again] = out[n:]
+    return phone, known_zones(zones.iloc[:n])
 
 
 def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["NUMBER_TYPES", "is_valid", "parse", "time_zones"]
+__all__ = ["NUMBER_TYPES", "is_valid", "parse", "time_zones", "valid_and_zones"]
 
 #: phonenumbers' ``PhoneNumberType`` values by name (``UNKNOWN`` is an invalid number).
 NUMBER_TYPES = {
@@ -641,6 +641,24 @@ def time_zones(values: pd.Series | Sequence[object]) -> pd.Series:
     ['America/New_York', 'Europe/London', <NA>, <NA>]
     """
     index, parsed = _analyse(values, zones=True, numbers=False)
+    return _zone_names(index, parsed)
+
+
+def valid_and_zones(values: pd.Series | Sequence[object]) -> tuple[pd.Series, pd.Series]:
+    """:func:`is_valid` and :func:`time_zones` of the same values, with one parse of each distinct value.
+
+    Examples
+    --------
+    >>> valid, zones = valid_and_zones(["+12015550123", "+1555", None])
+    >>> valid.tolist(), zones.tolist()
+    ([True, False, False], ['America/New_York', <NA>, <NA>])
+    """
+    index, parsed = _analyse(values, zones=True, numbers=False)
+    return pd.Series(parsed.valid, index=index, dtype=bool), _zone_names(index, parsed)
+
+
+def _zone_names(index: pd.Index, parsed: _Parsed) -> pd.Series:
+    """The zones of each parsed value as text (joined by ``|``), missing for invalid numbers."""
     names = pa.array([*_zone_table()[1], None], type=pa.large_string())  # zone -1 picks the last: missing
     zones = names.take(pa.array(np.where(parsed.valid, parsed.zone, -1) % len(names)))
     return pd.Series(pd.array(zones, dtype="string"), index=index)

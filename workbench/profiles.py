@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contracts import contact_validity, valid_emails, valid_phones
+from .contracts import contact_validity, phone_checks, valid_emails, valid_phones
 from .locales import resolve_currencies, resolve_locales
 from .models.dataset import Dataset, utc_timestamps
 from .models.errors import WorkbenchError
@@ -811,7 +811,9 @@ def _spread(part: pa.Table | None, n: int, defaults: dict[str, object]) -> dict[
 
 def customer_timezones(dataset: Dataset) -> pd.DataFrame:
     """Each customer's time zone (:func:`~workbench.timezones.resolve_timezones`), resolved once per dataset."""
-    return dataset.derived("timezones", ("customers",), lambda: resolve_timezones(dataset.customers))
+    return dataset.derived(
+        "timezones", ("customers",), lambda: resolve_timezones(dataset.customers, phone_checks(dataset)[1])
+    )
 
 
 def build_profiles(

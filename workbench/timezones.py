@@ -17,7 +17,15 @@ import pandas as pd
 from .models.tables import WHITESPACE
 from .phones import time_zones
 
-__all__ = ["COUNTRY_ZONES", "REGION_ZONES", "is_valid_zone", "phone_time_zones", "phone_zones", "resolve_timezones"]
+__all__ = [
+    "COUNTRY_ZONES",
+    "REGION_ZONES",
+    "is_valid_zone",
+    "known_zones",
+    "phone_time_zones",
+    "phone_zones",
+    "resolve_timezones",
+]
 
 
 # The zone holding most of each country's population (a fallback only).
@@ -151,8 +159,12 @@ def phone_time_zones(phones: pd.Series) -> pd.Series:
     invalid numbers have no zone. The zones are phonenumbers' (``timezone.time_zones_for_number``),
     computed for the whole column at once (:func:`workbench.phones.time_zones`), in its order.
     """
-    stripped = phones.astype("string").str.strip(WHITESPACE)
-    return map_distinct(time_zones(stripped), _known_zones)
+    return known_zones(time_zones(phones.astype("string").str.strip(WHITESPACE)))
+
+
+def known_zones(zones: pd.Series) -> pd.Series:
+    """phonenumbers' zones (joined by ``|``) with only the zones this machine knows; missing when none."""
+    return map_distinct(zones, _known_zones)
 
 
 def _known_zones(zones: str) -> str | None:
@@ -180,7 +192,7 @@ def _lookup_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> 
     return found
 
 
-def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
+def resolve_timezones(customers: pd.DataFrame, phone_zones: pd.Series | None = None) -> pd.DataFrame:
     """Each customer's time zone and where it came from.
 
     Returns ``customer_id``, ``timezone`` (one IANA zone), ``timezones`` (all
@@ -188,7 +200,8 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
     no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
     ``region``, ``country`` or ``default``; the default is UTC). Each distinct
     value is looked up once; the choices are made over object arrays and the
-    text columns built once at the end.
+    text columns built once at the end. ``phone_zones``: the customers'
+    :func:`phone_time_zones`, when already known (loading parses the numbers).
     """
     n = len(customers)
     zone = np.full(n, "UTC", dtype=object)
@@ -215,7 +228,7 @@ def resolve_timezones(customers: pd.DataFrame) -> pd.DataFrame:
             by_region = _lookup_distinct(key, table.get)
             apply(by_region, by_region, "region")
     if phone is not None:
-        all_zones = phone_time_zones(phone)
+        all_zones = phone_time_zones(phone) if phone_zones is None else phone_zones.reset_index(drop=True)
         first = _lookup_distinct(all_zones, lambda z: z.split("|")[0])
         apply(first, all_zones.to_numpy(dtype=object, na_value=None), "phone")
     if stated is not None:
