@@ -214,9 +214,8 @@ def resolve_timezones(customers: pd.DataFrame, phone_zones: pd.Series | None = N
         return customers[name].astype("string").reset_index(drop=True)
 
     def apply(found: np.ndarray, all_found: np.ndarray, label: str) -> None:
-        nonlocal zone, zones, source
         use = ~pd.isna(found)
-        zone, zones, source = np.where(use, found, zone), np.where(use, all_found, zones), np.where(use, label, source)
+        zone[use], zones[use], source[use] = found[use], all_found[use], label
 
     country, region, phone, stated = column("country"), column("region"), column("phone"), column("timezone")
     if country is not None:
