@@ -46,6 +46,7 @@ from .timezones import known_zones
 
 __all__ = [
     "contact_validity",
+    "customer_contact_validity",
     "date_order",
     "derive_customers",
     "from_frames",
@@ -683,6 +684,11 @@ def contact_validity(dataset: Dataset) -> dict[str, np.ndarray]:
     return dataset.derived(
         "contacts", ("customers",), lambda: _contact_validity(dataset.customers, phone_checks(dataset)[0])
     )
+
+
+def customer_contact_validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
+    """:func:`contact_validity` of a customers table outside a dataset (nothing is kept)."""
+    return _contact_validity(customers, _phone_checks(customers)[0])
 
 
 def _contact_validity(customers: pd.DataFrame, phone: np.ndarray) -> dict[str, np.ndarray]:

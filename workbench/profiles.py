@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .contracts import contact_validity, phone_checks, valid_emails, valid_phones
+from .contracts import contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
 from .models.dataset import Dataset, utc_timestamps
 from .models.errors import WorkbenchError
@@ -945,7 +945,7 @@ def finish_profiles(
     started = columns.get("created_at", first_order)
     started = started.where(started.notna() & (started <= ts), first_order)
     columns["tenure_days"] = ((ts - started).dt.total_seconds() / 86_400).round(3)
-    valid = validity if validity is not None else _validity(customers)
+    valid = validity if validity is not None else customer_contact_validity(customers)
     columns["has_valid_email"], columns["has_valid_phone"] = valid["email"].copy(), valid["phone"].copy()
     for channel, address in (("email", "email"), ("sms", "phone")):
         subscribed = pd.Series(computed[f"{channel}_consent"]) == "subscribed"
@@ -963,15 +963,6 @@ def finish_profiles(
     columns["currency"] = currency.array
     order = PROFILE_COLUMNS[1:]
     return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *order]}, copy=False)
-
-
-def _validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Valid email and phone per customer (what :func:`~workbench.contracts.contact_validity` keeps for a dataset)."""
-    out = {}
-    for column, check in (("email", valid_emails), ("phone", valid_phones)):
-        present = column in customers.columns and customers[column].notna().any()
-        out[column] = check(customers[column]).to_numpy(dtype=bool) if present else np.zeros(len(customers), bool)
-    return out
 
 
 _CHANNEL_CHOICES = pa.array(["none", "email", "sms"])

@@ -192,7 +192,7 @@ def _lookup_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> 
     return found
 
 
-def resolve_timezones(customers: pd.DataFrame, phone_zones: pd.Series | None = None) -> pd.DataFrame:
+def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None = None) -> pd.DataFrame:
     """Each customer's time zone and where it came from.
 
     Returns ``customer_id``, ``timezone`` (one IANA zone), ``timezones`` (all
@@ -200,7 +200,7 @@ def resolve_timezones(customers: pd.DataFrame, phone_zones: pd.Series | None = N
     no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
     ``region``, ``country`` or ``default``; the default is UTC). Each distinct
     value is looked up once; the choices are made over object arrays and the
-    text columns built once at the end. ``phone_zones``: the customers'
+    text columns built once at the end. ``zones_of_phones``: the customers'
     :func:`phone_time_zones`, when already known (loading parses the numbers).
     """
     n = len(customers)
@@ -227,7 +227,7 @@ def resolve_timezones(customers: pd.DataFrame, phone_zones: pd.Series | None = N
             by_region = _lookup_distinct(key, table.get)
             apply(by_region, by_region, "region")
     if phone is not None:
-        all_zones = phone_time_zones(phone) if phone_zones is None else phone_zones.reset_index(drop=True)
+        all_zones = phone_time_zones(phone) if zones_of_phones is None else zones_of_phones.reset_index(drop=True)
         first = _lookup_distinct(all_zones, lambda z: z.split("|")[0])
         apply(first, all_zones.to_numpy(dtype=object, na_value=None), "phone")
     if stated is not None:
