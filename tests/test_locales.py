@@ -210,6 +210,15 @@ def test_locale_comes_from_stated_market_or_brand():
     assert out["locale_source"].tolist() == ["stated", "market", "market", "market", "brand", "brand"]
 
 
+def test_a_place_is_read_as_written_even_with_a_bar_in_it():
+    customers = pd.DataFrame({"country": ["US|CA", "CA", "US"], "region": ["", "QC|ON", "|"]})
+    out = resolve_locales(customers, default_locale="de-DE")
+    assert out["locale"].tolist() == ["de-DE", "en-CA", "en-US"]
+    assert out["locale_source"].tolist() == ["brand", "market", "market"]
+    currencies = resolve_currencies(customers, pd.Series([None] * 3, dtype="object"), default_currency="CHF")
+    assert currencies.tolist() == ["CHF", "CAD", "USD"]
+
+
 _PLACE_TEXT = st.sampled_from(["CA", " ca ", "QC", "qc", "ON", "GB", "DE", "FR", "JP", "US", "", " ", "A|B", "|"])
 
 
@@ -242,8 +251,8 @@ def test_locales_and_currencies_agree_with_a_row_by_row_reading(rows, columns, d
     expected_locale, expected_source, expected_currency = [], [], []
     for stated, country, region, currency in rows:
         stated = stated if "locale" in columns else None
-        place = f"{_cell(country) if 'country' in columns else ''}|{_cell(region) if 'region' in columns else ''}"
-        country_key, region_key = place.split("|", 1)
+        country_key = _cell(country) if "country" in columns else ""
+        region_key = _cell(region) if "region" in columns else ""
         rule = market_for(DEFAULT_MARKETS, country_key or None, region_key or None)
         own = canonical_locale(stated) if stated else None
         market = canonical_locale(rule.locale) if rule is not None and rule.locale else None

@@ -96,17 +96,12 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 def _places(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Each row's place as a position in the list of distinct (country, region) pairs (trimmed, upper case,
     missing as ""), and that list."""
-    present = [_text(frame, c) for c in ("country", "region") if c in frame.columns]
-    if not present:
-        return np.zeros(len(frame), dtype=np.intp), [("", "")]
-    joined = present[0] + "|" + present[1] if len(present) == 2 else present[0]
-    codes, uniques = pd.factorize(joined)
-    if len(present) == 2:
-        keys = [str(u) for u in uniques]
-    else:
-        keys = [f"{u}|" if "country" in frame.columns else f"|{u}" for u in uniques]
-    places = [key.split("|", 1) for key in keys]
-    return codes, [(country, region) for country, region in places]
+    country, region = _text(frame, "country"), _text(frame, "region")
+    c_codes, c_uniques = pd.factorize(country)
+    r_codes, r_uniques = pd.factorize(region)
+    codes, _ = pd.factorize(c_codes.astype(np.int64) * max(len(r_uniques), 1) + r_codes)
+    first = np.unique(codes, return_index=True)[1]  # a row of each place, in the order of the codes
+    return codes, [(str(c_uniques[c_codes[i]]), str(r_uniques[r_codes[i]])) for i in first]
 
 
 def resolve_locales(
