@@ -59,15 +59,21 @@ class _Unsupported(Exception):
 
 
 @cache
-def _quote_class() -> str:
-    """The characters that make Python's ``csv`` module quote a cell, found by asking it, as an RE2 class."""
+def _quoting_codes() -> tuple[int, ...]:
+    """The ASCII codes that make Python's ``csv`` module quote a cell, found by asking it."""
     found = []
     for code in range(128):
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow([f"a{chr(code)}b", "x"])
         if buf.getvalue().startswith('"'):
-            found.append(f"\\x{{{code:x}}}")
-    return "[" + "".join(found) + "]"
+            found.append(code)
+    return tuple(found)
+
+
+@cache
+def _quote_class() -> str:
+    """The characters that make Python's ``csv`` module quote a cell, as an RE2 class."""
+    return "[" + "".join(f"\\x{{{code:x}}}" for code in _quoting_codes()) + "]"
 
 
 def _quoted(text: pa.Array) -> pa.Array:
@@ -83,12 +89,9 @@ def _quoted(text: pa.Array) -> pa.Array:
 @cache
 def _structural() -> np.ndarray:
     """Which bytes stop Arrow's CSV writer from writing a cell as it is: what Python's ``csv`` module quotes
-    (:func:`_quote_class`) and the carriage return, which Arrow's writer refuses unquoted."""
+    (:func:`_quoting_codes`) and the carriage return, which Arrow's writer refuses unquoted."""
     found = np.zeros(256, dtype=bool)
-    for code in range(128):
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow([f"a{chr(code)}b", "x"])
-        found[code] = buf.getvalue().startswith('"')
+    found[list(_quoting_codes())] = True
     found[ord("\r")] = True
     return found
 
@@ -146,11 +149,6 @@ def _bool_cells(values: pa.Array) -> Cells:
     return pc.if_else(values, pa.scalar("True", _TEXT), pa.scalar("False", _TEXT)), True
 
 
-#: "00".."99" and "0000".."9999" as fixed-size records, looked up by value.
-_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), dtype="V2")
-_QUADS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), dtype="V4")
-
-
 class _Clock:
     """How pandas writes one UTC timestamp column: ``YYYY-MM-DD HH:MM:SS``, the fraction of a second its
     finest value needs (0, 3, 6 or 9 digits, the same on every row), then ``+00:00``."""
@@ -192,7 +190,7 @@ class _Clock:
                 head, tail = np.divmod(fraction, 10_000)
                 parts = np.empty(len(ints), dtype=np.dtype([("head", f"V{self.digits - 4}"), ("tail", "V4")]))
                 parts["head"] = _numbers(self.digits - 4)[head]
-                parts["tail"] = _QUADS[tail]
+                parts["tail"] = _numbers(4)[tail]
                 rows["fraction"] = parts.view(f"V{self.digits}")
         width = rows.dtype.itemsize
         if valid is None:
@@ -220,9 +218,9 @@ def _date_records(days: np.ndarray) -> np.ndarray:
     rows = np.empty(
         len(days), dtype=np.dtype([("y", "V4"), ("d1", "V1"), ("m", "V2"), ("d2", "V1"), ("d", "V2"), ("s", "V1")])
     )
-    rows["y"] = _QUADS[year]
-    rows["m"] = _PAIRS[month]
-    rows["d"] = _PAIRS[day]
+    rows["y"] = _numbers(4)[year]
+    rows["m"] = _numbers(2)[month]
+    rows["d"] = _numbers(2)[day]
     rows["d1"] = rows["d2"] = np.void(b"-")
     rows["s"] = np.void(b" ")
     return rows.view("V11")
