@@ -366,7 +366,7 @@ def _customers(rng: np.random.Generator, n: int, end: pd.Timestamp) -> _People:
     created = end.value - rng.integers(1, 3 * 365 * 86_400, size=n) * _SECOND
     preferred = np.full(n, -1, dtype=np.int64)
     says = rng.random(n) < 0.15
-    preferred[says] = _choice_p(rng, np.array([0.6, 0.4]), int(says.sum()))
+    preferred[says] = _choice(rng, [0.6, 0.4], int(says.sum()))
     # latent traits that drive behaviour
     traits = {
         "engagement": rng.beta(2.0, 5.0, size=n),  # probability-ish scale
@@ -778,7 +778,7 @@ def _channel_sends(
     out = np.zeros(k, dtype=_send_record(n, days * 86_400))
     out["owner"] = owner
     names = [j for j in _JOURNEYS if j[1] == channel]
-    pick = _choice_p(rng, np.array([j[4] for j in names]) / sum(j[4] for j in names), k)
+    pick = _choice(rng, [j[4] for j in names], k)
     out["journey_id"] = np.array([_JOURNEY_IDS.index(j[0]) for j in names], dtype=np.int8)[pick]
     out["step_id"] = np.array([_STEP_IDS.index(j[2]) for j in names], dtype=np.int8)[pick]
     variant = _pick_each(rng, np.array([len(j[3]) for j in names])[pick])  # rng.choice of each journey's variants
