@@ -370,3 +370,27 @@ def test_utc_times_reach_arrow_as_pandas_holds_them(micros, step):
         assert got.type == pa.timestamp("us", tz="UTC")
         assert got.equals(expected)
         assert got.null_count == int(column.isna().sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), _IDS, st.text(alphabet=st.sampled_from("ab\t\x1c\x1f \u0085\u00a0\u2028é"), max_size=4)),
+        max_size=30,
+    ),
+    cuts=st.lists(st.integers(0, 30), max_size=3),
+    skip=st.integers(0, 3),
+)
+def test_ids_are_trimmed_as_arrow_trims_them(values, cuts, skip):
+    """Chunks whose values need no trimming are kept as they are (read from their bytes), and the text is
+    what Arrow's ``utf8_trim_whitespace`` makes of every value, also for chunks that are slices of others."""
+    from workbench.contracts import _plain_edges, _trimmed
+
+    array = pa.array(values, type=pa.large_string()).slice(min(skip, len(values)))
+    bounds = sorted({0, len(array), *(min(c, len(array)) for c in cuts)})
+    chunked = pa.chunked_array([array[a:b] for a, b in itertools.pairwise(bounds)], type=pa.large_string())
+    got = _trimmed(chunked)
+    assert got.to_pylist() == pa.compute.utf8_trim_whitespace(array).to_pylist()
+    for chunk in chunked.chunks:
+        if _plain_edges(chunk):
+            assert pa.compute.utf8_trim_whitespace(chunk).to_pylist() == chunk.to_pylist()

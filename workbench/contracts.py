@@ -402,11 +402,39 @@ def _utc_micros(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
     return ints.cast(_UTC_US)
 
 
+#: Bytes that may begin or end a value Arrow's ``utf8_trim_whitespace`` would shorten: the ASCII white space it
+#: trims (tab to carriage return, the four separators 0x1C-0x1F, space) and every byte of a multi-byte character
+#: (some of which are white space, such as U+00A0 or U+3000).
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[[*range(0x09, 0x0E), *range(0x1C, 0x21), *range(0x80, 0x100)]] = True
+
+
+def _plain_edges(chunk: pa.Array) -> bool:
+    """Whether no value of a ``large_string`` chunk begins or ends with a byte of :data:`_EDGE_BYTES` (then
+    trimming leaves every value as it is), read from the chunk's offsets and bytes without a copy."""
+    if len(chunk) == 0:
+        return True
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64, count=len(chunk) + 1, offset=8 * chunk.offset)
+    if data_buffer is None or offsets[-1] == offsets[0]:
+        return True
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts  # empty and missing values have no edges
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    return not (_EDGE_BYTES[data[starts]].any() or _EDGE_BYTES[data[ends - 1]].any())
+
+
 def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text without leading and trailing white space (Arrow's kernel, which pandas' ``str.strip`` calls),
-    reusing every chunk that has none to strip."""
+    """``large_string`` text without leading and trailing white space (Arrow's kernel, which pandas'
+    ``str.strip`` calls), reusing every chunk that has none to strip: a chunk whose values all begin and end
+    with a plain ASCII character is kept without running the kernel."""
     chunks = []
     for chunk in values.chunks:
+        if _plain_edges(chunk):
+            chunks.append(chunk)
+            continue
         trimmed = pc.utf8_trim_whitespace(chunk)
         same = pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(chunk))).as_py() is not False
         chunks.append(chunk if same else trimmed)
