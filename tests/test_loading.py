@@ -394,3 +394,21 @@ def test_ids_are_trimmed_as_arrow_trims_them(values, cuts, skip):
     for chunk in chunked.chunks:
         if _plain_edges(chunk):
             assert pa.compute.utf8_trim_whitespace(chunk).to_pylist() == chunk.to_pylist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    flags=st.lists(st.booleans(), max_size=40),
+    cuts=st.lists(st.integers(0, 40), max_size=3),
+    limit=st.integers(1, 6),
+)
+def test_the_first_examples_are_the_first_rows_that_match(flags, cuts, limit):
+    """The examples a quality check shows are the first ``limit`` matching values in row order, across chunks."""
+    from workbench.contracts import _first
+
+    values = [f"v{i}" for i in range(len(flags))]
+    bounds = sorted({0, len(values), *(min(c, len(values)) for c in cuts)})
+    pieces = [pa.array(values[a:b], type=pa.large_string()) for a, b in itertools.pairwise(bounds)]
+    chunked = pa.chunked_array(pieces, type=pa.large_string())
+    expected = [v for v, f in zip(values, flags, strict=True) if f][:limit]
+    assert _first(chunked, np.array(flags, dtype=bool), limit) == expected

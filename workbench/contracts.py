@@ -971,8 +971,12 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
 
 def _first(values: pa.ChunkedArray, mask: np.ndarray, limit: int = 5) -> list[object]:
     """The first ``limit`` values where ``mask`` holds, in row order."""
-    first: list[object] = values.take(pa.array(np.flatnonzero(mask)[:limit])).to_pylist()
-    return first
+    found: list[int] = []
+    for start in range(0, len(mask), 1 << 20):  # stop at the block holding the last one
+        found.extend((start + np.flatnonzero(mask[start : start + (1 << 20)])[: limit - len(found)]).tolist())
+        if len(found) == limit:
+            break
+    return [values[i].as_py() for i in found]  # one value at a time: taking from chunks would join them first
 
 
 def _cancelled(dataset: Dataset) -> np.ndarray:
