@@ -348,3 +348,41 @@ def test_one_parse_agrees_on_generated_numbers(generated):
     assert zones.fillna("").tolist() == ["|".join(old_phone_zones(v)) for v in values]
     assert valid.sum() > 2000 and zones.notna().sum() > valid.sum()  # padded numbers have zones, not validity
     assert _phone_checks(pd.DataFrame({"phone": [None, None]}))[1] is None
+
+
+@pytest.mark.parametrize("columns", [("email", "phone"), ("phone",), ("email",), ()])
+@pytest.mark.parametrize("given_as", ["folder", "frames"])
+def test_a_loaded_dataset_keeps_the_contact_checks_of_its_customers(tmp_path, columns, given_as):
+    """Loading parses the customers' phone numbers on a second thread; what the dataset keeps is what the
+    checks give on its customers table, whichever columns it has and however it was given."""
+    from workbench.contracts import (
+        _phone_checks,
+        contact_validity,
+        customer_contact_validity,
+        from_frames,
+        phone_checks,
+    )
+    from workbench.io import load_dataset
+    from workbench.resources import sample_data
+
+    sample = load_dataset(sample_data(), tables=("orders", "customers"))
+    customers = sample.customers[["customer_id", "created_at", *columns]]
+    customers.loc[customers.index[:3], list(columns)] = " +12015550123 "  # white space around a valid number
+    if given_as == "folder":
+        customers.to_csv(tmp_path / "customers.csv", index=False)
+        sample.orders.to_csv(tmp_path / "orders.csv", index=False)
+        dataset = load_dataset(tmp_path)
+    else:
+        dataset = from_frames(sample.orders, customers)
+    fresh = customer_contact_validity(dataset.customers)
+    kept = contact_validity(dataset)
+    assert kept.keys() == fresh.keys()
+    for name in kept:
+        np.testing.assert_array_equal(kept[name], fresh[name])
+    valid, zones = phone_checks(dataset)
+    want_valid, want_zones = _phone_checks(dataset.customers)
+    np.testing.assert_array_equal(valid, want_valid)
+    assert (zones is None) == (want_zones is None) == ("phone" not in columns)
+    if zones is not None:
+        assert zones.fillna("").tolist() == want_zones.fillna("").tolist()
+        assert valid.sum() > 0 and zones.notna().sum() > valid.sum()

@@ -21,7 +21,9 @@ it) sends the table through :func:`validate`, so every refusal is the one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,8 @@ from .models.tables import (
 from .phones import is_valid as is_valid_phone
 from .phones import valid_and_zones
 from .timezones import known_zones
+
+T = TypeVar("T")
 
 __all__ = [
     "contact_validity",
@@ -672,14 +676,21 @@ def from_frames(
                 "added to customers with only an id",
             )
         )
-    dataset = Dataset(
-        orders=v_orders,
-        customers=v_customers,
-        events=v_events,
-        consents=None if consents is None else check("consents", consents),
-        messages=None if messages is None else check("messages", messages),
-        source=source,
-    )
+    # the customers are final: their phone numbers are parsed on a second thread while the consents and the
+    # messages are checked (both are mostly single-threaded kernels), and the dataset keeps the answers
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        contacts = pool.submit(_contact_checks, v_customers)
+        dataset = Dataset(
+            orders=v_orders,
+            customers=v_customers,
+            events=v_events,
+            consents=None if consents is None else check("consents", consents),
+            messages=None if messages is None else check("messages", messages),
+            source=source,
+        )
+        phones, validity = contacts.result()
+    dataset.derived("phones", ("customers",), _returning(phones))
+    dataset.derived("contacts", ("customers",), _returning(validity))
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
     for name, known in given_keys.items():
         if name != "orders" and dataset.has(name):
@@ -689,8 +700,24 @@ def from_frames(
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])
 
 
-def _returning(value: np.ndarray) -> Callable[[], np.ndarray]:
+def _returning(value: T) -> Callable[[], T]:
     return lambda: value
+
+
+def _contact_checks(
+    customers: Table,
+) -> tuple[tuple[np.ndarray, pd.Series | None], dict[str, np.ndarray]]:
+    """:func:`phone_checks` and :func:`contact_validity` of a customers table, read from its email and phone
+    columns alone (converted to pandas as the dataset converts them)."""
+    if isinstance(customers, pd.DataFrame):
+        contact = customers[[c for c in ("email", "phone") if c in customers.columns]]
+    else:
+        names = [c for c in ("email", "phone") if c in customers.column_names]
+        contact = arrow_to_frame("customers", customers.select(names)) if names else pd.DataFrame()
+    if contact.shape[1] == 0:
+        contact = pd.DataFrame(index=pd.RangeIndex(customers.shape[0]))
+    phones = _phone_checks(contact)
+    return phones, _contact_validity(contact, phones[0])
 
 
 def _column(table: Table, column: str) -> pa.ChunkedArray:
