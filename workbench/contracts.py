@@ -631,64 +631,49 @@ def from_frames(
         return validate(name, table)
 
     given_keys = dict(customer_keys or {}) if customers is not None else {}
-    v_orders = check("orders", orders)
-    if customers is not None and customers.shape[0] == 0:
-        named = pc.count_distinct(_column(v_orders, "customer_id")).as_py()
-        table = "customers"
-        raise DataContractError(
-            table,
-            None,
-            f"the customers table has no rows while orders name {named:,} customers",
-            remedy="fill the customers table, or remove the file so customers are derived from orders",
-        )
-    v_customers: Table
-    if customers is None:
-        v_customers, keys = _derive_customers(_column(v_orders, "customer_id"), _column(v_orders, "ordered_at"))
-    else:
-        v_customers = check("customers", customers)
-        keys = (
-            customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
-            if given_keys.get("orders") is None
-            else given_keys["orders"]
-        )
-    found_quality = [] if quality is None else [quality]
-    v_events = None
-    if events is not None:
-        v_events, notes = _normalize_events(check("events", events))
-        found_quality.extend(notes)
-    if (keys < 0).any():
-        unknown = np.flatnonzero(keys < 0)
-        unknown_ids = _column(v_orders, "customer_id").take(pa.array(unknown))
-        missing_ids = pc.unique(unknown_ids).to_pylist()  # in order of first appearance, as pandas' unique
-        known = v_customers.shape[0]
-        added, _ = _derive_customers(unknown_ids, _column(v_orders, "ordered_at").take(pa.array(unknown)))
-        frame = v_customers if isinstance(v_customers, pd.DataFrame) else arrow_to_frame("customers", v_customers)
-        v_customers = pd.concat([frame, added], ignore_index=True)
-        keys = customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
-        found_quality.append(
-            quality_row(
-                "orders",
-                "customer_id",
-                "customer not in customers table",
-                len(missing_ids),
-                known,
-                missing_ids[:5],
-                "added to customers with only an id",
-            )
-        )
-    # the customers are final: their phone numbers are parsed on a second thread while the consents and the
-    # messages are checked (both are mostly single-threaded kernels), and the dataset keeps the answers
+    # the messages (the largest table) are checked on a second thread while the other tables are checked, the
+    # orders' customers found and the customers' phone numbers parsed: mostly single-threaded kernels
     with ThreadPoolExecutor(max_workers=1) as pool:
-        contacts = pool.submit(_contact_checks, v_customers)
-        dataset = Dataset(
-            orders=v_orders,
-            customers=v_customers,
-            events=v_events,
-            consents=None if consents is None else check("consents", consents),
-            messages=None if messages is None else check("messages", messages),
-            source=source,
-        )
-        phones, validity = contacts.result()
+        checking = None if messages is None else pool.submit(check, "messages", messages)
+        v_orders = check("orders", orders)
+        if customers is not None and customers.shape[0] == 0:
+            named = pc.count_distinct(_column(v_orders, "customer_id")).as_py()
+            table = "customers"
+            raise DataContractError(
+                table,
+                None,
+                f"the customers table has no rows while orders name {named:,} customers",
+                remedy="fill the customers table, or remove the file so customers are derived from orders",
+            )
+        v_customers: Table
+        if customers is None:
+            v_customers, keys = _derive_customers(_column(v_orders, "customer_id"), _column(v_orders, "ordered_at"))
+        else:
+            v_customers = check("customers", customers)
+            keys = (
+                customer_positions(_column(v_orders, "customer_id"), _column(v_customers, "customer_id"))
+                if given_keys.get("orders") is None
+                else given_keys["orders"]
+            )
+        found_quality = [] if quality is None else [quality]
+        v_events = None
+        if events is not None:
+            v_events, notes = _normalize_events(check("events", events))
+            found_quality.extend(notes)
+        if (keys < 0).any():
+            v_customers, keys, note = _with_unknown_customers(v_orders, v_customers, keys)
+            found_quality.append(note)
+        phones, validity = _contact_checks(v_customers)
+        v_consents = None if consents is None else check("consents", consents)
+        v_messages = None if checking is None else checking.result()
+    dataset = Dataset(
+        orders=v_orders,
+        customers=v_customers,
+        events=v_events,
+        consents=v_consents,
+        messages=v_messages,
+        source=source,
+    )
     dataset.derived("phones", ("customers",), _returning(phones))
     dataset.derived("contacts", ("customers",), _returning(validity))
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
@@ -698,6 +683,29 @@ def from_frames(
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])
+
+
+def _with_unknown_customers(
+    orders: Table, customers: Table, keys: np.ndarray
+) -> tuple[Table, np.ndarray, pd.DataFrame]:
+    """The customers with a row added for each id that orders name and customers lack (created at its first
+    order), the orders' keys among them, and the quality row that says so."""
+    unknown = np.flatnonzero(keys < 0)
+    unknown_ids = _column(orders, "customer_id").take(pa.array(unknown))
+    missing_ids = pc.unique(unknown_ids).to_pylist()  # in order of first appearance, as pandas' unique
+    added, _ = _derive_customers(unknown_ids, _column(orders, "ordered_at").take(pa.array(unknown)))
+    frame = customers if isinstance(customers, pd.DataFrame) else arrow_to_frame("customers", customers)
+    extended = pd.concat([frame, added], ignore_index=True)
+    note = quality_row(
+        "orders",
+        "customer_id",
+        "customer not in customers table",
+        len(missing_ids),
+        customers.shape[0],
+        missing_ids[:5],
+        "added to customers with only an id",
+    )
+    return extended, customer_positions(_column(orders, "customer_id"), _column(extended, "customer_id")), note
 
 
 def _returning(value: T) -> Callable[[], T]:
