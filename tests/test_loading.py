@@ -412,3 +412,37 @@ def test_the_first_examples_are_the_first_rows_that_match(flags, cuts, limit):
     chunked = pa.chunked_array(pieces, type=pa.large_string())
     expected = [v for v, f in zip(values, flags, strict=True) if f][:limit]
     assert _first(chunked, np.array(flags, dtype=bool), limit) == expected
+
+
+def _damaged(kind: str, data: bytes) -> bytes:
+    if kind == "not gzip":
+        return data[10:]
+    if kind == "cut short":
+        return data[: len(data) // 2]
+    flipped = bytearray(data)  # bytes changed inside the compressed stream: the checksum no longer matches
+    for k in range(len(data) // 3, len(data) // 3 + 40, 4):
+        flipped[k] ^= 0x55
+    return bytes(flipped)
+
+
+@pytest.mark.parametrize("kind", ["not gzip", "cut short", "changed bytes"])
+def test_a_damaged_gzip_file_is_refused_with_its_name(tmp_path, kind):
+    orders = _orders(3000, note=[f"n{i * 7919 % 10007}" for i in range(3000)])  # enough text for several blocks
+    path = _write(tmp_path, "csv.gz", orders=orders) / "orders.csv.gz"
+    path.write_bytes(_damaged(kind, path.read_bytes()))
+    with pytest.raises(DataContractError, match=rf"cannot read {re.escape(str(path))}") as info:
+        load_dataset(tmp_path)
+    assert info.value.table == "orders"
+
+
+def test_a_gzip_file_of_several_members_is_read_whole(tmp_path):
+    """A ``.csv.gz`` made by joining gzip files (as ``cat a.gz b.gz`` or parallel compressors make) holds all
+    their rows, as pandas reads it."""
+    import gzip
+
+    text = _orders(40).to_csv(index=False).encode()
+    head, tail = text[: len(text) // 2], text[len(text) // 2 :]
+    (tmp_path / "orders.csv.gz").write_bytes(gzip.compress(head) + gzip.compress(tail))
+    got = load_dataset(tmp_path)
+    assert len(got.orders) == 40
+    assert_same(outcome(lambda: load_dataset(tmp_path)), outcome(lambda: reference(tmp_path)))
