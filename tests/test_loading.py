@@ -446,3 +446,17 @@ def test_a_gzip_file_of_several_members_is_read_whole(tmp_path):
     got = load_dataset(tmp_path)
     assert len(got.orders) == 40
     assert_same(outcome(lambda: load_dataset(tmp_path)), outcome(lambda: reference(tmp_path)))
+
+
+def test_files_read_side_by_side_report_the_first_unreadable_table_first(tmp_path):
+    """Tables are read two at a time, largest first; of two unreadable files the error names the one the
+    tables' order reaches first (orders before consents), whichever was read first."""
+    consents = pd.DataFrame({"customer_id": ["c1"] * 4000, "channel": "email", "status": "subscribed"})
+    _write(tmp_path, "csv.gz", orders=_orders(3), consents=consents)
+    for name in ("orders", "consents"):
+        path = tmp_path / f"{name}.csv.gz"
+        path.write_bytes(_damaged("not gzip", path.read_bytes()))
+    assert (tmp_path / "consents.csv.gz").stat().st_size > (tmp_path / "orders.csv.gz").stat().st_size
+    with pytest.raises(DataContractError, match="cannot read") as info:
+        load_dataset(tmp_path)
+    assert info.value.table == "orders"
