@@ -386,3 +386,46 @@ def test_a_loaded_dataset_keeps_the_contact_checks_of_its_customers(tmp_path, co
     if zones is not None:
         assert zones.fillna("").tolist() == want_zones.fillna("").tolist()
         assert valid.sum() > 0 and zones.notna().sum() > valid.sum()
+
+
+def _zone_of_one(country: object, region: object, phone: object, stated: object) -> tuple[str, str, str]:
+    """One customer's zone, zones and source, read row by row: stated, else phone, else region, else country."""
+    from workbench.timezones import COUNTRY_ZONES, REGION_ZONES
+
+    def upper(text: str) -> str:
+        return pd.Series([text], dtype="string").str.upper().iloc[0]
+
+    found = ("UTC", "UTC", "default")
+    if isinstance(country, str):
+        if COUNTRY_ZONES.get(upper(country)):
+            found = (COUNTRY_ZONES[upper(country)],) * 2 + ("country",)
+        if isinstance(region, str) and REGION_ZONES.get((upper(country), upper(region))):
+            found = (REGION_ZONES[(upper(country), upper(region))],) * 2 + ("region",)
+    zones = phone_zones(phone)
+    if zones:
+        found = (zones[0], "|".join(zones), "phone")
+    if isinstance(stated, str) and is_valid_zone(stated):
+        found = (stated, stated, "stated")
+    return found
+
+
+_COUNTRIES = st.sampled_from(["US", "us", "CA", "ca", "FR", "XX", "\ufb01", "", None])
+_REGIONS = st.sampled_from(["NY", "ca", "QC", "bc", "ON", "zz", "", None])
+_PHONES = st.sampled_from(["+12015550123", "+13125550123", "+33612345678", "+61412345678", "+1800", "", None])
+_STATED = st.sampled_from(["America/Denver", "Europe/Paris", "europe/paris", "Mars/Base", "", None])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_COUNTRIES, _REGIONS, _PHONES, _STATED), min_size=1, max_size=25), st.booleans())
+def test_time_zones_are_resolved_as_row_by_row(rows, phones_known):
+    """The zones chosen by distinct values and codes are what reading each customer on its own gives."""
+    customers = pd.DataFrame(rows, columns=["country", "region", "phone", "timezone"], dtype=object)
+    customers.insert(0, "customer_id", [f"c{i}" for i in range(len(rows))])
+    customers.index = np.arange(len(rows)) * 2 + 5  # resolved in row order, whatever the index
+    known = phone_time_zones(customers["phone"]) if phones_known else None
+    got = resolve_timezones(customers, known)
+    want = [_zone_of_one(*row) for row in rows]
+    assert list(zip(got["timezone"], got["timezones"], got["timezone_source"], strict=True)) == want
+    assert got["customer_id"].tolist() == customers["customer_id"].tolist()
+    for column in ("timezone", "timezones", "timezone_source"):
+        assert got[column].dtype == pd.StringDtype(na_value=pd.NA) and not got[column].isna().any()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .models.tables import WHITESPACE
 from .phones import time_zones
@@ -192,6 +193,51 @@ def _lookup_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> 
     return found
 
 
+#: Where a customer's zone came from, weakest first: each later source overrides the ones before it.
+_SOURCES = ("default", "country", "region", "phone", "stated")
+
+
+class _Texts:
+    """Distinct texts by position (``UTC`` first), so that columns are chosen as integer codes."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = ["UTC"]
+        self._at: dict[str, int] = {"UTC": 0}
+
+    def code(self, text: str | None) -> int:
+        """The position of ``text`` (added when new), -1 for None."""
+        if text is None:
+            return -1
+        if text not in self._at:
+            self._at[text] = len(self.values)
+            self.values.append(text)
+        return self._at[text]
+
+    def column(self, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        return _text_column(self.values, codes)
+
+
+def _text_column(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """pandas' text column of ``values[code]`` for each code (Arrow's take, no Python string per row)."""
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()).take(pa.array(codes)))
+
+
+def _codes_of(
+    values: pd.Series, lookup: Callable[[str], tuple[str | None, str | None]], texts: _Texts
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the codes of the two texts ``lookup`` gives for its value (one zone, all zones), -1 where
+    the value is missing or ``lookup`` finds nothing; ``lookup`` is called once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = [lookup(u) for u in uniques]
+    one = np.array([texts.code(f[0]) for f in found] + [-1], dtype=np.int32)
+    every = np.array([texts.code(f[1]) for f in found] + [-1], dtype=np.int32)
+    return one[codes], every[codes]
+
+
+def _same(zone: str | None) -> tuple[str | None, str | None]:
+    return zone, zone
+
+
 def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None = None) -> pd.DataFrame:
     """Each customer's time zone and where it came from.
 
@@ -199,46 +245,61 @@ def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None
     candidate zones joined by ``|``: several when a phone number spans zones and
     no zone is stated) and ``timezone_source`` (``stated``, ``phone``,
     ``region``, ``country`` or ``default``; the default is UTC). Each distinct
-    value is looked up once; the choices are made over object arrays and the
-    text columns built once at the end. ``zones_of_phones``: the customers'
-    :func:`phone_time_zones`, when already known (loading parses the numbers).
+    value (or country and region pair) is looked up once; the choices are made
+    over integer codes and the text columns built once at the end.
+    ``zones_of_phones``: the customers' :func:`phone_time_zones`, when already
+    known (loading parses the numbers).
     """
     n = len(customers)
-    zone = np.full(n, "UTC", dtype=object)
-    zones = zone.copy()
-    source = np.full(n, "default", dtype=object)
+    texts = _Texts()
+    zone = np.zeros(n, dtype=np.int32)
+    zones = np.zeros(n, dtype=np.int32)
+    source = np.zeros(n, dtype=np.int8)
 
     def column(name: str) -> pd.Series | None:
         if name not in customers.columns or customers[name].isna().all():
             return None
         return customers[name].astype("string").reset_index(drop=True)
 
-    def apply(found: np.ndarray, all_found: np.ndarray, label: str) -> None:
-        use = ~pd.isna(found)
-        zone[use], zones[use], source[use] = found[use], all_found[use], label
+    def apply(found: tuple[np.ndarray, np.ndarray], label: str) -> None:
+        use = found[0] >= 0
+        zone[use], zones[use], source[use] = found[0][use], found[1][use], _SOURCES.index(label)
+
+    def upper(values: pd.Index) -> list[str]:
+        out: list[str] = pd.Series(values, dtype="string").str.upper().tolist()  # as pandas reads the column
+        return out
 
     country, region, phone, stated = column("country"), column("region"), column("phone"), column("timezone")
     if country is not None:
-        by_country = _lookup_distinct(country.str.upper(), COUNTRY_ZONES.get)
-        apply(by_country, by_country, "country")
+        countries, named = pd.factorize(country, use_na_sentinel=True)
+        found = np.array([texts.code(COUNTRY_ZONES.get(c)) for c in upper(named)] + [-1], dtype=np.int32)
+        apply((found[countries], found[countries]), "country")
         if region is not None:
-            key = country.str.upper() + "|" + region.str.upper()
-            table = {f"{c}|{r}": z for (c, r), z in REGION_ZONES.items()}
-            by_region = _lookup_distinct(key, table.get)
-            apply(by_region, by_region, "region")
+            regions, in_country = pd.factorize(region, use_na_sentinel=True)
+            pairs = np.where((countries >= 0) & (regions >= 0), countries * np.int64(len(in_country)) + regions, -1)
+            distinct, rows = np.unique(pairs, return_inverse=True)
+            country_of, region_of = upper(named), upper(in_country)
+            by_pair = [
+                texts.code(REGION_ZONES.get((country_of[p // len(in_country)], region_of[p % len(in_country)])))
+                if p >= 0
+                else -1
+                for p in distinct.tolist()
+            ]
+            found = np.array(by_pair, dtype=np.int32)[rows.reshape(-1)]
+            apply((found, found), "region")
     if phone is not None:
         all_zones = phone_time_zones(phone) if zones_of_phones is None else zones_of_phones.reset_index(drop=True)
-        first = _lookup_distinct(all_zones, lambda z: z.split("|")[0])
-        apply(first, all_zones.to_numpy(dtype=object, na_value=None), "phone")
+        apply(_codes_of(all_zones, lambda z: (z.split("|")[0], z), texts), "phone")
     if stated is not None:
-        valid = _lookup_distinct(stated, lambda z: z if is_valid_zone(z) else None)
-        apply(valid, valid, "stated")
+        apply(_codes_of(stated, lambda z: _same(z if is_valid_zone(z) else None), texts), "stated")
     return pd.DataFrame(
         {
             "customer_id": customers["customer_id"].reset_index(drop=True),
-            "timezone": pd.array(zone, dtype="string"),
-            "timezones": pd.array(zones, dtype="string"),
-            "timezone_source": pd.array(source, dtype="string"),
+            "timezone": texts.column(zone),
+            "timezones": texts.column(zones),
+            "timezone_source": pd.arrays.ArrowStringArray(
+                pa.array(_SOURCES, type=pa.large_string()).take(pa.array(source))
+            ),
         }
     )
 
