@@ -384,13 +384,15 @@ def test_utc_times_reach_arrow_as_pandas_holds_them(micros, step):
 def test_ids_are_trimmed_as_arrow_trims_them(values, cuts, skip):
     """Chunks whose values need no trimming are kept as they are (read from their bytes), and the text is
     what Arrow's ``utf8_trim_whitespace`` makes of every value, also for chunks that are slices of others."""
-    from workbench.contracts import _plain_edges, _trimmed
+    from workbench.contracts import _any_empty, _plain_edges, _trimmed
 
     array = pa.array(values, type=pa.large_string()).slice(min(skip, len(values)))
     bounds = sorted({0, len(array), *(min(c, len(array)) for c in cuts)})
     chunked = pa.chunked_array([array[a:b] for a, b in itertools.pairwise(bounds)], type=pa.large_string())
     got = _trimmed(chunked)
-    assert got.to_pylist() == pa.compute.utf8_trim_whitespace(array).to_pylist()
+    want = pa.compute.utf8_trim_whitespace(array).to_pylist()
+    assert got.to_pylist() == want
+    assert _any_empty(got) == any(v is None or v == "" for v in want)
     for chunk in chunked.chunks:
         if _plain_edges(chunk):
             assert pa.compute.utf8_trim_whitespace(chunk).to_pylist() == chunk.to_pylist()

@@ -413,13 +413,22 @@ _EDGE_BYTES = np.zeros(256, dtype=bool)
 _EDGE_BYTES[[*range(0x09, 0x0E), *range(0x1C, 0x21), *range(0x80, 0x100)]] = True
 
 
+def _offsets(chunk: pa.Array) -> np.ndarray:
+    """Where each value of a ``large_string`` chunk begins, and where the last ends (no copy)."""
+    return np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=len(chunk) + 1, offset=8 * chunk.offset)
+
+
+def _any_empty(values: pa.ChunkedArray) -> bool:
+    """Whether a ``large_string`` column holds an empty (or missing) value, read from its offsets."""
+    return any(bool((o[1:] == o[:-1]).any()) for o in (_offsets(chunk) for chunk in values.chunks if len(chunk)))
+
+
 def _plain_edges(chunk: pa.Array) -> bool:
     """Whether no value of a ``large_string`` chunk begins or ends with a byte of :data:`_EDGE_BYTES` (then
     trimming leaves every value as it is), read from the chunk's offsets and bytes without a copy."""
     if len(chunk) == 0:
         return True
-    _, offsets_buffer, data_buffer = chunk.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64, count=len(chunk) + 1, offset=8 * chunk.offset)
+    offsets, data_buffer = _offsets(chunk), chunk.buffers()[2]
     if data_buffer is None or offsets[-1] == offsets[0]:
         return True
     data = np.frombuffer(data_buffer, dtype=np.uint8)
@@ -525,7 +534,7 @@ def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) 
         if not _is_text(values.type):
             return None
         values = _trimmed(values.cast(pa.large_string()))
-        if values.null_count or pc.any(pc.equal(pc.binary_length(values), 0)).as_py():
+        if values.null_count or _any_empty(values):
             return None
         columns[col] = values
     for col in contract.timestamps:
