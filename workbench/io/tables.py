@@ -2,8 +2,9 @@
 
 Reading never modifies the input. Files are read by Arrow's readers, typed as
 the data contract says (timestamps as UTC, amounts as numbers, everything else
-as text), on every core, and the tables stay in Arrow: the dataset makes a
-pandas DataFrame of a table only when someone asks for one. Validation and
+as text), on every core, two files at a time (``.gz`` files inflated by ISA-L),
+and the tables stay in Arrow: the dataset makes a pandas DataFrame of a table
+only when someone asks for one. Validation and
 assembly are the data contract's (:func:`workbench.contracts.from_frames`):
 a table whose typed reading fails, or whose values the contract's quick checks
 do not accept, is read again as text, as pandas reads it, and checked value by
