@@ -418,9 +418,18 @@ def _attrs(tag: str) -> dict[str, str]:
     return {k.lower(): v.strip("\"'") for k, v in _ATTR.findall(tag)}
 
 
+_URL_KEYS: dict[str, tuple[str, str]] = {}
+
+
 def _url_key(url: str) -> tuple[str, str]:
-    parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
-    return parts.netloc.lower(), parts.path.rstrip("/") or "/"
+    """The host and path a link points to (kept per distinct link: most links are the same for everyone)."""
+    found = _URL_KEYS.get(url)
+    if found is None:
+        parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
+        if len(_URL_KEYS) >= 4096:  # links come from data: keep the memo bounded
+            _URL_KEYS.clear()
+        found = _URL_KEYS[url] = (parts.netloc.lower(), parts.path.rstrip("/") or "/")
+    return found
 
 
 def _visible_text(html: str) -> str:
@@ -526,24 +535,74 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return set(zip(words, words[1:], words[2:], strict=False))
 
 
+def _strip_urls(text: str) -> str:
+    """``_URL.sub(" ", text)``, trying the pattern only where a match can start.
+
+    Every match is ``http`` or ``https`` (in any case) right before a ``://``, so it starts 4 or 5
+    characters before one; those places are tried in order, as the regular expression's scan would
+    reach them, each no earlier than the end of the previous match.
+    """
+    at = text.find("://")
+    if at < 0:
+        return text
+    out: list[str] = []
+    last = 0
+    while at >= 0:
+        for start in (at - 5, at - 4):
+            if start >= last:
+                m = _URL.match(text, start)
+                if m is not None:
+                    out.append(text[last:start])
+                    out.append(" ")
+                    last = m.end()
+                    break
+        at = text.find("://", max(at + 1, last))
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _clean_for_similarity(text: str) -> str:
+    """The text :func:`similarity` compares: links and the greeting and STOP/HELP boilerplate blanked."""
+    return _BOILERPLATE.sub(" ", _strip_urls(text))
+
+
+_SMS_GRAMS: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {}
+_SCORES: dict[tuple[frozenset[tuple[str, ...]], str], float] = {}
+_MAX_SCORES = 4096
+
+
 def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
     """Share of the SMS's word trigrams that also appear in the email (0 = fresh words, 1 = copied).
 
-    Links, the brand prefix, greetings ("Hi Ana,") and the STOP/HELP boilerplate are ignored.
+    Links, the brand prefix, greetings ("Hi Ana,") and the STOP/HELP boilerplate are ignored. The
+    SMS's trigrams are kept per SMS, and the score per SMS and cleaned email (most emails differ by
+    their links and greeting alone, which cleaning removes).
     """
-    cleaned = _BOILERPLATE.sub(" ", _URL.sub(" ", sms))
-    if brand_name:
-        cleaned = cleaned.replace(brand_name + ":", " ")
-    grams = _trigrams(cleaned)
+    grams = _SMS_GRAMS.get((sms, brand_name))
+    if grams is None:
+        cleaned = _clean_for_similarity(sms)
+        if brand_name:
+            cleaned = cleaned.replace(brand_name + ":", " ")
+        if len(_SMS_GRAMS) >= _MAX_EMAIL_GRAMS:
+            _SMS_GRAMS.clear()
+        grams = _SMS_GRAMS[(sms, brand_name)] = frozenset(_trigrams(cleaned))
     if not grams:
         return 0.0
-    email = _BOILERPLATE.sub(" ", _URL.sub(" ", email_text))
-    email_grams = _EMAIL_GRAMS.get(email)
-    if email_grams is None:
-        if len(_EMAIL_GRAMS) >= _MAX_EMAIL_GRAMS:
-            _EMAIL_GRAMS.clear()
-        email_grams = _EMAIL_GRAMS[email] = _trigrams(email)
-    return len(grams & email_grams) / len(grams)
+    email = _clean_for_similarity(email_text)
+    key = (grams, email)
+    score = _SCORES.get(key)
+    if score is None:
+        email_grams = _EMAIL_GRAMS.get(email)
+        if email_grams is None:
+            if len(_EMAIL_GRAMS) >= _MAX_EMAIL_GRAMS:
+                _EMAIL_GRAMS.clear()
+            email_grams = _EMAIL_GRAMS[email] = _trigrams(email)
+        if len(_SCORES) >= _MAX_SCORES:
+            _SCORES.clear()
+        score = _SCORES[key] = len(grams & email_grams) / len(grams)
+    return score
 
 
 # ---------------------------------------------------------------- rules
@@ -879,7 +938,7 @@ def _lint_pair(
                     f"SMS links to {sms_paths}, the email's call to action to {email_paths}",
                     "sms",
                 )
-            sms_codes = set(_find_codes(sms))
+            sms_codes = rules[2]
             email_codes = set(_find_codes(email_visible)) | set(_find_codes(pair.text)) if sms_codes else set()
             if sms_codes and email_codes and sms_codes != email_codes:
                 add(
@@ -923,8 +982,9 @@ def _sms_rules(
     content: str,
     brand: Brand,
     max_sms_segments: int,
-) -> tuple[list[tuple[str, str, str, str | None]], set[tuple[str, str]]]:
-    """The rules that read the SMS alone: (rule, message, part, severity) of each finding, and the SMS's links."""
+) -> tuple[list[tuple[str, str, str, str | None]], set[tuple[str, str]], set[str]]:
+    """The rules that read the SMS alone: (rule, message, part, severity) of each finding, the SMS's links
+    and its offer codes."""
     found: list[tuple[str, str, str, str | None]] = []
 
     def add(rule: str, message: str, part: str, severity: str | None = None) -> None:
@@ -982,7 +1042,7 @@ def _sms_rules(
     urls = {_url_key(u) for u in _URL.findall(sms)}
     if len(urls) > 1:
         add("pair-multiple-cta", f"the SMS has {len(urls)} links to different pages", "sms")
-    return found, urls
+    return found, urls, set(_find_codes(sms))
 
 
 def _accepted_ucs2(manifest: TemplateManifest, content: str) -> str | None:
@@ -1018,6 +1078,25 @@ def _ucs2_message(a: SmsAnalysis) -> str:
 _CONTACT = re.compile(r"https?://|@|\+?\d[\d .()-]{6,}\d")
 
 
+def _in_body(needle: str, parts: tuple[str, str]) -> bool:
+    """``needle in parts[0] + "\\n" + parts[1]``, without building the joined text."""
+    if "\n" in needle:
+        return needle in "\n".join(parts)
+    return needle in parts[0] or needle in parts[1]
+
+
+def _names(name: str, parts: tuple[str, str]) -> bool:
+    """``name.lower() in (parts[0] + "\\n" + parts[1]).lower()``, lowering the text only when needed.
+
+    Lowering maps each character on its own except a capital sigma (its form depends on its
+    neighbours, and a line break ends a word on both sides), so text holding the name as written
+    holds it lowered too, and the lowered joined text is the two lowered texts joined.
+    """
+    if "\u03a3" not in name and _in_body(name, parts):
+        return True
+    return _in_body(name.lower(), (parts[0].lower(), parts[1].lower()))
+
+
 def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_visible: str, add: Any) -> None:
     """``market-required`` and ``market-language`` for the recipient's market.
 
@@ -1031,14 +1110,14 @@ def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_
         add("market-required", f"market {market.name}: {what} ({rule.certainty}: {rule.source})", part, severity)
 
     if pair.html:
-        body = email_visible + "\n" + pair.text
+        parts = (email_visible, pair.text)
         for rule in market.required("email"):
-            if rule.element == "sender_identity" and brand.name.lower() not in body.lower():
+            if rule.element == "sender_identity" and not _names(brand.name, parts):
                 report(rule, f"the email does not name the sender {brand.name!r}", "html")
             elif (
                 rule.element == "contact_details"
-                and not any(str(u).rstrip("/") in body for u in (brand.support_url, brand.website_url) if u)
-                and not (brand.reply_to and brand.reply_to in body)
+                and not any(_in_body(str(u).rstrip("/"), parts) for u in (brand.support_url, brand.website_url) if u)
+                and not (brand.reply_to and _in_body(brand.reply_to, parts))
             ):
                 report(rule, "the email gives no phone number, email or web address to contact the sender", "html")
     if pair.sms is not None:

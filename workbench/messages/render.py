@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 from ..locales import canonical_locale, language_of, locale_chain
 from ..models.errors import StrategyError, TemplateError
 from ..models.strategy import Brand, Strategy
-from .formatting import local_date, local_time, money, number, plural
+from .formatting import local_date, local_time, money, number, plural, zone
 from .library import TemplateManifest, default_templates_dir, fill_fields, load_library, translations
 from .sandbox import (
     MAX_OUTPUT_CHARS,
@@ -477,12 +477,13 @@ def _passes(function: Any) -> str:
 
 
 def build_environment(
-    templates_dir: str | os.PathLike[str], brand: Brand, *, sandboxed: bool = True
+    templates_dir: str | os.PathLike[str], brand: Brand, *, sandboxed: bool = True, memoize: bool = False
 ) -> jinja2.Environment:
     """The Jinja environment of the library: sandboxed, StrictUndefined, HTML autoescape, workbench filters.
 
     ``sandboxed=False`` gives the bare environment the benchmark uses as its floor (same templates,
-    same filters, no sandbox and no limits).
+    same filters, no sandbox and no limits). ``memoize=True`` writes each distinct date, plural form
+    and number once per locale and channel (see :class:`_FilterMemo`), with the same text.
 
     Raises
     ------
@@ -525,10 +526,14 @@ def build_environment(
         loc, gsm = _where(ctx)
         return money(amount, currency_code or ctx.get("currency") or currency, locale=loc, gsm=gsm)
 
+    memo = _FilterMemo() if memoize else None
+
     @pass_context
     def _local_date(ctx: jinja2.runtime.Context, value: object, style: str = "medium") -> str:
         customer = ctx.get("customer") or {}
         loc, gsm = _where(ctx)
+        if memo is not None:
+            return memo.local_date(value, customer.get("timezone"), style, loc, gsm)
         return local_date(value, customer.get("timezone"), style, locale=loc, gsm=gsm)
 
     @pass_context
@@ -540,12 +545,16 @@ def build_environment(
     @pass_context
     def _number(ctx: jinja2.runtime.Context, value: object) -> str:
         loc, gsm = _where(ctx)
+        if memo is not None:
+            return memo.number(value, loc, gsm)
         return number(value, locale=loc, gsm=gsm)
 
     @pass_context
     def _plural(ctx: jinja2.runtime.Context, count: object, one: str = "", other: str = "", **forms: str) -> str:
         loc, gsm = _where(ctx)
         known = {k: str(v) for k, v in forms.items() if k in ("zero", "two", "few", "many")}
+        if memo is not None:
+            return memo.plural(count, str(one), str(other or one), known, loc, gsm)
         return plural(count, one=str(one), other=str(other or one), locale=loc, gsm=gsm, **known)
 
     @pass_context
@@ -581,6 +590,73 @@ def build_environment(
         track=_track,
     )
     return env
+
+
+class _FilterMemo:
+    """The date, number and plural filters once per distinct input, for one environment.
+
+    What they write is a function of their arguments, the locale and the channel (and, for dates, of
+    the day the timestamp falls on in the customer's time zone), so each distinct input is written by
+    Babel once and reused for every customer. A date is looked up by its day in the customer's zone
+    (:func:`~.formatting.local_date` formats that day); numbers by their type and ``repr`` (equal
+    values written differently, such as ``1`` and ``1.0``, are kept apart). Anything else (a value of
+    another type, an error) goes to the filter itself. The memo is bounded.
+    """
+
+    MAX_ENTRIES = 4096
+    _NUMBERS = frozenset({int, float, decimal.Decimal, np.int64, np.float64, np.int32, np.float32})
+
+    def __init__(self) -> None:
+        self._dates: dict[tuple[Any, ...], str] = {}
+        self._numbers: dict[tuple[Any, ...], str] = {}
+
+    @staticmethod
+    def _store(cache: dict[tuple[Any, ...], str], key: tuple[Any, ...], text: str) -> str:
+        if len(cache) >= _FilterMemo.MAX_ENTRIES:
+            cache.clear()
+        cache[key] = text
+        return text
+
+    def local_date(self, value: object, timezone: object, style: str, loc: str, gsm: bool) -> str:
+        """:func:`~.formatting.local_date` of a timestamp, once per day, style, locale and channel."""
+        kind = type(value)
+        if kind is pd.Timestamp and value is not pd.NaT:
+            when = value.to_pydatetime()  # type: ignore[attr-defined]
+        elif kind is dt.datetime:
+            when = value
+        else:
+            return local_date(value, timezone, style, locale=loc, gsm=gsm)
+        if not isinstance(style, str):
+            return local_date(value, timezone, style, locale=loc, gsm=gsm)
+        day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
+        key = (day, style, loc, gsm)
+        hit = self._dates.get(key)
+        if hit is None:
+            hit = self._store(self._dates, key, local_date(day, None, style, locale=loc, gsm=gsm))
+        return hit
+
+    def number(self, value: object, loc: str, gsm: bool) -> str:
+        """:func:`~.formatting.number`, once per distinct value, locale and channel."""
+        kind = type(value)
+        if kind not in self._NUMBERS:
+            return number(value, locale=loc, gsm=gsm)
+        key = (kind, repr(value), loc, gsm)
+        hit = self._numbers.get(key)
+        if hit is None:
+            hit = self._store(self._numbers, key, number(value, locale=loc, gsm=gsm))
+        return hit
+
+    def plural(self, count: object, one: str, other: str, forms: dict[str, str], loc: str, gsm: bool) -> str:
+        """:func:`~.formatting.plural`, once per distinct count, forms, locale and channel."""
+        kind = type(count)
+        if kind not in self._NUMBERS and count is not None:
+            return plural(count, one=one, other=other, locale=loc, gsm=gsm, **forms)
+        key = ("plural", kind, repr(count), one, other, tuple(sorted(forms.items())), loc, gsm)
+        hit = self._numbers.get(key)
+        if hit is None:
+            text = plural(count, one=one, other=other, locale=loc, gsm=gsm, **forms)
+            hit = self._store(self._numbers, key, text)
+        return hit
 
 
 _SLOT_MARKUP = [Markup(f"\ue000{i}\ue001") for i in range(256)]
@@ -913,7 +989,7 @@ class Renderer:
         self.strategy = strategy
         self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
         self.library = load_library(self.templates_dir)
-        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed)
+        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed, memoize=cache_parts)
         self._outputs = _Outputs() if inline_css else None
         self._html_env = recording_environment(self.env, self._outputs) if self._outputs is not None else self.env
         self.brand = freeze(brand_context(strategy.brand))

@@ -1,0 +1,190 @@
+"""The lint's and the filters' shortcuts give what the plain computations give, on any input.
+
+Each test holds one shortcut against the straightforward code it replaces (written out here as the
+reference): links found only where ``://`` is, similarity scores kept per SMS and cleaned email, the
+sender's name looked for without lowering the whole email, links read once per distinct URL, and the
+renderer's memo of dates, numbers and plural forms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import html as html_lib
+import math
+import re
+from functools import partial
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workbench.messages import lint as L
+from workbench.messages.formatting import local_date, number, plural
+from workbench.messages.render import _FilterMemo
+
+# Characters that make links, greetings, boilerplate, case rules and words interesting.
+URLISH = [*"httpsHTTPSſK:/.?=&<>\"' \t\n,!xy0é", "://", "http://", "https://", "HtTpS://", "hi ", "Reply STOP "]
+texts = st.lists(st.sampled_from(URLISH), max_size=40).map("".join) | st.text(max_size=60)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=texts)
+def test_links_are_blanked_exactly_as_the_pattern_does(text):
+    assert L._strip_urls(text) == L._URL.sub(" ", text)
+
+
+def _reference_similarity(sms: str, email_text: str, brand_name: str = "") -> float:
+    """The score computed from scratch (no memo), as the lint always defined it."""
+    cleaned = L._BOILERPLATE.sub(" ", L._URL.sub(" ", sms))
+    if brand_name:
+        cleaned = cleaned.replace(brand_name + ":", " ")
+    grams = L._trigrams(cleaned)
+    if not grams:
+        return 0.0
+    return len(grams & L._trigrams(L._BOILERPLATE.sub(" ", L._URL.sub(" ", email_text)))) / len(grams)
+
+
+WORDS = [
+    "your",
+    "cart",
+    "is",
+    "waiting",
+    "Code",
+    "CART10",
+    "Hi",
+    "Ana,",
+    "Reply",
+    "STOP",
+    "to",
+    "opt",
+    "out",
+    "Northwind:",
+    "https://n.example/c?x=1",
+    "Wählen",
+    "ΣΟΦΙΑΣ",
+    "et",
+    "votre",
+    "panier",
+]
+sentences = st.lists(st.sampled_from(WORDS), max_size=14).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(sentences | texts, sentences | texts), min_size=1, max_size=6),
+    brand=st.sampled_from(["", "Northwind", "Σ"]),
+)
+def test_similarity_is_the_score_from_scratch_in_any_order(pairs, brand):
+    for sms, email in pairs + pairs[::-1]:  # the second pass reads the memo
+        assert L.similarity(sms, email, brand_name=brand) == _reference_similarity(sms, email, brand)
+
+
+NAMEISH = [*"NorthwindΣσςİiI\n .é", "Northwind", "NORTHWIND", "ΟΔΟΣ", "Σ\n"]
+names = st.lists(st.sampled_from(NAMEISH), max_size=5).map("".join)
+bodies = st.lists(st.sampled_from([*NAMEISH, "x", "Σa", "aΣ", "'Σ"]), max_size=20).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(name=names, visible=bodies, text=bodies)
+def test_the_sender_is_found_as_in_the_lowered_joined_email(name, visible, text):
+    body = visible + "\n" + text
+    assert L._in_body(name, (visible, text)) == (name in body)
+    assert L._names(name, (visible, text)) == (name.lower() in body.lower())
+
+
+@settings(max_examples=300, deadline=None)
+@given(urls=st.lists(texts, min_size=1, max_size=5))
+def test_links_read_once_per_url_point_where_they_always_did(urls):
+    for url in urls + urls:
+        parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
+        assert L._url_key(url) == (parts.netloc.lower(), parts.path.rstrip("/") or "/")
+
+
+# ---------------------------------------------------------------- the renderer's memo of filters
+
+LOCALES = ["en-US", "fr-CA", "fr", "de", "en-GB", "es-US", "xx"]
+ZONES = [None, "UTC", "America/New_York", "Australia/Sydney", "Pacific/Kiritimati", "Nowhere/Else", "America/Toronto|X"]
+STYLES = ["short", "medium", "long", "full", "numeric", "other"]
+moments = st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(2150, 1, 1))
+stamps = st.one_of(
+    moments.map(pd.Timestamp),
+    moments.map(lambda d: pd.Timestamp(d, tz="UTC")),
+    moments.map(lambda d: pd.Timestamp(d, tz="Asia/Kolkata")),
+    moments,
+    moments.map(lambda d: d.replace(tzinfo=dt.UTC)),
+    moments.map(lambda d: d.date()),
+    st.sampled_from([None, pd.NaT, float("nan"), "2026-10-02T23:30:00"]),
+)
+numbers_ = st.one_of(
+    st.integers(-10_000, 10_000),
+    st.floats(allow_nan=True, allow_infinity=False, width=32),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-1000, max_value=1000),
+    st.integers(-100, 100).map(np.int64),
+    st.floats(-1e6, 1e6).map(np.float64),
+    st.sampled_from([None, 0, 1, 1.0, -0.0, 0.0, True, decimal.Decimal("1.0"), decimal.Decimal("1")]),
+)
+
+
+def _same(memo_call, plain_call):
+    """Both calls give the same text, or both fail with the same kind of error."""
+    try:
+        expected = plain_call()
+    except Exception as exc:  # the memo must fail the same way
+        with pytest.raises(type(exc)):
+            memo_call()
+        return
+    assert memo_call() == expected
+    assert memo_call() == expected  # and again, from the memo
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(st.tuples(stamps, st.sampled_from(ZONES), st.sampled_from(STYLES)), min_size=1, max_size=8),
+    loc=st.sampled_from(LOCALES),
+    gsm=st.booleans(),
+)
+def test_memo_of_dates_writes_what_local_date_writes(values, loc, gsm):
+    memo = _FilterMemo()
+    for value, tz, style in values:
+        _same(
+            partial(memo.local_date, value, tz, style, loc, gsm),
+            partial(local_date, value, tz, style, locale=loc, gsm=gsm),
+        )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(numbers_, min_size=1, max_size=8),
+    loc=st.sampled_from(LOCALES),
+    gsm=st.booleans(),
+    forms=st.dictionaries(
+        st.sampled_from(["zero", "two", "few", "many"]), st.sampled_from(["#", "# x", "z"]), max_size=2
+    ),
+)
+def test_memo_of_numbers_and_plurals_writes_what_the_filters_write(values, loc, gsm, forms):
+    memo = _FilterMemo()
+    for value in values:
+        _same(partial(memo.number, value, loc, gsm), partial(number, value, locale=loc, gsm=gsm))
+        _same(
+            partial(memo.plural, value, "# one", "# other", forms, loc, gsm),
+            partial(plural, value, one="# one", other="# other", locale=loc, gsm=gsm, **forms),
+        )
+
+
+def test_equal_numbers_written_differently_are_kept_apart():
+    memo = _FilterMemo()
+    outputs = {memo.number(v, "en-US", False) for v in (1, 1.0, decimal.Decimal("1.00"), np.float64(1.0))}
+    assert outputs == {number(v, locale="en-US") for v in (1, 1.0, decimal.Decimal("1.00"), np.float64(1.0))}
+    assert math.isnan(float("nan")) and memo.number(float("nan"), "fr", False) == number(float("nan"), locale="fr")
+
+
+def test_a_timestamp_just_before_midnight_in_the_customers_zone_keeps_its_own_day():
+    memo = _FilterMemo()
+    late = pd.Timestamp("2026-10-03T03:30:00", tz="UTC")  # Oct 2 in New York, Oct 3 in Sydney
+    for tz in ("America/New_York", "Australia/Sydney", "America/New_York"):
+        assert memo.local_date(late, tz, "long", "en-US", False) == local_date(late, tz, "long", locale="en-US")
+    assert re.search("October 2", memo.local_date(late, "America/New_York", "long", "en-US", False))
