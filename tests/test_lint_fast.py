@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jinja2 import StrictUndefined
 
 from workbench.messages import lint as L
 from workbench.messages.formatting import local_date, number, plural
@@ -107,7 +108,16 @@ def test_links_read_once_per_url_point_where_they_always_did(urls):
 # ---------------------------------------------------------------- the renderer's memo of filters
 
 LOCALES = ["en-US", "fr-CA", "fr", "de", "en-GB", "es-US", "xx"]
-ZONES = [None, "UTC", "America/New_York", "Australia/Sydney", "Pacific/Kiritimati", "Nowhere/Else", "America/Toronto|X"]
+ZONES = [
+    None,
+    "UTC",
+    "America/New_York",
+    "Australia/Sydney",
+    "Pacific/Kiritimati",
+    "Nowhere/Else",
+    "America/Toronto|X",
+    1.5,
+]
 STYLES = ["short", "medium", "long", "full", "numeric", "other"]
 moments = st.datetimes(min_value=dt.datetime(1950, 1, 1), max_value=dt.datetime(2150, 1, 1))
 stamps = st.one_of(
@@ -117,6 +127,9 @@ stamps = st.one_of(
     moments,
     moments.map(lambda d: d.replace(tzinfo=dt.UTC)),
     moments.map(lambda d: d.date()),
+    st.tuples(moments, st.integers(1, 999)).map(lambda x: pd.Timestamp(x[0]) + pd.Timedelta(nanoseconds=x[1])),
+    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)).map(pd.Timestamp),
+    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)),
     st.sampled_from([None, pd.NaT, float("nan"), "2026-10-02T23:30:00"]),
 )
 numbers_ = st.one_of(
@@ -188,3 +201,54 @@ def test_a_timestamp_just_before_midnight_in_the_customers_zone_keeps_its_own_da
     for tz in ("America/New_York", "Australia/Sydney", "America/New_York"):
         assert memo.local_date(late, tz, "long", "en-US", False) == local_date(late, tz, "long", locale="en-US")
     assert re.search("October 2", memo.local_date(late, "America/New_York", "long", "en-US", False))
+
+
+# ---------------------------------------------------------------- the sandbox's shortcuts
+
+ATTRIBUTES = ["name", "get", "items", "keys", "__class__", "__dict__", "_refuse", "update", "pop", "mro", "x", "", "1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.dictionaries(st.sampled_from([*ATTRIBUTES, "first_name"]), st.integers() | st.text(max_size=3)),
+    attribute=st.sampled_from(ATTRIBUTES) | st.text(max_size=6),
+)
+def test_reading_a_read_only_dict_is_what_the_immutable_sandbox_reads(data, attribute):
+    from jinja2.runtime import Undefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from workbench.messages.sandbox import FrozenDict, TemplateSandbox
+
+    env = TemplateSandbox(undefined=StrictUndefined)
+    frozen = FrozenDict(data)
+    got = env.getattr(frozen, attribute)
+    expected = ImmutableSandboxedEnvironment.getattr(env, frozen, attribute)
+    if isinstance(expected, Undefined):
+        assert type(got) is type(expected)
+        assert (got._undefined_name, got._undefined_obj, got._undefined_hint) == (
+            expected._undefined_name,
+            expected._undefined_obj,
+            expected._undefined_hint,
+        )
+    else:
+        assert got == expected or (callable(got) and getattr(got, "__name__", None) == expected.__name__)
+
+
+def test_a_templates_globals_are_the_sandboxs_and_its_own_in_one_dict():
+    from collections import ChainMap
+
+    from jinja2 import DictLoader
+
+    from workbench.messages.sandbox import TemplateSandbox
+
+    env = TemplateSandbox(loader=DictLoader({"t": "{{ range(3) | list }} {{ own }}", "u": "{{ range(2) | list }}"}))
+    template = env.get_template("t", globals={"own": "mine"})
+    assert type(template.globals) is dict
+    assert template.globals == dict(ChainMap({"own": "mine"}, env.globals))
+    assert template.render() == "[0, 1, 2] mine"
+    shadowing = env.from_string("{{ range }}", globals={"range": "shadowed"})
+    assert shadowing.render() == "shadowed"
+    plain = env.get_template("u")
+    assert plain.globals == dict(env.globals)
+    assert plain.render() == "[0, 1]"
+    assert env.from_string("{{ range(3) | list }}").render() == "[0, 1, 2]"

@@ -494,6 +494,7 @@ class _LayoutFacts:
         if any(not _ref_closed(p) for p in pieces[0::2][:-1]):
             self.ok = False
         self.base_size = sum(len(seg.encode("utf-8")) for seg in segments)
+        self.tags: dict[str, dict[str, str]] = {}
 
     @staticmethod
     def _tag(tag: str) -> tuple[dict[str, str] | None, list[str], list[int]]:
@@ -501,6 +502,16 @@ class _LayoutFacts:
         if len(pieces) == 1:
             return _attrs(tag), [], []
         return None, pieces[0::2], [int(k) for k in pieces[1::2]]
+
+    def _tag_attrs(self, tag: str) -> dict[str, str]:
+        """:func:`_attrs` of a tag with its values written in, once per distinct tag (most tags carry the same
+        link for everyone). The rules only read the dicts, so pairs share them."""
+        found = self.tags.get(tag)
+        if found is None:
+            if len(self.tags) >= _MAX_MEMO:
+                self.tags.clear()
+            found = self.tags[tag] = _attrs(tag)
+        return found
 
     @staticmethod
     def _fill(pieces: list[str], slots: list[int], values: tuple[str, ...]) -> str:
@@ -514,18 +525,27 @@ class _LayoutFacts:
         """The facts of the body with these values, or None when they must be read from the whole body."""
         if not self.ok:
             return None
-        for v in values:
-            if "<" in v or ">" in v or ("&" in v and not _ref_closed(v)):
-                return None
-        anchors = [a if a is not None else _attrs(self._fill(p, k, values)) for a, p, k in self.anchors]
-        images = [a if a is not None else _attrs(self._fill(p, k, values)) for a, p, k in self.images]
+        joined = "".join(values)
+        if "<" in joined or ">" in joined:
+            return None
+        amp = "&" in joined
+        if amp and any("&" in v and not _ref_closed(v) for v in values):
+            return None
+        anchors = [a if a is not None else self._tag_attrs(self._fill(p, k, values)) for a, p, k in self.anchors]
+        images = [a if a is not None else self._tag_attrs(self._fill(p, k, values)) for a, p, k in self.images]
         text = self.text
         out = [text[0]]
-        for k, piece in zip(self.text_slots, text[1:], strict=True):
-            v = values[k]
-            out.append(html_lib.unescape(v) if "&" in v else v)
-            out.append(piece)
-        size = self.base_size + sum(len(v) if v.isascii() else len(v.encode("utf-8")) for v in values)
+        if amp:
+            for k, piece in zip(self.text_slots, text[1:], strict=True):
+                v = values[k]
+                out.append(html_lib.unescape(v) if "&" in v else v)
+                out.append(piece)
+        else:
+            for k, piece in zip(self.text_slots, text[1:], strict=True):
+                out.append(values[k])
+                out.append(piece)
+        # UTF-8 sizes add up, so the values' size is the size of their joined text
+        size = self.base_size + (len(joined) if joined.isascii() else len(joined.encode("utf-8")))
         return _HtmlFacts(anchors, images, "".join(out), size)
 
 

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 
 from ..locales import canonical_locale, language_of, locale_chain
 from ..models.errors import StrategyError, TemplateError
+from ..models.policy import MarketRule
 from ..models.strategy import Brand, Strategy
 from .formatting import local_date, local_time, money, number, plural, zone
 from .library import TemplateManifest, default_templates_dir, fill_fields, load_library, translations
@@ -109,6 +110,7 @@ PART_FILES: dict[str, str] = {
 HEADERS_FILE = "_base/headers.txt.j2"
 
 _MAX_NAME = 30
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,6 +594,17 @@ def build_environment(
     return env
 
 
+def _instant(value: pd.Timestamp, timezone: object) -> tuple[Any, ...] | None:
+    """A key for a timestamp's instant in a zone: its nanoseconds since the epoch (read as UTC when it has
+    no zone), whether it has one, and the zone's name; None when there is no such key."""
+    if type(timezone) not in _TEXT_OR_NONE:
+        return None
+    try:
+        return (value.value, value.tz is None, timezone)
+    except OverflowError:  # outside the nanosecond range
+        return None
+
+
 class _FilterMemo:
     """The date, number and plural filters once per distinct input, for one environment.
 
@@ -608,6 +621,7 @@ class _FilterMemo:
 
     def __init__(self) -> None:
         self._dates: dict[tuple[Any, ...], str] = {}
+        self._days: dict[tuple[Any, ...], dt.date] = {}
         self._numbers: dict[tuple[Any, ...], str] = {}
 
     @staticmethod
@@ -620,15 +634,19 @@ class _FilterMemo:
     def local_date(self, value: object, timezone: object, style: str, loc: str, gsm: bool) -> str:
         """:func:`~.formatting.local_date` of a timestamp, once per day, style, locale and channel."""
         kind = type(value)
-        if kind is pd.Timestamp and value is not pd.NaT:
-            when = value.to_pydatetime()  # type: ignore[attr-defined]
-        elif kind is dt.datetime:
-            when = value
-        else:
+        if not isinstance(style, str) or kind not in (pd.Timestamp, dt.datetime):
             return local_date(value, timezone, style, locale=loc, gsm=gsm)
-        if not isinstance(style, str):
-            return local_date(value, timezone, style, locale=loc, gsm=gsm)
-        day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
+        # A timestamp's instant (its nanoseconds since the epoch, read as UTC when it has no zone) and the
+        # customer's zone give the day; the same timestamp comes back for many customers.
+        instant = _instant(value, timezone) if kind is pd.Timestamp else None
+        day = self._days.get(instant) if instant is not None else None
+        if day is None:
+            when = value.to_pydatetime() if kind is pd.Timestamp else value  # type: ignore[attr-defined]
+            day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
+            if instant is not None:
+                if len(self._days) >= self.MAX_ENTRIES:
+                    self._days.clear()
+                self._days[instant] = day
         key = (day, style, loc, gsm)
         hit = self._dates.get(key)
         if hit is None:
@@ -796,8 +814,11 @@ class _CssPlan:
             if len(self.skeletons) >= _MAX_SKELETONS:
                 self.skeletons.clear()
             entry = self.skeletons[skeleton] = self._plan(skeleton, len(values))
-        if entry is not None and _UNSAFE_VALUE.search("".join(values)) is None:
+        joined = "".join(values)
+        if entry is not None and _UNSAFE_VALUE.search(joined) is None:
             segments, slots, padded_ok = entry
+            # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
+            plain = "&" not in joined and "\xa0" not in joined
             out = [segments[0]]
             written: list[str] = []
             for (index, where), segment in zip(slots, segments[1:], strict=True):
@@ -805,7 +826,7 @@ class _CssPlan:
                 stripped = value.strip(_HTML_SPACE)
                 if not stripped or (value[0] == "\n") or (not padded_ok and len(stripped) != len(value)):
                     break
-                serialized = _serialize(value, where)
+                serialized = value if plain else _serialize(value, where)
                 written.append(serialized)
                 out.append(serialized)
                 out.append(segment)
@@ -1015,6 +1036,7 @@ class Renderer:
         self._cache_parts = cache_parts
         self._reads_of: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
         self._part_cache: dict[tuple[Any, ...], str] = {}
+        self._markets: dict[tuple[str | None, str | None], MarketRule | None] = {}
 
     # -- templates
 
@@ -1059,12 +1081,26 @@ class Renderer:
             }
         return found
 
+    def _market(self, customer: Mapping[str, Any]) -> MarketRule | None:
+        """The customer's market rule (:meth:`~workbench.models.policy.ContactPolicy.market_for`), once per
+        distinct country and region given as text."""
+        country, region = customer.get("country"), customer.get("region")
+        if not (type(country) in _TEXT_OR_NONE and type(region) in _TEXT_OR_NONE):
+            return self.strategy.policy.market_for(country, region)
+        key = (country, region)
+        if key in self._markets:
+            return self._markets[key]
+        if len(self._markets) >= 4096:  # places come from data: keep the memo bounded
+            self._markets.clear()
+        found = self._markets[key] = self.strategy.policy.market_for(country, region)
+        return found
+
     def customer_locale(self, customer: Mapping[str, Any]) -> str:
         """A customer's locale: stated (``locale``), else their market's, else the brand's default."""
         stated = canonical_locale(customer.get("locale"))
         if stated is not None:
             return stated
-        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        market = self._market(customer)
         if market is not None and market.locale:
             return canonical_locale(market.locale) or self.default_locale
         return self.default_locale
@@ -1074,7 +1110,7 @@ class Renderer:
         given = customer.get("currency")
         if isinstance(given, str) and len(given.strip()) == 3 and given.strip().isalpha():
             return given.strip().upper()
-        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        market = self._market(customer)
         return (market.currency if market is not None and market.currency else None) or self.strategy.brand.currency
 
     def _find(self, moment: str, part: str, variant: str, candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -1457,7 +1493,7 @@ class Renderer:
         return replace(hit, replacements=dict(hit.replacements))
 
     def _market_name(self, customer: Mapping[str, Any]) -> str:
-        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        market = self._market(customer)
         return market.name if market is not None else ""
 
 

@@ -490,6 +490,26 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _bounded_range
         self.globals["lipsum"] = _bounded_lipsum
 
+    def make_globals(self, d: Mapping[str, Any] | None) -> Any:
+        """A template's globals as one plain dict: the sandbox's own (fixed once it is built) and the template's.
+
+        Jinja chains the template's globals to the environment's (a ChainMap) so that globals added to the
+        environment later reach templates loaded before; the sandbox sets its globals (``range``,
+        ``lipsum``) when it is built and never after, and a plain dict is read in one step each time a
+        template or an include starts rendering instead of merging the chain again.
+        """
+        return {**self.globals, **(d or {})}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` as the sandbox reads it; on a read-only dict, a key that names no dict attribute
+        is read as the item straight away (Jinja tries the attribute first, which fails for such keys)."""
+        if type(obj) is FrozenDict and attribute not in _FROZEN_DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
     def _generate(
         self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
     ) -> str:
@@ -544,6 +564,10 @@ class FrozenDict(dict[Any, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (dict(self),))
+
+
+#: Every attribute a FrozenDict has (it has no instance dict): any other name fails as an attribute.
+_FROZEN_DICT_ATTRIBUTES = frozenset(dir(FrozenDict))
 
 
 def freeze(value: Any) -> Any:
