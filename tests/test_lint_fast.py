@@ -252,3 +252,68 @@ def test_a_templates_globals_are_the_sandboxs_and_its_own_in_one_dict():
     assert plain.globals == dict(env.globals)
     assert plain.render() == "[0, 1]"
     assert env.from_string("{{ range(3) | list }}").render() == "[0, 1, 2]"
+
+
+# ---------------------------------------------------------------- CSS inlined once per layout
+
+_VALUE_TEXT = st.lists(
+    st.sampled_from(["Ana", "José", " ", "\n", "\t", "&", "<b>", '"', "'", "\xa0", "x y", "10 €", "王", "", "a&b"]),
+    max_size=4,
+).map("".join)
+
+
+@pytest.fixture(scope="module")
+def skeletons(strategy, sample_profiles):
+    from workbench.messages.render import Renderer, customer_context
+
+    renderer = Renderer(strategy)
+    found = {}
+    for row in sample_profiles.head(40).to_dict("records"):
+        for moment in ("cart_abandonment", "post_purchase_confirmation", "welcome"):
+            ctx = renderer.context(moment, customer_context(row), variant="A")
+            resolution = ctx.pop("resolution")
+            parts = renderer.templates(moment, "A", resolution.locale)
+            ctx["subject"], ctx["preheader"] = "Subject", "Preheader"
+            values: list[str] = []
+            renderer._outputs.values = values
+            try:
+                skeleton = renderer._render(parts["html"], ctx)
+            finally:
+                renderer._outputs.values = None
+            found.setdefault(skeleton, values)
+    return renderer, list(found.items())
+
+
+@settings(max_examples=150, deadline=None)
+@given(pick=st.integers(0, 10_000), texts=st.lists(_VALUE_TEXT, min_size=1, max_size=8), spots=st.data())
+def test_a_layout_with_any_values_is_the_whole_body_inlined(skeletons, pick, texts, spots):
+    from markupsafe import escape
+
+    from workbench.messages.render import _fill
+
+    renderer, layouts = skeletons
+    skeleton, values = layouts[pick % len(layouts)]
+    values = list(values)
+    for text in texts:  # some outputs get other text, escaped as Jinja writes it
+        values[spots.draw(st.integers(0, len(values) - 1))] = str(escape(text))
+    html, layout = renderer._css.inline_layout(skeleton, values)
+    assert html == renderer._inliner.inline(_fill(skeleton, values))
+    if layout is not None:
+        assert layout.html == html
+
+
+@settings(max_examples=200, deadline=None)
+@given(cid=st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True) | st.text(max_size=8))
+def test_customer_links_carry_the_id_as_urlencode_writes_it(strategy, cid):
+    from urllib.parse import urlencode
+
+    from workbench.messages.render import Renderer, customer_context
+
+    renderer = _RENDERERS.setdefault("plain", Renderer(strategy))
+    ctx = renderer.context("cart_abandonment", customer_context({"customer_id": cid}), variant="A")
+    query = "?" + urlencode({"c": cid}) if cid else ""
+    assert ctx["unsubscribe_link"] == renderer.brand["unsubscribe_url"] + query
+    assert ctx["preferences_link"] == renderer.brand["preferences_url"] + query
+
+
+_RENDERERS: dict[str, object] = {}

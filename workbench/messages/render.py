@@ -727,6 +727,9 @@ _PROBE = re.compile(f"{_PROBE_OPEN}(\\d+){_PROBE_CLOSE}")
 # characters, and only the entities markupsafe writes.
 _UNSAFE_VALUE = re.compile(f"[<>\"'\\r\\x00{_SLOT_OPEN}-{_PROBE_CLOSE}]|&(?!(?:amp|lt|gt|#34|#39);)")
 _HTML_SPACE = " \t\n\f\r"
+# Among values joined with NUL (which no value past _UNSAFE_VALUE holds): one that is empty or starts or
+# ends with an HTML space.
+_LOOSE_VALUE = re.compile("(?:^|\x00)(?:[ \t\n\f\r]|\x00|$)|[ \t\n\f\r](?:\x00|$)")
 # A value probing every character whose serialization depends on where it lands (text or attribute).
 # Inner spaces check that the value stays in one piece (an unquoted attribute would split).
 _PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x y"
@@ -819,6 +822,13 @@ class _CssPlan:
             segments, slots, padded_ok = entry
             # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
             plain = "&" not in joined and "\xa0" not in joined
+            if plain and _LOOSE_VALUE.search("\x00".join(values)) is None:
+                # and every value has text with no space around it: the loop below would write each one
+                written = [values[index] for index, _ in slots]
+                out = [""] * (2 * len(written) + 1)
+                out[0::2] = segments
+                out[1::2] = written
+                return "".join(out), HtmlLayout(segments, tuple(written))
             out = [segments[0]]
             written: list[str] = []
             for (index, where), segment in zip(slots, segments[1:], strict=True):
@@ -1294,7 +1304,8 @@ class Renderer:
                 else (manifest.fallback_landing_path or "/")
             )
         cid = str(cust.get("customer_id") or "")
-        query = urlencode({"c": cid}) if cid else ""
+        # urlencode leaves ASCII letters and digits as they are
+        query = ("c=" + cid if cid.isascii() and cid.isalnum() else urlencode({"c": cid})) if cid else ""
         return {
             "customer": cust,
             "brand": self.brand,
