@@ -467,7 +467,10 @@ _REF_END = frozenset("\t\n\f <;")
 def _ref_closed(text: str) -> bool:
     """Whether a character reference begun in ``text`` cannot run on into the text after it."""
     at = text.rfind("&")
-    return at < 0 or any(c in _REF_END for c in text[at + 1 :])
+    if at < 0:
+        return True
+    tail = text[at + 1 :]
+    return any(c in tail for c in _REF_END)
 
 
 class _LayoutFacts:
@@ -589,6 +592,8 @@ def _clean_for_similarity(text: str) -> str:
 
 
 _SMS_GRAMS: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {}
+# by the SMS's trigrams and the email with its links blanked, and with its boilerplate blanked too
+_SCORES_STRIPPED: dict[tuple[frozenset[tuple[str, ...]], str], float] = {}
 _SCORES: dict[tuple[frozenset[tuple[str, ...]], str], float] = {}
 _MAX_SCORES = 4096
 
@@ -610,7 +615,11 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
         grams = _SMS_GRAMS[(sms, brand_name)] = frozenset(_trigrams(cleaned))
     if not grams:
         return 0.0
-    email = _clean_for_similarity(email_text)
+    stripped = _strip_urls(email_text)  # most emails differ by their links alone
+    score = _SCORES_STRIPPED.get((grams, stripped))
+    if score is not None:
+        return score
+    email = _BOILERPLATE.sub(" ", stripped)
     key = (grams, email)
     score = _SCORES.get(key)
     if score is None:
@@ -622,6 +631,9 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
         if len(_SCORES) >= _MAX_SCORES:
             _SCORES.clear()
         score = _SCORES[key] = len(grams & email_grams) / len(grams)
+    if len(_SCORES_STRIPPED) >= _MAX_SCORES:
+        _SCORES_STRIPPED.clear()
+    _SCORES_STRIPPED[(grams, stripped)] = score
     return score
 
 
