@@ -84,6 +84,22 @@ def test_similarity_is_the_score_from_scratch_in_any_order(pairs, brand):
         assert L.similarity(sms, email, brand_name=brand) == _reference_similarity(sms, email, brand)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(sentences | texts, sentences | texts), min_size=1, max_size=6),
+    brand=st.sampled_from(["", "Northwind"]),
+    threshold=st.sampled_from([0.0, 0.1, 0.34, 0.5, 0.51, 1.0, 1.5, float("nan")]),
+)
+def test_a_repeat_is_scored_exactly_unless_its_score_is_sure_to_be_under_the_threshold(pairs, brand, threshold):
+    for sms, email in pairs + pairs[::-1]:
+        expected = _reference_similarity(sms, email, brand)
+        got = L._repeat_score(sms, email, brand, threshold)
+        if got is None:
+            assert expected < threshold
+        else:
+            assert got == expected
+
+
 NAMEISH = [*"NorthwindΣσςİiI\n .é", "Northwind", "NORTHWIND", "ΟΔΟΣ", "Σ\n"]
 names = st.lists(st.sampled_from(NAMEISH), max_size=5).map("".join)
 bodies = st.lists(st.sampled_from([*NAMEISH, "x", "Σa", "aΣ", "'Σ"]), max_size=20).map("".join)
@@ -317,3 +333,53 @@ def test_customer_links_carry_the_id_as_urlencode_writes_it(strategy, cid):
 
 
 _RENDERERS: dict[str, object] = {}
+
+
+def _render_one_chunk_at_a_time(template, context, *, max_chars):
+    """The streaming render as it was: one chunk at a time, stopping at the chunk that passes the limit."""
+    from workbench.messages.sandbox import _BUDGET, TemplateLimit
+
+    saved = (_BUDGET.deadline, _BUDGET.seconds, _BUDGET.max_chars, _BUDGET.written)
+    _BUDGET.deadline, _BUDGET.seconds, _BUDGET.max_chars, _BUDGET.written = 1e18, 2.0, max_chars, 0
+    chunks = template.root_render_func(template.new_context(dict(context)))
+    out, size, over = [], 0, False
+    try:
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > max_chars:
+                    over = True
+                    break
+                out.append(chunk)
+        except Exception:
+            template.environment.handle_exception()
+    finally:
+        chunks.close()
+        _BUDGET.deadline, _BUDGET.seconds, _BUDGET.max_chars, _BUDGET.written = saved
+    if over:
+        raise TemplateLimit(f"wrote more than {max_chars:,} characters, the output size limit", "", kind="size")
+    return "".join(out)
+
+
+_PIECES = st.one_of(
+    st.sampled_from(["a", "bb", "\n", "{{ 'x' * 7 }}", "{{ 'y' * 30 }}", "{{ n }}"]),
+    st.sampled_from(["{{ missing.x }}", "{{ 1 // 0 }}", "{% for i in range(3) %}{{ i }}z{% endfor %}"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=60), limit=st.integers(0, 200))
+def test_streaming_a_few_chunks_at_a_time_gives_what_one_at_a_time_gave(pieces, limit):
+    from jinja2 import DictLoader
+
+    from workbench.messages.sandbox import TemplateSandbox, render_limited
+
+    env = TemplateSandbox(loader=DictLoader({"t": "".join(pieces)}), undefined=StrictUndefined)
+    template = env.get_template("t")
+    outcomes = []
+    for render in (partial(render_limited, seconds=60), _render_one_chunk_at_a_time):
+        try:
+            outcomes.append(("text", render(template, {"n": 5}, max_chars=limit)))
+        except Exception as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    assert outcomes[0] == outcomes[1]

@@ -637,6 +637,38 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
     return score
 
 
+_GRAM_WORDS: dict[frozenset[tuple[str, ...]], frozenset[str]] = {}
+
+
+def _repeat_score(sms: str, email_text: str, brand_name: str, threshold: float) -> float | None:
+    """:func:`similarity`, or None when it is sure to be under ``threshold``.
+
+    Every trigram the score counts is three words of the cleaned, lowered email, and each of those is
+    part of the lowered email with only its links blanked (cleaning blanks whole stretches, and lowering
+    maps each character alone unless the text has a capital sigma). The SMS's trigrams whose words are
+    all found there bound the score from above; when that bound is under the threshold, so is the score.
+    """
+    grams = _SMS_GRAMS.get((sms, brand_name))
+    if not grams:
+        return similarity(sms, email_text, brand_name=brand_name)
+    stripped = _strip_urls(email_text)
+    score = _SCORES_STRIPPED.get((grams, stripped))
+    if score is not None:
+        return score
+    if "\u03a3" not in stripped:
+        words = _GRAM_WORDS.get(grams)
+        if words is None:
+            if len(_GRAM_WORDS) >= _MAX_EMAIL_GRAMS:
+                _GRAM_WORDS.clear()
+            words = _GRAM_WORDS[grams] = frozenset(w for g in grams for w in g)
+        lowered = stripped.lower()
+        found = {w for w in words if w in lowered}
+        bound = sum(1 for a, b, c in grams if a in found and b in found and c in found)
+        if bound / len(grams) < threshold:
+            return None
+    return similarity(sms, email_text, brand_name=brand_name)
+
+
 # ---------------------------------------------------------------- rules
 
 
@@ -978,8 +1010,8 @@ def _lint_pair(
                     f"SMS offers {', '.join(sorted(sms_codes))}, the email {', '.join(sorted(email_codes))}",
                     "sms",
                 )
-            score = similarity(sms, pair.text, brand_name=brand.name)
-            if score >= similarity_threshold:
+            score = _repeat_score(sms, pair.text, brand.name, similarity_threshold)
+            if score is not None and score >= similarity_threshold:
                 add(
                     "pair-repeats",
                     f"{score:.0%} of the SMS's phrases are copied from the email "

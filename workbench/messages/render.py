@@ -822,9 +822,12 @@ class _CssPlan:
             segments, slots, padded_ok = entry
             # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
             plain = "&" not in joined and "\xa0" not in joined
-            if plain and _LOOSE_VALUE.search("\x00".join(values)) is None:
-                # and every value has text with no space around it: the loop below would write each one
-                written = [values[index] for index, _ in slots]
+            if _LOOSE_VALUE.search("\x00".join(values)) is None:
+                # every value has text with no space around it: the loop below would write each one
+                if plain:
+                    written = [values[index] for index, _ in slots]
+                else:
+                    written = [_serialize(values[index], where) for index, where in slots]
                 out = [""] * (2 * len(written) + 1)
                 out[0::2] = segments
                 out[1::2] = written

@@ -34,6 +34,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
+from itertools import islice
 from typing import Any, TypeVar
 
 import jinja2
@@ -586,6 +587,10 @@ def freeze(value: Any) -> Any:
     return value
 
 
+#: Chunks of output taken from a template's stream at once by :func:`render_limited`.
+_CHUNKS_AT_ONCE = 16
+
+
 def render_limited(
     template: jinja2.Template,
     context: Mapping[str, Any],
@@ -605,17 +610,29 @@ def render_limited(
     # same traceback rewriting (template lines) for an error raised while rendering.
     chunks = template.root_render_func(template.new_context(dict(context)))
     out: list[str] = []
-    append = out.append
     size = 0
     over = False
     try:
         try:
-            for chunk in chunks:
-                size += len(chunk)
+            # A few chunks at a time. The output passes the limit in a block when the block's total does
+            # (sizes only grow); one that fails part way keeps the chunks made before the error, and when
+            # those passed the limit the render stopped there, before the error, as one chunk at a time would.
+            while True:
+                block: list[str] = []
+                try:
+                    block.extend(islice(chunks, _CHUNKS_AT_ONCE))
+                except Exception:
+                    if size + sum(map(len, block)) > max_chars:
+                        over = True
+                        break
+                    raise
+                if not block:
+                    break
+                size += sum(map(len, block))
                 if size > max_chars:
                     over = True
                     break
-                append(chunk)
+                out += block
         except Exception:
             template.environment.handle_exception()
     finally:
