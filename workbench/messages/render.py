@@ -1394,11 +1394,12 @@ class Renderer:
         names, fields = reads
         customer = ctx.get("customer")
         try:
+            get = ctx.get
             key = (
                 name,
-                tuple(_canon(ctx.get(n, _MISSING)) for n in _FILTER_READS),
-                tuple(_canon(ctx.get(n, _MISSING)) for n in names),
-                tuple(_canon(customer.get(f, _MISSING)) for f in fields) if isinstance(customer, Mapping) else None,
+                tuple([_canon(get(n, _MISSING)) for n in _FILTER_READS]),
+                tuple([_canon(get(n, _MISSING)) for n in names]),
+                tuple([_canon(customer.get(f, _MISSING)) for f in fields]) if isinstance(customer, Mapping) else None,
             )
         except _Uncacheable:
             return self._render(template, ctx)
