@@ -383,3 +383,22 @@ def test_streaming_a_few_chunks_at_a_time_gives_what_one_at_a_time_gave(pieces, 
         except Exception as exc:
             outcomes.append((type(exc).__name__, str(exc)))
     assert outcomes[0] == outcomes[1]
+
+
+_MARKUPISH = [
+    *"<>\"'\r\x00\ue000\ue001\ue002\ue003\ue004&;#ampltg3479 x",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&#34;",
+    "&#39;",
+    "&amp",
+]
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=st.lists(st.sampled_from(_MARKUPISH), max_size=20).map("".join) | st.text(max_size=30))
+def test_values_the_layout_cannot_vouch_for_are_the_ones_the_pattern_finds(text):
+    from workbench.messages.render import _UNSAFE_VALUE, _unsafe
+
+    assert _unsafe(text) == (_UNSAFE_VALUE.search(text) is not None)

@@ -727,9 +727,28 @@ _PROBE = re.compile(f"{_PROBE_OPEN}(\\d+){_PROBE_CLOSE}")
 # characters, and only the entities markupsafe writes.
 _UNSAFE_VALUE = re.compile(f"[<>\"'\\r\\x00{_SLOT_OPEN}-{_PROBE_CLOSE}]|&(?!(?:amp|lt|gt|#34|#39);)")
 _HTML_SPACE = " \t\n\f\r"
-# Among values joined with NUL (which no value past _UNSAFE_VALUE holds): one that is empty or starts or
-# ends with an HTML space.
-_LOOSE_VALUE = re.compile("(?:^|\x00)(?:[ \t\n\f\r]|\x00|$)|[ \t\n\f\r](?:\x00|$)")
+_UNSAFE_CHARACTERS = ("<", ">", '"', "'", "\r", "\x00", _SLOT_OPEN, "\ue001", _PROBE_OPEN, _PROBE_CLOSE)
+_ENTITIES = ("&amp;", "&lt;", "&gt;", "&#34;", "&#39;")
+
+
+def _unsafe(text: str) -> bool:
+    """``_UNSAFE_VALUE.search(text) is not None``, with a scan per character instead of the pattern's walk.
+
+    Every ``&`` starts at most one of the entities (each starts with its own characters after ``&``,
+    and one cannot overlap another), so no ``&`` starts anything else when the counts add up.
+    """
+    if any(c in text for c in _UNSAFE_CHARACTERS):
+        return True
+    amps = text.count("&")
+    return amps > 0 and amps != sum(text.count(e) for e in _ENTITIES)
+
+
+def _loose(values: list[str]) -> bool:
+    """Whether a value is empty or starts or ends with an HTML space."""
+    space = _HTML_SPACE
+    return any(not v or v[0] in space or v[-1] in space for v in values)
+
+
 # A value probing every character whose serialization depends on where it lands (text or attribute).
 # Inner spaces check that the value stays in one piece (an unquoted attribute would split).
 _PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x y"
@@ -818,11 +837,11 @@ class _CssPlan:
                 self.skeletons.clear()
             entry = self.skeletons[skeleton] = self._plan(skeleton, len(values))
         joined = "".join(values)
-        if entry is not None and _UNSAFE_VALUE.search(joined) is None:
+        if entry is not None and not _unsafe(joined):
             segments, slots, padded_ok = entry
             # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
             plain = "&" not in joined and "\xa0" not in joined
-            if _LOOSE_VALUE.search("\x00".join(values)) is None:
+            if not _loose(values):
                 # every value has text with no space around it: the loop below would write each one
                 if plain:
                     written = [values[index] for index, _ in slots]
