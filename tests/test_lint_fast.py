@@ -402,3 +402,20 @@ def test_values_the_layout_cannot_vouch_for_are_the_ones_the_pattern_finds(text)
     from workbench.messages.render import _UNSAFE_VALUE, _unsafe
 
     assert _unsafe(text) == (_UNSAFE_VALUE.search(text) is not None)
+
+
+_CODEISH = [*"cCoOdDeE :\n\tA9Zİı", "code", "CODE", "Code:", "Code ", "SAVE10", "CART10", "xcode", "ΣΣ", "İ"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=st.lists(st.sampled_from(_CODEISH), max_size=25).map("".join) | st.text(max_size=40))
+def test_offer_codes_are_found_where_the_pattern_finds_them(text):
+    assert L._find_codes(text) == L._CODE.findall(text)
+    assert L._find_codes(text, text.lower()) == L._CODE.findall(text)
+
+
+def test_only_ascii_letters_match_the_letters_of_code_when_case_is_ignored():
+    letters = re.compile("(?i)[code]")
+    found = {chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and letters.match(chr(c))}
+    assert found == set("codeCODE")
+    assert {c for c in found if c.lower() in "code"} == found

@@ -353,7 +353,8 @@ _PLACEHOLDER = re.compile(
     r"\{\{|\}\}|\{%|%\}|\{#|#\}|\*\|[A-Z_]+\|\*|%%[A-Za-z_]+%%|\[\[[^\]]*\]\]|\{[a-z_]+\}"
     r"|<NA>|\bNaT\b|\bnan\b|\bNone\b|\bundefined\b)"
 )
-_PLACEHOLDER_HINTS = ("{", "}", "%}", "#}", "*|", "%%", "[[", "<NA>", "NaT", "nan", "None", "undefined")
+# ("%}" and "#}" hold "}", so they need no scan of their own.)
+_PLACEHOLDER_HINTS = ("{", "}", "*|", "%%", "[[", "<NA>", "NaT", "nan", "None", "undefined")
 # The look-aheads below name the first character of every match (so the engine skips other positions).
 _URL = re.compile(r"(?=[hH])\b(?:https?://)[^\s<>\"']+", re.IGNORECASE)
 _HTTP = re.compile(r"(?=[hH])\bhttp://", re.IGNORECASE)
@@ -392,18 +393,40 @@ _EMAIL_GRAMS: dict[str, set[tuple[str, ...]]] = {}
 _MAX_EMAIL_GRAMS = 512
 
 
-def _search_http(text: str) -> re.Match[str] | None:
+def _search_http(text: str, lowered: str | None = None) -> re.Match[str] | None:
     """``_HTTP.search(text)``, skipped when the text has no ``http://`` in any case.
 
     Only the ASCII letters h, t and p match h, t and p when case is ignored, so every match lowers
     to ``http://``.
     """
-    return _HTTP.search(text) if "http://" in text.lower() else None
+    return _HTTP.search(text) if "http://" in (text.lower() if lowered is None else lowered) else None
 
 
-def _find_codes(text: str) -> list[str]:
-    """``_CODE.findall(text)``, skipped when the text has no ``code`` in any case (every match lowers to it)."""
-    return _CODE.findall(text) if "code" in text.lower() else []
+def _find_codes(text: str, lowered: str | None = None) -> list[str]:
+    """``_CODE.findall(text)``, trying the pattern only where the text says ``code`` in some case.
+
+    Every match starts with ``code`` in some case (only the ASCII letters match c, o, d and e when case
+    is ignored), so its place is where the lowered text has ``code`` when lowering kept every character
+    one character long; those places are tried in order, each no earlier than the end of the previous
+    match, as the pattern's own scan would. ``lowered`` is ``text.lower()`` when the caller has it.
+    """
+    if lowered is None:
+        lowered = text.lower()
+    at = lowered.find("code")
+    if at < 0:
+        return []
+    if len(lowered) != len(text):
+        return _CODE.findall(text)
+    found = []
+    end = 0
+    while at >= 0:
+        if at >= end:
+            m = _CODE.match(text, at)
+            if m is not None:
+                found.append(m.group(1))
+                end = m.end()
+        at = lowered.find("code", at + 1)
+    return found
 
 
 def _find_placeholder(text: str) -> re.Match[str] | None:
@@ -968,7 +991,8 @@ def _lint_pair(
             if hit:
                 add("email-placeholder", f"{hit.group(0)!r} left in the {part}", part)
                 break
-        if any(_HTTP.match(h) for h in hrefs) or _search_http(pair.text):
+        text_lowered = pair.text.lower()
+        if any(_HTTP.match(h) for h in hrefs) or _search_http(pair.text, text_lowered):
             add("email-insecure-link", "the email links to an http:// URL", "html")
         ctas = {_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a}
         email_cta = sorted(ctas)
@@ -1003,7 +1027,9 @@ def _lint_pair(
                     "sms",
                 )
             sms_codes = rules[2]
-            email_codes = set(_find_codes(email_visible)) | set(_find_codes(pair.text)) if sms_codes else set()
+            email_codes = (
+                set(_find_codes(email_visible)) | set(_find_codes(pair.text, text_lowered)) if sms_codes else set()
+            )
             if sms_codes and email_codes and sms_codes != email_codes:
                 add(
                     "pair-offer-mismatch",
