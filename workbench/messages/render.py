@@ -641,7 +641,7 @@ class _FilterMemo:
         instant = _instant(value, timezone) if kind is pd.Timestamp else None
         day = self._days.get(instant) if instant is not None else None
         if day is None:
-            when = value.to_pydatetime() if kind is pd.Timestamp else value  # type: ignore[attr-defined]
+            when: dt.datetime = value.to_pydatetime() if kind is pd.Timestamp else value  # type: ignore[attr-defined,assignment]
             day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
             if instant is not None:
                 if len(self._days) >= self.MAX_ENTRIES:
@@ -844,13 +844,13 @@ class _CssPlan:
             if not _loose(values):
                 # every value has text with no space around it: the loop below would write each one
                 if plain:
-                    written = [values[index] for index, _ in slots]
+                    each = [values[index] for index, _ in slots]
                 else:
-                    written = [_serialize(values[index], where) for index, where in slots]
-                out = [""] * (2 * len(written) + 1)
-                out[0::2] = segments
-                out[1::2] = written
-                return "".join(out), HtmlLayout(segments, tuple(written))
+                    each = [_serialize(values[index], where) for index, where in slots]
+                whole = [""] * (2 * len(each) + 1)
+                whole[0::2] = segments
+                whole[1::2] = each
+                return "".join(whole), HtmlLayout(segments, tuple(each))
             out = [segments[0]]
             written: list[str] = []
             for (index, where), segment in zip(slots, segments[1:], strict=True):
