@@ -10,7 +10,8 @@ written by Babel), each in the customer's language (en, fr, fr-CA, de, with fall
 The floor is bare Jinja: a plain ``jinja2.Environment`` (no sandbox, no limits) with the same
 templates, resolved per locale and compiled once, and the same filters, rendering every part
 (subject, preheader, HTML, text, headers, SMS) with a plain dict context per customer built from the
-chunk's records, on one core. Nothing else: no CSS inlining, no SMS analysis, no lint.
+chunk's records, on one core. Nothing else: no CSS inlining, no SMS analysis, no lint, and nothing
+kept between customers (every filter formats its value afresh).
 
 The subject is :func:`workbench.messages.lint_audience`, what the workbench does per customer: sandboxed
 rendering of every part in the customer's locale, CSS inlining, SMS encoding and segments, and every
@@ -51,8 +52,9 @@ class BareJinja:
     def __init__(self, strategy) -> None:
         from workbench.messages.render import Renderer
 
-        # Used only to find each locale's files and compile them (unsandboxed), never to render.
-        self.renderer = Renderer(strategy, inline_css=False, sandboxed=False)
+        # Used only to find each locale's files and compile them (unsandboxed, filters without the
+        # workbench's memo of distinct dates and numbers), never to render.
+        self.renderer = Renderer(strategy, inline_css=False, sandboxed=False, cache_parts=False)
         self.brand = dict(self.renderer.brand)
         self.default_currency = strategy.brand.currency
         self._fixed: dict[tuple[str, str], tuple[dict, dict]] = {}

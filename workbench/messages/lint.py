@@ -353,7 +353,8 @@ _PLACEHOLDER = re.compile(
     r"\{\{|\}\}|\{%|%\}|\{#|#\}|\*\|[A-Z_]+\|\*|%%[A-Za-z_]+%%|\[\[[^\]]*\]\]|\{[a-z_]+\}"
     r"|<NA>|\bNaT\b|\bnan\b|\bNone\b|\bundefined\b)"
 )
-_PLACEHOLDER_HINTS = ("{", "}", "%}", "#}", "*|", "%%", "[[", "<NA>", "NaT", "nan", "None", "undefined")
+# ("%}" and "#}" hold "}", so they need no scan of their own.)
+_PLACEHOLDER_HINTS = ("{", "}", "*|", "%%", "[[", "<NA>", "NaT", "nan", "None", "undefined")
 # The look-aheads below name the first character of every match (so the engine skips other positions).
 _URL = re.compile(r"(?=[hH])\b(?:https?://)[^\s<>\"']+", re.IGNORECASE)
 _HTTP = re.compile(r"(?=[hH])\bhttp://", re.IGNORECASE)
@@ -392,18 +393,40 @@ _EMAIL_GRAMS: dict[str, set[tuple[str, ...]]] = {}
 _MAX_EMAIL_GRAMS = 512
 
 
-def _search_http(text: str) -> re.Match[str] | None:
+def _search_http(text: str, lowered: str | None = None) -> re.Match[str] | None:
     """``_HTTP.search(text)``, skipped when the text has no ``http://`` in any case.
 
     Only the ASCII letters h, t and p match h, t and p when case is ignored, so every match lowers
     to ``http://``.
     """
-    return _HTTP.search(text) if "http://" in text.lower() else None
+    return _HTTP.search(text) if "http://" in (text.lower() if lowered is None else lowered) else None
 
 
-def _find_codes(text: str) -> list[str]:
-    """``_CODE.findall(text)``, skipped when the text has no ``code`` in any case (every match lowers to it)."""
-    return _CODE.findall(text) if "code" in text.lower() else []
+def _find_codes(text: str, lowered: str | None = None) -> list[str]:
+    """``_CODE.findall(text)``, trying the pattern only where the text says ``code`` in some case.
+
+    Every match starts with ``code`` in some case (only the ASCII letters match c, o, d and e when case
+    is ignored), so its place is where the lowered text has ``code`` when lowering kept every character
+    one character long; those places are tried in order, each no earlier than the end of the previous
+    match, as the pattern's own scan would. ``lowered`` is ``text.lower()`` when the caller has it.
+    """
+    if lowered is None:
+        lowered = text.lower()
+    at = lowered.find("code")
+    if at < 0:
+        return []
+    if len(lowered) != len(text):
+        return _CODE.findall(text)
+    found = []
+    end = 0
+    while at >= 0:
+        if at >= end:
+            m = _CODE.match(text, at)
+            if m is not None:
+                found.append(m.group(1))
+                end = m.end()
+        at = lowered.find("code", at + 1)
+    return found
 
 
 def _find_placeholder(text: str) -> re.Match[str] | None:
@@ -418,9 +441,18 @@ def _attrs(tag: str) -> dict[str, str]:
     return {k.lower(): v.strip("\"'") for k, v in _ATTR.findall(tag)}
 
 
+_URL_KEYS: dict[str, tuple[str, str]] = {}
+
+
 def _url_key(url: str) -> tuple[str, str]:
-    parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
-    return parts.netloc.lower(), parts.path.rstrip("/") or "/"
+    """The host and path a link points to (kept per distinct link: most links are the same for everyone)."""
+    found = _URL_KEYS.get(url)
+    if found is None:
+        parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
+        if len(_URL_KEYS) >= 4096:  # links come from data: keep the memo bounded
+            _URL_KEYS.clear()
+        found = _URL_KEYS[url] = (parts.netloc.lower(), parts.path.rstrip("/") or "/")
+    return found
 
 
 def _visible_text(html: str) -> str:
@@ -458,7 +490,10 @@ _REF_END = frozenset("\t\n\f <;")
 def _ref_closed(text: str) -> bool:
     """Whether a character reference begun in ``text`` cannot run on into the text after it."""
     at = text.rfind("&")
-    return at < 0 or any(c in _REF_END for c in text[at + 1 :])
+    if at < 0:
+        return True
+    tail = text[at + 1 :]
+    return any(c in tail for c in _REF_END)
 
 
 class _LayoutFacts:
@@ -485,6 +520,7 @@ class _LayoutFacts:
         if any(not _ref_closed(p) for p in pieces[0::2][:-1]):
             self.ok = False
         self.base_size = sum(len(seg.encode("utf-8")) for seg in segments)
+        self.tags: dict[str, dict[str, str]] = {}
 
     @staticmethod
     def _tag(tag: str) -> tuple[dict[str, str] | None, list[str], list[int]]:
@@ -492,6 +528,16 @@ class _LayoutFacts:
         if len(pieces) == 1:
             return _attrs(tag), [], []
         return None, pieces[0::2], [int(k) for k in pieces[1::2]]
+
+    def _tag_attrs(self, tag: str) -> dict[str, str]:
+        """:func:`_attrs` of a tag with its values written in, once per distinct tag (most tags carry the same
+        link for everyone). The rules only read the dicts, so pairs share them."""
+        found = self.tags.get(tag)
+        if found is None:
+            if len(self.tags) >= _MAX_MEMO:
+                self.tags.clear()
+            found = self.tags[tag] = _attrs(tag)
+        return found
 
     @staticmethod
     def _fill(pieces: list[str], slots: list[int], values: tuple[str, ...]) -> str:
@@ -505,18 +551,27 @@ class _LayoutFacts:
         """The facts of the body with these values, or None when they must be read from the whole body."""
         if not self.ok:
             return None
-        for v in values:
-            if "<" in v or ">" in v or ("&" in v and not _ref_closed(v)):
-                return None
-        anchors = [a if a is not None else _attrs(self._fill(p, k, values)) for a, p, k in self.anchors]
-        images = [a if a is not None else _attrs(self._fill(p, k, values)) for a, p, k in self.images]
+        joined = "".join(values)
+        if "<" in joined or ">" in joined:
+            return None
+        amp = "&" in joined
+        if amp and any("&" in v and not _ref_closed(v) for v in values):
+            return None
+        anchors = [a if a is not None else self._tag_attrs(self._fill(p, k, values)) for a, p, k in self.anchors]
+        images = [a if a is not None else self._tag_attrs(self._fill(p, k, values)) for a, p, k in self.images]
         text = self.text
         out = [text[0]]
-        for k, piece in zip(self.text_slots, text[1:], strict=True):
-            v = values[k]
-            out.append(html_lib.unescape(v) if "&" in v else v)
-            out.append(piece)
-        size = self.base_size + sum(len(v) if v.isascii() else len(v.encode("utf-8")) for v in values)
+        if amp:
+            for k, piece in zip(self.text_slots, text[1:], strict=True):
+                v = values[k]
+                out.append(html_lib.unescape(v) if "&" in v else v)
+                out.append(piece)
+        else:
+            for k, piece in zip(self.text_slots, text[1:], strict=True):
+                out.append(values[k])
+                out.append(piece)
+        # UTF-8 sizes add up, so the values' size is the size of their joined text
+        size = self.base_size + (len(joined) if joined.isascii() else len(joined.encode("utf-8")))
         return _HtmlFacts(anchors, images, "".join(out), size)
 
 
@@ -526,24 +581,115 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return set(zip(words, words[1:], words[2:], strict=False))
 
 
+def _strip_urls(text: str) -> str:
+    """``_URL.sub(" ", text)``, trying the pattern only where a match can start.
+
+    Every match is ``http`` or ``https`` (in any case) right before a ``://``, so it starts 4 or 5
+    characters before one; those places are tried in order, as the regular expression's scan would
+    reach them, each no earlier than the end of the previous match.
+    """
+    at = text.find("://")
+    if at < 0:
+        return text
+    out: list[str] = []
+    last = 0
+    while at >= 0:
+        for start in (at - 5, at - 4):
+            if start >= last:
+                m = _URL.match(text, start)
+                if m is not None:
+                    out.append(text[last:start])
+                    out.append(" ")
+                    last = m.end()
+                    break
+        at = text.find("://", max(at + 1, last))
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _clean_for_similarity(text: str) -> str:
+    """The text :func:`similarity` compares: links and the greeting and STOP/HELP boilerplate blanked."""
+    return _BOILERPLATE.sub(" ", _strip_urls(text))
+
+
+_SMS_GRAMS: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {}
+# by the SMS's trigrams and the email with its links blanked, and with its boilerplate blanked too
+_SCORES_STRIPPED: dict[tuple[frozenset[tuple[str, ...]], str], float] = {}
+_SCORES: dict[tuple[frozenset[tuple[str, ...]], str], float] = {}
+_MAX_SCORES = 4096
+
+
 def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
     """Share of the SMS's word trigrams that also appear in the email (0 = fresh words, 1 = copied).
 
-    Links, the brand prefix, greetings ("Hi Ana,") and the STOP/HELP boilerplate are ignored.
+    Links, the brand prefix, greetings ("Hi Ana,") and the STOP/HELP boilerplate are ignored. The
+    SMS's trigrams are kept per SMS, and the score per SMS and cleaned email (most emails differ by
+    their links and greeting alone, which cleaning removes).
     """
-    cleaned = _BOILERPLATE.sub(" ", _URL.sub(" ", sms))
-    if brand_name:
-        cleaned = cleaned.replace(brand_name + ":", " ")
-    grams = _trigrams(cleaned)
+    grams = _SMS_GRAMS.get((sms, brand_name))
+    if grams is None:
+        cleaned = _clean_for_similarity(sms)
+        if brand_name:
+            cleaned = cleaned.replace(brand_name + ":", " ")
+        if len(_SMS_GRAMS) >= _MAX_EMAIL_GRAMS:
+            _SMS_GRAMS.clear()
+        grams = _SMS_GRAMS[(sms, brand_name)] = frozenset(_trigrams(cleaned))
     if not grams:
         return 0.0
-    email = _BOILERPLATE.sub(" ", _URL.sub(" ", email_text))
-    email_grams = _EMAIL_GRAMS.get(email)
-    if email_grams is None:
-        if len(_EMAIL_GRAMS) >= _MAX_EMAIL_GRAMS:
-            _EMAIL_GRAMS.clear()
-        email_grams = _EMAIL_GRAMS[email] = _trigrams(email)
-    return len(grams & email_grams) / len(grams)
+    stripped = _strip_urls(email_text)  # most emails differ by their links alone
+    score = _SCORES_STRIPPED.get((grams, stripped))
+    if score is not None:
+        return score
+    email = _BOILERPLATE.sub(" ", stripped)
+    key = (grams, email)
+    score = _SCORES.get(key)
+    if score is None:
+        email_grams = _EMAIL_GRAMS.get(email)
+        if email_grams is None:
+            if len(_EMAIL_GRAMS) >= _MAX_EMAIL_GRAMS:
+                _EMAIL_GRAMS.clear()
+            email_grams = _EMAIL_GRAMS[email] = _trigrams(email)
+        if len(_SCORES) >= _MAX_SCORES:
+            _SCORES.clear()
+        score = _SCORES[key] = len(grams & email_grams) / len(grams)
+    if len(_SCORES_STRIPPED) >= _MAX_SCORES:
+        _SCORES_STRIPPED.clear()
+    _SCORES_STRIPPED[(grams, stripped)] = score
+    return score
+
+
+_GRAM_WORDS: dict[frozenset[tuple[str, ...]], frozenset[str]] = {}
+
+
+def _repeat_score(sms: str, email_text: str, brand_name: str, threshold: float) -> float | None:
+    """:func:`similarity`, or None when it is sure to be under ``threshold``.
+
+    Every trigram the score counts is three words of the cleaned, lowered email, and each of those is
+    part of the lowered email with only its links blanked (cleaning blanks whole stretches, and lowering
+    maps each character alone unless the text has a capital sigma). The SMS's trigrams whose words are
+    all found there bound the score from above; when that bound is under the threshold, so is the score.
+    """
+    grams = _SMS_GRAMS.get((sms, brand_name))
+    if not grams:
+        return similarity(sms, email_text, brand_name=brand_name)
+    stripped = _strip_urls(email_text)
+    score = _SCORES_STRIPPED.get((grams, stripped))
+    if score is not None:
+        return score
+    if "\u03a3" not in stripped:
+        words = _GRAM_WORDS.get(grams)
+        if words is None:
+            if len(_GRAM_WORDS) >= _MAX_EMAIL_GRAMS:
+                _GRAM_WORDS.clear()
+            words = _GRAM_WORDS[grams] = frozenset(w for g in grams for w in g)
+        lowered = stripped.lower()
+        found = {w for w in words if w in lowered}
+        bound = sum(1 for a, b, c in grams if a in found and b in found and c in found)
+        if bound / len(grams) < threshold:
+            return None
+    return similarity(sms, email_text, brand_name=brand_name)
 
 
 # ---------------------------------------------------------------- rules
@@ -845,7 +991,8 @@ def _lint_pair(
             if hit:
                 add("email-placeholder", f"{hit.group(0)!r} left in the {part}", part)
                 break
-        if any(_HTTP.match(h) for h in hrefs) or _search_http(pair.text):
+        text_lowered = pair.text.lower()
+        if any(_HTTP.match(h) for h in hrefs) or _search_http(pair.text, text_lowered):
             add("email-insecure-link", "the email links to an http:// URL", "html")
         ctas = {_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a}
         email_cta = sorted(ctas)
@@ -879,16 +1026,18 @@ def _lint_pair(
                     f"SMS links to {sms_paths}, the email's call to action to {email_paths}",
                     "sms",
                 )
-            sms_codes = set(_find_codes(sms))
-            email_codes = set(_find_codes(email_visible)) | set(_find_codes(pair.text)) if sms_codes else set()
+            sms_codes = rules[2]
+            email_codes = (
+                set(_find_codes(email_visible)) | set(_find_codes(pair.text, text_lowered)) if sms_codes else set()
+            )
             if sms_codes and email_codes and sms_codes != email_codes:
                 add(
                     "pair-offer-mismatch",
                     f"SMS offers {', '.join(sorted(sms_codes))}, the email {', '.join(sorted(email_codes))}",
                     "sms",
                 )
-            score = similarity(sms, pair.text, brand_name=brand.name)
-            if score >= similarity_threshold:
+            score = _repeat_score(sms, pair.text, brand.name, similarity_threshold)
+            if score is not None and score >= similarity_threshold:
                 add(
                     "pair-repeats",
                     f"{score:.0%} of the SMS's phrases are copied from the email "
@@ -923,8 +1072,9 @@ def _sms_rules(
     content: str,
     brand: Brand,
     max_sms_segments: int,
-) -> tuple[list[tuple[str, str, str, str | None]], set[tuple[str, str]]]:
-    """The rules that read the SMS alone: (rule, message, part, severity) of each finding, and the SMS's links."""
+) -> tuple[list[tuple[str, str, str, str | None]], set[tuple[str, str]], set[str]]:
+    """The rules that read the SMS alone: (rule, message, part, severity) of each finding, the SMS's links
+    and its offer codes."""
     found: list[tuple[str, str, str, str | None]] = []
 
     def add(rule: str, message: str, part: str, severity: str | None = None) -> None:
@@ -982,7 +1132,7 @@ def _sms_rules(
     urls = {_url_key(u) for u in _URL.findall(sms)}
     if len(urls) > 1:
         add("pair-multiple-cta", f"the SMS has {len(urls)} links to different pages", "sms")
-    return found, urls
+    return found, urls, set(_find_codes(sms))
 
 
 def _accepted_ucs2(manifest: TemplateManifest, content: str) -> str | None:
@@ -1018,6 +1168,25 @@ def _ucs2_message(a: SmsAnalysis) -> str:
 _CONTACT = re.compile(r"https?://|@|\+?\d[\d .()-]{6,}\d")
 
 
+def _in_body(needle: str, parts: tuple[str, str]) -> bool:
+    """``needle in parts[0] + "\\n" + parts[1]``, without building the joined text."""
+    if "\n" in needle:
+        return needle in "\n".join(parts)
+    return needle in parts[0] or needle in parts[1]
+
+
+def _names(name: str, parts: tuple[str, str]) -> bool:
+    """``name.lower() in (parts[0] + "\\n" + parts[1]).lower()``, lowering the text only when needed.
+
+    Lowering maps each character on its own except a capital sigma (its form depends on its
+    neighbours, and a line break ends a word on both sides), so text holding the name as written
+    holds it lowered too, and the lowered joined text is the two lowered texts joined.
+    """
+    if "\u03a3" not in name and _in_body(name, parts):
+        return True
+    return _in_body(name.lower(), (parts[0].lower(), parts[1].lower()))
+
+
 def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_visible: str, add: Any) -> None:
     """``market-required`` and ``market-language`` for the recipient's market.
 
@@ -1031,14 +1200,14 @@ def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_
         add("market-required", f"market {market.name}: {what} ({rule.certainty}: {rule.source})", part, severity)
 
     if pair.html:
-        body = email_visible + "\n" + pair.text
+        parts = (email_visible, pair.text)
         for rule in market.required("email"):
-            if rule.element == "sender_identity" and brand.name.lower() not in body.lower():
+            if rule.element == "sender_identity" and not _names(brand.name, parts):
                 report(rule, f"the email does not name the sender {brand.name!r}", "html")
             elif (
                 rule.element == "contact_details"
-                and not any(str(u).rstrip("/") in body for u in (brand.support_url, brand.website_url) if u)
-                and not (brand.reply_to and brand.reply_to in body)
+                and not any(_in_body(str(u).rstrip("/"), parts) for u in (brand.support_url, brand.website_url) if u)
+                and not (brand.reply_to and _in_body(brand.reply_to, parts))
             ):
                 report(rule, "the email gives no phone number, email or web address to contact the sender", "html")
     if pair.sms is not None:

@@ -68,8 +68,9 @@ if TYPE_CHECKING:
 
 from ..locales import canonical_locale, language_of, locale_chain
 from ..models.errors import StrategyError, TemplateError
+from ..models.policy import MarketRule
 from ..models.strategy import Brand, Strategy
-from .formatting import local_date, local_time, money, number, plural
+from .formatting import local_date, local_time, money, number, plural, zone
 from .library import TemplateManifest, default_templates_dir, fill_fields, load_library, translations
 from .sandbox import (
     MAX_OUTPUT_CHARS,
@@ -109,6 +110,7 @@ PART_FILES: dict[str, str] = {
 HEADERS_FILE = "_base/headers.txt.j2"
 
 _MAX_NAME = 30
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,12 +479,13 @@ def _passes(function: Any) -> str:
 
 
 def build_environment(
-    templates_dir: str | os.PathLike[str], brand: Brand, *, sandboxed: bool = True
+    templates_dir: str | os.PathLike[str], brand: Brand, *, sandboxed: bool = True, memoize: bool = False
 ) -> jinja2.Environment:
     """The Jinja environment of the library: sandboxed, StrictUndefined, HTML autoescape, workbench filters.
 
     ``sandboxed=False`` gives the bare environment the benchmark uses as its floor (same templates,
-    same filters, no sandbox and no limits).
+    same filters, no sandbox and no limits). ``memoize=True`` writes each distinct date, plural form
+    and number once per locale and channel (see :class:`_FilterMemo`), with the same text.
 
     Raises
     ------
@@ -525,10 +528,14 @@ def build_environment(
         loc, gsm = _where(ctx)
         return money(amount, currency_code or ctx.get("currency") or currency, locale=loc, gsm=gsm)
 
+    memo = _FilterMemo() if memoize else None
+
     @pass_context
     def _local_date(ctx: jinja2.runtime.Context, value: object, style: str = "medium") -> str:
         customer = ctx.get("customer") or {}
         loc, gsm = _where(ctx)
+        if memo is not None:
+            return memo.local_date(value, customer.get("timezone"), style, loc, gsm)
         return local_date(value, customer.get("timezone"), style, locale=loc, gsm=gsm)
 
     @pass_context
@@ -540,12 +547,16 @@ def build_environment(
     @pass_context
     def _number(ctx: jinja2.runtime.Context, value: object) -> str:
         loc, gsm = _where(ctx)
+        if memo is not None:
+            return memo.number(value, loc, gsm)
         return number(value, locale=loc, gsm=gsm)
 
     @pass_context
     def _plural(ctx: jinja2.runtime.Context, count: object, one: str = "", other: str = "", **forms: str) -> str:
         loc, gsm = _where(ctx)
         known = {k: str(v) for k, v in forms.items() if k in ("zero", "two", "few", "many")}
+        if memo is not None:
+            return memo.plural(count, str(one), str(other or one), known, loc, gsm)
         return plural(count, one=str(one), other=str(other or one), locale=loc, gsm=gsm, **known)
 
     @pass_context
@@ -581,6 +592,89 @@ def build_environment(
         track=_track,
     )
     return env
+
+
+def _instant(value: pd.Timestamp, timezone: object) -> tuple[Any, ...] | None:
+    """A key for a timestamp's instant in a zone: its nanoseconds since the epoch (read as UTC when it has
+    no zone), whether it has one, and the zone's name; None when there is no such key."""
+    if type(timezone) not in _TEXT_OR_NONE:
+        return None
+    try:
+        return (value.value, value.tz is None, timezone)
+    except OverflowError:  # outside the nanosecond range
+        return None
+
+
+class _FilterMemo:
+    """The date, number and plural filters once per distinct input, for one environment.
+
+    What they write is a function of their arguments, the locale and the channel (and, for dates, of
+    the day the timestamp falls on in the customer's time zone), so each distinct input is written by
+    Babel once and reused for every customer. A date is looked up by its day in the customer's zone
+    (:func:`~.formatting.local_date` formats that day); numbers by their type and ``repr`` (equal
+    values written differently, such as ``1`` and ``1.0``, are kept apart). Anything else (a value of
+    another type, an error) goes to the filter itself. The memo is bounded.
+    """
+
+    MAX_ENTRIES = 4096
+    _NUMBERS = frozenset({int, float, decimal.Decimal, np.int64, np.float64, np.int32, np.float32})
+
+    def __init__(self) -> None:
+        self._dates: dict[tuple[Any, ...], str] = {}
+        self._days: dict[tuple[Any, ...], dt.date] = {}
+        self._numbers: dict[tuple[Any, ...], str] = {}
+
+    @staticmethod
+    def _store(cache: dict[tuple[Any, ...], str], key: tuple[Any, ...], text: str) -> str:
+        if len(cache) >= _FilterMemo.MAX_ENTRIES:
+            cache.clear()
+        cache[key] = text
+        return text
+
+    def local_date(self, value: object, timezone: object, style: str, loc: str, gsm: bool) -> str:
+        """:func:`~.formatting.local_date` of a timestamp, once per day, style, locale and channel."""
+        kind = type(value)
+        if not isinstance(style, str) or kind not in (pd.Timestamp, dt.datetime):
+            return local_date(value, timezone, style, locale=loc, gsm=gsm)
+        # A timestamp's instant (its nanoseconds since the epoch, read as UTC when it has no zone) and the
+        # customer's zone give the day; the same timestamp comes back for many customers.
+        instant = _instant(value, timezone) if kind is pd.Timestamp else None
+        day = self._days.get(instant) if instant is not None else None
+        if day is None:
+            when: dt.datetime = value.to_pydatetime() if kind is pd.Timestamp else value  # type: ignore[attr-defined,assignment]
+            day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
+            if instant is not None:
+                if len(self._days) >= self.MAX_ENTRIES:
+                    self._days.clear()
+                self._days[instant] = day
+        key = (day, style, loc, gsm)
+        hit = self._dates.get(key)
+        if hit is None:
+            hit = self._store(self._dates, key, local_date(day, None, style, locale=loc, gsm=gsm))
+        return hit
+
+    def number(self, value: object, loc: str, gsm: bool) -> str:
+        """:func:`~.formatting.number`, once per distinct value, locale and channel."""
+        kind = type(value)
+        if kind not in self._NUMBERS:
+            return number(value, locale=loc, gsm=gsm)
+        key = (kind, repr(value), loc, gsm)
+        hit = self._numbers.get(key)
+        if hit is None:
+            hit = self._store(self._numbers, key, number(value, locale=loc, gsm=gsm))
+        return hit
+
+    def plural(self, count: object, one: str, other: str, forms: dict[str, str], loc: str, gsm: bool) -> str:
+        """:func:`~.formatting.plural`, once per distinct count, forms, locale and channel."""
+        kind = type(count)
+        if kind not in self._NUMBERS and count is not None:
+            return plural(count, one=one, other=other, locale=loc, gsm=gsm, **forms)
+        key = ("plural", kind, repr(count), one, other, tuple(sorted(forms.items())), loc, gsm)
+        hit = self._numbers.get(key)
+        if hit is None:
+            text = plural(count, one=one, other=other, locale=loc, gsm=gsm, **forms)
+            hit = self._store(self._numbers, key, text)
+        return hit
 
 
 _SLOT_MARKUP = [Markup(f"\ue000{i}\ue001") for i in range(256)]
@@ -633,6 +727,28 @@ _PROBE = re.compile(f"{_PROBE_OPEN}(\\d+){_PROBE_CLOSE}")
 # characters, and only the entities markupsafe writes.
 _UNSAFE_VALUE = re.compile(f"[<>\"'\\r\\x00{_SLOT_OPEN}-{_PROBE_CLOSE}]|&(?!(?:amp|lt|gt|#34|#39);)")
 _HTML_SPACE = " \t\n\f\r"
+_UNSAFE_CHARACTERS = ("<", ">", '"', "'", "\r", "\x00", _SLOT_OPEN, "\ue001", _PROBE_OPEN, _PROBE_CLOSE)
+_ENTITIES = ("&amp;", "&lt;", "&gt;", "&#34;", "&#39;")
+
+
+def _unsafe(text: str) -> bool:
+    """``_UNSAFE_VALUE.search(text) is not None``, with a scan per character instead of the pattern's walk.
+
+    Every ``&`` starts at most one of the entities (each starts with its own characters after ``&``,
+    and one cannot overlap another), so no ``&`` starts anything else when the counts add up.
+    """
+    if any(c in text for c in _UNSAFE_CHARACTERS):
+        return True
+    amps = text.count("&")
+    return amps > 0 and amps != sum(text.count(e) for e in _ENTITIES)
+
+
+def _loose(values: list[str]) -> bool:
+    """Whether a value is empty or starts or ends with an HTML space."""
+    space = _HTML_SPACE
+    return any(not v or v[0] in space or v[-1] in space for v in values)
+
+
 # A value probing every character whose serialization depends on where it lands (text or attribute).
 # Inner spaces check that the value stays in one piece (an unquoted attribute would split).
 _PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x y"
@@ -720,8 +836,21 @@ class _CssPlan:
             if len(self.skeletons) >= _MAX_SKELETONS:
                 self.skeletons.clear()
             entry = self.skeletons[skeleton] = self._plan(skeleton, len(values))
-        if entry is not None and _UNSAFE_VALUE.search("".join(values)) is None:
+        joined = "".join(values)
+        if entry is not None and not _unsafe(joined):
             segments, slots, padded_ok = entry
+            # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
+            plain = "&" not in joined and "\xa0" not in joined
+            if not _loose(values):
+                # every value has text with no space around it: the loop below would write each one
+                if plain:
+                    each = [values[index] for index, _ in slots]
+                else:
+                    each = [_serialize(values[index], where) for index, where in slots]
+                whole = [""] * (2 * len(each) + 1)
+                whole[0::2] = segments
+                whole[1::2] = each
+                return "".join(whole), HtmlLayout(segments, tuple(each))
             out = [segments[0]]
             written: list[str] = []
             for (index, where), segment in zip(slots, segments[1:], strict=True):
@@ -729,7 +858,7 @@ class _CssPlan:
                 stripped = value.strip(_HTML_SPACE)
                 if not stripped or (value[0] == "\n") or (not padded_ok and len(stripped) != len(value)):
                     break
-                serialized = _serialize(value, where)
+                serialized = value if plain else _serialize(value, where)
                 written.append(serialized)
                 out.append(serialized)
                 out.append(segment)
@@ -913,7 +1042,7 @@ class Renderer:
         self.strategy = strategy
         self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
         self.library = load_library(self.templates_dir)
-        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed)
+        self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed, memoize=cache_parts)
         self._outputs = _Outputs() if inline_css else None
         self._html_env = recording_environment(self.env, self._outputs) if self._outputs is not None else self.env
         self.brand = freeze(brand_context(strategy.brand))
@@ -939,6 +1068,7 @@ class Renderer:
         self._cache_parts = cache_parts
         self._reads_of: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
         self._part_cache: dict[tuple[Any, ...], str] = {}
+        self._markets: dict[tuple[str | None, str | None], MarketRule | None] = {}
 
     # -- templates
 
@@ -983,12 +1113,26 @@ class Renderer:
             }
         return found
 
+    def _market(self, customer: Mapping[str, Any]) -> MarketRule | None:
+        """The customer's market rule (:meth:`~workbench.models.policy.ContactPolicy.market_for`), once per
+        distinct country and region given as text."""
+        country, region = customer.get("country"), customer.get("region")
+        if not (type(country) in _TEXT_OR_NONE and type(region) in _TEXT_OR_NONE):
+            return self.strategy.policy.market_for(country, region)
+        key = (country, region)
+        if key in self._markets:
+            return self._markets[key]
+        if len(self._markets) >= 4096:  # places come from data: keep the memo bounded
+            self._markets.clear()
+        found = self._markets[key] = self.strategy.policy.market_for(country, region)
+        return found
+
     def customer_locale(self, customer: Mapping[str, Any]) -> str:
         """A customer's locale: stated (``locale``), else their market's, else the brand's default."""
         stated = canonical_locale(customer.get("locale"))
         if stated is not None:
             return stated
-        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        market = self._market(customer)
         if market is not None and market.locale:
             return canonical_locale(market.locale) or self.default_locale
         return self.default_locale
@@ -998,7 +1142,7 @@ class Renderer:
         given = customer.get("currency")
         if isinstance(given, str) and len(given.strip()) == 3 and given.strip().isalpha():
             return given.strip().upper()
-        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        market = self._market(customer)
         return (market.currency if market is not None and market.currency else None) or self.strategy.brand.currency
 
     def _find(self, moment: str, part: str, variant: str, candidates: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -1182,7 +1326,8 @@ class Renderer:
                 else (manifest.fallback_landing_path or "/")
             )
         cid = str(cust.get("customer_id") or "")
-        query = urlencode({"c": cid}) if cid else ""
+        # urlencode leaves ASCII letters and digits as they are
+        query = ("c=" + cid if cid.isascii() and cid.isalnum() else urlencode({"c": cid})) if cid else ""
         return {
             "customer": cust,
             "brand": self.brand,
@@ -1268,11 +1413,12 @@ class Renderer:
         names, fields = reads
         customer = ctx.get("customer")
         try:
+            get = ctx.get
             key = (
                 name,
-                tuple(_canon(ctx.get(n, _MISSING)) for n in _FILTER_READS),
-                tuple(_canon(ctx.get(n, _MISSING)) for n in names),
-                tuple(_canon(customer.get(f, _MISSING)) for f in fields) if isinstance(customer, Mapping) else None,
+                tuple([_canon(get(n, _MISSING)) for n in _FILTER_READS]),
+                tuple([_canon(get(n, _MISSING)) for n in names]),
+                tuple([_canon(customer.get(f, _MISSING)) for f in fields]) if isinstance(customer, Mapping) else None,
             )
         except _Uncacheable:
             return self._render(template, ctx)
@@ -1381,7 +1527,7 @@ class Renderer:
         return replace(hit, replacements=dict(hit.replacements))
 
     def _market_name(self, customer: Mapping[str, Any]) -> str:
-        market = self.strategy.policy.market_for(customer.get("country"), customer.get("region"))
+        market = self._market(customer)
         return market.name if market is not None else ""
 
 

@@ -34,6 +34,7 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping
+from itertools import islice
 from typing import Any, TypeVar
 
 import jinja2
@@ -490,6 +491,26 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _bounded_range
         self.globals["lipsum"] = _bounded_lipsum
 
+    def make_globals(self, d: Mapping[str, Any] | None) -> Any:
+        """A template's globals as one plain dict: the sandbox's own (fixed once it is built) and the template's.
+
+        Jinja chains the template's globals to the environment's (a ChainMap) so that globals added to the
+        environment later reach templates loaded before; the sandbox sets its globals (``range``,
+        ``lipsum``) when it is built and never after, and a plain dict is read in one step each time a
+        template or an include starts rendering instead of merging the chain again.
+        """
+        return {**self.globals, **(d or {})}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` as the sandbox reads it; on a read-only dict, a key that names no dict attribute
+        is read as the item straight away (Jinja tries the attribute first, which fails for such keys)."""
+        if type(obj) is FrozenDict and attribute not in _FROZEN_DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
     def _generate(
         self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
     ) -> str:
@@ -546,6 +567,10 @@ class FrozenDict(dict[Any, Any]):
         return (FrozenDict, (dict(self),))
 
 
+#: Every attribute a FrozenDict has (it has no instance dict): any other name fails as an attribute.
+_FROZEN_DICT_ATTRIBUTES = frozenset(dir(FrozenDict))
+
+
 def freeze(value: Any) -> Any:
     """A read-only copy of ``value`` for templates: dicts become :class:`FrozenDict`, lists and sets tuples.
 
@@ -560,6 +585,10 @@ def freeze(value: Any) -> Any:
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)) and getattr(value, "ndim", None):
         return tuple(freeze(v) for v in value.tolist())
     return value
+
+
+#: Chunks of output taken from a template's stream at once by :func:`render_limited`.
+_CHUNKS_AT_ONCE = 16
 
 
 def render_limited(
@@ -581,17 +610,29 @@ def render_limited(
     # same traceback rewriting (template lines) for an error raised while rendering.
     chunks = template.root_render_func(template.new_context(dict(context)))
     out: list[str] = []
-    append = out.append
     size = 0
     over = False
     try:
         try:
-            for chunk in chunks:
-                size += len(chunk)
+            # A few chunks at a time. The output passes the limit in a block when the block's total does
+            # (sizes only grow); one that fails part way keeps the chunks made before the error, and when
+            # those passed the limit the render stopped there, before the error, as one chunk at a time would.
+            while True:
+                block: list[str] = []
+                try:
+                    block.extend(islice(chunks, _CHUNKS_AT_ONCE))
+                except Exception:
+                    if size + sum(map(len, block)) > max_chars:
+                        over = True
+                        break
+                    raise
+                if not block:
+                    break
+                size += sum(map(len, block))
                 if size > max_chars:
                     over = True
                     break
-                append(chunk)
+                out += block
         except Exception:
             template.environment.handle_exception()
     finally:
