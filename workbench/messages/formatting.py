@@ -116,7 +116,7 @@ def _moment(value: object) -> dt.datetime | dt.date:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
+        value = value.to_pydatetime(warn=False)  # a date shown to the second at most
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):

@@ -641,7 +641,7 @@ class _FilterMemo:
         instant = _instant(value, timezone) if kind is pd.Timestamp else None
         day = self._days.get(instant) if instant is not None else None
         if day is None:
-            when: dt.datetime = value.to_pydatetime() if kind is pd.Timestamp else value  # type: ignore[attr-defined,assignment]
+            when: dt.datetime = value.to_pydatetime(warn=False) if kind is pd.Timestamp else value  # type: ignore[attr-defined,assignment]
             day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
             if instant is not None:
                 if len(self._days) >= self.MAX_ENTRIES:
