@@ -880,7 +880,8 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
         bucket[cancelled] = 4
         cell = key.astype(np.int64) * 5 + bucket
         counts = np.bincount(cell, minlength=(n + 1) * 5).reshape(n + 1, 5)[:n]
-        sums = np.bincount(cell, weights=amount, minlength=(n + 1) * 5).reshape(n + 1, 5)[:n]
+        sums = np.bincount(cell, weights=amount, minlength=(n + 1) * 5).astype(np.float64, copy=False)
+        sums = sums.reshape(n + 1, 5)[:n]  # (bincount of no rows gives integers)
         first_us = np.full(n + 1, np.iinfo(np.int64).max)
         last_us = np.full(n + 1, np.iinfo(np.int64).min)
         np.minimum.at(first_us, bought, us)
@@ -888,6 +889,7 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
         first_day = first_us[:n] // US_PER_DAY
         on_first = day == np.append(first_day, 0)[bought]
         first_day_amount = np.bincount(bought, weights=np.where(on_first, amount, 0.0), minlength=n + 1)[:n]
+        first_day_amount = first_day_amount.astype(np.float64, copy=False)
         n_days = counted.result()[:n]
     first_us, last_us = first_us[:n], last_us[:n]
     orders_total = counts[:, :4].sum(axis=1)
