@@ -1,7 +1,8 @@
-"""The order columns of profiles computed with NumPy from the customer keys agree with the profile SQL.
+"""The order and message columns of profiles computed with NumPy from the customer keys agree with the SQL.
 
-``build_profiles`` counts and sums the orders with NumPy when it can; the SQL of ``order_summary_sql`` (what a
-warehouse runs, and what ``build_profiles`` falls back to) is the reference, run here on the same rows.
+``build_profiles`` counts and sums the orders and messages with NumPy when it can; the SQL
+(``order_summary_sql`` and ``part_sql``: what a warehouse runs, and what ``build_profiles`` falls back
+to) is the reference, run here on the same rows.
 """
 
 from __future__ import annotations
@@ -131,9 +132,11 @@ def test_numpy_order_columns_equal_the_sql(book, as_arrow):
 
 
 def test_build_profiles_are_the_same_with_the_sql(sample_dataset, monkeypatch):
-    """Every profile column, with NumPy for the orders and with the SQL."""
+    """Every profile column, with NumPy for the orders and messages and with the SQL."""
     fast = build_profiles(sample_dataset, as_of="2026-10-31")
+    assert sample_dataset.has("messages")
     monkeypatch.setattr(profiles, "_order_arrays", lambda *args, **kwargs: None)
+    monkeypatch.setattr(profiles, "_message_arrays", lambda *args, **kwargs: None)
     slow = build_profiles(sample_dataset, as_of="2026-10-31")
     sums = [c for c in ORDER_COLUMNS if fast[c].dtype.kind == "f"]
     others = [c for c in fast.columns if c not in sums]
@@ -192,3 +195,76 @@ def test_cancelled_statuses_follow_the_sql(kind):
             for v in values
         ]
     assert profiles._cancelled_statuses(array).tolist() == want
+
+
+def sql_part(dataset: Dataset, name: str, as_of: pd.Timestamp) -> dict[str, object]:
+    """One other table's part as its SQL gives it, placed by customer key (the reference)."""
+    with profiles._connect() as con:
+        profiles._load(con, name, profiles._keyed(dataset, name, profiles._PART_INPUTS[name][1:]))
+        part = con.sql(profiles.part_sql(name, as_of=as_of, key=profiles._KEY)).to_arrow_table()
+    return profiles._spread(part, len(dataset.customers), profiles._PARTS[name])
+
+
+@st.composite
+def message_sets(draw):
+    """Messages of known and unknown customers on any channel text, sent, opened and clicked around as_of
+    (missing, before, at and after it; an open after the click, a click without an open), some columns absent."""
+    ids = draw(st.permutations(["a", "b", "c", "d"]))
+    as_of = resolve_as_of("2025-06-30")
+    offsets = st.one_of(st.none(), st.sampled_from([-2, -1, 0, 1, 5]), st.integers(-50, 50))  # minutes from as_of
+
+    def moment(minutes):
+        return None if minutes is None else as_of + pd.Timedelta(minutes=minutes) - pd.Timedelta(microseconds=0)
+
+    n = draw(st.integers(0, 40))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*ids[:3], "ghost"]),
+                st.sampled_from(["email", "sms", "Email", "push", None]),
+                offsets,
+                offsets,
+                offsets,
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    messages = pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
+            "channel": pd.Series([r[1] for r in rows], dtype="string"),
+            "sent_at": pd.Series([moment(r[2]) for r in rows], dtype="datetime64[us, UTC]"),
+            "opened_at": pd.Series([moment(r[3]) for r in rows], dtype="datetime64[us, UTC]"),
+            "clicked_at": pd.Series([moment(r[4]) for r in rows], dtype="datetime64[us, UTC]"),
+        }
+    )
+    for column in ("opened_at", "clicked_at"):
+        if draw(st.booleans()) and draw(st.booleans()):
+            messages = messages.drop(columns=column)
+    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series(["1"], dtype="string"),
+            "customer_id": pd.Series([ids[0]], dtype="string"),
+            "ordered_at": pd.Series([as_of - pd.Timedelta(days=3)], dtype="datetime64[us, UTC]"),
+            "amount": [10.0],
+        }
+    )
+    return orders, customers, messages, as_of
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message_sets(), st.booleans())
+def test_numpy_message_columns_equal_the_sql(book, as_arrow):
+    orders, customers, messages, as_of = book
+    held: object = messages
+    if as_arrow:  # as loading holds it: Arrow, the channel dictionary-encoded
+        table = pa.Table.from_pandas(messages, preserve_index=False)
+        i = table.schema.get_field_index("channel")
+        held = table.set_column(i, "channel", table.column(i).dictionary_encode())
+    dataset = Dataset(orders=orders, customers=customers, messages=held)
+    got = profiles._message_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
+    assert got is not None
+    assert list(got) == list(profiles._PARTS["messages"])
+    assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))
