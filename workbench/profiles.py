@@ -966,10 +966,10 @@ def _message_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, obj
     if "channel" not in dataset.column_names("messages"):
         return None
     email, sms = (_equals(dataset.column("messages", "channel"), c) for c in ("email", "sms"))
-    stamps = [_stamps(dataset, "messages", c) for c in ("sent_at", "opened_at", "clicked_at")]
-    if email is None or sms is None or stamps[0] is None or stamps[1] is None or stamps[2] is None:
+    sent_at, opened_at, clicked_at = (_stamps(dataset, "messages", c) for c in ("sent_at", "opened_at", "clicked_at"))
+    if email is None or sms is None or sent_at is None or opened_at is None or clicked_at is None:
         return None
-    (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
+    (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = sent_at, opened_at, clicked_at
     keys = dataset.customer_keys("messages")
     rows = (keys >= 0) & sent_there & (sent <= as_of_us)
     opened_by = opened_there & (opened <= as_of_us)
