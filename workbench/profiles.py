@@ -934,17 +934,21 @@ _NAT = np.iinfo(np.int64).min
 
 def _stamps(dataset: Dataset, table: str, column: str) -> tuple[np.ndarray, np.ndarray] | None:
     """A timestamp column as microseconds and whether each is there (a column the table lacks: none are);
-    None for any type but UTC microseconds."""
+    None for any type but UTC microseconds. Where a value is missing the microseconds are whatever Arrow's
+    buffer holds: read them only where the value is there."""
     if column not in dataset.column_names(table):
         rows = dataset.rows(table)
         return np.zeros(rows, dtype=np.int64), np.zeros(rows, dtype=bool)
     values = dataset.column(table, column)
     if values.type != pa.timestamp("us", tz="UTC"):
         return None
-    there = np.ones(len(values), dtype=bool) if not values.null_count else values.is_valid().to_numpy()
-    micros = values.cast(pa.int64())
-    micros = micros.fill_null(0) if values.null_count else micros
-    return np.asarray(micros.to_numpy(), dtype=np.int64), np.asarray(there, dtype=bool)
+    if not values.null_count:
+        return np.asarray(values.cast(pa.int64()).to_numpy(), dtype=np.int64), np.ones(len(values), dtype=bool)
+    parts = [
+        np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset : c.offset + len(c)] for c in values.chunks if len(c)
+    ]
+    micros = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return micros, np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray | None:
@@ -979,17 +983,20 @@ def _message_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, obj
     code += sms.astype(np.int8) * 8
     code += opened_by.astype(np.int8) * 2
     code += clicked_by
-    cell = np.where(rows, keys, n).astype(np.int64) * 12 + code
+    cell = np.where(rows, keys, n).astype(np.int64)
+    cell *= 12
+    cell += code
     counts = np.bincount(cell, minlength=(n + 1) * 12).reshape(n + 1, 12)[:n]
     del cell, code
     # email engagement: the later of open and click, counted when the first of them (the open, else the
     # click) is by as_of
-    first = np.where(opened_there, opened, clicked)
-    engaged = rows & email & (opened_there | clicked_there) & (first <= as_of_us)
-    latest = np.where(opened_there & clicked_there, np.maximum(opened, clicked), first)
+    touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
+    opens, clicks, has_open = opened[touched], clicked[touched], opened_there[touched]
+    first = np.where(has_open, opens, clicks)
+    latest = np.where(has_open & clicked_there[touched], np.maximum(opens, clicks), first)
+    by = first <= as_of_us
     email_last = np.full(n, _NAT)
-    np.maximum.at(email_last, keys[engaged], latest[engaged])
-    del first, latest, engaged
+    np.maximum.at(email_last, keys[touched[by]], latest[by])
     sms_clicked = rows & sms & clicked_by
     sms_last = np.full(n, _NAT)
     np.maximum.at(sms_last, keys[sms_clicked], clicked[sms_clicked])
