@@ -268,3 +268,32 @@ def test_numpy_message_columns_equal_the_sql(book, as_arrow):
     assert got is not None
     assert list(got) == list(profiles._PARTS["messages"])
     assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))
+
+
+def test_message_times_that_are_all_missing_without_a_buffer():
+    """A column Arrow made of nulls alone has no data buffer to read."""
+    as_of = resolve_as_of("2025-06-30")
+    sent = pa.array([as_of - pd.Timedelta(days=d) for d in (1, 2, 3)], pa.timestamp("us", tz="UTC"))
+    messages = pa.table(
+        {
+            "customer_id": pa.array(["a", "b", "a"]),
+            "channel": pa.array(["email", "sms", "email"]),
+            "sent_at": sent,
+            "opened_at": pa.nulls(3, pa.timestamp("us", tz="UTC")),
+            "clicked_at": pa.array([None, sent[1].as_py(), sent[2].as_py()], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": pd.Series(["a", "b"], dtype="string")})
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series(["1"], dtype="string"),
+            "customer_id": pd.Series(["a"], dtype="string"),
+            "ordered_at": pd.Series([as_of - pd.Timedelta(days=3)], dtype="datetime64[us, UTC]"),
+            "amount": [10.0],
+        }
+    )
+    dataset = Dataset(orders=orders, customers=customers, messages=messages)
+    got = profiles._message_arrays(dataset, 2, as_of_us=profiles._epoch_us(as_of))
+    assert got is not None
+    assert got["email_clicks"].tolist() == [1, 0] and got["sms_clicks"].tolist() == [0, 1]
+    assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))

@@ -944,11 +944,17 @@ def _stamps(dataset: Dataset, table: str, column: str) -> tuple[np.ndarray, np.n
         return None
     if not values.null_count:
         return np.asarray(values.cast(pa.int64()).to_numpy(), dtype=np.int64), np.ones(len(values), dtype=bool)
-    parts = [
-        np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset : c.offset + len(c)] for c in values.chunks if len(c)
-    ]
+    parts = [_int64_buffer(c) for c in values.chunks if len(c)]
     micros = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return micros, np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _int64_buffer(chunk: pa.Array) -> np.ndarray:
+    """The 64-bit values of an Arrow array as its buffer holds them (zeros when it has none: all missing)."""
+    data = chunk.buffers()[1]
+    if data is None:
+        return np.zeros(len(chunk), dtype=np.int64)
+    return np.frombuffer(data, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk)]
 
 
 def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray | None:
