@@ -891,6 +891,9 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
         counts = np.bincount(cell, minlength=(n + 1) * 5).reshape(n + 1, 5)[:n]
         sums = np.bincount(cell, weights=amount, minlength=(n + 1) * 5).astype(np.float64, copy=False)
         sums = sums.reshape(n + 1, 5)[:n]  # (bincount of no rows gives integers)
+        # the revenue in one sum over the rows in their order (as an engine adding them in one thread does),
+        # not the sum of the buckets' sums: lifetimes' monetary value subtracts the first day from it
+        revenue = np.bincount(bought, weights=amount, minlength=n + 1).astype(np.float64, copy=False)
         first_us = np.full(n + 1, np.iinfo(np.int64).max)
         last_us = np.full(n + 1, np.iinfo(np.int64).min)
         np.minimum.at(first_us, bought, us)
@@ -902,7 +905,7 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
         n_days = counted.result()[:n]
     first_us, last_us = first_us[:n], last_us[:n]
     orders_total = counts[:, :4].sum(axis=1)
-    revenue_total = sums[:, :4].sum(axis=1)
+    revenue_total = revenue[:n]
     has = orders_total > 0
     first_day = np.where(has, first_day, 0)
     last_day = np.where(has, last_us // US_PER_DAY, 0)
