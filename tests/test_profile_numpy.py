@@ -1,0 +1,301 @@
+"""The order and message columns of profiles computed with NumPy from the customer keys agree with the SQL.
+
+``build_profiles`` counts and sums the orders and messages with NumPy when it can; the SQL
+(``order_summary_sql`` and ``part_sql``: what a warehouse runs, and what ``build_profiles`` falls back
+to) is the reference, run here on the same rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench import profiles
+from workbench.models.dataset import Dataset
+from workbench.profiles import ORDER_COLUMNS, build_profiles, resolve_as_of
+
+STATUSES = [
+    "placed",
+    "placed",
+    "CANCELLED",
+    "Canceled",
+    "Void",
+    "VOİD",
+    "void ",
+    "Returned",
+    "refunded",
+    "cancel",
+    None,
+]
+CURRENCIES = ["usd", " EUR ", "GBPX", "", None, "JPY"]
+
+
+def sql_order_columns(dataset: Dataset, as_of: pd.Timestamp) -> dict[str, object]:
+    """The order columns as the profile SQL gives them, placed by customer key (the reference)."""
+    present = dataset.column_names("orders")
+    columns = ["ordered_at", "amount"] + [c for c in ("status", "currency") if c in present]
+    with profiles._connect() as con:
+        profiles._load(con, "orders_in", profiles._keyed(dataset, "orders", columns))
+        sql = profiles.order_summary_sql(
+            "orders_in",
+            as_of_us=profiles._epoch_us(as_of),
+            has_status="status" in present,
+            key=profiles._KEY,
+            has_currency="currency" in present,
+        )
+        return profiles._spread(con.sql(sql).to_arrow_table(), len(dataset.customers), profiles._ORDER_DEFAULTS)
+
+
+def assert_same_columns(got: dict[str, object], want: dict[str, object], columns: list[str]) -> None:
+    for column in columns:
+        a, b = got[column], want[column]
+        if isinstance(b, np.ndarray) and b.dtype.kind == "f":
+            assert isinstance(a, np.ndarray) and a.dtype == b.dtype, column
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=column)
+        elif isinstance(b, np.ndarray):
+            assert isinstance(a, np.ndarray) and a.dtype == b.dtype, column
+            assert a.tolist() == b.tolist(), column
+        else:  # timestamps and text
+            assert pd.Series(a).equals(pd.Series(b)), column
+
+
+@st.composite
+def order_sets(draw):
+    """Customers (one never orders), orders of them and of unknown customers around the window edges,
+    cancellations by amount and by status in any case, several orders on one day, and an as_of moment."""
+    ids = draw(st.permutations(["a", "b", "c", "d", "e", "f"]))
+    as_of = draw(st.sampled_from(["2025-06-30", "2025-06-30 12:00", "1970-01-02", "2199-12-30", "1900-03-01"]))
+    as_of_ts = resolve_as_of(as_of if len(as_of) == 10 else pd.Timestamp(as_of, tz="UTC"))
+    edges = st.sampled_from([0, 1, 29, 30, 31, 89, 90, 91, 364, 365, 366])
+    n = draw(st.integers(0, 40))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*ids[:5], "ghost"]),
+                st.one_of(edges, st.integers(-3, 800)),  # days before the as_of day
+                st.integers(0, 24 * 60 - 1),
+                st.one_of(
+                    st.floats(-100, 500, allow_nan=False).map(lambda x: round(x, 2)),
+                    # amounts of the size orders have: monetary_value subtracts the first day from the total,
+                    # and with an amount like 1e12 only the rounding of the sums (in any order) would be left
+                    st.sampled_from([0.0, -0.0, 99_999.99, 0.1]),
+                ),
+                st.sampled_from(STATUSES),
+                st.sampled_from(CURRENCIES),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    day = as_of_ts.normalize()
+    when = [
+        min(
+            max(day - pd.Timedelta(days=r[1]) + pd.Timedelta(minutes=r[2]), pd.Timestamp("1900-01-01", tz="UTC")),
+            pd.Timestamp("2199-12-31 23:59", tz="UTC"),
+        )
+        for r in rows
+    ]
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series([str(i) for i in range(n)], dtype="string"),
+            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
+            "ordered_at": pd.Series(when, dtype="datetime64[us, UTC]"),
+            "amount": pd.Series([r[3] for r in rows], dtype="float64"),
+        }
+    )
+    if draw(st.booleans()):
+        orders["status"] = pd.Series([r[4] for r in rows], dtype="string")
+    if draw(st.booleans()):
+        orders["currency"] = pd.Series([r[5] for r in rows], dtype="string")
+    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
+    return orders, customers, as_of_ts
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order_sets(), st.booleans())
+def test_numpy_order_columns_equal_the_sql(book, as_arrow):
+    orders, customers, as_of = book
+    if as_arrow:  # as loading holds it: Arrow, the status dictionary-encoded
+        table = pa.Table.from_pandas(orders, preserve_index=False)
+        if "status" in orders.columns:
+            i = table.schema.get_field_index("status")
+            table = table.set_column(i, "status", table.column(i).dictionary_encode())
+        dataset = Dataset(orders=table, customers=customers)
+    else:
+        dataset = Dataset(orders=orders, customers=customers)
+    got = profiles._order_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
+    assert got is not None
+    assert list(got) == [c for c in profiles._ORDER_DEFAULTS if c != "latest_currency"]
+    assert_same_columns(got, sql_order_columns(dataset, as_of), list(got))
+
+
+def test_build_profiles_are_the_same_with_the_sql(sample_dataset, monkeypatch):
+    """Every profile column, with NumPy for the orders and messages and with the SQL."""
+    fast = build_profiles(sample_dataset, as_of="2026-10-31")
+    assert sample_dataset.has("messages")
+    monkeypatch.setattr(profiles, "_order_arrays", lambda *args, **kwargs: None)
+    monkeypatch.setattr(profiles, "_message_arrays", lambda *args, **kwargs: None)
+    slow = build_profiles(sample_dataset, as_of="2026-10-31")
+    sums = [c for c in ORDER_COLUMNS if fast[c].dtype.kind == "f"]
+    others = [c for c in fast.columns if c not in sums]
+    pd.testing.assert_frame_equal(fast[others], slow[others])
+    pd.testing.assert_frame_equal(fast[sums], slow[sums], rtol=1e-9, atol=1e-9)
+
+
+def test_missing_amounts_or_times_are_left_to_the_sql():
+    customers = pd.DataFrame({"customer_id": pd.Series(["a", "b"], dtype="string")})
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series(["1", "2", "3"], dtype="string"),
+            "customer_id": pd.Series(["a", "b", "a"], dtype="string"),
+            "ordered_at": pd.Series(pd.to_datetime(["2024-01-01", "2024-02-01", None], utc=True)).astype(
+                "datetime64[us, UTC]"
+            ),
+            "amount": [10.0, np.nan, 5.0],
+        }
+    )
+    dataset = Dataset(orders=orders, customers=customers)
+    as_of = resolve_as_of("2024-03-01")
+    assert profiles._order_arrays(dataset, 2, as_of_us=profiles._epoch_us(as_of)) is None
+    got = build_profiles(dataset, as_of=as_of)
+    assert got["orders_total"].tolist() == [1, 0]  # b's only order has no amount: not a purchase
+    assert got["revenue_total"].tolist() == [10.0, 0.0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 30),
+    st.lists(st.tuples(st.integers(0, 29), st.integers(-40_000, 40_000)), max_size=60),
+    st.sampled_from([1, 10**6, 10**8]),
+)
+def test_distinct_days_count_each_keys_days_once(n, pairs, stretch):
+    """Against Python's sets; ``stretch`` spreads the days so that (key, day) numbers need 64 bits."""
+    pairs = [(k % n, d * stretch) for k, d in pairs]
+    key = np.array([p[0] for p in pairs], dtype=np.int32)
+    day = np.array([p[1] for p in pairs], dtype=np.int64)
+    want = [len({d for k, d in pairs if k == i}) for i in range(n)]
+    assert profiles._distinct_days(key, day, n).tolist() == want
+
+
+@pytest.mark.parametrize("kind", ["plain", "dictionary"])
+def test_cancelled_statuses_follow_the_sql(kind):
+    """Lower case as DuckDB's ``lower`` (a dotted capital I is an i); missing is not cancelled."""
+    values = ["VOİD", "Void", "void ", "ＶＯＩＤ", "REFUNDED", "placed", None, "", "Canceled"]
+    array = pa.chunked_array([pa.array(values[:4]), pa.array(values[4:])])
+    if kind == "dictionary":
+        array = pa.chunked_array([c.dictionary_encode() for c in array.chunks])
+    import duckdb
+
+    with duckdb.connect() as con:
+        statuses = ", ".join(f"'{s}'" for s in profiles.CANCELLED_STATUSES)
+        want = [
+            con.execute(f"select coalesce(lower(cast(? as varchar)), '') in ({statuses})", [v]).fetchone()[0]
+            for v in values
+        ]
+    assert profiles._cancelled_statuses(array).tolist() == want
+
+
+def sql_part(dataset: Dataset, name: str, as_of: pd.Timestamp) -> dict[str, object]:
+    """One other table's part as its SQL gives it, placed by customer key (the reference)."""
+    with profiles._connect() as con:
+        profiles._load(con, name, profiles._keyed(dataset, name, profiles._PART_INPUTS[name][1:]))
+        part = con.sql(profiles.part_sql(name, as_of=as_of, key=profiles._KEY)).to_arrow_table()
+    return profiles._spread(part, len(dataset.customers), profiles._PARTS[name])
+
+
+@st.composite
+def message_sets(draw):
+    """Messages of known and unknown customers on any channel text, sent, opened and clicked around as_of
+    (missing, before, at and after it; an open after the click, a click without an open), some columns absent."""
+    ids = draw(st.permutations(["a", "b", "c", "d"]))
+    as_of = resolve_as_of("2025-06-30")
+    offsets = st.one_of(st.none(), st.sampled_from([-2, -1, 0, 1, 5]), st.integers(-50, 50))  # minutes from as_of
+
+    def moment(minutes):
+        return None if minutes is None else as_of + pd.Timedelta(minutes=minutes) - pd.Timedelta(microseconds=0)
+
+    n = draw(st.integers(0, 40))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*ids[:3], "ghost"]),
+                st.sampled_from(["email", "sms", "Email", "push", None]),
+                offsets,
+                offsets,
+                offsets,
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    messages = pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
+            "channel": pd.Series([r[1] for r in rows], dtype="string"),
+            "sent_at": pd.Series([moment(r[2]) for r in rows], dtype="datetime64[us, UTC]"),
+            "opened_at": pd.Series([moment(r[3]) for r in rows], dtype="datetime64[us, UTC]"),
+            "clicked_at": pd.Series([moment(r[4]) for r in rows], dtype="datetime64[us, UTC]"),
+        }
+    )
+    for column in ("opened_at", "clicked_at"):
+        if draw(st.booleans()) and draw(st.booleans()):
+            messages = messages.drop(columns=column)
+    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series(["1"], dtype="string"),
+            "customer_id": pd.Series([ids[0]], dtype="string"),
+            "ordered_at": pd.Series([as_of - pd.Timedelta(days=3)], dtype="datetime64[us, UTC]"),
+            "amount": [10.0],
+        }
+    )
+    return orders, customers, messages, as_of
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message_sets(), st.booleans())
+def test_numpy_message_columns_equal_the_sql(book, as_arrow):
+    orders, customers, messages, as_of = book
+    held: object = messages
+    if as_arrow:  # as loading holds it: Arrow, the channel dictionary-encoded
+        table = pa.Table.from_pandas(messages, preserve_index=False)
+        i = table.schema.get_field_index("channel")
+        held = table.set_column(i, "channel", table.column(i).dictionary_encode())
+    dataset = Dataset(orders=orders, customers=customers, messages=held)
+    got = profiles._message_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
+    assert got is not None
+    assert list(got) == list(profiles._PARTS["messages"])
+    assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))
+
+
+def test_message_times_that_are_all_missing_without_a_buffer():
+    """A column Arrow made of nulls alone has no data buffer to read."""
+    as_of = resolve_as_of("2025-06-30")
+    sent = pa.array([as_of - pd.Timedelta(days=d) for d in (1, 2, 3)], pa.timestamp("us", tz="UTC"))
+    messages = pa.table(
+        {
+            "customer_id": pa.array(["a", "b", "a"]),
+            "channel": pa.array(["email", "sms", "email"]),
+            "sent_at": sent,
+            "opened_at": pa.nulls(3, pa.timestamp("us", tz="UTC")),
+            "clicked_at": pa.array([None, sent[1].as_py(), sent[2].as_py()], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": pd.Series(["a", "b"], dtype="string")})
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series(["1"], dtype="string"),
+            "customer_id": pd.Series(["a"], dtype="string"),
+            "ordered_at": pd.Series([as_of - pd.Timedelta(days=3)], dtype="datetime64[us, UTC]"),
+            "amount": [10.0],
+        }
+    )
+    dataset = Dataset(orders=orders, customers=customers, messages=messages)
+    got = profiles._message_arrays(dataset, 2, as_of_us=profiles._epoch_us(as_of))
+    assert got is not None
+    assert got["email_clicks"].tolist() == [1, 0] and got["sms_clicks"].tolist() == [0, 1]
+    assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))
