@@ -450,9 +450,9 @@ def test_a_gzip_file_of_several_members_is_read_whole(tmp_path):
     assert_same(outcome(lambda: load_dataset(tmp_path)), outcome(lambda: reference(tmp_path)))
 
 
-def test_files_read_side_by_side_report_the_first_unreadable_table_first(tmp_path):
-    """Tables are read two at a time, largest first; of two unreadable files the error names the one the
-    tables' order reaches first (orders before consents), whichever was read first."""
+def test_of_two_unreadable_files_the_error_names_the_first_table(tmp_path):
+    """Of two unreadable files the error names the one the tables' order reaches first (orders before
+    consents, the larger file)."""
     consents = pd.DataFrame({"customer_id": ["c1"] * 4000, "channel": "email", "status": "subscribed"})
     _write(tmp_path, "csv.gz", orders=_orders(3), consents=consents)
     for name in ("orders", "consents"):
