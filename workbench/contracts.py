@@ -31,7 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .locales import canonical_locale
-from .models.dataset import Dataset, Table, arrow_column, arrow_strings, arrow_to_frame, customer_positions
+from .models.dataset import (
+    Dataset,
+    Table,
+    arrow_column,
+    arrow_strings,
+    arrow_to_frame,
+    customer_positions,
+    is_coded_text,
+    is_text,
+)
 from .models.errors import DataContractError
 from .models.tables import (
     CANCELLED_STATUSES,
@@ -373,10 +382,6 @@ _UTC_US = pa.timestamp("us", tz="UTC")
 _ISO_TYPES = (pa.timestamp("us", tz="UTC"), pa.timestamp("ns", tz="UTC"), pa.timestamp("us"), pa.timestamp("ns"))
 
 
-def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
-
-
 def _utc_micros(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
     """Timestamps as ``timestamp[us, tz=UTC]``, as :func:`to_utc` reads them; None for values it reads otherwise.
 
@@ -385,7 +390,7 @@ def _utc_micros(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
     reads, all with a zone or all without (read as UTC), as pandas' ISO 8601 parser reads the same text.
     """
     kind = values.type
-    if _is_text(kind):
+    if is_text(kind):
         for target in _ISO_TYPES:
             try:
                 return _utc_micros(pc.cast(values, target))
@@ -420,7 +425,11 @@ def _offsets(chunk: pa.Array) -> np.ndarray:
 
 def _any_empty(values: pa.ChunkedArray) -> bool:
     """Whether a ``large_string`` column holds an empty (or missing) value, read from its offsets."""
-    return any(bool((o[1:] == o[:-1]).any()) for o in (_offsets(chunk) for chunk in values.chunks if len(chunk)))
+    for chunk in values.chunks:
+        offsets = _offsets(chunk)
+        if len(chunk) and (offsets[1:] == offsets[:-1]).any():
+            return True
+    return False
 
 
 def _plain_edges(chunk: pa.Array) -> bool:
@@ -459,11 +468,6 @@ def _lower_words(values: pd.Series) -> pd.Series:
 
 
 _TEXT = pa.large_string()
-
-
-def _is_coded_text(kind: pa.DataType) -> bool:
-    """Text, plain or dictionary-encoded (loading reads columns of few values as a dictionary)."""
-    return _is_text(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type))
 
 
 def _distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -531,7 +535,7 @@ def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) 
         if col not in columns:
             continue
         values = columns[col]
-        if not _is_text(values.type):
+        if not is_text(values.type):
             return None
         values = _trimmed(values.cast(pa.large_string()))
         if values.null_count or _any_empty(values):
@@ -560,7 +564,7 @@ def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) 
         if col not in columns:
             continue
         values = columns[col]
-        if not _is_coded_text(values.type) or values.null_count:
+        if not is_coded_text(values.type) or values.null_count:
             return None
         normalised, codes, _ = _by_distinct(values, _lower_words)
         if normalised.isna().any() or not normalised.isin(allowed).all():
@@ -760,7 +764,7 @@ def contact_validity(dataset: Dataset) -> dict[str, np.ndarray]:
 
 def customer_contact_validity(customers: pd.DataFrame) -> dict[str, np.ndarray]:
     """:func:`contact_validity` of a customers table outside a dataset (nothing is kept)."""
-    return _contact_validity(customers, _phone_checks(customers)[0])
+    return _contact_checks(customers)[1]
 
 
 def _contact_validity(customers: pd.DataFrame, phone: np.ndarray) -> dict[str, np.ndarray]:
@@ -846,7 +850,7 @@ def _normalize_events(events: Table) -> tuple[Table, list[pd.DataFrame]]:
     The quality rows are computed by pandas over the rows they concern (none, for names already in the
     workbench's words), so they read as they always have.
     """
-    if isinstance(events, pd.DataFrame) or not _is_coded_text(events.column("event").type):
+    if isinstance(events, pd.DataFrame) or not is_coded_text(events.column("event").type):
         given = events["event"] if isinstance(events, pd.DataFrame) else events.column("event").to_pandas()
         text = _column(pd.DataFrame({"event": pd.Series(given).astype("string")}), "event")
     else:
@@ -1016,8 +1020,9 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
 def _first(values: pa.ChunkedArray, mask: np.ndarray, limit: int = 5) -> list[object]:
     """The first ``limit`` values where ``mask`` holds, in row order."""
     found: list[int] = []
-    for start in range(0, len(mask), 1 << 20):  # stop at the block holding the last one
-        found.extend((start + np.flatnonzero(mask[start : start + (1 << 20)])[: limit - len(found)]).tolist())
+    block = 1 << 20
+    for start in range(0, len(mask), block):  # stop at the block holding the last one
+        found.extend((start + np.flatnonzero(mask[start : start + block])[: limit - len(found)]).tolist())
         if len(found) == limit:
             break
     return [values[i].as_py() for i in found]  # one value at a time: taking from chunks would join them first
@@ -1029,7 +1034,7 @@ def _cancelled(dataset: Dataset) -> np.ndarray:
     if "status" not in dataset.column_names("orders"):
         return negative
     status = dataset.column("orders", "status")
-    if not _is_coded_text(status.type):
+    if not is_coded_text(status.type):
         status = _column(pd.DataFrame({"status": pd.Series(status.to_pandas()).astype("string")}), "status")
     flags, codes, _ = _by_distinct(status, lambda v: v.str.lower().isin(CANCELLED_STATUSES).fillna(False))
     cancelled: np.ndarray = negative | flags.to_numpy(dtype=bool)[codes]

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 
 from .contracts import contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
-from .models.dataset import Dataset, utc_timestamps
+from .models.dataset import Dataset, is_coded_text, is_text, utc_timestamps
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
@@ -843,10 +843,6 @@ def _cancelled_statuses(status: pa.ChunkedArray) -> np.ndarray:
 _CANCELLED = pa.array(CANCELLED_STATUSES, pa.large_string())
 
 
-def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
-
-
 def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, object] | None:
     """The order columns of :func:`order_summary_sql` (all but ``latest_currency``), one value per customer in
     the order of ``customers``, computed with NumPy from the customer keys of the orders.
@@ -859,11 +855,7 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
     stamps = dataset.column("orders", "ordered_at")
     amounts = dataset.column("orders", "amount")
     status = dataset.column("orders", "status") if "status" in dataset.column_names("orders") else None
-    text = (
-        status is None
-        or _is_text(status.type)
-        or (pa.types.is_dictionary(status.type) and _is_text(status.type.value_type))
-    )
+    text = status is None or is_coded_text(status.type)
     usable = stamps.type == pa.timestamp("us", tz="UTC") and pa.types.is_floating(amounts.type) and text
     if not usable or stamps.null_count or amounts.null_count:
         return None
@@ -962,10 +954,10 @@ def _int64_buffer(chunk: pa.Array) -> np.ndarray:
 
 def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray | None:
     """Whether each value is ``text`` (missing: no), as SQL's ``=``; None when the values are not text."""
-    if pa.types.is_dictionary(values.type) and _is_text(values.type.value_type):
+    if pa.types.is_dictionary(values.type) and is_text(values.type.value_type):
         chunks = [pc.equal(c.dictionary, text).fill_null(False).take(c.indices) for c in values.chunks]
         found = pa.chunked_array(chunks, type=pa.bool_())
-    elif _is_text(values.type):
+    elif is_text(values.type):
         found = pc.equal(values, text)
     else:
         return None

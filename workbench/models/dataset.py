@@ -315,15 +315,21 @@ def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids
 
 def _text_chunks(values: object) -> pa.ChunkedArray:
     """Values as Arrow ``large_string`` chunks, without joining the chunks."""
-    if isinstance(values, pa.ChunkedArray) and _is_text(values.type):
+    if isinstance(values, pa.ChunkedArray) and is_text(values.type):
         return values.cast(pa.large_string())
     if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
         return values.array._pa_array.cast(pa.large_string())
     return pa.chunked_array([arrow_strings(values)])
 
 
-def _is_text(kind: pa.DataType) -> bool:
+def is_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow type is text (``string`` or ``large_string``)."""
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def is_coded_text(kind: pa.DataType) -> bool:
+    """Text, plain or dictionary-encoded (loading reads columns of few values as a dictionary)."""
+    return is_text(kind) or (pa.types.is_dictionary(kind) and is_text(kind.value_type))
 
 
 def arrow_strings(values: object) -> pa.Array:
@@ -334,7 +340,7 @@ def arrow_strings(values: object) -> pa.Array:
     """
     if isinstance(values, pa.Array | pa.ChunkedArray):
         array = values
-        if not _is_text(array.type):
+        if not is_text(array.type):
             array = pa.array(pd.Series(array.to_pandas()).astype("string").array)
     else:
         array = pa.array(pd.Series(values).astype("string").array)
@@ -360,7 +366,7 @@ def _decoded(table: pa.Table) -> pa.Table:
     }
     for i, field in enumerate(table.schema):
         kind = field.type
-        if pa.types.is_dictionary(kind) and _is_text(kind.value_type) and field.name not in categorical:
+        if pa.types.is_dictionary(kind) and is_text(kind.value_type) and field.name not in categorical:
             table = table.set_column(i, field.name, table.column(i).cast(pa.large_string()))
     return table
 
