@@ -272,13 +272,15 @@ def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None
     country, region, phone, stated = column("country"), column("region"), column("phone"), column("timezone")
     if country is not None:
         countries, named = pd.factorize(country, use_na_sentinel=True)
-        found = np.array([texts.code(COUNTRY_ZONES.get(c)) for c in upper(named)] + [-1], dtype=np.int32)
-        apply((found[countries], found[countries]), "country")
+        country_of = upper(named)
+        by_country = np.array([texts.code(COUNTRY_ZONES.get(c)) for c in country_of] + [-1], dtype=np.int32)
+        found = by_country[countries]
+        apply((found, found), "country")
         if region is not None:
             regions, in_country = pd.factorize(region, use_na_sentinel=True)
             pairs = np.where((countries >= 0) & (regions >= 0), countries * np.int64(len(in_country)) + regions, -1)
             distinct, rows = np.unique(pairs, return_inverse=True)
-            country_of, region_of = upper(named), upper(in_country)
+            region_of = upper(in_country)
             by_pair = [
                 texts.code(REGION_ZONES.get((country_of[p // len(in_country)], region_of[p % len(in_country)])))
                 if p >= 0
@@ -297,9 +299,7 @@ def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None
             "customer_id": customers["customer_id"].reset_index(drop=True),
             "timezone": texts.column(zone),
             "timezones": texts.column(zones),
-            "timezone_source": pd.arrays.ArrowStringArray(
-                pa.array(_SOURCES, type=pa.large_string()).take(pa.array(source))
-            ),
+            "timezone_source": _text_column(list(_SOURCES), source),
         }
     )
 
