@@ -177,12 +177,6 @@ def _read_file(found: Path, name: str, rename: Mapping[str, str]) -> Table:
     return typed if typed is not None else _read_text(found)
 
 
-def _read_files(files: Mapping[str, Path], column_map: Mapping[str, object] | None) -> dict[str, Table]:
-    """Each table's file, one after the other (each read uses every core; reading two at a time gained
-    nothing, measured on two cores)."""
-    return {name: _read_file(path, name, _column_map_for(column_map, name)) for name, path in files.items()}
-
-
 def _read_duckdb(path: Path) -> tuple[dict[str, Table], Callable[[str], pd.DataFrame]]:
     """The tables of a DuckDB file as Arrow, and how pandas reads each one (for the contract's full check)."""
     import duckdb
@@ -275,7 +269,8 @@ def load_dataset(
             found = _find_table(root, name)
             if found is not None:
                 files[name] = found
-        raw = _read_files(files, column_map)
+        # one file after the other: each read uses every core (two at a time gained nothing on two cores)
+        raw = {name: _read_file(path, name, _column_map_for(column_map, name)) for name, path in files.items()}
 
         def text(name: str) -> pd.DataFrame:
             return _read_text(files[name])
