@@ -27,11 +27,16 @@ _KIND = {
 }
 
 
+def _channel(channel: str) -> str:
+    """A channel as a label writes it: ``SMS``, ``email``."""
+    return channel.upper() if channel == "sms" else channel
+
+
 def _condition(cond: Any) -> str:
     if cond.kind == "segment":
         return f"in segment {cond.segment}"
     if cond.kind == "consent":
-        return f"has {cond.channel.upper() if cond.channel == 'sms' else cond.channel} consent"
+        return f"has {_channel(cond.channel)} consent"
     if cond.kind == "engagement":
         return f"{cond.action} message {cond.node}"
     value = "" if cond.op in ("is_true", "is_false") else f" {cond.value!r}"
@@ -62,7 +67,7 @@ def node_label(node: Any) -> str:
     if node.type == "condition_split":
         c = node.condition
         if c.kind == "consent":
-            return f"{c.channel.upper() if c.channel == 'sms' else c.channel} consent?"
+            return f"{_channel(c.channel)} consent?"
         if c.kind == "engagement":
             return f"{c.action} {c.node}?"
         if c.kind == "segment":
