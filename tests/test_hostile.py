@@ -385,6 +385,16 @@ def test_sizes_are_bounded_before_any_work_starts(tmp_path, capsys):
 # ---------------------------------------------------------------- 8. interrupts
 
 
+def _running(pid: str) -> bool:
+    """Whether a process is alive: it exists and is not a zombie (one that has exited, left for the init
+    process to reap once its parent is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["checking the data", "running notebooks"])
 def test_an_interrupted_pipeline_stops_its_kernels_at_once_and_says_it_is_incomplete(tmp_path, when):
@@ -410,7 +420,7 @@ def test_an_interrupted_pipeline_stops_its_kernels_at_once_and_says_it_is_incomp
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130 and "interrupted" in err
     assert time.monotonic() - started < 10
-    assert not [k for k in kernels if Path(f"/proc/{k}").exists()], "no kernel left running"
+    assert not [k for k in kernels if _running(k)], "no kernel left running"
     folders = list(out.iterdir()) if out.exists() else []
     if when == "running notebooks":
         assert len(folders) == 1
