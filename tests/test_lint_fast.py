@@ -13,6 +13,7 @@ import decimal
 import html as html_lib
 import math
 import re
+import shutil
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -280,7 +281,7 @@ _VALUE_TEXT = st.lists(
 
 @pytest.fixture(scope="module")
 def skeletons(strategy, sample_profiles):
-    from workbench.messages.render import Renderer, customer_context
+    from workbench.messages.render import Renderer, _split_outputs, customer_context
 
     renderer = Renderer(strategy)
     found = {}
@@ -290,12 +291,7 @@ def skeletons(strategy, sample_profiles):
             resolution = ctx.pop("resolution")
             parts = renderer.templates(moment, "A", resolution.locale)
             ctx["subject"], ctx["preheader"] = "Subject", "Preheader"
-            values: list[str] = []
-            renderer._outputs.values = values
-            try:
-                skeleton = renderer._render(parts["html"], ctx)
-            finally:
-                renderer._outputs.values = None
+            skeleton, values = _split_outputs(renderer._render_chunks(parts["html"], ctx))
             found.setdefault(skeleton, values)
     return renderer, list(found.items())
 
@@ -316,6 +312,72 @@ def test_a_layout_with_any_values_is_the_whole_body_inlined(skeletons, pick, tex
     assert html == renderer._inliner.inline(_fill(skeleton, values))
     if layout is not None:
         assert layout.html == html
+
+
+# The template's own text: markup, quotes, entities, marker characters and digits that could pass for a marker.
+_OWN_TEXT = st.lists(
+    st.sampled_from(["a", " ", "<p>", "</p>", "&amp;", '"', "'", "\n", "1", "\ue000", "\ue001", "é"]), max_size=6
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    own=st.lists(_OWN_TEXT, min_size=1, max_size=5),
+    values=st.lists(_VALUE_TEXT | st.integers(-5, 5) | st.none(), min_size=1, max_size=5),
+    shown=st.lists(st.booleans(), min_size=5, max_size=5),
+)
+def test_a_render_splits_into_its_own_text_and_each_output_as_escaped(own, values, shown):
+    from markupsafe import escape
+
+    from workbench.messages.render import _fill, _split_outputs
+    from workbench.messages.sandbox import TemplateSandbox, render_chunks
+
+    env = TemplateSandbox(autoescape=True)
+    source, skeleton, written = [], [], []
+    for k, value in enumerate(values):
+        text = own[k % len(own)]
+        source.append("{% raw %}" + text + "{% endraw %}")
+        skeleton.append(text)
+        # an output in a branch taken or not, then a constant output, which is the template's own text
+        source.append(f"{{% if show{k} %}}{{{{ v{k} }}}}{{% endif %}}{{{{ '<i>' }}}}")
+        if shown[k]:
+            skeleton.append(f"\ue000{len(written)}\ue001")
+            written.append(str(escape(value)))
+        skeleton.append("&lt;i&gt;")
+    template = env.from_string("".join(source))
+    ctx = {**{f"v{k}": v for k, v in enumerate(values)}, **{f"show{k}": shown[k] for k in range(len(values))}}
+    chunks = render_chunks(template, ctx)
+    assert "".join(chunks) == template.render(ctx)
+    split = _split_outputs(chunks)
+    if any("\ue000" in text for text in own[: len(values)]):
+        assert split is None  # the template's own text has a marker character: not split
+        return
+    assert split == ("".join(skeleton), written)
+    assert _fill(*split) == template.render(ctx)
+
+
+def test_a_layout_with_an_autoescape_block_is_inlined_per_message(tmp_path, root, strategy, sample_profiles):
+    from workbench.messages.render import Renderer, customer_context
+
+    html = (root / "templates" / "welcome" / "email.html.j2").read_text()
+    html = html.replace(
+        "{% block content %}",
+        "{% block content %}{% autoescape false %}<p>{{ customer.first_name }}</p>{% endautoescape %}",
+    )
+    assert "{% autoescape false %}" in html
+    folder = tmp_path / "templates"
+    for name in ("_base", "welcome"):
+        shutil.copytree(root / "templates" / name, folder / name)
+    (folder / "welcome" / "email.html.j2").write_text(html)
+    renderer = Renderer(strategy, templates_dir=folder)
+    row = dict(sample_profiles.iloc[0], first_name="<b>Bo</b>")
+    pair, layout = renderer.render_pair_layout("welcome", customer_context(row))
+    assert layout is None
+    assert "<b>Bo</b>" in pair.html
+    ctx = renderer.context("welcome", customer_context(row), variant="A")
+    parts = renderer.templates("welcome", "A", ctx.pop("resolution").locale)
+    ctx["subject"], ctx["preheader"] = pair.subject, pair.preheader
+    assert pair.html == renderer._inliner.inline(parts["html"].render(ctx))
 
 
 @settings(max_examples=200, deadline=None)

@@ -320,10 +320,26 @@ def test_huge_output_stops_at_the_output_limit(tmp_path, root, strategy, rows):
     assert _refused(renderer, "win_back", rows[0]) == (
         f"win_back/email.txt.j2: wrote more than 1,000,000 characters, the output size limit. {OUTPUT_FIX}"
     )
-    small = Renderer(strategy, templates_dir=folder, max_output=5000)
-    (folder / "win_back" / "email.txt.j2").write_text("{% for i in range(10) %}{{ 'x' * 600 }}{% endfor %}\n")
+    small = Renderer(strategy, templates_dir=folder, max_output=20_000)
+    (folder / "win_back" / "email.txt.j2").write_text("{% for i in range(40) %}{{ 'x' * 600 }}{% endfor %}\n")
     assert _refused(small, "win_back", rows[0]) == (
-        f"win_back/email.txt.j2: wrote more than 5,000 characters, the output size limit. {OUTPUT_FIX}"
+        f"win_back/email.txt.j2: wrote more than 20,000 characters, the output size limit. {OUTPUT_FIX}"
+    )
+
+
+def test_the_output_limit_counts_what_the_html_writes(tmp_path, root, strategy, rows):
+    """The HTML body is measured with every value written in, not as the layout with markers in their place."""
+    renderer = Renderer(strategy, inline_css=False)
+    row = dict(rows[0], first_name="Ana")
+    html = renderer.templates("win_back", "A", renderer.customer_locale(row))["html"]
+    ctx = renderer.context("win_back", row, variant="A")
+    ctx.pop("resolution")
+    ctx["subject"] = ctx["preheader"] = "x"
+    size = len(html.render(ctx))
+    long_id = dict(row, customer_id="C" + "7" * 1000)  # written into the unsubscribe and preferences links
+    assert Renderer(strategy, max_output=size + 1000).render_pair("win_back", row).html
+    assert _refused(Renderer(strategy, max_output=size + 1000), "win_back", long_id).startswith(
+        "win_back/email.html.j2: wrote more than"
     )
 
 

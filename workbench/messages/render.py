@@ -53,7 +53,7 @@ import jinja2
 import jinja2.meta
 import numpy as np
 import pandas as pd
-from jinja2 import StrictUndefined, nodes, pass_context, pass_eval_context, select_autoescape
+from jinja2 import StrictUndefined, nodes, pass_context, select_autoescape
 from jinja2.exceptions import (
     SecurityError,
     TemplateNotFound,
@@ -61,7 +61,6 @@ from jinja2.exceptions import (
     TemplateSyntaxError,
     UndefinedError,
 )
-from markupsafe import Markup, escape
 
 if TYPE_CHECKING:
     import css_inline
@@ -81,7 +80,7 @@ from .sandbox import (
     TemplateOutsideFolder,
     TemplateSandbox,
     freeze,
-    render_limited,
+    render_chunks,
 )
 from .sms import SmsAnalysis, analyze_sms, gsm_safe, is_gsm
 
@@ -378,12 +377,6 @@ def _source_line(files: Mapping[str, str], template: str, line: int | None) -> s
 # ---------------------------------------------------------------- environment
 
 
-class _Outputs(threading.local):
-    """Per-thread list collecting the value of every ``{{ ... }}`` output while it is set (see ``_CssPlan``)."""
-
-    values: list[str] | None = None
-
-
 class SharedCompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates shared by every environment of the same configuration in this process.
 
@@ -677,29 +670,6 @@ class _FilterMemo:
         return hit
 
 
-_SLOT_MARKUP = [Markup(f"\ue000{i}\ue001") for i in range(256)]
-
-
-def recording_environment(env: jinja2.Environment, outputs: _Outputs) -> jinja2.Environment:
-    """An overlay of ``env`` (same loader, filters and sandbox; its own template cache) that can record outputs.
-
-    While ``outputs.values`` is a list, each ``{{ ... }}`` output text (escaped exactly as Jinja would
-    write it) is appended to it and a numbered marker is written in its place; otherwise outputs are
-    written unchanged.
-    """
-
-    @pass_eval_context
-    def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
-        values = outputs.values
-        if values is None:
-            return value
-        values.append(str(escape(value)) if eval_ctx.autoescape else str(value))
-        index = len(values) - 1
-        return _SLOT_MARKUP[index] if index < len(_SLOT_MARKUP) else Markup(f"\ue000{index}\ue001")
-
-    return env.overlay(finalize=_finalize, cache_size=-1)
-
-
 def tracked_url(
     target: str, *, website_url: str, params: Mapping[str, str], channel: str, moment: str, variant: str
 ) -> str:
@@ -722,6 +692,27 @@ _SLOT_OPEN, _SLOT_CLOSE = "\ue000", "\ue001"
 _PROBE_OPEN, _PROBE_CLOSE = "\ue002", "\ue003"
 _SLOT = re.compile(f"{_SLOT_OPEN}(\\d+){_SLOT_CLOSE}")
 _PROBE = re.compile(f"{_PROBE_OPEN}(\\d+){_PROBE_CLOSE}")
+_SLOTS = [f"{_SLOT_OPEN}{i}{_SLOT_CLOSE}" for i in range(256)]
+
+
+def _split_outputs(chunks: list[str]) -> tuple[str, list[str]] | None:
+    """The skeleton of an autoescaped render, and its outputs: each ``{{ ... }}`` output's text, in order.
+
+    In an autoescaped template every output is written as the :class:`~markupsafe.Markup` escaping
+    gave, and the template's own text as exactly ``str`` (see :func:`~.sandbox.render_chunks`). The
+    skeleton has a numbered marker in place of each output, so it depends only on which branches the
+    template took. None when the template's own text has the marker's first character (its markers
+    could not be told from the outputs').
+    """
+    # the template's own text is exactly str; an output is a str subclass (Markup)
+    values = [str(c) for c in chunks if c.__class__ is not str]
+    marks = _SLOTS if len(values) <= len(_SLOTS) else [f"{_SLOT_OPEN}{k}{_SLOT_CLOSE}" for k in range(len(values))]
+    mark = iter(marks).__next__
+    skeleton = [c if c.__class__ is str else mark() for c in chunks]
+    joined = "".join(skeleton)
+    return (joined, values) if joined.count(_SLOT_OPEN) == len(values) else None
+
+
 # Output text (as Jinja escapes it) the inliner's parser reads as plain characters wherever it lands: no
 # markup or raw quotes (only a value marked safe can have them), no carriage return or NUL, no marker
 # characters, and only the entities markupsafe writes.
@@ -754,8 +745,17 @@ def _loose(values: list[str]) -> bool:
 _PROBE_TAIL = "&#34;&#39;&lt;&gt;&amp;\xa0x y"
 _SERIALIZED_TAIL = {"text": "\"'&lt;&gt;&amp;&nbsp;x y", "attr": "&quot;'<>&amp;&nbsp;x y"}
 # Template constructs that can transform an output after it is written (block captures, macros, filters
-# over blocks, super()/self/caller); a layout using them is inlined per message.
-_OPAQUE_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.AssignBlock, nodes.Import, nodes.FromImport)
+# over blocks, super()/self/caller) or write it unescaped, like the template's own text (autoescape
+# blocks); a layout using them is inlined per message.
+_OPAQUE_NODES = (
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.FilterBlock,
+    nodes.AssignBlock,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.EvalContextModifier,
+)
 _OPAQUE_NAMES = frozenset({"super", "self", "caller", "varargs", "kwargs"})
 _CSS_ATTRS = frozenset({"class", "id", "style"})
 _MAX_SKELETONS = 256
@@ -843,10 +843,12 @@ class _CssPlan:
             plain = "&" not in joined and "\xa0" not in joined
             if not _loose(values):
                 # every value has text with no space around it: the loop below would write each one
-                if plain:
-                    each = [values[index] for index, _ in slots]
-                else:
-                    each = [_serialize(values[index], where) for index, where in slots]
+                each = [values[index] for index, _ in slots]
+                if not plain:  # most values still have neither, and are written as they are
+                    each = [
+                        v if "&" not in v and "\xa0" not in v else _serialize(v, where)
+                        for v, (_, where) in zip(each, slots, strict=True)
+                    ]
                 whole = [""] * (2 * len(each) + 1)
                 whole[0::2] = segments
                 whole[1::2] = each
@@ -1043,8 +1045,6 @@ class Renderer:
         self.templates_dir = Path(templates_dir) if templates_dir is not None else default_templates_dir()
         self.library = load_library(self.templates_dir)
         self.env = build_environment(self.templates_dir, strategy.brand, sandboxed=sandboxed, memoize=cache_parts)
-        self._outputs = _Outputs() if inline_css else None
-        self._html_env = recording_environment(self.env, self._outputs) if self._outputs is not None else self.env
         self.brand = freeze(brand_context(strategy.brand))
         self.catalog = freeze(dict(catalog or {}))
         self.time_limit = float(time_limit)
@@ -1236,15 +1236,15 @@ class Renderer:
         manifest = self.manifest(moment)
         parts: dict[str, jinja2.Template] = {}
         for part, name in resolution.names.items():
-            parts[part] = self._compile(name, self._html_env if part == "html" else self.env)
+            parts[part] = self._compile(name)
         if "email" in manifest.channels and (self.templates_dir / HEADERS_FILE).exists():
             parts["headers"] = self._compile(HEADERS_FILE)
         self._parts[key] = parts
         return parts
 
-    def _compile(self, name: str, env: jinja2.Environment | None = None) -> jinja2.Template:
+    def _compile(self, name: str) -> jinja2.Template:
         try:
-            return (env or self.env).get_template(name)
+            return self.env.get_template(name)
         except TemplateNotFound as exc:
             msg = f"template {name} not found in {self.templates_dir}. Fix: add the file"
             raise TemplateError(msg) from exc
@@ -1351,14 +1351,20 @@ class Renderer:
 
     def _render(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
         """One template part, streamed under the time and output limits; any failure is a TemplateError."""
-        name = template.name or "<template>"
         if not self._sandboxed:
             return template.render(ctx)
+        return "".join(self._render_chunks(template, ctx))
+
+    def _render_chunks(self, template: jinja2.Template, ctx: dict[str, Any]) -> list[str]:
+        """:meth:`_render`, giving the chunks of output as the template wrote them (see :func:`render_chunks`)."""
+        name = template.name or "<template>"
+        if not self._sandboxed:
+            return list(template.generate(ctx))
         stopped = self._stopped.get(name)
         if stopped is not None:  # it ran past the time limit before: do not spend that time again
             raise TemplateError(str(stopped))
         try:
-            return render_limited(template, ctx, seconds=self.time_limit, max_chars=self.max_output)
+            return render_chunks(template, ctx, seconds=self.time_limit, max_chars=self.max_output)
         except TemplateError:
             raise
         except Exception as exc:
@@ -1439,15 +1445,13 @@ class Renderer:
         if plain is None:
             trees = self._template_trees(name) if name else None
             plain = self._plain[name] = trees is not None and all(_plain_outputs(tree) for tree in trees)
-        if not plain or self._outputs is None or self._css is None:
+        if not plain or self._css is None:
             return self._inliner.inline(self._render(template, ctx)), None
-        values: list[str] = []
-        self._outputs.values = values
-        try:
-            skeleton = self._render(template, ctx)
-        finally:
-            self._outputs.values = None
-        return self._css.inline_layout(skeleton, values)
+        chunks = self._render_chunks(template, ctx)
+        split = _split_outputs(chunks)
+        if split is None:
+            return self._inliner.inline("".join(chunks)), None
+        return self._css.inline_layout(*split)
 
     def render_pair(
         self,

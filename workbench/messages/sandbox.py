@@ -55,6 +55,7 @@ __all__ = [
     "TemplateSandbox",
     "check_time",
     "freeze",
+    "render_chunks",
     "render_limited",
 ]
 
@@ -603,6 +604,21 @@ def render_limited(
     Raises :class:`TemplateLimit` past ``seconds`` (checked by every loop, call, filter and operator)
     or as soon as the output passes ``max_chars``; a render inside a render keeps its own budget.
     """
+    return "".join(render_chunks(template, context, seconds=seconds, max_chars=max_chars))
+
+
+def render_chunks(
+    template: jinja2.Template,
+    context: Mapping[str, Any],
+    *,
+    seconds: float = MAX_RENDER_SECONDS,
+    max_chars: int = MAX_OUTPUT_CHARS,
+) -> list[str]:
+    """:func:`render_limited`, giving the chunks of output as the template wrote them, in order.
+
+    Each piece of the template's own text is a ``str``; with autoescape on, each ``{{ ... }}`` output
+    is the :class:`~markupsafe.Markup` that escaping it gave.
+    """
     b = _BUDGET
     saved = (b.deadline, b.seconds, b.max_chars, b.written)
     b.deadline, b.seconds, b.max_chars, b.written = time.monotonic() + seconds, seconds, max_chars, 0
@@ -646,4 +662,4 @@ def render_limited(
             "write less: a message is a few kilobytes (Gmail clips HTML over 102 KB)",
             kind="size",
         )
-    return "".join(out)
+    return out
