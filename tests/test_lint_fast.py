@@ -380,6 +380,46 @@ def test_a_layout_with_an_autoescape_block_is_inlined_per_message(tmp_path, root
     assert pair.html == renderer._inliner.inline(parts["html"].render(ctx))
 
 
+# Pieces of layouts around the values: tags with values inside and outside quotes, in names, repeated.
+_LAYOUT_PIECES = [
+    '<a href="',
+    '" data-cta="x">',
+    "<a ",
+    "href=",
+    " title='",
+    "'>",
+    '<img src="',
+    '" alt="',
+    '">',
+    "</a>",
+    "<p>",
+    " ",
+    '"',
+    "'",
+    "=",
+    'HREF="',
+    "x",
+    "&amp;",
+    "&",
+    "<style>a{}</style>",
+]
+_LAYOUT_VALUES = ["Ana", " ", "&amp;", '"', "'", "x y", "=", "a&b", "&#39;", "", "é", "http://x.example", "a=b c"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    segments=st.lists(st.lists(st.sampled_from(_LAYOUT_PIECES), max_size=4).map("".join), min_size=2, max_size=7),
+    data=st.data(),
+)
+def test_the_facts_of_a_layout_with_values_are_the_whole_bodys(segments, data):
+    count = len(segments) - 1
+    values = tuple(data.draw(st.lists(st.sampled_from(_LAYOUT_VALUES), min_size=count, max_size=count)))
+    html = segments[0] + "".join(v + seg for v, seg in zip(values, segments[1:], strict=True))
+    facts = L._LayoutFacts(segments).facts(values)
+    if facts is not None:
+        assert facts == L._html_facts(html)
+
+
 @settings(max_examples=200, deadline=None)
 @given(cid=st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True) | st.text(max_size=8))
 def test_customer_links_carry_the_id_as_urlencode_writes_it(strategy, cid):

@@ -496,6 +496,37 @@ def _ref_closed(text: str) -> bool:
     return any(c in tail for c in _REF_END)
 
 
+#: A tag's attributes in order: (name, value, None, []) when the value has no marker, else (name, "",
+#: the raw value's pieces, the values written between them).
+_AttrTemplate = list[tuple[str, str, list[str] | None, list[int]]]
+
+
+def _attr_template(tag: str) -> _AttrTemplate | None:
+    """The attributes of a tag with markers, as :func:`_attrs` reads them, when every marker is inside a
+    quoted value (else None).
+
+    A value without quotes written at a marker inside quotes cannot end the quoted value, and the
+    pattern reads nothing else differently (each match ends where the previous scan resumed), so
+    :func:`_attrs` of the written tag has the same names, with each value written in.
+    """
+    marks = [m.start() for m in _MARK.finditer(tag)]
+    template: _AttrTemplate = []
+    inside = 0
+    for m in _ATTR.finditer(tag):
+        start, end = m.span(2)
+        raw = m.group(2)
+        count = sum(1 for at in marks if start <= at < end)
+        if not count:
+            template.append((m.group(1).lower(), raw.strip("\"'"), None, []))
+            continue
+        if len(raw) < 2 or raw[0] not in "\"'" or raw[-1] != raw[0]:
+            return None  # not a quoted value (an unquoted one can start with a quote)
+        pieces = _MARK.split(raw)
+        template.append((m.group(1).lower(), "", pieces[0::2], [int(k) for k in pieces[1::2]]))
+        inside += count
+    return template if inside == len(marks) else None
+
+
 class _LayoutFacts:
     """The facts of every HTML body of one inlined layout, worked out once (see :class:`~.render.HtmlLayout`).
 
@@ -523,11 +554,13 @@ class _LayoutFacts:
         self.tags: dict[str, dict[str, str]] = {}
 
     @staticmethod
-    def _tag(tag: str) -> tuple[dict[str, str] | None, list[str], list[int]]:
+    def _tag(tag: str) -> tuple[dict[str, str] | None, list[str], list[int], _AttrTemplate | None]:
+        """A tag of the layout: its attributes when it has no marker, else its pieces, the values between
+        them and, when every marker is inside a quoted attribute value, each attribute as pieces and values."""
         pieces = _MARK.split(tag)
         if len(pieces) == 1:
-            return _attrs(tag), [], []
-        return None, pieces[0::2], [int(k) for k in pieces[1::2]]
+            return _attrs(tag), [], [], None
+        return None, pieces[0::2], [int(k) for k in pieces[1::2]], _attr_template(tag)
 
     def _tag_attrs(self, tag: str) -> dict[str, str]:
         """:func:`_attrs` of a tag with its values written in, once per distinct tag (most tags carry the same
@@ -557,19 +590,31 @@ class _LayoutFacts:
         amp = "&" in joined
         if amp and any("&" in v and not _ref_closed(v) for v in values):
             return None
-        anchors = [a if a is not None else self._tag_attrs(self._fill(p, k, values)) for a, p, k in self.anchors]
-        images = [a if a is not None else self._tag_attrs(self._fill(p, k, values)) for a, p, k in self.images]
-        text = self.text
-        out = [text[0]]
+        # with no quote in a value, a marker inside a quoted attribute value leaves the tag's parse as it is
+        quoted = '"' in joined or "'" in joined
+        fill = self._fill
+        anchors = [
+            a
+            if a is not None
+            else {k: v if p is None else fill(p, s, values).strip("\"'") for k, v, p, s in t}
+            if t is not None and not quoted
+            else self._tag_attrs(fill(p, k, values))
+            for a, p, k, t in self.anchors
+        ]
+        images = [
+            a
+            if a is not None
+            else {k: v if p is None else fill(p, s, values).strip("\"'") for k, v, p, s in t}
+            if t is not None and not quoted
+            else self._tag_attrs(fill(p, k, values))
+            for a, p, k, t in self.images
+        ]
+        each = [values[k] for k in self.text_slots]
         if amp:
-            for k, piece in zip(self.text_slots, text[1:], strict=True):
-                v = values[k]
-                out.append(html_lib.unescape(v) if "&" in v else v)
-                out.append(piece)
-        else:
-            for k, piece in zip(self.text_slots, text[1:], strict=True):
-                out.append(values[k])
-                out.append(piece)
+            each = [html_lib.unescape(v) if "&" in v else v for v in each]
+        out = [""] * (2 * len(each) + 1)
+        out[0::2] = self.text
+        out[1::2] = each
         # UTF-8 sizes add up, so the values' size is the size of their joined text
         size = self.base_size + (len(joined) if joined.isascii() else len(joined.encode("utf-8")))
         return _HtmlFacts(anchors, images, "".join(out), size)
