@@ -57,6 +57,8 @@ NAMES = [
     "Jean-Luc",
     "Ωmega",
     "\ue000",
+    "\ue004",
+    "\ue004x\ue005",
 ]
 
 
@@ -75,6 +77,14 @@ def _edgy_library(folder, root):
     )
     (edgy / "email.html.j2").write_text(html.replace("{% endblock %}\n", extra + "{% endblock %}\n", 1))
     (edgy / "subject.txt.j2").write_text("{{ customer.first_name | first_name }}, {{ customer.orders_total }} left\n")
+    # the customer's links written as they are (twice, in a loop) in the text, and read otherwise in the SMS
+    text = (edgy / "email.txt.j2").read_text(encoding="utf-8")
+    links = "{{ unsubscribe_link }} {{ unsubscribe_link }}\n{% for i in range(2) %}{{ preferences_link }}{% endfor %}\n"
+    (edgy / "email.txt.j2").write_text(text + links)
+    sms = (edgy / "sms.txt.j2").read_text(encoding="utf-8").rstrip("\n")
+    (edgy / "sms.txt.j2").write_text(
+        sms + '{% if "E1" in unsubscribe_link %} {{ preferences_link | upper }}{% endif %}\n'
+    )
     return folder
 
 
@@ -203,6 +213,52 @@ def test_generated_customers_render_and_lint_the_same(
         "customer_id": cid,
     }
     _check(renderer, memo, strategy, library, row, (*MOMENTS, *EDGY), seen, plain)
+
+
+def test_links_in_any_id_are_written_as_rendering_each_customer_writes_them(shared, strategy, library, rows):
+    renderer, memo, seen = shared
+    for cid in ("\ue004", "a\ue004b\ue005", "x&y", "E1", "<b>", " ", "Ω"):
+        row = {**rows[0], "customer_id": cid, "first_name": "Ana"}
+        _check(renderer, memo, strategy, library, row, (*MOMENTS, *EDGY), seen)
+        # a name shaped like a stand-in (with another number: each renderer draws its own) is written as a name
+        name = renderer._stand_ins[0].replace(renderer._stand_ins[0][1:17], "0123456789abcdef")
+        _check(renderer, memo, strategy, library, {**row, "first_name": name}, EDGY, seen)
+
+
+def test_parts_that_write_the_links_as_they_are_are_kept_once_for_every_customer(strategy, library, synthetic):
+    renderer = Renderer(strategy, templates_dir=library)
+    rows = synthetic.head(60).to_dict("records")
+    for k, row in enumerate(rows):
+        customer = customer_context({**row, "first_name": "Ana", "customer_id": f"K{k}"})
+        pair = renderer.render_pair("cart_abandonment", customer)
+        assert f"c=K{k}" in pair.headers["List-Unsubscribe"] and f"c=K{k}" in pair.text
+    kept = [key for key in renderer._part_cache if key[0] in ("_base/headers.txt.j2", "cart_abandonment/email.txt.j2")]
+    locales = {(r.get("locale"), r.get("currency")) for r in rows}
+    assert 0 < len(kept) <= 2 * len(locales) < len(rows)
+
+
+@pytest.mark.parametrize(
+    ("source", "kept"),
+    [
+        ("{{ unsubscribe_link }}", True),
+        ("a {{ unsubscribe_link }} b {% for i in range(3) %}{{ preferences_link }}{% endfor %}", True),
+        ("{% if x %}{{ unsubscribe_link }}{% endif %}", True),
+        ("{{ unsubscribe_link | upper }}", False),
+        ("{{ unsubscribe_link ~ '' }}", False),
+        ("{% if unsubscribe_link %}x{% endif %}", False),
+        ("{% set unsubscribe_link = 'x' %}{{ unsubscribe_link }}", False),
+        ("{% filter upper %}{{ unsubscribe_link }}{% endfilter %}", False),
+        ("{% set t %}{{ unsubscribe_link }}{% endset %}{{ t }}", False),
+        ("{% macro m() %}{{ unsubscribe_link }}{% endmacro %}{{ m() }}", False),
+        ("{{ brand.name }}", True),
+    ],
+)
+def test_links_are_kept_out_of_a_part_only_where_they_are_written_as_they_are(source, kept):
+    import jinja2
+
+    from workbench.messages.render import _PER_CUSTOMER, _written_as_they_are
+
+    assert _written_as_they_are(jinja2.Environment().parse(source), _PER_CUSTOMER) is kept
 
 
 def test_equal_values_written_differently_are_not_shared(strategy, library, synthetic):

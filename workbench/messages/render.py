@@ -42,6 +42,7 @@ import decimal
 import math
 import os
 import re
+import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -61,6 +62,7 @@ from jinja2.exceptions import (
     TemplateSyntaxError,
     UndefinedError,
 )
+from markupsafe import escape
 
 if TYPE_CHECKING:
     import css_inline
@@ -965,12 +967,30 @@ def _plain_outputs(tree: nodes.Template) -> bool:
     return not any(n.name in _OPAQUE_NAMES for n in tree.find_all(nodes.Name))
 
 
+def _written_as_they_are(tree: nodes.Template, names: frozenset[str]) -> bool:
+    """Whether one parsed template reads ``names`` only as outputs of their own (``{{ name }}``), untransformed."""
+    if not _plain_outputs(tree):
+        return False
+    direct = {
+        id(child)
+        for output in tree.find_all(nodes.Output)
+        for child in output.nodes
+        if isinstance(child, nodes.Name) and child.name in names
+    }
+    return all(id(n) in direct for n in tree.find_all(nodes.Name) if n.name in names)
+
+
 # ---------------------------------------------------------------- rendered parts kept per distinct input
 
 #: Context values every filter may read (besides the customer's time zone).
 _FILTER_READS = ("channel", "locale", "currency", "moment", "variant")
-#: Context values that differ for every customer: a template reading them is rendered for each.
+#: Context values that differ for every customer. A template that only writes them as they are
+#: (``{{ unsubscribe_link }}``) is kept with a stand-in for each and has them written in; a template that
+#: reads them any other way is rendered for each customer.
 _PER_CUSTOMER = frozenset({"unsubscribe_link", "preferences_link"})
+#: A stand-in is a private-use character, a number drawn for each renderer and the link's place; a
+#: kept part where the character appears other than in a stand-in is not kept (see ``_kept_part``).
+_STAND_IN_OPEN, _STAND_IN_CLOSE = "\ue004", "\ue005"
 _MAX_PARTS = 8192
 _MISSING = object()
 #: Types whose equal values are written the same (compared by value, with the type).
@@ -978,6 +998,10 @@ _BY_VALUE = frozenset({str, int, bool, type(None)})
 #: Types compared by ``repr`` (equal values can be written differently, e.g. ``-0.0`` or another time zone).
 _BY_REPR = frozenset({float, decimal.Decimal, pd.Timestamp, dt.datetime, dt.date, np.int64, np.float64})
 _BY_REPR |= frozenset({np.bool_, np.int32, np.float32})
+
+
+#: What a part reads: context names, customer fields, and the customer's links it writes as they are.
+_Reads = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 class _Uncacheable(Exception):
@@ -1066,8 +1090,10 @@ class Renderer:
         self._resolved: dict[tuple[str, str, str], LocaleResolution] = {}
         self._sms: dict[str, SmsAnalysis] = {}
         self._cache_parts = cache_parts
-        self._reads_of: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
-        self._part_cache: dict[tuple[Any, ...], str] = {}
+        self._reads_of: dict[str, _Reads | None] = {}
+        self._part_cache: dict[tuple[Any, ...], str | None] = {}
+        nonce = secrets.token_hex(8)  # no template or data can write it
+        self._stand_ins = [f"{_STAND_IN_OPEN}{nonce}.{k}{_STAND_IN_CLOSE}" for k in range(len(_PER_CUSTOMER))]
         self._markets: dict[tuple[str | None, str | None], MarketRule | None] = {}
 
     # -- templates
@@ -1373,16 +1399,18 @@ class Renderer:
                 self._stopped[name] = err
             raise err from None
 
-    def _reads(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        """The context names and customer fields template ``name`` can read (through extends and includes).
+    def _reads(self, name: str) -> _Reads | None:
+        """The context names and customer fields template ``name`` can read (through extends and includes),
+        and the per-customer links it writes as they are.
 
         ``None`` when its output is not a function of those alone, or is one per customer anyway: a
         template that cannot be resolved, reads ``customer`` other than field by field, calls ``lipsum``
-        or the ``random`` filter, or reads the customer's id or links.
+        or the ``random`` filter, reads the customer's id, or reads a customer's link other than by
+        writing it as it is (``{{ unsubscribe_link }}``, outside any block filter, capture or macro).
         """
         if name in self._reads_of:
             return self._reads_of[name]
-        found: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        found: _Reads | None = None
         trees = self._template_trees(name)
         if trees is not None:
             names: set[str] = set()
@@ -1395,8 +1423,12 @@ class Renderer:
                     plain = False
                 if filters & {"local_date", "local_time"}:
                     fields.add("timezone")  # they read the customer's time zone
-            if plain and not names & _PER_CUSTOMER and "customer_id" not in fields:
-                found = (tuple(sorted(names - {"customer", "brand"} - set(_FILTER_READS))), tuple(sorted(fields)))
+                if names & _PER_CUSTOMER and not _written_as_they_are(tree, _PER_CUSTOMER):
+                    plain = False
+            if plain and "customer_id" not in fields:
+                links = tuple(sorted(names & _PER_CUSTOMER))
+                kept = names - {"customer", "brand"} - set(_FILTER_READS) - _PER_CUSTOMER
+                found = (tuple(sorted(kept)), tuple(sorted(fields)), links)
         self._reads_of[name] = found
         return found
 
@@ -1409,6 +1441,13 @@ class Renderer:
         time zone. Values are compared with their type (``1``, ``1.0`` and ``True`` differ) and by
         ``repr`` when equal values can be written differently (``-0.0``, ``Decimal("1.0")``, time
         zones). Renders that fail are not kept: they fail again, the ordinary way.
+
+        The customer's links a template only writes as they are do not enter the key: the part is
+        kept with a stand-in for each link, and each customer's links are written in its place, as
+        Jinja writes them (escaped where the template autoescapes). A stand-in holds a random number
+        drawn when the renderer is made, which neither a template nor data can know. A part whose kept
+        text has the stand-ins' character elsewhere, a link that holds it, and a part that would pass
+        the output limit with the links written in are rendered the ordinary way.
         """
         if not self._cache_parts:
             return self._render(template, ctx)
@@ -1416,7 +1455,7 @@ class Renderer:
         reads = self._reads(name) if name else None
         if reads is None:
             return self._render(template, ctx)
-        names, fields = reads
+        names, fields, links = reads
         customer = ctx.get("customer")
         try:
             get = ctx.get
@@ -1428,13 +1467,42 @@ class Renderer:
             )
         except _Uncacheable:
             return self._render(template, ctx)
-        hit = self._part_cache.get(key)
-        if hit is None:
-            hit = self._render(template, ctx)
+        if key in self._part_cache:
+            hit = self._part_cache[key]
+        else:
+            hit = self._kept_part(template, ctx, links) if links else self._render(template, ctx)
             if len(self._part_cache) >= _MAX_PARTS:  # keys come from data: keep the cache bounded
                 self._part_cache.clear()
             self._part_cache[key] = hit
-        return hit
+        if hit is None:
+            return self._render(template, ctx)
+        if not links:
+            return hit
+        for k, link in enumerate(links):
+            text = self._written(template, ctx.get(link, _MISSING))
+            if text is None or _STAND_IN_OPEN in text:
+                return self._render(template, ctx)
+            hit = hit.replace(self._stand_ins[k], text)
+        return hit if len(hit) <= self.max_output else self._render(template, ctx)
+
+    def _kept_part(self, template: jinja2.Template, ctx: dict[str, Any], links: tuple[str, ...]) -> str | None:
+        """The part rendered with a stand-in for each link, or None when the stand-ins cannot be told apart."""
+        stand_ins = self._stand_ins[: len(links)]
+        try:
+            text = self._render(template, {**ctx, **dict(zip(links, stand_ins, strict=True))})
+        except TemplateError:
+            return None  # rendered the ordinary way, which fails with this customer's own values
+        if text.count(_STAND_IN_OPEN) != sum(text.count(s) for s in stand_ins):
+            return None
+        return text
+
+    def _written(self, template: jinja2.Template, value: object) -> str | None:
+        """A link as the template writes it (``{{ link }}``), or None when it is not a plain text."""
+        if type(value) is not str:
+            return None
+        auto = template.environment.autoescape
+        escaped = auto(template.name) if callable(auto) else auto
+        return str(escape(value)) if escaped else value
 
     def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> tuple[str, HtmlLayout | None]:
         """The HTML body with the layout's CSS inlined (see :class:`_CssPlan`), and its layout when known."""
