@@ -284,3 +284,29 @@ def test_the_audience_lint_is_lint_pair_on_each_customer_alone(strategy, synthet
     got = lint_audience(profiles, strategy=strategy, moments=list(MOMENTS), chunk_size=50)
     pd.testing.assert_frame_equal(got, expected)
     assert got.attrs["rendered"] == 2 * len(profiles)
+
+
+_INSTANTS = st.sampled_from(["2026-10-31 23:59:59.999999999", "2026-10-31", "1970-01-01 00:00:00.5"])
+_ZONES = st.sampled_from([None, "UTC", "Europe/Paris", "America/Toronto", "+00:00", "-05:00"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(_INSTANTS, _ZONES, st.sampled_from(["s", "ms", "us", "ns"])), min_size=2, max_size=2))
+def test_timestamps_share_a_key_only_when_written_the_same(pairs):
+    import datetime as dt
+
+    from workbench.messages.render import _canon
+
+    stamps = []
+    for text, zone, unit in pairs:
+        ts = pd.Timestamp(text).as_unit(unit)
+        if zone is not None and zone.startswith(("+", "-")):
+            hours = int(zone[:3])
+            ts = ts.tz_localize(dt.timezone(dt.timedelta(hours=hours)))
+        elif zone is not None:
+            ts = ts.tz_localize(zone)
+        stamps.append(ts)
+    a, b = stamps
+    if _canon(a) == _canon(b):
+        assert repr(a) == repr(b) and str(a) == str(b)
+    assert _canon(a) == _canon(pd.Timestamp(a))  # a copy shares the key

@@ -1015,6 +1015,8 @@ def _canon(value: object) -> object:
     kind = type(value)
     if kind in _BY_VALUE:
         return (kind, value)
+    if kind is pd.Timestamp:  # what its repr is made of (the repr itself takes 20 µs)
+        return (kind, value.value, value.unit, repr(value.tzinfo))  # type: ignore[attr-defined]
     if kind in _BY_REPR:
         return (kind, repr(value))
     if kind is FrozenDict:
@@ -1432,8 +1434,18 @@ class Renderer:
         self._reads_of[name] = found
         return found
 
-    def _render_part(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
-        """:meth:`_render`, once per distinct set of values the template reads (see :meth:`_reads`).
+    def _filter_key(self, ctx: dict[str, Any]) -> tuple[object, ...] | None:
+        """The values every filter may read, for the keys of :meth:`_render_part` (None: parts are not kept)."""
+        if not self._cache_parts:
+            return None
+        try:
+            return tuple([_canon(ctx.get(n, _MISSING)) for n in _FILTER_READS])
+        except _Uncacheable:
+            return None
+
+    def _render_part(self, template: jinja2.Template, ctx: dict[str, Any], filters: tuple[object, ...] | None) -> str:
+        """:meth:`_render`, once per distinct set of values the template reads (see :meth:`_reads`);
+        ``filters`` is :meth:`_filter_key` of ``ctx``.
 
         The output of a template is a function of the context values it reads: the sandbox lets no
         render change anything another render sees, and the filters are functions of their arguments
@@ -1449,7 +1461,7 @@ class Renderer:
         text has the stand-ins' character elsewhere, a link that holds it, and a part that would pass
         the output limit with the links written in are rendered the ordinary way.
         """
-        if not self._cache_parts:
+        if filters is None:
             return self._render(template, ctx)
         name = template.name or ""
         reads = self._reads(name) if name else None
@@ -1461,7 +1473,7 @@ class Renderer:
             get = ctx.get
             key = (
                 name,
-                tuple([_canon(get(n, _MISSING)) for n in _FILTER_READS]),
+                filters,
                 tuple([_canon(get(n, _MISSING)) for n in names]),
                 tuple([_canon(customer.get(f, _MISSING)) for f in fields]) if isinstance(customer, Mapping) else None,
             )
@@ -1552,17 +1564,18 @@ class Renderer:
         headers: dict[str, str] = {}
         layout = None
         if "html" in parts:
-            subject = " ".join(self._render_part(parts["subject"], ctx).split())
-            preheader = " ".join(self._render_part(parts["preheader"], ctx).split())
+            filters = self._filter_key(ctx)
+            subject = " ".join(self._render_part(parts["subject"], ctx, filters).split())
+            preheader = " ".join(self._render_part(parts["preheader"], ctx, filters).split())
             ctx["subject"], ctx["preheader"] = subject, preheader
             html, layout = self._render_html(parts["html"], ctx)
-            text = self._render_part(parts["text"], ctx).strip() + "\n"
+            text = self._render_part(parts["text"], ctx, filters).strip() + "\n"
             if "headers" in parts:
-                headers = _parse_headers(self._render_part(parts["headers"], ctx))
+                headers = _parse_headers(self._render_part(parts["headers"], ctx, filters))
         sms = analysis = None
         if "sms" in parts:
             ctx["channel"] = "sms"
-            sms = _tidy_sms(self._render_part(parts["sms"], ctx))
+            sms = _tidy_sms(self._render_part(parts["sms"], ctx, self._filter_key(ctx)))
             analysis = self._analyze_sms(sms)
         pair = PairedMessage(
             moment=moment,
