@@ -277,3 +277,14 @@ def test_renderers_of_one_library_share_compiled_templates_and_nothing_else(
     pair = third.render_pair("cart_abandonment", customer_context(rows[0]))
     assert "cart_abandonment/sms.txt.j2" in compiled and pair.sms is not None and "Changed " in pair.sms
     assert texts[0].sms is not None and "Changed " not in texts[0].sms
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.lists(st.integers(0, 30), max_size=80), limit=st.integers(1, 8))
+def test_a_bounded_memo_never_holds_more_than_its_limit_and_gives_back_what_it_keeps(keys, limit):
+    from workbench.messages.memo import remember
+
+    memo: dict[int, str] = {}
+    for key in keys:
+        assert remember(memo, key, f"v{key}", limit) == f"v{key}"
+        assert memo[key] == f"v{key}" and len(memo) <= limit

@@ -26,6 +26,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal
 
+from .memo import remember
+
 __all__ = ["babel_locale", "local_date", "local_time", "money", "number", "plural", "zone"]
 
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " "})
@@ -106,9 +108,7 @@ def zone(name: object) -> ZoneInfo:
             found = ZoneInfo(key)
         except (ZoneInfoNotFoundError, ValueError):
             found = ZoneInfo("UTC")
-        if len(_ZONES) > 4096:  # names come from data: keep the cache bounded
-            _ZONES.clear()
-        _ZONES[key] = found
+        remember(_ZONES, key, found, 4096)
     return found
 
 

@@ -45,6 +45,7 @@ from ..models.errors import TemplateError
 from ..models.policy import DEFAULT_MARKETS, MarketRule
 from ..models.strategy import Brand, Strategy
 from .library import TemplateManifest
+from .memo import remember
 from .render import HtmlLayout, PairedMessage, Renderer, _tidy_sms, customer_context
 from .sms import GSM_REPLACEMENTS, SmsAnalysis, analyze_sms, gsm_safe
 
@@ -449,9 +450,7 @@ def _url_key(url: str) -> tuple[str, str]:
     found = _URL_KEYS.get(url)
     if found is None:
         parts = urlsplit(html_lib.unescape(url.rstrip(".,;:!?)")))
-        if len(_URL_KEYS) >= 4096:  # links come from data: keep the memo bounded
-            _URL_KEYS.clear()
-        found = _URL_KEYS[url] = (parts.netloc.lower(), parts.path.rstrip("/") or "/")
+        found = remember(_URL_KEYS, url, (parts.netloc.lower(), parts.path.rstrip("/") or "/"), 4096)
     return found
 
 
@@ -567,9 +566,7 @@ class _LayoutFacts:
         link for everyone). The rules only read the dicts, so pairs share them."""
         found = self.tags.get(tag)
         if found is None:
-            if len(self.tags) >= _MAX_MEMO:
-                self.tags.clear()
-            found = self.tags[tag] = _attrs(tag)
+            found = remember(self.tags, tag, _attrs(tag), _MAX_MEMO)
         return found
 
     @staticmethod
@@ -678,9 +675,7 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
         cleaned = _clean_for_similarity(sms)
         if brand_name:
             cleaned = cleaned.replace(brand_name + ":", " ")
-        if len(_SMS_GRAMS) >= _MAX_EMAIL_GRAMS:
-            _SMS_GRAMS.clear()
-        grams = _SMS_GRAMS[(sms, brand_name)] = frozenset(_trigrams(cleaned))
+        grams = remember(_SMS_GRAMS, (sms, brand_name), frozenset(_trigrams(cleaned)), _MAX_EMAIL_GRAMS)
     if not grams:
         return 0.0
     stripped = _strip_urls(email_text)  # most emails differ by their links alone
@@ -693,16 +688,9 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
     if score is None:
         email_grams = _EMAIL_GRAMS.get(email)
         if email_grams is None:
-            if len(_EMAIL_GRAMS) >= _MAX_EMAIL_GRAMS:
-                _EMAIL_GRAMS.clear()
-            email_grams = _EMAIL_GRAMS[email] = _trigrams(email)
-        if len(_SCORES) >= _MAX_SCORES:
-            _SCORES.clear()
-        score = _SCORES[key] = len(grams & email_grams) / len(grams)
-    if len(_SCORES_STRIPPED) >= _MAX_SCORES:
-        _SCORES_STRIPPED.clear()
-    _SCORES_STRIPPED[(grams, stripped)] = score
-    return score
+            email_grams = remember(_EMAIL_GRAMS, email, _trigrams(email), _MAX_EMAIL_GRAMS)
+        score = remember(_SCORES, key, len(grams & email_grams) / len(grams), _MAX_SCORES)
+    return remember(_SCORES_STRIPPED, (grams, stripped), score, _MAX_SCORES)
 
 
 _GRAM_WORDS: dict[frozenset[tuple[str, ...]], frozenset[str]] = {}
@@ -726,9 +714,7 @@ def _repeat_score(sms: str, email_text: str, brand_name: str, threshold: float) 
     if "\u03a3" not in stripped:
         words = _GRAM_WORDS.get(grams)
         if words is None:
-            if len(_GRAM_WORDS) >= _MAX_EMAIL_GRAMS:
-                _GRAM_WORDS.clear()
-            words = _GRAM_WORDS[grams] = frozenset(w for g in grams for w in g)
+            words = remember(_GRAM_WORDS, grams, frozenset(w for g in grams for w in g), _MAX_EMAIL_GRAMS)
         lowered = stripped.lower()
         found = {w for w in words if w in lowered}
         bound = sum(1 for a, b, c in grams if a in found and b in found and c in found)
@@ -1055,9 +1041,7 @@ def _lint_pair(
         if rules is None:
             rules = _sms_rules(sms, pair.sms_analysis, manifest, market, content, brand, max_sms_segments)
             if sms_memo is not None:
-                if len(sms_memo) >= _MAX_MEMO:
-                    sms_memo.clear()
-                sms_memo[key] = rules
+                remember(sms_memo, key, rules, _MAX_MEMO)
                 sms_memo[("manifest", id(manifest))] = manifest  # keeps the id() in the key the manifest's own
         for args in rules[0]:
             add(*args)
@@ -1475,9 +1459,7 @@ class _LintMemo:
         if layout is not None and pair.html:
             found = self.layouts.get(id(layout.segments))
             if found is None:
-                if len(self.layouts) >= _MAX_MEMO:
-                    self.layouts.clear()
-                found = self.layouts[id(layout.segments)] = _LayoutFacts(layout.segments)
+                found = remember(self.layouts, id(layout.segments), _LayoutFacts(layout.segments), _MAX_MEMO)
             facts = found.facts(layout.values)
         return _lint_pair(pair, facts, brand=self.brand, sms_memo=self.sms, **self.options)
 
@@ -1501,10 +1483,8 @@ class _LintMemo:
             found = self._lint(pair, layout)
             sentinel, cid = key[-1], pair.customer_id
             shareable = not any((sentinel and sentinel in f.message) or (cid and cid in f.message) for f in found)
-            if len(self.cache) >= _MAX_MEMO:
-                self.cache.clear()
             # the manifest is kept with the findings, so the id() in the key stays its own
-            self.cache[key] = (pair.manifest, found) if shareable else None
+            remember(self.cache, key, (pair.manifest, found) if shareable else None, _MAX_MEMO)
             return found
         hit = self.cache[key]
         if hit is None:

@@ -73,6 +73,7 @@ from ..models.policy import MarketRule
 from ..models.strategy import Brand, Strategy
 from .formatting import local_date, local_time, money, number, plural, zone
 from .library import TemplateManifest, default_templates_dir, fill_fields, load_library, translations
+from .memo import remember
 from .sandbox import (
     MAX_OUTPUT_CHARS,
     MAX_RENDER_SECONDS,
@@ -456,9 +457,7 @@ class SharedCompiledTemplates(jinja2.BytecodeCache):
 
     def set_bucket(self, bucket: jinja2.bccache.Bucket) -> None:
         with self._lock:
-            if len(self._code) >= self.MAX_ENTRIES:
-                self._code.clear()
-            self._code[bucket.key] = bucket.code
+            remember(self._code, bucket.key, bucket.code, self.MAX_ENTRIES)
 
     def clear(self) -> None:
         with self._lock:
@@ -572,9 +571,7 @@ def build_environment(
                 moment=moment,
                 variant=variant,
             )
-            if len(link_cache) > 4096:  # targets can come from data: keep the cache bounded
-                link_cache.clear()
-            link_cache[key] = url
+            remember(link_cache, key, url, 4096)
         return url
 
     env.filters.update(
@@ -621,10 +618,7 @@ class _FilterMemo:
 
     @staticmethod
     def _store(cache: dict[tuple[Any, ...], str], key: tuple[Any, ...], text: str) -> str:
-        if len(cache) >= _FilterMemo.MAX_ENTRIES:
-            cache.clear()
-        cache[key] = text
-        return text
+        return remember(cache, key, text, _FilterMemo.MAX_ENTRIES)
 
     def local_date(self, value: object, timezone: object, style: str, loc: str, gsm: bool) -> str:
         """:func:`~.formatting.local_date` of a timestamp, once per day, style, locale and channel."""
@@ -639,9 +633,7 @@ class _FilterMemo:
             when: dt.datetime = value.to_pydatetime(warn=False) if kind is pd.Timestamp else value  # type: ignore[attr-defined,assignment]
             day = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(zone(timezone)).date()
             if instant is not None:
-                if len(self._days) >= self.MAX_ENTRIES:
-                    self._days.clear()
-                self._days[instant] = day
+                remember(self._days, instant, day, self.MAX_ENTRIES)
         key = (day, style, loc, gsm)
         hit = self._dates.get(key)
         if hit is None:
@@ -835,9 +827,7 @@ class _CssPlan:
         """The inlined HTML, and how it is put together when the fast path wrote it (else None)."""
         entry = self.skeletons.get(skeleton)
         if entry is None and skeleton not in self.skeletons:
-            if len(self.skeletons) >= _MAX_SKELETONS:
-                self.skeletons.clear()
-            entry = self.skeletons[skeleton] = self._plan(skeleton, len(values))
+            entry = remember(self.skeletons, skeleton, self._plan(skeleton, len(values)), _MAX_SKELETONS)
         joined = "".join(values)
         if entry is not None and not _unsafe(joined):
             segments, slots, padded_ok = entry
@@ -1150,10 +1140,7 @@ class Renderer:
         key = (country, region)
         if key in self._markets:
             return self._markets[key]
-        if len(self._markets) >= 4096:  # places come from data: keep the memo bounded
-            self._markets.clear()
-        found = self._markets[key] = self.strategy.policy.market_for(country, region)
-        return found
+        return remember(self._markets, key, self.strategy.policy.market_for(country, region), 4096)
 
     def customer_locale(self, customer: Mapping[str, Any]) -> str:
         """A customer's locale: stated (``locale``), else their market's, else the brand's default."""
@@ -1249,10 +1236,7 @@ class Renderer:
             incomplete=incomplete,
             names=names,
         )
-        if len(self._resolved) > 4096:  # locales come from data: keep the cache bounded
-            self._resolved.clear()
-        self._resolved[key] = resolution
-        return resolution
+        return remember(self._resolved, key, resolution, 4096)
 
     def templates(self, moment: str, variant: str, locale: str | None = None) -> dict[str, jinja2.Template]:
         """The compiled templates of a moment, variant and customer locale, by part (``subject``, ``sms``...)."""
@@ -1483,9 +1467,7 @@ class Renderer:
             hit = self._part_cache[key]
         else:
             hit = self._kept_part(template, ctx, links) if links else self._render(template, ctx)
-            if len(self._part_cache) >= _MAX_PARTS:  # keys come from data: keep the cache bounded
-                self._part_cache.clear()
-            self._part_cache[key] = hit
+            remember(self._part_cache, key, hit, _MAX_PARTS)
         if hit is None:
             return self._render(template, ctx)
         if not links:
@@ -1606,9 +1588,7 @@ class Renderer:
         """
         hit = self._sms.get(text)
         if hit is None:
-            if len(self._sms) >= 4096:  # texts come from data: keep the cache bounded
-                self._sms.clear()
-            hit = self._sms[text] = analyze_sms(text)
+            hit = remember(self._sms, text, analyze_sms(text), 4096)
         return replace(hit, replacements=dict(hit.replacements))
 
     def _market_name(self, customer: Mapping[str, Any]) -> str:
