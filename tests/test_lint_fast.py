@@ -291,9 +291,10 @@ def skeletons(strategy, sample_profiles):
             resolution = ctx.pop("resolution")
             parts = renderer.templates(moment, "A", resolution.locale)
             ctx["subject"], ctx["preheader"] = "Subject", "Preheader"
-            skeleton, values = _split_outputs(renderer._render_chunks(parts["html"], ctx))
-            found.setdefault(skeleton, values)
-    return renderer, list(found.items())
+            chunks = renderer._render_chunks(parts["html"], ctx)
+            skeleton, values = _split_outputs(chunks)
+            found.setdefault(skeleton, (values, chunks))
+    return renderer, [(skeleton, values) for skeleton, (values, _) in found.items()], [c for _, c in found.values()]
 
 
 @settings(max_examples=150, deadline=None)
@@ -303,13 +304,29 @@ def test_a_layout_with_any_values_is_the_whole_body_inlined(skeletons, pick, tex
 
     from workbench.messages.render import _fill
 
-    renderer, layouts = skeletons
+    renderer, layouts, _ = skeletons
     skeleton, values = layouts[pick % len(layouts)]
     values = list(values)
     for text in texts:  # some outputs get other text, escaped as Jinja writes it
         values[spots.draw(st.integers(0, len(values) - 1))] = str(escape(text))
     html, layout = renderer._css.inline_layout(skeleton, values)
     assert html == renderer._inliner.inline(_fill(skeleton, values))
+    if layout is not None:
+        assert layout.html == html
+
+
+@settings(max_examples=150, deadline=None)
+@given(pick=st.integers(0, 10_000), texts=st.lists(_VALUE_TEXT, min_size=1, max_size=8), spots=st.data())
+def test_a_renders_chunks_with_any_values_are_the_whole_body_inlined(skeletons, pick, texts, spots):
+    from markupsafe import Markup, escape
+
+    renderer, _, streams = skeletons
+    chunks = list(streams[pick % len(streams)])
+    outputs = [k for k, c in enumerate(chunks) if isinstance(c, Markup)]
+    for text in texts:  # some outputs write other text, as Jinja writes it
+        chunks[spots.draw(st.sampled_from(outputs))] = escape(text)
+    html, layout = renderer._css.inline_chunks(chunks)
+    assert html == renderer._inliner.inline("".join(chunks))
     if layout is not None:
         assert layout.html == html
 

@@ -803,6 +803,11 @@ class HtmlLayout:
         return "".join(out)
 
 
+#: How values are written into an inlined layout: its segments, the (value, "text" or "attr") at each
+#: marker, and whether values with spaces around them are written the same way.
+_Plan = tuple[list[str], list[tuple[int, str]], bool]
+
+
 class _CssPlan:
     """CSS inlining done once per layout instead of once per message.
 
@@ -818,47 +823,76 @@ class _CssPlan:
 
     def __init__(self, inliner: css_inline.CSSInliner) -> None:
         self.inliner = inliner
-        self.skeletons: dict[str, tuple[list[str], list[tuple[int, str]], bool] | None] = {}
+        self.skeletons: dict[str, _Plan | None] = {}
+        self.streams: dict[tuple[str | None, ...], _Plan | None] = {}
 
     def inline(self, skeleton: str, values: list[str]) -> str:
         return self.inline_layout(skeleton, values)[0]
 
     def inline_layout(self, skeleton: str, values: list[str]) -> tuple[str, HtmlLayout | None]:
         """The inlined HTML, and how it is put together when the fast path wrote it (else None)."""
-        entry = self.skeletons.get(skeleton)
-        if entry is None and skeleton not in self.skeletons:
-            entry = remember(self.skeletons, skeleton, self._plan(skeleton, len(values)), _MAX_SKELETONS)
+        placed = self._place(self._entry(skeleton, len(values)), values)
+        return placed if placed is not None else (self.inliner.inline(_fill(skeleton, values)), None)
+
+    def inline_chunks(self, chunks: list[str]) -> tuple[str, HtmlLayout | None]:
+        """:meth:`inline_layout` of an autoescaped render's chunks (see :func:`_split_outputs`).
+
+        The layout is looked up by the template's own pieces of text in order, with ``None`` for each
+        output: the same skeleton, found without writing it out (those pieces are the compiled
+        template's constants, whose hashes Python keeps).
+        """
+        key = tuple([c if c.__class__ is str else None for c in chunks])
+        if key in self.streams:
+            entry = self.streams[key]
+        else:
+            split = _split_outputs(chunks)
+            entry = self._entry(split[0], len(split[1])) if split is not None else None
+            remember(self.streams, key, entry, _MAX_SKELETONS)
+        if entry is not None:
+            placed = self._place(entry, [str(c) for c in chunks if c.__class__ is not str])
+            if placed is not None:
+                return placed
+        return self.inliner.inline("".join(chunks)), None
+
+    def _entry(self, skeleton: str, count: int) -> _Plan | None:
+        """The plan of a skeleton with ``count`` outputs, worked out once."""
+        if skeleton in self.skeletons:
+            return self.skeletons[skeleton]
+        return remember(self.skeletons, skeleton, self._plan(skeleton, count), _MAX_SKELETONS)
+
+    @staticmethod
+    def _place(entry: _Plan | None, values: list[str]) -> tuple[str, HtmlLayout] | None:
+        """The inlined HTML with ``values`` written into the plan's layout, or None when they cannot be."""
         joined = "".join(values)
-        if entry is not None and not _unsafe(joined):
-            segments, slots, padded_ok = entry
-            # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
-            plain = "&" not in joined and "\xa0" not in joined
-            if not _loose(values):
-                # every value has text with no space around it: the loop below would write each one
-                each = [values[index] for index, _ in slots]
-                if not plain:  # most values still have neither, and are written as they are
-                    each = [
-                        v if "&" not in v and "\xa0" not in v else _serialize(v, where)
-                        for v, (_, where) in zip(each, slots, strict=True)
-                    ]
-                whole = [""] * (2 * len(each) + 1)
-                whole[0::2] = segments
-                whole[1::2] = each
-                return "".join(whole), HtmlLayout(segments, tuple(each))
-            out = [segments[0]]
-            written: list[str] = []
-            for (index, where), segment in zip(slots, segments[1:], strict=True):
-                value = values[index]
-                stripped = value.strip(_HTML_SPACE)
-                if not stripped or (value[0] == "\n") or (not padded_ok and len(stripped) != len(value)):
-                    break
-                serialized = value if plain else _serialize(value, where)
-                written.append(serialized)
-                out.append(serialized)
-                out.append(segment)
-            else:
-                return "".join(out), HtmlLayout(segments, tuple(written))
-        return self.inliner.inline(_fill(skeleton, values)), None
+        if entry is None or _unsafe(joined):
+            return None
+        segments, slots, padded_ok = entry
+        # no quote gets past _UNSAFE_VALUE: without & and no-break spaces every value is written as it is
+        plain = "&" not in joined and "\xa0" not in joined
+        if not _loose(values):
+            # every value has text with no space around it: the loop below would write each one
+            each = [values[index] for index, _ in slots]
+            if not plain:  # most values still have neither, and are written as they are
+                each = [
+                    v if "&" not in v and "\xa0" not in v else _serialize(v, where)
+                    for v, (_, where) in zip(each, slots, strict=True)
+                ]
+            whole = [""] * (2 * len(each) + 1)
+            whole[0::2] = segments
+            whole[1::2] = each
+            return "".join(whole), HtmlLayout(segments, tuple(each))
+        out = [segments[0]]
+        written: list[str] = []
+        for (index, where), segment in zip(slots, segments[1:], strict=True):
+            value = values[index]
+            stripped = value.strip(_HTML_SPACE)
+            if not stripped or (value[0] == "\n") or (not padded_ok and len(stripped) != len(value)):
+                return None
+            serialized = value if plain else _serialize(value, where)
+            written.append(serialized)
+            out.append(serialized)
+            out.append(segment)
+        return "".join(out), HtmlLayout(segments, tuple(written))
 
     def _stitch(self, segments: list[str], slots: list[tuple[int, str]], values: list[str]) -> str:
         out = [segments[0]]
@@ -867,7 +901,7 @@ class _CssPlan:
             out.append(segment)
         return "".join(out)
 
-    def _plan(self, skeleton: str, count: int) -> tuple[list[str], list[tuple[int, str]], bool] | None:
+    def _plan(self, skeleton: str, count: int) -> _Plan | None:
         inlined = self.inliner.inline(skeleton)
         pieces = _SLOT.split(inlined)
         segments = pieces[0::2]
@@ -1509,11 +1543,7 @@ class Renderer:
             plain = self._plain[name] = trees is not None and all(_plain_outputs(tree) for tree in trees)
         if not plain or self._css is None:
             return self._inliner.inline(self._render(template, ctx)), None
-        chunks = self._render_chunks(template, ctx)
-        split = _split_outputs(chunks)
-        if split is None:
-            return self._inliner.inline("".join(chunks)), None
-        return self._css.inline_layout(*split)
+        return self._css.inline_chunks(self._render_chunks(template, ctx))
 
     def render_pair(
         self,
