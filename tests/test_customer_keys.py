@@ -1,26 +1,19 @@
-"""The customer keys of the events, consents and messages: one look-up of all their ids, as each table alone.
+"""The customer keys loading keeps for every table, and the orphan rows it counts, as Python finds them.
 
-Loading finds the position in ``customers`` of every row's customer. The three tables after the orders are looked
-up together (:func:`workbench.models.dataset.customer_positions_of`), so the hash table of the customers' ids is
-built once; the reference is :func:`workbench.models.dataset.customer_positions` of each table on its own, and for
-the positions themselves Python's ``list.index``.
+Loading finds the position in ``customers`` of every row's customer (``Dataset.customer_keys``), after the
+customers the orders name and the customers table lacks were added; rows of other tables whose customer is
+nowhere are counted in ``quality`` with their first ids in row order. Both ways of finding positions (Arrow's
+``index_in`` for small tables, DuckDB's join for large ones) are run.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import workbench.models.dataset as dataset_module
 from workbench.contracts import from_frames
-
-IDS = st.sampled_from(["a", "b", "c", "d", "e", "zz", "", "é", None])
 
 
 @pytest.fixture(params=["look-up", "join"])
@@ -32,39 +25,8 @@ def engine(request, monkeypatch):
     return request.param
 
 
-def _chunked(values: list[str | None], pieces: int) -> pa.ChunkedArray:
-    array = pa.array(values, type=pa.string())
-    cut = np.linspace(0, len(values), pieces + 1).astype(int)
-    return pa.chunked_array([array[a:b] for a, b in itertools.pairwise(cut)], type=array.type)
-
-
 def _expected(ids: list[str | None], customers: list[str]) -> np.ndarray:
     return np.array([customers.index(i) if i in customers else -1 for i in ids], dtype=np.int32)
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    columns=st.lists(st.tuples(st.lists(IDS, max_size=40), st.integers(1, 3)), max_size=4),
-    customers=st.lists(st.sampled_from(["a", "b", "c", "d", "zz", "é"]), min_size=1, max_size=8),
-    join=st.booleans(),
-)
-def test_positions_of_several_columns_are_each_columns_positions(columns, customers, join):
-    """Each column's positions, from one look-up of all the columns: the first position of a repeated customer
-    id, -1 for an id that is not a customer or is missing, as int32, by the join and by ``index_in``."""
-    arrays = [_chunked(ids, pieces) for ids, pieces in columns]
-    saved = dataset_module._JOIN_ROWS, dataset_module._JOIN_CUSTOMERS
-    try:
-        if join:
-            dataset_module._JOIN_ROWS = dataset_module._JOIN_CUSTOMERS = 0
-        together = dataset_module.customer_positions_of(arrays, pd.Series(customers))
-        alone = [dataset_module.customer_positions(array, pd.Series(customers)) for array in arrays]
-    finally:
-        dataset_module._JOIN_ROWS, dataset_module._JOIN_CUSTOMERS = saved
-    assert len(together) == len(columns)
-    for (ids, _), got, single in zip(columns, together, alone, strict=True):
-        assert got.dtype == np.int32
-        np.testing.assert_array_equal(got, _expected(ids, customers))
-        np.testing.assert_array_equal(single, _expected(ids, customers))
 
 
 def _tables() -> dict[str, pd.DataFrame]:
@@ -138,7 +100,6 @@ def test_loading_keeps_the_keys_it_found(monkeypatch):
         raise AssertionError(msg)
 
     monkeypatch.setattr(dataset_module, "customer_positions", again)
-    monkeypatch.setattr(dataset_module, "customer_positions_of", again)
     for name in ("orders", "events", "consents", "messages"):
         assert len(dataset.customer_keys(name)) == dataset.rows(name)
 

@@ -20,7 +20,7 @@ it) sends the table through :func:`validate`, so every refusal is the one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import TypeVar
@@ -38,7 +38,6 @@ from .models.dataset import (
     arrow_strings,
     arrow_to_frame,
     customer_positions,
-    customer_positions_of,
     is_coded_text,
     is_text,
 )
@@ -695,7 +694,6 @@ def from_frames(
     for name, known in given_keys.items():
         if name != "orders" and dataset.has(name):
             dataset.derived(f"keys:{name}", ("customers", name), _returning(known))
-    _find_customer_keys(dataset, [n for n in ("events", "consents", "messages") if n not in given_keys])
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])
@@ -722,20 +720,6 @@ def _with_unknown_customers(
         "added to customers with only an id",
     )
     return extended, customer_positions(_column(orders, "customer_id"), _column(extended, "customer_id")), note
-
-
-def _find_customer_keys(dataset: Dataset, tables: Sequence[str]) -> None:
-    """Keep the customer keys of ``tables`` (those the dataset holds) in the dataset, as
-    :meth:`~workbench.models.dataset.Dataset.customer_keys` finds them, from one look-up of all their
-    customer ids: the hash table of the customers' ids is built once, not once per table."""
-    present = [name for name in tables if dataset.has(name)]
-    if not present:
-        return
-    found = customer_positions_of(
-        [dataset.column(name, "customer_id") for name in present], dataset.column("customers", "customer_id")
-    )
-    for name, keys in zip(present, found, strict=True):
-        dataset.derived(f"keys:{name}", ("customers", name), _returning(keys))
 
 
 def _returning(value: T) -> Callable[[], T]:

@@ -9,7 +9,6 @@ a table nobody asks for as pandas is never converted.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar
@@ -29,7 +28,6 @@ __all__ = [
     "arrow_strings",
     "arrow_to_frame",
     "customer_positions",
-    "customer_positions_of",
     "utc_timestamps",
 ]
 
@@ -283,26 +281,8 @@ def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids
     Arrow's one-threaded ``index_in`` once the customers' hash table outgrows the caches); other columns by
     ``index_in``. Both give the same positions.
     """
-    return _positions(_text_chunks(ids), arrow_strings(customer_ids))
-
-
-def customer_positions_of(
-    columns: Sequence[pd.Series | pa.Array | pa.ChunkedArray], customer_ids: object
-) -> list[np.ndarray]:
-    """:func:`customer_positions` of several columns against the same customers, one array per column.
-
-    The columns' chunks are looked up as one column (no copy), so the hash table of the customers' ids is
-    built once rather than once per column; each column's positions are a slice of the one result.
-    """
-    values = [_text_chunks(column) for column in columns]
-    joined = pa.chunked_array([chunk for column in values for chunk in column.chunks], type=pa.large_string())
-    positions = _positions(joined, arrow_strings(customer_ids))
-    bounds = np.cumsum([0, *map(len, values)])
-    return [positions[a:b] for a, b in itertools.pairwise(bounds)]
-
-
-def _positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndarray:
-    """:func:`customer_positions` of text chunks against the customers' ids as one array."""
+    values = _text_chunks(ids)
+    customers = arrow_strings(customer_ids)
     small = len(values) < _JOIN_ROWS or len(customers) < _JOIN_CUSTOMERS
     if small or customers.null_count or values.null_count:
         found = pc.index_in(values, value_set=customers)
