@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench import profiles
+from workbench.contracts import cancelled_statuses
 from workbench.models.dataset import Dataset
 from workbench.profiles import ORDER_COLUMNS, build_profiles, resolve_as_of
 
@@ -196,7 +197,7 @@ def test_cancelled_statuses_follow_the_sql(kind):
             con.execute(f"select coalesce(lower(cast(? as varchar)), '') in ({statuses})", [v]).fetchone()[0]
             for v in values
         ]
-    assert profiles._cancelled_statuses(array).tolist() == want
+    assert cancelled_statuses(array).tolist() == want
 
 
 def sql_part(dataset: Dataset, name: str, as_of: pd.Timestamp) -> dict[str, object]:

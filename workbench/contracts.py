@@ -58,6 +58,7 @@ from .timezones import known_zones
 T = TypeVar("T")
 
 __all__ = [
+    "cancelled_statuses",
     "contact_validity",
     "customer_contact_validity",
     "date_order",
@@ -1036,6 +1037,28 @@ def _cancelled(dataset: Dataset) -> np.ndarray:
     status = dataset.column("orders", "status")
     if not is_coded_text(status.type):
         status = _column(pd.DataFrame({"status": pd.Series(status.to_pandas()).astype("string")}), "status")
-    flags, codes, _ = _by_distinct(status, lambda v: v.str.lower().isin(CANCELLED_STATUSES).fillna(False))
-    cancelled: np.ndarray = negative | flags.to_numpy(dtype=bool)[codes]
+    cancelled: np.ndarray = negative | cancelled_statuses(status)
     return cancelled
+
+
+def cancelled_statuses(status: pa.ChunkedArray) -> np.ndarray:
+    """For each order status (text, plain or dictionary-encoded), whether it makes the order a cancellation
+    or return: its lower case is one of :data:`~workbench.models.tables.CANCELLED_STATUSES`; a missing status
+    is not.
+
+    This is the profile SQL's rule, ``coalesce(lower(status), '') in (...)``: lower case by Unicode's case
+    mapping of each character, as Arrow's ``utf8_lower`` and DuckDB's ``lower`` make it (a dotted capital I
+    is an i). A dictionary-encoded column is lower-cased once per distinct value.
+    """
+    if pa.types.is_dictionary(status.type):
+        chunks = [
+            pc.is_in(pc.utf8_lower(c.dictionary.cast(pa.large_string())), value_set=_CANCELLED).take(c.indices)
+            for c in status.chunks
+        ]
+        found = pa.chunked_array(chunks, type=pa.bool_())
+    else:
+        found = pc.is_in(pc.utf8_lower(status.cast(pa.large_string())), value_set=_CANCELLED)
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+_CANCELLED = pa.array(CANCELLED_STATUSES, pa.large_string())

@@ -44,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .contracts import contact_validity, customer_contact_validity, phone_checks
+from .contracts import cancelled_statuses, contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
 from .models.dataset import Dataset, is_coded_text, is_text, utc_timestamps
 from .models.errors import WorkbenchError
@@ -826,23 +826,6 @@ def _currency_sql(orders: str, *, as_of_us: int) -> str:
     return _with([c for c in ctes if c[0] == "currencies"], "select * from currencies")
 
 
-def _cancelled_statuses(status: pa.ChunkedArray) -> np.ndarray:
-    """For each order, whether its status is a cancellation or return, as the SQL says it
-    (``coalesce(lower(status), '') in CANCELLED_STATUSES``): lower case by Unicode case mapping, like DuckDB's."""
-    if pa.types.is_dictionary(status.type):
-        chunks = [
-            pc.is_in(pc.utf8_lower(c.dictionary.cast(pa.large_string())), value_set=_CANCELLED).take(c.indices)
-            for c in status.chunks
-        ]
-        found = pa.chunked_array(chunks, type=pa.bool_())
-    else:
-        found = pc.is_in(pc.utf8_lower(status.cast(pa.large_string())), value_set=_CANCELLED)
-    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-_CANCELLED = pa.array(CANCELLED_STATUSES, pa.large_string())
-
-
 def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, object] | None:
     """The order columns of :func:`order_summary_sql` (all but ``latest_currency``), one value per customer in
     the order of ``customers``, computed with NumPy from the customer keys of the orders.
@@ -865,7 +848,7 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
     as_of_day = _floor_day(as_of_us)
     cancelled = amount < 0
     if status is not None:
-        cancelled |= _cancelled_statuses(status)
+        cancelled |= cancelled_statuses(status)
     # rows of unknown customers or after as_of go to an extra key n, dropped at the end
     rows = (keys >= 0) & (us <= as_of_us)
     key = np.where(rows, keys, n)
