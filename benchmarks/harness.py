@@ -81,8 +81,13 @@ def _child(setup: str, subject: str, size: int, repeat: int) -> None:
     print(json.dumps({**result, "peak_mb": max(peak - base, 0.0)}))
 
 
-def rounds(setup: str, subjects: dict[str, str], size: int, n: int = 3, timeout: float = 900) -> dict[str, dict]:
-    """Measure several subjects on the same inputs, alternately, ``n`` rounds of one run each.
+def rounds(
+    setup: str, subjects: dict[str, str], size: int, n: int = 3, timeout: float = 900, repeat: int = 1
+) -> dict[str, dict]:
+    """Measure several subjects on the same inputs, alternately, ``n`` rounds of one process each.
+
+    Each process runs its subject ``repeat`` times; with more than one, the round's seconds are the
+    fastest run's (a warm run: what the process compiled or kept on its first run is ready).
 
     Returns, per subject name: ``median_s``, ``min_s``, ``max_s`` over the rounds, ``peak_mb`` (the
     median peak) and ``runs`` (every round's seconds), so that ratios can be taken round by round.
@@ -90,10 +95,10 @@ def rounds(setup: str, subjects: dict[str, str], size: int, n: int = 3, timeout:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in subjects}
     for _ in range(n):
         for name, subject in subjects.items():
-            runs[name].append(measure(setup, subject, size, repeat=1, timeout=timeout))
+            runs[name].append(measure(setup, subject, size, repeat=repeat, timeout=timeout))
     out = {}
     for name, got in runs.items():
-        seconds = [g["median_s"] for g in got]
+        seconds = [g["median_s"] if repeat == 1 else g["min_s"] for g in got]
         out[name] = {
             "median_s": statistics.median(seconds),
             "min_s": min(seconds),
