@@ -500,6 +500,10 @@ def _ref_closed(text: str) -> bool:
 _AttrTemplate = list[tuple[str, str, list[str] | None, list[int]]]
 
 
+#: A tag of a layout: its attributes (no marker), else its pieces, values and attribute template.
+_LayoutTag = tuple[dict[str, str] | None, list[str], list[int], _AttrTemplate | None]
+
+
 def _attr_template(tag: str) -> _AttrTemplate | None:
     """The attributes of a tag with markers, as :func:`_attrs` reads them, when every marker is inside a
     quoted value (else None).
@@ -553,7 +557,7 @@ class _LayoutFacts:
         self.tags: dict[str, dict[str, str]] = {}
 
     @staticmethod
-    def _tag(tag: str) -> tuple[dict[str, str] | None, list[str], list[int], _AttrTemplate | None]:
+    def _tag(tag: str) -> _LayoutTag:
         """A tag of the layout: its attributes when it has no marker, else its pieces, the values between
         them and, when every marker is inside a quoted attribute value, each attribute as pieces and values."""
         pieces = _MARK.split(tag)
@@ -577,6 +581,18 @@ class _LayoutFacts:
             out.append(piece)
         return "".join(out)
 
+    def _written_tags(self, tags: list[_LayoutTag], values: tuple[str, ...], quoted: bool) -> list[dict[str, str]]:
+        """The attributes of each tag with the values written in (``quoted``: a value holds a quote)."""
+        fill = self._fill
+        return [
+            a
+            if a is not None
+            else {k: v if p is None else fill(p, s, values).strip("\"'") for k, v, p, s in t}
+            if t is not None and not quoted
+            else self._tag_attrs(fill(p, k, values))
+            for a, p, k, t in tags
+        ]
+
     def facts(self, values: tuple[str, ...]) -> _HtmlFacts | None:
         """The facts of the body with these values, or None when they must be read from the whole body."""
         if not self.ok:
@@ -589,23 +605,8 @@ class _LayoutFacts:
             return None
         # with no quote in a value, a marker inside a quoted attribute value leaves the tag's parse as it is
         quoted = '"' in joined or "'" in joined
-        fill = self._fill
-        anchors = [
-            a
-            if a is not None
-            else {k: v if p is None else fill(p, s, values).strip("\"'") for k, v, p, s in t}
-            if t is not None and not quoted
-            else self._tag_attrs(fill(p, k, values))
-            for a, p, k, t in self.anchors
-        ]
-        images = [
-            a
-            if a is not None
-            else {k: v if p is None else fill(p, s, values).strip("\"'") for k, v, p, s in t}
-            if t is not None and not quoted
-            else self._tag_attrs(fill(p, k, values))
-            for a, p, k, t in self.images
-        ]
+        anchors = self._written_tags(self.anchors, values, quoted)
+        images = self._written_tags(self.images, values, quoted)
         each = [values[k] for k in self.text_slots]
         if amp:
             each = [html_lib.unescape(v) if "&" in v else v for v in each]
