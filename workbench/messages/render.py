@@ -616,10 +616,6 @@ class _FilterMemo:
         self._days: dict[tuple[Any, ...], dt.date] = {}
         self._numbers: dict[tuple[Any, ...], str] = {}
 
-    @staticmethod
-    def _store(cache: dict[tuple[Any, ...], str], key: tuple[Any, ...], text: str) -> str:
-        return remember(cache, key, text, _FilterMemo.MAX_ENTRIES)
-
     def local_date(self, value: object, timezone: object, style: str, loc: str, gsm: bool) -> str:
         """:func:`~.formatting.local_date` of a timestamp, once per day, style, locale and channel."""
         kind = type(value)
@@ -637,7 +633,7 @@ class _FilterMemo:
         key = (day, style, loc, gsm)
         hit = self._dates.get(key)
         if hit is None:
-            hit = self._store(self._dates, key, local_date(day, None, style, locale=loc, gsm=gsm))
+            hit = remember(self._dates, key, local_date(day, None, style, locale=loc, gsm=gsm), self.MAX_ENTRIES)
         return hit
 
     def number(self, value: object, loc: str, gsm: bool) -> str:
@@ -648,7 +644,7 @@ class _FilterMemo:
         key = (kind, repr(value), loc, gsm)
         hit = self._numbers.get(key)
         if hit is None:
-            hit = self._store(self._numbers, key, number(value, locale=loc, gsm=gsm))
+            hit = remember(self._numbers, key, number(value, locale=loc, gsm=gsm), self.MAX_ENTRIES)
         return hit
 
     def plural(self, count: object, one: str, other: str, forms: dict[str, str], loc: str, gsm: bool) -> str:
@@ -660,7 +656,7 @@ class _FilterMemo:
         hit = self._numbers.get(key)
         if hit is None:
             text = plural(count, one=one, other=other, locale=loc, gsm=gsm, **forms)
-            hit = self._store(self._numbers, key, text)
+            hit = remember(self._numbers, key, text, self.MAX_ENTRIES)
         return hit
 
 
@@ -825,9 +821,6 @@ class _CssPlan:
         self.inliner = inliner
         self.skeletons: dict[str, _Plan | None] = {}
         self.streams: dict[tuple[str | None, ...], _Plan | None] = {}
-
-    def inline(self, skeleton: str, values: list[str]) -> str:
-        return self.inline_layout(skeleton, values)[0]
 
     def inline_layout(self, skeleton: str, values: list[str]) -> tuple[str, HtmlLayout | None]:
         """The inlined HTML, and how it is put together when the fast path wrote it (else None)."""

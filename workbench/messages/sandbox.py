@@ -588,7 +588,7 @@ def freeze(value: Any) -> Any:
     return value
 
 
-#: Chunks of output taken from a template's stream at once by :func:`render_limited`.
+#: Chunks of output taken from a template's stream at once by :func:`render_chunks`.
 _CHUNKS_AT_ONCE = 16
 
 
