@@ -671,15 +671,23 @@ def similarity(sms: str, email_text: str, *, brand_name: str = "") -> float:
     SMS's trigrams are kept per SMS, and the score per SMS and cleaned email (most emails differ by
     their links and greeting alone, which cleaning removes).
     """
+    grams = _sms_grams(sms, brand_name)
+    return _score(grams, _strip_urls(email_text)) if grams else 0.0
+
+
+def _sms_grams(sms: str, brand_name: str) -> frozenset[tuple[str, ...]]:
+    """The SMS's word trigrams, links, boilerplate and brand prefix blanked (kept per SMS)."""
     grams = _SMS_GRAMS.get((sms, brand_name))
     if grams is None:
         cleaned = _clean_for_similarity(sms)
         if brand_name:
             cleaned = cleaned.replace(brand_name + ":", " ")
         grams = remember(_SMS_GRAMS, (sms, brand_name), frozenset(_trigrams(cleaned)), _MAX_EMAIL_GRAMS)
-    if not grams:
-        return 0.0
-    stripped = _strip_urls(email_text)  # most emails differ by their links alone
+    return grams
+
+
+def _score(grams: frozenset[tuple[str, ...]], stripped: str) -> float:
+    """:func:`similarity` of an SMS's trigrams (not empty) and an email with its links blanked."""
     score = _SCORES_STRIPPED.get((grams, stripped))
     if score is not None:
         return score
@@ -705,9 +713,9 @@ def _repeat_score(sms: str, email_text: str, brand_name: str, threshold: float) 
     maps each character alone unless the text has a capital sigma). The SMS's trigrams whose words are
     all found there bound the score from above; when that bound is under the threshold, so is the score.
     """
-    grams = _SMS_GRAMS.get((sms, brand_name))
+    grams = _sms_grams(sms, brand_name)
     if not grams:
-        return similarity(sms, email_text, brand_name=brand_name)
+        return 0.0
     stripped = _strip_urls(email_text)
     score = _SCORES_STRIPPED.get((grams, stripped))
     if score is not None:
@@ -721,7 +729,7 @@ def _repeat_score(sms: str, email_text: str, brand_name: str, threshold: float) 
         bound = sum(1 for a, b, c in grams if a in found and b in found and c in found)
         if bound / len(grams) < threshold:
             return None
-    return similarity(sms, email_text, brand_name=brand_name)
+    return _score(grams, stripped)
 
 
 # ---------------------------------------------------------------- rules
