@@ -182,15 +182,9 @@ def phone_zones(phone: object) -> tuple[str, ...]:
 
 def map_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> pd.Series:
     """Apply ``lookup`` once per distinct value (a million customers share few countries or prefixes)."""
-    return pd.Series(_lookup_distinct(values, lookup), index=values.index, dtype="string")
-
-
-def _lookup_distinct(values: pd.Series, lookup: Callable[[str], str | None]) -> np.ndarray:
-    """:func:`map_distinct` as an object array (None where nothing is found), without building the text column."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([lookup(u) for u in uniques] + [None], dtype=object)
-    found: np.ndarray = mapped[codes]
-    return found
+    return pd.Series(mapped[codes], index=values.index, dtype="string")
 
 
 #: Where a customer's zone came from, weakest first: each later source overrides the ones before it.
