@@ -462,3 +462,30 @@ def test_of_two_unreadable_files_the_error_names_the_first_table(tmp_path):
     with pytest.raises(DataContractError, match="cannot read") as info:
         load_dataset(tmp_path)
     assert info.value.table == "orders"
+
+
+def _pool_after_loading(env: dict[str, str]) -> str:
+    """The name of Arrow's memory pool after ``load_dataset`` in a fresh interpreter with ``env``."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import pyarrow as pa; from workbench.io import load_dataset; "
+        f"before = pa.default_memory_pool().backend_name; load_dataset({str(SAMPLE)!r}); "
+        "print(before, pa.default_memory_pool().backend_name)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, env={**clean, **env}, capture_output=True, text=True, check=True)
+    return done.stdout.split()[-1]
+
+
+def test_loading_puts_arrow_on_jemalloc_unless_a_pool_is_named():
+    try:
+        expected = pa.jemalloc_memory_pool().backend_name
+    except NotImplementedError:
+        expected = "system"
+    assert _pool_after_loading({}) == expected
+    assert _pool_after_loading({"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
+    assert _pool_after_loading({"ARROW_DEFAULT_MEMORY_POOL": "system"}) == "system"

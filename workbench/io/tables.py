@@ -35,7 +35,14 @@ from ..models.tables import CONTRACTS, TABLES
 from ..profiles import ATTRIBUTES, INPUT_ATTRIBUTES, finish_profiles, profile_sql, resolve_as_of, sql_columns
 from .writer import write_table
 
-__all__ = ["is_postgres_url", "load_dataset", "profiles_in_postgres", "shown_url", "write_dataset"]
+__all__ = [
+    "is_postgres_url",
+    "load_dataset",
+    "profiles_in_postgres",
+    "shown_url",
+    "use_arrow_memory_pool",
+    "write_dataset",
+]
 
 _EXTENSIONS = (".parquet", ".csv", ".csv.gz")
 _TEXT = pa.large_string()  # pandas' text columns are backed by large_string: no cast when one is asked for
@@ -61,6 +68,26 @@ _UNREADABLE: tuple[type[BaseException], ...] = (
     pa.ArrowException,
     cast(type[BaseException], IsalError),
 )
+
+
+def use_arrow_memory_pool() -> str:
+    """Give Arrow's allocations to jemalloc (the C library's ``malloc`` where Arrow was built without it), unless
+    ``ARROW_DEFAULT_MEMORY_POOL`` names a pool; the name of the pool in use.
+
+    Loading allocates gigabytes in large blocks, freed and allocated again table after table. On Arrow's
+    default pool (mimalloc) reading a million customers' ``messages.parquet`` (32.5M rows) took 14.7 s in a
+    fresh process, 4.1 s on ``malloc``; the whole load and profiles 42 s, against 26 s on jemalloc and 31 s
+    on ``malloc``. The choice holds for the process, as Arrow's own setting does; memory already
+    allocated stays with the pool that gave it.
+    """
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        try:
+            pool = pa.jemalloc_memory_pool()
+        except NotImplementedError:  # an Arrow built without jemalloc
+            pool = pa.system_memory_pool()
+        if pa.default_memory_pool().backend_name != pool.backend_name:
+            pa.set_memory_pool(pool)
+    return str(pa.default_memory_pool().backend_name)
 
 
 def _find_table(folder: Path, name: str) -> Path | None:
@@ -245,6 +272,7 @@ def load_dataset(
     >>> ds.orders.columns[:4].tolist()              # doctest: +SKIP
     ['order_id', 'customer_id', 'ordered_at', 'amount']
     """
+    use_arrow_memory_pool()
     if is_postgres_url(path):
         frames = _read_postgres(str(path), tables)
         renamed = {name: df.rename(columns=_column_map_for(column_map, name)) for name, df in frames.items()}
