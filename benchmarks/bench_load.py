@@ -12,7 +12,9 @@ Subjects, each in a fresh process, alternately, several rounds (the machine is s
 - ``duckdb read + group (floor)``: for each file, DuckDB reads every column (types sniffed from the
   file) and groups the rows by customer (``count(*)`` and ``count(column)`` of every other column);
 - ``duckdb tables + group``: DuckDB reads each file into an in-memory table, then groups it by customer
-  (holding the data, as loading does: the floor for peak memory).
+  (holding the data, as loading does: the floor for peak memory);
+- ``duckdb profile sql``: DuckDB computes the profiles' SQL part (:func:`workbench.profiles.profile_sql`)
+  straight from the files, unchecked: what the engine itself takes for the profiles' aggregates.
 
 Targets: load + profiles within 1.5x of the floor's time; the peak memory of loading 1M customers
 within 2x of DuckDB's tables.
@@ -119,11 +121,33 @@ def duckdb_tables(path: Path) -> None:
             con.sql(f"select customer_id, count(*) from {name} group by customer_id").to_arrow_table()
 
 
+def duckdb_profiles(path: Path) -> None:
+    """The profile SQL run by DuckDB over views of the files (no contract checks, no pandas)."""
+    from workbench.profiles import profile_sql
+
+    with _connect() as con:
+        names = []
+        for name, source in _files(path):
+            con.execute(f"create view {name} as from {source}")
+            names.append(name)
+        order_columns = {r[0] for r in con.sql("describe orders").fetchall()}
+        query = profile_sql(
+            as_of=AS_OF,
+            tables=tuple(names),
+            has_status="status" in order_columns,
+            has_currency="currency" in order_columns,
+            customer_columns=("country", "timezone", "locale"),
+            pretty=False,
+        )
+        con.sql(query).to_arrow_table()
+
+
 SUBJECTS = {
     "duckdb read + group (floor)": "benchmarks.bench_load:duckdb_stream",
     "load + profiles": "benchmarks.bench_load:load_and_profile",
     "duckdb tables + group": "benchmarks.bench_load:duckdb_tables",
     "load": "benchmarks.bench_load:load",
+    "duckdb profile sql": "benchmarks.bench_load:duckdb_profiles",
 }
 
 
