@@ -258,16 +258,18 @@ def message_sets(draw):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(message_sets(), st.booleans())
-def test_numpy_message_columns_equal_the_sql(book, as_arrow):
+@given(message_sets(), st.booleans(), st.integers(1, 8), st.integers(1, 8))
+def test_numpy_message_columns_equal_the_sql(book, as_arrow, batch, chunk):
+    """Counted ``batch`` rows at a time, over Arrow chunks of ``chunk`` rows (batches cut across chunks)."""
     orders, customers, messages, as_of = book
     held: object = messages
-    if as_arrow:  # as loading holds it: Arrow, the channel dictionary-encoded
+    if as_arrow:  # as loading holds it: Arrow, the channel dictionary-encoded, in chunks
         table = pa.Table.from_pandas(messages, preserve_index=False)
         i = table.schema.get_field_index("channel")
-        held = table.set_column(i, "channel", table.column(i).dictionary_encode())
+        table = table.set_column(i, "channel", table.column(i).dictionary_encode())
+        held = pa.Table.from_batches(table.to_batches(max_chunksize=chunk), table.schema)
     dataset = Dataset(orders=orders, customers=customers, messages=held)
-    got = profiles._message_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
+    got = profiles._message_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of), batch=batch)
     assert got is not None
     assert list(got) == list(profiles._PARTS["messages"])
     assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 import numpy as np
@@ -910,16 +910,12 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
 _NAT = np.iinfo(np.int64).min
 
 
-def _stamps(dataset: Dataset, table: str, column: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """A timestamp column as microseconds and whether each is there (a column the table lacks: none are);
-    None for any type but UTC microseconds. Where a value is missing the microseconds are whatever Arrow's
-    buffer holds: read them only where the value is there."""
-    if column not in dataset.column_names(table):
-        rows = dataset.rows(table)
+def _stamps(values: pa.ChunkedArray | None, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A UTC-microsecond timestamp column as microseconds and whether each is there (None, a column the
+    table lacks: none are). Where a value is missing the microseconds are whatever Arrow's buffer holds:
+    read them only where the value is there."""
+    if values is None:
         return np.zeros(rows, dtype=np.int64), np.zeros(rows, dtype=bool)
-    values = dataset.column(table, column)
-    if values.type != pa.timestamp("us", tz="UTC"):
-        return None
     if not values.null_count:
         return np.asarray(values.cast(pa.int64()).to_numpy(), dtype=np.int64), np.ones(len(values), dtype=bool)
     parts = [_int64_buffer(c) for c in values.chunks if len(c)]
@@ -947,50 +943,66 @@ def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray | None:
     return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _message_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, object] | None:
+#: Rows of messages counted at a time: each batch's temporaries (a dozen arrays of one value per row) are
+#: a few megabytes, reused from one batch to the next, instead of a dozen arrays as long as the table.
+_MESSAGE_BATCH = 1 << 20
+
+
+def _message_arrays(
+    dataset: Dataset, n: int, *, as_of_us: int, batch: int = _MESSAGE_BATCH
+) -> dict[str, object] | None:
     """The messages part of :func:`part_sql`, one value per customer in the order of ``customers``, computed
-    with NumPy from the customer keys: one ``bincount`` of (customer, channel, opened, clicked) cells gives
-    every count, ``maximum.at`` the latest engagement. None (the SQL is run) for columns of other types."""
-    if "channel" not in dataset.column_names("messages"):
+    with NumPy from the customer keys, ``batch`` rows at a time: each row adds one to its (customer,
+    channel, opened, clicked) cell, and ``maximum.at`` keeps the latest engagement. None (the SQL is run)
+    for columns of other types."""
+    names = dataset.column_names("messages")
+    if "channel" not in names:
         return None
-    email, sms = (_equals(dataset.column("messages", "channel"), c) for c in ("email", "sms"))
-    sent_at, opened_at, clicked_at = (_stamps(dataset, "messages", c) for c in ("sent_at", "opened_at", "clicked_at"))
-    if email is None or sms is None or sent_at is None or opened_at is None or clicked_at is None:
+    channel = dataset.column("messages", "channel")
+    kind = channel.type.value_type if pa.types.is_dictionary(channel.type) else channel.type
+    times = [dataset.column("messages", c) if c in names else None for c in ("sent_at", "opened_at", "clicked_at")]
+    if not is_text(kind) or any(t is not None and t.type != pa.timestamp("us", tz="UTC") for t in times):
         return None
-    (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = sent_at, opened_at, clicked_at
     keys = dataset.customer_keys("messages")
-    rows = (keys >= 0) & sent_there & (sent <= as_of_us)
-    opened_by = opened_there & (opened <= as_of_us)
-    clicked_by = clicked_there & (clicked <= as_of_us)
-    # cell of a row: 4 * channel (0 other, 1 email, 2 sms) + 2 * opened by as_of + clicked by as_of
-    code = email.astype(np.int8) * 4
-    code += sms.astype(np.int8) * 8
-    code += opened_by.astype(np.int8) * 2
-    code += clicked_by
-    cell = np.where(rows, keys, n).astype(np.int64)
-    cell *= 12
-    cell += code
-    counts = np.bincount(cell, minlength=(n + 1) * 12).reshape(n + 1, 12)[:n]
-    del cell, code
-    # email engagement: the later of open and click, counted when the first of them (the open, else the
-    # click) is by as_of
-    touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
-    opens, clicks, has_open = opened[touched], clicked[touched], opened_there[touched]
-    first = np.where(has_open, opens, clicks)
-    latest = np.where(has_open & clicked_there[touched], np.maximum(opens, clicks), first)
-    by = first <= as_of_us
+    counts = np.zeros((n + 1) * 12, dtype=np.int64)
     email_last = np.full(n, _NAT)
-    np.maximum.at(email_last, keys[touched[by]], latest[by])
-    sms_clicked = rows & sms & clicked_by
     sms_last = np.full(n, _NAT)
-    np.maximum.at(sms_last, keys[sms_clicked], clicked[sms_clicked])
+    for start in range(0, len(keys), batch):
+        size = min(batch, len(keys) - start)
+        email, sms = (cast(np.ndarray, _equals(channel.slice(start, size), c)) for c in ("email", "sms"))
+        stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in times]
+        (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
+        key = keys[start : start + size]
+        rows = (key >= 0) & sent_there & (sent <= as_of_us)
+        opened_by = opened_there & (opened <= as_of_us)
+        clicked_by = clicked_there & (clicked <= as_of_us)
+        # cell of a row: 4 * channel (0 other, 1 email, 2 sms) + 2 * opened by as_of + clicked by as_of
+        code = email.astype(np.int8) * 4
+        code += sms.astype(np.int8) * 8
+        code += opened_by.astype(np.int8) * 2
+        code += clicked_by
+        cell = np.where(rows, key, n).astype(np.int64)
+        cell *= 12
+        cell += code
+        np.add.at(counts, cell, 1)
+        # email engagement: the later of open and click, counted when the first of them (the open, else the
+        # click) is by as_of
+        touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
+        opens, clicks, has_open = opened[touched], clicked[touched], opened_there[touched]
+        first = np.where(has_open, opens, clicks)
+        latest = np.where(has_open & clicked_there[touched], np.maximum(opens, clicks), first)
+        by = first <= as_of_us
+        np.maximum.at(email_last, key[touched[by]], latest[by])
+        sms_clicked = rows & sms & clicked_by
+        np.maximum.at(sms_last, key[sms_clicked], clicked[sms_clicked])
+    cells = counts.reshape(n + 1, 12)[:n]
     return {
-        "email_sends": counts[:, 4:8].sum(axis=1).astype(np.int64),
-        "email_opens": counts[:, [6, 7]].sum(axis=1).astype(np.int64),
-        "email_clicks": counts[:, [5, 7]].sum(axis=1).astype(np.int64),
+        "email_sends": cells[:, 4:8].sum(axis=1).astype(np.int64),
+        "email_opens": cells[:, [6, 7]].sum(axis=1).astype(np.int64),
+        "email_clicks": cells[:, [5, 7]].sum(axis=1).astype(np.int64),
         "email_last_engaged_at": _micros(email_last),
-        "sms_sends": counts[:, 8:12].sum(axis=1).astype(np.int64),
-        "sms_clicks": counts[:, [9, 11]].sum(axis=1).astype(np.int64),
+        "sms_sends": cells[:, 8:12].sum(axis=1).astype(np.int64),
+        "sms_clicks": cells[:, [9, 11]].sum(axis=1).astype(np.int64),
         "sms_last_engaged_at": _micros(sms_last),
     }
 
