@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -931,15 +931,14 @@ def _int64_buffer(chunk: pa.Array) -> np.ndarray:
     return np.frombuffer(data, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk)]
 
 
-def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray | None:
-    """Whether each value is ``text`` (missing: no), as SQL's ``=``; None when the values are not text."""
-    if pa.types.is_dictionary(values.type) and is_text(values.type.value_type):
+def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray:
+    """Whether each value of a text column (plain or dictionary-encoded) is ``text`` (missing: no), as SQL's
+    ``=``."""
+    if pa.types.is_dictionary(values.type):
         chunks = [pc.equal(c.dictionary, text).fill_null(False).take(c.indices) for c in values.chunks]
         found = pa.chunked_array(chunks, type=pa.bool_())
-    elif is_text(values.type):
-        found = pc.equal(values, text)
     else:
-        return None
+        found = pc.equal(values, text)
     return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -969,7 +968,7 @@ def _message_arrays(
     sms_last = np.full(n, _NAT)
     for start in range(0, len(keys), batch):
         size = min(batch, len(keys) - start)
-        email, sms = (cast(np.ndarray, _equals(channel.slice(start, size), c)) for c in ("email", "sms"))
+        email, sms = (_equals(channel.slice(start, size), c) for c in ("email", "sms"))
         stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in times]
         (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
         key = keys[start : start + size]

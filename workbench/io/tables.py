@@ -76,9 +76,9 @@ def use_arrow_memory_pool() -> str:
 
     Loading allocates gigabytes in large blocks, freed and allocated again table after table. On Arrow's
     default pool (mimalloc) reading a million customers' ``messages.parquet`` (32.5M rows) took 14.7 s in a
-    fresh process, 4.1 s on ``malloc``; the whole load and profiles 42 s, against 26 s on jemalloc and 31 s
-    on ``malloc``. The choice holds for the process, as Arrow's own setting does; memory already
-    allocated stays with the pool that gave it.
+    fresh process, 4.1 s on ``malloc``; the whole load and profiles 38-43 s, against 25-30 s on jemalloc.
+    The choice holds for the process, as Arrow's own setting does; memory already allocated stays with the
+    pool that gave it.
     """
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         try:
