@@ -40,6 +40,7 @@ from .models.dataset import (
     customer_positions,
     is_coded_text,
     is_text,
+    text_flags,
 )
 from .models.errors import DataContractError
 from .models.tables import (
@@ -1050,15 +1051,7 @@ def cancelled_statuses(status: pa.ChunkedArray) -> np.ndarray:
     mapping of each character, as Arrow's ``utf8_lower`` and DuckDB's ``lower`` make it (a dotted capital I
     is an i). A dictionary-encoded column is lower-cased once per distinct value.
     """
-    if pa.types.is_dictionary(status.type):
-        chunks = [
-            pc.is_in(pc.utf8_lower(c.dictionary.cast(pa.large_string())), value_set=_CANCELLED).take(c.indices)
-            for c in status.chunks
-        ]
-        found = pa.chunked_array(chunks, type=pa.bool_())
-    else:
-        found = pc.is_in(pc.utf8_lower(status.cast(pa.large_string())), value_set=_CANCELLED)
-    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return text_flags(status, lambda v: pc.is_in(pc.utf8_lower(v.cast(pa.large_string())), value_set=_CANCELLED))
 
 
 _CANCELLED = pa.array(CANCELLED_STATUSES, pa.large_string())

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 
 from .contracts import cancelled_statuses, contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
-from .models.dataset import Dataset, is_coded_text, is_text, utc_timestamps
+from .models.dataset import Dataset, is_coded_text, text_flags, utc_timestamps
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
@@ -931,17 +931,6 @@ def _int64_buffer(chunk: pa.Array) -> np.ndarray:
     return np.frombuffer(data, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk)]
 
 
-def _equals(values: pa.ChunkedArray, text: str) -> np.ndarray:
-    """Whether each value of a text column (plain or dictionary-encoded) is ``text`` (missing: no), as SQL's
-    ``=``."""
-    if pa.types.is_dictionary(values.type):
-        chunks = [pc.equal(c.dictionary, text).fill_null(False).take(c.indices) for c in values.chunks]
-        found = pa.chunked_array(chunks, type=pa.bool_())
-    else:
-        found = pc.equal(values, text)
-    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 #: Rows of messages counted at a time: each batch's temporaries (a dozen arrays of one value per row) are
 #: a few megabytes, reused from one batch to the next, instead of a dozen arrays as long as the table.
 _MESSAGE_BATCH = 1 << 20
@@ -958,9 +947,8 @@ def _message_arrays(
     if "channel" not in names:
         return None
     channel = dataset.column("messages", "channel")
-    kind = channel.type.value_type if pa.types.is_dictionary(channel.type) else channel.type
     times = [dataset.column("messages", c) if c in names else None for c in ("sent_at", "opened_at", "clicked_at")]
-    if not is_text(kind) or any(t is not None and t.type != pa.timestamp("us", tz="UTC") for t in times):
+    if not is_coded_text(channel.type) or any(t is not None and t.type != pa.timestamp("us", tz="UTC") for t in times):
         return None
     keys = dataset.customer_keys("messages")
     counts = np.zeros((n + 1) * 12, dtype=np.int64)
@@ -968,7 +956,9 @@ def _message_arrays(
     sms_last = np.full(n, _NAT)
     for start in range(0, len(keys), batch):
         size = min(batch, len(keys) - start)
-        email, sms = (_equals(channel.slice(start, size), c) for c in ("email", "sms"))
+        part = channel.slice(start, size)
+        email = text_flags(part, lambda v: pc.equal(v, "email"))
+        sms = text_flags(part, lambda v: pc.equal(v, "sms"))
         stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in times]
         (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
         key = keys[start : start + size]

@@ -28,6 +28,7 @@ __all__ = [
     "arrow_strings",
     "arrow_to_frame",
     "customer_positions",
+    "text_flags",
     "utc_timestamps",
 ]
 
@@ -330,6 +331,18 @@ def is_text(kind: pa.DataType) -> bool:
 def is_coded_text(kind: pa.DataType) -> bool:
     """Text, plain or dictionary-encoded (loading reads columns of few values as a dictionary)."""
     return is_text(kind) or (pa.types.is_dictionary(kind) and is_text(kind.value_type))
+
+
+def text_flags(values: pa.ChunkedArray, test: Callable[[pa.Array], pa.Array]) -> np.ndarray:
+    """``test`` (an Arrow kernel giving one boolean per value) of each value of a text column, plain or
+    dictionary-encoded, as a NumPy array: a dictionary-encoded chunk is tested once per distinct value, and
+    a missing value or result is False."""
+    if pa.types.is_dictionary(values.type):
+        chunks = [test(c.dictionary).fill_null(False).take(c.indices) for c in values.chunks]
+        found = pa.chunked_array(chunks, type=pa.bool_())
+    else:
+        found = test(values)
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def arrow_strings(values: object) -> pa.Array:
