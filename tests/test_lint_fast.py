@@ -300,16 +300,19 @@ def skeletons(strategy, sample_profiles):
 @settings(max_examples=150, deadline=None)
 @given(pick=st.integers(0, 10_000), texts=st.lists(_VALUE_TEXT, min_size=1, max_size=8), spots=st.data())
 def test_a_layout_with_any_values_is_the_whole_body_inlined(skeletons, pick, texts, spots):
-    from markupsafe import escape
+    from markupsafe import Markup, escape
 
-    from workbench.messages.render import _fill
+    from workbench.messages.render import _SLOT, _fill
 
     renderer, layouts, _ = skeletons
     skeleton, values = layouts[pick % len(layouts)]
     values = list(values)
     for text in texts:  # some outputs get other text, escaped as Jinja writes it
         values[spots.draw(st.integers(0, len(values) - 1))] = str(escape(text))
-    html, layout = renderer._css.inline_layout(skeleton, values)
+    # the chunks a render writes: the skeleton's own text as str, each output as Markup
+    pieces = _SLOT.split(skeleton)
+    chunks = [Markup(values[int(p)]) if k % 2 else p for k, p in enumerate(pieces) if k % 2 or p]
+    html, layout = renderer._css.inline_chunks(chunks)
     assert html == renderer._inliner.inline(_fill(skeleton, values))
     if layout is not None:
         assert layout.html == html

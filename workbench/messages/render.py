@@ -822,13 +822,9 @@ class _CssPlan:
         self.skeletons: dict[str, _Plan | None] = {}
         self.streams: dict[tuple[str | None, ...], _Plan | None] = {}
 
-    def inline_layout(self, skeleton: str, values: list[str]) -> tuple[str, HtmlLayout | None]:
-        """The inlined HTML, and how it is put together when the fast path wrote it (else None)."""
-        placed = self._place(self._entry(skeleton, len(values)), values)
-        return placed if placed is not None else (self.inliner.inline(_fill(skeleton, values)), None)
-
     def inline_chunks(self, chunks: list[str]) -> tuple[str, HtmlLayout | None]:
-        """:meth:`inline_layout` of an autoescaped render's chunks (see :func:`_split_outputs`).
+        """The inlined HTML of an autoescaped render's chunks (see :func:`_split_outputs`), and how it is put
+        together when the fast path wrote it (else None).
 
         The layout is looked up by the template's own pieces of text in order, with ``None`` for each
         output: the same skeleton, found without writing it out (those pieces are the compiled
@@ -1390,8 +1386,6 @@ class Renderer:
 
     def _render(self, template: jinja2.Template, ctx: dict[str, Any]) -> str:
         """One template part, streamed under the time and output limits; any failure is a TemplateError."""
-        if not self._sandboxed:
-            return template.render(ctx)
         return "".join(self._render_chunks(template, ctx))
 
     def _render_chunks(self, template: jinja2.Template, ctx: dict[str, Any]) -> list[str]:
