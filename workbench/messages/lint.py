@@ -46,7 +46,7 @@ from ..models.policy import DEFAULT_MARKETS, MarketRule
 from ..models.strategy import Brand, Strategy
 from .library import TemplateManifest
 from .memo import remember
-from .render import HtmlLayout, PairedMessage, Renderer, _tidy_sms, customer_context
+from .render import HtmlLayout, PairedMessage, Renderer, _interleave, _tidy_sms, customer_context
 from .sms import GSM_REPLACEMENTS, SmsAnalysis, analyze_sms, gsm_safe
 
 __all__ = [
@@ -610,12 +610,9 @@ class _LayoutFacts:
         each = [values[k] for k in self.text_slots]
         if amp:
             each = [html_lib.unescape(v) if "&" in v else v for v in each]
-        out = [""] * (2 * len(each) + 1)
-        out[0::2] = self.text
-        out[1::2] = each
         # UTF-8 sizes add up, so the values' size is the size of their joined text
         size = self.base_size + (len(joined) if joined.isascii() else len(joined.encode("utf-8")))
-        return _HtmlFacts(anchors, images, "".join(out), size)
+        return _HtmlFacts(anchors, images, _interleave(self.text, each), size)
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:

@@ -44,7 +44,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -774,6 +774,14 @@ def _serialize(value: str, where: str) -> str:
     return raw.replace('"', "&quot;")
 
 
+def _interleave(pieces: Sequence[str], values: Sequence[str]) -> str:
+    """``pieces[0] + values[0] + pieces[1] + ... + pieces[-1]`` (one more piece than values)."""
+    out = [""] * (2 * len(values) + 1)
+    out[0::2] = pieces
+    out[1::2] = values
+    return "".join(out)
+
+
 def _fill(skeleton: str, values: list[str]) -> str:
     """The rendered HTML: the skeleton with each output marker replaced by its value."""
     return _SLOT.sub(lambda m: values[int(m.group(1))], skeleton)
@@ -792,11 +800,7 @@ class HtmlLayout:
 
     @property
     def html(self) -> str:
-        out = [self.segments[0]]
-        for value, segment in zip(self.values, self.segments[1:], strict=True):
-            out.append(value)
-            out.append(segment)
-        return "".join(out)
+        return _interleave(self.segments, self.values)
 
 
 #: How values are written into an inlined layout: its segments, the (value, "text" or "attr") at each
@@ -866,10 +870,7 @@ class _CssPlan:
                     v if "&" not in v and "\xa0" not in v else _serialize(v, where)
                     for v, (_, where) in zip(each, slots, strict=True)
                 ]
-            whole = [""] * (2 * len(each) + 1)
-            whole[0::2] = segments
-            whole[1::2] = each
-            return "".join(whole), HtmlLayout(segments, tuple(each))
+            return _interleave(segments, each), HtmlLayout(segments, tuple(each))
         out = [segments[0]]
         written: list[str] = []
         for (index, where), segment in zip(slots, segments[1:], strict=True):
