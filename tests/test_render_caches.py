@@ -1,8 +1,9 @@
 """The bulk path's caches never carry one customer's data into another's message or findings.
 
-The renderer keeps one SMS analysis per distinct text and the bulk lint keeps one set of findings per
-distinct pair (pairs that differ only by the customer id in their links share it). Each test compares
-the cached path with the plain one: lint_pair on every pair, a fresh renderer for every customer.
+The renderer keeps one SMS analysis per distinct text and the bulk lint keeps what its rules read from
+each distinct part of an email (parts that differ only by the customer id in their links share it).
+Each test compares the cached path with the plain one: lint_pair on every pair, a fresh renderer for
+every customer.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ TRICKY_IDS = [
     "a=b1",
     "x y 1",
     "Hi1",
+    "A1north",  # ends the way the brand name starts
+    "Z9care",  # ... and the reply-to address
+    "7https",
     "é1",
     "id&1",
     "",
@@ -55,7 +59,8 @@ def _library(folder, root):
     img = folder / "cart_img"
     shutil.copytree(root / "templates" / "cart_abandonment", img)
     html = (img / "email.html.j2").read_text(encoding="utf-8")
-    pixel = '<img src="https://cdn.example/open.png?c={{ customer.customer_id }}">'  # no alt: the message quotes src
+    # no alt: the message quotes src, which has the id as it is, and the id as a link's query value
+    pixel = '<img src="https://cdn.example/open.png?c={{ customer.customer_id }}"><img src="{{ preferences_link }}">'
     (img / "email.html.j2").write_text(html.replace("{% endblock %}\n", pixel + "{% endblock %}\n", 1))
     code = folder / "cart_code"
     shutil.copytree(root / "templates" / "cart_abandonment", code)
@@ -74,8 +79,7 @@ def library(tmp_path_factory, root):
 @pytest.fixture(scope="module")
 def shared(strategy, library):
     """One renderer and one lint memo for every example: what one customer leaves behind, the next meets."""
-    memo = _LintMemo(strategy.brand, adaptive=False, markets=strategy.policy.markets)  # always looks in the memo
-    return Renderer(strategy, templates_dir=library), memo
+    return Renderer(strategy, templates_dir=library), _LintMemo(strategy.brand, markets=strategy.policy.markets)
 
 
 @pytest.fixture(scope="module")
@@ -91,28 +95,58 @@ def test_lint_memo_gives_each_customer_what_lint_pair_gives(shared, base_rows, s
     for cid, name in customers:
         row = {**base_rows[pick % len(base_rows)], "customer_id": cid, "first_name": name}
         for moment in (*MOMENTS, "cart_img", "cart_code"):
-            pair = renderer.render_pair(moment, row)
+            pair, layout = renderer.render_pair_layout(moment, row)  # the memo reads the HTML from its layout
             expected = lint_pair(pair, brand=strategy.brand, markets=strategy.policy.markets)
-            assert memo.lint(pair) == expected, (moment, cid, name)
+            assert memo.lint(pair, layout) == expected, (moment, cid, name)
             assert all(f.customer_id == pair.customer_id for f in expected)
 
 
-def test_the_memo_shares_findings_only_where_the_id_is_neutral(shared, base_rows, strategy):
+def _kept(memo):
+    return len(memo.links), len(memo.seen), len(memo.texts)
+
+
+def test_the_memo_shares_readings_only_where_the_id_is_neutral(shared, base_rows, strategy):
     renderer, memo = shared
     row = base_rows[0]
-    a = renderer.render_pair("cart_abandonment", {**row, "customer_id": "C7000001"})
-    b = renderer.render_pair("cart_abandonment", {**row, "customer_id": "C7000002"})
-    assert memo._key(a) == memo._key(b) is not None  # the links differ by the id alone: one lint for both
-    # an id in the visible text, after "Code", or with no digit: linted for each customer
-    for moment, cid in (("cart_code", "C7000003"), ("cart_abandonment", "nan"), ("cart_abandonment", "a=b1")):
-        assert memo._key(renderer.render_pair(moment, {**row, "customer_id": cid})) is None or cid not in (
-            renderer.render_pair(moment, {**row, "customer_id": cid}).text
-        )
-    # a finding that quotes the id (an image's src) names each customer's own id
+    a, layout_a = renderer.render_pair_layout("cart_abandonment", {**row, "customer_id": "C7000001"})
+    b, layout_b = renderer.render_pair_layout("cart_abandonment", {**row, "customer_id": "C7000002"})
+    assert a.html != b.html and a.text != b.text and layout_a is not None and layout_b is not None
+    memo.lint(a, layout_a)
+    kept = _kept(memo)
+    memo.lint(b, layout_b)
+    assert _kept(memo) == kept  # the id in their links is all they differ by: b reads nothing again
+    # an id with no digit, or with other characters, is compared as it is
+    for cid in ("nan", "a=b1"):
+        pair, layout = renderer.render_pair_layout("cart_abandonment", {**row, "customer_id": cid})
+        memo.lint(pair, layout)
+        assert pair.text in memo.texts
+    # only the id as a query value is replaced: after "Code" it stays
+    pair, layout = renderer.render_pair_layout("cart_code", {**row, "customer_id": "C7000003"})
+    memo.lint(pair, layout)
+    assert [t for t in memo.texts if "Code C7000003" in t and "ref=00000000:x" in t]
+    # a finding that quotes the id (an image's src, a placeholder) names each customer's own id
     for cid in ("C7000004", "C7000005"):
-        pair = renderer.render_pair("cart_img", {**row, "customer_id": cid})
-        alt = [f for f in memo.lint(pair) if f.rule == "email-img-alt"]
-        assert len(alt) == 1 and cid in alt[0].message and alt[0].customer_id == cid
+        pair, layout = renderer.render_pair_layout("cart_img", {**row, "customer_id": cid})
+        alt = [f for f in memo.lint(pair, layout) if f.rule == "email-img-alt"]
+        assert len(alt) == 2 and all(cid in f.message and f.customer_id == cid for f in alt)
+        pair, layout = renderer.render_pair_layout("cart_code", {**row, "customer_id": cid})
+        left = [f for f in memo.lint(pair, layout) if f.rule == "email-placeholder"]
+        assert len(left) == 1 and f"[[https://www.northwind.example/u/one-click?c={cid}]]" in left[0].message
+
+
+def test_an_id_that_holds_the_brand_name_is_compared_as_it_is(strategy, library, base_rows):
+    """Where the brand's name is found in a text body only inside the id, replacing the id would hide it."""
+    renderer = Renderer(strategy, templates_dir=library)
+    brand = strategy.brand.model_copy(update={"name": "Zed"})  # a name the messages never write
+    memo = _LintMemo(brand, markets=strategy.policy.markets)
+    row = next(r for r in base_rows if r["country"] == "CA")  # CASL: the email must name its sender
+    unnamed = []
+    for cid in ("Q1abc", "Q1zed"):  # the same length: one sentinel, one text as compared if replaced
+        pair, layout = renderer.render_pair_layout("cart_abandonment", {**row, "customer_id": cid})
+        expected = lint_pair(pair, brand=brand, markets=strategy.policy.markets)
+        assert memo.lint(pair, layout) == expected, cid
+        unnamed.append(any("does not name the sender 'Zed'" in f.message for f in expected))
+    assert unnamed == [True, False]  # the second id names the brand (in its links): the case is met
 
 
 @pytest.fixture(scope="module")

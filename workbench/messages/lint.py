@@ -32,8 +32,8 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import urlsplit
 
@@ -478,6 +478,107 @@ def _html_facts(html: str) -> _HtmlFacts:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Needles:
+    """The brand's strings the email rules look for (one set per brand)."""
+
+    unsubscribe: str  # the unsubscribe URL without its trailing slash
+    address: str  # the postal address
+    name: str  # the brand name (found in any case)
+    contacts: tuple[str, ...]  # the support and website URLs (without trailing slash) and the reply-to address
+    joined: bool  # a name or contact holds a line break: it is looked for in both bodies joined
+
+    @classmethod
+    def of(cls, brand: Brand) -> _Needles:
+        urls = tuple(str(u).rstrip("/") for u in (brand.support_url, brand.website_url) if u)
+        contacts = (*urls, brand.reply_to) if brand.reply_to else urls
+        joined = any("\n" in n for n in (brand.name, *contacts))
+        return cls(str(brand.unsubscribe_url).rstrip("/"), brand.postal_address, brand.name, contacts, joined)
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """What the email rules read from the HTML body's anchors and images."""
+
+    unsubscribe: bool  # an anchor links to the unsubscribe URL
+    insecure: bool  # an anchor links to an http:// URL
+    ctas: frozenset[tuple[str, str]]  # the pages (host, path) of the anchors marked data-cta
+    bare_images: tuple[str, ...]  # the src of each image without an alt attribute ("?" without a src)
+
+    def quotes(self, text: str) -> bool:
+        """Whether what a finding may quote from these holds ``text``."""
+        return any(text in host or text in path for host, path in self.ctas) or any(text in s for s in self.bare_images)
+
+
+def _read_links(anchors: list[dict[str, str]], images: list[dict[str, str]], needles: _Needles) -> _Links:
+    hrefs = [html_lib.unescape(a.get("href", "")) for a in anchors]
+    unsubscribe = needles.unsubscribe
+    return _Links(
+        any(h.startswith(unsubscribe) for h in hrefs),
+        any(_HTTP.match(h) for h in hrefs),
+        frozenset(_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a),
+        tuple(attrs.get("src", "?") for attrs in images if "alt" not in attrs),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """What the email rules read from the text of one body: the HTML body's visible text or the text body."""
+
+    unsubscribe: bool  # the unsubscribe URL is in it
+    address: bool  # the postal address is in it
+    placeholder: str | None  # the first placeholder left in it
+    insecure: bool  # it has an http:// URL
+    codes: frozenset[str]  # the offer codes it names
+    names: bool  # it names the brand (in any case)
+    contact: bool  # it has a support or website URL or the reply-to address
+
+    def quotes(self, text: str) -> bool:
+        """Whether what a finding may quote from this holds ``text``."""
+        return (self.placeholder is not None and text in self.placeholder) or any(text in c for c in self.codes)
+
+
+def _read_body(text: str, needles: _Needles) -> _Body:
+    lowered = text.lower()
+    hit = _find_placeholder(text)
+    return _Body(
+        needles.unsubscribe in text,
+        needles.address in text,
+        hit.group(0) if hit else None,
+        _search_http(text, lowered) is not None,
+        frozenset(_find_codes(text, lowered)),
+        _names_in(needles.name, text, lowered),
+        any(c in text for c in needles.contacts),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Email:
+    """What the email rules read from a pair's two bodies, and the HTML body's size in bytes.
+
+    ``visible`` is the HTML body's visible text when the brand's needles must be looked for in both
+    bodies joined (see :attr:`_Needles.joined`), else ``""``.
+    """
+
+    links: _Links
+    seen: _Body
+    text: _Body
+    size: int
+    visible: str = ""
+
+
+def _read_email(html: str, text: str, needles: _Needles) -> _Email:
+    """The email's readings from its whole HTML body and its text body."""
+    facts = _html_facts(html)
+    return _Email(
+        _read_links(facts.anchors, facts.images, needles),
+        _read_body(facts.visible, needles),
+        _read_body(text, needles),
+        facts.size,
+        facts.visible if needles.joined else "",
+    )
+
+
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _MARK = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
 # A marker where a tag or its name starts (`<` + name + marker): the value would decide what the tag is.
@@ -548,6 +649,8 @@ class _LayoutFacts:
         )
         self.anchors = [self._tag(t) for t in _ANCHOR.findall(marked)]
         self.images = [self._tag(t) for t in _IMG.findall(marked)]
+        # the values written into the anchors and images (what the links' rules read)
+        self.tag_slots = tuple(sorted({k for _, _, slots, _ in (*self.anchors, *self.images) for k in slots}))
         pieces = _MARK.split(_TAG.sub(" ", _STYLE_OR_HEAD.sub(" ", marked)))
         self.text = [html_lib.unescape(p) for p in pieces[0::2]]
         self.text_slots = [int(k) for k in pieces[1::2]]
@@ -593,26 +696,40 @@ class _LayoutFacts:
             for a, p, k, t in tags
         ]
 
-    def facts(self, values: tuple[str, ...]) -> _HtmlFacts | None:
-        """The facts of the body with these values, or None when they must be read from the whole body."""
+    def readable(self, values: tuple[str, ...]) -> bool:
+        """Whether the body with these values can be read from the layout (else it is read whole)."""
         if not self.ok:
-            return None
+            return False
         joined = "".join(values)
         if "<" in joined or ">" in joined:
-            return None
-        amp = "&" in joined
-        if amp and any("&" in v and not _ref_closed(v) for v in values):
-            return None
+            return False
+        return "&" not in joined or all("&" not in v or _ref_closed(v) for v in values)
+
+    def anchors_and_images(self, values: tuple[str, ...]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """The attributes of the anchors and of the images, with the values written in (when readable)."""
         # with no quote in a value, a marker inside a quoted attribute value leaves the tag's parse as it is
-        quoted = '"' in joined or "'" in joined
-        anchors = self._written_tags(self.anchors, values, quoted)
-        images = self._written_tags(self.images, values, quoted)
+        quoted = any('"' in values[k] or "'" in values[k] for k in self.tag_slots)
+        return self._written_tags(self.anchors, values, quoted), self._written_tags(self.images, values, quoted)
+
+    def visible(self, values: tuple[str, ...]) -> str:
+        """The visible text with the values written in (when readable)."""
         each = [values[k] for k in self.text_slots]
-        if amp:
+        if any("&" in v for v in each):
             each = [html_lib.unescape(v) if "&" in v else v for v in each]
+        return _interleave(self.text, each)
+
+    def size(self, values: tuple[str, ...]) -> int:
+        """The body's size in bytes with the values written in."""
+        joined = "".join(values)
         # UTF-8 sizes add up, so the values' size is the size of their joined text
-        size = self.base_size + (len(joined) if joined.isascii() else len(joined.encode("utf-8")))
-        return _HtmlFacts(anchors, images, _interleave(self.text, each), size)
+        return self.base_size + (len(joined) if joined.isascii() else len(joined.encode("utf-8")))
+
+    def facts(self, values: tuple[str, ...]) -> _HtmlFacts | None:
+        """The facts of the body with these values, or None when they must be read from the whole body."""
+        if not self.readable(values):
+            return None
+        anchors, images = self.anchors_and_images(values)
+        return _HtmlFacts(anchors, images, self.visible(values), self.size(values))
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
@@ -928,10 +1045,12 @@ def lint_pair(
     -------
     list of Finding
     """
+    needles = _Needles.of(brand)
     return _lint_pair(
         pair,
-        _html_facts(pair.html) if pair.html else None,
+        _read_email(pair.html, pair.text, needles) if pair.html else None,
         brand=brand,
+        needles=needles,
         max_sms_segments=max_sms_segments,
         similarity_threshold=similarity_threshold,
         max_subject=max_subject,
@@ -943,9 +1062,10 @@ def lint_pair(
 
 def _lint_pair(
     pair: PairedMessage,
-    facts: _HtmlFacts | None,
+    email: _Email | None,
     *,
     brand: Brand,
+    needles: _Needles,
     max_sms_segments: int = 2,
     similarity_threshold: float = 0.5,
     max_subject: int = 50,
@@ -953,11 +1073,14 @@ def _lint_pair(
     clip_bytes: int = _CLIP_BYTES,
     markets: Sequence[MarketRule] | None = None,
     sms_memo: dict[tuple[Any, ...], Any] | None = None,
+    score: Callable[[str], float | None] | None = None,
 ) -> list[Finding]:
-    """:func:`lint_pair` with the facts of the pair's HTML body already read (:func:`_html_facts` of it).
+    """:func:`lint_pair` with what the rules read from the pair's email already read (:func:`_read_email`;
+    None when the pair has no HTML body) and the brand's needles.
 
     ``sms_memo`` keeps the findings of the rules that read the SMS alone per distinct SMS (with its
     moment's manifest, the recipient's market and the content's locale), for pairs from one renderer.
+    ``score`` gives :func:`_repeat_score` of an SMS and the pair's text body (default: worked out here).
     """
     out: list[Finding] = []
     m, v, cid, tpl = pair.moment, pair.variant, pair.customer_id, pair.templates
@@ -973,22 +1096,15 @@ def _lint_pair(
             return None
         return next((r for r in market.required(channel) if r.element == element), None)
 
-    unsubscribe = str(brand.unsubscribe_url).rstrip("/")
     email_cta: list[tuple[str, str]] = []
-    email_visible = ""
-    if pair.html:
-        if facts is None:
-            facts = _html_facts(pair.html)
-        anchors = facts.anchors
-        hrefs = [html_lib.unescape(a.get("href", "")) for a in anchors]
-        linked = any(h.startswith(unsubscribe) for h in hrefs)
-        if not linked or unsubscribe not in pair.text:
-            where = "HTML body" if not linked else "text body"
+    if email is not None:
+        unsubscribe = needles.unsubscribe
+        links, seen, text = email.links, email.seen, email.text
+        if not links.unsubscribe or not text.unsubscribe:
+            where = "HTML body" if not links.unsubscribe else "text body"
             add("email-unsubscribe", f"no link to {unsubscribe} in the {where}", "html")
-        email_visible = facts.visible
-        addressed = brand.postal_address in email_visible
-        if not addressed or brand.postal_address not in pair.text:
-            where = "HTML body" if not addressed else "text body"
+        if not seen.address or not text.address:
+            where = "HTML body" if not seen.address else "text body"
             add("email-postal-address", f"the postal address {brand.postal_address!r} is not in the {where}", "html")
         lu = pair.headers.get("List-Unsubscribe", "")
         post = pair.headers.get("List-Unsubscribe-Post", "")
@@ -1011,32 +1127,30 @@ def _lint_pair(
                 f"preheader has {len(pair.preheader)} characters (limit {max_preheader})",
                 "preheader",
             )
-        size = facts.size
+        size = email.size
         if size > clip_bytes:
             add("email-clipping", f"HTML is {size / 1024:.0f} KB; Gmail clips above {clip_bytes / 1024:.0f} KB", "html")
-        for attrs in facts.images:
-            if "alt" not in attrs:
-                src = attrs.get("src", "?")
-                add("email-img-alt", f"<img src={src!r}> has no alt attribute", "html")
-        for part, body in (
-            ("subject", pair.subject),
-            ("preheader", pair.preheader),
-            ("html", email_visible),
-            ("text", pair.text),
+        for src in links.bare_images:
+            add("email-img-alt", f"<img src={src!r}> has no alt attribute", "html")
+        for part, found in (
+            ("subject", _find_placeholder(pair.subject)),
+            ("preheader", _find_placeholder(pair.preheader)),
         ):
-            hit = _find_placeholder(body)
-            if hit:
-                add("email-placeholder", f"{hit.group(0)!r} left in the {part}", part)
+            if found:
+                add("email-placeholder", f"{found.group(0)!r} left in the {part}", part)
                 break
-        text_lowered = pair.text.lower()
-        if any(_HTTP.match(h) for h in hrefs) or _search_http(pair.text, text_lowered):
+        else:
+            for part, hit in (("html", seen.placeholder), ("text", text.placeholder)):
+                if hit is not None:
+                    add("email-placeholder", f"{hit!r} left in the {part}", part)
+                    break
+        if links.insecure or text.insecure:
             add("email-insecure-link", "the email links to an http:// URL", "html")
-        ctas = {_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a}
-        email_cta = sorted(ctas)
-        if len(ctas) > 1:
+        email_cta = sorted(links.ctas)
+        if len(email_cta) > 1:
             add(
                 "pair-multiple-cta",
-                f"the email has {len(ctas)} primary calls to action (data-cta) to different pages",
+                f"the email has {len(email_cta)} primary calls to action (data-cta) to different pages",
                 "html",
             )
 
@@ -1052,7 +1166,7 @@ def _lint_pair(
         for args in rules[0]:
             add(*args)
         urls = rules[1]
-        if pair.html:
+        if email is not None:
             if email_cta and urls and not urls <= set(email_cta):
                 sms_paths = ", ".join(sorted(h + p for h, p in urls))
                 email_paths = ", ".join(h + p for h, p in email_cta)
@@ -1062,25 +1176,26 @@ def _lint_pair(
                     "sms",
                 )
             sms_codes = rules[2]
-            email_codes = (
-                set(_find_codes(email_visible)) | set(_find_codes(pair.text, text_lowered)) if sms_codes else set()
-            )
+            email_codes = email.seen.codes | email.text.codes if sms_codes else set()
             if sms_codes and email_codes and sms_codes != email_codes:
                 add(
                     "pair-offer-mismatch",
                     f"SMS offers {', '.join(sorted(sms_codes))}, the email {', '.join(sorted(email_codes))}",
                     "sms",
                 )
-            score = _repeat_score(sms, pair.text, brand.name, similarity_threshold)
-            if score is not None and score >= similarity_threshold:
+            if score is not None:
+                repeated = score(sms)
+            else:
+                repeated = _repeat_score(sms, pair.text, brand.name, similarity_threshold)
+            if repeated is not None and repeated >= similarity_threshold:
                 add(
                     "pair-repeats",
-                    f"{score:.0%} of the SMS's phrases are copied from the email "
+                    f"{repeated:.0%} of the SMS's phrases are copied from the email "
                     f"(threshold {similarity_threshold:.0%})",
                     "sms",
                 )
     if market is not None:
-        _market_checks(pair, market, brand, email_visible, add)
+        _market_checks(pair, market, brand, needles, email, add)
     if pair.locale is not None and pair.locale.fallback:
         out.append(
             Finding(
@@ -1210,6 +1325,13 @@ def _in_body(needle: str, parts: tuple[str, str]) -> bool:
     return needle in parts[0] or needle in parts[1]
 
 
+def _names_in(name: str, text: str, lowered: str) -> bool:
+    """:func:`_names` of one body (``lowered`` is ``text.lower()``), for a name without a line break."""
+    if "\u03a3" not in name and name in text:
+        return True
+    return name.lower() in lowered
+
+
 def _names(name: str, parts: tuple[str, str]) -> bool:
     """``name.lower() in (parts[0] + "\\n" + parts[1]).lower()``, lowering the text only when needed.
 
@@ -1222,7 +1344,9 @@ def _names(name: str, parts: tuple[str, str]) -> bool:
     return _in_body(name.lower(), (parts[0].lower(), parts[1].lower()))
 
 
-def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_visible: str, add: Any) -> None:
+def _market_checks(
+    pair: PairedMessage, market: MarketRule, brand: Brand, needles: _Needles, email: _Email | None, add: Any
+) -> None:
     """``market-required`` and ``market-language`` for the recipient's market.
 
     The postal address, the unsubscribe link and the SMS opt-out wording are the house rules every
@@ -1234,16 +1358,18 @@ def _market_checks(pair: PairedMessage, market: MarketRule, brand: Brand, email_
         severity = None if rule.certainty == "law" else "warning"
         add("market-required", f"market {market.name}: {what} ({rule.certainty}: {rule.source})", part, severity)
 
-    if pair.html:
-        parts = (email_visible, pair.text)
+    if email is not None:
+        if needles.joined:  # a needle with a line break can run from the HTML's visible text into the text body
+            parts = (email.visible, pair.text)
+            named = _names(needles.name, parts)
+            contact = any(_in_body(c, parts) for c in needles.contacts)
+        else:
+            named = email.seen.names or email.text.names
+            contact = email.seen.contact or email.text.contact
         for rule in market.required("email"):
-            if rule.element == "sender_identity" and not _names(brand.name, parts):
+            if rule.element == "sender_identity" and not named:
                 report(rule, f"the email does not name the sender {brand.name!r}", "html")
-            elif (
-                rule.element == "contact_details"
-                and not any(_in_body(str(u).rstrip("/"), parts) for u in (brand.support_url, brand.website_url) if u)
-                and not (brand.reply_to and _in_body(brand.reply_to, parts))
-            ):
+            elif rule.element == "contact_details" and not contact:
                 report(rule, "the email gives no phone number, email or web address to contact the sender", "html")
     if pair.sms is not None:
         for rule in market.required("sms"):
@@ -1384,23 +1510,9 @@ def _frame(groups: _Groups) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-# ---------------------------------------------------------------- lint once per distinct pair
+# ---------------------------------------------------------------- lint what pairs share once
 
-_ID_TOKEN = re.compile(r"[A-Za-z0-9]{1,64}")
-# What may follow a customer id for it to be replaced: the characters that end a query value.
-_ID_END = frozenset("\"'&<> \t\n\r\f")
 _MAX_MEMO = 4096
-_MEMO_TRIAL = 256
-
-
-def _occurrences(text: str, needle: str) -> list[int]:
-    """Every start position of ``needle`` in ``text`` (overlapping ones included)."""
-    found = []
-    at = text.find(needle)
-    while at >= 0:
-        found.append(at)
-        at = text.find(needle, at + 1)
-    return found
 
 
 class _PairOptions(TypedDict, total=False):
@@ -1415,155 +1527,175 @@ class _PairOptions(TypedDict, total=False):
 
 
 class _LintMemo:
-    """:func:`lint_pair` once per distinct pair, for pairs that differ only by the customer.
+    """:func:`lint_pair` for the pairs of one renderer, reading what pairs share once.
 
-    A pair's findings depend on its texts, its templates, locale and market (and the brand and
-    options, fixed here); the customer enters only through ``customer_id``. Pairs with the same texts
-    share their findings, each with its own ``customer_id``. The texts of most pairs differ by the
-    customer's id alone (the unsubscribe and preference links carry ``?c=<id>``), so the id is replaced
-    by a sentinel of the same length before the texts are compared, when that provably changes no
-    rule's result:
+    The email rules read a few things from each body (see :class:`_Links`, :class:`_Body`): from the
+    HTML body's anchors and images, from its visible text and from the text body. Each is a function
+    of that part alone, so it is kept per distinct part, and pairs share it:
 
-    - the id is 1 to 64 ASCII letters and digits with at least one digit, so it is one word that no
-      rule's keyword can equal (``nan``, ``None``, ``code``, ``http``, ``hi`` ...), like the sentinel;
-    - every place it appears in the email is right after ``=`` (a query value: never a code after
-      ``Code``, never a word boundary inside) and before a character that ends a query value;
-    - in the HTML it appears only inside tags (the visible text the rules read is the same);
-    - neither the id nor the sentinel appears in the subject, preheader or SMS, and the sentinel
-      appears nowhere in the pair;
-    - the unsubscribe, website and support URLs, the postal address, the reply-to address and the
-      brand name are found at the same places in the real and the replaced texts (what the
-      ``in``/``startswith`` rules read), and the unsubscribe URL is written the same in HTML;
-    - none of those strings holds ``=`` (so none can reach into the id from the text before it);
-    - no finding's message quotes the id (a message that quotes text around the id, such as an
-      image's ``src``, is then computed for each customer).
+    - the links, per HTML layout and the values written into its anchors and images;
+    - the visible text, per HTML layout and the values written into its text;
+    - the text body, per distinct text; and the share of an SMS's phrases found in it, per SMS.
 
-    Anything else is linted for each customer as :func:`lint_pair` does.
+    The SMS's own rules are kept per distinct SMS (see :func:`_lint_pair`); the subject, preheader and
+    headers are read for each pair. The links and text bodies of most customers differ by their id
+    alone, written as a query value (``?c=<id>``), so before they are compared, each ``=<id>`` is
+    written ``=<sentinel>`` (a run of digits as long as the id) when the id is 1 to 64 ASCII letters
+    and digits with at least one digit. That changes nothing the rules read:
+
+    - the id, like the sentinel, is then part of a word with a digit in it that starts right after
+      ``=``: no keyword a rule looks for (``nan``, ``None``, ``code``, ``http``, ``hi`` ...) can be
+      that word or start inside it, no offer code or placeholder can run into it from before the ``=``,
+      and the words around it and its length are the same;
+    - a link starts with the unsubscribe URL or with ``http://`` as before: neither holds ``=``, so
+      neither can reach past the ``=`` into the id;
+    - the brand's strings (the unsubscribe, website and support URLs, the postal address, the reply-to
+      address, the brand name in any case) are found at the same places as before: none holds ``=``,
+      so none can start before the ``=`` and reach into the id, and ids that could hold the start of
+      one (an end of the id or the sentinel is how it starts, or it is inside either) are compared as
+      they are;
+    - the share of an SMS's phrases found in the text body is the same when the SMS has neither the
+      id (in any case) nor the sentinel: the words that changed are in none of its phrases;
+    - what a finding quotes from a part (an image's ``src``, a page, a placeholder, a code) is read
+      again from the customer's own part whenever it holds the sentinel.
+
+    Brands whose strings hold ``=`` or a line break, and HTML bodies with no layout to read them from,
+    are read from each pair's own bodies, as :func:`lint_pair` does.
     """
 
-    def __init__(self, brand: Brand, *, adaptive: bool = True, **options: Unpack[_PairOptions]) -> None:
+    def __init__(self, brand: Brand, **options: Unpack[_PairOptions]) -> None:
         self.brand = brand
-        self.adaptive = adaptive
         self.options = options
-        self.cache: dict[tuple[Any, ...], tuple[TemplateManifest, list[Finding]] | None] = {}
+        self.threshold = options.get("similarity_threshold", 0.5)
         self.layouts: dict[int, _LayoutFacts] = {}
-        self.looked = self.hits = 0
+        self.links: dict[tuple[int, tuple[str, ...]], _Links] = {}
+        self.seen: dict[tuple[int, tuple[str, ...]], _Body] = {}
+        self.texts: dict[str, _Body] = {}
+        self.scores: dict[tuple[str, str], float | None] = {}
         self.sms: dict[tuple[Any, ...], Any] = {}
-        unsubscribe = str(brand.unsubscribe_url).rstrip("/")
-        urls = [str(u).rstrip("/") for u in (brand.support_url, brand.website_url) if u]
-        self.needles = [n for n in (unsubscribe, brand.postal_address, brand.reply_to or "", *urls) if n]
-        self.lower_needles = [brand.name.lower()]
-        self.unsubscribe = unsubscribe
-        # A string with no "=" cannot reach into an id from before it (the id always follows "=").
-        self.plain = not any(c in unsubscribe for c in "&<>\"'") and not any(
-            "=" in n for n in (*self.needles, *self.lower_needles)
-        )
-
-    def _lint(self, pair: PairedMessage, layout: HtmlLayout | None) -> list[Finding]:
-        """:func:`lint_pair`, reading the HTML body's facts from its layout when it has one."""
-        facts = None
-        if layout is not None and pair.html:
-            found = self.layouts.get(id(layout.segments))
-            if found is None:
-                found = remember(self.layouts, id(layout.segments), _LayoutFacts(layout.segments), _MAX_MEMO)
-            facts = found.facts(layout.values)
-        return _lint_pair(pair, facts, brand=self.brand, sms_memo=self.sms, **self.options)
+        self.brand_needles = needles = _Needles.of(brand)
+        self.needles = [n for n in (needles.unsubscribe, needles.address, *needles.contacts) if n]
+        self.lower_name = brand.name.lower()
+        self.words = [n.lower() for n in (*self.needles, brand.name)]  # lowered: ids are compared lowered
+        self.starts = {n[:k] for n in self.words for k in range(1, min(len(n), 64) + 1)}
+        self.firsts = frozenset(n[0] for n in self.words if n)
+        self.shortest = min(len(n) for n in self.words)
+        self.sentinels: dict[str, bool] = {}
+        # a string with no "=" cannot reach into an id from before it (the id always follows "=")
+        self.shared = not needles.joined and not any("=" in n for n in (*self.needles, self.lower_name))
 
     def lint(self, pair: PairedMessage, layout: HtmlLayout | None = None) -> list[Finding]:
-        """The findings of ``pair`` (``layout``: how its HTML body was put together, from the renderer).
-
-        Comparing pairs costs about a third of linting one from its layout, so when fewer than half
-        of the first :data:`_MEMO_TRIAL` pairs found their findings in the memo (an audience with many
-        names, amounts and dates), the rest are linted straight away: the findings are the same.
-        ``adaptive=False`` always looks in the memo.
-        """
-        if self.adaptive and self.looked >= _MEMO_TRIAL and self.hits * 2 < self.looked:
-            return self._lint(pair, layout)
-        self.looked += 1
-        key = self._key(pair)
-        if key is None:
-            return self._lint(pair, layout)
-        if key in self.cache:
-            self.hits += 1
-        else:
-            found = self._lint(pair, layout)
-            sentinel, cid = key[-1], pair.customer_id
-            shareable = not any((sentinel and sentinel in f.message) or (cid and cid in f.message) for f in found)
-            # the manifest is kept with the findings, so the id() in the key stays its own
-            remember(self.cache, key, (pair.manifest, found) if shareable else None, _MAX_MEMO)
-            return found
-        hit = self.cache[key]
-        if hit is None:
-            return self._lint(pair, layout)
-        cid = pair.customer_id
-        return [f if f.customer_id == cid or not f.customer_id else replace(f, customer_id=cid) for f in hit[1]]
-
-    def _key(self, pair: PairedMessage) -> tuple[Any, ...] | None:
-        cid = pair.customer_id
-        html, text = pair.html, pair.text
-        headers = tuple(pair.headers.items())
-        sentinel = ""
-        if cid and (cid in html or cid in text or any(cid in v for _, v in headers)):
-            sentinel = self._sentinel(pair)
-            if not sentinel:
-                return None
-            html, text = html.replace(cid, sentinel), text.replace(cid, sentinel)
-            headers = tuple((k, v.replace(cid, sentinel)) for k, v in headers)
-            if not self._same_needles(pair, html, text):
-                return None
-        loc = pair.locale
-        return (
-            id(pair.manifest),
-            pair.moment,
-            pair.variant,
-            tuple(pair.templates.items()),
-            (loc.locale, loc.content_locale, loc.fallback, loc.path) if loc is not None else None,
-            pair.market,
-            pair.subject,
-            pair.preheader,
-            pair.sms,
-            html,
-            text,
-            headers,
-            sentinel,
+        """The findings of ``pair`` (``layout``: how its HTML body was put together, from the renderer)."""
+        score = None
+        email = None
+        if pair.html:
+            facts = self._facts(layout)
+            if facts is None or layout is None or not self.shared or not facts.readable(layout.values):
+                email = self._own(pair, facts, layout)
+            else:
+                email, score = self._email(pair, facts, layout.values)
+        return _lint_pair(
+            pair, email, brand=self.brand, needles=self.brand_needles, sms_memo=self.sms, score=score, **self.options
         )
 
-    def _sentinel(self, pair: PairedMessage) -> str:
-        """The sentinel for this pair's customer id, or ``""`` when replacing the id is not provably neutral."""
-        cid = pair.customer_id
-        if not _ID_TOKEN.fullmatch(cid) or not any(c.isdigit() for c in cid):
-            return ""
-        sentinel = ("0" * len(cid)) if cid != "0" * len(cid) else ("1" * len(cid))
-        sms = pair.sms or ""
-        for other in (pair.subject, pair.preheader, sms, sms.lower()):
-            if cid in other or cid.lower() in other or sentinel in other:
-                return ""
-        texts = [pair.html, pair.text, *pair.headers.values()]
-        if any(sentinel in t for t in texts):
-            return ""
-        size = len(cid)
-        for index, body in enumerate(texts):
-            for at in _occurrences(body, cid):
-                end = at + size
-                if at == 0 or body[at - 1] != "=" or (end < len(body) and body[end] not in _ID_END):
-                    return ""
-                if index == 0 and body.rfind("<", 0, at) <= body.rfind(">", 0, at):
-                    return ""  # in the HTML's text, not in a tag
-                if index == 0 and (body.find(">", end) < 0 or -1 < body.find("<", end) < body.find(">", end)):
-                    return ""
-        return sentinel
+    def _facts(self, layout: HtmlLayout | None) -> _LayoutFacts | None:
+        if layout is None:
+            return None
+        found = self.layouts.get(id(layout.segments))
+        if found is None:
+            found = remember(self.layouts, id(layout.segments), _LayoutFacts(layout.segments), _MAX_MEMO)
+        return found
 
-    def _same_needles(self, pair: PairedMessage, html: str, text: str) -> bool:
-        """Whether every string the rules look for is found at the same places with and without the id."""
-        if not self.plain:
+    def _email(
+        self, pair: PairedMessage, facts: _LayoutFacts, values: tuple[str, ...]
+    ) -> tuple[_Email, Callable[[str], float | None]]:
+        """The email's readings, shared with the pairs whose parts are the same but for the id, and the
+        score of an SMS against its text body."""
+        needles = self.brand_needles
+        cid, text = pair.customer_id, pair.text
+        sentinel = _sentinel(cid)
+        mark = "=" + cid
+        written = "=" + sentinel
+        shared = values
+        if sentinel and any(mark in values[k] for k in facts.tag_slots):
+            shared = tuple([v.replace(mark, written) if mark in v else v for v in values])
+        key = (id(facts.segments), tuple([shared[k] for k in facts.tag_slots]))
+        links = self.links.get(key)
+        if links is None:
+            links = remember(self.links, key, _read_links(*facts.anchors_and_images(shared), needles), _MAX_MEMO)
+        if shared is not values and links.quotes(sentinel):
+            links = _read_links(*facts.anchors_and_images(values), needles)
+        key = (id(facts.segments), tuple([values[k] for k in facts.text_slots]))
+        seen = self.seen.get(key)
+        if seen is None:
+            seen = remember(self.seen, key, _read_body(facts.visible(values), needles), _MAX_MEMO)
+        compared = text
+        if sentinel and mark in text and self._apart(cid, sentinel):
+            compared = text.replace(mark, written)
+        body = self.texts.get(compared)
+        if body is None:
+            body = remember(self.texts, compared, _read_body(compared, needles), _MAX_MEMO)
+        if compared is not text and body.quotes(sentinel):
+            body = _read_body(text, needles)
+        return _Email(links, seen, body, facts.size(values)), self._scorer(pair, compared, sentinel)
+
+    def _scorer(self, pair: PairedMessage, compared: str, sentinel: str) -> Callable[[str], float | None]:
+        """:func:`_repeat_score` of an SMS and the pair's text body, kept per SMS and text as compared."""
+        text, threshold, name = pair.text, self.threshold, self.brand.name
+        cid = pair.customer_id.lower()
+
+        def score(sms: str) -> float | None:
+            if compared is not text and (cid in sms.lower() or sentinel in sms):
+                return _repeat_score(sms, text, name, threshold)
+            key = (sms, compared)
+            if key in self.scores:
+                return self.scores[key]
+            return remember(self.scores, key, _repeat_score(sms, compared, name, threshold), _MAX_MEMO)
+
+        return score
+
+    def _own(self, pair: PairedMessage, facts: _LayoutFacts | None, layout: HtmlLayout | None) -> _Email:
+        """The email's readings from this pair's own bodies (its HTML body from its layout when readable)."""
+        needles = self.brand_needles
+        if facts is None or layout is None or not facts.readable(layout.values):
+            return _read_email(pair.html, pair.text, needles)
+        values = layout.values
+        visible = facts.visible(values)
+        return _Email(
+            _read_links(*facts.anchors_and_images(values), needles),
+            _read_body(visible, needles),
+            _read_body(pair.text, needles),
+            facts.size(values),
+            visible if needles.joined else "",
+        )
+
+    def _apart(self, cid: str, sentinel: str) -> bool:
+        """Whether no brand string can start inside the id or the sentinel, in any text and in any case: none
+        is in either, and no end of either is how one starts. (None holds ``=``, so none can start before
+        the id's ``=`` and reach into it: the brand's strings are found at the same places with and
+        without the id.)"""
+        verdict = self.sentinels.get(sentinel)
+        if verdict is None:
+            verdict = self.sentinels[sentinel] = self._clear(sentinel)
+        return verdict and self._clear(cid.lower())
+
+    def _clear(self, word: str) -> bool:
+        firsts = self.firsts
+        if firsts.isdisjoint(word):
+            return True  # nothing can start in it
+        starts = self.starts
+        if any(c in firsts and word[i:] in starts for i, c in enumerate(word)):
             return False
-        if _occurrences(pair.html, self.unsubscribe) != _occurrences(html, self.unsubscribe):
-            return False
-        for needle in self.needles:
-            if _occurrences(pair.text, needle) != _occurrences(text, needle):
-                return False
-        lowered, replaced = pair.text.lower(), text.lower()
-        return all(_occurrences(lowered, n) == _occurrences(replaced, n) for n in self.lower_needles)
+        return len(word) < self.shortest or not any(n in word for n in self.words)
+
+
+def _sentinel(cid: str) -> str:
+    """What ``=<id>`` is written as before parts are compared (see :class:`_LintMemo`), or ``""`` when the
+    id cannot be replaced: not 1 to 64 ASCII letters and digits with at least one digit."""
+    # ASCII, letters and digits only, and not letters only
+    if not 0 < len(cid) <= 64 or not cid.isascii() or not cid.isalnum() or cid.isalpha():
+        return ""
+    return ("0" * len(cid)) if cid != "0" * len(cid) else ("1" * len(cid))
 
 
 def _render_and_lint(
