@@ -440,6 +440,20 @@ def test_the_facts_of_a_layout_with_values_are_the_whole_bodys(segments, data):
         assert facts == L._html_facts(html)
 
 
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.text(alphabet="a&;< >\t\n\f\x00#", max_size=6), min_size=1, max_size=5))
+def test_a_layout_is_read_with_values_that_hold_no_markup_and_close_every_reference(values):
+    def closed(v):  # html.unescape reads no character reference past one of these
+        at = v.rfind("&")
+        return at < 0 or any(c in v[at + 1 :] for c in "\t\n\f <;")
+
+    layout = L._LayoutFacts(["<p>", *(["</p><p>"] * (len(values) - 1)), "</p>"])
+    expected = not any("<" in v or ">" in v for v in values) and all(closed(v) for v in values)
+    got = layout.readable(tuple(values))
+    # a value holding NUL may be read whole when it need not be; never the other way round
+    assert got == expected or (not got and any("\x00" in v for v in values))
+
+
 @settings(max_examples=200, deadline=None)
 @given(cid=st.from_regex(r"[A-Za-z0-9]{1,12}", fullmatch=True) | st.text(max_size=8))
 def test_customer_links_carry_the_id_as_urlencode_writes_it(strategy, cid):

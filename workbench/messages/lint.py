@@ -438,6 +438,17 @@ def _find_placeholder(text: str) -> re.Match[str] | None:
     return None
 
 
+_LINE_PLACEHOLDERS: dict[str, str | None] = {}
+
+
+def _line_placeholder(text: str) -> str | None:
+    """The first placeholder left in a subject or preheader (kept per text: most are the same for everyone)."""
+    if text in _LINE_PLACEHOLDERS:
+        return _LINE_PLACEHOLDERS[text]
+    hit = _find_placeholder(text)
+    return remember(_LINE_PLACEHOLDERS, text, hit.group(0) if hit else None, 4096)
+
+
 def _attrs(tag: str) -> dict[str, str]:
     return {k.lower(): v.strip("\"'") for k, v in _ATTR.findall(tag)}
 
@@ -585,6 +596,9 @@ _MARK = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
 _MARK_IN_NAME = re.compile(f"<[/!?]?[A-Za-z0-9-]*{_MARK_OPEN}")
 # Characters that end an HTML character reference (html.unescape reads none past them).
 _REF_END = frozenset("\t\n\f <;")
+# In values joined with NUL after each: a value whose last "&" has none of those after it (a value that
+# holds NUL itself is taken for one, which only sends its body to be read whole).
+_UNCLOSED_REF = re.compile("&[^\t\n\f <;\x00]*\x00")
 
 
 def _ref_closed(text: str) -> bool:
@@ -700,10 +714,10 @@ class _LayoutFacts:
         """Whether the body with these values can be read from the layout (else it is read whole)."""
         if not self.ok:
             return False
-        joined = "".join(values)
+        joined = "\x00".join(values) + "\x00"
         if "<" in joined or ">" in joined:
             return False
-        return "&" not in joined or all("&" not in v or _ref_closed(v) for v in values)
+        return "&" not in joined or _UNCLOSED_REF.search(joined) is None
 
     def anchors_and_images(self, values: tuple[str, ...]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         """The attributes of the anchors and of the images, with the values written in (when readable)."""
@@ -1132,18 +1146,15 @@ def _lint_pair(
             add("email-clipping", f"HTML is {size / 1024:.0f} KB; Gmail clips above {clip_bytes / 1024:.0f} KB", "html")
         for src in links.bare_images:
             add("email-img-alt", f"<img src={src!r}> has no alt attribute", "html")
-        for part, found in (
-            ("subject", _find_placeholder(pair.subject)),
-            ("preheader", _find_placeholder(pair.preheader)),
+        for part, hit in (
+            ("subject", _line_placeholder(pair.subject)),
+            ("preheader", _line_placeholder(pair.preheader)),
+            ("html", seen.placeholder),
+            ("text", text.placeholder),
         ):
-            if found:
-                add("email-placeholder", f"{found.group(0)!r} left in the {part}", part)
+            if hit is not None:
+                add("email-placeholder", f"{hit!r} left in the {part}", part)
                 break
-        else:
-            for part, hit in (("html", seen.placeholder), ("text", text.placeholder)):
-                if hit is not None:
-                    add("email-placeholder", f"{hit!r} left in the {part}", part)
-                    break
         if links.insecure or text.insecure:
             add("email-insecure-link", "the email links to an http:// URL", "html")
         email_cta = sorted(links.ctas)
