@@ -513,7 +513,7 @@ class _Links:
 
     unsubscribe: bool  # an anchor links to the unsubscribe URL
     insecure: bool  # an anchor links to an http:// URL
-    ctas: frozenset[tuple[str, str]]  # the pages (host, path) of the anchors marked data-cta
+    ctas: tuple[tuple[str, str], ...]  # the distinct pages (host, path) of the anchors marked data-cta, sorted
     bare_images: tuple[str, ...]  # the src of each image without an alt attribute ("?" without a src)
 
     def quotes(self, text: str) -> bool:
@@ -527,7 +527,7 @@ def _read_links(anchors: list[dict[str, str]], images: list[dict[str, str]], nee
     return _Links(
         any(h.startswith(unsubscribe) for h in hrefs),
         any(_HTTP.match(h) for h in hrefs),
-        frozenset(_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a),
+        tuple(sorted({_url_key(h) for a, h in zip(anchors, hrefs, strict=True) if "data-cta" in a})),
         tuple(attrs.get("src", "?") for attrs in images if "alt" not in attrs),
     )
 
@@ -1110,7 +1110,7 @@ def _lint_pair(
             return None
         return next((r for r in market.required(channel) if r.element == element), None)
 
-    email_cta: list[tuple[str, str]] = []
+    email_cta: tuple[tuple[str, str], ...] = ()
     if email is not None:
         unsubscribe = needles.unsubscribe
         links, seen, text = email.links, email.seen, email.text
@@ -1157,7 +1157,7 @@ def _lint_pair(
                 break
         if links.insecure or text.insecure:
             add("email-insecure-link", "the email links to an http:// URL", "html")
-        email_cta = sorted(links.ctas)
+        email_cta = links.ctas
         if len(email_cta) > 1:
             add(
                 "pair-multiple-cta",
@@ -1724,7 +1724,7 @@ def _render_and_lint(
 
     A template that cannot be rendered is one ``template-render`` finding (``variant`` None is the
     default ``"A"``, as in :meth:`Renderer.render_pair`). ``memo`` (made for the same brand and
-    options) lints each distinct pair once.
+    options) reads what pairs share once (see :class:`_LintMemo`).
     """
     try:
         pair, layout = renderer.render_pair_layout(moment, customer, variant=variant, promotion=promotion, clean=True)
