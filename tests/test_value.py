@@ -278,12 +278,20 @@ def test_calibration_counts_on_online_retail_and_a_dropout_the_data_cannot_ident
     for col in ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout", "duration_holdout"):
         np.testing.assert_array_equal(got[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
     # Half a year of this data has no interior maximum: the likelihood keeps rising as the dropout
-    # probability goes to 0 (a -> 0, b -> infinity). lifetimes stops with its ConvergenceError; so do we.
+    # probability goes to 0 (a -> 0, b -> infinity). We say so.
     with pytest.raises(NotIdentifiedError, match=r"^BG/NBD: the log-likelihood is flat at its maximum"):
         calibration_holdout(retail.orders, calibration_end="2011-06-30", holdout_end=UCI_AS_OF)
+    # lifetimes cannot tell either: where its optimiser stops on that ridge depends on the machine's
+    # arithmetic, with its ConvergenceError or with a near 0 and a standard error of b thousands of times b
     cal = ref.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"})
-    with pytest.raises(LifetimesConvergenceError), contextlib.redirect_stdout(io.StringIO()):
-        lifetimes_bg(cal)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            fitted = lifetimes_bg(cal)
+    except LifetimesConvergenceError:
+        pass
+    else:
+        found = fitted.summary
+        assert found.loc["a", "coef"] < 1e-4 and found.loc["b", "se(coef)"] > 1000 * found.loc["b", "coef"]
 
 
 def test_calibration_chart_is_a_value(bgnbd_orders):
@@ -538,8 +546,10 @@ def test_fit_is_deterministic():
     cdnow = load_cdnow_summary_data_with_monetary_value()
     assert fit_bgnbd(cdnow) == fit_bgnbd(cdnow)
     shuffled = fit_bgnbd(cdnow.sample(frac=1.0, random_state=1))  # only the order of the sums changes
+    # Newton stops once the gradient is under 1e-10; the Hessian's smallest eigenvalue is about 3e-3 here,
+    # so each fit is within about 3e-8 of the exact optimum (in log parameters), whatever the order
     for k, v in fit_bgnbd(cdnow).params.items():
-        assert shuffled.params[k] == pytest.approx(v, rel=1e-9)
+        assert shuffled.params[k] == pytest.approx(v, rel=1e-7)
 
 
 def test_large_summaries_start_from_a_subset_and_reach_the_same_optimum(monkeypatch):

@@ -87,6 +87,11 @@ DAYS_PER_MONTH = 30.0
 _START = 0.1  # lifetimes' starting point: every log parameter at 0.1
 _GRADIENT_TOLERANCE = 1e-6  # largest gradient of the mean log-likelihood accepted at the optimum
 _LOG_PARAM_LIMIT = 20.0  # a log parameter beyond this (time scaled to max T = 1) ran to 0 or infinity
+# The likelihood is flat at a maximum whose Hessian's smallest eigenvalue is under this share of its largest
+# (a condition number past 1e8). Identified fits here have 1e-5 and more; a ridge running to a = 0,
+# b = infinity is stopped by the gradient tolerance anywhere from 1e-11 down, depending on the
+# arithmetic of the machine, so the bound sits well away from both.
+_FLAT = 1e-8
 _HESSIAN_STEP = 1e-6
 _A_NEAR_ONE = 1e-7
 
@@ -522,7 +527,7 @@ def _maximise(
         )
         raise ConvergenceError(msg)
     eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([-1.0])
-    if eig.min() <= 1e-12 * max(eig.max(), 1.0):
+    if eig.min() <= _FLAT * max(eig.max(), 1.0):
         msg = (
             f"{model}: the log-likelihood is flat at its maximum ({shown}), so the data cannot identify the "
             "parameters. Fix: use a longer history or more customers"
