@@ -1099,6 +1099,9 @@ class Renderer:
             self._inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
             self._css = _CssPlan(self._inliner)
         self._parts: dict[tuple[str, str, str], dict[str, jinja2.Template]] = {}
+        # by the moment, variant and locale asked for (locales are data: bounded)
+        self._parts_asked: dict[tuple[str, str, str | None], dict[str, jinja2.Template]] = {}
+        self._escapes: dict[str, bool] = {}
         self._plain: dict[str, bool] = {}
         self._trees: dict[str, tuple[nodes.Template, ...] | None] = {}
         self.default_locale = canonical_locale(strategy.brand.locale) or "en-US"
@@ -1264,11 +1267,15 @@ class Renderer:
 
     def templates(self, moment: str, variant: str, locale: str | None = None) -> dict[str, jinja2.Template]:
         """The compiled templates of a moment, variant and customer locale, by part (``subject``, ``sms``...)."""
+        asked = (moment, variant, locale)
+        found = self._parts_asked.get(asked)
+        if found is not None:
+            return found
         resolution = self.resolve(moment, variant, locale)
         key = (moment, variant, "|".join(f"{p}={n}" for p, n in sorted(resolution.names.items())))
         found = self._parts.get(key)
         if found is not None:
-            return found
+            return remember(self._parts_asked, asked, found, _MAX_PARTS)
         manifest = self.manifest(moment)
         parts: dict[str, jinja2.Template] = {}
         for part, name in resolution.names.items():
@@ -1276,7 +1283,7 @@ class Renderer:
         if "email" in manifest.channels and (self.templates_dir / HEADERS_FILE).exists():
             parts["headers"] = self._compile(HEADERS_FILE)
         self._parts[key] = parts
-        return parts
+        return remember(self._parts_asked, asked, parts, _MAX_PARTS)
 
     def _compile(self, name: str) -> jinja2.Template:
         try:
@@ -1481,7 +1488,9 @@ class Renderer:
                 name,
                 filters,
                 tuple([_canon(get(n, _MISSING)) for n in names]),
-                tuple([_canon(customer.get(f, _MISSING)) for f in fields]) if isinstance(customer, Mapping) else None,
+                tuple([_canon(customer.get(f, _MISSING)) for f in fields])
+                if customer.__class__ is FrozenDict or isinstance(customer, Mapping)
+                else None,
             )
         except _Uncacheable:
             return self._render(template, ctx)
@@ -1516,8 +1525,13 @@ class Renderer:
         """A link as the template writes it (``{{ link }}``), or None when it is not a plain text."""
         if type(value) is not str:
             return None
-        auto = template.environment.autoescape
-        escaped = auto(template.name) if callable(auto) else auto
+        name = template.name or ""
+        escaped = self._escapes.get(name)
+        if escaped is None:
+            auto = template.environment.autoescape
+            escaped = bool(auto(template.name) if callable(auto) else auto)
+            if name:
+                self._escapes[name] = escaped  # one entry per template file
         return str(escape(value)) if escaped else value
 
     def _render_html(self, template: jinja2.Template, ctx: dict[str, Any]) -> tuple[str, HtmlLayout | None]:
