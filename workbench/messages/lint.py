@@ -578,9 +578,10 @@ class _Email:
     visible: str = ""
 
 
-def _read_email(html: str, text: str, needles: _Needles) -> _Email:
-    """The email's readings from its whole HTML body and its text body."""
-    facts = _html_facts(html)
+def _read_email(html: str, text: str, needles: _Needles, facts: _HtmlFacts | None = None) -> _Email:
+    """The email's readings from its HTML body's facts (read from the whole body unless given) and its text body."""
+    if facts is None:
+        facts = _html_facts(html)
     return _Email(
         _read_links(facts.anchors, facts.images, needles),
         _read_body(facts.visible, needles),
@@ -1585,15 +1586,14 @@ class _LintMemo:
         self.scores: dict[tuple[str, str], float | None] = {}
         self.sms: dict[tuple[Any, ...], Any] = {}
         self.brand_needles = needles = _Needles.of(brand)
-        self.needles = [n for n in (needles.unsubscribe, needles.address, *needles.contacts) if n]
-        self.lower_name = brand.name.lower()
-        self.words = [n.lower() for n in (*self.needles, brand.name)]  # lowered: ids are compared lowered
+        # the brand's strings the rules look for in a text body, lowered (ids are compared lowered)
+        self.words = [n.lower() for n in (needles.unsubscribe, needles.address, *needles.contacts, needles.name) if n]
         self.starts = {n[:k] for n in self.words for k in range(1, min(len(n), 64) + 1)}
-        self.firsts = frozenset(n[0] for n in self.words if n)
-        self.shortest = min(len(n) for n in self.words)
+        self.firsts = frozenset(n[0] for n in self.words)
+        self.shortest = min((len(n) for n in self.words), default=0)
         self.sentinels: dict[str, bool] = {}
         # a string with no "=" cannot reach into an id from before it (the id always follows "=")
-        self.shared = not needles.joined and not any("=" in n for n in (*self.needles, self.lower_name))
+        self.shared = not needles.joined and not any("=" in n for n in self.words)
 
     def lint(self, pair: PairedMessage, layout: HtmlLayout | None = None) -> list[Finding]:
         """The findings of ``pair`` (``layout``: how its HTML body was put together, from the renderer)."""
@@ -1667,18 +1667,8 @@ class _LintMemo:
 
     def _own(self, pair: PairedMessage, facts: _LayoutFacts | None, layout: HtmlLayout | None) -> _Email:
         """The email's readings from this pair's own bodies (its HTML body from its layout when readable)."""
-        needles = self.brand_needles
-        if facts is None or layout is None or not facts.readable(layout.values):
-            return _read_email(pair.html, pair.text, needles)
-        values = layout.values
-        visible = facts.visible(values)
-        return _Email(
-            _read_links(*facts.anchors_and_images(values), needles),
-            _read_body(visible, needles),
-            _read_body(pair.text, needles),
-            facts.size(values),
-            visible if needles.joined else "",
-        )
+        found = facts.facts(layout.values) if facts is not None and layout is not None else None
+        return _read_email(pair.html, pair.text, self.brand_needles, found)
 
     def _apart(self, cid: str, sentinel: str) -> bool:
         """Whether no brand string can start inside the id or the sentinel, in any text and in any case: none
