@@ -430,6 +430,36 @@ def test_an_interrupted_pipeline_stops_its_kernels_at_once_and_says_it_is_incomp
         assert "interrupted" in {n["status"] for n in manifest["notebooks"]}
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("raised", ["Query interrupted", "something else"])
+def test_ctrl_c_while_duckdb_reads_the_data_is_an_interruption(tmp_path, capsys, monkeypatch, raised):
+    """DuckDB turns Ctrl-C during a query into RuntimeError("Query interrupted"): the run stops as for
+    any Ctrl-C (exit 130, no kernel left, nothing written), not as a bug; another RuntimeError is a bug."""
+    import workbench.reports
+
+    def read(source):
+        time.sleep(0.5)  # the kernels are starting meanwhile
+        raise RuntimeError(raised)
+
+    monkeypatch.setattr(workbench.reports, "load_dataset", read)
+    before = _children()
+    code, _, err = _run(capsys, "pipeline", "--out", str(tmp_path / "out"))
+    if raised == "Query interrupted":
+        assert code == 130 and "interrupted: nothing more was written" in err and "bug" not in err
+    else:
+        assert code == 70 and "unexpected RuntimeError: something else" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    deadline = time.monotonic() + 10
+    while _children() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _children() - before, "no kernel left running"
+
+
+def _children() -> set[str]:
+    """This process's children (the kernels the pipeline starts run in-process here)."""
+    return set(subprocess.run(["pgrep", "-P", str(os.getpid())], capture_output=True, text=True).stdout.split())
+
+
 # ---------------------------------------------------------------- 9. crashes and tracebacks
 
 

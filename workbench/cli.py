@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .models.errors import WorkbenchError
+from .models.errors import WorkbenchError, is_interrupt
 from .models.tables import TABLES
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
@@ -867,22 +867,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing more was written", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        if not is_interrupt(exc):
+            return _unexpected(exc)
+        print("interrupted: nothing more was written", file=sys.stderr)
+        return 130
     except MemoryError:
         print(
             "error: out of memory. Fix: work on a smaller dataset or horizon, or on a larger machine", file=sys.stderr
         )
         return 2
     except Exception as exc:  # the last line of defence: a message, never a traceback
-        if os.environ.get("WORKBENCH_DEBUG"):
-            raise
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        print(
-            f"error: unexpected {type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno}). "
-            "This is a bug in the workbench: please report it with the command you ran; "
-            "set WORKBENCH_DEBUG=1 to see the full traceback",
-            file=sys.stderr,
-        )
-        return 70
+        return _unexpected(exc)
+
+
+def _unexpected(exc: Exception) -> int:
+    """Say an unexpected error is a bug, without a traceback (unless WORKBENCH_DEBUG is set); exit status 70."""
+    if os.environ.get("WORKBENCH_DEBUG"):
+        raise exc
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    print(
+        f"error: unexpected {type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno}). "
+        "This is a bug in the workbench: please report it with the command you ran; "
+        "set WORKBENCH_DEBUG=1 to see the full traceback",
+        file=sys.stderr,
+    )
+    return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

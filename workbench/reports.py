@@ -54,7 +54,7 @@ from .io import (
     write_text,
 )
 from .io.resources import notebooks_dir, sample_data, sample_strategy
-from .models.errors import RunError, WorkbenchError
+from .models.errors import RunError, WorkbenchError, is_interrupt
 from .models.strategy import Strategy
 
 __all__ = [
@@ -912,9 +912,11 @@ def pipeline(
         except BaseException as exc:
             stop.set()
             ready.set()
-            if not isinstance(exc, Exception):  # Ctrl-C: do not wait for kernels to finish starting
+            if is_interrupt(exc):  # Ctrl-C: do not wait for kernels to finish starting
                 stop_kernels()
             wait_for(threads)
+            if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt from exc  # Ctrl-C while DuckDB read the data
             raise
         run_dir = new_run_dir(out)
         jobs = [

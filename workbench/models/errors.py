@@ -127,5 +127,11 @@ class DeployError(WorkbenchError):
     """A deploy could not be planned or applied (names the request, the answer and the fix)."""
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is the user's Ctrl-C: Python's KeyboardInterrupt, or DuckDB's "Query interrupted",
+    the RuntimeError it raises in its place when the signal arrives while a query runs."""
+    return isinstance(exc, KeyboardInterrupt) or (type(exc) is RuntimeError and str(exc) == "Query interrupted")
+
+
 class RunError(WorkbenchError):
     """A notebook run failed (names the notebook, cell and error)."""
