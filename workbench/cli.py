@@ -864,11 +864,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return _exit_code(exc)
-    except KeyboardInterrupt:
-        print("interrupted: nothing more was written", file=sys.stderr)
-        return 130
-    except RuntimeError as exc:
-        if not is_interrupt(exc):
+    except (KeyboardInterrupt, RuntimeError) as exc:  # DuckDB raises a RuntimeError for a Ctrl-C in a query
+        if isinstance(exc, RuntimeError) and not is_interrupt(exc):
             return _unexpected(exc)
         print("interrupted: nothing more was written", file=sys.stderr)
         return 130
