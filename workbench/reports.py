@@ -912,10 +912,11 @@ def pipeline(
         except BaseException as exc:
             stop.set()
             ready.set()
-            if is_interrupt(exc):  # Ctrl-C: do not wait for kernels to finish starting
+            interrupted = is_interrupt(exc)
+            if interrupted or not isinstance(exc, Exception):  # Ctrl-C or an exit: do not wait for kernels
                 stop_kernels()
             wait_for(threads)
-            if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
+            if interrupted and not isinstance(exc, KeyboardInterrupt):
                 raise KeyboardInterrupt from exc  # Ctrl-C while DuckDB read the data
             raise
         run_dir = new_run_dir(out)
