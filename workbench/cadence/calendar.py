@@ -53,23 +53,22 @@ class ZoneTable:
         self.offsets = off
         self._flat = off.ravel()
         self.n = n
-        # for each zone and slot, the first later slot with another offset (n: none in the table)
+        # for each zone and slot, the UTC minute the next offset begins (NEVER: none in the table)
         following = np.full(off.shape, n, dtype=np.int64)
         for i, row in enumerate(off):
             starts = np.flatnonzero(np.diff(row) != 0) + 1  # slots where a new offset begins
             following[i] = np.append(starts, n)[np.searchsorted(starts, np.arange(n), side="right")]
-        self._following = following.ravel()
+        self._change_at = np.where(following >= n, NEVER, self.t0 + following * SLOT).ravel()
 
-    def until_change(self, t: np.ndarray, zone: np.ndarray) -> np.ndarray:
-        """UTC minutes from ``t`` to the next change of the zone's offset (``NEVER`` when the table has none).
+    def local_and_change(self, t: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`local` of ``t``, and the UTC minutes from ``t`` to the next change of the zone's offset (at
+        least 1; about ``NEVER`` when the table has none), from one look-up of the slot.
 
         Within that span local minutes and UTC minutes advance together, so a wait counted on the local clock
         is a wait in UTC only up to there (a clock that springs forward or falls back breaks the equality).
         """
-        slot = np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
-        nxt = self._following[zone * self.n + slot]
-        out: np.ndarray = np.where(nxt >= self.n, NEVER, self.t0 + nxt * SLOT - t)
-        return out
+        at = zone * self.n + np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
+        return t + self._flat[at], self._change_at[at] - t
 
     def local(self, t: np.ndarray, zone: np.ndarray) -> np.ndarray:
         """Local wall-clock minutes since the epoch of UTC minutes ``t`` in zone indices ``zone``."""
@@ -152,14 +151,15 @@ def next_allowed_all(
         for k in range(zones.shape[1]):
             rows = _other_zone(zs, k)
             # a local wait that crosses a change of offset stops at the change and is counted again from there
+            # (the span to the change is at least a minute: a wait of 0 or a negative "never" stays as it is)
             if rows is None:
-                w = ms.wait(minute_of_week(zt.local(tt, zs[:, 0])), ids)
-                w = np.where(w > 0, np.minimum(w, zt.until_change(tt, zs[:, 0])), w)
+                local, until = zt.local_and_change(tt, zs[:, 0])
+                w = np.minimum(ms.wait(minute_of_week(local), ids), until)
                 never |= w < 0
                 step = np.maximum(step, w)
             elif rows.size:
-                w = ms.wait(minute_of_week(zt.local(tt[rows], zs[rows, k])), ids[rows])
-                w = np.where(w > 0, np.minimum(w, zt.until_change(tt[rows], zs[rows, k])), w)
+                local, until = zt.local_and_change(tt[rows], zs[rows, k])
+                w = np.minimum(ms.wait(minute_of_week(local), ids[rows]), until)
                 never[rows] |= w < 0
                 step[rows] = np.maximum(step[rows], w)
         done = step == 0
