@@ -875,7 +875,12 @@ def pipeline(
         # One kernel per worker for all its notebooks: imports and the data are loaded once per worker.
         # It starts while the data is checked, and takes notebooks once the checks passed.
         with NotebookKernel(env=env) as kernel:
-            kernel.start(cwd=folder, imports=_COMMON_IMPORTS)
+            try:
+                kernel.start(cwd=folder, imports=_COMMON_IMPORTS)
+            except Exception:
+                if stop.is_set():
+                    return  # stopped while it started (Ctrl-C or a failed check): the run says why
+                raise
             ready.wait()
             while not stop.is_set():
                 try:
