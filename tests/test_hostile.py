@@ -395,6 +395,16 @@ def _running(pid: str) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+#: Runs a command with Ctrl-C as a terminal gives it (SIGINT handled by default and not blocked), whatever the
+#: test process inherited or was left with: a child keeps an ignored or blocked SIGINT across exec.
+_AS_FROM_A_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["checking the data", "running notebooks"])
 def test_an_interrupted_pipeline_stops_its_kernels_at_once_and_says_it_is_incomplete(tmp_path, when):
@@ -402,7 +412,7 @@ def test_an_interrupted_pipeline_stops_its_kernels_at_once_and_says_it_is_incomp
     the run folder says it is incomplete. Either way no kernel is left running."""
     out = tmp_path / "out"
     run = subprocess.Popen(
-        [str(Path(sys.executable).with_name("workbench")), "pipeline", "--out", str(out)],
+        [*_AS_FROM_A_TERMINAL, str(Path(sys.executable).with_name("workbench")), "pipeline", "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
