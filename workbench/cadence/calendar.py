@@ -67,14 +67,18 @@ class ZoneTable:
         Within that span local minutes and UTC minutes advance together, so a wait counted on the local clock
         is a wait in UTC only up to there (a clock that springs forward or falls back breaks the equality).
         """
-        at = zone * self.n + np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
+        at = self._at(t, zone)
         return t + self._flat[at], self._change_at[at] - t
 
     def local(self, t: np.ndarray, zone: np.ndarray) -> np.ndarray:
         """Local wall-clock minutes since the epoch of UTC minutes ``t`` in zone indices ``zone``."""
-        slot = np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
-        out: np.ndarray = t + self._flat[zone * self.n + slot]
+        out: np.ndarray = t + self._flat[self._at(t, zone)]
         return out
+
+    def _at(self, t: np.ndarray, zone: np.ndarray) -> np.ndarray:
+        """Where each (zone, UTC minute) is in the flattened tables (times outside the table take its ends)."""
+        at: np.ndarray = zone * self.n + np.minimum(np.maximum((t - self.t0) // SLOT, 0), self.n - 1)
+        return at
 
 
 class MaskSet:
