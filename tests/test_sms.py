@@ -78,6 +78,16 @@ def test_curly_quote_forces_ucs2_and_suggests_replacement():
     assert analyze_sms(a.suggested).encoding == "GSM-7"
 
 
+@given(st.text(max_size=400))
+@settings(max_examples=150, deadline=None)
+def test_a_copy_is_the_same_analysis_with_replacements_of_its_own(text):
+    a = analyze_sms(text)
+    b = a.copy()
+    assert b == a  # every field, compared
+    b.replacements["x"] = "y"
+    assert "x" not in a.replacements
+
+
 def test_other_lookalikes_and_gsm_edge_characters():
     a = analyze_sms("“Sale” – ends soon…")
     assert a.replacements == {"“": '"', "”": '"', "–": "-", "…": "..."}

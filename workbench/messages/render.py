@@ -45,7 +45,7 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -1621,7 +1621,7 @@ class Renderer:
         hit = self._sms.get(text)
         if hit is None:
             hit = remember(self._sms, text, analyze_sms(text), 4096)
-        return replace(hit, replacements=dict(hit.replacements))
+        return hit.copy()
 
     def _market_name(self, customer: Mapping[str, Any]) -> str:
         market = self._market(customer)

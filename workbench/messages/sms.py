@@ -189,6 +189,19 @@ class SmsAnalysis:
         """Units in each part."""
         return tuple(_units(p, self.encoding) for p in self.parts)
 
+    def copy(self) -> SmsAnalysis:
+        """The same analysis with a ``replacements`` dict of its own (the one field a caller can change)."""
+        return SmsAnalysis(
+            self.text,
+            self.encoding,
+            self.units,
+            self.segments,
+            self.non_gsm,
+            dict(self.replacements),
+            self.parts,
+            self.characters,
+        )
+
     def to_dict(self) -> dict[str, object]:
         """A plain dict (for tables and JSON)."""
         return {
