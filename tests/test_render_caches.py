@@ -322,3 +322,53 @@ def test_a_bounded_memo_never_holds_more_than_its_limit_and_gives_back_what_it_k
     for key in keys:
         assert remember(memo, key, f"v{key}", limit) == f"v{key}"
         assert memo[key] == f"v{key}" and len(memo) <= limit
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the garbage collector frees it
+
+
+def test_the_heap_is_set_aside_while_a_block_runs_and_what_it_makes_is_still_collected():
+    import gc
+    import weakref
+
+    from workbench.messages.memo import heap_set_aside
+
+    assert gc.get_freeze_count() == 0
+    before = _Node()
+    with heap_set_aside():
+        assert gc.get_freeze_count() > 0  # what was alive on entry is left out
+        inside = _Node()
+        gone = weakref.ref(inside)
+        del inside
+        gc.collect()
+        assert gone() is None  # a cycle made inside the block is collected as usual
+    assert gc.get_freeze_count() == 0  # and the heap is the collector's again afterwards
+    kept = weakref.ref(before)
+    del before
+    gc.collect()
+    assert kept() is None
+
+
+def test_a_heap_set_aside_by_someone_else_is_left_as_it_is():
+    import gc
+
+    from workbench.messages.memo import heap_set_aside
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with heap_set_aside():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_bulk_lint_leaves_the_heap_to_the_collector_when_it_ends(audience, strategy):
+    import gc
+
+    out = lint_audience(audience, strategy=strategy, moments=["cart_abandonment"], chunk_size=3)
+    assert out.attrs["rendered"] == len(audience)
+    assert gc.get_freeze_count() == 0
