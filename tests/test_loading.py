@@ -489,3 +489,35 @@ def test_loading_puts_arrow_on_jemalloc_unless_a_pool_is_named():
     assert _pool_after_loading({}) == expected
     assert _pool_after_loading({"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}) == "mimalloc"
     assert _pool_after_loading({"ARROW_DEFAULT_MEMORY_POOL": "system"}) == "system"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    chunks=st.lists(
+        st.lists(st.sampled_from(["email", "sms", "Email", " sms", "SMS ", "push"]), min_size=1, max_size=12),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_coded_channel_column_is_checked_and_kept_as_the_contract_reads_it(chunks):
+    """Channels read as dictionaries (a Parquet file has one per row group): the values the contract gives
+    (lower case, trimmed) in one chunk of one dictionary, or None where a value is not a channel."""
+    channel = pa.chunked_array([pa.array(c).dictionary_encode() for c in chunks])
+    n = len(channel)
+    table = pa.table(
+        {
+            "message_id": [f"m{i:04d}" for i in range(n)],
+            "customer_id": ["c"] * n,
+            "channel": channel,
+            "sent_at": pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * n, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    quick = validate_arrow("messages", table)
+    words = [v.strip().lower() for c in chunks for v in c]
+    if any(w not in ("email", "sms") for w in words):
+        assert quick is None
+        return
+    assert quick is not None
+    got = quick.column("channel")
+    assert got.num_chunks == 1 and got.type == pa.dictionary(pa.int32(), pa.large_string())
+    assert got.to_pylist() == words

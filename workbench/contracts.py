@@ -514,6 +514,25 @@ def _recoded(normalised: pd.Series, codes: np.ndarray) -> pa.ChunkedArray:
     return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), values)])
 
 
+def _coded_as_allowed(values: pa.ChunkedArray, allowed: tuple[str, ...]) -> pa.ChunkedArray | None:
+    """A dictionary-encoded column with no missing value whose dictionaries hold only allowed values as they
+    are written (lower case, trimmed), as one chunk with one dictionary of text: what :func:`_recoded` makes of
+    it, read from the dictionaries alone (a Parquet file's column of channels has one per row group). None for
+    any other column."""
+    if not pa.types.is_dictionary(values.type) or values.null_count:
+        return None
+    known = set(allowed)
+    for chunk in values.chunks:
+        words = chunk.dictionary
+        if words.null_count or not known.issuperset(words.to_pylist()):
+            return None
+    coded = values.cast(pa.dictionary(values.type.index_type, _TEXT)).unify_dictionaries()
+    if coded.num_chunks == 0:
+        return None
+    single = coded.combine_chunks() if coded.num_chunks > 1 else coded.chunk(0)
+    return pa.chunked_array([single.cast(pa.dictionary(pa.int32(), _TEXT))])
+
+
 def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) -> pa.Table | None:
     """Check one Arrow table against its contract: the table normalised, or None when :func:`validate` must decide.
 
@@ -568,6 +587,10 @@ def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) 
         values = columns[col]
         if not is_coded_text(values.type) or values.null_count:
             return None
+        kept = _coded_as_allowed(values, allowed)
+        if kept is not None:
+            columns[col] = kept
+            continue
         normalised, codes, _ = _by_distinct(values, _lower_words)
         if normalised.isna().any() or not normalised.isin(allowed).all():
             return None
