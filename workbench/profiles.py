@@ -1078,9 +1078,7 @@ def build_profiles(
     if dataset.has("messages"):
         dataset.customer_keys("messages")
     with _connect() as con, ThreadPoolExecutor(1) as pool:
-        by_numpy = (
-            pool.submit(_message_arrays, dataset, n, as_of_us=_epoch_us(ts)) if dataset.has("messages") else None
-        )
+        by_numpy = pool.submit(_message_arrays, dataset, n, as_of_us=_epoch_us(ts)) if dataset.has("messages") else None
         present = dataset.column_names("orders")
         has_status, has_currency = "status" in present, "currency" in present
         fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
