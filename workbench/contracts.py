@@ -526,11 +526,10 @@ def _coded_as_allowed(values: pa.ChunkedArray, allowed: tuple[str, ...]) -> pa.C
         words = chunk.dictionary
         if words.null_count or not known.issuperset(words.to_pylist()):
             return None
-    coded = values.cast(pa.dictionary(values.type.index_type, _TEXT)).unify_dictionaries()
+    coded = values.cast(pa.dictionary(pa.int32(), _TEXT)).unify_dictionaries()
     if coded.num_chunks == 0:
         return None
-    single = coded.combine_chunks() if coded.num_chunks > 1 else coded.chunk(0)
-    return pa.chunked_array([single.cast(pa.dictionary(pa.int32(), _TEXT))])
+    return pa.chunked_array([coded.combine_chunks() if coded.num_chunks > 1 else coded.chunk(0)])
 
 
 def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) -> pa.Table | None:
