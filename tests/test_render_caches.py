@@ -353,17 +353,24 @@ def test_the_heap_is_set_aside_while_a_block_runs_and_what_it_makes_is_still_col
 
 def test_a_heap_set_aside_by_someone_else_is_left_as_it_is():
     import gc
+    import weakref
 
     from workbench.messages.memo import heap_set_aside
 
+    theirs = _Node()
+    kept = weakref.ref(theirs)
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         with heap_set_aside():
             pass
-        assert gc.get_freeze_count() == frozen
+        del theirs
+        gc.collect()
+        assert gc.get_freeze_count() > 0
+        assert kept() is not None  # what they set aside is still out of the collector's passes
     finally:
         gc.unfreeze()
+    gc.collect()
+    assert kept() is None  # and theirs to give back
 
 
 def test_bulk_lint_leaves_the_heap_to_the_collector_when_it_ends(audience, strategy):
