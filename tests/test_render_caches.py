@@ -370,7 +370,7 @@ def test_a_heap_set_aside_by_someone_else_is_left_as_it_is():
     finally:
         gc.unfreeze()
     gc.collect()
-    assert kept() is None  # and theirs to give back
+    assert kept() is None  # collected once they give it back
 
 
 def test_bulk_lint_leaves_the_heap_to_the_collector_when_it_ends(audience, strategy):
