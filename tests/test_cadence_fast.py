@@ -70,10 +70,10 @@ def ref_allowed_all(zt, ms, t, zones, mask_id):
 def ref_until_change(zt, t, zone):
     """Minutes from ``t`` to the first later slot whose offset differs from t's, scanning the table."""
     slot = min(max((t - zt.t0) // 15, 0), zt.n - 1)
-    for later in range(slot + 1, zt.n):
-        if zt.offsets[zone, later] != zt.offsets[zone, slot]:
-            return zt.t0 + later * 15 - t
-    return NEVER
+    changed = np.flatnonzero(zt.offsets[zone, slot + 1 :] != zt.offsets[zone, slot])
+    if changed.size == 0:
+        return NEVER
+    return zt.t0 + (slot + 1 + int(changed[0])) * 15 - t
 
 
 def ref_next_allowed_all(zt, ms, t, zones, mask_id, limit, *, rounds=24):
