@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+# one worker runs them all, so the notebooks they open (a module fixture) are run once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lab")]
 
 
 def _free_port() -> int:

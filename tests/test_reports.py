@@ -12,7 +12,8 @@ from workbench.io import file_sha256
 from workbench.reports import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+# one worker runs them all, so the pipeline run they share (a module fixture) is made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reports")]
 
 
 @pytest.fixture(scope="module")
