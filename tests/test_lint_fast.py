@@ -1,9 +1,10 @@
 """The lint's and the filters' shortcuts give what the plain computations give, on any input.
 
 Each test holds one shortcut against the straightforward code it replaces (written out here as the
-reference): links found only where ``://`` is, similarity scores kept per SMS and cleaned email, the
-sender's name looked for without lowering the whole email, links read once per distinct URL, and the
-renderer's memo of dates, numbers and plural forms.
+reference): links found only where ``://`` is, placeholders looked for only in texts that hold what
+one needs, similarity scores kept per SMS and cleaned email, the sender's name looked for without
+lowering the whole email, links read once per distinct URL, and the renderer's memo of dates, numbers
+and plural forms.
 """
 
 from __future__ import annotations
@@ -73,6 +74,18 @@ WORDS = [
     "panier",
 ]
 sentences = st.lists(st.sampled_from(WORDS), max_size=14).map(" ".join)
+
+
+# Pieces of placeholders, the words that end one and the characters around them.
+PLACEHOLDERISH = [*"{}#%*|[]<>NATnaeoudfiz_ x", "NaT", "nan", "None", "undefined", "<NA>", "{{", "%%", "*|", "[["]
+placeholder_texts = st.lists(st.sampled_from(PLACEHOLDERISH), max_size=30).map("".join) | st.text(max_size=40)
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=placeholder_texts)
+def test_a_placeholder_is_found_where_the_pattern_finds_it(text):
+    found, expected = L._find_placeholder(text), L._PLACEHOLDER.search(text)
+    assert (found and (found.span(), found.group(0))) == (expected and (expected.span(), expected.group(0)))
 
 
 @settings(max_examples=400, deadline=None)

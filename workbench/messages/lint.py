@@ -356,6 +356,9 @@ _PLACEHOLDER = re.compile(
 )
 # ("%}" and "#}" hold "}", so they need no scan of their own.)
 _PLACEHOLDER_HINTS = ("{", "}", "*|", "%%", "[[", "<NA>", "NaT", "nan", "None", "undefined")
+# Each hint with a character it holds that texts rarely have, looked for first: one character is found by a
+# plain memory scan, several only by a slower substring search (the words have no such character).
+_HINT_GUARDS = tuple((h, next((c for c in h if c in "{}*%[<"), "") if len(h) > 1 else "") for h in _PLACEHOLDER_HINTS)
 # The look-aheads below name the first character of every match (so the engine skips other positions).
 _URL = re.compile(r"(?=[hH])\b(?:https?://)[^\s<>\"']+", re.IGNORECASE)
 _HTTP = re.compile(r"(?=[hH])\bhttp://", re.IGNORECASE)
@@ -432,8 +435,8 @@ def _find_codes(text: str, lowered: str | None = None) -> list[str]:
 
 def _find_placeholder(text: str) -> re.Match[str] | None:
     """``_PLACEHOLDER.search(text)``, skipped when none of the substrings a match needs is present."""
-    for hint in _PLACEHOLDER_HINTS:
-        if hint in text:
+    for hint, guard in _HINT_GUARDS:
+        if guard in text and hint in text:
             return _PLACEHOLDER.search(text)
     return None
 
