@@ -2,8 +2,8 @@
 
 Loading finds the position in ``customers`` of every row's customer (``Dataset.customer_keys``), after the
 customers the orders name and the customers table lacks were added; rows of other tables whose customer is
-nowhere are counted in ``quality`` with their first ids in row order. Both ways of finding positions (Arrow's
-``index_in`` for small tables, DuckDB's join for large ones) are run.
+nowhere are counted in ``quality`` with their first ids in row order. Every way of finding positions (by number
+for ids numbered alike, Arrow's ``index_in`` for small tables, DuckDB's join for large ones) is run.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import workbench.models.dataset as dataset_module
 from workbench.contracts import from_frames
 
 
-@pytest.fixture(params=["look-up", "join"])
+@pytest.fixture(params=["by number", "look-up", "join"])
 def engine(request, monkeypatch):
-    """Both ways of finding positions: Arrow's ``index_in`` (small tables), DuckDB's join (large ones)."""
+    """Every way of finding positions: by number (the ids here are numbered alike, ``c0`` to ``c5``), and as
+    text by Arrow's ``index_in`` (small tables) or DuckDB's join (large ones)."""
+    if request.param != "by number":
+        monkeypatch.setattr(dataset_module, "_numbered_positions", lambda values, customers: None)
     if request.param == "join":
         monkeypatch.setattr(dataset_module, "_JOIN_ROWS", 0)
         monkeypatch.setattr(dataset_module, "_JOIN_CUSTOMERS", 0)

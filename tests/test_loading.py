@@ -350,6 +350,76 @@ def test_customer_positions_by_join_and_by_look_up_agree(ids, customers, chunks)
     assert by_join.dtype == by_look_up.dtype == np.int32
 
 
+@st.composite
+def _numbered_ids(draw):
+    """Customers whose ids are numbered alike (a prefix, then digits of one width), and rows naming them, ids of
+    the same shape nobody has, and ids of other shapes: other widths and prefixes, letters or non-ASCII digits
+    among the digits, a prefix in another case, the empty id."""
+    prefix = draw(st.sampled_from(["", "C", "cust-", "é"]))
+    width = draw(st.integers(1, 4))
+    number = st.integers(0, 10**width - 1).map(lambda n: f"{prefix}{n:0{width}d}")
+    customers = draw(st.lists(number, min_size=1, max_size=12))
+    # each odd id is a customer's id changed in one way, so it differs from that customer's by one detail
+    changes = [
+        lambda c: "",
+        lambda c: c + "0",
+        lambda c: c[:-1],
+        lambda c: ("X" + c[1:]) if prefix else ("X" + c),
+        lambda c: c.upper() if c.upper() != c else c.lower() + "x",
+        lambda c: c[:-1] + "a",
+        lambda c: c[:-1] + "\u0663",
+        # the same number as the customer's, written with a byte that is not a digit
+        lambda c: c[:-2] + chr(ord(c[-2]) - 1) + chr(ord(c[-1]) + 10) if width > 1 else c + ":",
+    ]
+    # one id a byte longer and one a byte shorter: together as long as two ids of the customers' width
+    changes.append(lambda c: c + "0" + "\n" + c[:-1])
+    # a few kinds of change per example, so that many chunks hold ids of one width and one kind of change
+    kinds = draw(st.lists(st.sampled_from(changes), min_size=1, max_size=2, unique=True))
+    odd = st.tuples(st.sampled_from(customers), st.sampled_from(kinds)).map(lambda p: p[1](p[0]).split("\n"))
+    one = st.one_of(st.sampled_from(customers), number).map(lambda i: [i])
+    ids = [i for run in draw(st.lists(st.one_of(one, one, odd), max_size=40)) for i in run]
+    return customers, ids
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    drawn=_numbered_ids(),
+    chunks=st.integers(1, 4),
+    kind=st.sampled_from([pa.string(), pa.large_string()]),
+    skip=st.integers(0, 3),
+)
+@example(drawn=(["12", "34"], ["120", "1", "34"]), chunks=1, kind=pa.string(), skip=1)  # lengths that add up
+@example(drawn=(["C12", "C34"], ["X12", "C34"]), chunks=1, kind=pa.string(), skip=0)  # another prefix
+@example(drawn=(["C10", "C34"], ["C0:", "C34"]), chunks=1, kind=pa.large_string(), skip=0)  # ":" after "9"
+@example(drawn=(["C10", "C99"], ["C10", "C98", "C00", "C99"]), chunks=2, kind=pa.string(), skip=0)  # out of span
+def test_numbered_ids_are_found_by_number_where_text_finds_them(drawn, chunks, kind, skip):
+    """Ids numbered alike are found by their numbers at the positions their text has in ``customers`` (the
+    first of a repeated id, -1 for an id nobody has), in chunks that are slices of Arrow's buffers, and a
+    chunk naming an id of another shape is looked up as text."""
+    customers, ids = drawn
+    values = pa.array(["C9"] * skip + ids, type=kind)[skip:]  # a slice: its offsets do not start at 0
+    cut = np.linspace(0, len(values), chunks + 1).astype(int)
+    chunked = pa.chunked_array([values[a:b] for a, b in itertools.pairwise(cut)], type=kind)
+    expected = np.array([customers.index(i) if i in customers else -1 for i in ids], dtype=np.int32)
+    numbered = dataset_module._numbered_positions(chunked, pa.array(customers, pa.large_string()))
+    assert numbered is not None  # the customers' ids are numbered alike, within the span the table allows
+    np.testing.assert_array_equal(numbered, expected)
+    found = dataset_module.customer_positions(chunked, pd.Series(customers))
+    np.testing.assert_array_equal(found, expected)
+    assert found.dtype == np.int32
+
+
+def test_ids_not_numbered_alike_are_hashed():
+    """Customers whose ids are not all one prefix and digits of one width, or whose numbers are spread too
+    thin for a table of positions, are found by their text."""
+    for customers in (["C01", "C1"], ["C01", "D01"], ["C01", "C0x"], ["a", "b"], ["C" + "1" * 19], ["1", "١"]):
+        assert dataset_module._numbered_positions(pa.chunked_array([["C01"]]), pa.array(customers)) is None
+    sparse = pa.array(["000000", "999999"], pa.large_string())
+    assert dataset_module._numbered_positions(pa.chunked_array([["999999"]]), sparse) is None
+    found = dataset_module.customer_positions(pa.chunked_array([["999999", "000000", "5"]]), sparse)
+    np.testing.assert_array_equal(found, [1, 0, -1])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     micros=st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=40),

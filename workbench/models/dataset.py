@@ -280,12 +280,18 @@ def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids
     """Position of each id in ``customer_ids`` (the first one, should an id repeat), -1 where it is not there,
     as int32.
 
-    A large column against many customers is looked up by a hash join in DuckDB, on every core (faster than
-    Arrow's one-threaded ``index_in`` once the customers' hash table outgrows the caches); other columns by
-    ``index_in``. Both give the same positions.
+    Ids numbered alike (``C0000042``) are found by number (:func:`_numbered_positions`). Other ids: a large
+    column against many customers is looked up by a hash join in DuckDB, on every core (faster than Arrow's
+    one-threaded ``index_in`` once the customers' hash table outgrows the caches); other columns by
+    ``index_in``. All give the same positions.
     """
     values = _text_chunks(ids)
     customers = arrow_strings(customer_ids)
+    if not (customers.null_count or values.null_count):
+        numbered = _numbered_positions(values, customers)
+        if numbered is not None:
+            return numbered
+    values = values.cast(pa.large_string())
     small = len(values) < _JOIN_ROWS or len(customers) < _JOIN_CUSTOMERS
     if small or customers.null_count or values.null_count:
         found = pc.index_in(values, value_set=customers)
@@ -317,12 +323,103 @@ def customer_positions(ids: pd.Series | pa.Array | pa.ChunkedArray, customer_ids
 
 
 def _text_chunks(values: object) -> pa.ChunkedArray:
-    """Values as Arrow ``large_string`` chunks, without joining the chunks."""
+    """Values as Arrow text chunks (``string`` or ``large_string``), without joining the chunks."""
     if isinstance(values, pa.ChunkedArray) and is_text(values.type):
-        return values.cast(pa.large_string())
+        return values
     if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
-        return values.array._pa_array.cast(pa.large_string())
+        return values.array._pa_array
     return pa.chunked_array([arrow_strings(values)])
+
+
+#: Customer ids numbered this way have their positions found by number (see :func:`_numbered_positions`): at
+#: most this many digits, and numbers spanning at most this many times the number of customers (plus 65,536),
+#: the size of the table of positions kept for the span.
+_MAX_DIGITS = 18
+_MAX_SPAN = 4
+
+
+def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndarray | None:
+    """:func:`customer_positions` of ids numbered alike, without hashing any text; None when the customers'
+    ids are not numbered alike (then they are hashed).
+
+    Ids are *numbered alike* when each is the same text (possibly none) followed by digits, all the same
+    length in bytes, as generators and many shops write them (``C0000042``, ``17850``). Two such ids are
+    the same text exactly when their numbers are the same, so each row's customer is found by its number
+    in a table of positions over the span of the customers' numbers (the first position of a number that
+    repeats). An id not numbered like the customers' is no customer's: a chunk of rows holding one has its
+    positions looked up as text, with every other such chunk, by one ``index_in``.
+    """
+    if len(customers) == 0:
+        return None
+    first = customers[0].as_py().encode("utf-8")
+    prefix = first.rstrip(b"0123456789")
+    width = len(first)
+    if not 0 < width - len(prefix) <= _MAX_DIGITS:
+        return None
+    numbers = _id_numbers(customers, width, prefix)
+    if numbers is None:
+        return None
+    unique, first_at = np.unique(numbers, return_index=True)
+    low, high = int(unique[0]), int(unique[-1])
+    if high - low + 1 > _MAX_SPAN * len(customers) + 65_536:
+        return None
+    table = np.full(high - low + 1, -1, dtype=np.int32)
+    table[unique - low] = first_at
+    out = np.empty(len(values), dtype=np.int32)
+    unnumbered: list[tuple[int, pa.Array]] = []
+    start = 0
+    for chunk in values.chunks:
+        end = start + len(chunk)
+        found = _id_numbers(chunk, width, prefix) if len(chunk) else np.empty(0, dtype=np.int64)
+        if found is None:
+            unnumbered.append((start, chunk))
+        elif not len(found) or (int(found.min()) >= low and int(found.max()) <= high):
+            out[start:end] = table[found - low]
+        else:
+            inside = (found >= low) & (found <= high)
+            out[start:end] = np.where(inside, table[np.where(inside, found - low, 0)], -1)
+        start = end
+    if unnumbered:
+        rows = pa.chunked_array([c for _, c in unnumbered], type=values.type)
+        looked_up = pc.index_in(rows, value_set=customers.cast(values.type)).fill_null(-1).to_numpy()
+        at = 0
+        for start, chunk in unnumbered:
+            out[start : start + len(chunk)] = looked_up[at : at + len(chunk)]
+            at += len(chunk)
+    return out
+
+
+def _id_numbers(chunk: pa.Array, width: int, prefix: bytes) -> np.ndarray | None:
+    """The number of each id of a text chunk without missing values, when every id is ``prefix`` and then
+    digits, ``width`` bytes in all; else None. Read from the chunk's own buffers (no copy of its text)."""
+    n = len(chunk)
+    kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=kind, count=n + 1, offset=chunk.offset * np.dtype(kind).itemsize)
+    begin = int(offsets[0])
+    if int(offsets[-1]) - begin != n * width:
+        return None
+    steps = np.diff(offsets)
+    if int(steps.min()) != width or int(steps.max()) != width:
+        return None
+    rows = np.frombuffer(data_buffer, dtype=np.uint8, count=n * width, offset=begin).reshape(n, width)
+    for j, byte in enumerate(prefix):
+        column = rows[:, j]
+        if int(column.min()) != byte or int(column.max()) != byte:
+            return None
+    digits = range(len(prefix), width)
+    for j in digits:
+        column = rows[:, j]
+        if int(column.min()) < 48 or int(column.max()) > 57:  # b"0", b"9"
+            return None
+    number: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.zeros(
+        n, dtype=np.int32 if len(digits) <= 9 else np.int64
+    )
+    for j in digits:
+        number *= 10
+        number += rows[:, j]
+        number -= 48
+    return number
 
 
 def is_text(kind: pa.DataType) -> bool:
