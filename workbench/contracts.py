@@ -21,7 +21,7 @@ it) sends the table through :func:`validate`, so every refusal is the one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import TypeVar
 
@@ -700,9 +700,12 @@ def from_frames(
         if (keys < 0).any():
             v_customers, keys, note = _with_unknown_customers(v_orders, v_customers, keys)
             found_quality.append(note)
+        # the customers are final: the messages' and events' customers are found on the second thread too
+        finding = pool.submit(_other_keys, v_customers, {"events": v_events, "messages": checking}, given_keys)
         phones, validity = _contact_checks(v_customers)
         v_consents = None if consents is None else check("consents", consents)
         v_messages = None if checking is None else checking.result()
+        found_keys = finding.result()
     dataset = Dataset(
         orders=v_orders,
         customers=v_customers,
@@ -714,12 +717,26 @@ def from_frames(
     dataset.derived("phones", ("customers",), _returning(phones))
     dataset.derived("contacts", ("customers",), _returning(validity))
     dataset.derived("keys:orders", ("customers", "orders"), lambda: keys)
-    for name, known in given_keys.items():
+    for name, known in (given_keys | found_keys).items():
         if name != "orders" and dataset.has(name):
             dataset.derived(f"keys:{name}", ("customers", name), _returning(known))
     checks = quality_checks(dataset)
     all_quality = pd.concat([*found_quality, checks], ignore_index=True) if found_quality else checks
     return dataset.with_quality(all_quality[QUALITY_COLUMNS])
+
+
+def _other_keys(
+    customers: Table, tables: Mapping[str, Table | Future[Table] | None], given: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The position in ``customers`` of the customer of every row of each table (a table still being checked
+    is waited for), except tables that are absent or whose positions are ``given``."""
+    ids = _column(customers, "customer_id")
+    out = {}
+    for name, table in tables.items():
+        found = table.result() if isinstance(table, Future) else table
+        if found is not None and given.get(name) is None:
+            out[name] = customer_positions(_column(found, "customer_id"), ids)
+    return out
 
 
 def _with_unknown_customers(
