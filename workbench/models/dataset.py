@@ -380,8 +380,8 @@ def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndar
             out[start:end] = np.where(inside, table[np.where(inside, found - low, 0)], -1)
         start = end
     if unnumbered:
-        rows = pa.chunked_array([c for _, c in unnumbered], type=values.type)
-        looked_up = pc.index_in(rows, value_set=customers.cast(values.type)).fill_null(-1).to_numpy()
+        rows = pa.chunked_array([c for _, c in unnumbered], type=values.type).cast(pa.large_string())
+        looked_up = pc.index_in(rows, value_set=customers).fill_null(-1).to_numpy()
         at = 0
         for start, chunk in unnumbered:
             out[start : start + len(chunk)] = looked_up[at : at + len(chunk)]
