@@ -369,11 +369,13 @@ def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndar
     unnumbered: list[tuple[int, pa.Array]] = []
     start = 0
     for chunk in values.chunks:
+        if not len(chunk):
+            continue
         end = start + len(chunk)
-        found = _id_numbers(chunk, width, prefix) if len(chunk) else np.empty(0, dtype=np.int64)
+        found = _id_numbers(chunk, width, prefix)
         if found is None:
             unnumbered.append((start, chunk))
-        elif not len(found) or (int(found.min()) >= low and int(found.max()) <= high):
+        elif int(found.min()) >= low and int(found.max()) <= high:
             out[start:end] = table[found - low]
         else:
             inside = (found >= low) & (found <= high)
@@ -390,7 +392,7 @@ def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndar
 
 
 def _id_numbers(chunk: pa.Array, width: int, prefix: bytes) -> np.ndarray | None:
-    """The number of each id of a text chunk without missing values, when every id is ``prefix`` and then
+    """The number of each id of a text chunk without missing values (not empty), when every id is ``prefix`` and then
     digits, ``width`` bytes in all; else None. Read from the chunk's own buffers (no copy of its text)."""
     n = len(chunk)
     kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
