@@ -450,17 +450,20 @@ def test_utc_times_reach_arrow_as_pandas_holds_them(micros, step):
     ),
     cuts=st.lists(st.integers(0, 30), max_size=3),
     skip=st.integers(0, 3),
+    kind=st.sampled_from([pa.string(), pa.large_string()]),
 )
-def test_ids_are_trimmed_as_arrow_trims_them(values, cuts, skip):
+def test_ids_are_trimmed_as_arrow_trims_them(values, cuts, skip, kind):
     """Chunks whose values need no trimming are kept as they are (read from their bytes), and the text is
-    what Arrow's ``utf8_trim_whitespace`` makes of every value, also for chunks that are slices of others."""
+    what Arrow's ``utf8_trim_whitespace`` makes of every value, also for chunks that are slices of others,
+    in the text type it came in (Parquet's ``string`` or ``large_string``)."""
     from workbench.contracts import _any_empty, _plain_edges, _trimmed
 
-    array = pa.array(values, type=pa.large_string()).slice(min(skip, len(values)))
+    array = pa.array(values, type=kind).slice(min(skip, len(values)))
     bounds = sorted({0, len(array), *(min(c, len(array)) for c in cuts)})
-    chunked = pa.chunked_array([array[a:b] for a, b in itertools.pairwise(bounds)], type=pa.large_string())
+    chunked = pa.chunked_array([array[a:b] for a, b in itertools.pairwise(bounds)], type=kind)
     got = _trimmed(chunked)
     want = pa.compute.utf8_trim_whitespace(array).to_pylist()
+    assert got.type == kind
     assert got.to_pylist() == want
     assert _any_empty(got) == any(v is None or v == "" for v in want)
     for chunk in chunked.chunks:

@@ -421,12 +421,14 @@ _EDGE_BYTES[[*range(0x09, 0x0E), *range(0x1C, 0x21), *range(0x80, 0x100)]] = Tru
 
 
 def _offsets(chunk: pa.Array) -> np.ndarray:
-    """Where each value of a ``large_string`` chunk begins, and where the last ends (no copy)."""
-    return np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=len(chunk) + 1, offset=8 * chunk.offset)
+    """Where each value of a text chunk (``string`` or ``large_string``) begins, and where the last ends (no
+    copy)."""
+    kind = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    return np.frombuffer(chunk.buffers()[1], dtype=kind, count=len(chunk) + 1, offset=kind.itemsize * chunk.offset)
 
 
 def _any_empty(values: pa.ChunkedArray) -> bool:
-    """Whether a ``large_string`` column holds an empty (or missing) value, read from its offsets."""
+    """Whether a text column holds an empty (or missing) value, read from its offsets."""
     for chunk in values.chunks:
         offsets = _offsets(chunk)
         if len(chunk) and (offsets[1:] == offsets[:-1]).any():
@@ -435,7 +437,7 @@ def _any_empty(values: pa.ChunkedArray) -> bool:
 
 
 def _plain_edges(chunk: pa.Array) -> bool:
-    """Whether no value of a ``large_string`` chunk begins or ends with a byte of :data:`_EDGE_BYTES` (then
+    """Whether no value of a text chunk begins or ends with a byte of :data:`_EDGE_BYTES` (then
     trimming leaves every value as it is), read from the chunk's offsets and bytes without a copy."""
     if len(chunk) == 0:
         return True
@@ -451,9 +453,9 @@ def _plain_edges(chunk: pa.Array) -> bool:
 
 
 def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """``large_string`` text without leading and trailing white space (Arrow's kernel, which pandas'
-    ``str.strip`` calls), reusing every chunk that has none to strip: a chunk whose values all begin and end
-    with a plain ASCII character is kept without running the kernel."""
+    """Text (``string`` or ``large_string``, kept so) without leading and trailing white space (Arrow's kernel,
+    which pandas' ``str.strip`` calls), reusing every chunk that has none to strip: a chunk whose values all
+    begin and end with a plain ASCII character is kept without running the kernel."""
     chunks = []
     for chunk in values.chunks:
         if _plain_edges(chunk):
@@ -557,7 +559,7 @@ def validate_arrow(name: str, table: pa.Table, *, required: bool | None = None) 
         values = columns[col]
         if not is_text(values.type):
             return None
-        values = _trimmed(values.cast(pa.large_string()))
+        values = _trimmed(values)  # ``string`` stays so (no copy of the offsets): pandas' view casts it
         if values.null_count or _any_empty(values):
             return None
         columns[col] = values
