@@ -135,11 +135,14 @@ def test_numpy_order_columns_equal_the_sql(book, as_arrow):
 
 
 def test_build_profiles_are_the_same_with_the_sql(sample_dataset, monkeypatch):
-    """Every profile column, with NumPy for the orders and messages and with the SQL."""
+    """Every profile column, with NumPy for every table and with the SQL."""
     fast = build_profiles(sample_dataset, as_of="2026-10-31")
-    assert sample_dataset.has("messages")
+    assert all(sample_dataset.has(name) for name in ("messages", "events", "consents"))
+    assert "currency" in sample_dataset.column_names("orders")
     monkeypatch.setattr(profiles, "_order_arrays", lambda *args, **kwargs: None)
     monkeypatch.setattr(profiles, "_message_arrays", lambda *args, **kwargs: None)
+    monkeypatch.setattr(profiles, "_currency_arrays", lambda *args, **kwargs: None)
+    monkeypatch.setattr(profiles, "_NUMPY_PARTS", {})
     slow = build_profiles(sample_dataset, as_of="2026-10-31")
     sums = [c for c in ORDER_COLUMNS if fast[c].dtype.kind == "f"]
     others = [c for c in fast.columns if c not in sums]
@@ -302,3 +305,155 @@ def test_message_times_that_are_all_missing_without_a_buffer():
     assert got is not None
     assert got["email_clicks"].tolist() == [1, 0] and got["sms_clicks"].tolist() == [0, 1]
     assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))
+
+
+def as_held(frame: pd.DataFrame, coded: list[str], chunk: int) -> pa.Table:
+    """A frame as loading holds it: Arrow, the columns of few values dictionary-encoded, in chunks."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for column in coded:
+        if column in table.column_names:
+            i = table.schema.get_field_index(column)
+            table = table.set_column(i, column, table.column(i).dictionary_encode())
+    return pa.Table.from_batches(table.to_batches(max_chunksize=chunk), table.schema)
+
+
+def one_order(customer: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": pd.Series(["1"], dtype="string"),
+            "customer_id": pd.Series([customer], dtype="string"),
+            "ordered_at": pd.Series([as_of - pd.Timedelta(days=3)], dtype="datetime64[us, UTC]"),
+            "amount": [10.0],
+        }
+    )
+
+
+#: Moments around the edges of the windows (as_of, 7 and 30 days before it, and a microsecond either side of
+#: each), a few others, and missing: few enough that rows often share one.
+_AS_OF = resolve_as_of("2025-06-30")
+_MOMENTS = st.sampled_from(
+    [
+        None,
+        *(_AS_OF + pd.Timedelta(microseconds=e) for e in (-1, 0, 1)),
+        *(_AS_OF - pd.Timedelta(days=d) + pd.Timedelta(microseconds=e) for d in (7, 30) for e in (-1, 0, 1)),
+        *(_AS_OF - pd.Timedelta(minutes=m) for m in (1, 60 * 24 * 3, 60 * 24 * 45)),
+    ]
+)
+
+
+@st.composite
+def event_sets(draw):
+    """Events of known and unknown customers, of every counted kind and others, around the windows' edges,
+    several at one moment (views of different products), product ids missing, empty or absent."""
+    ids = draw(st.permutations(["a", "b", "c", "d"]))
+    n = draw(st.integers(0, 40))
+    kinds = [*profiles._EVENT_KINDS, "purchase", None]
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*ids[:3], "ghost"]),
+                st.sampled_from(kinds),
+                _MOMENTS,
+                st.sampled_from(["p1", "p2", "P1", "p10", "é", "", None]),
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
+            "event": pd.Series([r[1] for r in rows], dtype="string"),
+            "occurred_at": pd.Series([r[2] for r in rows], dtype="datetime64[us, UTC]"),
+            "product_id": pd.Series([r[3] for r in rows], dtype="string"),
+        }
+    )
+    if draw(st.booleans()) and draw(st.booleans()):
+        events = events.drop(columns="product_id")
+    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
+    return one_order(ids[0], _AS_OF), customers, events
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_sets(), st.booleans(), st.integers(1, 8))
+def test_numpy_event_columns_equal_the_sql(book, as_arrow, chunk):
+    orders, customers, events = book
+    held = as_held(events, ["event", "product_id"], chunk) if as_arrow else events
+    dataset = Dataset(orders=orders, customers=customers, events=held)
+    got = profiles._event_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(_AS_OF))
+    assert got is not None
+    assert list(got) == list(profiles._PARTS["events"])
+    assert_same_columns(got, sql_part(dataset, "events", _AS_OF), list(got))
+
+
+@st.composite
+def consent_sets(draw):
+    """Ledger rows of known and unknown customers on every channel, around as_of, two at one moment."""
+    ids = draw(st.permutations(["a", "b", "c", "d"]))
+    n = draw(st.integers(0, 40))
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([*ids[:3], "ghost"]),
+                st.sampled_from(["email", "sms", "push"]),
+                st.sampled_from(["subscribed", "unsubscribed", "pending"]),
+                _MOMENTS,
+            ),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    consents = pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
+            "channel": pd.Series([r[1] for r in rows], dtype="string"),
+            "status": pd.Series([r[2] for r in rows], dtype="string"),
+            "recorded_at": pd.Series([r[3] for r in rows], dtype="datetime64[us, UTC]"),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
+    return one_order(ids[0], _AS_OF), customers, consents
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(consent_sets(), st.booleans(), st.integers(1, 8))
+def test_numpy_consent_columns_equal_the_sql(book, as_arrow, chunk):
+    orders, customers, consents = book
+    held = as_held(consents, ["channel", "status"], chunk) if as_arrow else consents
+    dataset = Dataset(orders=orders, customers=customers, consents=held)
+    got = profiles._consent_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(_AS_OF))
+    assert got is not None
+    assert list(got) == list(profiles._PARTS["consents"])
+    assert_same_columns(got, sql_part(dataset, "consents", _AS_OF), list(got))
+
+
+def test_a_missing_consent_status_is_left_to_the_sql():
+    consents = pa.table(
+        {
+            "customer_id": ["a", "a"],
+            "channel": ["email", "email"],
+            "status": pa.array(["subscribed", None]),
+            "recorded_at": pa.array([_AS_OF.to_pydatetime()] * 2, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    customers = pd.DataFrame({"customer_id": pd.Series(["a"], dtype="string")})
+    dataset = Dataset(orders=one_order("a", _AS_OF), customers=customers, consents=consents)
+    assert profiles._consent_arrays(dataset, 1, as_of_us=profiles._epoch_us(_AS_OF)) is None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order_sets(), st.booleans(), st.integers(1, 8))
+def test_numpy_latest_currency_equals_the_sql(book, as_arrow, chunk):
+    """Codes as the SQL makes them (trimmed of spaces, upper case, three characters), the latest order's,
+    of several at one moment the greatest."""
+    orders, customers, as_of = book
+    if "currency" not in orders.columns:
+        orders = orders.assign(currency=pd.Series(["usd", " EUR ", None, "ｕｓｄ", "\tGBP", "eur"] * 7)[: len(orders)])
+        orders["currency"] = orders["currency"].astype("string")
+    held = as_held(orders, ["status", "currency"], chunk) if as_arrow else orders
+    dataset = Dataset(orders=held, customers=customers)
+    with profiles._connect() as con:
+        got = profiles._currency_arrays(con, dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
+    assert got is not None
+    want = sql_order_columns(dataset, as_of)
+    assert_same_columns(got, want, ["latest_currency"])

@@ -40,6 +40,7 @@ from .models.dataset import (
     customer_positions,
     is_coded_text,
     is_text,
+    text_codes,
     text_flags,
 )
 from .models.errors import DataContractError
@@ -474,34 +475,12 @@ def _lower_words(values: pd.Series) -> pd.Series:
 _TEXT = pa.large_string()
 
 
-def _distinct(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """The distinct values of a text column, plain or dictionary-encoded (a missing value among them when
-    a row is missing), and each row's position among them."""
-    if not pa.types.is_dictionary(values.type):
-        distinct = pc.unique(values).cast(_TEXT)
-        return distinct, pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
-    parts = [chunk.dictionary.cast(_TEXT) for chunk in values.chunks]
-    if values.null_count or any(part.null_count for part in parts):
-        parts.append(pa.nulls(1, _TEXT))
-    distinct = pc.unique(pa.chunked_array(parts, type=_TEXT))
-    null_at = pc.index_in(pa.nulls(1, _TEXT), value_set=distinct)[0].as_py()
-    codes = []
-    for chunk in values.chunks:
-        local = pc.index_in(chunk.dictionary.cast(_TEXT), value_set=distinct).to_numpy(zero_copy_only=False)
-        index = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
-        rows = local[index] if len(local) else np.zeros(len(index), dtype=np.int32)
-        if chunk.null_count:
-            rows = np.where(chunk.is_null().to_numpy(zero_copy_only=False), null_at, rows)
-        codes.append(rows.astype(np.int32, copy=False))
-    return distinct, np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
-
-
 def _by_distinct(
     values: pa.ChunkedArray, normalise: Callable[[pd.Series], pd.Series]
 ) -> tuple[pd.Series, np.ndarray, pa.Array]:
     """``normalise`` applied to each distinct value once: the distinct values normalised, each row's
     position among them, and the distinct values themselves."""
-    distinct, codes = _distinct(values)
+    distinct, codes = text_codes(values)
     return normalise(pd.Series(pd.arrays.ArrowStringArray(distinct))), codes, distinct
 
 

@@ -34,6 +34,7 @@ own do from run to run (DuckDB adds its threads' partial sums in any order).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ import pyarrow.compute as pc
 
 from .contracts import cancelled_statuses, contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
-from .models.dataset import Dataset, is_coded_text, text_flags, utc_timestamps
+from .models.dataset import Dataset, is_coded_text, text_codes, text_flags, utc_timestamps
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
@@ -996,6 +997,153 @@ def _message_arrays(
     }
 
 
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def _ranks(distinct: pa.Array) -> np.ndarray:
+    """Each text's place among ``distinct`` in byte order (the order in which SQL compares text)."""
+    rank = np.empty(len(distinct), dtype=np.int32)
+    rank[pc.sort_indices(distinct).to_numpy()] = np.arange(len(distinct), dtype=np.int32)
+    return rank
+
+
+def _latest(key: np.ndarray, us: np.ndarray, rank: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``n`` keys, the latest moment of its rows and, of its rows at that moment, the greatest
+    ``rank`` (``_NAT`` and -1 for a key without rows): the row ``order by us desc, text desc`` picks first."""
+    latest = np.full(n, _NAT)
+    np.maximum.at(latest, key, us)
+    top = us == latest[key]
+    pick = np.full(n, -1, dtype=np.int32)
+    np.maximum.at(pick, key[top], rank[top])
+    return latest, pick
+
+
+def _picked(distinct: pa.Array, pick: np.ndarray, n: int, column: str, default: object) -> object:
+    """The profile column of the texts ``pick`` names by rank among ``distinct`` (-1: the default)."""
+    by_rank = distinct.take(pc.sort_indices(distinct))
+    chosen = by_rank.take(pa.array(pick, mask=pick < 0)) if len(by_rank) else pa.nulls(n, pa.large_string())
+    return _column(pa.chunked_array([chosen]), n, column, default)
+
+
+def _currency_arrays(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, n: int, *, as_of_us: int
+) -> dict[str, object] | None:
+    """``latest_currency`` of :func:`order_summary_sql` with NumPy: each distinct currency text is made a code
+    by the SQL's own expression (DuckDB's ``upper``, ``trim`` and ``length``, run on the distinct texts alone),
+    and the latest order's code is picked by key. None (the SQL is run) for columns of other types."""
+    currency, stamps = dataset.column("orders", "currency"), dataset.column("orders", "ordered_at")
+    if not is_coded_text(currency.type) or stamps.type != _UTC_MICROS:
+        return None
+    distinct, codes = text_codes(currency)
+    con.register("currency_texts", pa.table({"i": pa.array(np.arange(len(distinct))), "text": distinct}))
+    made = con.sql(
+        "select upper(trim(text)) as code, coalesce(length(upper(trim(text))) = 3, false) as ok "
+        "from currency_texts order by i"
+    ).to_arrow_table()
+    con.unregister("currency_texts")
+    ok = np.asarray(made.column("ok").to_numpy(), dtype=bool)
+    code = made.column("code").combine_chunks() if made.num_rows else pa.array([], pa.large_string())
+    kept = pc.unique(code.filter(pa.array(ok))).cast(pa.large_string())
+    rank = np.full(len(distinct), -1, dtype=np.int32)
+    if len(kept):
+        at = pc.index_in(code, value_set=kept).fill_null(0).to_numpy()
+        rank = np.where(ok, _ranks(kept)[at], -1).astype(np.int32)
+    us, there = _stamps(stamps, len(stamps))
+    keys = dataset.customer_keys("orders")
+    row_rank = rank[codes] if len(rank) else np.zeros(len(codes), dtype=np.int32)
+    rows = np.flatnonzero((keys >= 0) & there & (us <= as_of_us) & (row_rank >= 0))
+    _, pick = _latest(keys[rows], us[rows], row_rank[rows], n)
+    return {"latest_currency": _picked(kept, pick, n, "latest_currency", None)}
+
+
+#: The events the profile counts, in the order of their codes in :func:`_event_arrays`.
+_EVENT_KINDS = ("site_visit", "product_view", "add_to_cart", "checkout_started", "support_ticket")
+
+
+def _event_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, object] | None:
+    """The events part of :func:`part_sql` with NumPy from the customer keys: counts by ``bincount`` of the
+    rows of the last 30 days, the latest moments by ``maximum.at``, the last product viewed by
+    :func:`_latest`. None (the SQL is run) for columns of other types."""
+    names = dataset.column_names("events")
+    if "event" not in names or "occurred_at" not in names:
+        return None
+    event, stamps = dataset.column("events", "event"), dataset.column("events", "occurred_at")
+    product = dataset.column("events", "product_id") if "product_id" in names else None
+    if not is_coded_text(event.type) or stamps.type != _UTC_MICROS:
+        return None
+    if product is not None and not is_coded_text(product.type):
+        return None
+    us, there = _stamps(stamps, len(stamps))
+    keys = dataset.customer_keys("events")
+    rows = (keys >= 0) & there & (us <= as_of_us)
+    distinct, codes = text_codes(event)
+    code_of = {name: i for i, name in enumerate(_EVENT_KINDS)}
+    kinds = np.array([code_of.get(v, len(_EVENT_KINDS)) for v in distinct.to_pylist()], dtype=np.int8)
+    kind = kinds[codes] if len(kinds) else np.zeros(len(codes), dtype=np.int8)
+    out: dict[str, object] = {}
+    widest = max(days for _, _, days in _EVENT_COUNTS)
+    recent = np.flatnonzero(rows & (us > as_of_us - widest * US_PER_DAY))
+    recent_key, recent_kind, recent_us = keys[recent], kind[recent], us[recent]
+    for name, column, days in _EVENT_COUNTS:
+        hit = (recent_kind == code_of[name]) & (recent_us > as_of_us - days * US_PER_DAY)
+        out[column] = np.bincount(recent_key[hit], minlength=n).astype(np.int64)
+    for column, wanted in (("last_cart_at", ("add_to_cart", "checkout_started")), ("last_event_at", None)):
+        chosen = rows if wanted is None else rows & np.isin(kind, [code_of[w] for w in wanted])
+        latest = np.full(n, _NAT)
+        np.maximum.at(latest, keys[chosen], us[chosen])
+        out[column] = _micros(latest)
+    out["last_viewed_product"] = _last_viewed(product, keys, us, rows & (kind == code_of["product_view"]), n)
+    return {c: out[c] for c in _PARTS["events"]}
+
+
+def _last_viewed(
+    product: pa.ChunkedArray | None, keys: np.ndarray, us: np.ndarray, views: np.ndarray, n: int
+) -> object:
+    """Each customer's latest viewed product (of several at one moment, the greatest id)."""
+    if product is None:
+        return _column(None, n, "last_viewed_product", None)
+    at = np.flatnonzero(views)
+    distinct, codes = text_codes(product.take(pa.array(at)))
+    named = np.asarray(distinct.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    rank = _ranks(distinct.fill_null(""))
+    kept = named[codes] if len(named) else np.zeros(len(codes), dtype=bool)
+    at, codes = at[kept], codes[kept]
+    _, pick = _latest(keys[at], us[at], rank[codes], n)
+    return _picked(distinct.fill_null(""), pick, n, "last_viewed_product", None)
+
+
+def _consent_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, object] | None:
+    """The consents part of :func:`part_sql` with NumPy from the customer keys: each channel's latest ledger row
+    by :func:`_latest` (of two at one moment, the greater status). None (the SQL is run) for columns of other
+    types or a missing status."""
+    names = dataset.column_names("consents")
+    if any(c not in names for c in ("channel", "status", "recorded_at")):
+        return None
+    channel, status = dataset.column("consents", "channel"), dataset.column("consents", "status")
+    stamps = dataset.column("consents", "recorded_at")
+    if not (is_coded_text(channel.type) and is_coded_text(status.type)) or stamps.type != _UTC_MICROS:
+        return None
+    distinct, codes = text_codes(status)
+    if distinct.null_count:
+        return None
+    rank = _ranks(distinct)[codes] if len(distinct) else np.zeros(len(codes), dtype=np.int32)
+    us, there = _stamps(stamps, len(stamps))
+    keys = dataset.customer_keys("consents")
+    rows = (keys >= 0) & there & (us <= as_of_us)
+    out: dict[str, object] = {}
+    for name in ("email", "sms"):
+        on = np.flatnonzero(rows & text_flags(channel, functools.partial(pc.equal, name)))
+        latest, pick = _latest(keys[on], us[on], rank[on], n)
+        out[f"{name}_consent"] = _picked(distinct, pick, n, f"{name}_consent", "unknown")
+        out[f"{name}_consent_at"] = _micros(latest)
+    return {c: out[c] for c in _PARTS["consents"]}
+
+
+#: The other tables' parts computed with NumPy when their columns allow (else by :func:`part_sql`); the
+#: messages' part runs on a thread of its own (:func:`_message_arrays`).
+_NUMPY_PARTS = {"events": _event_arrays, "consents": _consent_arrays}
+
+
 def _micros(values: np.ndarray) -> object:
     """Microseconds since 1970 (``_NAT`` where missing) as pandas' UTC timestamps."""
     return pd.array(values.view("datetime64[us]"), dtype=pd.DatetimeTZDtype("us", "UTC"))
@@ -1084,11 +1232,14 @@ def build_profiles(
         fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
         if fast is not None:
             computed.update(fast)
-            latest = None
-            if has_currency:
-                _load(con, "orders_in", _keyed(dataset, "orders", ["ordered_at", "currency"]))
-                latest = con.sql(_currency_sql("orders_in", as_of_us=_epoch_us(ts))).to_arrow_table()
-            computed.update(_spread(latest, n, {"latest_currency": None}))
+            currency = _currency_arrays(con, dataset, n, as_of_us=_epoch_us(ts)) if has_currency else None
+            if currency is None:
+                latest = None
+                if has_currency:
+                    _load(con, "orders_in", _keyed(dataset, "orders", ["ordered_at", "currency"]))
+                    latest = con.sql(_currency_sql("orders_in", as_of_us=_epoch_us(ts))).to_arrow_table()
+                currency = _spread(latest, n, {"latest_currency": None})
+            computed.update(currency)
         else:
             order_columns = ["ordered_at", "amount"] + [c for c in ("status", "currency") if c in present]
             _load(con, "orders_in", _keyed(dataset, "orders", order_columns))
@@ -1101,6 +1252,11 @@ def build_profiles(
             part = None
             if name == "messages" and by_numpy is not None:
                 fast = by_numpy.result()
+                if fast is not None:
+                    parts[name] = fast
+                    continue
+            if dataset.has(name) and name in _NUMPY_PARTS:
+                fast = _NUMPY_PARTS[name](dataset, n, as_of_us=_epoch_us(ts))
                 if fast is not None:
                     parts[name] = fast
                     continue

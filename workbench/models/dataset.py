@@ -446,6 +446,30 @@ def text_flags(values: pa.ChunkedArray, test: Callable[[pa.Array], pa.Array]) ->
     return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def text_codes(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of a text column, plain or dictionary-encoded (as ``large_string``, a missing value
+    among them when a row is missing), and each row's position among them (int32)."""
+    text = pa.large_string()
+    if not pa.types.is_dictionary(values.type):
+        distinct = pc.unique(values).cast(text)
+        found = pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
+        return distinct, found.astype(np.int32, copy=False)
+    parts = [chunk.dictionary.cast(text) for chunk in values.chunks]
+    if values.null_count or any(part.null_count for part in parts):
+        parts.append(pa.nulls(1, text))
+    distinct = pc.unique(pa.chunked_array(parts, type=text))
+    null_at = pc.index_in(pa.nulls(1, text), value_set=distinct)[0].as_py()
+    codes = []
+    for chunk in values.chunks:
+        local = pc.index_in(chunk.dictionary.cast(text), value_set=distinct).to_numpy(zero_copy_only=False)
+        index = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        rows = local[index] if len(local) else np.zeros(len(index), dtype=np.int32)
+        if chunk.null_count:
+            rows = np.where(chunk.is_null().to_numpy(zero_copy_only=False), null_at, rows)
+        codes.append(rows.astype(np.int32, copy=False))
+    return distinct, np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+
+
 def arrow_strings(values: object) -> pa.Array:
     """The values as one Arrow ``large_string`` array (no copy when they are already Arrow strings in one chunk).
 
