@@ -409,6 +409,29 @@ def test_numbered_ids_are_found_by_number_where_text_finds_them(drawn, chunks, k
     assert found.dtype == np.int32
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    prefix=st.sampled_from(["", "C", "cust-", "é", "ab12"]),
+    width=st.integers(1, 12),
+    numbers=st.lists(st.integers(0, 10**12 - 1), min_size=1, max_size=20),
+    kind=st.sampled_from([pa.string(), pa.large_string()]),
+)
+def test_id_numbers_are_the_numbers_their_digits_write(prefix, width, numbers, kind):
+    """Read a word at a time (ids of up to eight bytes) or a byte at a time (longer ones), each id's number is
+    the number its digits write; one id with another prefix or a byte that is not a digit gives none."""
+    ids = [f"{prefix}{n % 10**width:0{width}d}" for n in numbers]
+    size = len(ids[0].encode())
+    got = dataset_module._id_numbers(pa.array(ids, kind), size, prefix.encode())
+    assert got is not None
+    assert got.tolist() == [n % 10**width for n in numbers]
+    for odd in ("/", ":", "a", "\x00"):
+        changed = [*ids[:-1], ids[-1][:-1] + odd]
+        assert dataset_module._id_numbers(pa.array(changed, kind), size, prefix.encode()) is None
+    if prefix:
+        other = [*ids[:-1], chr(ord(prefix[0]) + 1) + ids[-1][1:]]
+        assert dataset_module._id_numbers(pa.array(other, kind), size, prefix.encode()) is None
+
+
 def test_ids_not_numbered_alike_are_hashed():
     """Customers whose ids are not all one prefix and digits of one width, or whose numbers are spread too
     thin for a table of positions, are found by their text."""

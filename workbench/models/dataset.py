@@ -376,7 +376,8 @@ def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndar
         if found is None:
             unnumbered.append((start, chunk))
         elif int(found.min()) >= low and int(found.max()) <= high:
-            out[start:end] = table[found - low]
+            found -= low  # (a new array of this chunk's numbers)
+            np.take(table, found, out=out[start:end])
         else:
             inside = (found >= low) & (found <= high)
             out[start:end] = np.where(inside, table[np.where(inside, found - low, 0)], -1)
@@ -405,6 +406,8 @@ def _id_numbers(chunk: pa.Array, width: int, prefix: bytes) -> np.ndarray | None
     if int(steps.min()) != width or int(steps.max()) != width:
         return None
     rows = np.frombuffer(data_buffer, dtype=np.uint8, count=n * width, offset=begin).reshape(n, width)
+    if width <= 8:
+        return _word_numbers(rows, prefix)
     for j, byte in enumerate(prefix):
         column = rows[:, j]
         if int(column.min()) != byte or int(column.max()) != byte:
@@ -422,6 +425,43 @@ def _id_numbers(chunk: pa.Array, width: int, prefix: bytes) -> np.ndarray | None
         number += rows[:, j]
         number -= 48
     return number
+
+
+_EVERY_BYTE = 0x0101010101010101  # times a byte: that byte in each of a word's eight bytes
+
+
+def _word_numbers(rows: np.ndarray, prefix: bytes) -> np.ndarray | None:
+    """:func:`_id_numbers` of ids of at most eight bytes (``rows``, one per id), each read as one 64-bit word:
+    the prefix and the digits are checked, and the digits made a number, eight bytes at a time.
+
+    An id shorter than eight bytes is read after ``0`` digits that fill its word (they add nothing to its
+    number). Little-endian words hold the id's first byte lowest; the digits are checked by their high
+    nibbles (3, and still 3 after adding 6: ``0`` to ``9``), then combined pairwise (tens, hundreds, ten
+    thousands), the standard way of reading eight ASCII digits at once.
+    """
+    n, width = rows.shape
+    if width == 8:
+        words = rows.view("<u8").reshape(n)
+    else:
+        filled = np.full((n, 8), ord("0"), dtype=np.uint8)
+        filled[:, 8 - width :] = rows
+        words = filled.view("<u8").reshape(n)
+    lead = 8 - width
+    mask = sum(0xFF << (8 * (lead + j)) for j in range(len(prefix)))
+    wanted = sum(byte << (8 * (lead + j)) for j, byte in enumerate(prefix))
+    high, zeros = np.uint64(0xF0 * _EVERY_BYTE), np.uint64(0x30 * _EVERY_BYTE)
+    if mask:
+        if np.bitwise_or.reduce((words & np.uint64(mask)) ^ np.uint64(wanted)):
+            return None
+        words = (words & np.uint64(~mask & 0xFFFFFFFFFFFFFFFF)) | np.uint64(mask & int(zeros))
+    below_ten = (words + np.uint64(6 * _EVERY_BYTE)) & high  # a digit plus 6 keeps its high nibble 3
+    if np.bitwise_or.reduce((words & high) ^ zeros) or np.bitwise_or.reduce(below_ten ^ zeros):
+        return None
+    value = words - zeros
+    value = ((value * np.uint64(10 * 256 + 1)) >> np.uint64(8)) & np.uint64(0x00FF00FF00FF00FF)
+    value = ((value * np.uint64(100 * 65536 + 1)) >> np.uint64(16)) & np.uint64(0x0000FFFF0000FFFF)
+    value = (value * np.uint64(10000 * 2**32 + 1)) >> np.uint64(32)
+    return value.astype(np.int32)
 
 
 def is_text(kind: pa.DataType) -> bool:
