@@ -1247,6 +1247,8 @@ def build_profiles(
                 "orders_in", as_of_us=_epoch_us(ts), has_status=has_status, key=_KEY, has_currency=has_currency
             )
             computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
+        # what the profile takes from the customers alone is found meanwhile too (each is kept on the dataset)
+        validity, zones = contact_validity(dataset), customer_timezones(dataset)
         parts: dict[str, dict[str, object]] = {}
         for name in sorted(_PARTS, key=lambda table: table == "messages"):  # the messages' NumPy part runs meanwhile
             part = None
@@ -1270,8 +1272,8 @@ def build_profiles(
         dataset.customers,
         computed,
         as_of=ts,
-        validity=contact_validity(dataset),
-        zones=customer_timezones(dataset),
+        validity=validity,
+        zones=zones,
         default_locale=default_locale,
         default_currency=default_currency,
         markets=markets,
