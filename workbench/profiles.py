@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 
 from .contracts import cancelled_statuses, contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
-from .models.dataset import Dataset, is_coded_text, text_codes, text_flags, utc_timestamps
+from .models.dataset import Dataset, is_coded_text, text_codes, text_flags, text_numbers, utc_timestamps
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
@@ -942,8 +942,8 @@ def _message_arrays(
 ) -> dict[str, object] | None:
     """The messages part of :func:`part_sql`, one value per customer in the order of ``customers``, computed
     with NumPy from the customer keys, ``batch`` rows at a time: each row adds one to its (customer,
-    channel, opened, clicked) cell, and ``maximum.at`` keeps the latest engagement. None (the SQL is run)
-    for columns of other types."""
+    channel, opened, clicked) cell (counted by one ``bincount``), and ``maximum.at`` keeps the latest
+    engagement. None (the SQL is run) for columns of other types."""
     names = dataset.column_names("messages")
     if "channel" not in names:
         return None
@@ -952,14 +952,16 @@ def _message_arrays(
     if not is_coded_text(channel.type) or any(t is not None and t.type != pa.timestamp("us", tz="UTC") for t in times):
         return None
     keys = dataset.customer_keys("messages")
-    counts = np.zeros((n + 1) * 12, dtype=np.int64)
+    # each row's cell, counted at the end by one bincount: 12 per customer, and 12 more for rows not counted
+    cells: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
+        len(keys), dtype=np.int32 if (n + 1) * 12 < 2**31 else np.int64
+    )
     email_last = np.full(n, _NAT)
     sms_last = np.full(n, _NAT)
     for start in range(0, len(keys), batch):
         size = min(batch, len(keys) - start)
-        part = channel.slice(start, size)
-        email = text_flags(part, lambda v: pc.equal(v, "email"))
-        sms = text_flags(part, lambda v: pc.equal(v, "sms"))
+        code = text_numbers(channel.slice(start, size), {"email": 4, "sms": 8})
+        email, sms = code == 4, code == 8
         stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in times]
         (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
         key = keys[start : start + size]
@@ -967,14 +969,12 @@ def _message_arrays(
         opened_by = opened_there & (opened <= as_of_us)
         clicked_by = clicked_there & (clicked <= as_of_us)
         # cell of a row: 4 * channel (0 other, 1 email, 2 sms) + 2 * opened by as_of + clicked by as_of
-        code = email.astype(np.int8) * 4
-        code += sms.astype(np.int8) * 8
         code += opened_by.astype(np.int8) * 2
         code += clicked_by
-        cell = np.where(rows, key, n).astype(np.int64)
+        cell = cells[start : start + size]
+        cell[:] = np.where(rows, key, n)
         cell *= 12
         cell += code
-        np.add.at(counts, cell, 1)
         # email engagement: the later of open and click, counted when the first of them (the open, else the
         # click) is by as_of
         touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
@@ -985,7 +985,7 @@ def _message_arrays(
         np.maximum.at(email_last, key[touched[by]], latest[by])
         sms_clicked = rows & sms & clicked_by
         np.maximum.at(sms_last, key[sms_clicked], clicked[sms_clicked])
-    cells = counts.reshape(n + 1, 12)[:n]
+    cells = np.bincount(cells, minlength=(n + 1) * 12).reshape(n + 1, 12)[:n]
     return {
         "email_sends": cells[:, 4:8].sum(axis=1).astype(np.int64),
         "email_opens": cells[:, [6, 7]].sum(axis=1).astype(np.int64),

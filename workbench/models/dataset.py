@@ -9,8 +9,9 @@ a table nobody asks for as pandas is never converted.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "arrow_to_frame",
     "customer_positions",
     "text_flags",
+    "text_numbers",
     "utc_timestamps",
 ]
 
@@ -484,6 +486,23 @@ def text_flags(values: pa.ChunkedArray, test: Callable[[pa.Array], pa.Array]) ->
     else:
         found = test(values)
     return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def text_numbers(values: pa.ChunkedArray, numbers: Mapping[str, int]) -> np.ndarray:
+    """The number ``numbers`` gives each value of a text column, plain or dictionary-encoded (0 for other and
+    missing values), as int8: a dictionary-encoded chunk looks its values up once per distinct value."""
+    if not pa.types.is_dictionary(values.type):
+        out = np.zeros(len(values), dtype=np.int8)
+        for text, number in numbers.items():
+            out[text_flags(values, functools.partial(pc.equal, text))] = number
+        return out
+    parts = []
+    for chunk in values.chunks:
+        words = chunk.dictionary.to_pylist()
+        lookup = np.array([numbers.get(w, 0) if w is not None else 0 for w in words] + [0], dtype=np.int8)
+        index = chunk.indices.fill_null(len(words)).to_numpy(zero_copy_only=False)
+        parts.append(lookup[index])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
 
 
 def text_codes(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
