@@ -325,6 +325,28 @@ def test_keys_in_increasing_order_are_not_hashed_for_duplicates_and_others_are(t
     assert info.value.count == 4 and info.value.examples == ["o6", "o2"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    numbers=st.lists(st.one_of(st.integers(0, 30), st.integers(0, 10**9)), max_size=40),
+    prefix=st.sampled_from(["", "O", "ord-"]),
+    width=st.sampled_from([3, 7, 10]),
+    odd=st.sampled_from([None, "O12", "x", "0" * 11]),
+    chunks=st.integers(1, 3),
+)
+def test_repeated_ids_are_found_whichever_way_they_are_numbered(numbers, prefix, width, odd, chunks):
+    """The ids that repeat, for ids numbered alike (told apart by number), in increasing order and others."""
+    from collections import Counter
+
+    from workbench.contracts import _repeated_values
+
+    ids = [f"{prefix}{n % 10**width:0{width}d}" for n in numbers] + ([odd] if odd is not None else [])
+    values = pa.array(ids, pa.large_string())
+    cut = np.linspace(0, len(values), chunks + 1).astype(int)
+    chunked = pa.chunked_array([values[a:b] for a, b in itertools.pairwise(cut)], type=values.type)
+    want = {i for i, count in Counter(ids).items() if count > 1}
+    assert set(_repeated_values(chunked)) == want
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     ids=st.lists(st.sampled_from(["a", "b", "c", "d", "e", "zz", ""]), max_size=60),

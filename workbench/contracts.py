@@ -38,6 +38,7 @@ from .models.dataset import (
     arrow_strings,
     arrow_to_frame,
     customer_positions,
+    id_numbers,
     is_coded_text,
     is_text,
     text_codes,
@@ -348,17 +349,30 @@ def validate(name: str, df: pd.DataFrame, *, required: bool | None = None) -> pd
 
 
 def _repeated_values(values: pd.Series | pa.ChunkedArray) -> list[str]:
-    """The values that appear more than once (none when the values are in strictly increasing order,
-    as exports and generated ids often are; otherwise hashed in DuckDB: pandas takes seconds on millions)."""
+    """The values that appear more than once (none when the values are in strictly increasing order, as exports
+    and generated ids often are, or numbered alike with different numbers; otherwise hashed in DuckDB: pandas
+    takes seconds on millions)."""
     import duckdb
 
     array = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([_arrow_text(values)])
-    if _strictly_increasing(array):
+    if _strictly_increasing(array) or _numbers_differ(id_numbers(array)):
         return []
     with duckdb.connect(":memory:") as con:
         con.execute("set enable_progress_bar = false")
         con.register("ids", pa.table({"id": array}))
         return [row[0] for row in con.sql("select id from ids group by id having count(*) > 1").fetchall()]
+
+
+def _numbers_differ(numbers: np.ndarray | None) -> bool:
+    """Whether ids numbered alike (their numbers, None for other ids) are all different: counted in a table
+    over the numbers' span when it is small, else sorted."""
+    if numbers is None or len(numbers) < 2:
+        return numbers is not None
+    low, high = int(numbers.min()), int(numbers.max())
+    if high - low < 4 * len(numbers) + 65_536:
+        return bool(np.bincount(numbers - low).max() <= 1)
+    ordered = np.sort(numbers)
+    return not bool((ordered[1:] == ordered[:-1]).any())
 
 
 def _strictly_increasing(values: pa.ChunkedArray) -> bool:

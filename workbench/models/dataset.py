@@ -29,6 +29,7 @@ __all__ = [
     "arrow_strings",
     "arrow_to_frame",
     "customer_positions",
+    "id_numbers",
     "text_flags",
     "text_numbers",
     "utc_timestamps",
@@ -351,13 +352,10 @@ def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndar
     repeats). An id not numbered like the customers' is no customer's: a chunk of rows holding one has its
     positions looked up as text, with every other such chunk, by one ``index_in``.
     """
-    if len(customers) == 0:
+    numbering = _numbering(customers)
+    if numbering is None:
         return None
-    first = customers[0].as_py().encode("utf-8")
-    prefix = first.rstrip(b"0123456789")
-    width = len(first)
-    if not 0 < width - len(prefix) <= _MAX_DIGITS:
-        return None
+    prefix, width = numbering
     numbers = _id_numbers(customers, width, prefix)
     if numbers is None:
         return None
@@ -392,6 +390,35 @@ def _numbered_positions(values: pa.ChunkedArray, customers: pa.Array) -> np.ndar
             out[start : start + len(chunk)] = looked_up[at : at + len(chunk)]
             at += len(chunk)
     return out
+
+
+def _numbering(ids: pa.Array) -> tuple[bytes, int] | None:
+    """The prefix and width in bytes of ids numbered like the first of ``ids`` (None: it is not a prefix and
+    then 1 to ``_MAX_DIGITS`` digits, or there is none)."""
+    if len(ids) == 0:
+        return None
+    first = ids[0].as_py().encode("utf-8")
+    prefix = first.rstrip(b"0123456789")
+    width = len(first)
+    return (prefix, width) if 0 < width - len(prefix) <= _MAX_DIGITS else None
+
+
+def id_numbers(values: pa.ChunkedArray) -> np.ndarray | None:
+    """The number of each id when the ids are numbered alike (see :func:`_numbered_positions`: the prefix
+    and width of the first id, every id in text chunks without missing values), else None. Two such ids are
+    the same text exactly when their numbers are the same."""
+    chunks = [chunk for chunk in values.chunks if len(chunk)]
+    numbering = _numbering(chunks[0]) if chunks and not values.null_count and is_text(values.type) else None
+    if numbering is None:
+        return None
+    prefix, width = numbering
+    parts = []
+    for chunk in chunks:
+        found = _id_numbers(chunk, width, prefix)
+        if found is None:
+            return None
+        parts.append(found)
+    return np.concatenate(parts)
 
 
 def _id_numbers(chunk: pa.Array, width: int, prefix: bytes) -> np.ndarray | None:
