@@ -460,11 +460,23 @@ def _plain_edges(chunk: pa.Array) -> bool:
     if data_buffer is None or offsets[-1] == offsets[0]:
         return True
     data = np.frombuffer(data_buffer, dtype=np.uint8)
+    begin, width = int(offsets[0]), int(offsets[1] - offsets[0])
+    steps = np.diff(offsets)
+    if width and int(steps.min()) == width and int(steps.max()) == width:  # values of one length (ids often are)
+        rows = data[begin : begin + width * len(chunk)].reshape(len(chunk), width)
+        return _no_edge(rows[:, 0]) and _no_edge(rows[:, -1])
     starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts  # empty and missing values have no edges
+    filled = steps > 0  # empty and missing values have no edges
     if not filled.all():
         starts, ends = starts[filled], ends[filled]
-    return not (_EDGE_BYTES[data[starts]].any() or _EDGE_BYTES[data[ends - 1]].any())
+    return _no_edge(data[starts]) and _no_edge(data[ends - 1])
+
+
+def _no_edge(edges: np.ndarray) -> bool:
+    """Whether none of these bytes is one of :data:`_EDGE_BYTES` (at once when all are printable ASCII)."""
+    if not len(edges) or (int(edges.min()) > 0x20 and int(edges.max()) < 0x80):
+        return True
+    return not _EDGE_BYTES[edges].any()
 
 
 def _trimmed(values: pa.ChunkedArray) -> pa.ChunkedArray:
