@@ -185,6 +185,19 @@ def test_invalid_contacts_are_counted_not_fatal(tmp_path):
     assert q.loc["invalid phone number (E.164)", "examples"] == "c2"
 
 
+def test_quality_examples_are_the_first_five_customers_in_row_order(tmp_path):
+    ids = [f"c{i}" for i in range(12)]
+    emails = ["ok@example.com" if i % 3 == 0 else f"broken{i}@" for i in range(12)]
+    customers = pd.DataFrame({"customer_id": ids, "email": emails, "phone": [None] * 12})
+    orders = pd.DataFrame(
+        {"order_id": ["o1"], "customer_id": ["c0"], "ordered_at": ["2024-01-01T00:00:00Z"], "amount": [5.0]}
+    )
+    q = load_dataset(_write(tmp_path, orders=orders, customers=customers)).quality.set_index("check")
+    assert q.loc["invalid email address", "rows"] == 8
+    assert q.loc["invalid email address", "examples"] == "c1, c2, c4, c5, c7"
+    assert q.loc["no phone number", "examples"] == "c0, c1, c2, c3, c4"
+
+
 def test_orders_for_unknown_customers_are_added_and_reported(tmp_path):
     customers = pd.DataFrame({"customer_id": ["c1", "c2"]})
     ds = load_dataset(_write(tmp_path, orders=_orders(), customers=customers))
