@@ -416,14 +416,25 @@ _STATED = st.sampled_from(["America/Denver", "Europe/Paris", "europe/paris", "Ma
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(_COUNTRIES, _REGIONS, _PHONES, _STATED), min_size=1, max_size=25), st.booleans())
-def test_time_zones_are_resolved_as_row_by_row(rows, phones_known):
-    """The zones chosen by distinct values and codes are what reading each customer on its own gives."""
+@given(
+    st.lists(st.tuples(_COUNTRIES, _REGIONS, _PHONES, _STATED), min_size=1, max_size=25),
+    st.booleans(),
+    st.sampled_from([(4, 65_536), (0, 0)]),
+)
+def test_time_zones_are_resolved_as_row_by_row(rows, phones_known, pair_table):
+    """The zones chosen by distinct values and codes are what reading each customer on its own gives, whether
+    the (country, region) pairs that occur are found in a table or by sorting."""
+    from workbench import timezones
+
     customers = pd.DataFrame(rows, columns=["country", "region", "phone", "timezone"], dtype=object)
     customers.insert(0, "customer_id", [f"c{i}" for i in range(len(rows))])
     customers.index = np.arange(len(rows)) * 2 + 5  # resolved in row order, whatever the index
     known = phone_time_zones(customers["phone"]) if phones_known else None
-    got = resolve_timezones(customers, known)
+    saved, timezones._PAIR_TABLE = timezones._PAIR_TABLE, pair_table
+    try:
+        got = resolve_timezones(customers, known)
+    finally:
+        timezones._PAIR_TABLE = saved
     want = [_zone_of_one(*row) for row in rows]
     assert list(zip(got["timezone"], got["timezones"], got["timezone_source"], strict=True)) == want
     assert got["customer_id"].tolist() == customers["customer_id"].tolist()

@@ -232,6 +232,11 @@ def _same(zone: str | None) -> tuple[str | None, str | None]:
     return zone, zone
 
 
+#: The (country, region) pairs that occur are marked in a table over every pair when there are at most this many
+#: pairs per customer, plus a constant; beyond, they are sorted.
+_PAIR_TABLE = (4, 65_536)
+
+
 def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None = None) -> pd.DataFrame:
     """Each customer's time zone and where it came from.
 
@@ -273,15 +278,23 @@ def resolve_timezones(customers: pd.DataFrame, zones_of_phones: pd.Series | None
         if region is not None:
             regions, in_country = pd.factorize(region, use_na_sentinel=True)
             pairs = np.where((countries >= 0) & (regions >= 0), countries * np.int64(len(in_country)) + regions, -1)
-            distinct, rows = np.unique(pairs, return_inverse=True)
             region_of = upper(in_country)
-            by_pair = [
-                texts.code(REGION_ZONES.get((country_of[p // len(in_country)], region_of[p % len(in_country)])))
-                if p >= 0
-                else -1
-                for p in distinct.tolist()
-            ]
-            found = np.array(by_pair, dtype=np.int32)[rows.reshape(-1)]
+
+            def by_pair(p: int) -> int:
+                return texts.code(REGION_ZONES.get((country_of[p // len(in_country)], region_of[p % len(in_country)])))
+
+            span = len(named) * len(in_country)
+            if span <= _PAIR_TABLE[0] * n + _PAIR_TABLE[1]:  # the pairs that occur, marked in a table (no sort)
+                seen = np.zeros(span, dtype=bool)
+                seen[pairs[pairs >= 0]] = True
+                table = np.full(span + 1, -1, dtype=np.int32)  # the last place answers the pair -1
+                for p in np.flatnonzero(seen).tolist():
+                    table[p] = by_pair(p)
+                found = table[pairs]
+            else:
+                distinct, rows = np.unique(pairs, return_inverse=True)
+                codes = [by_pair(p) if p >= 0 else -1 for p in distinct.tolist()]
+                found = np.array(codes, dtype=np.int32)[rows.reshape(-1)]
             apply((found, found), "region")
     if phone is not None:
         all_zones = phone_time_zones(phone) if zones_of_phones is None else zones_of_phones.reset_index(drop=True)
