@@ -7,6 +7,8 @@ to) is the reference, run here on the same rows.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -261,9 +263,10 @@ def message_sets(draw):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(message_sets(), st.booleans(), st.integers(1, 8), st.integers(1, 8))
-def test_numpy_message_columns_equal_the_sql(book, as_arrow, batch, chunk):
-    """Counted ``batch`` rows at a time, over Arrow chunks of ``chunk`` rows (batches cut across chunks)."""
+@given(message_sets(), st.booleans(), st.integers(1, 8), st.integers(1, 8), st.integers(1, 3))
+def test_numpy_message_columns_equal_the_sql(book, as_arrow, batch, chunk, threads):
+    """Counted ``batch`` rows at a time, over Arrow chunks of ``chunk`` rows (batches cut across chunks), by
+    ``threads`` threads sharing the batches."""
     orders, customers, messages, as_of = book
     held: object = messages
     if as_arrow:  # as loading holds it: Arrow, the channel dictionary-encoded, in chunks
@@ -272,7 +275,10 @@ def test_numpy_message_columns_equal_the_sql(book, as_arrow, batch, chunk):
         table = table.set_column(i, "channel", table.column(i).dictionary_encode())
         held = pa.Table.from_batches(table.to_batches(max_chunksize=chunk), table.schema)
     dataset = Dataset(orders=orders, customers=customers, messages=held)
-    got = profiles._message_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of), batch=batch)
+    counts = profiles._MessageCounts(dataset, len(customers), as_of_us=profiles._epoch_us(as_of), batch=batch)
+    with ThreadPoolExecutor(threads) as pool:
+        runs = list(pool.map(lambda _: counts.run(), range(threads)))
+    got = counts.result(*runs)
     assert got is not None
     assert list(got) == list(profiles._PARTS["messages"])
     assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))

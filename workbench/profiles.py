@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 import numpy as np
@@ -937,67 +938,118 @@ def _int64_buffer(chunk: pa.Array) -> np.ndarray:
 _MESSAGE_BATCH = 1 << 20
 
 
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+
+class _MessageCounts:
+    """The messages part of :func:`part_sql`, one value per customer in the order of ``customers``, computed
+    with NumPy from the customer keys, ``batch`` rows at a time: each row's (customer, channel, opened,
+    clicked) cell is written in place, and counted by ``bincount`` every few consecutive batches a run takes;
+    ``maximum.at`` keeps the latest engagement.
+
+    Several threads may share the work: each calls :meth:`run`, which takes the next batch not yet taken
+    until none is left, and :meth:`result` combines what the runs found. :meth:`usable` says whether the
+    columns can be counted so (else the SQL is run).
+    """
+
+    def __init__(self, dataset: Dataset, n: int, *, as_of_us: int, batch: int = _MESSAGE_BATCH) -> None:
+        names = dataset.column_names("messages")
+        self.n, self.as_of_us, self.batch = n, as_of_us, batch
+        self.channel = dataset.column("messages", "channel") if "channel" in names else None
+        self.times = [
+            dataset.column("messages", c) if c in names else None for c in ("sent_at", "opened_at", "clicked_at")
+        ]
+        self.usable = (
+            self.channel is not None
+            and is_coded_text(self.channel.type)
+            and all(t is None or t.type == _UTC_MICROS for t in self.times)
+        )
+        self.keys = dataset.customer_keys("messages") if self.usable else np.zeros(0, dtype=np.int32)
+        # each row's cell: 12 per customer, and 12 more for rows not counted
+        self.cells: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
+            len(self.keys), dtype=np.int32 if (n + 1) * 12 < 2**31 else np.int64
+        )
+        self._next = itertools.count()  # the next batch (taking one is atomic)
+
+    def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Count batches until none is left: the latest email and SMS engagement of the batches this run took,
+        and their cells counted (None when it took none)."""
+        n, as_of_us, keys = self.n, self.as_of_us, self.keys
+        email_last = np.full(n, _NAT)
+        sms_last = np.full(n, _NAT)
+        span: list[int] | None = None  # consecutive rows this run took and has not counted yet
+        counted: np.ndarray | None = None
+        while self.usable and (start := next(self._next) * self.batch) < len(keys):
+            size = min(self.batch, len(keys) - start)
+            assert self.channel is not None
+            code = text_numbers(self.channel.slice(start, size), {"email": 4, "sms": 8})
+            email, sms = code == 4, code == 8
+            stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in self.times]
+            (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
+            key = keys[start : start + size]
+            rows = (key >= 0) & sent_there & (sent <= as_of_us)
+            opened_by = opened_there & (opened <= as_of_us)
+            clicked_by = clicked_there & (clicked <= as_of_us)
+            # cell of a row: 4 * channel (0 other, 1 email, 2 sms) + 2 * opened by as_of + clicked by as_of
+            code += opened_by.astype(np.int8) * 2
+            code += clicked_by
+            cell = self.cells[start : start + size]
+            cell[:] = np.where(rows, key, n)
+            cell *= 12
+            cell += code
+            # email engagement: the later of open and click, counted when the first of them (the open, else the
+            # click) is by as_of
+            touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
+            opens, clicks, has_open = opened[touched], clicked[touched], opened_there[touched]
+            first = np.where(has_open, opens, clicks)
+            latest = np.where(has_open & clicked_there[touched], np.maximum(opens, clicks), first)
+            by = first <= as_of_us
+            np.maximum.at(email_last, key[touched[by]], latest[by])
+            sms_clicked = rows & sms & clicked_by
+            np.maximum.at(sms_last, key[sms_clicked], clicked[sms_clicked])
+            if span is not None and span[1] == start:
+                span[1] = start + size
+            else:
+                counted = self._count(span, counted)
+                span = [start, start + size]
+            if span[1] - span[0] >= 8 * self.batch:  # counted as the run goes, so that little is left at its end
+                counted, span = self._count(span, counted), None
+        return email_last, sms_last, self._count(span, counted)
+
+    def _count(self, span: list[int] | None, counted: np.ndarray | None) -> np.ndarray | None:
+        """``counted`` plus the cells of the rows ``span`` (begin, end) counted by one ``bincount``."""
+        if span is None:
+            return counted
+        found = np.bincount(self.cells[span[0] : span[1]], minlength=(self.n + 1) * 12)
+        return found if counted is None else counted + found
+
+    def result(self, *runs: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> dict[str, object] | None:
+        """The part's columns from what every run found (after every run has ended)."""
+        if not self.usable:
+            return None
+        n = self.n
+        email_last = np.maximum.reduce([r[0] for r in runs]) if runs else np.full(n, _NAT)
+        sms_last = np.maximum.reduce([r[1] for r in runs]) if runs else np.full(n, _NAT)
+        counted = [r[2] for r in runs if r[2] is not None]
+        total = sum(counted[1:], counted[0]) if counted else np.zeros((n + 1) * 12, dtype=np.int64)
+        cells = total.reshape(n + 1, 12)[:n]
+        return {
+            "email_sends": cells[:, 4:8].sum(axis=1).astype(np.int64),
+            "email_opens": cells[:, [6, 7]].sum(axis=1).astype(np.int64),
+            "email_clicks": cells[:, [5, 7]].sum(axis=1).astype(np.int64),
+            "email_last_engaged_at": _micros(email_last),
+            "sms_sends": cells[:, 8:12].sum(axis=1).astype(np.int64),
+            "sms_clicks": cells[:, [9, 11]].sum(axis=1).astype(np.int64),
+            "sms_last_engaged_at": _micros(sms_last),
+        }
+
+
 def _message_arrays(
     dataset: Dataset, n: int, *, as_of_us: int, batch: int = _MESSAGE_BATCH
 ) -> dict[str, object] | None:
-    """The messages part of :func:`part_sql`, one value per customer in the order of ``customers``, computed
-    with NumPy from the customer keys, ``batch`` rows at a time: each row adds one to its (customer,
-    channel, opened, clicked) cell (counted by one ``bincount``), and ``maximum.at`` keeps the latest
-    engagement. None (the SQL is run) for columns of other types."""
-    names = dataset.column_names("messages")
-    if "channel" not in names:
-        return None
-    channel = dataset.column("messages", "channel")
-    times = [dataset.column("messages", c) if c in names else None for c in ("sent_at", "opened_at", "clicked_at")]
-    if not is_coded_text(channel.type) or any(t is not None and t.type != pa.timestamp("us", tz="UTC") for t in times):
-        return None
-    keys = dataset.customer_keys("messages")
-    # each row's cell, counted at the end by one bincount: 12 per customer, and 12 more for rows not counted
-    cells: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
-        len(keys), dtype=np.int32 if (n + 1) * 12 < 2**31 else np.int64
-    )
-    email_last = np.full(n, _NAT)
-    sms_last = np.full(n, _NAT)
-    for start in range(0, len(keys), batch):
-        size = min(batch, len(keys) - start)
-        code = text_numbers(channel.slice(start, size), {"email": 4, "sms": 8})
-        email, sms = code == 4, code == 8
-        stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in times]
-        (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
-        key = keys[start : start + size]
-        rows = (key >= 0) & sent_there & (sent <= as_of_us)
-        opened_by = opened_there & (opened <= as_of_us)
-        clicked_by = clicked_there & (clicked <= as_of_us)
-        # cell of a row: 4 * channel (0 other, 1 email, 2 sms) + 2 * opened by as_of + clicked by as_of
-        code += opened_by.astype(np.int8) * 2
-        code += clicked_by
-        cell = cells[start : start + size]
-        cell[:] = np.where(rows, key, n)
-        cell *= 12
-        cell += code
-        # email engagement: the later of open and click, counted when the first of them (the open, else the
-        # click) is by as_of
-        touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
-        opens, clicks, has_open = opened[touched], clicked[touched], opened_there[touched]
-        first = np.where(has_open, opens, clicks)
-        latest = np.where(has_open & clicked_there[touched], np.maximum(opens, clicks), first)
-        by = first <= as_of_us
-        np.maximum.at(email_last, key[touched[by]], latest[by])
-        sms_clicked = rows & sms & clicked_by
-        np.maximum.at(sms_last, key[sms_clicked], clicked[sms_clicked])
-    cells = np.bincount(cells, minlength=(n + 1) * 12).reshape(n + 1, 12)[:n]
-    return {
-        "email_sends": cells[:, 4:8].sum(axis=1).astype(np.int64),
-        "email_opens": cells[:, [6, 7]].sum(axis=1).astype(np.int64),
-        "email_clicks": cells[:, [5, 7]].sum(axis=1).astype(np.int64),
-        "email_last_engaged_at": _micros(email_last),
-        "sms_sends": cells[:, 8:12].sum(axis=1).astype(np.int64),
-        "sms_clicks": cells[:, [9, 11]].sum(axis=1).astype(np.int64),
-        "sms_last_engaged_at": _micros(sms_last),
-    }
-
-
-_UTC_MICROS = pa.timestamp("us", tz="UTC")
+    """The messages part of :func:`part_sql` counted by :class:`_MessageCounts` on this thread alone."""
+    counts = _MessageCounts(dataset, n, as_of_us=as_of_us, batch=batch)
+    return counts.result(counts.run())
 
 
 def _ranks(distinct: pa.Array) -> np.ndarray:
@@ -1221,12 +1273,12 @@ def build_profiles(
     ts = resolve_as_of(as_of)
     n = len(dataset.customers)
     computed: dict[str, object] = {}
-    # the messages' NumPy part (one core, the largest table) runs on a second thread beside the orders and the
-    # SQL parts; the messages' keys are found first, on this thread, so that no table's keys are computed twice
-    if dataset.has("messages"):
-        dataset.customer_keys("messages")
+    # the messages' NumPy part (the largest table) runs on a second thread beside the other parts, and this
+    # thread takes the batches left when it is done with them; the messages' keys are found first, on this
+    # thread, so that no table's keys are computed twice
+    counts = _MessageCounts(dataset, n, as_of_us=_epoch_us(ts)) if dataset.has("messages") else None
     with _connect() as con, ThreadPoolExecutor(1) as pool:
-        by_numpy = pool.submit(_message_arrays, dataset, n, as_of_us=_epoch_us(ts)) if dataset.has("messages") else None
+        by_numpy = pool.submit(counts.run) if counts is not None and counts.usable else None
         present = dataset.column_names("orders")
         has_status, has_currency = "status" in present, "currency" in present
         fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
@@ -1247,16 +1299,17 @@ def build_profiles(
                 "orders_in", as_of_us=_epoch_us(ts), has_status=has_status, key=_KEY, has_currency=has_currency
             )
             computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
-        # what the profile takes from the customers alone is found meanwhile too (each is kept on the dataset)
+        # what the profile takes from the customers and orders alone is found meanwhile too
         validity, zones = contact_validity(dataset), customer_timezones(dataset)
+        customers = dataset.customers.reset_index(drop=True)
+        locales = resolve_locales(customers, default_locale=default_locale, markets=markets)
+        currencies = _currencies(customers, computed, default_currency=default_currency, markets=markets)
         parts: dict[str, dict[str, object]] = {}
         for name in sorted(_PARTS, key=lambda table: table == "messages"):  # the messages' NumPy part runs meanwhile
             part = None
-            if name == "messages" and by_numpy is not None:
-                fast = by_numpy.result()
-                if fast is not None:
-                    parts[name] = fast
-                    continue
+            if name == "messages" and counts is not None and by_numpy is not None:
+                parts[name] = cast(dict[str, object], counts.result(counts.run(), by_numpy.result()))
+                continue
             if dataset.has(name) and name in _NUMPY_PARTS:
                 fast = _NUMPY_PARTS[name](dataset, n, as_of_us=_epoch_us(ts))
                 if fast is not None:
@@ -1277,6 +1330,8 @@ def build_profiles(
         default_locale=default_locale,
         default_currency=default_currency,
         markets=markets,
+        locales=locales,
+        currencies=currencies,
     )
 
 
@@ -1304,6 +1359,8 @@ def finish_profiles(
     default_locale: str = "en-US",
     default_currency: str = "USD",
     markets: Sequence[MarketRule] | None = None,
+    locales: pd.DataFrame | None = None,
+    currencies: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The profiles from the SQL columns: attributes, tenure, valid addresses, consent, time zone, channel, locale.
 
@@ -1326,6 +1383,11 @@ def finish_profiles(
         the stated one, else the market's, else the brand's; ``currency`` the
         latest order's (``latest_currency``), else the market's, else the
         brand's (:mod:`workbench.locales`).
+    locales, currencies
+        :func:`~workbench.locales.resolve_locales` and
+        :func:`~workbench.locales.resolve_currencies` of these customers and
+        settings when already known (:func:`build_profiles` finds them while
+        the messages are counted); computed here otherwise.
     """
     ts = resolve_as_of(as_of)
     customers = customers.reset_index(drop=True)
@@ -1348,14 +1410,27 @@ def finish_profiles(
         columns[col] = zones[col]  # same row order as customers, keeping the Arrow strings as they are
     stated = customers["preferred_channel"] if "preferred_channel" in customers.columns else None
     columns["preferred_channel"], columns["preferred_channel_source"] = _preferred_channel(columns, stated)
-    locales = resolve_locales(customers, default_locale=default_locale, markets=markets)
+    if locales is None:
+        locales = resolve_locales(customers, default_locale=default_locale, markets=markets)
     columns["locale"] = locales["locale"].array
     columns["locale_source"] = locales["locale_source"].array
-    latest = pd.Series(computed["latest_currency"], dtype="string")
-    currency = resolve_currencies(customers, latest, default_currency=default_currency, markets=markets)
-    columns["currency"] = currency.array
+    if currencies is None:
+        currencies = _currencies(customers, computed, default_currency=default_currency, markets=markets)
+    columns["currency"] = currencies.array
     order = PROFILE_COLUMNS[1:]
     return pd.DataFrame({c: columns[c] for c in ["customer_id", *attrs, *order]}, copy=False)
+
+
+def _currencies(
+    customers: pd.DataFrame,
+    computed: Mapping[str, object],
+    *,
+    default_currency: str,
+    markets: Sequence[MarketRule] | None,
+) -> pd.Series:
+    """:func:`~workbench.locales.resolve_currencies` from the latest order's currency of ``computed``."""
+    latest = pd.Series(computed["latest_currency"], dtype="string")
+    return resolve_currencies(customers, latest, default_currency=default_currency, markets=markets)
 
 
 _CHANNEL_CHOICES = pa.array(["none", "email", "sms"])
