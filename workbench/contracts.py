@@ -56,7 +56,7 @@ from .models.tables import (
 )
 from .phones import is_valid as is_valid_phone
 from .phones import valid_and_zones
-from .timezones import known_zones
+from .timezones import known_zone_names
 
 T = TypeVar("T")
 
@@ -842,11 +842,11 @@ def _phone_checks(customers: pd.DataFrame) -> tuple[np.ndarray, pd.Series | None
     # validity reads the text as given (international only), zones the stripped text: one parse serves both
     # where they are the same text, and the few numbers with white space around them are parsed as given too
     again = np.flatnonzero(international & padded)
-    valid, zones = valid_and_zones(pd.concat([stripped, text.iloc[again]], ignore_index=True))
+    valid, zones = valid_and_zones(pd.concat([stripped, text.iloc[again]], ignore_index=True), keep=known_zone_names)
     out = valid.to_numpy(dtype=bool)
     phone = out[:n] & international & ~padded
     phone[again] = out[n:]
-    return phone, known_zones(zones.iloc[:n])
+    return phone, zones.iloc[:n]
 
 
 def derive_customers(orders: pd.DataFrame) -> pd.DataFrame:

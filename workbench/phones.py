@@ -21,7 +21,7 @@ without a default region and is invalid. Each distinct value is analysed once.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -644,8 +644,13 @@ def time_zones(values: pd.Series | Sequence[object]) -> pd.Series:
     return _zone_names(index, parsed)
 
 
-def valid_and_zones(values: pd.Series | Sequence[object]) -> tuple[pd.Series, pd.Series]:
+def valid_and_zones(
+    values: pd.Series | Sequence[object], *, keep: Callable[[str], str | None] | None = None
+) -> tuple[pd.Series, pd.Series]:
     """:func:`is_valid` and :func:`time_zones` of the same values, with one parse of each distinct value.
+
+    ``keep``, when given, rewrites each distinct text of zones (``"America/New_York|America/Chicago"``) once,
+    before it is given to the rows that have it: what it returns (None: missing) is their zones.
 
     Examples
     --------
@@ -654,11 +659,13 @@ def valid_and_zones(values: pd.Series | Sequence[object]) -> tuple[pd.Series, pd
     ([True, False, False], ['America/New_York', <NA>, <NA>])
     """
     index, parsed = _analyse(values, zones=True, numbers=False)
-    return pd.Series(parsed.valid, index=index, dtype=bool), _zone_names(index, parsed)
+    return pd.Series(parsed.valid, index=index, dtype=bool), _zone_names(index, parsed, keep)
 
 
-def _zone_names(index: pd.Index, parsed: _Parsed) -> pd.Series:
-    """The zones of each parsed value as text (joined by ``|``), missing for invalid numbers."""
-    names = pa.array([*_zone_table()[1], None], type=pa.large_string())  # zone -1 picks the last: missing
-    zones = names.take(pa.array(np.where(parsed.valid, parsed.zone, -1) % len(names)))
+def _zone_names(index: pd.Index, parsed: _Parsed, keep: Callable[[str], str | None] | None = None) -> pd.Series:
+    """The zones of each parsed value as text (joined by ``|``), missing for invalid numbers; each distinct text
+    rewritten by ``keep`` when given."""
+    table = _zone_table()[1]
+    names = pa.array([*(table if keep is None else map(keep, table)), None], type=pa.large_string())
+    zones = names.take(pa.array(np.where(parsed.valid, parsed.zone, -1) % len(names)))  # -1 picks the last
     return pd.Series(pd.array(zones, dtype="string"), index=index)

@@ -22,6 +22,7 @@ __all__ = [
     "COUNTRY_ZONES",
     "REGION_ZONES",
     "is_valid_zone",
+    "known_zone_names",
     "known_zones",
     "phone_time_zones",
     "phone_zones",
@@ -165,10 +166,11 @@ def phone_time_zones(phones: pd.Series) -> pd.Series:
 
 def known_zones(zones: pd.Series) -> pd.Series:
     """phonenumbers' zones (joined by ``|``) with only the zones this machine knows; missing when none."""
-    return map_distinct(zones, _known_zones)
+    return map_distinct(zones, known_zone_names)
 
 
-def _known_zones(zones: str) -> str | None:
+def known_zone_names(zones: str) -> str | None:
+    """Of zones joined by ``|``, those this machine knows, joined again; None when none is known."""
     return "|".join(z for z in zones.split("|") if is_valid_zone(z)) or None
 
 
