@@ -941,14 +941,20 @@ _MESSAGE_BATCH = 1 << 20
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 
+#: The cells a customer's messages are counted in: email by (opened, clicked) by as_of, then SMS by clicked.
+_CELLS = 6
+
+
 class _MessageCounts:
     """The messages part of :func:`part_sql`, one value per customer in the order of ``customers``, computed
-    with NumPy from the customer keys, ``batch`` rows at a time: each row's (customer, channel, opened,
-    clicked) cell is written in place, and counted by ``bincount`` every few consecutive batches a run takes;
-    ``maximum.at`` keeps the latest engagement.
+    with NumPy from the customer keys, ``batch`` rows at a time: each row's cell (its customer, and for an
+    email whether it was opened and clicked by as_of, for an SMS whether it was clicked) is written to a
+    buffer of a few batches, counted by ``bincount`` whenever the buffer is full; ``maximum.at`` keeps the
+    latest engagement. Rows on other channels, not yet sent or of no known customer go to a last customer
+    that is dropped.
 
     Several threads may share the work: each calls :meth:`run`, which takes the next batch not yet taken
-    until none is left, and :meth:`result` combines what the runs found. :meth:`usable` says whether the
+    until none is left, and :meth:`result` combines what the runs found. :attr:`usable` says whether the
     columns can be counted so (else the SQL is run).
     """
 
@@ -965,10 +971,6 @@ class _MessageCounts:
             and all(t is None or t.type == _UTC_MICROS for t in self.times)
         )
         self.keys = dataset.customer_keys("messages") if self.usable else np.zeros(0, dtype=np.int32)
-        # each row's cell: 12 per customer, and 12 more for rows not counted
-        self.cells: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.empty(
-            len(self.keys), dtype=np.int32 if (n + 1) * 12 < 2**31 else np.int64
-        )
         self._next = itertools.count()  # the next batch (taking one is atomic)
 
     def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -977,26 +979,30 @@ class _MessageCounts:
         n, as_of_us, keys = self.n, self.as_of_us, self.keys
         email_last = np.full(n, _NAT)
         sms_last = np.full(n, _NAT)
-        span: list[int] | None = None  # consecutive rows this run took and has not counted yet
+        # cells of the batches taken since the last count: a few batches' worth, counted when full (bincount
+        # reads 64-bit numbers, so they are written as such)
+        buffer = np.empty(min(8 * self.batch, len(keys)), dtype=np.int64)
+        filled = 0
         counted: np.ndarray | None = None
         while self.usable and (start := next(self._next) * self.batch) < len(keys):
             size = min(self.batch, len(keys) - start)
+            if filled + size > len(buffer):
+                counted, filled = self._count(buffer[:filled], counted), 0
             assert self.channel is not None
-            code = text_numbers(self.channel.slice(start, size), {"email": 4, "sms": 8})
-            email, sms = code == 4, code == 8
+            code = text_numbers(self.channel.slice(start, size), {"email": 1, "sms": 2})
+            email, sms = code == 1, code == 2
             stamps = [_stamps(None if t is None else t.slice(start, size), size) for t in self.times]
             (sent, sent_there), (opened, opened_there), (clicked, clicked_there) = stamps
             key = keys[start : start + size]
             rows = (key >= 0) & sent_there & (sent <= as_of_us)
             opened_by = opened_there & (opened <= as_of_us)
             clicked_by = clicked_there & (clicked <= as_of_us)
-            # cell of a row: 4 * channel (0 other, 1 email, 2 sms) + 2 * opened by as_of + clicked by as_of
-            code += opened_by.astype(np.int8) * 2
-            code += clicked_by
-            cell = self.cells[start : start + size]
-            cell[:] = np.where(rows, key, n)
-            cell *= 12
-            cell += code
+            # cell: 2 * opened + clicked for an email (0 to 3), 4 + clicked for an SMS
+            cell = buffer[filled : filled + size]
+            cell[:] = np.where(rows & (email | sms), key, n)
+            cell *= _CELLS
+            cell += np.where(email, opened_by.astype(np.int8) * 2 + clicked_by, 4 + clicked_by.astype(np.int8))
+            filled += size
             # email engagement: the later of open and click, counted when the first of them (the open, else the
             # click) is by as_of
             touched = np.flatnonzero(rows & email & (opened_there | clicked_there))
@@ -1007,21 +1013,17 @@ class _MessageCounts:
             np.maximum.at(email_last, key[touched[by]], latest[by])
             sms_clicked = rows & sms & clicked_by
             np.maximum.at(sms_last, key[sms_clicked], clicked[sms_clicked])
-            if span is not None and span[1] == start:
-                span[1] = start + size
-            else:
-                counted = self._count(span, counted)
-                span = [start, start + size]
-            if span[1] - span[0] >= 8 * self.batch:  # counted as the run goes, so that little is left at its end
-                counted, span = self._count(span, counted), None
-        return email_last, sms_last, self._count(span, counted)
+        return email_last, sms_last, self._count(buffer[:filled], counted)
 
-    def _count(self, span: list[int] | None, counted: np.ndarray | None) -> np.ndarray | None:
-        """``counted`` plus the cells of the rows ``span`` (begin, end) counted by one ``bincount``."""
-        if span is None:
+    def _count(self, cells: np.ndarray, counted: np.ndarray | None) -> np.ndarray | None:
+        """``counted`` with ``cells`` added (counted by one ``bincount``)."""
+        if not len(cells):
             return counted
-        found = np.bincount(self.cells[span[0] : span[1]], minlength=(self.n + 1) * 12)
-        return found if counted is None else counted + found
+        found = np.bincount(cells, minlength=(self.n + 1) * _CELLS)
+        if counted is None:
+            return found
+        counted += found
+        return counted
 
     def result(self, *runs: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> dict[str, object] | None:
         """The part's columns from what every run found (after every run has ended)."""
@@ -1030,16 +1032,18 @@ class _MessageCounts:
         n = self.n
         email_last = np.maximum.reduce([r[0] for r in runs]) if runs else np.full(n, _NAT)
         sms_last = np.maximum.reduce([r[1] for r in runs]) if runs else np.full(n, _NAT)
-        counted = [r[2] for r in runs if r[2] is not None]
-        total = sum(counted[1:], counted[0]) if counted else np.zeros((n + 1) * 12, dtype=np.int64)
-        cells = total.reshape(n + 1, 12)[:n]
+        total = np.zeros((n + 1) * _CELLS, dtype=np.int64)
+        for run in runs:
+            if run[2] is not None:
+                total += run[2]
+        cells = total.reshape(n + 1, _CELLS)[:n]
         return {
-            "email_sends": cells[:, 4:8].sum(axis=1).astype(np.int64),
-            "email_opens": cells[:, [6, 7]].sum(axis=1).astype(np.int64),
-            "email_clicks": cells[:, [5, 7]].sum(axis=1).astype(np.int64),
+            "email_sends": cells[:, 0:4].sum(axis=1),
+            "email_opens": cells[:, [2, 3]].sum(axis=1),
+            "email_clicks": cells[:, [1, 3]].sum(axis=1),
             "email_last_engaged_at": _micros(email_last),
-            "sms_sends": cells[:, 8:12].sum(axis=1).astype(np.int64),
-            "sms_clicks": cells[:, [9, 11]].sum(axis=1).astype(np.int64),
+            "sms_sends": cells[:, 4:6].sum(axis=1),
+            "sms_clicks": cells[:, 5].copy(),
             "sms_last_engaged_at": _micros(sms_last),
         }
 
