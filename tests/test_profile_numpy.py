@@ -347,90 +347,73 @@ _MOMENTS = st.sampled_from(
 )
 
 
+def drawn_table(draw, columns: dict[str, tuple[object, str]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers a to d, and up to 40 rows of known customers (three of them) and an unknown one, each column
+    drawn from its strategy (``columns``: name, then strategy and pandas dtype)."""
+    ids = draw(st.permutations(["a", "b", "c", "d"]))
+    n = draw(st.integers(0, 40))
+    strategies = [st.sampled_from([*ids[:3], "ghost"]), *(strategy for strategy, _ in columns.values())]
+    rows = draw(st.lists(st.tuples(*strategies), min_size=n, max_size=n))
+    names = {"customer_id": "string", **{name: dtype for name, (_, dtype) in columns.items()}}
+    frame = pd.DataFrame(
+        {name: pd.Series([r[i] for r in rows], dtype=dtype) for i, (name, dtype) in enumerate(names.items())}
+    )
+    return pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")}), frame
+
+
 @st.composite
 def event_sets(draw):
     """Events of known and unknown customers, of every counted kind and others, around the windows' edges,
     several at one moment (views of different products), product ids missing, empty or absent."""
-    ids = draw(st.permutations(["a", "b", "c", "d"]))
-    n = draw(st.integers(0, 40))
-    kinds = [*profiles._EVENT_KINDS, "purchase", None]
-    rows = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from([*ids[:3], "ghost"]),
-                st.sampled_from(kinds),
-                _MOMENTS,
-                st.sampled_from(["p1", "p2", "P1", "p10", "é", "", None]),
-            ),
-            min_size=n,
-            max_size=n,
-        )
-    )
-    events = pd.DataFrame(
+    customers, events = drawn_table(
+        draw,
         {
-            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
-            "event": pd.Series([r[1] for r in rows], dtype="string"),
-            "occurred_at": pd.Series([r[2] for r in rows], dtype="datetime64[us, UTC]"),
-            "product_id": pd.Series([r[3] for r in rows], dtype="string"),
-        }
+            "event": (st.sampled_from([*profiles._EVENT_KINDS, "purchase", None]), "string"),
+            "occurred_at": (_MOMENTS, "datetime64[us, UTC]"),
+            "product_id": (st.sampled_from(["p1", "p2", "P1", "p10", "é", "", None]), "string"),
+        },
     )
     if draw(st.booleans()) and draw(st.booleans()):
         events = events.drop(columns="product_id")
-    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
-    return one_order(ids[0], _AS_OF), customers, events
+    return one_order(customers["customer_id"].iloc[0], _AS_OF), customers, events
+
+
+def assert_part_is_the_sql(name: str, book: tuple, as_arrow: bool, chunk: int, coded: list[str]) -> None:
+    """The NumPy part of table ``name`` of the drawn rows (held as pandas, or as Arrow in chunks with ``coded``
+    dictionary-encoded) equals its SQL part."""
+    orders, customers, rows = book
+    held = as_held(rows, coded, chunk) if as_arrow else rows
+    dataset = Dataset(orders=orders, customers=customers, **{name: held})
+    got = profiles._NUMPY_PARTS[name](dataset, len(customers), as_of_us=profiles._epoch_us(_AS_OF))
+    assert got is not None
+    assert list(got) == list(profiles._PARTS[name])
+    assert_same_columns(got, sql_part(dataset, name, _AS_OF), list(got))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_sets(), st.booleans(), st.integers(1, 8))
 def test_numpy_event_columns_equal_the_sql(book, as_arrow, chunk):
-    orders, customers, events = book
-    held = as_held(events, ["event", "product_id"], chunk) if as_arrow else events
-    dataset = Dataset(orders=orders, customers=customers, events=held)
-    got = profiles._event_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(_AS_OF))
-    assert got is not None
-    assert list(got) == list(profiles._PARTS["events"])
-    assert_same_columns(got, sql_part(dataset, "events", _AS_OF), list(got))
+    assert_part_is_the_sql("events", book, as_arrow, chunk, ["event", "product_id"])
 
 
 @st.composite
 def consent_sets(draw):
     """Ledger rows of known and unknown customers on every channel, around as_of, two at one moment."""
-    ids = draw(st.permutations(["a", "b", "c", "d"]))
-    n = draw(st.integers(0, 40))
-    rows = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from([*ids[:3], "ghost"]),
-                st.sampled_from(["email", "sms", "push"]),
-                st.sampled_from(["subscribed", "unsubscribed", "pending"]),
-                _MOMENTS,
-            ),
-            min_size=n,
-            max_size=n,
-        )
-    )
-    consents = pd.DataFrame(
+    customers, consents = drawn_table(
+        draw,
         {
-            "customer_id": pd.Series([r[0] for r in rows], dtype="string"),
-            "channel": pd.Series([r[1] for r in rows], dtype="string"),
-            "status": pd.Series([r[2] for r in rows], dtype="string"),
-            "recorded_at": pd.Series([r[3] for r in rows], dtype="datetime64[us, UTC]"),
-        }
+            "channel": (st.sampled_from(["email", "sms", "push"]), "string"),
+            "status": (st.sampled_from(["subscribed", "unsubscribed", "pending"]), "string"),
+            "recorded_at": (_MOMENTS, "datetime64[us, UTC]"),
+        },
     )
-    customers = pd.DataFrame({"customer_id": pd.Series(list(ids), dtype="string")})
-    return one_order(ids[0], _AS_OF), customers, consents
+    return one_order(customers["customer_id"].iloc[0], _AS_OF), customers, consents
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(consent_sets(), st.booleans(), st.integers(1, 8))
 def test_numpy_consent_columns_equal_the_sql(book, as_arrow, chunk):
-    orders, customers, consents = book
-    held = as_held(consents, ["channel", "status"], chunk) if as_arrow else consents
-    dataset = Dataset(orders=orders, customers=customers, consents=held)
-    got = profiles._consent_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(_AS_OF))
-    assert got is not None
-    assert list(got) == list(profiles._PARTS["consents"])
-    assert_same_columns(got, sql_part(dataset, "consents", _AS_OF), list(got))
+    assert_part_is_the_sql("consents", book, as_arrow, chunk, ["channel", "status"])
 
 
 def test_a_missing_consent_status_is_left_to_the_sql():
