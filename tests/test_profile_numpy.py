@@ -142,7 +142,7 @@ def test_build_profiles_are_the_same_with_the_sql(sample_dataset, monkeypatch):
     assert all(sample_dataset.has(name) for name in ("messages", "events", "consents"))
     assert "currency" in sample_dataset.column_names("orders")
     monkeypatch.setattr(profiles, "_order_arrays", lambda *args, **kwargs: None)
-    monkeypatch.setattr(profiles, "_message_arrays", lambda *args, **kwargs: None)
+    monkeypatch.setattr(profiles, "_message_counts", lambda *args, **kwargs: None)
     monkeypatch.setattr(profiles, "_currency_arrays", lambda *args, **kwargs: None)
     monkeypatch.setattr(profiles, "_NUMPY_PARTS", {})
     slow = build_profiles(sample_dataset, as_of="2026-10-31")

@@ -1048,6 +1048,15 @@ class _MessageCounts:
         }
 
 
+def _message_counts(dataset: Dataset, n: int, *, as_of_us: int) -> _MessageCounts | None:
+    """:class:`_MessageCounts` of the dataset's messages; None when the SQL counts them (no messages table, or
+    columns of other types)."""
+    if not dataset.has("messages"):
+        return None
+    counts = _MessageCounts(dataset, n, as_of_us=as_of_us)
+    return counts if counts.usable else None
+
+
 def _message_arrays(
     dataset: Dataset, n: int, *, as_of_us: int, batch: int = _MESSAGE_BATCH
 ) -> dict[str, object] | None:
@@ -1196,7 +1205,7 @@ def _consent_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, obj
 
 
 #: The other tables' parts computed with NumPy when their columns allow (else by :func:`part_sql`); the
-#: messages' part runs on a thread of its own (:func:`_message_arrays`).
+#: messages' part is shared by both threads (:class:`_MessageCounts`).
 _NUMPY_PARTS = {"events": _event_arrays, "consents": _consent_arrays}
 
 
@@ -1280,9 +1289,9 @@ def build_profiles(
     # the messages' NumPy part (the largest table) runs on a second thread beside the other parts, and this
     # thread takes the batches left when it is done with them; the messages' keys are found first, on this
     # thread, so that no table's keys are computed twice
-    counts = _MessageCounts(dataset, n, as_of_us=_epoch_us(ts)) if dataset.has("messages") else None
+    counts = _message_counts(dataset, n, as_of_us=_epoch_us(ts))
     with _connect() as con, ThreadPoolExecutor(1) as pool:
-        by_numpy = pool.submit(counts.run) if counts is not None and counts.usable else None
+        by_numpy = pool.submit(counts.run) if counts is not None else None
         present = dataset.column_names("orders")
         has_status, has_currency = "status" in present, "currency" in present
         fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
