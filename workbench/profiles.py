@@ -38,7 +38,7 @@ import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -681,13 +681,15 @@ _PART_INPUTS = {
     "consents": ["customer_id", "channel", "status", "recorded_at"],
 }
 
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
 #: The Arrow type of each input column a table may lack (it is then read as missing everywhere).
 _PART_TYPES = {
     "channel": pa.large_string(),
     "event": pa.large_string(),
     "product_id": pa.large_string(),
     "status": pa.large_string(),
-    **{c: pa.timestamp("us", tz="UTC") for c in ("sent_at", "opened_at", "clicked_at", "occurred_at", "recorded_at")},
+    **{c: _UTC_MICROS for c in ("sent_at", "opened_at", "clicked_at", "occurred_at", "recorded_at")},
 }
 
 
@@ -763,7 +765,7 @@ def _arrow_type(column: str, default: object) -> pa.DataType:
     if isinstance(default, str) or (default is None and not column.endswith("_at")):
         return pa.large_string()
     if default is None:
-        return pa.timestamp("us", tz="UTC")
+        return _UTC_MICROS
     return pa.int64() if isinstance(default, int) else pa.float64()
 
 
@@ -841,7 +843,7 @@ def _order_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
     amounts = dataset.column("orders", "amount")
     status = dataset.column("orders", "status") if "status" in dataset.column_names("orders") else None
     text = status is None or is_coded_text(status.type)
-    usable = stamps.type == pa.timestamp("us", tz="UTC") and pa.types.is_floating(amounts.type) and text
+    usable = stamps.type == _UTC_MICROS and pa.types.is_floating(amounts.type) and text
     if not usable or stamps.null_count or amounts.null_count:
         return None
     us = np.asarray(stamps.cast(pa.int64()).to_numpy(), dtype=np.int64)
@@ -938,9 +940,6 @@ def _int64_buffer(chunk: pa.Array) -> np.ndarray:
 _MESSAGE_BATCH = 1 << 20
 
 
-_UTC_MICROS = pa.timestamp("us", tz="UTC")
-
-
 #: The cells a customer's messages are counted in: email by (opened, clicked) by as_of, then SMS by clicked.
 _CELLS = 6
 
@@ -1025,10 +1024,9 @@ class _MessageCounts:
         counted += found
         return counted
 
-    def result(self, *runs: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> dict[str, object] | None:
-        """The part's columns from what every run found (after every run has ended)."""
-        if not self.usable:
-            return None
+    def result(self, *runs: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> dict[str, object]:
+        """The part's columns from what every run found (after every run has ended; the columns are usable)."""
+        assert self.usable
         n = self.n
         email_last = np.maximum.reduce([r[0] for r in runs]) if runs else np.full(n, _NAT)
         sms_last = np.maximum.reduce([r[1] for r in runs]) if runs else np.full(n, _NAT)
@@ -1048,28 +1046,31 @@ class _MessageCounts:
         }
 
 
-def _message_counts(dataset: Dataset, n: int, *, as_of_us: int) -> _MessageCounts | None:
+def _message_counts(dataset: Dataset, n: int, *, as_of_us: int, batch: int = _MESSAGE_BATCH) -> _MessageCounts | None:
     """:class:`_MessageCounts` of the dataset's messages; None when the SQL counts them (no messages table, or
     columns of other types)."""
     if not dataset.has("messages"):
         return None
-    counts = _MessageCounts(dataset, n, as_of_us=as_of_us)
+    counts = _MessageCounts(dataset, n, as_of_us=as_of_us, batch=batch)
     return counts if counts.usable else None
 
 
 def _message_arrays(
     dataset: Dataset, n: int, *, as_of_us: int, batch: int = _MESSAGE_BATCH
 ) -> dict[str, object] | None:
-    """The messages part of :func:`part_sql` counted by :class:`_MessageCounts` on this thread alone."""
-    counts = _MessageCounts(dataset, n, as_of_us=as_of_us, batch=batch)
-    return counts.result(counts.run())
+    """The messages part of :func:`part_sql` counted by :class:`_MessageCounts` on this thread alone (None: the
+    SQL counts them)."""
+    counts = _message_counts(dataset, n, as_of_us=as_of_us, batch=batch)
+    return None if counts is None else counts.result(counts.run())
 
 
-def _ranks(distinct: pa.Array) -> np.ndarray:
-    """Each text's place among ``distinct`` in byte order (the order in which SQL compares text)."""
+def _ranked(distinct: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Each text's place among ``distinct`` in byte order (the order in which SQL compares text), and the texts
+    in that order."""
+    order = pc.sort_indices(distinct)
     rank = np.empty(len(distinct), dtype=np.int32)
-    rank[pc.sort_indices(distinct).to_numpy()] = np.arange(len(distinct), dtype=np.int32)
-    return rank
+    rank[order.to_numpy()] = np.arange(len(distinct), dtype=np.int32)
+    return rank, distinct.take(order)
 
 
 def _latest(key: np.ndarray, us: np.ndarray, rank: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1083,9 +1084,9 @@ def _latest(key: np.ndarray, us: np.ndarray, rank: np.ndarray, n: int) -> tuple[
     return latest, pick
 
 
-def _picked(distinct: pa.Array, pick: np.ndarray, n: int, column: str, default: object) -> object:
-    """The profile column of the texts ``pick`` names by rank among ``distinct`` (-1: the default)."""
-    by_rank = distinct.take(pc.sort_indices(distinct))
+def _picked(by_rank: pa.Array, pick: np.ndarray, n: int, column: str, default: object) -> object:
+    """The profile column of the texts ``pick`` names by rank (``by_rank``: the texts in rank order; -1: the
+    default)."""
     chosen = by_rank.take(pa.array(pick, mask=pick < 0)) if len(by_rank) else pa.nulls(n, pa.large_string())
     return _column(pa.chunked_array([chosen]), n, column, default)
 
@@ -1110,18 +1111,19 @@ def _currency_arrays(
     code = made.column("code").combine_chunks() if made.num_rows else pa.array([], pa.large_string())
     kept = pc.unique(code.filter(pa.array(ok))).cast(pa.large_string())
     rank = np.full(len(distinct), -1, dtype=np.int32)
+    kept_rank, by_rank = _ranked(kept)
     if len(kept):
         at = pc.index_in(code, value_set=kept).fill_null(0).to_numpy()
-        rank = np.where(ok, _ranks(kept)[at], -1).astype(np.int32)
+        rank = np.where(ok, kept_rank[at], -1).astype(np.int32)
     us, there = _stamps(stamps, len(stamps))
     keys = dataset.customer_keys("orders")
     row_rank = rank[codes] if len(rank) else np.zeros(len(codes), dtype=np.int32)
     rows = np.flatnonzero((keys >= 0) & there & (us <= as_of_us) & (row_rank >= 0))
     _, pick = _latest(keys[rows], us[rows], row_rank[rows], n)
-    return {"latest_currency": _picked(kept, pick, n, "latest_currency", None)}
+    return {"latest_currency": _picked(by_rank, pick, n, "latest_currency", None)}
 
 
-#: The events the profile counts, in the order of their codes in :func:`_event_arrays`.
+#: The events the profile counts, in the order of their codes (from 1) in :func:`_event_arrays`.
 _EVENT_KINDS = ("site_visit", "product_view", "add_to_cart", "checkout_started", "support_ticket")
 
 
@@ -1141,10 +1143,8 @@ def _event_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, objec
     us, there = _stamps(stamps, len(stamps))
     keys = dataset.customer_keys("events")
     rows = (keys >= 0) & there & (us <= as_of_us)
-    distinct, codes = text_codes(event)
-    code_of = {name: i for i, name in enumerate(_EVENT_KINDS)}
-    kinds = np.array([code_of.get(v, len(_EVENT_KINDS)) for v in distinct.to_pylist()], dtype=np.int8)
-    kind = kinds[codes] if len(kinds) else np.zeros(len(codes), dtype=np.int8)
+    code_of = {name: i + 1 for i, name in enumerate(_EVENT_KINDS)}  # 0: any other event
+    kind = text_numbers(event, code_of)
     out: dict[str, object] = {}
     widest = max(days for _, _, days in _EVENT_COUNTS)
     recent = np.flatnonzero(rows & (us > as_of_us - widest * US_PER_DAY))
@@ -1170,11 +1170,11 @@ def _last_viewed(
     at = np.flatnonzero(views)
     distinct, codes = text_codes(product.take(pa.array(at)))
     named = np.asarray(distinct.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    rank = _ranks(distinct.fill_null(""))
+    rank, by_rank = _ranked(distinct.fill_null(""))  # (a missing id is no row's: its rows are left out below)
     kept = named[codes] if len(named) else np.zeros(len(codes), dtype=bool)
     at, codes = at[kept], codes[kept]
     _, pick = _latest(keys[at], us[at], rank[codes], n)
-    return _picked(distinct.fill_null(""), pick, n, "last_viewed_product", None)
+    return _picked(by_rank, pick, n, "last_viewed_product", None)
 
 
 def _consent_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, object] | None:
@@ -1191,7 +1191,8 @@ def _consent_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, obj
     distinct, codes = text_codes(status)
     if distinct.null_count:
         return None
-    rank = _ranks(distinct)[codes] if len(distinct) else np.zeros(len(codes), dtype=np.int32)
+    ranks, by_rank = _ranked(distinct)
+    rank = ranks[codes] if len(distinct) else np.zeros(len(codes), dtype=np.int32)
     us, there = _stamps(stamps, len(stamps))
     keys = dataset.customer_keys("consents")
     rows = (keys >= 0) & there & (us <= as_of_us)
@@ -1199,7 +1200,7 @@ def _consent_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, obj
     for name in ("email", "sms"):
         on = np.flatnonzero(rows & text_flags(channel, functools.partial(pc.equal, name)))
         latest, pick = _latest(keys[on], us[on], rank[on], n)
-        out[f"{name}_consent"] = _picked(distinct, pick, n, f"{name}_consent", "unknown")
+        out[f"{name}_consent"] = _picked(by_rank, pick, n, f"{name}_consent", "unknown")
         out[f"{name}_consent_at"] = _micros(latest)
     return {c: out[c] for c in _PARTS["consents"]}
 
@@ -1321,7 +1322,7 @@ def build_profiles(
         for name in sorted(_PARTS, key=lambda table: table == "messages"):  # the messages' NumPy part runs meanwhile
             part = None
             if name == "messages" and counts is not None and by_numpy is not None:
-                parts[name] = cast(dict[str, object], counts.result(counts.run(), by_numpy.result()))
+                parts[name] = counts.result(counts.run(), by_numpy.result())
                 continue
             if dataset.has(name) and name in _NUMPY_PARTS:
                 fast = _NUMPY_PARTS[name](dataset, n, as_of_us=_epoch_us(ts))
