@@ -629,11 +629,12 @@ def is_valid(values: pd.Series | Sequence[object]) -> pd.Series:
     return pd.Series(parsed.valid, index=index, dtype=bool)
 
 
-def time_zones(values: pd.Series | Sequence[object]) -> pd.Series:
+def time_zones(values: pd.Series | Sequence[object], *, keep: Callable[[str], str | None] | None = None) -> pd.Series:
     """The time zones of each valid number, as ``phonenumbers.timezone.time_zones_for_number``.
 
     Returns a string Series on the values' index: the zones joined by ``|`` in phonenumbers' order
-    (``Etc/Unknown`` where phonenumbers knows none), missing for invalid numbers.
+    (``Etc/Unknown`` where phonenumbers knows none), missing for invalid numbers. ``keep``, when given,
+    rewrites each distinct text of zones once, as in :func:`valid_and_zones`.
 
     Examples
     --------
@@ -641,7 +642,7 @@ def time_zones(values: pd.Series | Sequence[object]) -> pd.Series:
     ['America/New_York', 'Europe/London', <NA>, <NA>]
     """
     index, parsed = _analyse(values, zones=True, numbers=False)
-    return _zone_names(index, parsed)
+    return _zone_names(index, parsed, keep)
 
 
 def valid_and_zones(

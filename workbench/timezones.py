@@ -161,7 +161,7 @@ def phone_time_zones(phones: pd.Series) -> pd.Series:
     invalid numbers have no zone. The zones are phonenumbers' (``timezone.time_zones_for_number``),
     computed for the whole column at once (:func:`workbench.phones.time_zones`), in its order.
     """
-    return known_zones(time_zones(phones.astype("string").str.strip(WHITESPACE)))
+    return time_zones(phones.astype("string").str.strip(WHITESPACE), keep=known_zone_names)
 
 
 def known_zones(zones: pd.Series) -> pd.Series:
