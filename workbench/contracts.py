@@ -981,6 +981,7 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
     frames = []
     c = dataset.customers
     n = len(c)
+    ids = dataset.column("customers", "customer_id")
     valid = contact_validity(dataset)
     for column, invalid, unused, absent, unreachable in (
         ("email", "invalid email address", "email not used for sends", "no email address", "email not reachable"),
@@ -997,8 +998,10 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
         text = c[column].astype("string")
         given = text.notna() & (text.str.strip() != "")
         bad = given & ~valid[column]
-        frames.append(quality_row("customers", column, invalid, bad.sum(), n, _first_ids(c, bad), unused))
-        frames.append(quality_row("customers", column, absent, (~given).sum(), n, _first_ids(c, ~given), unreachable))
+        frames.append(quality_row("customers", column, invalid, bad.sum(), n, _first(ids, _marked(bad)), unused))
+        frames.append(
+            quality_row("customers", column, absent, (~given).sum(), n, _first(ids, _marked(~given)), unreachable)
+        )
     if "locale" in c.columns:
         given = _given(c["locale"])
         text = c["locale"].astype("string")
@@ -1012,7 +1015,7 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
                 "locale is not a BCP 47 tag Babel knows (e.g. fr-CA)",
                 int(bad.sum()),
                 n,
-                _first_ids(c, bad),
+                _first(ids, _marked(bad)),
                 "ignored: the locale is derived from country and region",
             )
         )
@@ -1024,7 +1027,7 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
             "id starts like a spreadsheet formula (=, +, -, @)",
             int(formula.sum()),
             n,
-            _first_ids(c, formula),
+            _first(ids, _marked(formula)),
             "kept; written with a leading ' in the CSV files meant for spreadsheets",
         )
     )
@@ -1059,9 +1062,9 @@ def quality_checks(dataset: Dataset) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=QUALITY_COLUMNS)
 
 
-def _first_ids(customers: pd.DataFrame, mask: pd.Series, limit: int = 5) -> pd.Series:
-    """The ids of the first ``limit`` customers ``mask`` marks (without selecting every marked row)."""
-    return customers["customer_id"].iloc[np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))[:limit]]
+def _marked(mask: pd.Series) -> np.ndarray:
+    """A boolean Series as a NumPy mask (missing: not marked)."""
+    return np.asarray(mask.to_numpy(dtype=bool, na_value=False), dtype=bool)
 
 
 def _first(values: pa.ChunkedArray, mask: np.ndarray, limit: int = 5) -> list[object]:
