@@ -196,8 +196,12 @@ def test_rendering_in_any_order_or_batch_gives_each_customer_their_own_texts(aud
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(order=st.permutations(range(40)), chunk=st.sampled_from([1, 7, 40]))
-def test_bulk_lint_in_any_order_is_lint_pair_on_each_customer(audience, strategy, order, chunk):
+@given(order=st.permutations(range(40)), chunk=st.sampled_from([1, 7, 40]), batch=st.sampled_from([1, 3, 64]))
+def test_bulk_lint_in_any_order_is_lint_pair_on_each_customer(audience, strategy, order, chunk, batch):
+    from unittest import mock
+
+    from workbench.messages import lint
+
     profiles = audience.iloc[list(order)]
     renderer = Renderer(strategy)
     findings = []
@@ -206,7 +210,8 @@ def test_bulk_lint_in_any_order_is_lint_pair_on_each_customer(audience, strategy
             pair = renderer.render_pair(moment, customer_context(row))
             findings += lint_pair(pair, brand=strategy.brand, markets=strategy.policy.markets)
     expected = _aggregate(findings)
-    got = lint_audience(profiles, strategy=strategy, moments=list(MOMENTS), chunk_size=chunk)
+    with mock.patch.object(lint, "_BATCH", batch):  # customers rendered before their pairs are linted
+        got = lint_audience(profiles, strategy=strategy, moments=list(MOMENTS), chunk_size=chunk)
     pd.testing.assert_frame_equal(got, expected)
     assert got.attrs["rendered"] == 2 * len(profiles)
 
@@ -351,6 +356,31 @@ def test_the_heap_is_set_aside_while_a_block_runs_and_what_it_makes_is_still_col
     assert kept() is None
 
 
+def test_what_is_settled_in_a_block_waits_for_its_end_and_is_collected_then():
+    import gc
+    import weakref
+
+    from workbench.messages.memo import heap_set_aside
+
+    with heap_set_aside() as settle:
+        frozen = gc.get_freeze_count()
+        kept = _Node()
+        settle()  # alive now: left out of the collections until the block ends
+        assert gc.get_freeze_count() > frozen
+        settled = weakref.ref(kept)
+        del kept
+        gc.collect()
+        assert settled() is not None
+        later = _Node()  # made after the settle: collected as usual
+        gone = weakref.ref(later)
+        del later
+        gc.collect()
+        assert gone() is None
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert settled() is None
+
+
 def test_a_heap_set_aside_by_someone_else_is_left_as_it_is():
     import gc
     import weakref
@@ -361,8 +391,12 @@ def test_a_heap_set_aside_by_someone_else_is_left_as_it_is():
     kept = weakref.ref(theirs)
     gc.freeze()
     try:
-        with heap_set_aside():
-            pass
+        frozen = gc.get_freeze_count()
+        with heap_set_aside() as settle:
+            mine = _Node()
+            settle()  # sets nothing aside of its own either
+            assert gc.get_freeze_count() == frozen
+            del mine
         del theirs
         gc.collect()
         assert gc.get_freeze_count() > 0
