@@ -34,7 +34,6 @@ own do from run to run (DuckDB adds its threads' partial sums in any order).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,7 @@ import pyarrow.compute as pc
 
 from .contracts import cancelled_statuses, contact_validity, customer_contact_validity, phone_checks
 from .locales import resolve_currencies, resolve_locales
-from .models.dataset import Dataset, is_coded_text, text_codes, text_flags, text_numbers, utc_timestamps
+from .models.dataset import Dataset, is_coded_text, text_codes, text_numbers, utc_timestamps
 from .models.errors import WorkbenchError
 from .models.policy import MarketRule
 from .models.tables import CANCELLED_STATUSES
@@ -1196,9 +1195,10 @@ def _consent_arrays(dataset: Dataset, n: int, *, as_of_us: int) -> dict[str, obj
     us, there = _stamps(stamps, len(stamps))
     keys = dataset.customer_keys("consents")
     rows = (keys >= 0) & there & (us <= as_of_us)
+    code = text_numbers(channel, {"email": 1, "sms": 2})
     out: dict[str, object] = {}
-    for name in ("email", "sms"):
-        on = np.flatnonzero(rows & text_flags(channel, functools.partial(pc.equal, name)))
+    for number, name in enumerate(("email", "sms"), start=1):
+        on = np.flatnonzero(rows & (code == number))
         latest, pick = _latest(keys[on], us[on], rank[on], n)
         out[f"{name}_consent"] = _picked(by_rank, pick, n, f"{name}_consent", "unknown")
         out[f"{name}_consent_at"] = _micros(latest)
