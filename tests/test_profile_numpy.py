@@ -118,18 +118,22 @@ def order_sets(draw):
     return orders, customers, as_of_ts
 
 
+def as_held(frame: pd.DataFrame, coded: list[str], chunk: int) -> pa.Table:
+    """A frame as loading holds it: Arrow, the columns of few values dictionary-encoded, in chunks."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for column in coded:
+        if column in table.column_names:
+            i = table.schema.get_field_index(column)
+            table = table.set_column(i, column, table.column(i).dictionary_encode())
+    return pa.Table.from_batches(table.to_batches(max_chunksize=chunk), table.schema)
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(order_sets(), st.booleans())
 def test_numpy_order_columns_equal_the_sql(book, as_arrow):
     orders, customers, as_of = book
-    if as_arrow:  # as loading holds it: Arrow, the status dictionary-encoded
-        table = pa.Table.from_pandas(orders, preserve_index=False)
-        if "status" in orders.columns:
-            i = table.schema.get_field_index("status")
-            table = table.set_column(i, "status", table.column(i).dictionary_encode())
-        dataset = Dataset(orders=table, customers=customers)
-    else:
-        dataset = Dataset(orders=orders, customers=customers)
+    held = as_held(orders, ["status"], max(len(orders), 1)) if as_arrow else orders
+    dataset = Dataset(orders=held, customers=customers)
     got = profiles._order_arrays(dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
     assert got is not None
     assert list(got) == [c for c in profiles._ORDER_DEFAULTS if c != "latest_currency"]
@@ -268,12 +272,7 @@ def test_numpy_message_columns_equal_the_sql(book, as_arrow, batch, chunk, threa
     """Counted ``batch`` rows at a time, over Arrow chunks of ``chunk`` rows (batches cut across chunks), by
     ``threads`` threads sharing the batches."""
     orders, customers, messages, as_of = book
-    held: object = messages
-    if as_arrow:  # as loading holds it: Arrow, the channel dictionary-encoded, in chunks
-        table = pa.Table.from_pandas(messages, preserve_index=False)
-        i = table.schema.get_field_index("channel")
-        table = table.set_column(i, "channel", table.column(i).dictionary_encode())
-        held = pa.Table.from_batches(table.to_batches(max_chunksize=chunk), table.schema)
+    held = as_held(messages, ["channel"], chunk) if as_arrow else messages
     dataset = Dataset(orders=orders, customers=customers, messages=held)
     counts = profiles._MessageCounts(dataset, len(customers), as_of_us=profiles._epoch_us(as_of), batch=batch)
     with ThreadPoolExecutor(threads) as pool:
@@ -311,16 +310,6 @@ def test_message_times_that_are_all_missing_without_a_buffer():
     assert got is not None
     assert got["email_clicks"].tolist() == [1, 0] and got["sms_clicks"].tolist() == [0, 1]
     assert_same_columns(got, sql_part(dataset, "messages", as_of), list(got))
-
-
-def as_held(frame: pd.DataFrame, coded: list[str], chunk: int) -> pa.Table:
-    """A frame as loading holds it: Arrow, the columns of few values dictionary-encoded, in chunks."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    for column in coded:
-        if column in table.column_names:
-            i = table.schema.get_field_index(column)
-            table = table.set_column(i, column, table.column(i).dictionary_encode())
-    return pa.Table.from_batches(table.to_batches(max_chunksize=chunk), table.schema)
 
 
 def one_order(customer: str, as_of: pd.Timestamp) -> pd.DataFrame:
