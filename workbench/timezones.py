@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo, available_timezones
 
 import numpy as np
@@ -149,9 +150,20 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+@lru_cache(maxsize=1)
+def _listed_zones() -> frozenset[str]:
+    """The zones the ``tzdata`` package lists (empty without it): ``available_timezones`` gives each of them,
+    from one file, before it looks through the system's zone folders (which means opening every file there)."""
+    try:
+        listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(z.strip() for z in listed.splitlines() if z.strip()) - {"posixrules"}
+
+
 def is_valid_zone(name: object) -> bool:
-    """True for an IANA zone name this machine knows."""
-    return isinstance(name, str) and name in _zones()
+    """True for an IANA zone name this machine knows (one of ``zoneinfo.available_timezones()``)."""
+    return isinstance(name, str) and (name in _listed_zones() or name in _zones())
 
 
 def phone_time_zones(phones: pd.Series) -> pd.Series:
