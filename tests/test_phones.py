@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import zoneinfo
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -259,6 +261,36 @@ def test_index_is_kept_and_repeated_values_agree():
     assert phones.time_zones(values).loc[7] == "Europe/London"
 
 
+def test_a_calling_code_whose_pattern_arrow_rejects_is_read_by_phonenumbers(monkeypatch):
+    # RE2 has no look-ahead: +44's mobile pattern made to start with one cannot run in Arrow, so the +44
+    # numbers go to phonenumbers (the answers stay its own) and the other codes stay on the column path
+    plan = phones._plan
+
+    def rejected(cc: int) -> phones._Plan:
+        found = plan(cc)
+        if cc != 44:
+            return found
+        regions = tuple(
+            replace(r, mobile=replace(r.mobile, pattern="(?=[0-9])" + r.mobile.pattern)) if r.mobile else r
+            for r in found.regions
+        )
+        return replace(found, regions=regions)
+
+    by_reference: list[str] = []
+    reference_parse = phones._parse_reference
+
+    def spy(texts: list[str], **kwargs: bool) -> object:
+        by_reference.extend(texts)
+        return reference_parse(texts, **kwargs)
+
+    monkeypatch.setattr(phones, "_plan", rejected)
+    monkeypatch.setattr(phones, "_parse_reference", spy)
+    values = ["+447400123456", "+44 20 7946 0000", "+4474001", "+12015550123", "+33612345678", "+1555"]
+    expected = assert_agrees(values)
+    assert expected["valid"].tolist() == [True, True, False, True, True, False]
+    assert set(by_reference) == {v for v in values if v.startswith("+44")}
+
+
 # The workbench's own rules on top of phonenumbers, as they were before the column path: a phone
 # column is valid only when the text starts with "+"; the time zone of a phone strips surrounding
 # whitespace first and keeps the zones this machine knows.
@@ -283,6 +315,13 @@ def old_phone_zones(phone: object) -> tuple[str, ...]:
     if not phonenumbers.is_valid_number(parsed):
         return ()
     return tuple(z for z in pn_tz.time_zones_for_number(parsed) if is_valid_zone(z))
+
+
+def test_a_zone_is_valid_exactly_when_zoneinfo_lists_it():
+    available = zoneinfo.available_timezones()
+    names = [*sorted(available), "posixrules", "right/UTC", "posix/UTC", "Not/AZone", "", "utc", "Europe/London "]
+    assert [is_valid_zone(n) for n in names] == [n in available for n in names]
+    assert not is_valid_zone(None) and not is_valid_zone(3)
 
 
 def test_valid_phones_keeps_its_rules(generated):

@@ -119,7 +119,6 @@ class _Plan:
     zone_fallback: int  # zone id of the longest table prefix within the calling code itself, -1 none
     country_zone: int  # zone id of the calling code's country-level zones (non-geographic types)
     geographic_types: np.ndarray  # the number types phonenumbers locates by prefix in this calling code
-    by_reference: bool  # a pattern Arrow cannot compile: parse this code's numbers with phonenumbers
 
 
 def _desc(desc: Any) -> _Desc | None:
@@ -192,17 +191,6 @@ def _country_zone(cc: str) -> int:
     return _UNKNOWN_ZONE
 
 
-def _arrow_compiles(patterns: list[str]) -> bool:
-    probe = pa.array(["0"])
-    try:
-        for p in patterns:
-            pc.match_substring_regex(probe, p)
-            pc.replace_substring_regex(probe, p, "", max_replacements=1)
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
 @cache
 def _plan(cc: int) -> _Plan:
     import phonenumbers
@@ -237,11 +225,6 @@ def _plan(cc: int) -> _Plan:
             rest, zone_ids = parts.setdefault(len(p), ([], []))
             rest.append(p[len(cc_text) :])
             zone_ids.append(by_prefix[p])
-    patterns = [f"^(?:{prefix})"] if prefix else []
-    for r in regions:
-        patterns += [p for p in (r.leading_digits, r.any_special) if p is not None]
-        patterns += [d.pattern for d in (r.general, r.fixed_line, r.mobile) if d is not None]
-        patterns += [d.pattern for _, d in r.special]
     return _Plan(
         country_code=cc,
         regions=tuple(regions),
@@ -262,7 +245,6 @@ def _plan(cc: int) -> _Plan:
         geographic_types=np.asarray(
             [t for t in NUMBER_TYPES.values() if phonenumbers.is_number_type_geographical(t, cc)], dtype=np.int16
         ),
-        by_reference=not _arrow_compiles(patterns),
     )
 
 
@@ -436,8 +418,8 @@ class _Parsed:
 def _parse_digits(digits: pa.Array, *, zones: bool, numbers: bool) -> tuple[_Parsed, np.ndarray]:
     """parse("+" + digits, None), is_valid_number and the rest for ASCII digit strings.
 
-    Returns the results and a mask of the rows left to phonenumbers (calling codes whose patterns
-    Arrow cannot compile).
+    Returns the results and a mask of the rows left to phonenumbers: those of a calling code with a
+    pattern that Arrow's engine (RE2) does not compile, found when it is first used.
     """
     n = len(digits)
     out = _Parsed.empty(n, numbers=numbers)
@@ -460,46 +442,55 @@ def _parse_digits(digits: pa.Array, *, zones: bool, numbers: bool) -> tuple[_Par
         code = int(cc[rows[0]]) if rows.size else 0
         if code == 0:
             continue
-        plan = _plan(code)
-        if plan.by_reference:
+        nsn = pc.utf8_slice_codeunits(_take(digits, rows), len(str(code)))
+        try:
+            part = _parse_national(_plan(code), nsn, zones=zones, numbers=numbers)
+        except pa.ArrowInvalid:  # a pattern RE2 rejects: phonenumbers reads this calling code's numbers
             by_reference[rows] = True
             continue
-        nsn = _apply_national_prefix(plan, pc.utf8_slice_codeunits(_take(digits, rows), len(str(code))))
-        lengths = _sizes(nsn)
-        types = np.full(rows.size, _UNKNOWN, dtype=np.int16)
-        region = np.full(rows.size, -1, dtype=np.int64)
-        todo = (lengths >= _MIN_NSN) & (lengths <= _MAX_NSN)
-        if len(plan.regions) == 1:
-            at = np.flatnonzero(todo)
-            region[at], types[at] = 0, _number_types(plan.regions[0], nsn, lengths, at)
-        else:
-            # region_code_for_number: the first region whose leading digits match, or (without leading
-            # digits) whose number types know the number
-            for i, reg in enumerate(plan.regions):
-                at = np.flatnonzero(todo)
-                if at.size == 0:
-                    break
-                if reg.leading_digits is not None:
-                    hit = at[_matches(_take(nsn, at), reg.leading_digits)]
-                    region[hit], types[hit] = i, _number_types(reg, nsn, lengths, hit)
-                else:
-                    found = _number_types(reg, nsn, lengths, at)
-                    hit = at[found != _UNKNOWN]
-                    region[hit], types[hit] = i, found[found != _UNKNOWN]
-                todo[hit] = False
-        valid = types != _UNKNOWN
-        good = rows[valid]
-        out.valid[good] = True
-        out.country_code[good] = code
-        out.number_type[good] = types[valid]
-        if zones or numbers:
-            kept = nsn.filter(pa.array(valid))
-            if out.region is not None and out.national_number is not None:
-                out.region[good] = np.array([r.code for r in plan.regions], dtype=object)[region[valid]]
-                out.national_number[good] = np.asarray(_np(kept), dtype=object)
-            if zones:
-                out.zone[good] = _zones_for(plan, kept, lengths[valid], types[valid])
+        out.put(rows, part)
     return out, by_reference
+
+
+def _parse_national(plan: _Plan, digits: pa.Array, *, zones: bool, numbers: bool) -> _Parsed:
+    """The results for numbers of one calling code, from the digits after it (raises ``ArrowInvalid`` when
+    a pattern it needs does not compile in Arrow)."""
+    out = _Parsed.empty(len(digits), numbers=numbers)
+    nsn = _apply_national_prefix(plan, digits)
+    lengths = _sizes(nsn)
+    types = np.full(len(nsn), _UNKNOWN, dtype=np.int16)
+    region = np.full(len(nsn), -1, dtype=np.int64)
+    todo = (lengths >= _MIN_NSN) & (lengths <= _MAX_NSN)
+    if len(plan.regions) == 1:
+        at = np.flatnonzero(todo)
+        region[at], types[at] = 0, _number_types(plan.regions[0], nsn, lengths, at)
+    else:
+        # region_code_for_number: the first region whose leading digits match, or (without leading
+        # digits) whose number types know the number
+        for i, reg in enumerate(plan.regions):
+            at = np.flatnonzero(todo)
+            if at.size == 0:
+                break
+            if reg.leading_digits is not None:
+                hit = at[_matches(_take(nsn, at), reg.leading_digits)]
+                region[hit], types[hit] = i, _number_types(reg, nsn, lengths, hit)
+            else:
+                found = _number_types(reg, nsn, lengths, at)
+                hit = at[found != _UNKNOWN]
+                region[hit], types[hit] = i, found[found != _UNKNOWN]
+            todo[hit] = False
+    valid = types != _UNKNOWN
+    out.valid[valid] = True
+    out.country_code[valid] = plan.country_code
+    out.number_type[valid] = types[valid]
+    if zones or numbers:
+        kept = nsn.filter(pa.array(valid))
+        if out.region is not None and out.national_number is not None:
+            out.region[valid] = np.array([r.code for r in plan.regions], dtype=object)[region[valid]]
+            out.national_number[valid] = np.asarray(_np(kept), dtype=object)
+        if zones:
+            out.zone[valid] = _zones_for(plan, kept, lengths[valid], types[valid])
+    return out
 
 
 def _parse_reference(texts: list[str], *, zones: bool, numbers: bool) -> _Parsed:
@@ -665,8 +656,14 @@ def valid_and_zones(
 
 def _zone_names(index: pd.Index, parsed: _Parsed, keep: Callable[[str], str | None] | None = None) -> pd.Series:
     """The zones of each parsed value as text (joined by ``|``), missing for invalid numbers; each distinct text
-    rewritten by ``keep`` when given."""
+    that some value has rewritten by ``keep`` when given."""
     table = _zone_table()[1]
-    names = pa.array([*(table if keep is None else map(keep, table)), None], type=pa.large_string())
-    zones = names.take(pa.array(np.where(parsed.valid, parsed.zone, -1) % len(names)))  # -1 picks the last
+    ids = np.where(parsed.valid, parsed.zone, -1)
+    texts: list[str | None] = [*table, None]
+    if keep is not None:
+        texts = [None] * len(texts)
+        for i in np.flatnonzero(np.bincount(ids[ids >= 0], minlength=len(table))).tolist():
+            texts[i] = keep(table[i])
+    names = pa.array(texts, type=pa.large_string())
+    zones = names.take(pa.array(ids % len(names)))  # -1 picks the last
     return pd.Series(pd.array(zones, dtype="string"), index=index)
