@@ -430,8 +430,8 @@ def test_numpy_latest_currency_equals_the_sql(book, as_arrow, chunk):
         orders["currency"] = orders["currency"].astype("string")
     held = as_held(orders, ["status", "currency"], chunk) if as_arrow else orders
     dataset = Dataset(orders=held, customers=customers)
-    with profiles._connect() as con:
-        got = profiles._currency_arrays(con, dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
+    with profiles._Connection() as duck:
+        got = profiles._currency_arrays(duck, dataset, len(customers), as_of_us=profiles._epoch_us(as_of))
     assert got is not None
     want = sql_order_columns(dataset, as_of)
     assert_same_columns(got, want, ["latest_currency"])

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lifetimes.utils import summary_data_from_transaction_data
 
 from workbench.contracts import from_frames
-from workbench.profiles import PROFILE_COLUMNS, build_profiles, order_summary, resolve_as_of
+from workbench.profiles import PROFILE_COLUMNS, _currency_codes, build_profiles, order_summary, resolve_as_of
 
 UTC = "UTC"
 
@@ -367,3 +369,34 @@ def test_contacts_and_zones_are_checked_once_per_dataset(monkeypatch):
     changed = dataset.with_tables(customers=dataset.customers.assign(phone=None))
     with pytest.raises(AssertionError, match="parsed again"):
         build_profiles(changed, as_of="2024-04-30")
+
+
+def _duckdb_codes(texts: list[str | None]) -> tuple[list[str | None], list[bool]]:
+    """The profile SQL's own currency expressions, run by DuckDB."""
+    with duckdb.connect(":memory:") as con:
+        con.register(
+            "t", pa.table({"i": pa.array(range(len(texts)), pa.int64()), "text": pa.array(texts, pa.string())})
+        )
+        rows = con.sql(
+            "select upper(trim(text)), coalesce(length(upper(trim(text))) = 3, false) from t order by i"
+        ).fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _no_connection() -> duckdb.DuckDBPyConnection:
+    raise AssertionError("ASCII currency texts are read without DuckDB")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(max_codepoint=127), max_size=6)), max_size=8))
+def test_ascii_currency_texts_are_coded_as_duckdb_codes_them(texts):
+    code, ok = _currency_codes(pa.array(texts, pa.large_string()), _no_connection)
+    assert (code.to_pylist(), ok.tolist()) == _duckdb_codes(texts)
+
+
+def test_currency_texts_beyond_ascii_are_coded_by_duckdb():
+    texts = [" eur ", "ß", "\u00a0usd", "ﬀx", "€UR", "\tgbp", None]
+    with duckdb.connect(":memory:") as con:
+        code, ok = _currency_codes(pa.array(texts, pa.large_string()), lambda: con)
+    assert (code.to_pylist(), ok.tolist()) == _duckdb_codes(texts)
+    assert ok.tolist()[0] and not ok.tolist()[-1]

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -632,6 +632,26 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+class _Connection:
+    """A DuckDB connection (:func:`_connect`) opened when first asked for, closed on leaving the block: an
+    in-memory database takes some 20 ms to open, and the profiles' NumPy parts need none."""
+
+    def __init__(self) -> None:
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def __call__(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = _connect()
+        return self._con
+
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._con is not None:
+            self._con.close()
+
+
 def order_summary(orders: pd.DataFrame, *, as_of: object) -> pd.DataFrame:
     """The order-derived profile columns (``ORDER_COLUMNS``) for every customer with an order.
 
@@ -1090,24 +1110,40 @@ def _picked(by_rank: pa.Array, pick: np.ndarray, n: int, column: str, default: o
     return _column(pa.chunked_array([chosen]), n, column, default)
 
 
-def _currency_arrays(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, n: int, *, as_of_us: int
-) -> dict[str, object] | None:
-    """``latest_currency`` of :func:`order_summary_sql` with NumPy: each distinct currency text is made a code
-    by the SQL's own expression (DuckDB's ``upper``, ``trim`` and ``length``, run on the distinct texts alone),
-    and the latest order's code is picked by key. None (the SQL is run) for columns of other types."""
-    currency, stamps = dataset.column("orders", "currency"), dataset.column("orders", "ordered_at")
-    if not is_coded_text(currency.type) or stamps.type != _UTC_MICROS:
-        return None
-    distinct, codes = text_codes(currency)
-    con.register("currency_texts", pa.table({"i": pa.array(np.arange(len(distinct))), "text": distinct}))
-    made = con.sql(
+def _currency_codes(texts: pa.Array, sql: Callable[[], duckdb.DuckDBPyConnection]) -> tuple[pa.Array, np.ndarray]:
+    """The profile SQL's currency code of each text (``upper(trim(text))``), and whether it counts (three
+    characters long).
+
+    ASCII texts are read in Python, where ``strip(" ")`` and ``upper()`` are DuckDB's ``trim`` and ``upper``
+    (a test holds them to DuckDB's answers); texts with other characters are given to DuckDB (``sql()``, the
+    connection), whose Unicode rules the SQL follows.
+    """
+    values = texts.to_pylist()
+    if all(v is None or v.isascii() for v in values):
+        made = [None if v is None else v.strip(" ").upper() for v in values]
+        return pa.array(made, pa.large_string()), np.array([v is not None and len(v) == 3 for v in made], dtype=bool)
+    con = sql()
+    con.register("currency_texts", pa.table({"i": pa.array(np.arange(len(texts))), "text": texts}))
+    found = con.sql(
         "select upper(trim(text)) as code, coalesce(length(upper(trim(text))) = 3, false) as ok "
         "from currency_texts order by i"
     ).to_arrow_table()
     con.unregister("currency_texts")
-    ok = np.asarray(made.column("ok").to_numpy(), dtype=bool)
-    code = made.column("code").combine_chunks() if made.num_rows else pa.array([], pa.large_string())
+    code = found.column("code").combine_chunks().cast(pa.large_string())
+    return code, np.asarray(found.column("ok").to_numpy(), dtype=bool)
+
+
+def _currency_arrays(
+    sql: Callable[[], duckdb.DuckDBPyConnection], dataset: Dataset, n: int, *, as_of_us: int
+) -> dict[str, object] | None:
+    """``latest_currency`` of :func:`order_summary_sql` with NumPy: each distinct currency text is made a code
+    as the SQL makes it (:func:`_currency_codes`), and the latest order's code is picked by key. None (the SQL
+    is run) for columns of other types."""
+    currency, stamps = dataset.column("orders", "currency"), dataset.column("orders", "ordered_at")
+    if not is_coded_text(currency.type) or stamps.type != _UTC_MICROS:
+        return None
+    distinct, codes = text_codes(currency)
+    code, ok = _currency_codes(distinct, sql)
     kept = pc.unique(code.filter(pa.array(ok))).cast(pa.large_string())
     rank = np.full(len(distinct), -1, dtype=np.int32)
     kept_rank, by_rank = _ranked(kept)
@@ -1291,28 +1327,28 @@ def build_profiles(
     # thread takes the batches left when it is done with them; the messages' keys are found first, on this
     # thread, so that no table's keys are computed twice
     counts = _message_counts(dataset, n, as_of_us=_epoch_us(ts))
-    with _connect() as con, ThreadPoolExecutor(1) as pool:
+    with _Connection() as duck, ThreadPoolExecutor(1) as pool:
         by_numpy = pool.submit(counts.run) if counts is not None else None
         present = dataset.column_names("orders")
         has_status, has_currency = "status" in present, "currency" in present
         fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
         if fast is not None:
             computed.update(fast)
-            currency = _currency_arrays(con, dataset, n, as_of_us=_epoch_us(ts)) if has_currency else None
+            currency = _currency_arrays(duck, dataset, n, as_of_us=_epoch_us(ts)) if has_currency else None
             if currency is None:
                 latest = None
                 if has_currency:
-                    _load(con, "orders_in", _keyed(dataset, "orders", ["ordered_at", "currency"]))
-                    latest = con.sql(_currency_sql("orders_in", as_of_us=_epoch_us(ts))).to_arrow_table()
+                    _load(duck(), "orders_in", _keyed(dataset, "orders", ["ordered_at", "currency"]))
+                    latest = duck().sql(_currency_sql("orders_in", as_of_us=_epoch_us(ts))).to_arrow_table()
                 currency = _spread(latest, n, {"latest_currency": None})
             computed.update(currency)
         else:
             order_columns = ["ordered_at", "amount"] + [c for c in ("status", "currency") if c in present]
-            _load(con, "orders_in", _keyed(dataset, "orders", order_columns))
+            _load(duck(), "orders_in", _keyed(dataset, "orders", order_columns))
             sql = order_summary_sql(
                 "orders_in", as_of_us=_epoch_us(ts), has_status=has_status, key=_KEY, has_currency=has_currency
             )
-            computed.update(_spread(con.sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
+            computed.update(_spread(duck().sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
         # what the profile takes from the customers and orders alone is found meanwhile too
         validity, zones = contact_validity(dataset), customer_timezones(dataset)
         customers = dataset.customers.reset_index(drop=True)
@@ -1330,8 +1366,8 @@ def build_profiles(
                     parts[name] = fast
                     continue
             if dataset.has(name):
-                _load(con, name, _keyed(dataset, name, _PART_INPUTS[name][1:]))
-                part = con.sql(part_sql(name, as_of=ts, key=_KEY)).to_arrow_table()
+                _load(duck(), name, _keyed(dataset, name, _PART_INPUTS[name][1:]))
+                part = duck().sql(part_sql(name, as_of=ts, key=_KEY)).to_arrow_table()
             parts[name] = _spread(part, n, _PARTS[name])
         for name in _PARTS:
             computed.update(parts[name])
