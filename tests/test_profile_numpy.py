@@ -7,6 +7,9 @@ to) is the reference, run here on the same rows.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -154,6 +157,44 @@ def test_build_profiles_are_the_same_with_the_sql(sample_dataset, monkeypatch):
     others = [c for c in fast.columns if c not in sums]
     pd.testing.assert_frame_equal(fast[others], slow[others])
     pd.testing.assert_frame_equal(fast[sums], slow[sums], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("slow", ["second thread", "this thread"])
+def test_parts_queued_behind_the_messages_are_the_same_on_either_thread(sample_dataset, monkeypatch, slow):
+    """The events' and consents' parts wait behind the messages on the second thread; this thread runs those
+    not started when it gets to them. Whichever thread runs them, the profiles are the same."""
+    want = build_profiles(sample_dataset, as_of="2026-10-31")
+    ran_on: dict[str, bool] = {}
+
+    def recorded(name: str, part: Callable[..., object]) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            ran_on[name] = threading.current_thread() is threading.main_thread()
+            return part(*args, **kwargs)
+
+        return run
+
+    parts = {name: recorded(name, part) for name, part in profiles._NUMPY_PARTS.items()}
+    monkeypatch.setattr(profiles, "_NUMPY_PARTS", parts)
+    if slow == "second thread":  # still counting messages when this thread is done with its own parts
+        count = profiles._MessageCounts.run
+
+        def late(self: profiles._MessageCounts) -> object:
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(0.5)
+            return count(self)
+
+        monkeypatch.setattr(profiles._MessageCounts, "run", late)
+    else:  # done with the messages long before this thread is done with its own parts
+        currencies = profiles._currencies
+
+        def slow_currencies(*args: object, **kwargs: object) -> object:
+            time.sleep(0.5)
+            return currencies(*args, **kwargs)
+
+        monkeypatch.setattr(profiles, "_currencies", slow_currencies)
+    got = build_profiles(sample_dataset, as_of="2026-10-31")
+    assert ran_on == {"events": slow == "second thread", "consents": slow == "second thread"}
+    pd.testing.assert_frame_equal(got, want)
 
 
 def test_missing_amounts_or_times_are_left_to_the_sql():

@@ -1325,10 +1325,16 @@ def build_profiles(
     computed: dict[str, object] = {}
     # the messages' NumPy part (the largest table) runs on a second thread beside the other parts, and this
     # thread takes the batches left when it is done with them; the messages' keys are found first, on this
-    # thread, so that no table's keys are computed twice
+    # thread, so that no table's keys are computed twice. The events' and consents' NumPy parts wait on the
+    # second thread behind the messages: this thread runs, last first, those not started when it gets to them
     counts = _message_counts(dataset, n, as_of_us=_epoch_us(ts))
     with _Connection() as duck, ThreadPoolExecutor(1) as pool:
         by_numpy = pool.submit(counts.run) if counts is not None else None
+        queued = {
+            name: pool.submit(part, dataset, n, as_of_us=_epoch_us(ts))
+            for name, part in _NUMPY_PARTS.items()
+            if dataset.has(name)
+        }
         present = dataset.column_names("orders")
         has_status, has_currency = "status" in present, "currency" in present
         fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
@@ -1354,14 +1360,20 @@ def build_profiles(
         customers = dataset.customers.reset_index(drop=True)
         locales = resolve_locales(customers, default_locale=default_locale, markets=markets)
         currencies = _currencies(customers, computed, default_currency=default_currency, markets=markets)
+        mine = counts.run() if counts is not None else None
+        ran_here = {
+            name: _NUMPY_PARTS[name](dataset, n, as_of_us=_epoch_us(ts))
+            for name in reversed(list(queued))
+            if queued[name].cancel()
+        }
         parts: dict[str, dict[str, object]] = {}
-        for name in sorted(_PARTS, key=lambda table: table == "messages"):  # the messages' NumPy part runs meanwhile
+        for name in _PARTS:
             part = None
-            if name == "messages" and counts is not None and by_numpy is not None:
-                parts[name] = counts.result(counts.run(), by_numpy.result())
+            if name == "messages" and counts is not None and by_numpy is not None and mine is not None:
+                parts[name] = counts.result(mine, by_numpy.result())
                 continue
-            if dataset.has(name) and name in _NUMPY_PARTS:
-                fast = _NUMPY_PARTS[name](dataset, n, as_of_us=_epoch_us(ts))
+            if name in queued:
+                fast = ran_here[name] if name in ran_here else queued[name].result()
                 if fast is not None:
                     parts[name] = fast
                     continue
