@@ -1321,38 +1321,39 @@ def build_profiles(
     parts are placed by key, so no query joins onto the customers.
     """
     ts = resolve_as_of(as_of)
+    as_of_us = _epoch_us(ts)
     n = len(dataset.customers)
     computed: dict[str, object] = {}
     # the messages' NumPy part (the largest table) runs on a second thread beside the other parts, and this
     # thread takes the batches left when it is done with them; the messages' keys are found first, on this
     # thread, so that no table's keys are computed twice. The events' and consents' NumPy parts wait on the
     # second thread behind the messages: this thread runs, last first, those not started when it gets to them
-    counts = _message_counts(dataset, n, as_of_us=_epoch_us(ts))
+    counts = _message_counts(dataset, n, as_of_us=as_of_us)
     with _Connection() as duck, ThreadPoolExecutor(1) as pool:
         by_numpy = pool.submit(counts.run) if counts is not None else None
         queued = {
-            name: pool.submit(part, dataset, n, as_of_us=_epoch_us(ts))
+            name: pool.submit(part, dataset, n, as_of_us=as_of_us)
             for name, part in _NUMPY_PARTS.items()
             if dataset.has(name)
         }
         present = dataset.column_names("orders")
         has_status, has_currency = "status" in present, "currency" in present
-        fast = _order_arrays(dataset, n, as_of_us=_epoch_us(ts))
+        fast = _order_arrays(dataset, n, as_of_us=as_of_us)
         if fast is not None:
             computed.update(fast)
-            currency = _currency_arrays(duck, dataset, n, as_of_us=_epoch_us(ts)) if has_currency else None
+            currency = _currency_arrays(duck, dataset, n, as_of_us=as_of_us) if has_currency else None
             if currency is None:
                 latest = None
                 if has_currency:
                     _load(duck(), "orders_in", _keyed(dataset, "orders", ["ordered_at", "currency"]))
-                    latest = duck().sql(_currency_sql("orders_in", as_of_us=_epoch_us(ts))).to_arrow_table()
+                    latest = duck().sql(_currency_sql("orders_in", as_of_us=as_of_us)).to_arrow_table()
                 currency = _spread(latest, n, {"latest_currency": None})
             computed.update(currency)
         else:
             order_columns = ["ordered_at", "amount"] + [c for c in ("status", "currency") if c in present]
             _load(duck(), "orders_in", _keyed(dataset, "orders", order_columns))
             sql = order_summary_sql(
-                "orders_in", as_of_us=_epoch_us(ts), has_status=has_status, key=_KEY, has_currency=has_currency
+                "orders_in", as_of_us=as_of_us, has_status=has_status, key=_KEY, has_currency=has_currency
             )
             computed.update(_spread(duck().sql(sql).to_arrow_table(), n, _ORDER_DEFAULTS))
         # what the profile takes from the customers and orders alone is found meanwhile too
@@ -1361,11 +1362,10 @@ def build_profiles(
         locales = resolve_locales(customers, default_locale=default_locale, markets=markets)
         currencies = _currencies(customers, computed, default_currency=default_currency, markets=markets)
         mine = counts.run() if counts is not None else None
-        ran_here = {
-            name: _NUMPY_PARTS[name](dataset, n, as_of_us=_epoch_us(ts))
-            for name in reversed(list(queued))
-            if queued[name].cancel()
-        }
+        ran_here = {}
+        for name in reversed(list(queued)):  # one at a time: the second thread may start the next meanwhile
+            if queued[name].cancel():
+                ran_here[name] = _NUMPY_PARTS[name](dataset, n, as_of_us=as_of_us)
         parts: dict[str, dict[str, object]] = {}
         for name in _PARTS:
             part = None
